@@ -1,0 +1,130 @@
+"""Frozen specification objects: the output of the formula parser.
+
+The pipeline is ``parse`` (string -> :class:`FormulaSpec`) -> ``design`` (spec + data ->
+arrays) -> inference.  Nothing here touches data; every object is immutable and hashable so
+that a specification can be stored with a fit and compared (e.g. to refuse a checkpoint
+written by a different model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["FixedTerm", "WeightSpec", "MMBlock", "HMBlock", "ResponseSpec", "FormulaSpec"]
+
+
+@dataclass(frozen=True)
+class FixedTerm:
+    """``fix(var, value)``: a term whose coefficient is fixed (an offset ``value * var``).
+
+    ``term`` is the patsy expression inside ``fix()`` (e.g. ``"majority"``).
+    """
+
+    term: str
+    value: float
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """``fn(w ~ expr, c = TRUE)``: the weight function of one mm() block."""
+
+    expr: str = "1/n"
+    normalize: bool = True
+
+
+@dataclass(frozen=True)
+class MMBlock:
+    """One ``mm()`` block.
+
+    Attributes
+    ----------
+    member_id, group_id : str
+        Columns of ``id(mmid, groupid)``.
+    vars : str or None
+        Patsy right-hand side for the member-level covariates (``None`` for ``vars = NULL``),
+        without the ``fix()`` terms, and without an intercept.
+    fixed : tuple of FixedTerm
+        ``fix(var, value)`` terms found inside ``vars()``.
+    fn : WeightSpec
+    re : bool
+        Member random effects (bml: defaults to TRUE when ``vars = NULL``, else FALSE).
+    ar : bool
+        Random-walk member effects over a member's successive participations.
+    """
+
+    member_id: str
+    group_id: str
+    vars: str | None = None
+    fixed: tuple[FixedTerm, ...] = ()
+    fn: WeightSpec = field(default_factory=WeightSpec)
+    re: bool = True
+    ar: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class HMBlock:
+    """One ``hm()`` block (a nesting level, e.g. countries).
+
+    Attributes
+    ----------
+    id : str
+        Column of ``id(x)``.
+    vars : str or None
+        Patsy right-hand side for the covariates of this level (``None`` if absent).
+    fixed : tuple of FixedTerm
+    name : str or None
+        Column holding labels for the units (``name = cname``), used in parameter names.
+    type : {"RE", "FE"}
+    show_fe : bool
+    ar : bool
+    """
+
+    id: str
+    vars: str | None = None
+    fixed: tuple[FixedTerm, ...] = ()
+    name: str | None = None
+    type: str = "RE"
+    show_fe: bool = False
+    ar: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """Left-hand side: a plain outcome column or ``Surv(time, event)``."""
+
+    kind: str  # "plain" or "surv"
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormulaSpec:
+    """A whole parsed formula.
+
+    Attributes
+    ----------
+    formula : str
+        The formula as the user wrote it.
+    response : ResponseSpec
+    main : str
+        Patsy right-hand side of the main (group-level) terms, *without* the intercept
+        term; the intercept is given by ``intercept``.
+    intercept : bool
+        False when the formula has ``0 +`` or ``-1 +``.
+    fixed : tuple of FixedTerm
+        ``fix()`` terms of the main level.
+    mm : tuple of MMBlock
+    hm : tuple of HMBlock
+    strata : str or None
+        Column of ``strata(id)`` (conditional logit choice sets).
+    """
+
+    formula: str
+    response: ResponseSpec
+    main: str = ""
+    intercept: bool = True
+    fixed: tuple[FixedTerm, ...] = ()
+    mm: tuple[MMBlock, ...] = ()
+    hm: tuple[HMBlock, ...] = ()
+    strata: str | None = None
