@@ -1,0 +1,414 @@
+"""Validated data -> model design: the arrays every inference method works on.
+
+``build_design(spec, data, family)`` is the one place where a :class:`~mmreg.formula.spec.
+FormulaSpec` meets a DataFrame.  It validates everything (SPEC §6), puts groups and
+memberships in a canonical order (groups by id, rows within a group by member id) so that the
+user's row order never changes a result, and returns a frozen :class:`Design`.
+
+The latent vector of the model is laid out as ``z = [coefficients | member REs | unit REs]``;
+:class:`Design` records the names and slices of each part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mmreg.errors import MMDataError, MMSpecError
+from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock
+from mmreg.formula.terms import design_matrix, r_to_patsy, term_columns
+from mmreg.formula.weights import BoundWeights, compile_weight_function
+
+__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design"]
+
+
+@dataclass(frozen=True, eq=False)
+class MMBlockDesign:
+    """One mm() block materialised: membership rows in canonical (group, member) order."""
+
+    label: str
+    spec: MMBlock
+    rows: np.ndarray  # positions in the user's DataFrame
+    group: np.ndarray  # group code per row, non-decreasing
+    member: np.ndarray  # member code per row
+    member_ids: np.ndarray  # member id of each code
+    n: np.ndarray  # group size (rows of this block in the group) per row
+    X: np.ndarray  # member covariates (n_rows, p)
+    xnames: tuple[str, ...]
+    fixed_offset: np.ndarray  # Σ value * var of fix() terms inside vars(), per row
+    weights: BoundWeights
+    wnames: tuple[str, ...]  # "mm1.w.b0", ...
+    re_state: np.ndarray | None  # RE state per row (member code, or participation for ar)
+    re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
+    re_labels: tuple = ()
+
+
+@dataclass(frozen=True, eq=False)
+class HMBlockDesign:
+    """One hm() block: a unit per group, covariates, fixed or random unit effects."""
+
+    label: str
+    spec: HMBlock
+    unit: np.ndarray  # unit code per group
+    unit_ids: np.ndarray
+    unit_labels: tuple[str, ...]
+    Z: np.ndarray  # covariates per group (n, q)
+    znames: tuple[str, ...]
+    fe: np.ndarray  # fixed-effect dummies per group (n, f)
+    fenames: tuple[str, ...]
+    re_state: np.ndarray | None  # RE state per group
+    re_prev: np.ndarray | None
+    re_labels: tuple = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """Everything inference needs, in canonical order.  See module docstring."""
+
+    spec: FormulaSpec
+    family: str
+    group_ids: np.ndarray  # sorted unique group ids (one per observation)
+    outcome: dict
+    X: np.ndarray  # main-level design (n, p0)
+    xnames: tuple[str, ...]
+    offset: np.ndarray  # main-level fix() offsets (n,)
+    mm: tuple[MMBlockDesign, ...]
+    hm: tuple[HMBlockDesign, ...]
+    coef_names: tuple[str, ...] = field(default=())
+    bml_names: dict = field(default_factory=dict)
+
+    @property
+    def nobs(self) -> int:
+        """Number of groups (observations of the outcome)."""
+        return len(self.group_ids)
+
+    @property
+    def weight_names(self) -> tuple[str, ...]:
+        return tuple(n for b in self.mm for n in b.wnames)
+
+    @property
+    def re_blocks(self) -> tuple:
+        """Blocks with random effects, in latent order (mm blocks first)."""
+        return tuple(b for b in self.mm if b.re_state is not None) + tuple(
+            h for h in self.hm if h.re_state is not None
+        )
+
+    @property
+    def sd_names(self) -> tuple[str, ...]:
+        return tuple(f"sigma.{b.label}" for b in self.re_blocks)
+
+
+# --------------------------------------------------------------------------- helpers
+def _need(data: pd.DataFrame, col: str, where: str) -> pd.Series:
+    if col not in data.columns:
+        raise MMDataError(
+            f"column {col!r} named in {where} is not in the data; available columns: "
+            f"{', '.join(map(str, data.columns))}"
+        )
+    return data[col]
+
+
+def _no_na(values: pd.Series | np.ndarray, col: str, where: str) -> None:
+    na = pd.isna(values)
+    if np.any(na):
+        raise MMDataError(
+            f"column {col!r} ({where}) has {int(np.sum(na))} missing value(s); "
+            "remove or impute those rows before fitting"
+        )
+
+
+def _constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: str,
+                     level: str, group_ids: np.ndarray) -> np.ndarray:
+    """First value per group; MMDataError if a group has differing values."""
+    order = np.argsort(gcode, kind="stable")
+    first = np.full(ngroups, -1)
+    first[gcode[order[::-1]]] = order[::-1]
+    firstvals = values[first]
+    same = (values == firstvals[gcode]) | (pd.isna(values) & pd.isna(firstvals[gcode]))
+    if values.dtype.kind == "f":
+        same |= np.isclose(values, firstvals[gcode], rtol=1e-12, atol=0.0)
+    if not np.all(same):
+        g = group_ids[gcode[np.flatnonzero(~same)[0]]]
+        raise MMDataError(
+            f"{name!r} is a {level} variable but varies within group {g!r}; {level} "
+            "variables must be constant within each group (use it inside vars() of an mm() "
+            "block if it is a member-level variable)"
+        )
+    return firstvals
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, codes = np.unique(values, return_inverse=True)
+    return uniq, codes.ravel()
+
+
+def _fixed_offset(fixed: tuple[FixedTerm, ...], frame: pd.DataFrame, where: str) -> np.ndarray:
+    off = np.zeros(len(frame))
+    for ft in fixed:
+        term = r_to_patsy(ft.term)
+        term_columns(term, frame.columns, f"fix() in {where}")
+        mat, names = design_matrix(term, frame, intercept=False, where=f"fix() in {where}")
+        if mat.shape[1] != 1:
+            raise MMSpecError(
+                f"fix({ft.term}, {ft.value}) in {where} must name a single numeric column; "
+                f"it gives {len(names)} columns"
+            )
+        off += ft.value * mat[:, 0]
+    return off
+
+
+def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarray:
+    """For states ordered within units by ``order_key``, the previous state (-1 if first)."""
+    order = np.lexsort((order_key, unit_codes))
+    prev = np.full(len(unit_codes), -1)
+    same = unit_codes[order][1:] == unit_codes[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+# --------------------------------------------------------------------------- blocks
+def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMBlockDesign:
+    label = f"mm{k}"
+    where = f"mm() block {k} ({label})"
+    mcol = _need(data, blk.member_id, f"id() of {label}")
+    present = ~pd.isna(mcol.to_numpy())
+    if not present.any():
+        raise MMDataError(f"member-id column {blk.member_id!r} of {label} is missing on every row")
+    rows_all = np.flatnonzero(present)
+    gvals = data[blk.group_id].to_numpy()[rows_all]
+    mvals = mcol.to_numpy()[rows_all]
+    gcode = np.searchsorted(gids, gvals)
+    member_ids, mcode = _codes(mvals)
+    order = np.lexsort((mcode, gcode))
+    rows, gcode, mcode = rows_all[order], gcode[order], mcode[order]
+    dup = (gcode[1:] == gcode[:-1]) & (mcode[1:] == mcode[:-1])
+    if dup.any():
+        i = np.flatnonzero(dup)[0]
+        raise MMDataError(
+            f"member {member_ids[mcode[i]]!r} appears more than once in group "
+            f"{gids[gcode[i]]!r} of {label} (columns {blk.member_id!r}, {blk.group_id!r}); "
+            "each (member, group) pair must be one row"
+        )
+    frame = data.iloc[rows].reset_index(drop=True)
+    counts = np.bincount(gcode, minlength=len(gids))
+    n = counts[gcode].astype(float)
+
+    # member covariates
+    if blk.vars:
+        rhs = r_to_patsy(blk.vars)
+        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
+            _no_na(frame[c], c, f"vars() of {label}")
+        X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}")
+    else:
+        X, xn = np.zeros((len(rows), 0)), []
+    fixed = _fixed_offset(blk.fixed, frame, where)
+
+    # weight function
+    wf = compile_weight_function(blk.fn.expr, block=label, columns=list(data.columns))
+    wdata = {}
+    for c in wf.columns:
+        _no_na(frame[c], c, f"fn() of {label}")
+        try:
+            wdata[c] = frame[c].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise MMDataError(f"column {c!r} used in fn() of {label} is not numeric") from None
+    bound = wf.bind(wdata, n, gcode, normalize=blk.fn.normalize)
+
+    re_state = re_prev = None
+    labels: tuple = ()
+    if blk.re:
+        if blk.ar:
+            re_state = np.arange(len(rows))
+            re_prev = _random_walk_prev(mcode, gcode)
+            labels = tuple(zip(member_ids[mcode], gids[gcode], strict=True))
+        else:
+            re_state = mcode
+            labels = tuple(member_ids)
+    elif blk.ar:
+        raise MMSpecError(f"{label}: ar = TRUE needs member random effects (RE = TRUE)")
+    return MMBlockDesign(
+        label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
+        n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
+        weights=bound, wnames=tuple(f"{label}.w.{p}" for p in wf.params),
+        re_state=re_state, re_prev=re_prev, re_labels=labels,
+    )
+
+
+def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
+              gids: np.ndarray, has_intercept: bool) -> HMBlockDesign:
+    label = f"hm{k}"
+    col = _need(data, blk.id, f"id() of {label}")
+    _no_na(col, blk.id, f"id() of {label}")
+    uvals = _constant_within(col.to_numpy(), gcode, len(gids), blk.id, "group-level", gids)
+    unit_ids, ucode = _codes(uvals)
+    if blk.name:
+        ncol = _need(data, blk.name, f"name = of {label}")
+        names = _constant_within(ncol.to_numpy(), gcode, len(gids), blk.name, "group-level",
+                                 gids)
+        labs = {}
+        for u, nm in zip(ucode, names, strict=True):
+            if labs.setdefault(u, nm) != nm:
+                raise MMDataError(
+                    f"name column {blk.name!r} of {label} has several labels for unit "
+                    f"{unit_ids[u]!r}; it must be constant within {blk.id!r}"
+                )
+        unit_labels = tuple(str(labs[u]) for u in range(len(unit_ids)))
+    else:
+        unit_labels = tuple(str(u) for u in unit_ids)
+    gframe = data.iloc[first].reset_index(drop=True)
+    if blk.vars:
+        rhs = r_to_patsy(blk.vars)
+        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
+            _no_na(data[c], c, f"vars() of {label}")
+            _constant_within(data[c].to_numpy(), gcode, len(gids), c, "group-level", gids)
+        Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}")
+    else:
+        Z, zn = np.zeros((len(gids), 0)), []
+    fe = np.zeros((len(gids), 0))
+    fenames: tuple[str, ...] = ()
+    re_state = re_prev = None
+    if blk.type == "FE":
+        levels = range(1 if has_intercept else 0, len(unit_ids))
+        fe = (ucode[:, None] == np.array(list(levels))[None, :]).astype(float)
+        fenames = tuple(f"{label}[{unit_labels[j]}]" for j in levels)
+    elif blk.ar:
+        re_state = np.arange(len(gids))
+        re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
+        labels = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
+    else:
+        re_state = ucode
+        labels = unit_labels
+    return HMBlockDesign(
+        label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
+        Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
+        re_state=re_state, re_prev=re_prev,
+        re_labels=labels if re_state is not None else (),
+    )
+
+
+# --------------------------------------------------------------------------- top level
+def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
+             gids: np.ndarray) -> dict:
+    resp = spec.response
+    out: dict = {}
+    if resp.kind == "surv":
+        for key, col in zip(("time", "event"), resp.columns, strict=True):
+            s = _need(data, col, "Surv()")
+            _no_na(s, col, "Surv()")
+            try:
+                vals = s.to_numpy(dtype=float)
+            except (TypeError, ValueError):
+                raise MMDataError(f"Surv() column {col!r} is not numeric") from None
+            out[key] = _constant_within(vals, gcode, len(gids), col, "group-level", gids)
+        return out
+    expr = r_to_patsy(resp.columns[0])
+    for c in term_columns(expr, data.columns, "outcome"):
+        _no_na(data[c], c, "outcome")
+        _constant_within(data[c].to_numpy(), gcode, len(gids), c, "group-level (outcome)", gids)
+    y, names = design_matrix(expr, data.iloc[first].reset_index(drop=True), intercept=False,
+                             where="outcome")
+    if y.shape[1] != 1:
+        raise MMSpecError(f"the outcome {resp.columns[0]!r} must be one numeric column")
+    out["y"] = y[:, 0]
+    return out
+
+
+def _bml_names(design_parts: dict) -> dict[str, str]:
+    names: dict[str, str] = {}
+
+    def put(mm_names, stem):
+        if len(mm_names) == 1:
+            names[mm_names[0]] = stem
+        else:
+            for j, nm in enumerate(mm_names, 1):
+                names[nm] = f"{stem}[{j}]"
+
+    put(list(design_parts["main"]), "b")
+    for k, b in enumerate(design_parts["mm"], 1):
+        put(list(b.xnames), f"b.mm.{k}")
+        for j, nm in enumerate(b.wnames, 1):
+            names[nm] = f"b.w.{k}[{j}]"
+        if b.re_state is not None:
+            names[f"sigma.{b.label}"] = f"sigma.mm.{k}"
+    for k, h in enumerate(design_parts["hm"], 1):
+        put(list(h.znames) + list(h.fenames), f"b.hm.{k}")
+        if h.re_state is not None:
+            names[f"sigma.{h.label}"] = f"sigma.hm.{k}"
+    return names
+
+
+def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool = True,
+                 family: str = "gaussian") -> Design:
+    """Validate ``data`` against ``spec`` and materialise the model design.
+
+    Parameters
+    ----------
+    spec : FormulaSpec
+        Parsed formula.
+    data : pandas.DataFrame
+        Long-format data, one row per (member, group) participation.  Never modified.
+    has_intercept : bool
+        False for families whose intercept is not identified (cox, clogit): the intercept
+        is then dropped even if the formula has one.
+    family : str
+        Family name (recorded; the outcome itself is validated by the family).
+
+    Returns
+    -------
+    Design
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise MMDataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if len(data) == 0:
+        raise MMDataError("data has no rows")
+    if spec.mm:
+        gcol = spec.mm[0].group_id
+        graw = _need(data, gcol, "id() of mm1").to_numpy()
+        _no_na(graw, gcol, "group id of the mm() blocks")
+        gids, gcode = _codes(graw)
+        in_block = np.zeros(len(data), dtype=bool)
+        for blk in spec.mm:
+            in_block |= ~pd.isna(_need(data, blk.member_id, "id() of an mm() block").to_numpy())
+        if not in_block.all():
+            i = int(np.flatnonzero(~in_block)[0])
+            cols = ", ".join(repr(b.member_id) for b in spec.mm)
+            raise MMDataError(
+                f"row {data.index[i]!r} has no member id ({cols} all missing): every row must "
+                "belong to at least one mm() block"
+            )
+    else:  # no membership structure: every row is one observation
+        gids, gcode = np.arange(len(data)), np.arange(len(data))
+    first = np.full(len(gids), -1)
+    first[gcode[::-1]] = np.arange(len(data))[::-1]
+    gframe = data.iloc[first].reset_index(drop=True)
+
+    outcome = _outcome(spec, data, first, gcode, gids)
+    if spec.strata:
+        s = _need(data, spec.strata, "strata()")
+        _no_na(s, spec.strata, "strata()")
+        svals = _constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "group-level",
+                                 gids)
+        outcome["strata"] = _codes(svals)[1]
+
+    intercept = spec.intercept and has_intercept
+    rhs = r_to_patsy(spec.main)
+    for c in term_columns(rhs, data.columns, "main terms"):
+        _no_na(data[c], c, "main terms")
+        _constant_within(data[c].to_numpy(), gcode, len(gids), c, "group-level", gids)
+    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
+    offset = _fixed_offset(spec.fixed, gframe, "the main terms")
+
+    mm = tuple(_build_mm(k, b, data, gids) for k, b in enumerate(spec.mm, 1))
+    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept)
+               for k, b in enumerate(spec.hm, 1))
+    coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
+        n for h in hm for n in (*h.znames, *h.fenames))
+    if len(set(coef)) != len(coef):
+        dupl = sorted({c for c in coef if coef.count(c) > 1})
+        raise MMSpecError(f"coefficient name(s) {dupl} appear twice; remove the repeated term")
+    bml = _bml_names({"main": xn, "mm": mm, "hm": hm})
+    return Design(spec=spec, family=family, group_ids=gids, outcome=outcome, X=X,
+                  xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
+                  bml_names=bml)

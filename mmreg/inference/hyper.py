@@ -1,0 +1,125 @@
+"""Hyperparameters ψ: names, priors, and the unconstrained parametrisation.
+
+Weight parameters, random-effect SDs and family parameters (Gaussian ``sigma``, Weibull
+``shape``) are the low-dimensional part of the model that is optimised (Laplace) or sampled
+(emcee).  Each free one is mapped to the real line by its prior's support: identity for
+real, log for positive, scaled logit for a bounded interval.  Parameters whose prior is
+:class:`~mmreg.priors.Fixed` are held at their value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, logit
+
+from mmreg.inference.latent import Hyper
+from mmreg.priors import Fixed, Prior
+
+__all__ = ["HyperSpace"]
+
+
+class HyperSpace:
+    """Map between an unconstrained vector ``u`` and natural-scale hyperparameters.
+
+    Parameters
+    ----------
+    weight_names : list of tuple of str
+        Weight-parameter names per mm block (``("mm1.w.b0", "mm1.w.b1")``).
+    sd_names : tuple of str
+        Random-effect SD names, in latent order.
+    phi_names : tuple of str
+        Family parameters (``("sigma",)``, ``("shape",)`` or ``()``).
+    priors : dict
+        Prior (or :class:`~mmreg.priors.Fixed`) for every name.
+    """
+
+    def __init__(self, weight_names, sd_names, phi_names, priors: dict[str, Prior]):
+        self.block_names = [tuple(b) for b in weight_names]
+        self.names = tuple(n for b in self.block_names for n in b) + tuple(sd_names) + tuple(
+            phi_names)
+        self.n_sd = len(sd_names)
+        self.n_phi = len(phi_names)
+        self.priors = {n: priors[n] for n in self.names}
+        self.fixed = {n: p.value for n, p in self.priors.items() if isinstance(p, Fixed)}
+        self.free = tuple(n for n in self.names if n not in self.fixed)
+        self._free_idx = np.array([self.names.index(n) for n in self.free], dtype=int)
+        lo, hi = [], []
+        for n in self.free:
+            a, b = self.priors[n].bounds()
+            lo.append(a)
+            hi.append(b)
+        self.lower, self.upper = np.array(lo, float), np.array(hi, float)
+        self._kind = np.where(
+            np.isfinite(self.lower) & np.isfinite(self.upper), 2,
+            np.where(np.isfinite(self.lower), 1, np.where(np.isfinite(self.upper), 3, 0)))
+        base = np.zeros(len(self.names))
+        for n, v in self.fixed.items():
+            base[self.names.index(n)] = v
+        self._base = base
+
+    @property
+    def dim(self) -> int:
+        """Number of free (sampled/optimised) hyperparameters."""
+        return len(self.free)
+
+    def natural_free(self, u: np.ndarray) -> np.ndarray:
+        """Natural-scale values of the free hyperparameters."""
+        u = np.asarray(u, float)
+        k, lo, hi = self._kind, self.lower, self.upper
+        with np.errstate(over="ignore"):
+            return np.select(
+                [k == 0, k == 1, k == 2, k == 3],
+                [u, lo + np.exp(u), lo + (hi - lo) * expit(u), hi - np.exp(u)])
+
+    def unconstrain(self, x_free: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`natural_free`."""
+        x = np.asarray(x_free, float)
+        k, lo, hi = self._kind, self.lower, self.upper
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.select(
+                [k == 0, k == 1, k == 2, k == 3],
+                [x, np.log(x - lo), logit((x - lo) / (hi - lo)), np.log(hi - x)])
+
+    def log_jacobian(self, u: np.ndarray) -> float:
+        """log |d natural / d u| (for sampling on the unconstrained scale)."""
+        u = np.asarray(u, float)
+        k, lo, hi = self._kind, self.lower, self.upper
+        s = expit(u)
+        terms = np.select([k == 0, k == 1, k == 2, k == 3],
+                          [0.0 * u, u, np.log(hi - lo) + np.log(s) + np.log1p(-s), u])
+        return float(np.sum(terms))
+
+    def dnatural(self, u: np.ndarray) -> np.ndarray:
+        """Elementwise derivative d natural / d u (for the delta method)."""
+        u = np.asarray(u, float)
+        k, lo, hi = self._kind, self.lower, self.upper
+        s = expit(u)
+        return np.select([k == 0, k == 1, k == 2, k == 3],
+                         [np.ones_like(u), np.exp(u), (hi - lo) * s * (1 - s), -np.exp(u)])
+
+    def natural_all(self, u: np.ndarray) -> np.ndarray:
+        """Natural values of every hyperparameter (fixed ones included), in ``names`` order."""
+        x = self._base.copy()
+        x[self._free_idx] = self.natural_free(u)
+        return x
+
+    def hyper(self, u: np.ndarray) -> Hyper:
+        """The :class:`~mmreg.inference.latent.Hyper` for ``u``."""
+        x = self.natural_all(u)
+        theta, i = [], 0
+        for b in self.block_names:
+            theta.append(x[i:i + len(b)])
+            i += len(b)
+        sd = x[i:i + self.n_sd]
+        phi = tuple(float(v) for v in x[i + self.n_sd:])
+        return Hyper(theta=tuple(theta), sd=sd, phi=phi)
+
+    def log_prior(self, u: np.ndarray, *, jacobian: bool) -> float:
+        """Log prior density of the free hyperparameters (natural scale, + log-Jacobian)."""
+        x = self.natural_free(u)
+        lp = 0.0
+        for n, v in zip(self.free, x, strict=True):
+            lp += float(self.priors[n].logpdf(v))
+        if jacobian:
+            lp += self.log_jacobian(u)
+        return lp

@@ -1,0 +1,308 @@
+"""The latent Gaussian core shared by every inference method.
+
+Given hyperparameters ψ (weight parameters, random-effect SDs, family parameters) the
+latent vector ``z = [coefficients | random effects]`` has a Gaussian prior N(m, Q(ψ)⁻¹) and
+enters the likelihood only through ``η = offset(θ) + A(θ) z`` with ``A = [D(θ) | R(θ)]``:
+``D`` dense (coefficients, n × P), ``R`` sparse (one nonzero per membership row).
+
+:class:`LatentModel` finds the conditional mode ẑ(ψ) by Newton's method, the Laplace
+approximation of log p(y | ψ) (exact for the Gaussian family), and importance-sampling
+estimates of p(y | ψ) that are unbiased on the natural scale (used by the pseudo-marginal
+sampler).  See ``shared/DESIGN-NOTES.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from mmreg.design import Design
+
+__all__ = ["Hyper", "LatentModel", "Mode"]
+
+_LOG2PI = np.log(2.0 * np.pi)
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Natural-scale hyperparameters: weight parameters per mm block, SD per RE block, φ."""
+
+    theta: tuple[np.ndarray, ...]
+    sd: np.ndarray
+    phi: tuple[float, ...]
+
+
+@dataclass
+class Mode:
+    """Conditional mode of z given ψ and the quantities of the Laplace approximation."""
+
+    z: np.ndarray
+    eta: np.ndarray
+    loglik: float
+    chol: np.ndarray  # lower Cholesky factor of the negative Hessian H
+    log_marginal: float  # Laplace approximation of log p(y | ψ)
+    log_prior_z: float  # log N(ẑ; m, Q⁻¹)
+    converged: bool
+    iterations: int
+
+
+def _rw_precision(prev: np.ndarray) -> sp.csr_matrix:
+    """Precision (σ = 1) of a random walk: u_first ~ N(0,1), u_t − u_prev ~ N(0,1)."""
+    m = len(prev)
+    has = prev >= 0
+    rows = np.concatenate([np.arange(m), np.flatnonzero(has)])
+    cols = np.concatenate([np.arange(m), prev[has]])
+    vals = np.concatenate([np.ones(m), -np.ones(int(has.sum()))])
+    diff = sp.csr_matrix((vals, (rows, cols)), shape=(m, m))
+    return (diff.T @ diff).tocsr()
+
+
+class LatentModel:
+    """Latent Gaussian structure of a :class:`~mmreg.design.Design` bound to a family.
+
+    Parameters
+    ----------
+    design : Design
+    family : BoundFamily
+        The family bound to the outcome (``derivs``, ``loglik``).
+    coef_mean, coef_sd : ndarray
+        Normal prior of the coefficients (in ``design.coef_names`` order).
+    coef_fixed : dict, optional
+        Coefficients with fixed values (removed from z and added to the offset).
+    """
+
+    def __init__(self, design: Design, family, coef_mean: np.ndarray, coef_sd: np.ndarray):
+        self.design = design
+        self.family = family
+        self.quadratic = getattr(family, "quadratic", False)
+        n = design.nobs
+        self.n = n
+        self.coef_names = design.coef_names
+        self.P = len(self.coef_names)
+        self.coef_mean = np.asarray(coef_mean, float)
+        self.coef_prec = 1.0 / np.asarray(coef_sd, float) ** 2
+
+        # aggregation of member covariates: S_b (n × rows_b) with the weights as data
+        self._agg = []
+        for b in design.mm:
+            nr = len(b.group)
+            S = sp.csr_matrix((np.ones(nr), (b.group, np.arange(nr))), shape=(n, nr))
+            self._agg.append(S)
+        # random-effect incidence R (n × q), data refreshed from the weights
+        blocks = design.re_blocks
+        self.re_sizes = []
+        rr, cc, src = [], [], []
+        col0 = 0
+        for blk in blocks:
+            if hasattr(blk, "group"):  # mm block
+                size = int(blk.re_state.max()) + 1
+                rr.append(blk.group)
+                cc.append(col0 + blk.re_state)
+                src.append(("mm", design.mm.index(blk), len(blk.group)))
+            else:
+                size = int(blk.re_state.max()) + 1
+                rr.append(np.arange(n))
+                cc.append(col0 + blk.re_state)
+                src.append(("hm", None, n))
+            self.re_sizes.append(size)
+            col0 += size
+        self.q = col0
+        self.dim = self.P + self.q
+        if blocks:
+            rows = np.concatenate(rr)
+            cols = np.concatenate(cc)
+            tag = np.arange(len(rows), dtype=float) + 1.0
+            R = sp.csr_matrix((tag, (rows, cols)), shape=(n, self.q))
+            R.sort_indices()
+            self._r_perm = R.data.astype(np.int64) - 1  # position in concatenated order
+            self._R = R
+        else:
+            self._r_perm = np.zeros(0, dtype=np.int64)
+            self._R = sp.csr_matrix((n, 0))
+        self._r_src = src
+        # prior precision structure of each RE block (unit σ)
+        self.re_slices = []
+        self._re_K = []
+        start = self.P
+        for blk, size in zip(blocks, self.re_sizes, strict=True):
+            self.re_slices.append(slice(start, start + size))
+            self._re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev)
+                              .toarray())
+            start += size
+        self._dense_fixed = np.hstack(
+            [design.X] + [np.hstack([h.Z, h.fe]) for h in design.hm]
+        ) if design.hm else design.X
+        # column positions of each block's aggregated covariates in D
+        p0 = design.X.shape[1]
+        self._mm_cols = []
+        for b in design.mm:
+            self._mm_cols.append(slice(p0, p0 + b.X.shape[1]))
+            p0 += b.X.shape[1]
+
+    # ------------------------------------------------------------------ assembly
+    def weights(self, theta: tuple[np.ndarray, ...], derivative: bool = False):
+        """Weights (and derivatives) of every mm block at ``theta``."""
+        return [b.weights(t, derivative=derivative) for b, t in zip(self.design.mm, theta,
+                                                                      strict=True)]
+
+    def assemble(self, theta: tuple[np.ndarray, ...]):
+        """Dense coefficient design D (n × P), sparse RE design R and offset at ``theta``."""
+        d = self.design
+        ws = [w for w, _ in self.weights(theta)]
+        mm_parts, off = [], d.offset.copy()
+        for b, S, w in zip(d.mm, self._agg, ws, strict=True):
+            S.data = w  # rows sorted by group: CSR data order is row order
+            if b.X.shape[1]:
+                mm_parts.append(S @ b.X)
+            if b.spec.fixed:
+                off = off + S @ b.fixed_offset
+        p0 = d.X.shape[1]
+        D = np.empty((self.n, self.P))
+        D[:, :p0] = d.X
+        col = p0
+        for part in mm_parts:
+            D[:, col:col + part.shape[1]] = part
+            col += part.shape[1]
+        for h in d.hm:
+            k = h.Z.shape[1] + h.fe.shape[1]
+            if k:
+                D[:, col:col + k] = np.hstack([h.Z, h.fe])
+                col += k
+        if self.q:
+            vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)
+                                   for kind, i, m in self._r_src])
+            R = self._R
+            R.data = vals[self._r_perm]
+        else:
+            R = self._R
+        return D, R, off
+
+    def prior_precision(self, sd: np.ndarray) -> np.ndarray:
+        """Dense prior precision Q of z for RE standard deviations ``sd``."""
+        Q = np.zeros((self.dim, self.dim))
+        idx = np.arange(self.P)
+        Q[idx, idx] = self.coef_prec
+        for s, sl, K in zip(sd, self.re_slices, self._re_K, strict=True):
+            if K is None:
+                i = np.arange(sl.start, sl.stop)
+                Q[i, i] = 1.0 / s**2
+            else:
+                Q[sl, sl] = K / s**2
+        return Q
+
+    def prior_mean(self) -> np.ndarray:
+        m = np.zeros(self.dim)
+        m[: self.P] = self.coef_mean
+        return m
+
+    def _logdet_Q(self, sd: np.ndarray) -> float:
+        out = float(np.sum(np.log(self.coef_prec)))
+        for s, size in zip(sd, self.re_sizes, strict=True):
+            out -= 2.0 * size * np.log(s)  # random-walk precision has unit determinant
+        return out
+
+    # ------------------------------------------------------------------ Newton
+    def mode(self, hyper: Hyper, z0: np.ndarray | None = None, tol: float = 1e-9,
+             max_iter: int = 100) -> Mode:
+        """Conditional mode ẑ(ψ) and the Laplace approximation of log p(y | ψ)."""
+        D, R, off = self.assemble(hyper.theta)
+        A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
+        Q = self.prior_precision(hyper.sd)
+        m = self.prior_mean()
+        z = m.copy() if z0 is None else z0.copy()
+        fam, phi = self.family, hyper.phi
+
+        def objective(zz):
+            e = off + A @ zz
+            r = zz - m
+            return fam.loglik(e, phi) - 0.5 * r @ Q @ r, e
+
+        f, eta = objective(z)
+        converged = False
+        it = 0
+        L = None
+        for it in range(1, max_iter + 1):  # noqa: B007
+            g, curv = fam.derivs(eta, phi)
+            grad = A.T @ g - Q @ (z - m)
+            H = self._neg_hessian(A, curv, Q)
+            L = self._cholesky(H)
+            step = sla.cho_solve((L, True), grad)
+            decrement = float(grad @ step)
+            if not np.isfinite(decrement):
+                break
+            if decrement < tol and it > 1:
+                converged = True
+                break
+            t = 1.0
+            while True:
+                fn, en = objective(z + t * step)
+                if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
+                    break
+                t *= 0.5
+                if t < 1e-10:
+                    break
+            z, f, eta = z + t * step, fn, en
+            if self.quadratic or decrement < tol:
+                # Gaussian: one full step is exact; refresh H at the new point below
+                g, curv = fam.derivs(eta, phi)
+                L = self._cholesky(self._neg_hessian(A, curv, Q))
+                converged = True
+                break
+        r = z - m
+        log_prior_z = -0.5 * r @ Q @ r + 0.5 * self._logdet_Q(hyper.sd) - 0.5 * self.dim * _LOG2PI
+        loglik = fam.loglik(eta, phi)
+        logdet_H = 2.0 * np.sum(np.log(np.diag(L)))
+        log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * logdet_H
+        return Mode(z=z, eta=eta, loglik=float(loglik), chol=L, log_marginal=float(log_ml),
+                    log_prior_z=float(log_prior_z), converged=converged, iterations=it)
+
+    @staticmethod
+    def _neg_hessian(A: sp.csr_matrix, curv, Q: np.ndarray) -> np.ndarray:
+        H = (A.T @ A.multiply(curv.d[:, None])).toarray() + Q
+        if curv.U is not None:
+            AU = A.T @ curv.U
+            AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
+            H -= (AU * curv.c) @ AU.T
+        return H
+
+    @staticmethod
+    def _cholesky(H: np.ndarray) -> np.ndarray:
+        try:
+            return sla.cholesky(H, lower=True, check_finite=False)
+        except (sla.LinAlgError, ValueError):
+            # numerically indefinite (extreme hyperparameters): regularise minimally
+            jitter = 1e-8 * max(1.0, float(np.max(np.abs(np.diag(H)))))
+            return sla.cholesky(H + jitter * np.eye(len(H)), lower=True, check_finite=False)
+
+    # ------------------------------------------------------------------ sampling
+    def draw_conditional(self, mode: Mode, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draws from the Gaussian N(ẑ, H⁻¹) (exact conditional for the Gaussian family)."""
+        eps = rng.standard_normal((self.dim, size))
+        return mode.z[:, None] + sla.solve_triangular(mode.chol, eps, lower=True, trans="T")
+
+    def importance(self, hyper: Hyper, mode: Mode, rng: np.random.Generator, K: int):
+        """Importance-sampling estimate of log p(y | ψ) with K antithetic Laplace draws.
+
+        Returns the log of the (unbiased on the natural scale) estimate, the particles
+        (dim × K) and their normalised log weights.
+        """
+        half = (K + 1) // 2
+        eps = rng.standard_normal((self.dim, half))
+        dev = sla.solve_triangular(mode.chol, eps, lower=True, trans="T")
+        parts = np.concatenate([mode.z[:, None] + dev, mode.z[:, None] - dev], axis=1)[:, :K]
+        epsall = np.concatenate([eps, -eps], axis=1)[:, :K]
+        D, R, off = self.assemble(hyper.theta)
+        eta = off[:, None] + D @ parts[: self.P] + (R @ parts[self.P:] if self.q else 0.0)
+        Q = self.prior_precision(hyper.sd)
+        r = parts - self.prior_mean()[:, None]
+        logdet_H = 2.0 * np.sum(np.log(np.diag(mode.chol)))
+        log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
+        log_p += -0.5 * np.einsum("ij,ij->j", r, Q @ r) + 0.5 * self._logdet_Q(hyper.sd)
+        log_q = 0.5 * logdet_H - 0.5 * np.sum(epsall**2, axis=0)
+        logw = log_p - log_q
+        mx = np.max(logw)
+        est = mx + np.log(np.mean(np.exp(logw - mx)))
+        return float(est), parts, logw - mx - np.log(np.sum(np.exp(logw - mx)))

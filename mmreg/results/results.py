@@ -1,0 +1,238 @@
+"""Results of a fit: :class:`MMResults` and its Laplace and MCMC flavours.
+
+Both expose the same statsmodels-like accessors (``params``, ``bse``, ``conf_int()``,
+``cov_params()``, ``summary()``, ``var_decomp()``, ``weights``, ``random_effects``,
+``predict()``); the Laplace results add z-tests and information criteria, the MCMC results
+add draws, diagnostics, plots, DIC/WAIC/LOO.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+__all__ = ["MMResults", "LaplaceResults"]
+
+
+class MMResults:
+    """Common interface of fitted models.  Not constructed directly: use ``model.fit()``."""
+
+    method: str = ""
+
+    def __init__(self, model):
+        self.model = model
+
+    # subclasses set these
+    params: pd.Series
+    bse: pd.Series
+
+    @property
+    def nobs(self) -> int:
+        """Number of groups."""
+        return self.model.nobs
+
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    @property
+    def bml_names(self) -> pd.Series:
+        """bml's internal name of every parameter (``b[1]``, ``b.w.1[2]``, ``sigma.mm.1`` …)."""
+        return pd.Series({n: self.model.bml_names.get(n, n) for n in self.params.index})
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Confidence (Laplace) or equal-tailed credible (MCMC) intervals."""
+        raise NotImplementedError
+
+    def summary(self, alpha: float = 0.05):
+        """A statsmodels ``Summary`` of the fit (``print``, ``as_text``, ``as_latex``, ``as_html``)."""
+        from mmreg.results.summary import make_summary
+
+        return make_summary(self, alpha=alpha)
+
+    def to_latex(self, alpha: float = 0.05) -> str:
+        """Publication table as LaTeX."""
+        return self.summary(alpha=alpha).as_latex()
+
+    def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg") -> pd.DataFrame:
+        """Variance decomposition and ICCs (see :func:`mmreg.results.vardecomp.var_decomp`)."""
+        from mmreg.results.vardecomp import var_decomp
+
+        return var_decomp(self, uncertainty=uncertainty, convention=convention)
+
+    varDecomp = var_decomp  # noqa: N815  (bml's name)
+
+    def predict(self, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
+        """Predictions for the fitted groups (``data=None``) or for new data.
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            New long-format data with the model's columns (the outcome may be absent).
+            Members seen in the fit keep their estimated random effects; new members and
+            new units get the prior mean (zero).
+        kind : {"response", "linear"}
+            ``"linear"``: η; ``"response"``: the family's mean (Gaussian η, binomial
+            probability, Weibull expected time, Cox relative hazard, clogit choice
+            probability).
+        """
+        from mmreg.results.predict import predict
+
+        return predict(self, data=data, kind=kind)
+
+
+class LaplaceResults(MMResults):
+    """Results of ``fit(method="laplace")``."""
+
+    method = "laplace"
+
+    def __init__(self, model, raw):
+        super().__init__(model)
+        self.raw = raw
+        space, lat = model.space, model.latent
+        P = lat.P
+        u = raw.u
+        hyp_all = space.natural_all(u)
+        names = list(model.design.coef_names) + list(space.names)
+        values = np.concatenate([raw.mode.z[:P], hyp_all])
+        free_idx = np.array([space.names.index(n) for n in space.free], dtype=int)
+        G = space.dnatural(u)
+        k = len(names)
+        cov = np.zeros((k, k))
+        cov[:P, :P] = raw.cov_z[:P, :P]
+        fi = P + free_idx
+        cov[np.ix_(fi, fi)] = (G[:, None] * raw.cov_u) * G[None, :]
+        cov[:P, fi] = raw.cross[:P] * G[None, :]
+        cov[fi, :P] = cov[:P, fi].T
+        if model.family == "weibull":  # sigma = 1/shape, delta method
+            j = names.index("shape")
+            shape = values[j]
+            grad = np.zeros(k)
+            grad[j] = -1.0 / shape**2
+            newcol = cov @ grad
+            cov = np.block([[cov, newcol[:, None]], [newcol[None, :], grad @ newcol]])
+            names.append("sigma")
+            values = np.append(values, 1.0 / shape)
+        self.params = pd.Series(values, index=names, name="params")
+        self._cov = pd.DataFrame(cov, index=names, columns=names)
+        self.bse = pd.Series(np.sqrt(np.clip(np.diag(cov), 0, None)), index=names, name="bse")
+        self._u = u
+        self._free_pos = dict(zip(space.free, range(len(space.free)), strict=True))
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the estimates (natural scale, delta method for transformed ones)."""
+        return self._cov.copy()
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Wald intervals; SDs, shapes and bounded weights on their unconstrained scale.
+
+        Intervals for parameters with a restricted range (SDs, the Weibull shape, weight
+        parameters with a bounded prior) are computed on the log/logit scale and mapped
+        back, so they never leave the parameter space.
+        """
+        z = stats.norm.ppf(1 - alpha / 2)
+        lo = self.params - z * self.bse
+        hi = self.params + z * self.bse
+        space = self.model.space
+        for n, j in self._free_pos.items():
+            if space._kind[j] == 0:
+                continue
+            se_u = float(np.sqrt(self.raw.cov_u[j, j]))
+            ends = space.natural_free(np.full(len(space.free), self._u[j]))
+            uu = self._u.copy()
+            a, b = uu.copy(), uu.copy()
+            a[j] -= z * se_u
+            b[j] += z * se_u
+            ends = sorted([space.natural_free(a)[j], space.natural_free(b)[j]])
+            lo[n], hi[n] = ends
+        for n in space.fixed:
+            lo[n] = hi[n] = self.params[n]
+        if "sigma" in self.params.index and self.family == "weibull":
+            lo["sigma"], hi["sigma"] = 1.0 / hi["shape"], 1.0 / lo["shape"]
+        return pd.DataFrame({"lower": lo, "upper": hi})
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """z statistics of coefficients and unbounded weight parameters (NaN for SDs)."""
+        t = self.params / self.bse
+        t[self._bounded()] = np.nan
+        return t.rename("z")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values for :attr:`tvalues`."""
+        return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index,
+                         name="P>|z|")
+
+    def _bounded(self) -> list[str]:
+        space = self.model.space
+        out = [n for n, j in self._free_pos.items() if space._kind[j] != 0]
+        out += list(space.fixed) + list(self.model._fixed_coef)
+        if self.family == "weibull":
+            out.append("sigma")
+        return out
+
+    @cached_property
+    def llf(self) -> float:
+        """Marginal log-likelihood at the estimates (random effects integrated out)."""
+        return self.model.loglike(self.params)
+
+    @property
+    def df_model(self) -> int:
+        """Number of estimated parameters (coefficients + free hyperparameters)."""
+        return len(self.model.design.coef_names) - len(self.model._fixed_coef) + \
+            self.model.space.dim
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.llf + 2 * self.df_model
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.llf + np.log(self.nobs) * self.df_model
+
+    def _point_hyper(self):
+        return self.model.space.hyper(self._u)
+
+    def _hyper_draws(self, n: int = 1000, seed: int = 0):
+        """Hyperparameters drawn from their Laplace (Gaussian, unconstrained) posterior."""
+        space = self.model.space
+        if not space.dim:
+            yield space.hyper(self._u)
+            return
+        rng = np.random.default_rng(seed)
+        L = np.linalg.cholesky(self.raw.cov_u + 1e-12 * np.eye(space.dim))
+        for e in rng.standard_normal((n, space.dim)):
+            yield space.hyper(self._u + L @ e)
+
+    @property
+    def random_effects(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes and SDs of the random effects, per block."""
+        from mmreg.results.effects import random_effects_table
+
+        z = self.raw.mode.z
+        sd = np.sqrt(np.clip(np.diag(self.raw.cov_z), 0, None))
+        return random_effects_table(self.model, z, sd)
+
+    @property
+    def weights(self) -> dict[str, pd.DataFrame]:
+        """Weights per mm block at the estimates, with delta-method SDs."""
+        from mmreg.results.effects import weights_table
+
+        space = self.model.space
+        hyp = space.hyper(self._u)
+        cov = self._cov
+        out = {}
+        for b, theta in zip(self.model.design.mm, hyp.theta, strict=True):
+            w, dw = b.weights(theta, derivative=True)
+            if dw is not None and len(b.wnames):
+                C = cov.loc[list(b.wnames), list(b.wnames)].to_numpy()
+                sd = np.sqrt(np.clip(np.einsum("ir,ij,jr->r", dw, C, dw), 0, None))
+            else:
+                sd = np.zeros_like(w)
+            out[b.label] = weights_table(self.model, b, w, sd)
+        return out

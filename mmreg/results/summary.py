@@ -1,0 +1,132 @@
+"""Summary tables built on statsmodels' ``summary2.Summary``.
+
+``make_summary`` gives text, LaTeX and HTML from one object; ``summary_table`` puts several
+fits side by side (statsmodels' ``summary_col`` style).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.iolib.summary2 import Summary
+
+__all__ = ["make_summary", "summary_table", "param_table"]
+
+
+def _hidden(res) -> set[str]:
+    return {n for h in res.model.design.hm if not h.spec.show_fe for n in h.fenames}
+
+
+def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
+    """The parameter table of a fit (what :meth:`MMResults.summary` prints)."""
+    ci = res.conf_int(alpha)
+    lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
+    tab = pd.DataFrame({"bml": res.bml_names})
+    if res.method == "laplace":
+        tab["Coef."] = res.params
+        tab["Std.Err."] = res.bse
+        tab["z"] = res.tvalues
+        tab["P>|z|"] = res.pvalues
+    else:
+        tab["Mean"] = res.params
+        tab["SD"] = res.bse
+    tab[lo] = ci["lower"]
+    tab[hi] = ci["upper"]
+    if res.method == "mcmc":
+        diag = res.mcmc_diag()
+        tab["R-hat"] = diag["rhat"]
+        tab["ESS"] = diag["ess_bulk"].round(0)
+    hide = _hidden(res)
+    return tab.loc[[n for n in tab.index if n not in hide]]
+
+
+def _header(res) -> dict[str, str]:
+    m, d = res.model, res.model.design
+    info = {
+        "Family:": m.family,
+        "Method:": {"laplace": "MAP + Laplace", "mcmc": "MCMC (emcee)"}[res.method],
+        "No. groups:": str(m.nobs),
+    }
+    for b in d.mm:
+        re = " + RE" + (" (AR)" if b.spec.ar else "") if b.spec.re else ""
+        info[f"{b.label} members:"] = f"{len(b.member_ids)} ({b.spec.member_id}){re}"
+        info[f"{b.label} weights:"] = f"w ~ {b.spec.fn.expr}, c = {b.spec.fn.normalize}"
+    for h in d.hm:
+        info[f"{h.label} units:"] = f"{len(h.unit_ids)} ({h.spec.id}, {h.spec.type})"
+    if res.method == "laplace":
+        info["Log-lik.:"] = f"{res.llf:.3f}"
+        info["AIC:"] = f"{res.aic:.3f}"
+        info["BIC:"] = f"{res.bic:.3f}"
+        info["Converged:"] = str(bool(res.raw.optimizer.success and res.raw.mode.converged))
+    else:
+        info["Draws:"] = f"{res.raw.n_chains} chains x {res.raw.n_draws} (tune {res.raw.tune})"
+        try:
+            info["DIC:"] = f"{res.dic:.3f}"
+            info["WAIC:"] = f"{res.waic['waic']:.3f}"
+        except Exception:  # pragma: no cover - criteria unavailable for this family
+            pass
+        info["Max R-hat:"] = f"{res.mcmc_diag()['rhat'].max():.4f}"
+    return info
+
+
+def make_summary(res, alpha: float = 0.05) -> Summary:
+    """Build the statsmodels ``Summary`` of a fit."""
+    smry = Summary()
+    smry.add_title(f"Multiple-membership multilevel model: {res.model.formula}")
+    info = _header(res)
+    keys, vals = list(info), list(info.values())
+    half = (len(keys) + 1) // 2
+    left = pd.DataFrame({0: keys[:half], 1: vals[:half]})
+    right = pd.DataFrame({0: keys[half:] + [""] * (2 * half - len(keys)),
+                          1: vals[half:] + [""] * (2 * half - len(keys))})
+    smry.add_df(pd.concat([left, right], axis=1), index=False, header=False)
+    tab = param_table(res, alpha)
+    smry.add_df(tab, float_format="%.4f")
+    hidden = _hidden(res)
+    if hidden:
+        smry.add_text(f"{len(hidden)} fixed-effect levels not shown (showFE = FALSE).")
+    if res.family in ("cox", "clogit"):
+        smry.add_text("No intercept: it is absorbed by the baseline hazard / choice sets.")
+    return smry
+
+
+def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
+                  stars: bool = False) -> pd.DataFrame:
+    """Several fits side by side: estimate with (SE) below, one column per model.
+
+    Parameters
+    ----------
+    results : list of MMResults
+    names : list of str, optional
+        Column titles (default ``Model 1``, ``Model 2`` …).
+    alpha : float
+        Used for the significance stars of Laplace fits.
+    stars : bool
+        Add ``*`` (p < 0.05), ``**`` (p < 0.01), ``***`` (p < 0.001) to Laplace estimates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows per parameter (estimate, SE); ``.to_latex()`` gives a LaTeX table.
+    """
+    names = names or [f"Model {i}" for i in range(1, len(results) + 1)]
+    order: list[str] = []
+    for r in results:
+        order += [p for p in r.params.index if p not in order and p not in _hidden(r)]
+    cols = {}
+    for nm, r in zip(names, results, strict=True):
+        cells = []
+        for p in order:
+            if p in r.params.index:
+                est = f"{r.params[p]:.3f}"
+                if stars and r.method == "laplace" and np.isfinite(r.pvalues[p]):
+                    pv = r.pvalues[p]
+                    est += "***" if pv < 0.001 else "**" if pv < 0.01 else "*" if pv < 0.05 \
+                        else ""
+                cells += [est, f"({r.bse[p]:.3f})"]
+            else:
+                cells += ["", ""]
+        cells += [str(r.nobs), r.method]
+        cols[nm] = cells
+    index = [x for p in order for x in (p, "")] + ["N groups", "Method"]
+    return pd.DataFrame(cols, index=index)
