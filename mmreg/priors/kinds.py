@@ -1,0 +1,127 @@
+"""Parameter kinds, bml's default priors, and which priors each kind admits."""
+
+from __future__ import annotations
+
+from mmreg.errors import MMSpecError
+from mmreg.priors.distributions import (
+    Fixed,
+    Normal,
+    Prior,
+    StudentT,
+    Uniform,
+)
+from mmreg.priors.positive import (
+    Exponential,
+    HalfCauchy,
+)
+
+__all__ = [
+    "KIND_COEF",
+    "KIND_WEIGHT",
+    "KIND_SD",
+    "KIND_SHAPE",
+    "KINDS",
+    "default_prior",
+    "check_prior_kind",
+]
+
+KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE = "coef", "weight", "sd", "shape"
+KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE)
+
+_KIND_LABEL = {
+    KIND_COEF: "coefficient",
+    KIND_WEIGHT: "weight parameter",
+    KIND_SD: "standard deviation",
+    KIND_SHAPE: "Weibull shape",
+}
+
+
+def default_prior(kind: str) -> Prior:
+    """bml 0.9.0's default prior for a parameter of the given kind (SPEC §1).
+
+    Parameters
+    ----------
+    kind : {"coef", "weight", "sd", "shape"}
+
+    Returns
+    -------
+    Prior
+        ``Normal(0, 100)`` for coefficients and weight parameters (JAGS
+        ``dnorm(0, 0.0001)``); ``HalfCauchy(25)`` for every SD (JAGS
+        ``dscaled.gamma(25, 1)`` on the precision); ``Exponential(0.001)`` for the Weibull
+        shape (JAGS ``dexp(0.001)``).
+
+    Raises
+    ------
+    MMSpecError
+        If ``kind`` is not one of the four kinds.
+    """
+    if kind in (KIND_COEF, KIND_WEIGHT):
+        return Normal(0.0, 100.0)
+    if kind == KIND_SD:
+        return HalfCauchy(25.0)
+    if kind == KIND_SHAPE:
+        return Exponential(0.001)
+    raise MMSpecError(f"unknown parameter kind {kind!r}; expected one of {', '.join(KINDS)}.")
+
+
+def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
+    """Raise :class:`MMSpecError` if ``prior`` cannot be used for a parameter of ``kind``.
+
+    Coefficients are integrated out exactly as Gaussians, so they admit only
+    :class:`Normal` or :class:`Fixed`.  SDs and the Weibull shape need a prior on
+    ``[0, inf)`` (a :class:`Fixed` value must be positive).  Weight parameters admit any
+    prior.
+
+    Parameters
+    ----------
+    prior : Prior
+    kind : {"coef", "weight", "sd", "shape"}
+    name : str
+        The parameter's name (for the message).
+    source : str
+        How the user specified the prior, quoted in the message (e.g. ``"pattern
+        'sigma.*'"`` or ``"'b[2] ~ dt(0, 1, 3)'"``).
+
+    Raises
+    ------
+    MMSpecError
+    """
+    if kind not in KINDS:
+        raise MMSpecError(
+            f"parameter {name!r} has unknown kind {kind!r}; expected one of {', '.join(KINDS)}."
+        )
+    where = f"prior {prior} from {source} for {_KIND_LABEL[kind]} {name!r}"
+    if kind == KIND_COEF:
+        if not isinstance(prior, (Normal, Fixed)):
+            raise MMSpecError(
+                f"{where}: coefficients are integrated out exactly as Gaussians, so only "
+                "Normal(mu, sd) or Fixed(value) priors are possible (JAGS: dnorm(mu, tau) or "
+                "'<- value')."
+            )
+        return
+    if kind == KIND_WEIGHT:
+        return
+    # standard deviations and the Weibull shape: strictly positive parameters
+    if isinstance(prior, Fixed):
+        if prior.value <= 0:
+            raise MMSpecError(f"{where}: a fixed {_KIND_LABEL[kind]} must be positive.")
+        return
+    lower, upper = prior.bounds()
+    if lower >= 0:
+        return
+    if isinstance(prior, Normal) and prior.mu == 0:
+        hint = f"use HalfNormal({prior.sd:g}) (JAGS: dnorm(0, tau) T(0,))"
+    elif isinstance(prior, StudentT) and prior.mu == 0:
+        hint = f"use HalfT({prior.sd:g}, {prior.df:g}) (JAGS: dt(0, tau, df) T(0,))"
+    elif isinstance(prior, Uniform) and upper > 0:
+        hint = f"use Uniform(0, {upper:g})"
+    else:
+        hint = (
+            "use a prior on [0, inf) such as HalfNormal, HalfCauchy, HalfT, Exponential, "
+            "Gamma, LogNormal or Uniform(0, upper)"
+        )
+    raise MMSpecError(
+        f"{where}: a {_KIND_LABEL[kind]} must be positive but this prior puts mass on "
+        f"negative values; {hint}."
+    )
