@@ -1,0 +1,142 @@
+"""Cox family: closed-form marginal vs numerical integration, bml's grids, simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, stats
+from statsmodels.duration.hazard_regression import PHReg
+
+import mmreg.families.cox as cox_mod
+from mmreg.errors import MMDataError, MMSpecError
+from mmreg.families import get_family
+
+TIME = np.array([1.0, 2.0, 2.0, 3.0, 5.0, 5.0, 7.5, 4.0])
+EVENT = np.array([1, 1, 0, 1, 1, 1, 0, 0], dtype=float)
+ETA = np.array([0.2, -0.5, 0.1, 0.7, -0.3, 0.0, 0.4, -0.1])
+
+
+def _marginal_by_quadrature(E, dN, eta, a, b):
+    """sum_k log int prod_i Pois(dN_ik; E_ik e^eta_i lam) Gamma(lam; a, rate b) dlam."""
+    total = 0.0
+    for k in range(E.shape[1]):
+        mu = E[:, k] * np.exp(eta)
+
+        def logf(lam, mu=mu, k=k):
+            lp = stats.poisson.logpmf(dN[:, k], mu * lam).sum()
+            return lp + stats.gamma.logpdf(lam, a, scale=1 / b)
+
+        mode = optimize.minimize_scalar(
+            lambda u: -logf(np.exp(u)), bounds=(-20, 10), method="bounded"
+        ).x
+        ref = logf(np.exp(mode))
+        val, _ = integrate.quad(
+            lambda lam, ref=ref: np.exp(logf(lam) - ref),
+            0,
+            np.inf,
+            points=None,
+            epsabs=0,
+            epsrel=1e-11,
+            limit=200,
+        )
+        total += ref + np.log(val)
+    return total
+
+
+@pytest.mark.parametrize("grid", ["all", "events"])
+def test_unique_time_marginal_equals_numerical_integration(grid):
+    a, b = 2.0, 1.5
+    t_k = np.unique(TIME if grid == "all" else TIME[EVENT == 1])
+    E = (TIME[:, None] >= t_k[None, :]).astype(float)  # at risk at t_k
+    dN = ((TIME[:, None] == t_k[None, :]) & (EVENT[:, None] == 1)).astype(float)
+    bf = get_family("cox", a=a, b=b, grid=grid).bind({"time": TIME, "event": EVENT})
+    assert bf.loglik(ETA) == pytest.approx(_marginal_by_quadrature(E, dN, ETA, a, b), rel=1e-8)
+
+
+def test_piecewise_marginal_equals_numerical_integration():
+    a, b, k = 1.5, 0.7, 3
+    bf = get_family("cox", intervals=k, a=a, b=b).bind({"time": TIME, "event": EVENT})
+    br = bf.breaks
+    start, width = br[:-1], np.diff(br)
+    E = np.clip(TIME[:, None] - start[None, :], 0, width[None, :])  # time at risk
+    inside = (TIME[:, None] > start[None, :]) & (TIME[:, None] <= br[1:][None, :])
+    dN = (inside & (EVENT[:, None] == 1)).astype(float)
+    assert bf.loglik(ETA) == pytest.approx(_marginal_by_quadrature(E, dN, ETA, a, b), rel=1e-8)
+
+
+def test_breaks_follow_bml_type7_quantiles():
+    # event times 1, 2, 4, 8, 16; R: quantile(c(1,2,4,8,16), c(0, 1/3, 2/3, 1)) = 1, 8/3, 20/3, 16
+    time = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 20.0])
+    event = np.array([1, 1, 1, 1, 1, 0])
+    bf = get_family("cox", intervals=3).bind({"time": time, "event": event})
+    np.testing.assert_allclose(bf.breaks, [0.0, 8 / 3, 20 / 3, 21.0])
+    post = bf.baseline_posterior(np.zeros(6))
+    np.testing.assert_array_equal(post["events"], [2, 1, 2])
+    # time at risk in (0, 8/3], (8/3, 20/3], (20/3, 21]
+    exp_exposure = [1 + 2 + 4 * (8 / 3), 4 - 8 / 3 + 3 * 4, 8 - 20 / 3 + 16 - 20 / 3 + 20 - 20 / 3]
+    np.testing.assert_allclose(post["exposure"], exp_exposure)
+    np.testing.assert_allclose(post["shape"], 0.001 + np.array([2, 1, 2]))
+    np.testing.assert_allclose(post["rate"], 0.1 + np.array(exp_exposure))
+
+
+def test_baseline_posterior_unique_times_by_hand():
+    time = np.array([1.0, 2.0, 2.0, 3.0])
+    event = np.array([1, 1, 0, 1])
+    eta = np.log(np.array([1.0, 2.0, 3.0, 4.0]))
+    post = get_family("cox").bind({"time": time, "event": event}).baseline_posterior(eta)
+    np.testing.assert_array_equal(post["time"], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(post["events"], [1, 1, 1])
+    np.testing.assert_allclose(post["exposure"], [10.0, 9.0, 4.0])  # sums of exp(eta) at risk
+    np.testing.assert_allclose(post["mean"], (0.001 + 1) / (0.1 + np.array([10.0, 9.0, 4.0])))
+
+
+def test_simulate_matches_median_and_recovers_coefficients():
+    rng = np.random.default_rng(99)
+    n = 3000
+    X = rng.normal(size=(n, 2))
+    beta = np.array([0.5, -0.8])
+    data_time = rng.exponential(10.0, n)
+    bf = get_family("cox").bind({"time": data_time, "event": np.ones(n)})
+    sim = bf.simulate(X @ beta, (), rng)
+    assert sim["event"].all()
+    frac = np.mean(sim["time"] <= np.median(data_time))
+    assert abs(frac - 0.5) < 4 * np.sqrt(0.25 / n)
+    fit = PHReg(sim["time"], X, status=sim["event"]).fit()
+    assert np.all(np.abs(fit.params - beta) < 4 * fit.bse)
+
+
+def test_simulate_censors_like_the_data():
+    rng = np.random.default_rng(1)
+    n = 500
+    time = rng.exponential(5.0, n)
+    event = (rng.random(n) < 0.6).astype(float)
+    sim = (
+        get_family("cox", intervals=4)
+        .bind({"time": time, "event": event})
+        .simulate(rng.normal(size=n), (), rng)
+    )
+    assert sim["event"][event == 1].all()
+    cens = sim["event"] == 0
+    assert cens.any()
+    np.testing.assert_array_equal(sim["time"][cens], time[cens])
+
+
+def test_mean_residual_variance_and_no_phi():
+    bf = get_family("cox").bind({"time": TIME, "event": EVENT})
+    np.testing.assert_allclose(bf.mean(ETA), np.exp(ETA))
+    assert bf.residual_variance(()) is None
+
+
+def test_no_events_is_a_data_error():
+    with pytest.raises(MMDataError, match="'event_wkb'.*no events"):
+        get_family("cox", intervals=5).bind(
+            {"time": [1.0, 2.0], "event": [0, 0]}, labels={"event": "event_wkb"}
+        )
+
+
+def test_large_risk_set_matrix_is_refused_with_advice(monkeypatch):
+    monkeypatch.setattr(cox_mod, "MAX_RISKSET_NNZ", 10)
+    bf = get_family("cox").bind({"time": TIME, "event": EVENT})
+    assert np.isfinite(bf.loglik(ETA))  # the likelihood itself needs no risk-set matrix
+    with pytest.raises(MMSpecError, match="cox_intervals"):
+        bf.derivs(ETA)
