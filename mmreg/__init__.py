@@ -1,9 +1,35 @@
-"""mmreg: Bayesian multiple-membership multilevel models with estimated weight functions."""
+"""mmreg: Bayesian multiple-membership multilevel models with estimated weight functions.
+
+>>> import mmreg
+>>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, seed=3)
+>>> res = mmreg.MMModel.from_formula(df.attrs["formula"], df).fit()
+>>> sorted(res.params.index)[:2]
+['Intercept', 'majority']
+"""
 
 from __future__ import annotations
 
+from mmreg import datasets, priors
+from mmreg.bml_compat import bml
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
+from mmreg.model import MMModel
+from mmreg.results.mcmc_results import MCMCResults
+from mmreg.results.results import LaplaceResults, MMResults
+from mmreg.results.summary import summary_table
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MMDataError", "MMSpecError", "MMWarning", "__version__"]
+__all__ = [
+    "LaplaceResults",
+    "MCMCResults",
+    "MMDataError",
+    "MMModel",
+    "MMResults",
+    "MMSpecError",
+    "MMWarning",
+    "__version__",
+    "bml",
+    "datasets",
+    "priors",
+    "summary_table",
+]

@@ -340,7 +340,7 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
 
 
 def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool = True,
-                 family: str = "gaussian") -> Design:
+                 family: str = "gaussian", outcome: bool = True) -> Design:
     """Validate ``data`` against ``spec`` and materialise the model design.
 
     Parameters
@@ -354,6 +354,8 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         is then dropped even if the formula has one.
     family : str
         Family name (recorded; the outcome itself is validated by the family).
+    outcome : bool
+        False to skip the outcome (for predictions on new data).
 
     Returns
     -------
@@ -384,13 +386,13 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     first[gcode[::-1]] = np.arange(len(data))[::-1]
     gframe = data.iloc[first].reset_index(drop=True)
 
-    outcome = _outcome(spec, data, first, gcode, gids)
-    if spec.strata:
+    resp = _outcome(spec, data, first, gcode, gids) if outcome else {}
+    if spec.strata and (outcome or spec.strata in data.columns):
         s = _need(data, spec.strata, "strata()")
         _no_na(s, spec.strata, "strata()")
         svals = _constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "group-level",
                                  gids)
-        outcome["strata"] = _codes(svals)[1]
+        resp["strata"] = _codes(svals)[1]
 
     intercept = spec.intercept and has_intercept
     rhs = r_to_patsy(spec.main)
@@ -409,6 +411,6 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         dupl = sorted({c for c in coef if coef.count(c) > 1})
         raise MMSpecError(f"coefficient name(s) {dupl} appear twice; remove the repeated term")
     bml = _bml_names({"main": xn, "mm": mm, "hm": hm})
-    return Design(spec=spec, family=family, group_ids=gids, outcome=outcome, X=X,
+    return Design(spec=spec, family=family, group_ids=gids, outcome=resp, X=X,
                   xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
                   bml_names=bml)

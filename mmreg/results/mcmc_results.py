@@ -1,0 +1,175 @@
+"""Results of ``fit(method="mcmc")``: posterior draws and everything computed from them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from mmreg.errors import MMSpecError
+from mmreg.results import diagnostics
+from mmreg.results.results import MMResults
+
+__all__ = ["MCMCResults"]
+
+
+class MCMCResults(MMResults):
+    """Posterior summaries of an MCMC fit.
+
+    Draws are stored per chain (independent ensemble), step and walker.  Diagnostics treat
+    every walker of every ensemble as a chain (as ArviZ does for emcee), which is the
+    stricter choice for R-hat.
+    """
+
+    method = "mcmc"
+
+    def __init__(self, model, raw):
+        super().__init__(model)
+        self.raw = raw
+        space, lat = model.space, model.latent
+        C, S, W, _ = raw.u.shape
+        flat_u = raw.u.reshape(-1, space.dim)
+        hyp = np.array([space.natural_all(u) for u in flat_u]).reshape(C, S, W, -1)
+        vals = np.concatenate([raw.z[..., : lat.P], hyp], axis=-1)
+        names = list(model.design.coef_names) + list(space.names)
+        if model.family == "weibull":
+            vals = np.concatenate([vals, 1.0 / hyp[..., [space.names.index("shape")]]], -1)
+            names.append("sigma")
+        self._vals = vals  # (C, S, W, k)
+        self._names = names
+        flat = vals.reshape(-1, len(names))
+        self.params = pd.Series(flat.mean(axis=0), index=names, name="mean")
+        self.bse = pd.Series(flat.std(axis=0, ddof=1), index=names, name="sd")
+
+    # ---------------------------------------------------------------- draws
+    def _chains_of(self, name: str) -> np.ndarray:
+        """Draws of one parameter as (chains × walkers, steps)."""
+        j = self._names.index(name)
+        v = self._vals[..., j]  # (C, S, W)
+        return np.moveaxis(v, 2, 1).reshape(-1, v.shape[1])
+
+    @cached_property
+    def draws(self) -> pd.DataFrame:
+        """All kept draws: columns ``chain``, ``draw``, ``walker`` and every parameter."""
+        C, S, W, k = self._vals.shape
+        idx = np.indices((C, S, W)).reshape(3, -1)
+        df = pd.DataFrame(self._vals.reshape(-1, k), columns=self._names)
+        df.insert(0, "walker", idx[2])
+        df.insert(0, "draw", idx[1] * W + idx[2])
+        df.insert(0, "chain", idx[0])
+        return df
+
+    def cov_params(self) -> pd.DataFrame:
+        """Posterior covariance matrix."""
+        return self.draws[self._names].cov()
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Equal-tailed ``1 - alpha`` credible intervals."""
+        flat = self._vals.reshape(-1, len(self._names))
+        return pd.DataFrame({"lower": np.quantile(flat, alpha / 2, axis=0),
+                             "upper": np.quantile(flat, 1 - alpha / 2, axis=0)},
+                            index=self._names)
+
+    def mcmc_diag(self, params=None, lag: int = 50) -> pd.DataFrame:
+        """R-hat, bulk/tail ESS, MCSE, Geweke z, Heidelberger–Welch p, autocorrelation."""
+        names = self._select(params)
+        return diagnostics.summarize({n: self._chains_of(n) for n in names}, lag=lag)
+
+    mcmcDiag = mcmc_diag  # noqa: N815  (bml's name)
+
+    def _select(self, params) -> list[str]:
+        if params is None:
+            return [n for n in self._names if n not in self.model.space.fixed
+                    and n not in self.model._fixed_coef]
+        params = [params] if isinstance(params, str) else list(params)
+        bad = [p for p in params if p not in self._names]
+        if bad:
+            raise MMSpecError(f"unknown parameter(s) {bad}; available: {self._names}")
+        return params
+
+    # ---------------------------------------------------------------- plots
+    def plot_posterior(self, param: str, prob: float = 0.9):
+        """bml's monetPlot: density with the ``prob`` HPD region, median, zero, trace."""
+        from mmreg.results.plots import plot_posterior
+
+        self._select(param)
+        return plot_posterior(self._chains_of(param), param, prob=prob)
+
+    monetPlot = plot_posterior  # noqa: N815
+
+    def plot_trace(self, params=None):
+        """Trace plots of several parameters."""
+        from mmreg.results.plots import plot_trace
+
+        names = self._select(params)
+        return plot_trace({n: self._chains_of(n) for n in names})
+
+    # ---------------------------------------------------------------- latent summaries
+    def _hyper_draws(self):
+        space = self.model.space
+        for u in self.raw.u.reshape(-1, space.dim):
+            yield space.hyper(u)
+
+    @property
+    def random_effects(self) -> dict[str, pd.DataFrame]:
+        """Posterior mean and SD of every random effect, per block."""
+        from mmreg.results.effects import random_effects_table
+
+        z = self.raw.z.reshape(-1, self.raw.z.shape[-1])
+        return random_effects_table(self.model, z.mean(axis=0), z.std(axis=0, ddof=1))
+
+    @cached_property
+    def weight_draws(self) -> list[np.ndarray]:
+        """Weights of every mm block for every draw: list of (n_draws, n_rows) arrays."""
+        out = [[] for _ in self.model.design.mm]
+        for h in self._hyper_draws():
+            for k, (b, t) in enumerate(zip(self.model.design.mm, h.theta, strict=True)):
+                out[k].append(b.weights(t, derivative=False)[0])
+        return [np.array(o) for o in out]
+
+    @property
+    def weights(self) -> dict[str, pd.DataFrame]:
+        """Posterior mean and SD of the weights, per mm block."""
+        from mmreg.results.effects import weights_table
+
+        return {b.label: weights_table(self.model, b, w.mean(axis=0), w.std(axis=0, ddof=1))
+                for b, w in zip(self.model.design.mm, self.weight_draws, strict=True)}
+
+    # ---------------------------------------------------------------- model comparison
+    @property
+    def _pointwise(self) -> np.ndarray:
+        return self.raw.loglik.reshape(-1, self.raw.loglik.shape[-1])
+
+    @property
+    def dic(self) -> float:
+        """DIC = mean deviance + var(deviance)/2 (the pD of R2jags, as bml reports)."""
+        dev = -2.0 * self._pointwise.sum(axis=1)
+        return float(dev.mean() + dev.var(ddof=1) / 2)
+
+    @property
+    def waic(self) -> dict[str, float]:
+        """WAIC (deviance scale), its effective number of parameters and SE."""
+        from mmreg.results.ic import waic
+
+        return waic(self._pointwise)
+
+    @property
+    def loo(self) -> dict[str, float]:
+        """PSIS-LOO (deviance scale), p_loo, SE and the largest Pareto k."""
+        from mmreg.results.ic import psis_loo
+
+        return psis_loo(self._pointwise)
+
+    def to_inference_data(self):
+        """Export to an ``arviz.InferenceData`` (needs the optional arviz)."""
+        try:
+            import arviz as az
+        except ImportError:
+            raise MMSpecError("to_inference_data() needs arviz: pip install 'mmreg[arviz]'") \
+                from None
+        C, S, W, _ = self._vals.shape
+        post = {n: np.moveaxis(self._vals[..., j], 2, 1).reshape(C * W, S)
+                for j, n in enumerate(self._names)}
+        ll = np.moveaxis(self.raw.loglik, 2, 1).reshape(C * W, S, -1)
+        return az.from_dict(posterior=post, log_likelihood={"y": ll})

@@ -1,0 +1,82 @@
+"""Predictions for fitted groups or new data (``MMResults.predict``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mmreg.design import build_design
+from mmreg.errors import MMDataError, MMSpecError
+from mmreg.inference.latent import LatentModel
+
+__all__ = ["predict"]
+
+
+def _map_re(fit_latent: LatentModel, new_latent: LatentModel, z: np.ndarray) -> np.ndarray:
+    """Random effects of the fitted model placed at the new design's RE states."""
+    out = np.zeros(new_latent.q)
+    off = 0
+    for fblk, nblk, fsl, size in zip(fit_latent.design.re_blocks, new_latent.design.re_blocks,
+                                     fit_latent.re_slices, new_latent.re_sizes, strict=True):
+        pos = {lab: i for i, lab in enumerate(fblk.re_labels)}
+        idx = np.array([pos.get(lab, -1) for lab in nblk.re_labels], dtype=int)
+        known = idx >= 0
+        vals = np.zeros(size)
+        vals[known] = z[fsl][idx[known]]
+        out[off:off + size] = vals
+        off += size
+    return out
+
+
+def _linear(model, latent, hyper, z, new_latent=None):
+    lat = new_latent or latent
+    D, R, off = lat.assemble(hyper.theta)
+    re = z[latent.P:] if new_latent is None else _map_re(latent, new_latent, z)
+    eta = off + D @ z[: latent.P]
+    if lat.q:
+        eta = eta + R @ re
+    return eta
+
+
+def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
+    """See :meth:`mmreg.results.results.MMResults.predict`."""
+    if kind not in ("response", "linear"):
+        raise MMSpecError(f"kind must be 'response' or 'linear', not {kind!r}")
+    model = res.model
+    latent = model.latent
+    new_latent = None
+    index = model.design.group_ids
+    if data is not None:
+        design = build_design(model.spec, data, has_intercept=model._family.has_intercept,
+                              family=model.family, outcome=False)
+        if design.coef_names != model.design.coef_names:
+            raise MMDataError(
+                "the new data give different coefficient columns "
+                f"({list(design.coef_names)} vs {list(model.design.coef_names)}); categorical "
+                "variables must have the same levels as in the fitted data")
+        new_latent = LatentModel(design, None, latent.coef_mean, 1 / np.sqrt(latent.coef_prec))
+        index = design.group_ids
+    fam = model.bound_family
+
+    def one(hyper, z):
+        eta = _linear(model, latent, hyper, z, new_latent)
+        if kind == "linear":
+            return eta
+        if model.family == "clogit" and data is not None:
+            s = new_latent.design.outcome.get("strata")
+            if s is None:
+                raise MMDataError("clogit predictions need the strata() column in the data")
+            e = np.exp(eta - eta.max())
+            return e / np.bincount(s, weights=e)[s]
+        return fam.mean(eta, hyper.phi)
+
+    if res.method == "laplace":
+        out = one(res._point_hyper(), res.raw.mode.z)
+    else:
+        zs = res.raw.z.reshape(-1, res.raw.z.shape[-1])
+        acc = None
+        for h, z in zip(res._hyper_draws(), zs, strict=True):
+            v = one(h, z)
+            acc = v if acc is None else acc + v
+        out = acc / len(zs)
+    return pd.Series(out, index=pd.Index(index, name="group"), name=kind)
