@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.formula import wexpr as wx
+from mmreg.formula import wast as wx
 from mmreg.formula.wagg import Groups
 from mmreg.formula.weval import Lowering, constant_value
+from mmreg.formula.wexpr import parse_weight_expr
 
 __all__ = ["compile_weight_function", "WeightFunction", "BoundWeights"]
 
@@ -276,6 +277,6 @@ def compile_weight_function(
         parameters not named ``b<k>``, or an empty expression.
     """
     where = f"fn of {block}"
-    parsed = wx.parse_weight_expr(expr, where=where, columns=columns)
+    parsed = parse_weight_expr(expr, where=where, columns=columns)
     _validate_constants(parsed.tree, f"{where} (w ~ {parsed.text})")
     return WeightFunction(parsed.text, block, parsed.params, parsed.columns, parsed.tree)

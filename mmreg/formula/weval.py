@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from mmreg.formula import wexpr as wx
+from mmreg.formula import wast as wx
 from mmreg.formula.wagg import AGGREGATE_FUNCS, Groups
 
 __all__ = ["Lowering", "constant_value"]
@@ -67,16 +67,19 @@ def _r_round(digits: int) -> Callable:
 
 
 def _nanmask(result: Any, *operands: Any) -> Any:
-    bad = (
-        np.isnan(operands[0])
-        if len(operands) == 1
-        else np.isnan(operands[0]) | np.isnan(operands[1])
-    )
+    """``result`` with NaN wherever an operand is NaN (R's NA propagation)."""
+    bad = np.isnan(operands[0])
+    for other in operands[1:]:
+        bad = bad | np.isnan(other)
     return np.where(bad, np.nan, result)
 
 
 def _compare(ufunc: np.ufunc) -> Callable:
     return lambda a, b: _nanmask(ufunc(a, b).astype(float), a, b)
+
+
+def _not(a):
+    return _nanmask((np.asarray(a) == 0).astype(float), a)
 
 
 def _and(a, b):  # R: FALSE & NA is FALSE
@@ -201,10 +204,9 @@ class Lowering:
                 return -v, (None if d is None else -d)
 
             return neg
-        value = lambda a: _nanmask((a == 0).astype(float), a)  # noqa: E731  (R's !)
         if not callable(x):
-            return value(np.asarray(x))
-        return lambda theta, der: (value(np.asarray(x(theta, False)[0])), None)
+            return _not(x)
+        return lambda theta, der: (_not(x(theta, False)[0]), None)
 
     def _binary(self, node: wx.Binary) -> Any:
         value, rule = _BINARY[node.op]
@@ -229,13 +231,12 @@ class Lowering:
     def _call(self, node: wx.Call) -> Any:
         if node.name == "ifelse":
             return self._ifelse(*node.args)
-        if node.name == "log" and len(node.args) == 2:
-            base = node.args[1]
-            if wx.is_constant(base) and self.lower(base) in (2.0, 10.0):
-                return self.lower(wx.Call(f"log{int(self.lower(base))}", node.args[:1]))
-            return self.lower(
-                wx.Binary("/", wx.Call("log", node.args[:1]), wx.Call("log", (base,)))
-            )
+        if node.name == "log" and len(node.args) == 2:  # R: log10/log2 for those bases
+            x, base = node.args
+            b = self.lower(base) if wx.is_constant(base) else None
+            if b in (2.0, 10.0):
+                return self.lower(wx.Call(f"log{int(b)}", (x,)))
+            return self.lower(wx.Binary("/", wx.Call("log", (x,)), wx.Call("log", (base,))))
         value, deriv = _FUNCS[node.name]
         if node.name == "round" and len(node.args) == 2:
             digits = int(np.clip(self.lower(node.args[1]), -400, 400))

@@ -1,16 +1,13 @@
-"""Syntax of the weight-function language: tokenizer, parser and syntax tree.
+"""Tokenizer and parser of the weight-function language (``fn(w ~ expr)``).
 
-This module turns the right-hand side of ``fn(w ~ expr)`` into an immutable tree of
-:class:`Num`, :class:`Col`, :class:`GroupSize`, :class:`Param`, :class:`Unary`,
-:class:`Binary`, :class:`Call` and :class:`Agg` nodes.  It knows nothing about numbers
-beyond literals; evaluation and derivatives live in :mod:`mmreg.formula.weights`.
+Turns the right-hand side of ``fn(w ~ expr)`` into a syntax tree (:mod:`mmreg.formula.wast`),
+checking names, arguments and nesting, with errors that point at the offending token.
+Evaluation and derivatives live in :mod:`mmreg.formula.weval`.
 
 Precedence follows R (highest first): ``^``/``**`` (right-associative, and binding tighter
 than a unary minus on its left: ``-2^2 == -4``), unary ``+ -``, ``* /``, binary ``+ -``,
-comparisons (non-associative), ``!``, ``&``/``&&``, ``|``/``||``.  Aliases are resolved here:
-``pow(x, y)`` becomes ``x ^ y``, ``range(x)`` becomes ``max(x) - min(x)``, ``median(x)``
-becomes ``quantile(x, 0.5)``, ``inv.logit``/``plogis`` become ``ilogit``, ``qnorm`` becomes
-``probit`` and ``pnorm`` becomes ``iprobit``.
+comparisons (non-associative), ``!``, ``&``/``&&``, ``|``/``||``.  ``TRUE``/``T`` are 1,
+``FALSE``/``F`` are 0; a back-quoted name (```n```) is always a data column.
 """
 
 from __future__ import annotations
@@ -21,75 +18,24 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from mmreg.errors import MMSpecError
+from mmreg.formula.wast import (
+    AGGREGATES,
+    ELEMENTWISE,
+    Agg,
+    Binary,
+    Call,
+    Col,
+    GroupSize,
+    Node,
+    Num,
+    Param,
+    Signature,
+    Unary,
+    depth,
+    is_constant,
+)
 
-__all__ = [
-    "Num", "Col", "GroupSize", "Param", "Unary", "Binary", "Call", "Agg", "Node",
-    "ParsedExpr", "parse_weight_expr", "children", "is_constant", "ELEMENTWISE", "AGGREGATES",
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Num:
-    """A numeric literal (``TRUE``/``T`` are 1, ``FALSE``/``F`` are 0)."""
-
-    value: float
-
-
-@dataclass(frozen=True)
-class Col:
-    """A data column of the membership rows."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class GroupSize:
-    """``n``: the size of the member's group in this block (supplied by the caller)."""
-
-
-@dataclass(frozen=True)
-class Param:
-    """A weight parameter ``b<number>``."""
-
-    name: str
-    number: int
-
-
-@dataclass(frozen=True)
-class Unary:
-    """``-x``, ``+x`` or ``!x``."""
-
-    op: str
-    arg: Node
-
-
-@dataclass(frozen=True)
-class Binary:
-    """``left op right``; ``op`` is one of ``+ - * / ^ == != < <= > >= & |``."""
-
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Call:
-    """An elementwise function (canonical name) or ``ifelse``."""
-
-    name: str
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Agg:
-    """A group aggregate; ``prob`` is the (constant) probability of ``quantile``."""
-
-    name: str
-    arg: Node
-    prob: Node | None = None
-
-
-Node = Num | Col | GroupSize | Param | Unary | Binary | Call | Agg
+__all__ = ["ParsedExpr", "parse_weight_expr"]
 
 
 @dataclass(frozen=True)
@@ -101,33 +47,6 @@ class ParsedExpr:
     columns: tuple[str, ...]  # in order of first appearance
     text: str  # the expression without a leading "w ~", stripped
 
-
-# name -> (canonical name, positional formals, number required, keyword-only formals)
-_Sig = tuple[str, tuple[str, ...], int, frozenset[str]]
-_NONE: frozenset[str] = frozenset()
-_UNARY = ["exp", "log10", "log2", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan",
-          "sinh", "cosh", "tanh", "logit", "ilogit", "probit", "iprobit", "cloglog", "icloglog",
-          "trunc", "floor", "ceiling"]  # fmt: skip
-ELEMENTWISE: dict[str, _Sig] = {name: (name, ("x",), 1, _NONE) for name in _UNARY}
-ELEMENTWISE.update(
-    {
-        "log": ("log", ("x", "base"), 1, _NONE),
-        "round": ("round", ("x", "digits"), 1, _NONE),
-        "pow": ("pow", ("x", "y"), 2, _NONE),
-        "ifelse": ("ifelse", ("test", "yes", "no"), 3, _NONE),
-        "inv.logit": ("ilogit", ("x",), 1, _NONE),
-        "plogis": ("ilogit", ("q",), 1, _NONE),
-        "qnorm": ("probit", ("p",), 1, _NONE),
-        "pnorm": ("iprobit", ("q",), 1, _NONE),
-    }
-)
-_NARM = frozenset({"na.rm"})
-AGGREGATES: dict[str, _Sig] = {
-    name: (name, ("x",), 1, _NONE if name in ("mode", "first", "last") else _NARM)
-    for name in ("min", "max", "mean", "sum", "median", "mode", "sd", "var", "range", "first",
-                 "last")
-}  # fmt: skip
-AGGREGATES["quantile"] = ("quantile", ("x", "probs"), 2, frozenset({"na.rm", "type"}))
 
 _LOGICAL = {"TRUE": 1.0, "T": 1.0, "FALSE": 0.0, "F": 0.0}
 _RESERVED = {"NA", "NULL", "NaN", "Inf", "NA_real_", "NA_integer_", "function", "if", "else",
@@ -171,10 +90,10 @@ class _Parser:
 
     # -- errors and tokens -------------------------------------------------------------
     def fail(self, msg: str, pos: int) -> MMSpecError:
-        caret = " " * pos + "^"
+        shown = re.sub(r"\s", " ", self.source)
         return MMSpecError(
-            f"{self.where}: {msg} (at position {pos + 1} of '{self.source}')\n"
-            f"    {self.source}\n    {caret}"
+            f"{self.where}: {msg} (at position {pos + 1} of '{shown}')\n"
+            f"    {shown}\n    {' ' * pos}^"
         )
 
     def _tokenize(self, pos: int) -> list[_Tok]:
@@ -374,7 +293,7 @@ class _Parser:
         args = self.match_args(fname, sig, positional, named, pos)
         return self.build(sig[0], is_agg, args)
 
-    def match_args(self, fname, sig: _Sig, positional, named, pos) -> dict[str, Node]:
+    def match_args(self, fname, sig: Signature, positional, named, pos) -> dict[str, Node]:
         _, formals, required, kwonly = sig
         usage = f"{fname}({', '.join(formals)})"
         if len(positional) > len(formals):
@@ -423,37 +342,6 @@ class _Parser:
         return Call(name, tuple(args[k] for k in ("x", "q", "p", "base", "digits") if k in args))
 
 
-def is_constant(node: Node) -> bool:
-    """Whether ``node`` involves only literals (no data, ``n``, parameter or aggregate)."""
-    if isinstance(node, Num):
-        return True
-    if isinstance(node, Unary | Binary | Call):
-        return all(is_constant(c) for c in children(node))
-    return False
-
-
-def children(node: Node) -> tuple[Node, ...]:
-    """The direct sub-expressions of ``node``."""
-    if isinstance(node, Unary):
-        return (node.arg,)
-    if isinstance(node, Binary):
-        return (node.left, node.right)
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, Agg):
-        return (node.arg,) if node.prob is None else (node.arg, node.prob)
-    return ()
-
-
-def _depth(tree: Node) -> int:
-    best, stack = 0, [(tree, 1)]
-    while stack:
-        node, d = stack.pop()
-        best = max(best, d)
-        stack.extend((c, d + 1) for c in children(node))
-    return best
-
-
 def parse_weight_expr(
     expr: str, *, where: str = "fn of mm1", columns: Collection[str] | None = None
 ) -> ParsedExpr:
@@ -485,7 +373,7 @@ def parse_weight_expr(
     start = m.end() if m else 0
     parser = _Parser(expr, start, where, columns)
     tree = parser.parse()
-    if _depth(tree) > _MAX_DEPTH:
+    if depth(tree) > _MAX_DEPTH:
         raise MMSpecError(f"{where}: the expression '{expr}' is nested more than {_MAX_DEPTH} deep")
     params = tuple(sorted(parser.params, key=parser.params.__getitem__))
     return ParsedExpr(tree, params, tuple(parser.columns), expr[start:].strip())
