@@ -12,7 +12,7 @@ import pandas as pd
 
 from mmreg.design import Design, build_design
 from mmreg.errors import MMSpecError
-from mmreg.families import get_family
+from mmreg.families import Family, get_family
 from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import Hyper, LatentModel
@@ -41,9 +41,10 @@ class MMModel:
         fn = fn(w ~ 1/n, c = TRUE), RE = TRUE) + hm(id = id(cid), type = 'RE')"``.
     data : pandas.DataFrame
         Long-format data: one row per (member, group) participation.  Not modified.
-    family : str
+    family : str or Family
         ``"gaussian"``, ``"binomial"``, ``"weibull"``, ``"cox"`` or ``"clogit"`` (bml's
-        capitalised names work too).
+        capitalised names work too), or a configured :class:`mmreg.families.Family`
+        (e.g. ``CoxFamily(intervals=10, a=0.001, b=0.1)``).
     priors : dict, list of str, or None
         Priors by glob pattern over parameter names (``{"mm1.w.*": Normal(0, 1)}``) or bml's
         JAGS strings (``["b.w.1 ~ dnorm(0, 1)"]``).  Default: bml's priors.
@@ -66,12 +67,20 @@ class MMModel:
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
         self.formula = formula
         self.spec = parse_formula(formula)
-        if not isinstance(family, str):
-            raise MMSpecError(f"family must be a string, got {type(family).__name__}")
-        opts = {"intervals": cox_intervals} if family.lower() == "cox" else {}
-        if cox_intervals is not None and family.lower() != "cox":
-            raise MMSpecError("cox_intervals is only meaningful with family='cox'")
-        self._family = get_family(family, **opts)
+        if isinstance(family, str):
+            is_cox = family.lower() == "cox"
+            opts = {"intervals": cox_intervals} if is_cox else {}
+            if cox_intervals is not None and not is_cox:
+                raise MMSpecError("cox_intervals is only meaningful with family='cox'")
+            self._family = get_family(family, **opts)
+        elif isinstance(family, Family):
+            if cox_intervals is not None:
+                raise MMSpecError("give cox_intervals to the Family object, not to the model")
+            self._family = family
+        else:
+            raise MMSpecError(
+                f"family must be a name such as 'gaussian' or a mmreg.families.Family, got "
+                f"{type(family).__name__}")
         fam = self._family
         kind = self.spec.response.kind
         if kind != fam.outcome_kind:

@@ -66,7 +66,7 @@ class _Objective:
         self.z = None
 
     def mode(self, u: np.ndarray) -> Mode:
-        md = self.latent.mode(self.space.hyper(u), z0=self.z)
+        md = self.latent.mode(self.space.hyper(u), z0=self.z, tol=1e-13)
         if np.all(np.isfinite(md.z)):
             self.z = md.z
         return md
@@ -96,9 +96,7 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     """
     obj = _Objective(latent, space)
     if space.dim:
-        bounds = [(-30.0, 30.0) if k == 0 else (-15.0, 8.0) for k in space._kind]
-        res = optimize.minimize(obj, u0, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": maxiter, "ftol": 1e-12, "gtol": 1e-7})
+        res = _minimize(obj, np.asarray(u0, float), space, maxiter)
         if not res.success:
             warnings.warn(f"the Laplace optimiser did not converge: {res.message}", MMWarning,
                           stacklevel=3)
@@ -117,6 +115,34 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         cross, cov_z = np.zeros((latent.dim, 0)), Hinv
     return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_z=cov_z, cross=cross,
                       log_posterior=-float(obj(u)), optimizer=res, hessian_ok=ok)
+
+
+def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
+              radius: float = 2.5, rounds: int = 12) -> optimize.OptimizeResult:
+    """L-BFGS-B inside a moving trust box.
+
+    A first quasi-Newton step can jump to hyperparameters where the likelihood underflows
+    (e.g. a Weibull shape of e^8); keeping each round within ``radius`` of its start on the
+    unconstrained scale and re-centring until the optimum is interior avoids that.
+    """
+    lo = np.where(space._kind == 0, -30.0, -15.0)
+    hi = np.where(space._kind == 0, 30.0, 8.0)
+    center = np.clip(u0, lo, hi)
+    nit = 0
+    for _ in range(rounds):
+        blo, bhi = np.maximum(lo, center - radius), np.minimum(hi, center + radius)
+        res = optimize.minimize(obj, center, method="L-BFGS-B", bounds=list(zip(blo, bhi)),
+                                jac="3-point",
+                                options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-6,
+                                         "finite_diff_rel_step": 1e-6})
+        nit += res.nit
+        at_box = ((np.isclose(res.x, blo) & (blo > lo)) | (np.isclose(res.x, bhi) & (bhi < hi)))
+        moved = np.max(np.abs(res.x - center))
+        center = res.x
+        if not at_box.any() and moved < radius:
+            break
+    res.nit = nit
+    return res
 
 
 def _chol_inverse(L: np.ndarray) -> np.ndarray:

@@ -245,8 +245,11 @@ class LatentModel:
                 if t < 1e-10:
                     break
             z, f, eta = z + t * step, fn, en
-            if self.quadratic or decrement < tol:
-                # Gaussian: one full step is exact; refresh H at the new point below
+            if self.quadratic:
+                # Gaussian: H does not depend on z and one full Newton step is exact
+                converged = t == 1.0
+                break
+            if decrement < tol:
                 g, curv = fam.derivs(eta, phi)
                 L = self._cholesky(self._neg_hessian(A, curv, Q))
                 converged = True
