@@ -18,7 +18,7 @@ import pandas as pd
 
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock
-from mmreg.formula.terms import design_matrix, r_to_patsy, term_columns
+from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
 from mmreg.formula.weights import BoundWeights, compile_weight_function
 
 __all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design"]
@@ -61,6 +61,7 @@ class HMBlockDesign:
     re_state: np.ndarray | None  # RE state per group
     re_prev: np.ndarray | None
     re_labels: tuple = ()
+    fixed_offset: np.ndarray | None = None  # Σ value * var of fix() in vars(), per group
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +79,7 @@ class Design:
     hm: tuple[HMBlockDesign, ...]
     coef_names: tuple[str, ...] = field(default=())
     bml_names: dict = field(default_factory=dict)
+    outcome_labels: dict = field(default_factory=dict)  # outcome key -> user's column
 
     @property
     def nobs(self) -> int:
@@ -122,15 +124,13 @@ def _no_na(values: pd.Series | np.ndarray, col: str, where: str) -> None:
 def _constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: str,
                      level: str, group_ids: np.ndarray) -> np.ndarray:
     """First value per group; MMDataError if a group has differing values."""
-    order = np.argsort(gcode, kind="stable")
-    first = np.full(ngroups, -1)
-    first[gcode[order[::-1]]] = order[::-1]
+    first = np.unique(gcode, return_index=True)[1]
     firstvals = values[first]
     same = (values == firstvals[gcode]) | (pd.isna(values) & pd.isna(firstvals[gcode]))
     if values.dtype.kind == "f":
         same |= np.isclose(values, firstvals[gcode], rtol=1e-12, atol=0.0)
     if not np.all(same):
-        g = group_ids[gcode[np.flatnonzero(~same)[0]]]
+        g = _py(group_ids[gcode[np.flatnonzero(~same)[0]]])
         raise MMDataError(
             f"{name!r} is a {level} variable but varies within group {g!r}; {level} "
             "variables must be constant within each group (use it inside vars() of an mm() "
@@ -139,24 +139,53 @@ def _constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: 
     return firstvals
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    uniq, codes = np.unique(values, return_inverse=True)
+def _py(value):
+    """A numpy scalar as the plain Python value (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _row_ids(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of a model without mm(): one per row, ordered by the (unique) index labels.
+
+    Ordering by index labels rather than position keeps results independent of row order
+    (which matters for ``hm(ar = TRUE)``); positions are used when the index is not unique
+    or cannot be sorted.
+    """
+    if data.index.is_unique:
+        try:
+            return _codes(data.index.to_numpy(), "index")
+        except MMDataError:
+            pass
+    return np.arange(len(data)), np.arange(len(data))
+
+
+def _codes(values: np.ndarray, col: str = "") -> tuple[np.ndarray, np.ndarray]:
+    try:
+        uniq, codes = np.unique(values, return_inverse=True)
+    except TypeError:
+        raise MMDataError(
+            f"column {col!r} mixes values of different types (e.g. numbers and strings) and "
+            "cannot be sorted; convert it to one type"
+        ) from None
     return uniq, codes.ravel()
 
 
-def _fixed_offset(fixed: tuple[FixedTerm, ...], frame: pd.DataFrame, where: str) -> np.ndarray:
-    off = np.zeros(len(frame))
+def _check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.ndarray,
+                       where: str, level: str = "group-level") -> list[str]:
+    """Columns of a group-level right-hand side: known, without NA, constant within groups."""
+    cols = term_columns(rhs, data.columns, where)
+    for c in cols:
+        _no_na(data[c], c, where)
+        _constant_within(data[c].to_numpy(), gcode, len(gids), c, level, gids)
+    return cols
+
+
+def _group_fixed(fixed: tuple[FixedTerm, ...], data: pd.DataFrame, gframe: pd.DataFrame,
+                 gcode: np.ndarray, gids: np.ndarray, where: str) -> np.ndarray:
+    """Offset of group-level fix() terms (main terms, hm vars), one value per group."""
     for ft in fixed:
-        term = r_to_patsy(ft.term)
-        term_columns(term, frame.columns, f"fix() in {where}")
-        mat, names = design_matrix(term, frame, intercept=False, where=f"fix() in {where}")
-        if mat.shape[1] != 1:
-            raise MMSpecError(
-                f"fix({ft.term}, {ft.value}) in {where} must name a single numeric column; "
-                f"it gives {len(names)} columns"
-            )
-        off += ft.value * mat[:, 0]
-    return off
+        _check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"fix() in {where}")
+    return fixed_offset(fixed, gframe, where)
 
 
 def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarray:
@@ -180,15 +209,15 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     gvals = data[blk.group_id].to_numpy()[rows_all]
     mvals = mcol.to_numpy()[rows_all]
     gcode = np.searchsorted(gids, gvals)
-    member_ids, mcode = _codes(mvals)
+    member_ids, mcode = _codes(mvals, blk.member_id)
     order = np.lexsort((mcode, gcode))
     rows, gcode, mcode = rows_all[order], gcode[order], mcode[order]
     dup = (gcode[1:] == gcode[:-1]) & (mcode[1:] == mcode[:-1])
     if dup.any():
         i = np.flatnonzero(dup)[0]
         raise MMDataError(
-            f"member {member_ids[mcode[i]]!r} appears more than once in group "
-            f"{gids[gcode[i]]!r} of {label} (columns {blk.member_id!r}, {blk.group_id!r}); "
+            f"member {_py(member_ids[mcode[i]])!r} appears more than once in group "
+            f"{_py(gids[gcode[i]])!r} of {label} (columns {blk.member_id!r}, {blk.group_id!r}); "
             "each (member, group) pair must be one row"
         )
     frame = data.iloc[rows].reset_index(drop=True)
@@ -203,7 +232,7 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
         X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}")
     else:
         X, xn = np.zeros((len(rows), 0)), []
-    fixed = _fixed_offset(blk.fixed, frame, where)
+    fixed = fixed_offset(blk.fixed, frame, where)
 
     # weight function
     wf = compile_weight_function(blk.fn.expr, block=label, columns=list(data.columns))
@@ -215,6 +244,8 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
         except (TypeError, ValueError):
             raise MMDataError(f"column {c!r} used in fn() of {label} is not numeric") from None
     bound = wf.bind(wdata, n, gcode, normalize=blk.fn.normalize)
+    if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
+        bound.check(np.zeros(0))
 
     re_state = re_prev = None
     labels: tuple = ()
@@ -242,9 +273,10 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     col = _need(data, blk.id, f"id() of {label}")
     _no_na(col, blk.id, f"id() of {label}")
     uvals = _constant_within(col.to_numpy(), gcode, len(gids), blk.id, "group-level", gids)
-    unit_ids, ucode = _codes(uvals)
+    unit_ids, ucode = _codes(uvals, blk.id)
     if blk.name:
         ncol = _need(data, blk.name, f"name = of {label}")
+        _no_na(ncol, blk.name, f"name = of {label}")
         names = _constant_within(ncol.to_numpy(), gcode, len(gids), blk.name, "group-level",
                                  gids)
         labs = {}
@@ -252,17 +284,16 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
             if labs.setdefault(u, nm) != nm:
                 raise MMDataError(
                     f"name column {blk.name!r} of {label} has several labels for unit "
-                    f"{unit_ids[u]!r}; it must be constant within {blk.id!r}"
+                    f"{_py(unit_ids[u])!r}; it must be constant within {blk.id!r}"
                 )
         unit_labels = tuple(str(labs[u]) for u in range(len(unit_ids)))
     else:
         unit_labels = tuple(str(u) for u in unit_ids)
     gframe = data.iloc[first].reset_index(drop=True)
+    offset = _group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}")
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
-        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
-            _no_na(data[c], c, f"vars() of {label}")
-            _constant_within(data[c].to_numpy(), gcode, len(gids), c, "group-level", gids)
+        _check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
         Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}")
     else:
         Z, zn = np.zeros((len(gids), 0)), []
@@ -284,7 +315,7 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
         label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
         Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
         re_state=re_state, re_prev=re_prev,
-        re_labels=labels if re_state is not None else (),
+        re_labels=labels if re_state is not None else (), fixed_offset=offset,
     )
 
 
@@ -304,13 +335,17 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
             out[key] = _constant_within(vals, gcode, len(gids), col, "group-level", gids)
         return out
     expr = r_to_patsy(resp.columns[0])
-    for c in term_columns(expr, data.columns, "outcome"):
-        _no_na(data[c], c, "outcome")
-        _constant_within(data[c].to_numpy(), gcode, len(gids), c, "group-level (outcome)", gids)
-    y, names = design_matrix(expr, data.iloc[first].reset_index(drop=True), intercept=False,
-                             where="outcome")
+    cols = _check_group_level(expr, data, gcode, gids, "outcome", "group-level (outcome)")
+    frame = data.iloc[first].reset_index(drop=True)  # a copy: the user's data stay as they are
+    for c in cols:
+        if frame[c].dtype == bool:  # True/False outcome -> 1/0 (patsy would make 2 dummies)
+            frame[c] = frame[c].astype(float)
+    y, names = design_matrix(expr, frame, intercept=False, where="outcome")
     if y.shape[1] != 1:
-        raise MMSpecError(f"the outcome {resp.columns[0]!r} must be one numeric column")
+        raise MMSpecError(
+            f"the outcome {resp.columns[0]!r} must be one numeric column; it gives "
+            f"{len(names)} columns ({', '.join(names)}): code it as numbers (e.g. 0/1)"
+        )
     out["y"] = y[:, 0]
     return out
 
@@ -369,21 +404,20 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         gcol = spec.mm[0].group_id
         graw = _need(data, gcol, "id() of mm1").to_numpy()
         _no_na(graw, gcol, "group id of the mm() blocks")
-        gids, gcode = _codes(graw)
+        gids, gcode = _codes(graw, gcol)
         in_block = np.zeros(len(data), dtype=bool)
-        for blk in spec.mm:
-            in_block |= ~pd.isna(_need(data, blk.member_id, "id() of an mm() block").to_numpy())
+        for k, blk in enumerate(spec.mm, 1):
+            in_block |= ~pd.isna(_need(data, blk.member_id, f"id() of mm{k}").to_numpy())
         if not in_block.all():
             i = int(np.flatnonzero(~in_block)[0])
             cols = ", ".join(repr(b.member_id) for b in spec.mm)
             raise MMDataError(
-                f"row {data.index[i]!r} has no member id ({cols} all missing): every row must "
-                "belong to at least one mm() block"
+                f"row {_py(data.index[i])!r} has no member id ({cols} all missing): every row "
+                "must belong to at least one mm() block"
             )
-    else:  # no membership structure: every row is one observation
-        gids, gcode = np.arange(len(data)), np.arange(len(data))
-    first = np.full(len(gids), -1)
-    first[gcode[::-1]] = np.arange(len(data))[::-1]
+    else:  # no membership structure: every row is one observation, identified by its index
+        gids, gcode = _row_ids(data)
+    first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
 
     resp = _outcome(spec, data, first, gcode, gids) if outcome else {}
@@ -392,25 +426,28 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         _no_na(s, spec.strata, "strata()")
         svals = _constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "group-level",
                                  gids)
-        resp["strata"] = _codes(svals)[1]
+        resp["strata"] = _codes(svals, spec.strata)[1]
 
     intercept = spec.intercept and has_intercept
     rhs = r_to_patsy(spec.main)
-    for c in term_columns(rhs, data.columns, "main terms"):
-        _no_na(data[c], c, "main terms")
-        _constant_within(data[c].to_numpy(), gcode, len(gids), c, "group-level", gids)
+    _check_group_level(rhs, data, gcode, gids, "main terms")
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
-    offset = _fixed_offset(spec.fixed, gframe, "the main terms")
+    offset = _group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
 
     mm = tuple(_build_mm(k, b, data, gids) for k, b in enumerate(spec.mm, 1))
     hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept)
                for k, b in enumerate(spec.hm, 1))
+    offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
         n for h in hm for n in (*h.znames, *h.fenames))
     if len(set(coef)) != len(coef):
         dupl = sorted({c for c in coef if coef.count(c) > 1})
         raise MMSpecError(f"coefficient name(s) {dupl} appear twice; remove the repeated term")
     bml = _bml_names({"main": xn, "mm": mm, "hm": hm})
+    keys = ("time", "event") if spec.response.kind == "surv" else ("y",)
+    labels = dict(zip(keys, spec.response.columns, strict=False))
+    if spec.strata:
+        labels["strata"] = spec.strata
     return Design(spec=spec, family=family, group_ids=gids, outcome=resp, X=X,
                   xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
-                  bml_names=bml)
+                  bml_names=bml, outcome_labels=labels)

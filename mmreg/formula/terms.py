@@ -16,8 +16,9 @@ import pandas as pd
 import patsy
 
 from mmreg.errors import MMDataError, MMSpecError
+from mmreg.formula.spec import FixedTerm
 
-__all__ = ["r_to_patsy", "term_columns", "design_matrix"]
+__all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset"]
 
 _R_FUNCS = {
     "log": np.log,
@@ -109,3 +110,41 @@ def design_matrix(
         bad = names[int(np.flatnonzero(~np.isfinite(values).all(axis=0))[0])]
         raise MMDataError(f"the {where} term {bad!r} gives non-finite values (NaN or inf)")
     return values, names
+
+
+def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str) -> np.ndarray:
+    """Offset ``sum(value * term)`` of ``fix(term, value)`` terms, one value per row of ``frame``.
+
+    Parameters
+    ----------
+    fixed : iterable of FixedTerm
+        The ``fix()`` terms of one level (main terms, one ``vars()``).
+    frame : pandas.DataFrame
+        Rows to evaluate on (groups for the main terms and ``hm()``, memberships for ``mm()``).
+    where : str
+        Where the terms stand, for messages.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(frame),)
+
+    Raises
+    ------
+    MMDataError
+        A column is unknown or gives non-finite values.
+    MMSpecError
+        A term does not give exactly one numeric column (e.g. a categorical variable).
+    """
+    off = np.zeros(len(frame))
+    for ft in fixed:
+        term = r_to_patsy(ft.term)
+        term_columns(term, frame.columns, f"fix() in {where}")
+        mat, names = design_matrix(term, frame, intercept=False, where=f"fix() in {where}")
+        if mat.shape[1] != 1:
+            raise MMSpecError(
+                f"fix({ft.term}, {ft.value:g}) in {where} must name a single numeric column; "
+                f"it gives {len(names)} columns ({', '.join(names)}): a categorical variable "
+                "cannot have a fixed coefficient"
+            )
+        off += ft.value * mat[:, 0]
+    return off

@@ -105,7 +105,7 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         u = np.zeros(0)
         res = optimize.OptimizeResult(x=u, success=True, fun=obj(u), nit=0)
     mode = obj.mode(u)
-    Hinv = _chol_inverse(mode.chol)
+    Hinv = mode.factor.inverse()
     cov_u, ok = _hyper_covariance(obj, u)
     if space.dim:
         J = _mode_sensitivity(obj, u)
@@ -143,12 +143,6 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
             break
     res.nit = nit
     return res
-
-
-def _chol_inverse(L: np.ndarray) -> np.ndarray:
-    from scipy.linalg import cho_solve
-
-    return cho_solve((L, True), np.eye(len(L)))
 
 
 def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]:

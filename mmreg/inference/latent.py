@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 
 from mmreg.design import Design
+from mmreg.inference.linalg import DenseFactor, SchurFactor, SparsePattern
 
 __all__ = ["Hyper", "LatentModel", "Mode"]
 
@@ -42,7 +42,7 @@ class Mode:
     z: np.ndarray
     eta: np.ndarray
     loglik: float
-    chol: np.ndarray  # lower Cholesky factor of the negative Hessian H
+    factor: object  # factor of the negative Hessian H (DenseFactor or SchurFactor)
     log_marginal: float  # Laplace approximation of log p(y | ψ)
     log_prior_z: float  # log N(ẑ; m, Q⁻¹)
     converged: bool
@@ -73,6 +73,8 @@ class LatentModel:
     coef_fixed : dict, optional
         Coefficients with fixed values (removed from z and added to the offset).
     """
+
+    SPARSE_MIN = 40  # random effects from which the sparse Schur factorisation is used
 
     def __init__(self, design: Design, family, coef_mean: np.ndarray, coef_sd: np.ndarray):
         self.design = design
@@ -129,12 +131,15 @@ class LatentModel:
         start = self.P
         for blk, size in zip(blocks, self.re_sizes, strict=True):
             self.re_slices.append(slice(start, start + size))
-            self._re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev)
-                              .toarray())
+            self._re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
             start += size
         self._dense_fixed = np.hstack(
             [design.X] + [np.hstack([h.Z, h.fe]) for h in design.hm]
         ) if design.hm else design.X
+        # sparse path for the random effects when there are enough of them
+        local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
+        self._pattern = (SparsePattern(self._R, list(zip(local, self._re_K, strict=True)))
+                         if self.q >= self.SPARSE_MIN else None)
         # column positions of each block's aggregated covariates in D
         p0 = design.X.shape[1]
         self._mm_cols = []
@@ -181,7 +186,7 @@ class LatentModel:
         return D, R, off
 
     def prior_precision(self, sd: np.ndarray) -> np.ndarray:
-        """Dense prior precision Q of z for RE standard deviations ``sd``."""
+        """Dense prior precision Q of z for RE standard deviations ``sd`` (for tests/small)."""
         Q = np.zeros((self.dim, self.dim))
         idx = np.arange(self.P)
         Q[idx, idx] = self.coef_prec
@@ -190,8 +195,17 @@ class LatentModel:
                 i = np.arange(sl.start, sl.stop)
                 Q[i, i] = 1.0 / s**2
             else:
-                Q[sl, sl] = K / s**2
+                Q[sl, sl] = K.toarray() / s**2
         return Q
+
+    def prior_apply(self, sd: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Q r for a vector or a (dim × k) matrix r, without forming Q."""
+        out = np.empty_like(r, dtype=float)
+        cp = self.coef_prec if r.ndim == 1 else self.coef_prec[:, None]
+        out[: self.P] = cp * r[: self.P]
+        for s, sl, K in zip(sd, self.re_slices, self._re_K, strict=True):
+            out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
+        return out
 
     def prior_mean(self) -> np.ndarray:
         m = np.zeros(self.dim)
@@ -205,31 +219,51 @@ class LatentModel:
         return out
 
     # ------------------------------------------------------------------ Newton
+    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray):
+        """Factor of H = Aᵀ C A + Q (sparse Schur path when possible)."""
+        d = curv.d
+        dD = D * d[:, None]
+        if self._pattern is not None and curv.U is None:
+            Hbb = D.T @ dD
+            Hbb[np.diag_indices(self.P)] += self.coef_prec
+            Hbr = np.asarray((R.T @ dD).T)
+            Hrr = self._pattern.fill(R.data, d, 1.0 / np.asarray(sd) ** 2)
+            return SchurFactor(Hbb, Hbr, Hrr, self._pattern)
+        A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
+        H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd)
+        if curv.U is not None:
+            AU = A.T @ curv.U
+            AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
+            H -= (AU * curv.c) @ AU.T
+        return DenseFactor(H)
+
     def mode(self, hyper: Hyper, z0: np.ndarray | None = None, tol: float = 1e-9,
              max_iter: int = 100) -> Mode:
         """Conditional mode ẑ(ψ) and the Laplace approximation of log p(y | ψ)."""
         D, R, off = self.assemble(hyper.theta)
-        A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
-        Q = self.prior_precision(hyper.sd)
+        P, sd = self.P, hyper.sd
         m = self.prior_mean()
         z = m.copy() if z0 is None else z0.copy()
         fam, phi = self.family, hyper.phi
 
+        def eta_of(zz):
+            e = off + D @ zz[:P]
+            return e + R @ zz[P:] if self.q else e
+
         def objective(zz):
-            e = off + A @ zz
+            e = eta_of(zz)
             r = zz - m
-            return fam.loglik(e, phi) - 0.5 * r @ Q @ r, e
+            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r), e
 
         f, eta = objective(z)
         converged = False
         it = 0
-        L = None
+        fac = None
         for it in range(1, max_iter + 1):  # noqa: B007
             g, curv = fam.derivs(eta, phi)
-            grad = A.T @ g - Q @ (z - m)
-            H = self._neg_hessian(A, curv, Q)
-            L = self._cholesky(H)
-            step = sla.cho_solve((L, True), grad)
+            grad = np.concatenate([D.T @ g, R.T @ g]) - self.prior_apply(sd, z - m)
+            fac = self.factor(D, R, curv, sd)
+            step = fac.solve(grad)
             decrement = float(grad @ step)
             if not np.isfinite(decrement):
                 break
@@ -251,40 +285,23 @@ class LatentModel:
                 break
             if decrement < tol:
                 g, curv = fam.derivs(eta, phi)
-                L = self._cholesky(self._neg_hessian(A, curv, Q))
+                fac = self.factor(D, R, curv, sd)
                 converged = True
                 break
         r = z - m
-        log_prior_z = -0.5 * r @ Q @ r + 0.5 * self._logdet_Q(hyper.sd) - 0.5 * self.dim * _LOG2PI
+        log_prior_z = (-0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd)
+                       - 0.5 * self.dim * _LOG2PI)
         loglik = fam.loglik(eta, phi)
-        logdet_H = 2.0 * np.sum(np.log(np.diag(L)))
-        log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * logdet_H
-        return Mode(z=z, eta=eta, loglik=float(loglik), chol=L, log_marginal=float(log_ml),
-                    log_prior_z=float(log_prior_z), converged=converged, iterations=it)
-
-    @staticmethod
-    def _neg_hessian(A: sp.csr_matrix, curv, Q: np.ndarray) -> np.ndarray:
-        H = (A.T @ A.multiply(curv.d[:, None])).toarray() + Q
-        if curv.U is not None:
-            AU = A.T @ curv.U
-            AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
-            H -= (AU * curv.c) @ AU.T
-        return H
-
-    @staticmethod
-    def _cholesky(H: np.ndarray) -> np.ndarray:
-        try:
-            return sla.cholesky(H, lower=True, check_finite=False)
-        except (sla.LinAlgError, ValueError):
-            # numerically indefinite (extreme hyperparameters): regularise minimally
-            jitter = 1e-8 * max(1.0, float(np.max(np.abs(np.diag(H)))))
-            return sla.cholesky(H + jitter * np.eye(len(H)), lower=True, check_finite=False)
+        log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
+        return Mode(z=z, eta=eta, loglik=float(loglik), factor=fac,
+                    log_marginal=float(log_ml), log_prior_z=float(log_prior_z),
+                    converged=converged, iterations=it)
 
     # ------------------------------------------------------------------ sampling
     def draw_conditional(self, mode: Mode, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draws from the Gaussian N(ẑ, H⁻¹) (exact conditional for the Gaussian family)."""
         eps = rng.standard_normal((self.dim, size))
-        return mode.z[:, None] + sla.solve_triangular(mode.chol, eps, lower=True, trans="T")
+        return mode.z[:, None] + mode.factor.sample(eps)
 
     def importance(self, hyper: Hyper, mode: Mode, rng: np.random.Generator, K: int):
         """Importance-sampling estimate of log p(y | ψ) with K antithetic Laplace draws.
@@ -294,17 +311,18 @@ class LatentModel:
         """
         half = (K + 1) // 2
         eps = rng.standard_normal((self.dim, half))
-        dev = sla.solve_triangular(mode.chol, eps, lower=True, trans="T")
+        dev = mode.factor.sample(eps)
         parts = np.concatenate([mode.z[:, None] + dev, mode.z[:, None] - dev], axis=1)[:, :K]
         epsall = np.concatenate([eps, -eps], axis=1)[:, :K]
         D, R, off = self.assemble(hyper.theta)
-        eta = off[:, None] + D @ parts[: self.P] + (R @ parts[self.P:] if self.q else 0.0)
-        Q = self.prior_precision(hyper.sd)
+        eta = off[:, None] + D @ parts[: self.P]
+        if self.q:
+            eta = eta + R @ parts[self.P:]
         r = parts - self.prior_mean()[:, None]
-        logdet_H = 2.0 * np.sum(np.log(np.diag(mode.chol)))
         log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
-        log_p += -0.5 * np.einsum("ij,ij->j", r, Q @ r) + 0.5 * self._logdet_Q(hyper.sd)
-        log_q = 0.5 * logdet_H - 0.5 * np.sum(epsall**2, axis=0)
+        log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r))
+        log_p += 0.5 * self._logdet_Q(hyper.sd)
+        log_q = 0.5 * mode.factor.logdet - 0.5 * np.sum(epsall**2, axis=0)
         logw = log_p - log_q
         mx = np.max(logw)
         est = mx + np.log(np.mean(np.exp(logw - mx)))

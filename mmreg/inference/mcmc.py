@@ -27,6 +27,7 @@ import numpy as np
 from mmreg.errors import MMSpecError
 from mmreg.inference.backend import open_backends
 from mmreg.inference.laplace import fit_laplace, start_values
+from mmreg.inference.moves import LaplaceIndependenceMove
 
 __all__ = ["MCMCFit", "LogPosterior", "fit_mcmc"]
 
@@ -131,7 +132,9 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: i
         Importance particles per evaluation for non-Gaussian families (default 16;
         the Gaussian family needs none).
     moves : emcee moves, optional
-        Default: differential evolution (80%) and snooker (20%) moves.
+        Default: a mixture of independence proposals from a multivariate t around the
+        Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`) and
+        emcee's differential-evolution (40%) and snooker (10%) moves.
     laplace : LaplaceFit, optional
         Reuse a Laplace fit for the starting values.
 
@@ -155,7 +158,8 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: i
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
     if moves is None:
-        moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+        moves = [(LaplaceIndependenceMove(laplace.u, laplace.cov_u + 1e-10 * np.eye(dim)),
+                  0.5), (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
     backends = open_backends(backend, model, chains, nw, dim)
     rng0 = np.random.default_rng(seed)
     cov = laplace.cov_u + 1e-10 * np.eye(dim)

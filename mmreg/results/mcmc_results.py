@@ -71,10 +71,26 @@ class MCMCResults(MMResults):
                              "upper": np.quantile(flat, 1 - alpha / 2, axis=0)},
                             index=self._names)
 
+    def _ensembles_of(self, name: str) -> np.ndarray:
+        """Draws of one parameter as (chains, steps × walkers), step-major."""
+        j = self._names.index(name)
+        v = self._vals[..., j]
+        return v.reshape(v.shape[0], -1)
+
     def mcmc_diag(self, params=None, lag: int = 50) -> pd.DataFrame:
-        """R-hat, bulk/tail ESS, MCSE, Geweke z, Heidelberger–Welch p, autocorrelation."""
+        """Convergence diagnostics per parameter.
+
+        Columns as :func:`mmreg.results.diagnostics.summarize`: R-hat (rank-normalised,
+        split) compares the independent ensembles (``chains``), each taken as the sequence
+        of its walkers' draws; ESS, MCSE, Geweke z, Heidelberger–Welch p and the
+        autocorrelation at ``lag`` ensemble steps treat every walker as a chain (as ArviZ
+        does for emcee), which accounts for the autocorrelation along each walker.
+        """
         names = self._select(params)
-        return diagnostics.summarize({n: self._chains_of(n) for n in names}, lag=lag)
+        out = diagnostics.summarize({n: self._chains_of(n) for n in names}, lag=lag)
+        if self.raw.n_chains > 1:
+            out["rhat"] = [diagnostics.rhat(self._ensembles_of(n)) for n in names]
+        return out
 
     mcmcDiag = mcmc_diag  # noqa: N815  (bml's name)
 
