@@ -35,6 +35,7 @@ class LaplaceFit:
     mode: Mode  # conditional mode of z at the optimum
     cov_z: np.ndarray  # covariance of z: H⁻¹ + J cov_u Jᵀ
     cross: np.ndarray  # Cov(z, u) = J cov_u
+    sensitivity: np.ndarray  # J = dẑ/du at the optimum (warm starts for MCMC)
     log_posterior: float  # maximised log marginal posterior of ψ
     optimizer: optimize.OptimizeResult
     hessian_ok: bool
@@ -112,8 +113,9 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         cross = J @ cov_u
         cov_z = Hinv + cross @ J.T
     else:
+        J = np.zeros((latent.dim, 0))
         cross, cov_z = np.zeros((latent.dim, 0)), Hinv
-    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_z=cov_z, cross=cross,
+    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_z=cov_z, cross=cross, sensitivity=J,
                       log_posterior=-float(obj(u)), optimizer=res, hessian_ok=ok)
 
 

@@ -267,7 +267,11 @@ class LatentModel:
             decrement = float(grad @ step)
             if not np.isfinite(decrement):
                 break
-            if decrement < tol and it > 1:
+            if decrement < tol:
+                # converged: take the last (tiny) step and keep this factor — H changes by
+                # O(step), and importance sampling stays exact with any proposal
+                z = z + step
+                eta = eta_of(z)
                 converged = True
                 break
             t = 1.0
@@ -282,11 +286,6 @@ class LatentModel:
             if self.quadratic:
                 # Gaussian: H does not depend on z and one full Newton step is exact
                 converged = t == 1.0
-                break
-            if decrement < tol:
-                g, curv = fam.derivs(eta, phi)
-                fac = self.factor(D, R, curv, sd)
-                converged = True
                 break
         r = z - m
         log_prior_z = (-0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd)

@@ -118,13 +118,15 @@ class SparsePattern:
         self.slot_pairs = slot[: len(ti)]
         self.slot_q = slot[len(ti):]
         self.q = q
+        self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
 
     def fill(self, Rdata: np.ndarray, d: np.ndarray, prec: np.ndarray) -> sp.csc_matrix:
         """H_rr (permuted) for RE design values ``Rdata``, curvature ``d``, block precisions."""
         vals = Rdata[self.p1] * Rdata[self.p2] * d[self.rows]
         data = np.bincount(self.slot_pairs, vals, minlength=self.nnz)
         data += np.bincount(self.slot_q, self.qval * prec[self.qblock], minlength=self.nnz)
-        return sp.csc_matrix((data, self.indices, self.indptr), shape=(self.q, self.q))
+        self._H.data = data  # reuse the matrix object: no index checks in the hot loop
+        return self._H
 
 
 class SchurFactor:
@@ -140,8 +142,7 @@ class SchurFactor:
         u = lu.U.diagonal()
         if np.any(u <= 0) or not np.all(np.isfinite(u)):
             raise np.linalg.LinAlgError("random-effect precision not positive definite")
-        self._sqrt_d = np.sqrt(u)
-        self._L = lu.L
+        self._u = u
         logdet_rr = float(np.sum(np.log(u)))
         self.Hbr_p = Hbr[:, pattern.perm]  # columns in permuted order
         if self.P:
@@ -175,7 +176,7 @@ class SchurFactor:
         eps = np.atleast_2d(eps.T).T
         xb = sla.solve_triangular(self.LS, eps[:P], lower=True, trans="T",
                                   check_finite=False) if P else eps[:0]
-        y = self._L @ (self._sqrt_d[:, None] * eps[P:])  # ~ N(0, H_rr) in permuted order
+        y = self.lu.L @ (np.sqrt(self._u)[:, None] * eps[P:])  # ~ N(0, H_rr), permuted
         xr = self.lu.solve(np.ascontiguousarray(y)) - self.W @ xb
         return np.vstack([xb, xr[pat.inv]])
 

@@ -61,11 +61,15 @@ class LogPosterior:
     the seed is kept by emcee as a blob to regenerate the particles of kept states.
     """
 
-    def __init__(self, model, z0: np.ndarray, particles: int, seed: int):
+    def __init__(self, model, laplace, particles: int, seed: int):
         self.latent, self.space = model.latent, model.space
-        self.z0 = z0
+        # warm start of Newton: the mode extrapolated linearly from the Laplace fit
+        self.z0, self.u0, self.J = laplace.mode.z, laplace.u, laplace.sensitivity
         self.K = particles
         self.seed = seed
+        # the importance sampler is exact for any proposal: a loose Newton tolerance only
+        # moves the proposal's centre by a negligible amount
+        self.tol = 1e-9 if particles == 0 else 1e-6
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -76,7 +80,8 @@ class LogPosterior:
         with np.errstate(all="ignore"):
             try:
                 hyp = self.space.hyper(u)
-                mode = self.latent.mode(hyp, z0=self.z0)
+                start = self.z0 + self.J @ (u - self.u0)
+                mode = self.latent.mode(hyp, z0=start, tol=self.tol)
                 if self.K == 0:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None
@@ -154,7 +159,7 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: i
                               start_values(space, model.design.outcome, model.family))
     dim = space.dim
     K = 0 if model.family == "gaussian" else (16 if particles is None else int(particles))
-    logpost = LogPosterior(model, laplace.mode.z, K, seed)
+    logpost = LogPosterior(model, laplace, K, seed)
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
     if moves is None:
