@@ -122,8 +122,11 @@ def _no_na(values: pd.Series | np.ndarray, col: str, where: str) -> None:
 
 
 def _constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: str,
-                     level: str, group_ids: np.ndarray) -> np.ndarray:
-    """First value per group; MMDataError if a group has differing values."""
+                     where: str, group_ids: np.ndarray) -> np.ndarray:
+    """First value per group; MMDataError if a group has differing values.
+
+    ``where`` says where column ``name`` is used (``"main terms"``, ``"Surv()"``, ...).
+    """
     first = np.unique(gcode, return_index=True)[1]
     firstvals = values[first]
     same = (values == firstvals[gcode]) | (pd.isna(values) & pd.isna(firstvals[gcode]))
@@ -131,10 +134,11 @@ def _constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: 
         same |= np.isclose(values, firstvals[gcode], rtol=1e-12, atol=0.0)
     if not np.all(same):
         g = _py(group_ids[gcode[np.flatnonzero(~same)[0]]])
+        hint = (" (a member-level variable belongs in vars() of an mm() block)"
+                if "main terms" in where else "")
         raise MMDataError(
-            f"{name!r} is a {level} variable but varies within group {g!r}; {level} "
-            "variables must be constant within each group (use it inside vars() of an mm() "
-            "block if it is a member-level variable)"
+            f"column {name!r} ({where}) is a group-level variable but varies within group "
+            f"{g!r}; it must be constant within each group{hint}"
         )
     return firstvals
 
@@ -171,12 +175,12 @@ def _codes(values: np.ndarray, col: str = "") -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.ndarray,
-                       where: str, level: str = "group-level") -> list[str]:
+                       where: str) -> list[str]:
     """Columns of a group-level right-hand side: known, without NA, constant within groups."""
     cols = term_columns(rhs, data.columns, where)
     for c in cols:
         _no_na(data[c], c, where)
-        _constant_within(data[c].to_numpy(), gcode, len(gids), c, level, gids)
+        _constant_within(data[c].to_numpy(), gcode, len(gids), c, where, gids)
     return cols
 
 
@@ -272,13 +276,14 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     label = f"hm{k}"
     col = _need(data, blk.id, f"id() of {label}")
     _no_na(col, blk.id, f"id() of {label}")
-    uvals = _constant_within(col.to_numpy(), gcode, len(gids), blk.id, "group-level", gids)
+    uvals = _constant_within(col.to_numpy(), gcode, len(gids), blk.id, f"id() of {label}",
+                             gids)
     unit_ids, ucode = _codes(uvals, blk.id)
     if blk.name:
         ncol = _need(data, blk.name, f"name = of {label}")
         _no_na(ncol, blk.name, f"name = of {label}")
-        names = _constant_within(ncol.to_numpy(), gcode, len(gids), blk.name, "group-level",
-                                 gids)
+        names = _constant_within(ncol.to_numpy(), gcode, len(gids), blk.name,
+                                 f"name = of {label}", gids)
         labs = {}
         for u, nm in zip(ucode, names, strict=True):
             if labs.setdefault(u, nm) != nm:
@@ -332,10 +337,10 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
                 vals = s.to_numpy(dtype=float)
             except (TypeError, ValueError):
                 raise MMDataError(f"Surv() column {col!r} is not numeric") from None
-            out[key] = _constant_within(vals, gcode, len(gids), col, "group-level", gids)
+            out[key] = _constant_within(vals, gcode, len(gids), col, "Surv()", gids)
         return out
     expr = r_to_patsy(resp.columns[0])
-    cols = _check_group_level(expr, data, gcode, gids, "outcome", "group-level (outcome)")
+    cols = _check_group_level(expr, data, gcode, gids, "outcome")
     frame = data.iloc[first].reset_index(drop=True)  # a copy: the user's data stay as they are
     for c in cols:
         if frame[c].dtype == bool:  # True/False outcome -> 1/0 (patsy would make 2 dummies)
@@ -424,7 +429,7 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     if spec.strata and (outcome or spec.strata in data.columns):
         s = _need(data, spec.strata, "strata()")
         _no_na(s, spec.strata, "strata()")
-        svals = _constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "group-level",
+        svals = _constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "strata()",
                                  gids)
         resp["strata"] = _codes(svals, spec.strata)[1]
 

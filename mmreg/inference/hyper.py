@@ -66,36 +66,50 @@ class HyperSpace:
         """Natural-scale values of the free hyperparameters."""
         u = np.asarray(u, float)
         k, lo, hi = self._kind, self.lower, self.upper
+        x = u.copy()
         with np.errstate(over="ignore"):
-            return np.select(
-                [k == 0, k == 1, k == 2, k == 3],
-                [u, lo + np.exp(u), lo + (hi - lo) * expit(u), hi - np.exp(u)])
+            x[k == 1] = lo[k == 1] + np.exp(u[k == 1])
+            b = k == 2
+            x[b] = lo[b] + (hi[b] - lo[b]) * expit(u[b])
+            x[k == 3] = hi[k == 3] - np.exp(u[k == 3])
+        return x
 
     def unconstrain(self, x_free: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`natural_free`."""
         x = np.asarray(x_free, float)
         k, lo, hi = self._kind, self.lower, self.upper
+        u = x.copy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.select(
-                [k == 0, k == 1, k == 2, k == 3],
-                [x, np.log(x - lo), logit((x - lo) / (hi - lo)), np.log(hi - x)])
+            u[k == 1] = np.log(x[k == 1] - lo[k == 1])
+            b = k == 2
+            u[b] = logit((x[b] - lo[b]) / (hi[b] - lo[b]))
+            u[k == 3] = np.log(hi[k == 3] - x[k == 3])
+        return u
 
     def log_jacobian(self, u: np.ndarray) -> float:
         """log |d natural / d u| (for sampling on the unconstrained scale)."""
         u = np.asarray(u, float)
         k, lo, hi = self._kind, self.lower, self.upper
-        s = expit(u)
-        terms = np.select([k == 0, k == 1, k == 2, k == 3],
-                          [0.0 * u, u, np.log(hi - lo) + np.log(s) + np.log1p(-s), u])
-        return float(np.sum(terms))
+        b = k == 2
+        out = float(np.sum(u[(k == 1) | (k == 3)]))
+        if b.any():
+            # log(hi - lo) + log s + log(1 - s), s = expit(u), computed stably
+            ub = u[b]
+            out += float(np.sum(np.log(hi[b] - lo[b]) - np.logaddexp(0, ub)
+                                - np.logaddexp(0, -ub)))
+        return out
 
     def dnatural(self, u: np.ndarray) -> np.ndarray:
         """Elementwise derivative d natural / d u (for the delta method)."""
         u = np.asarray(u, float)
         k, lo, hi = self._kind, self.lower, self.upper
-        s = expit(u)
-        return np.select([k == 0, k == 1, k == 2, k == 3],
-                         [np.ones_like(u), np.exp(u), (hi - lo) * s * (1 - s), -np.exp(u)])
+        d = np.ones_like(u)
+        d[k == 1] = np.exp(u[k == 1])
+        b = k == 2
+        s = expit(u[b])
+        d[b] = (hi[b] - lo[b]) * s * (1 - s)
+        d[k == 3] = -np.exp(u[k == 3])
+        return d
 
     def natural_all(self, u: np.ndarray) -> np.ndarray:
         """Natural values of every hyperparameter (fixed ones included), in ``names`` order."""

@@ -136,8 +136,11 @@ class SchurFactor:
                  pattern: SparsePattern):
         self.pattern = pattern
         self.P = Hbb.shape[0]
-        lu = spla.splu(Hrr_perm, permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                       options={"SymmetricMode": True})
+        try:
+            lu = spla.splu(Hrr_perm, permc_spec="NATURAL", diag_pivot_thresh=0.0,
+                           options={"SymmetricMode": True})
+        except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
+            raise np.linalg.LinAlgError(str(exc)) from None
         self.lu = lu
         u = lu.U.diagonal()
         if np.any(u <= 0) or not np.all(np.isfinite(u)):

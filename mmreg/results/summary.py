@@ -35,7 +35,7 @@ def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
     if res.method == "mcmc":
         diag = res.mcmc_diag()
         tab["R-hat"] = diag["rhat"]
-        tab["ESS"] = diag["ess_bulk"].round(0)
+        tab["ESS"] = diag["ess_bulk"].round(0).astype("Int64").astype(str)
     hide = _hidden(res)
     return tab.loc[[n for n in tab.index if n not in hide]]
 
