@@ -95,7 +95,7 @@ class MMModel:
                    else "it cannot be used with family=" + repr(fam.name)))
         self.design: Design = build_design(self.spec, data, has_intercept=fam.has_intercept,
                                            family=fam.name)
-        self.bound_family = fam.bind(self.design.outcome)
+        self.bound_family = fam.bind(self.design.outcome, labels=self.design.outcome_labels)
         self.bound_family.quadratic = fam.name == "gaussian"
         self._setup_parameters(priors)
 
@@ -114,6 +114,8 @@ class MMModel:
         kinds.update({n: _PHI_KIND[n] for n in fam.hyper_names})
         bml = dict(d.bml_names)
         bml.update({n: n for n in fam.hyper_names})
+        if fam.name == "weibull":
+            bml["sigma"] = "sigma"
         names = list(kinds)
         self._kinds = kinds
         self.bml_names = bml
@@ -127,6 +129,16 @@ class MMModel:
         self.latent = LatentModel(d, self.bound_family, mean, sd)
         self.space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names,
                                 self.priors)
+        self._check_weights()
+
+    def _check_weights(self) -> None:
+        """Weights must be valid (finite, non-negative, non-zero sums) at the start values."""
+        from mmreg.inference.laplace import start_values
+
+        u0 = start_values(self.space, self.design.outcome, self.family)
+        for b, theta in zip(self.design.mm, self.space.hyper(u0).theta, strict=True):
+            if b.wnames:
+                b.weights.check(theta)
 
     @property
     def family(self) -> str:

@@ -247,11 +247,6 @@ CASES = {
 # The family validates the outcome values, and MMModel calls ``Family.bind(outcome)``
 # without the column labels that ``Design.outcome_labels`` now provides: the message names
 # mmreg's key ('event', 'time', 'y') instead of the user's column.
-LABELS = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="mmreg/model.py should call fam.bind(design.outcome, labels=design.outcome_labels)",
-)
 LABEL_CASES = {
     "events not 0/1": Case(
         W, MMDataError, ("'ev'", "0/1"), setting("ev", 2, rows=(0, 1)), "weibull"
@@ -319,7 +314,6 @@ def test_bad_outcome_values_raise_data_errors(name):
     assert LABEL_CASES[name].words[1] in message  # what is wrong: "0/1" or "positive"
 
 
-@LABELS
 @pytest.mark.parametrize("name", list(LABEL_CASES))
 def test_bad_outcome_values_name_the_column(name):
     case = LABEL_CASES[name]
@@ -327,12 +321,7 @@ def test_bad_outcome_values_name_the_column(name):
     assert case.words[0] in message, f"{case.words[0]!r} not in: {message}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="weights with parameters are never checked "
-    "(BoundWeights.check) at the starting values of fit()",
-)
 def test_estimated_weights_negative_at_start_values():
-    model = mmreg.MMModel(mm_fn("w ~ b0 * s - 0.25, c = FALSE"), good())
+    # checked when the model is built, at the starting values of the weight parameters
     with pytest.raises(MMDataError, match="mm1"):
-        model.fit()
+        mmreg.MMModel(mm_fn("w ~ b0 * s - 0.25, c = FALSE"), good())

@@ -374,18 +374,10 @@ def test_bml_names_match_jags_reference(coalgov, ref):
     )
     table = pd.read_csv(SHARED / "reference" / "jags" / f"{ref}.csv")
     assert sorted(table["name"]) == sorted(model.param_names)
-    derived = {"sigma"} if family == "weibull" else set()  # see the xfail test below
     for name, param in zip(table["name"], table["param"], strict=True):
-        if name not in derived:
-            assert model.bml_names[name] == param, name
+        assert model.bml_names[name] == param, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="mmreg/model.py: bml_names has no entry for Weibull's derived "
-    "'sigma' (bml reports it as 'sigma', see reference/jags/weib_eq.csv)",
-)
 def test_weibull_sigma_has_bml_name(simulated):
     model = _build(FORMULAS[0], simulated, 0)
     assert model.bml_names["sigma"] == "sigma"

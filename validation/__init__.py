@@ -1,0 +1,1 @@
+"""Long validation runs (reference posteriors, calibration, coverage); see README.md here."""
