@@ -33,7 +33,8 @@ class LaplaceFit:
     u: np.ndarray  # unconstrained free hyperparameters at the optimum
     cov_u: np.ndarray  # their covariance (inverse observed information)
     mode: Mode  # conditional mode of z at the optimum
-    cov_z: np.ndarray  # covariance of z: H⁻¹ + J cov_u Jᵀ
+    cov_coef: np.ndarray  # covariance of the coefficients: (H⁻¹ + J cov_u Jᵀ)[:P, :P]
+    var_z: np.ndarray  # diagonal of H⁻¹ + J cov_u Jᵀ (all latent effects)
     cross: np.ndarray  # Cov(z, u) = J cov_u
     sensitivity: np.ndarray  # J = dẑ/du at the optimum (warm starts for MCMC)
     log_posterior: float  # maximised log marginal posterior of ψ
@@ -106,16 +107,19 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         u = np.zeros(0)
         res = optimize.OptimizeResult(x=u, success=True, fun=obj(u), nit=0)
     mode = obj.mode(u)
-    Hinv = mode.factor.inverse()
+    P = latent.P
     cov_u, ok = _hyper_covariance(obj, u)
+    cov_bb, var_h = mode.factor.inverse_parts(P)
     if space.dim:
         J = _mode_sensitivity(obj, u)
         cross = J @ cov_u
-        cov_z = Hinv + cross @ J.T
+        cov_coef = cov_bb + cross[:P] @ J[:P].T
+        var_z = var_h + np.einsum("ij,ij->i", cross, J)
     else:
         J = np.zeros((latent.dim, 0))
-        cross, cov_z = np.zeros((latent.dim, 0)), Hinv
-    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_z=cov_z, cross=cross, sensitivity=J,
+        cross, cov_coef, var_z = J, cov_bb, var_h
+    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef, var_z=var_z,
+                      cross=cross, sensitivity=J,
                       log_posterior=-float(obj(u)), optimizer=res, hessian_ok=ok)
 
 

@@ -50,6 +50,12 @@ class DenseFactor:
     def inverse(self) -> np.ndarray:
         return self.solve(np.eye(len(self.L)))
 
+    def inverse_parts(self, P: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The leading P×P block of H⁻¹ (P = all when None) and the diagonal of H⁻¹."""
+        inv = self.inverse()
+        P = len(inv) if P is None else P
+        return inv[:P, :P], np.diag(inv).copy()
+
 
 class SparsePattern:
     """Value-filling plan for H_rr = Rᵀ diag(d) R + Q_r with a fixed sparsity pattern.
@@ -182,6 +188,28 @@ class SchurFactor:
         y = self.lu.L @ (np.sqrt(self._u)[:, None] * eps[P:])  # ~ N(0, H_rr), permuted
         xr = self.lu.solve(np.ascontiguousarray(y)) - self.W @ xb
         return np.vstack([xb, xr[pat.inv]])
+
+    def inverse_parts(self, P: int | None = None, chunk: int = 512
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """S⁻¹ (the coefficient block of H⁻¹) and the diagonal of H⁻¹, in O(q) memory.
+
+        diag(H⁻¹)_r = diag(H_rr⁻¹) + rowsums((W S⁻¹) ∘ W); diag(H_rr⁻¹) by solving with
+        identity columns in chunks (never forming a dense q × q matrix).  ``P`` must be
+        the coefficient count the factor was built with (accepted for a common interface).
+        """
+        if P is not None and P != self.P:
+            raise ValueError(f"this factor has {self.P} coefficients, not {P}")
+        P, pat = self.P, self.pattern
+        q = pat.q
+        Sinv = sla.cho_solve((self.LS, True), np.eye(P)) if P else np.zeros((0, 0))
+        dr = np.empty(q)
+        for a in range(0, q, chunk):
+            b = min(q, a + chunk)
+            E = np.zeros((q, b - a))
+            E[np.arange(a, b), np.arange(b - a)] = 1.0
+            dr[a:b] = self.lu.solve(E)[np.arange(a, b), np.arange(b - a)]
+        dr += np.einsum("ij,ij->i", self.W @ Sinv, self.W)
+        return Sinv, np.concatenate([np.diag(Sinv), dr[pat.inv]])
 
     def inverse(self) -> np.ndarray:
         P, pat = self.P, self.pattern

@@ -81,7 +81,7 @@ class LogPosterior:
             try:
                 hyp = self.space.hyper(u)
                 start = self.z0 + self.J @ (u - self.u0)
-                mode = self.latent.mode(hyp, z0=start, tol=self.tol)
+                mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=self.K > 0)
                 if self.K == 0:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None

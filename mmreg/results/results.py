@@ -103,7 +103,7 @@ class LaplaceResults(MMResults):
         G = space.dnatural(u)
         k = len(names)
         cov = np.zeros((k, k))
-        cov[:P, :P] = raw.cov_z[:P, :P]
+        cov[:P, :P] = raw.cov_coef
         fi = P + free_idx
         cov[np.ix_(fi, fi)] = (G[:, None] * raw.cov_u) * G[None, :]
         cov[:P, fi] = raw.cross[:P] * G[None, :]
@@ -215,7 +215,7 @@ class LaplaceResults(MMResults):
         from mmreg.results.effects import random_effects_table
 
         z = self.raw.mode.z
-        sd = np.sqrt(np.clip(np.diag(self.raw.cov_z), 0, None))
+        sd = np.sqrt(np.clip(self.raw.var_z, 0, None))
         return random_effects_table(self.model, z, sd)
 
     @property

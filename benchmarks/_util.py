@@ -1,0 +1,52 @@
+"""Shared helpers: single-threaded BLAS, timing, peak memory of a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+from threadpoolctl import threadpool_limits
+
+
+def pin_blas() -> None:
+    """One BLAS thread for the whole process (small matrices, fair timings)."""
+    threadpool_limits(1)
+
+
+@contextmanager
+def timer():
+    """``with timer() as t: ...`` then ``t()`` is the elapsed wall time in seconds."""
+    t0 = time.perf_counter()
+    box = {}
+    yield lambda: box.get("t", time.perf_counter() - t0)
+    box["t"] = time.perf_counter() - t0
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, " \
+           f"Python {platform.python_version()}"
+
+
+def run_child(module: str, args: list[str]) -> dict:
+    """Run ``python -m module args`` in a fresh process; it prints one JSON line.
+
+    The child's peak resident memory (``ru_maxrss``) is added as ``peak_mb``.
+    """
+    code = (
+        "import json, resource, runpy, sys; sys.argv = [sys.argv[0]] + sys.argv[2:]; "
+        f"out = __import__('{module}', fromlist=['child']).child(sys.argv[1:]); "
+        "out['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
+        "print(json.dumps(out))"
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", code, "x", *args], capture_output=True,
+                          text=True, env=env, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,43 @@
+"""Laplace fit time of every coalgov reference model (target: under 1 s each).
+
+    python -m benchmarks.laplace_coalgov [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+import mmreg
+from benchmarks._util import machine, pin_blas, timer
+from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    if not COALGOV.exists():
+        print("skipped: ../shared/data/coalgov.csv not found")
+        return
+    pin_blas()
+    df = load_coalgov()
+    rows = []
+    for name, spec in {**MODELS, **SPEED_ONLY}.items():
+        times = []
+        for _ in range(args.repeat):
+            with timer() as t:
+                model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
+                res = model.fit()
+            times.append(t())
+        rows.append({"model": name, "family": spec.family, "params": len(res.params),
+                     "latent dim": model.latent.dim, "best s": min(times),
+                     "median s": sorted(times)[len(times) // 2],
+                     "converged": bool(res.raw.optimizer.success)})
+    print(f"Laplace fits on coalgov (build + fit, BLAS 1 thread; {machine()})")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Scaling: Laplace and MCMC time and peak memory on simulated data of growing size.
+
+    python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
+                               [--mcmc-steps 20]
+
+Each case runs in a fresh process (peak resident memory is the process's ``ru_maxrss``).
+Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per group, countries
+≈ groups/1000 (at least 29).  MCMC cost is reported per ensemble step of 16 walkers
+(``--mcmc-steps`` steps after the Laplace start), which is what grows with the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+
+CASES = {
+    "gauss": ("gaussian", "equal", False),
+    "weib": ("weibull", "equal", False),
+    "west": ("gaussian", "estimated", False),
+    "ar": ("gaussian", "equal", True),
+}
+
+
+def _formula(df, ar: bool) -> str:
+    f = df.attrs["formula"]
+    if ar:
+        f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    return f
+
+
+def child(argv: list[str]) -> dict:
+    """Run one case (called in a subprocess by :func:`benchmarks._util.run_child`)."""
+    from threadpoolctl import threadpool_limits
+
+    import mmreg
+
+    threadpool_limits(1)
+    case, n, steps = argv[0], int(argv[1]), int(argv[2])
+    family, weights, ar = CASES[case]
+    t0 = time.perf_counter()
+    df = mmreg.datasets.simulate_coalitions(n_groups=n, n_members=max(n // 5, 20),
+                                            n_countries=max(29, n // 1000), family=family,
+                                            weights=weights, seed=1)
+    t_sim = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model = mmreg.MMModel(_formula(df, ar), df, family=family)
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = model.fit()
+    t_fit = time.perf_counter() - t0
+    out = {"case": case, "groups": n, "rows": len(df), "latent": model.latent.dim,
+           "simulate s": t_sim, "build s": t_build, "laplace s": t_fit}
+    if steps:
+        from mmreg.inference.mcmc import fit_mcmc
+
+        t0 = time.perf_counter()
+        fit_mcmc(model, draws=16, tune=steps, chains=1, walkers=16, seed=1, laplace=res.raw)
+        out["mcmc s/step"] = (time.perf_counter() - t0) / (steps + 1)
+    return out
+
+
+def main() -> None:
+    from benchmarks._util import machine, run_child
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,10000,100000,300000")
+    ap.add_argument("--models", default=",".join(CASES))
+    ap.add_argument("--mcmc-steps", type=int, default=10)
+    args = ap.parse_args()
+    rows = []
+    for case in args.models.split(","):
+        for n in map(int, args.sizes.split(",")):
+            row = run_child("benchmarks.scale", [case, str(n), str(args.mcmc_steps)])
+            row.setdefault("case", case)
+            row.setdefault("groups", n)
+            rows.append(row)
+            print(row, flush=True)
+    print(f"\nScaling (BLAS 1 thread, one process per case; {machine()})")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
