@@ -22,7 +22,6 @@ from mmreg.priors import (
     KIND_SHAPE,
     KIND_WEIGHT,
     Fixed,
-    Normal,
     resolve_priors,
 )
 

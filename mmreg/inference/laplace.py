@@ -137,8 +137,8 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
     nit = 0
     for _ in range(rounds):
         blo, bhi = np.maximum(lo, center - radius), np.minimum(hi, center + radius)
-        res = optimize.minimize(obj, center, method="L-BFGS-B", bounds=list(zip(blo, bhi)),
-                                jac="3-point",
+        box = list(zip(blo, bhi, strict=True))
+        res = optimize.minimize(obj, center, method="L-BFGS-B", bounds=box, jac="3-point",
                                 options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-6,
                                          "finite_diff_rel_step": 1e-6})
         nit += res.nit

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-
 __all__ = ["MMResults", "LaplaceResults"]
 
 
@@ -49,7 +48,7 @@ class MMResults:
         raise NotImplementedError
 
     def summary(self, alpha: float = 0.05):
-        """A statsmodels ``Summary`` of the fit (``print``, ``as_text``, ``as_latex``, ``as_html``)."""
+        """A statsmodels ``Summary``: ``print()``, ``as_text()``, ``as_latex()``, ``as_html()``."""
         from mmreg.results.summary import make_summary
 
         return make_summary(self, alpha=alpha)
