@@ -315,7 +315,8 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
         labels = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode
-        labels = unit_labels
+        # label random effects by the unit ids themselves (as mm blocks do), or by name =
+        labels = unit_labels if blk.name else tuple(unit_ids.tolist())
     return HMBlockDesign(
         label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
         Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,

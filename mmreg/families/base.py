@@ -191,10 +191,12 @@ class BoundFamily(ABC):
     def mean(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
         """Expected outcome on the response scale.
 
+        Elementwise families accept ``eta`` of any length (predictions for new data).
+
         Returns
         -------
         numpy.ndarray
-            Shape ``(n,)``.
+            Same shape as ``eta``.
         """
 
     @abstractmethod
@@ -216,8 +218,10 @@ class BoundFamily(ABC):
         return ()
 
     # -- helpers shared by the implementations ------------------------------------------------
-    def _eta(self, eta: np.ndarray) -> np.ndarray:
+    def _eta(self, eta: np.ndarray, any_length: bool = False) -> np.ndarray:
         eta = np.asarray(eta, dtype=float)
+        if any_length and eta.ndim == 1:  # elementwise maps (mean of new observations)
+            return eta
         if eta.shape != (self.n,):
             raise MMSpecError(
                 f"{self.family.name}: eta must have shape ({self.n},), got {eta.shape}."

@@ -87,7 +87,7 @@ class BoundBinomial(BoundFamily):
 
     def mean(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
         """``P(y = 1) = ilogit(eta)``."""
-        return expit(self._eta(eta))
+        return expit(self._eta(eta, any_length=True))
 
     def residual_variance(self, phi: Sequence[float] = ()) -> float:
         """``pi^2 / 3``: variance of the standard logistic latent error (latent-scale ICC)."""

@@ -211,7 +211,7 @@ class BoundCox(BoundFamily):
 
     def mean(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
         """Relative hazard ``exp(eta)``."""
-        return np.exp(self._eta(eta))
+        return np.exp(self._eta(eta, any_length=True))
 
     def residual_variance(self, phi: Sequence[float] = ()) -> None:
         """``None``: the Cox model has no residual variance on a latent scale."""

@@ -92,7 +92,7 @@ class BoundGaussian(BoundFamily):
 
     def mean(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
         """``E[y] = eta``."""
-        return self._eta(eta).copy()
+        return self._eta(eta, any_length=True).copy()
 
     def residual_variance(self, phi: Sequence[float]) -> float:
         """``sigma^2``: the level-1 variance for the ICCs."""

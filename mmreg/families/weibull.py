@@ -139,7 +139,7 @@ class BoundWeibull(BoundFamily):
     def mean(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
         """``E[T] = exp(eta) Gamma(1 + 1/r)`` (uncensored event time)."""
         (r,) = self._phi(phi)
-        return np.exp(self._eta(eta)) * gamma_fn(1.0 + 1.0 / r)
+        return np.exp(self._eta(eta, any_length=True)) * gamma_fn(1.0 + 1.0 / r)
 
     def residual_variance(self, phi: Sequence[float]) -> float:
         """``pi^2 / (6 r^2)``: variance of ``sigma W`` on the log-time (latent) scale."""

@@ -54,7 +54,11 @@ def _psis_smooth(lw: np.ndarray) -> tuple[np.ndarray, float]:
     x = np.exp(lw[tail]) - np.exp(cutoff)
     if M < 5 or np.all(x <= 0):
         return lw, np.inf if M < 5 else 0.0
-    k, sigma = gpd_fit(np.sort(x))
+    with np.errstate(all="ignore"):
+        k, sigma = gpd_fit(np.sort(x))
+    if not (np.isfinite(k) and np.isfinite(sigma) and sigma > 0):
+        # degenerate tail (e.g. repeated draws): no smoothing, flag with k = inf
+        return lw, np.inf
     p = (np.arange(1, M + 1) - 0.5) / M
     q = sigma * ((1 - p) ** (-k) - 1) / k if abs(k) > 1e-12 else -sigma * np.log1p(-p)
     smoothed = np.log(q + np.exp(cutoff))

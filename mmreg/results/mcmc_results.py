@@ -122,6 +122,16 @@ class MCMCResults(MMResults):
         return plot_trace({n: self._chains_of(n) for n in names})
 
     # ---------------------------------------------------------------- latent summaries
+    def _linear_predictors(self, most: int = 200):
+        lat = self.model.latent
+        zs = self.raw.z.reshape(-1, self.raw.z.shape[-1])
+        us = self.raw.u.reshape(-1, self.raw.u.shape[-1])
+        for i in np.linspace(0, len(zs) - 1, min(most, len(zs))).astype(int):
+            hyp = self.model.space.hyper(us[i])
+            D, R, off = lat.assemble(hyp.theta)
+            eta = off + D @ zs[i, : lat.P]
+            yield eta + R @ zs[i, lat.P:] if lat.q else eta
+
     def _hyper_draws(self):
         space = self.model.space
         for u in self.raw.u.reshape(-1, space.dim):

@@ -65,6 +65,29 @@ class MMResults:
 
     varDecomp = var_decomp  # noqa: N815  (bml's name)
 
+    def baseline_hazard(self) -> pd.DataFrame:
+        """Cox only: posterior of the baseline hazard increments (integrated out in the fit).
+
+        Each increment (one per unique time, or per interval with ``cox_intervals``) has a
+        Gamma posterior given the linear predictor; the table gives its ``shape``, ``rate``
+        and ``mean`` at the estimates (Laplace) or averaged over the draws (MCMC, column
+        ``mean`` is then the posterior mean of the increment).
+        """
+        from mmreg.errors import MMSpecError
+
+        if self.family != "cox":
+            raise MMSpecError("baseline_hazard() is only defined for family='cox'")
+        fam = self.model.bound_family
+        etas = list(self._linear_predictors())
+        tabs = [fam.baseline_posterior(e) for e in etas]
+        out = tabs[0].copy()
+        out["mean"] = np.mean([t["mean"].to_numpy() for t in tabs], axis=0)
+        return out
+
+    def _linear_predictors(self):
+        """η at the estimates (Laplace) or for (up to 200 of) the draws (MCMC)."""
+        raise NotImplementedError
+
     def predict(self, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
         """Predictions for the fitted groups (``data=None``) or for new data.
 
@@ -141,13 +164,12 @@ class LaplaceResults(MMResults):
             if space._kind[j] == 0:
                 continue
             se_u = float(np.sqrt(self.raw.cov_u[j, j]))
-            ends = space.natural_free(np.full(len(space.free), self._u[j]))
-            uu = self._u.copy()
-            a, b = uu.copy(), uu.copy()
+            a, b = self._u.copy(), self._u.copy()
             a[j] -= z * se_u
             b[j] += z * se_u
             ends = sorted([space.natural_free(a)[j], space.natural_free(b)[j]])
-            lo[n], hi[n] = ends
+            # a flat direction (e.g. an SD estimated at zero) gives no usable interval
+            lo[n], hi[n] = (e if np.isfinite(e) and abs(e) < 1e8 else np.nan for e in ends)
         for n in space.fixed:
             lo[n] = hi[n] = self.params[n]
         if "sigma" in self.params.index and self.family == "weibull":
@@ -193,6 +215,9 @@ class LaplaceResults(MMResults):
     @property
     def bic(self) -> float:
         return -2 * self.llf + np.log(self.nobs) * self.df_model
+
+    def _linear_predictors(self):
+        yield self.raw.mode.eta
 
     def _point_hyper(self):
         return self.model.space.hyper(self._u)
