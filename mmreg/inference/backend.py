@@ -31,7 +31,7 @@ def model_fingerprint(model, walkers: int, dim: int) -> str:
 
 def open_backends(path: str | os.PathLike | None, model, chains: int, walkers: int,
                   dim: int) -> list:
-    """One emcee backend per chain (``None`` entries when ``path`` is None)."""
+    """(tuning, kept) emcee backends per chain (``None`` entries when ``path`` is None)."""
     if path is None:
         return [None] * chains
     try:
@@ -50,4 +50,5 @@ def open_backends(path: str | os.PathLike | None, model, chains: int, walkers: i
                 "sampler layout; use another file name or delete it")
     with h5py.File(path, "a") as f:
         f.attrs["mmreg_fingerprint"] = fp
-    return [HDFBackend(path, name=f"chain{c}") for c in range(chains)]
+    return [(HDFBackend(path, name=f"chain{c}_tune"), HDFBackend(path, name=f"chain{c}"))
+            for c in range(chains)]

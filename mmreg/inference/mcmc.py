@@ -162,40 +162,79 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: i
     logpost = LogPosterior(model, laplace, K, seed)
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
-    if moves is None:
-        moves = [(LaplaceIndependenceMove(laplace.u, laplace.cov_u + 1e-10 * np.eye(dim)),
-                  0.5), (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
+    adapt = moves is None
     backends = open_backends(backend, model, chains, nw, dim)
     rng0 = np.random.default_rng(seed)
-    cov = laplace.cov_u + 1e-10 * np.eye(dim)
     us, seeds, acc = [], [], []
     for c in range(chains):
         crng = np.random.default_rng(rng0.integers(2**63))
-        sampler = emcee.EnsembleSampler(nw, dim, logpost, moves=moves, pool=pool,
-                                        backend=backends[c],
-                                        blobs_dtype=[("seed", np.uint64)])
-        sampler.random_state = np.random.RandomState(crng.integers(2**31)).get_state()
-        b = backends[c]
-        done = b.iteration if b is not None and b.initialized else 0
-        total = tune + steps
-        if done >= total:
-            pass
-        elif done > 0:
-            sampler.run_mcmc(None, total - done, progress=progress)
-        else:
-            p0 = crng.multivariate_normal(laplace.u, 2.0 * cov, size=nw)
-            sampler.run_mcmc(p0, total, progress=progress)
-        chain = sampler.get_chain()[tune:][::thin]
-        blobs = sampler.get_blobs()[tune:][::thin]
-        us.append(chain)
-        seeds.append(blobs["seed"])
-        acc.append(sampler.acceptance_fraction)
+        chain, blob, af = _run_chain(logpost, laplace, nw, tune, steps, crng, moves, adapt,
+                                     pool, backends[c], progress)
+        us.append(chain[::thin])
+        seeds.append(blob[::thin])
+        acc.append(af)
     u = np.stack(us)
     zs, lls = _latent_draws(model, logpost, u, np.stack(seeds))
     sd_est = _estimator_sd(logpost, laplace.u) if K else 0.0
     return MCMCFit(u=u, z=zs, loglik=lls, acceptance=np.stack(acc), n_chains=chains,
                    n_draws=draws, tune=tune, particles=K, log_estimate_sd=sd_est,
                    laplace=laplace)
+
+
+def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
+    return [(LaplaceIndependenceMove(mean, cov + 1e-10 * np.eye(len(mean))), 0.5),
+            (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
+
+
+def _sampler(logpost, nw, moves, pool, backend, rng):
+    dim = logpost.space.dim
+    smp = emcee.EnsembleSampler(nw, dim, logpost, moves=moves, pool=pool, backend=backend,
+                                blobs_dtype=[("seed", np.uint64)])
+    smp.random_state = np.random.RandomState(rng.integers(2**31)).get_state()
+    return smp
+
+
+def _run_chain(logpost, laplace, nw, tune, steps, rng, moves, adapt, pool, backends,
+               progress):
+    """One ensemble: tuning, adaptation of the independence proposal, kept steps.
+
+    The proposal of :class:`LaplaceIndependenceMove` is re-centred on the second half of
+    the tuning draws (the Laplace approximation can be poor, e.g. for SDs of binomial
+    models); the kept phase uses fixed moves, so it is a valid Markov chain.  With
+    checkpoint backends each phase resumes where it stopped.
+    """
+    tb, kb = backends if backends is not None else (None, None)
+    dim = logpost.space.dim
+    mv = moves or _default_moves(laplace.u, laplace.cov_u)
+    st = _sampler(logpost, nw, mv, pool, tb, rng)
+    done = tb.iteration if tb is not None and tb.initialized else 0
+    if tune:
+        if done == 0:
+            p0 = rng.multivariate_normal(laplace.u, 2.0 * laplace.cov_u
+                                         + 1e-10 * np.eye(dim), size=nw)
+            st.run_mcmc(p0, tune, progress=progress)
+        elif done < tune:
+            st.run_mcmc(None, tune - done, progress=progress)
+        tchain = st.get_chain()
+        last = st.get_last_sample()
+        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
+    else:
+        tchain = None
+        p0 = rng.multivariate_normal(laplace.u, 2.0 * laplace.cov_u + 1e-10 * np.eye(dim),
+                                     size=nw)
+        state = p0
+    if adapt and tchain is not None and len(tchain) >= 20:
+        pts = tchain[len(tchain) // 2:].reshape(-1, dim)
+        mv = _default_moves(pts.mean(axis=0), np.cov(pts, rowvar=False).reshape(dim, dim))
+    sk = _sampler(logpost, nw, mv, pool, kb, rng)
+    done = kb.iteration if kb is not None and kb.initialized else 0
+    if done == 0:
+        sk.run_mcmc(state, steps, progress=progress)
+    elif done < steps:
+        sk.run_mcmc(None, steps - done, progress=progress)
+    chain = sk.get_chain()[:steps]
+    blobs = sk.get_blobs()[:steps]
+    return chain, blobs["seed"], sk.acceptance_fraction
 
 
 def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, seeds: np.ndarray):
