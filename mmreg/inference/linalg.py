@@ -20,6 +20,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.linalg.lapack import dtrtri
 from scipy.sparse.csgraph import connected_components
 
 __all__ = ["DenseFactor", "SchurFactor", "SparsePattern", "dense_cholesky"]
@@ -226,6 +227,19 @@ class _SuperLURR:
         return out
 
 
+def _tri_inverse(L: np.ndarray) -> np.ndarray:
+    """Inverses of a batch of lower-triangular matrices (LAPACK dtrtri for large blocks)."""
+    if L.shape[-1] <= 32:  # small blocks: one batched call beats a Python loop
+        return np.linalg.inv(L)
+    out = np.empty_like(L)
+    for k in range(L.shape[0]):
+        inv, info = dtrtri(L[k], lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("singular random-effect block")
+        out[k] = inv
+    return out
+
+
 class _BlockRR:
     """H_rr⁻¹ for block-diagonal H_rr: batched dense Cholesky of padded components."""
 
@@ -237,7 +251,7 @@ class _BlockRR:
         for m in mats:
             L = np.linalg.cholesky(m)
             logdet += 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
-            self.linv.append(np.linalg.inv(L))
+            self.linv.append(_tri_inverse(L))
         self.logdet = logdet
 
     def _apply(self, B: np.ndarray, both: bool) -> np.ndarray:
