@@ -65,6 +65,7 @@ class MMModel:
         if not isinstance(formula, str):
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
         self.formula = formula
+        self._init_args = (formula, data, family, priors, cox_intervals)
         self.spec = parse_formula(formula)
         if isinstance(family, str):
             is_cox = family.lower() == "cox"
@@ -97,6 +98,11 @@ class MMModel:
         self.bound_family = fam.bind(self.design.outcome, labels=self.design.outcome_labels)
         self.bound_family.quadratic = fam.name == "gaussian"
         self._setup_parameters(priors)
+
+    def __reduce__(self):
+        # compiled weight functions hold closures; rebuild from the constructor arguments
+        # (used by process pools: chains and walkers evaluated in other processes)
+        return (type(self), self._init_args)
 
     @classmethod
     def from_formula(cls, formula: str, data: pd.DataFrame, family: str = "gaussian",

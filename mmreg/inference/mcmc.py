@@ -61,15 +61,25 @@ class LogPosterior:
     the seed is kept by emcee as a blob to regenerate the particles of kept states.
     """
 
-    def __init__(self, model, laplace, particles: int, seed: int):
+    def __init__(self, model, z0: np.ndarray, u0: np.ndarray, J: np.ndarray, particles: int,
+                 seed: int):
+        self.model = model
         self.latent, self.space = model.latent, model.space
         # warm start of Newton: the mode extrapolated linearly from the Laplace fit
-        self.z0, self.u0, self.J = laplace.mode.z, laplace.u, laplace.sensitivity
+        self.z0, self.u0, self.J = z0, u0, J
         self.K = particles
         self.seed = seed
         # the importance sampler is exact for any proposal: a loose Newton tolerance only
         # moves the proposal's centre by a negligible amount
         self.tol = 1e-9 if particles == 0 else 1e-6
+
+    @classmethod
+    def from_laplace(cls, model, laplace, particles: int, seed: int) -> LogPosterior:
+        """The log posterior warm-started from a Laplace fit."""
+        return cls(model, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed)
+
+    def __reduce__(self):
+        return (type(self), (self.model, self.z0, self.u0, self.J, self.K, self.seed))
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -105,10 +115,10 @@ def _default_walkers(dim: int) -> int:
     return w + (w % 2)
 
 
-def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: int = 1,
+def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: int = 1,
              seed: int | None = None, progress: bool = False, backend: str | None = None,
-             pool=None, walkers: int | None = None, particles: int | None = None,
-             moves=None, laplace=None) -> MCMCFit:
+             pool=None, cores: int | None = None, walkers: int | None = None,
+             particles: int | None = None, moves=None, laplace=None) -> MCMCFit:
     """Sample the exact posterior of ``model``.
 
     Parameters
@@ -131,6 +141,9 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: i
     pool : executor, optional
         Anything with ``map`` (multiprocessing, concurrent.futures, MPI/dask pools):
         walkers are evaluated in parallel.
+    cores : int, optional
+        Run this many chains at once in separate processes (results are identical to
+        ``cores=1``).  Cannot be combined with ``pool``.
     walkers : int, optional
         Walkers per ensemble (default ``max(16, 2·dim + 2)``).
     particles : int, optional
@@ -159,26 +172,44 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 500, chains: int = 4, thin: i
                               start_values(space, model.design.outcome, model.family))
     dim = space.dim
     K = 0 if model.family == "gaussian" else (16 if particles is None else int(particles))
-    logpost = LogPosterior(model, laplace, K, seed)
+    logpost = LogPosterior.from_laplace(model, laplace, K, seed)
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
     backends = open_backends(backend, model, chains, nw, dim)
     rng0 = np.random.default_rng(seed)
-    us, seeds, acc = [], [], []
-    for c in range(chains):
-        crng = np.random.default_rng(rng0.integers(2**63))
-        chain, blob, af = _run_chain(logpost, laplace, nw, tune, steps, crng, moves, adapt,
-                                     pool, backends[c], progress)
-        us.append(chain[::thin])
-        seeds.append(blob[::thin])
-        acc.append(af)
-    u = np.stack(us)
-    zs, lls = _latent_draws(model, logpost, u, np.stack(seeds))
+    jobs = [(logpost, laplace.u, laplace.cov_u, nw, tune, steps, thin, rng0.integers(2**63),
+             moves, adapt, pool, backends[c], progress) for c in range(chains)]
+    if cores is not None and cores > 1 and chains > 1:
+        if pool is not None:
+            raise MMSpecError("use either cores= (chains in parallel) or pool= (walkers in "
+                              "parallel), not both")
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(cores, chains)) as ex:
+            out = list(ex.map(_chain_job, jobs))
+    else:
+        out = [_chain_job(job) for job in jobs]
+    u = np.stack([o[0] for o in out])
+    zs = np.stack([o[1] for o in out])
+    lls = np.stack([o[2] for o in out])
+    acc = [o[3] for o in out]
     sd_est = _estimator_sd(logpost, laplace.u) if K else 0.0
     return MCMCFit(u=u, z=zs, loglik=lls, acceptance=np.stack(acc), n_chains=chains,
                    n_draws=draws, tune=tune, particles=K, log_estimate_sd=sd_est,
                    laplace=laplace)
+
+
+def _chain_job(job):
+    """One chain: sample, thin, and draw the latent vector of every kept state."""
+    (logpost, u_hat, cov_u, nw, tune, steps, thin, cseed, moves, adapt, pool, backends,
+     progress) = job
+    crng = np.random.default_rng(cseed)
+    chain, blob, af = _run_chain(logpost, u_hat, cov_u, nw, tune, steps, crng, moves, adapt,
+                                 pool, backends, progress)
+    u = chain[::thin]
+    z, ll = _latent_draws(logpost.model, logpost, u[None], blob[::thin][None])
+    return u, z[0], ll[0], af
 
 
 def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
@@ -194,7 +225,7 @@ def _sampler(logpost, nw, moves, pool, backend, rng):
     return smp
 
 
-def _run_chain(logpost, laplace, nw, tune, steps, rng, moves, adapt, pool, backends,
+def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, backends,
                progress):
     """One ensemble: tuning, adaptation of the independence proposal, kept steps.
 
@@ -205,13 +236,12 @@ def _run_chain(logpost, laplace, nw, tune, steps, rng, moves, adapt, pool, backe
     """
     tb, kb = backends if backends is not None else (None, None)
     dim = logpost.space.dim
-    mv = moves or _default_moves(laplace.u, laplace.cov_u)
+    mv = moves or _default_moves(u_hat, cov_u)
     st = _sampler(logpost, nw, mv, pool, tb, rng)
     done = tb.iteration if tb is not None and tb.initialized else 0
     if tune:
         if done == 0:
-            p0 = rng.multivariate_normal(laplace.u, 2.0 * laplace.cov_u
-                                         + 1e-10 * np.eye(dim), size=nw)
+            p0 = rng.multivariate_normal(u_hat, 2.0 * cov_u + 1e-10 * np.eye(dim), size=nw)
             st.run_mcmc(p0, tune, progress=progress)
         elif done < tune:
             st.run_mcmc(None, tune - done, progress=progress)
@@ -220,8 +250,7 @@ def _run_chain(logpost, laplace, nw, tune, steps, rng, moves, adapt, pool, backe
         state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
     else:
         tchain = None
-        p0 = rng.multivariate_normal(laplace.u, 2.0 * laplace.cov_u + 1e-10 * np.eye(dim),
-                                     size=nw)
+        p0 = rng.multivariate_normal(u_hat, 2.0 * cov_u + 1e-10 * np.eye(dim), size=nw)
         state = p0
     if adapt and tchain is not None and len(tchain) >= 20:
         pts = tchain[len(tchain) // 2:].reshape(-1, dim)
