@@ -21,7 +21,9 @@ from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgo
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--tune", type=int, default=200)
+    ap.add_argument("--tune", type=int, default=100)
+    ap.add_argument("--cores", type=int, default=2,
+                    help="chains run in parallel processes (bml/JAGS: one process per core)")
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--models", default=",".join([*MODELS, *SPEED_ONLY]))
@@ -38,7 +40,7 @@ def main() -> None:
         with timer() as t:
             model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
             res = model.fit(method="mcmc", draws=args.draws, tune=args.tune,
-                            chains=args.chains, seed=args.seed)
+                            chains=args.chains, seed=args.seed, cores=args.cores)
         wall = t()
         diag = res.mcmc_diag()
         worst = diag["ess_bulk"].idxmin()
@@ -47,8 +49,8 @@ def main() -> None:
                      "ESS/s": diag["ess_bulk"].min() / wall, "JAGS ESS/s": spec.jags_ess_per_s,
                      "Stan ESS/s": spec.stan_ess_per_s or "",
                      "IS log-lik SD": res.raw.log_estimate_sd})
-    print(f"MCMC on coalgov: {args.chains} chains x {args.draws} draws, tune {args.tune} "
-          f"(BLAS 1 thread; {machine()})")
+    print(f"MCMC on coalgov: {args.chains} chains x {args.draws} draws, tune {args.tune}, "
+          f"{args.cores} processes (BLAS 1 thread; {machine()})")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
 
 

@@ -136,6 +136,8 @@ class LatentModel:
         self._dense_fixed = np.hstack(
             [design.X] + [np.hstack([h.Z, h.fe]) for h in design.hm]
         ) if design.hm else design.X
+        self._static = None  # (D, R, offset) when the weights have no parameters
+        self._products = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         self._pattern = (SparsePattern(self._R, list(zip(local, self._re_K, strict=True)))
@@ -154,7 +156,18 @@ class LatentModel:
                                                                       strict=True)]
 
     def assemble(self, theta: tuple[np.ndarray, ...]):
-        """Dense coefficient design D (n × P), sparse RE design R and offset at ``theta``."""
+        """Dense coefficient design D (n × P), sparse RE design R and offset at ``theta``.
+
+        Without weight parameters the design is fixed and computed once.
+        """
+        if self._static is not None:
+            return self._static
+        out = self._assemble(theta)
+        if not any(len(b.wnames) for b in self.design.mm):
+            self._static = out
+        return out
+
+    def _assemble(self, theta: tuple[np.ndarray, ...]):
         d = self.design
         ws = [w for w, _ in self.weights(theta)]
         mm_parts, off = [], d.offset.copy()
@@ -222,13 +235,19 @@ class LatentModel:
     def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray):
         """Factor of H = Aᵀ C A + Q (sparse Schur path when possible)."""
         d = curv.d
-        dD = D * d[:, None]
         if self._pattern is not None and curv.U is None:
-            Hbb = D.T @ dD
-            Hbb[np.diag_indices(self.P)] += self.coef_prec
-            Hbr = np.asarray((R.T @ dD).T)
-            Hrr = self._pattern.fill(R.data, d, 1.0 / np.asarray(sd) ** 2)
+            prec = 1.0 / np.asarray(sd) ** 2
+            if self._static is not None and d.size and np.all(d == d[0]):
+                # fixed design and constant curvature (Gaussian): scale cached products
+                Hbb, Hbr, Hrr = self._cached_products(D, R, d[0], prec)
+            else:
+                dD = D * d[:, None]
+                Hbb = D.T @ dD
+                Hbb[np.diag_indices(self.P)] += self.coef_prec
+                Hbr = np.asarray((R.T @ dD).T)
+                Hrr = self._pattern.fill(R.data, d, prec)
             return SchurFactor(Hbb, Hbr, Hrr, self._pattern)
+        dD = D * d[:, None]
         A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
         H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd)
         if curv.U is not None:
@@ -236,6 +255,19 @@ class LatentModel:
             AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
             H -= (AU * curv.c) @ AU.T
         return DenseFactor(H)
+
+    def _cached_products(self, D, R, d0: float, prec: np.ndarray):
+        if self._products is None:
+            pat = self._pattern
+            ones = np.ones(self.n)
+            self._products = (D.T @ D, np.asarray((R.T @ D).T),
+                              pat.fill(R.data, ones, np.zeros(len(self.re_sizes))))
+        DD, DR, RR = self._products
+        Hbb = d0 * DD
+        Hbb[np.diag_indices(self.P)] += self.coef_prec
+        pat = self._pattern
+        Hrr = d0 * RR + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
+        return Hbb, d0 * DR, Hrr
 
     def mode(self, hyper: Hyper, z0: np.ndarray | None = None, tol: float = 1e-9,
              max_iter: int = 100, chord: bool = False) -> Mode:
