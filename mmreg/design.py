@@ -16,8 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mmreg.checks import (
+    check_group_level,
+    codes,
+    constant_within,
+    group_fixed,
+    need,
+    no_na,
+    py,
+    row_ids,
+)
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock
+from mmreg.formula.spec import FormulaSpec, HMBlock, MMBlock
 from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
 from mmreg.formula.weights import BoundWeights, compile_weight_function
 
@@ -103,95 +113,6 @@ class Design:
 
 
 # --------------------------------------------------------------------------- helpers
-def _need(data: pd.DataFrame, col: str, where: str) -> pd.Series:
-    if col not in data.columns:
-        raise MMDataError(
-            f"column {col!r} named in {where} is not in the data; available columns: "
-            f"{', '.join(map(str, data.columns))}"
-        )
-    return data[col]
-
-
-def _no_na(values: pd.Series | np.ndarray, col: str, where: str) -> None:
-    na = pd.isna(values)
-    if np.any(na):
-        raise MMDataError(
-            f"column {col!r} ({where}) has {int(np.sum(na))} missing value(s); "
-            "remove or impute those rows before fitting"
-        )
-
-
-def _constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: str,
-                     where: str, group_ids: np.ndarray) -> np.ndarray:
-    """First value per group; MMDataError if a group has differing values.
-
-    ``where`` says where column ``name`` is used (``"main terms"``, ``"Surv()"``, ...).
-    """
-    first = np.unique(gcode, return_index=True)[1]
-    firstvals = values[first]
-    same = (values == firstvals[gcode]) | (pd.isna(values) & pd.isna(firstvals[gcode]))
-    if values.dtype.kind == "f":
-        same |= np.isclose(values, firstvals[gcode], rtol=1e-12, atol=0.0)
-    if not np.all(same):
-        g = _py(group_ids[gcode[np.flatnonzero(~same)[0]]])
-        hint = (" (a member-level variable belongs in vars() of an mm() block)"
-                if "main terms" in where else "")
-        raise MMDataError(
-            f"column {name!r} ({where}) is a group-level variable but varies within group "
-            f"{g!r}; it must be constant within each group{hint}"
-        )
-    return firstvals
-
-
-def _py(value):
-    """A numpy scalar as the plain Python value (for readable messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _row_ids(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Groups of a model without mm(): one per row, ordered by the (unique) index labels.
-
-    Ordering by index labels rather than position keeps results independent of row order
-    (which matters for ``hm(ar = TRUE)``); positions are used when the index is not unique
-    or cannot be sorted.
-    """
-    if data.index.is_unique:
-        try:
-            return _codes(data.index.to_numpy(), "index")
-        except MMDataError:
-            pass
-    return np.arange(len(data)), np.arange(len(data))
-
-
-def _codes(values: np.ndarray, col: str = "") -> tuple[np.ndarray, np.ndarray]:
-    try:
-        uniq, codes = np.unique(values, return_inverse=True)
-    except TypeError:
-        raise MMDataError(
-            f"column {col!r} mixes values of different types (e.g. numbers and strings) and "
-            "cannot be sorted; convert it to one type"
-        ) from None
-    return uniq, codes.ravel()
-
-
-def _check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.ndarray,
-                       where: str) -> list[str]:
-    """Columns of a group-level right-hand side: known, without NA, constant within groups."""
-    cols = term_columns(rhs, data.columns, where)
-    for c in cols:
-        _no_na(data[c], c, where)
-        _constant_within(data[c].to_numpy(), gcode, len(gids), c, where, gids)
-    return cols
-
-
-def _group_fixed(fixed: tuple[FixedTerm, ...], data: pd.DataFrame, gframe: pd.DataFrame,
-                 gcode: np.ndarray, gids: np.ndarray, where: str) -> np.ndarray:
-    """Offset of group-level fix() terms (main terms, hm vars), one value per group."""
-    for ft in fixed:
-        _check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"fix() in {where}")
-    return fixed_offset(fixed, gframe, where)
-
-
 def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarray:
     """For states ordered within units by ``order_key``, the previous state (-1 if first)."""
     order = np.lexsort((order_key, unit_codes))
@@ -205,7 +126,7 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
-    mcol = _need(data, blk.member_id, f"id() of {label}")
+    mcol = need(data, blk.member_id, f"id() of {label}")
     present = ~pd.isna(mcol.to_numpy())
     if not present.any():
         raise MMDataError(f"member-id column {blk.member_id!r} of {label} is missing on every row")
@@ -213,15 +134,15 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     gvals = data[blk.group_id].to_numpy()[rows_all]
     mvals = mcol.to_numpy()[rows_all]
     gcode = np.searchsorted(gids, gvals)
-    member_ids, mcode = _codes(mvals, blk.member_id)
+    member_ids, mcode = codes(mvals, blk.member_id)
     order = np.lexsort((mcode, gcode))
     rows, gcode, mcode = rows_all[order], gcode[order], mcode[order]
     dup = (gcode[1:] == gcode[:-1]) & (mcode[1:] == mcode[:-1])
     if dup.any():
         i = np.flatnonzero(dup)[0]
         raise MMDataError(
-            f"member {_py(member_ids[mcode[i]])!r} appears more than once in group "
-            f"{_py(gids[gcode[i]])!r} of {label} (columns {blk.member_id!r}, {blk.group_id!r}); "
+            f"member {py(member_ids[mcode[i]])!r} appears more than once in group "
+            f"{py(gids[gcode[i]])!r} of {label} (columns {blk.member_id!r}, {blk.group_id!r}); "
             "each (member, group) pair must be one row"
         )
     frame = data.iloc[rows].reset_index(drop=True)
@@ -232,7 +153,7 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         for c in term_columns(rhs, data.columns, f"vars() of {label}"):
-            _no_na(frame[c], c, f"vars() of {label}")
+            no_na(frame[c], c, f"vars() of {label}")
         X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}")
     else:
         X, xn = np.zeros((len(rows), 0)), []
@@ -242,7 +163,7 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     wf = compile_weight_function(blk.fn.expr, block=label, columns=list(data.columns))
     wdata = {}
     for c in wf.columns:
-        _no_na(frame[c], c, f"fn() of {label}")
+        no_na(frame[c], c, f"fn() of {label}")
         try:
             wdata[c] = frame[c].to_numpy(dtype=float)
         except (TypeError, ValueError):
@@ -274,31 +195,31 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
 def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
               gids: np.ndarray, has_intercept: bool) -> HMBlockDesign:
     label = f"hm{k}"
-    col = _need(data, blk.id, f"id() of {label}")
-    _no_na(col, blk.id, f"id() of {label}")
-    uvals = _constant_within(col.to_numpy(), gcode, len(gids), blk.id, f"id() of {label}",
+    col = need(data, blk.id, f"id() of {label}")
+    no_na(col, blk.id, f"id() of {label}")
+    uvals = constant_within(col.to_numpy(), gcode, len(gids), blk.id, f"id() of {label}",
                              gids)
-    unit_ids, ucode = _codes(uvals, blk.id)
+    unit_ids, ucode = codes(uvals, blk.id)
     if blk.name:
-        ncol = _need(data, blk.name, f"name = of {label}")
-        _no_na(ncol, blk.name, f"name = of {label}")
-        names = _constant_within(ncol.to_numpy(), gcode, len(gids), blk.name,
+        ncol = need(data, blk.name, f"name = of {label}")
+        no_na(ncol, blk.name, f"name = of {label}")
+        names = constant_within(ncol.to_numpy(), gcode, len(gids), blk.name,
                                  f"name = of {label}", gids)
         labs = {}
         for u, nm in zip(ucode, names, strict=True):
             if labs.setdefault(u, nm) != nm:
                 raise MMDataError(
                     f"name column {blk.name!r} of {label} has several labels for unit "
-                    f"{_py(unit_ids[u])!r}; it must be constant within {blk.id!r}"
+                    f"{py(unit_ids[u])!r}; it must be constant within {blk.id!r}"
                 )
         unit_labels = tuple(str(labs[u]) for u in range(len(unit_ids)))
     else:
         unit_labels = tuple(str(u) for u in unit_ids)
     gframe = data.iloc[first].reset_index(drop=True)
-    offset = _group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}")
+    offset = group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}")
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
-        _check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
+        check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
         Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}")
     else:
         Z, zn = np.zeros((len(gids), 0)), []
@@ -332,16 +253,16 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
     out: dict = {}
     if resp.kind == "surv":
         for key, col in zip(("time", "event"), resp.columns, strict=True):
-            s = _need(data, col, "Surv()")
-            _no_na(s, col, "Surv()")
+            s = need(data, col, "Surv()")
+            no_na(s, col, "Surv()")
             try:
                 vals = s.to_numpy(dtype=float)
             except (TypeError, ValueError):
                 raise MMDataError(f"Surv() column {col!r} is not numeric") from None
-            out[key] = _constant_within(vals, gcode, len(gids), col, "Surv()", gids)
+            out[key] = constant_within(vals, gcode, len(gids), col, "Surv()", gids)
         return out
     expr = r_to_patsy(resp.columns[0])
-    cols = _check_group_level(expr, data, gcode, gids, "outcome")
+    cols = check_group_level(expr, data, gcode, gids, "outcome")
     frame = data.iloc[first].reset_index(drop=True)  # a copy: the user's data stay as they are
     for c in cols:
         if frame[c].dtype == bool:  # True/False outcome -> 1/0 (patsy would make 2 dummies)
@@ -408,37 +329,37 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         raise MMDataError("data has no rows")
     if spec.mm:
         gcol = spec.mm[0].group_id
-        graw = _need(data, gcol, "id() of mm1").to_numpy()
-        _no_na(graw, gcol, "group id of the mm() blocks")
-        gids, gcode = _codes(graw, gcol)
+        graw = need(data, gcol, "id() of mm1").to_numpy()
+        no_na(graw, gcol, "group id of the mm() blocks")
+        gids, gcode = codes(graw, gcol)
         in_block = np.zeros(len(data), dtype=bool)
         for k, blk in enumerate(spec.mm, 1):
-            in_block |= ~pd.isna(_need(data, blk.member_id, f"id() of mm{k}").to_numpy())
+            in_block |= ~pd.isna(need(data, blk.member_id, f"id() of mm{k}").to_numpy())
         if not in_block.all():
             i = int(np.flatnonzero(~in_block)[0])
             cols = ", ".join(repr(b.member_id) for b in spec.mm)
             raise MMDataError(
-                f"row {_py(data.index[i])!r} has no member id ({cols} all missing): every row "
+                f"row {py(data.index[i])!r} has no member id ({cols} all missing): every row "
                 "must belong to at least one mm() block"
             )
     else:  # no membership structure: every row is one observation, identified by its index
-        gids, gcode = _row_ids(data)
+        gids, gcode = row_ids(data)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
 
     resp = _outcome(spec, data, first, gcode, gids) if outcome else {}
     if spec.strata and (outcome or spec.strata in data.columns):
-        s = _need(data, spec.strata, "strata()")
-        _no_na(s, spec.strata, "strata()")
-        svals = _constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "strata()",
+        s = need(data, spec.strata, "strata()")
+        no_na(s, spec.strata, "strata()")
+        svals = constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "strata()",
                                  gids)
-        resp["strata"] = _codes(svals, spec.strata)[1]
+        resp["strata"] = codes(svals, spec.strata)[1]
 
     intercept = spec.intercept and has_intercept
     rhs = r_to_patsy(spec.main)
-    _check_group_level(rhs, data, gcode, gids, "main terms")
+    check_group_level(rhs, data, gcode, gids, "main terms")
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
-    offset = _group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
+    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
 
     mm = tuple(_build_mm(k, b, data, gids) for k, b in enumerate(spec.mm, 1))
     hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept)

@@ -19,12 +19,12 @@ from validation.reference_models import COALGOV, MODELS, load_coalgov, load_refe
 pytestmark = pytest.mark.skipif(not COALGOV.exists(),
                                 reason="../shared (coalgov and JAGS references) not present")
 
-RUNS = {  # short runs: (draws per chain, tune, chains)
+RUNS = {  # short runs: (draws per chain, tune, chains); two chains in two processes
     "gaus_hm": (1000, 100, 2),
-    "gaus_w": (1000, 150, 2),
-    "weib_eq": (800, 150, 2),
-    "binom_hm": (800, 150, 2),
-    "cox10": (800, 150, 2),
+    "gaus_w": (1000, 100, 2),
+    "weib_eq": (1200, 100, 2),
+    "binom_hm": (1000, 100, 2),
+    "cox10": (800, 100, 2),
 }
 
 
@@ -40,7 +40,7 @@ def test_posterior_matches_jags(name, coalgov):
     spec = MODELS[name]
     draws, tune, chains = RUNS[name]
     model = mmreg.MMModel(spec.formula, coalgov, family=spec.family, **spec.options)
-    res = model.fit(method="mcmc", draws=draws, tune=tune, chains=chains, seed=11)
+    res = model.fit(method="mcmc", draws=draws, tune=tune, chains=chains, seed=11, cores=2)
     ref = load_reference(name)
     diag = res.mcmc_diag(list(ref.index))
     ess = diag["ess_bulk"]
