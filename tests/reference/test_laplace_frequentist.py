@@ -44,8 +44,7 @@ HM = ' + hm(id = id(cid), type = "RE")'
 W_EST = "1 / (1 + (n - 1) * exp(-(b0 + b1 * pseat)))"
 COEF = ["Intercept", "majority", "mm1.finance"]
 #: near-flat priors: the estimates are then the frequentist ones to optimiser precision
-WIDE = {"sigma*": HalfCauchy(1e6), "Intercept": Normal(0, 1e6), "majority": Normal(0, 1e6),
-        "mm1.finance": Normal(0, 1e6)}
+WIDE = {"sigma*": HalfCauchy(1e6)} | {c: Normal(0, 1e6) for c in COEF}
 #: MixedLM's default optimiser stops at about 1e-4 relative precision of the SDs
 TIGHT = {"method": "bfgs", "gtol": 1e-10}
 TINY = {"a": 1e-8, "b": 1e-8}  # Cox baseline Gamma(a, b): integrated likelihood = partial
@@ -57,8 +56,7 @@ def _data(request, source: str, family: str = "gaussian", **sim) -> tuple[pd.Dat
     if source == "coalgov":
         df = request.getfixturevalue("coalgov")
         return df, {"y": "logdur", "time": "dur_wkb", "event": "event_wkb", "bin": "event_wkb"}
-    opts = {"n_groups": 1000, "n_members": 300, "member_re": False, "country_re": False,
-            "seed": 7} | sim
+    opts = dict(n_groups=1000, n_members=300, member_re=False, country_re=False, seed=7) | sim
     df = mmreg.datasets.simulate_coalitions(family=family, **opts)
     return df, {"y": "y", "time": "dur", "event": "event", "bin": "y"}
 
@@ -81,13 +79,16 @@ def _group_level(df: pd.DataFrame, cols: list[str], w: np.ndarray) -> pd.DataFra
 
 def _within_se(ours: pd.Series, ref, se, k: float) -> None:
     """|ours − ref| ≤ k · se, elementwise, with a readable message."""
-    diff = np.abs(ours.to_numpy() - np.asarray(ref, float)) / np.asarray(se, float)
-    assert np.all(diff <= k), f"|Δ|/SE = {dict(zip(ours.index, diff.round(5)))} > {k}"
+    diff = pd.Series(
+        np.abs(ours.to_numpy() - np.asarray(ref, float)) / np.asarray(se, float), index=ours.index
+    )
+    assert (diff <= k).all(), f"|Δ|/SE = {diff.round(5).to_dict()} > {k}"
 
 
 # ----------------------------------------------------------------------------- Gaussian
-@pytest.mark.parametrize("source, wfn", [("coalgov", "1/n"), ("simulated", "1/n"),
-                                         ("simulated", "pseat")])
+@pytest.mark.parametrize(
+    "source, wfn", [("coalgov", "1/n"), ("simulated", "1/n"), ("simulated", "pseat")]
+)
 def test_gaussian_no_re_equals_ols(request, source, wfn):
     df, col = _data(request, source)
     y = col["y"]
@@ -130,14 +131,17 @@ def test_gaussian_country_re_equals_mixedlm(request, source):
     formula = f"{y} ~ 1 + majority + " + MM.format(w="1/n", re="FALSE") + HM
     smf = sm.MixedLM.from_formula(f"{y} ~ majority + finance", g, groups="cid")
     reml = smf.fit(reml=True, **TIGHT)
-    ml = sm.MixedLM.from_formula(f"{y} ~ majority + finance", g, groups="cid").fit(reml=False,
-                                                                                **TIGHT)
+    ml = sm.MixedLM.from_formula(f"{y} ~ majority + finance", g, groups="cid").fit(
+        reml=False, **TIGHT
+    )
     assert reml.converged and ml.converged
 
     model = mmreg.MMModel(formula, df, family="gaussian")
     res = model.fit()
-    ref = pd.Series(np.r_[reml.fe_params, np.sqrt(reml.cov_re.iloc[0, 0]), np.sqrt(reml.scale)],
-                    index=COEF + ["sigma.hm1", "sigma"])
+    ref = pd.Series(
+        np.r_[reml.fe_params, np.sqrt(reml.cov_re.iloc[0, 0]), np.sqrt(reml.scale)],
+        index=COEF + ["sigma.hm1", "sigma"],
+    )
     np.testing.assert_allclose(res.params[ref.index], ref, rtol=1e-4)
     # MixedLM's SEs are conditional on the SDs; ours add their (small) uncertainty through
     # dβ̂/dψ, and the N(0, 100²) prior takes off O(1e-5)
@@ -173,8 +177,9 @@ def _vc_case(request, source):
     W = pd.crosstab(df["gid"], df["pid"], values=w, aggfunc="sum").fillna(0.0)
     C = pd.get_dummies(g["cid"]).astype(float)
     assert (W.index == g.index).all()
-    vc = VCSpec(["mm1", "hm1"], [[list(W.columns)], [list(C.columns)]],
-                [[W.to_numpy()], [C.to_numpy()]])
+    vc = VCSpec(
+        ["mm1", "hm1"], [[list(W.columns)], [list(C.columns)]], [[W.to_numpy()], [C.to_numpy()]]
+    )
     X = sm.add_constant(g[["majority", "finance"]]).to_numpy()
     ones = np.zeros(len(g))
 
@@ -194,8 +199,11 @@ def test_fixed_weight_member_re_loglike_equals_mixedlm_vc(request, source):
     assert ml.converged
     # at MixedLM's ML estimates
     at = dict(zip(COEF, ml.fe_params, strict=True)) | fixed
-    at |= {"sigma.mm1": np.sqrt(ml.vcomp[0]), "sigma.hm1": np.sqrt(ml.vcomp[1]),
-           "sigma": np.sqrt(ml.scale)}
+    at |= {
+        "sigma.mm1": np.sqrt(ml.vcomp[0]),
+        "sigma.hm1": np.sqrt(ml.vcomp[1]),
+        "sigma": np.sqrt(ml.scale),
+    }
     assert model.loglike(at) == pytest.approx(ml.llf, abs=1e-6)
     # at arbitrary values: statsmodels' loglike profiles the scale out, so evaluate ours at
     # that scale; MixedLM's variance components are relative to the scale
@@ -215,8 +223,10 @@ def test_fixed_weight_member_re_fit_equals_mixedlm_vc_reml(request, source):
     reml = twin().fit(reml=True, **TIGHT)
     assert reml.converged
     res = model.fit()
-    ref = pd.Series(np.r_[reml.fe_params, np.sqrt(reml.vcomp), np.sqrt(reml.scale)],
-                    index=COEF + ["sigma.mm1", "sigma.hm1", "sigma"])
+    ref = pd.Series(
+        np.r_[reml.fe_params, np.sqrt(reml.vcomp), np.sqrt(reml.scale)],
+        index=COEF + ["sigma.mm1", "sigma.hm1", "sigma"],
+    )
     np.testing.assert_allclose(res.params[ref.index], ref, rtol=1e-4)
     ratio = res.bse[COEF].to_numpy() / reml.bse_fe
     assert np.all(ratio > 1 - 1e-4) and np.all(ratio < 1.02), ratio
@@ -275,16 +285,17 @@ def _weibull_restricted_reference(X, time, event):
             ez = np.exp(r * (logt - X @ b))
             return -(X.T @ (r * (ez - event)) - prec * b)
 
-        opt = optimize.minimize(nll, beta, jac=grad, hess=lambda b: hess(b, r),
-                                method="trust-exact", options={"gtol": 1e-10})
+        opts = {"jac": grad, "hess": lambda b: hess(b, r), "options": {"gtol": 1e-10}}
+        opt = optimize.minimize(nll, beta, method="trust-exact", **opts)
         beta[:] = opt.x
         log_prior_b = 0.5 * k * np.log(prec) - 0.5 * k * np.log(2 * np.pi)
         laplace = 0.5 * k * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(hess(opt.x, r))[1]
         return -opt.fun + log_prior_b + laplace + stats.expon.logpdf(r, scale=1000.0)
 
     u0 = np.log(1.0 / np.std(logt))
-    opt = optimize.minimize_scalar(lambda u: -log_marginal(u), bracket=(u0 - 0.5, u0 + 0.5),
-                                   tol=1e-10)
+    opt = optimize.minimize_scalar(
+        lambda u: -log_marginal(u), bracket=(u0 - 0.5, u0 + 0.5), tol=1e-10
+    )
     u, h = opt.x, 1e-3
     curv = -(log_marginal(u + h) - 2 * log_marginal(u) + log_marginal(u - h)) / h**2
     return np.exp(u), np.exp(u) / np.sqrt(curv)
@@ -300,9 +311,12 @@ def test_weibull_no_re_vs_lifelines(request, source):
     # coefficients by a few hundredths of an SE at most
     _within_se(res.params[COEF], lam, se_lam, 0.05)
     np.testing.assert_allclose(res.bse[COEF], se_lam, rtol=0.02)
-    # shape: below the MLE by about p·SE(log ρ̂) standard errors (≈ 0.1 SE here)
-    se_rho = rho * np.sqrt(V.loc[("rho_", "Intercept"), ("rho_", "Intercept")])
-    assert 0 < (rho - res.params["shape"]) / se_rho < 0.25
+    # shape: the restricted likelihood is about the profile one minus p·log ρ (the β block of
+    # the information scales with ρ²), which moves the mode down by p·Var(log ρ̂)·ρ, i.e. by
+    # p·SE(log ρ̂) ≈ 0.1-0.2 standard errors of ρ̂
+    se_log_rho = np.sqrt(V.loc[("rho_", "Intercept"), ("rho_", "Intercept")])
+    shift = (rho - res.params["shape"]) / (rho * se_log_rho)  # in SEs of ρ̂
+    assert 0.8 < shift / (len(COEF) * se_log_rho) < 1.25, shift
     assert res.params["sigma"] == pytest.approx(1 / res.params["shape"], rel=1e-12)
 
     # exactly: the restricted (β integrated out) likelihood computed with scipy
@@ -324,7 +338,7 @@ def test_weibull_fixed_shape_equals_lifelines_profile(request, source):
     r = [("rho_", "Intercept")]
     Vbb, Vbr, Vrr = V.loc[b, b].to_numpy(), V.loc[b, r].to_numpy(), V.loc[r, r].to_numpy()
     se_cond = np.sqrt(np.diag(Vbb - Vbr @ np.linalg.solve(Vrr, Vbr.T)))
-    _within_se(res.params[COEF], lam, se_cond, 5e-3)
+    _within_se(res.params[COEF], lam, se_cond, 1e-3)
     np.testing.assert_allclose(res.bse[COEF], se_cond, rtol=1e-3)
 
 
@@ -335,8 +349,8 @@ def test_cox_no_re_equals_breslow_phreg(request, source):
     t, e = col["time"], col["event"]
     formula = f"Surv({t}, {e}) ~ 0 + majority + " + MM.format(w="1/n", re="FALSE")
     g = _group_level(df, [t, e, "majority"], _equal(df))
-    ph = PHReg(g[t].to_numpy(), g[["majority", "finance"]].to_numpy(),
-               status=g[e].to_numpy(), ties="breslow").fit()
+    X = g[["majority", "finance"]].to_numpy()
+    ph = PHReg(g[t].to_numpy(), X, status=g[e].to_numpy(), ties="breslow").fit()
     family = mmreg.families.get_family("cox", **TINY)
     res = mmreg.MMModel(formula, df, family=family).fit()
     _within_se(res.params[COEF[1:]], ph.params, ph.bse, 1e-3)
@@ -351,9 +365,8 @@ def _piecewise_exponential(g: pd.DataFrame, t: str, e: str, breaks: np.ndarray) 
         expo = np.clip(time - lo, 0.0, hi - lo)
         d = ((event == 1) & (time > lo) & (time <= hi)).astype(float)
         keep = expo > 0
-        pieces.append(pd.DataFrame({"piece": k, "exposure": expo[keep], "d": d[keep],
-                                    "majority": g["majority"].to_numpy()[keep],
-                                    "finance": g["finance"].to_numpy()[keep]}))
+        part = g.loc[keep, ["majority", "finance"]]
+        pieces.append(part.assign(piece=k, exposure=expo[keep], d=d[keep]))
     return pd.concat(pieces, ignore_index=True)
 
 
@@ -362,8 +375,9 @@ def test_piecewise_cox_no_re_equals_poisson_glm(request, source):
     df, col = _data(request, source, family="cox")
     t, e = col["time"], col["event"]
     formula = f"Surv({t}, {e}) ~ 0 + majority + " + MM.format(w="1/n", re="FALSE")
-    model = mmreg.MMModel(formula, df, family=mmreg.families.get_family("cox", intervals=10,
-                                                                        **TINY))
+    model = mmreg.MMModel(
+        formula, df, family=mmreg.families.get_family("cox", intervals=10, **TINY)
+    )
     breaks = model.bound_family.breaks
     # bml's rule, recomputed: quantiles of the event times, first 0, last max(time) + 1
     g = _group_level(df, [t, e, "majority"], _equal(df))
@@ -372,8 +386,10 @@ def test_piecewise_cox_no_re_equals_poisson_glm(request, source):
     np.testing.assert_allclose(breaks, expected, rtol=1e-12)
 
     pw = _piecewise_exponential(g, t, e, breaks)
-    X = pd.concat([pd.get_dummies(pw["piece"], prefix="h0").astype(float),
-                   pw[["majority", "finance"]]], axis=1)
+    X = pd.concat(
+        [pd.get_dummies(pw["piece"], prefix="h0").astype(float), pw[["majority", "finance"]]],
+        axis=1,
+    )
     glm = sm.GLM(pw["d"], X, family=sm.families.Poisson(), offset=np.log(pw["exposure"]))
     ref = glm.fit(tol=1e-12)
     res = model.fit()
@@ -384,8 +400,9 @@ def test_piecewise_cox_no_re_equals_poisson_glm(request, source):
 
 # ----------------------------------------------------------------------------- clogit
 def test_clogit_no_re_equals_conditional_logit():
-    df = mmreg.datasets.simulate_coalitions(n_groups=1000, n_members=300, family="clogit",
-                                            member_re=False, seed=7)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=1000, n_members=300, family="clogit", member_re=False, seed=7
+    )
     g = _group_level(df, ["chosen", "majority", "opportunity"], _equal(df))
     ref = ConditionalLogit(g["chosen"], g[["majority", "finance"]], groups=g["opportunity"])
     ref = ref.fit(method="bfgs", gtol=1e-10, maxiter=1000)
