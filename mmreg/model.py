@@ -200,9 +200,21 @@ class MMModel:
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")
 
     # ------------------------------------------------------------------ utilities
+    def _value(self, params, name: str) -> float:
+        if name in params:
+            return float(params[name])
+        prior = self.priors.get(name)
+        if isinstance(prior, Fixed):
+            return float(prior.value)
+        raise MMSpecError(f"no value for parameter {name!r}; give every parameter of "
+                          f"{self.param_names}")
+
     def hyper_from_params(self, params) -> Hyper:
-        """Natural-scale :class:`Hyper` from a mapping of parameter values."""
-        x = np.array([float(params[n]) for n in self.space.names])
+        """Natural-scale :class:`Hyper` from a mapping of parameter values.
+
+        Parameters fixed by a prior may be left out.
+        """
+        x = np.array([self._value(params, n) for n in self.space.names])
         theta, i = [], 0
         for b in self.space.block_names:
             theta.append(x[i:i + len(b)])
@@ -214,7 +226,7 @@ class MMModel:
         """η for given parameter values (random effects ``re``: latent RE vector or zero)."""
         hyp = self.hyper_from_params(params)
         D, R, off = self.latent.assemble(hyp.theta)
-        beta = np.array([float(params[n]) for n in self.design.coef_names])
+        beta = np.array([self._value(params, n) for n in self.design.coef_names])
         eta = off + D @ beta
         if re is not None and self.latent.q:
             eta = eta + R @ re
@@ -242,7 +254,7 @@ class MMModel:
         likelihood that ML mixed-model software (statsmodels MixedLM, lme4) maximises.
         """
         hyp = self.hyper_from_params(params)
-        beta = np.array([float(params[n]) for n in self.design.coef_names])
+        beta = np.array([self._value(params, n) for n in self.design.coef_names])
         lat = LatentModel(self.design, self.bound_family, beta,
                           np.full(len(beta), 1e-7))
         return lat.mode(hyp).log_marginal

@@ -156,7 +156,7 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
 def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]:
     if not len(u):
         return np.zeros((0, 0)), True
-    H = approx_hess3(u, obj, epsilon=1e-4)
+    H = approx_hess3(u, obj, epsilon=1e-3)
     H = 0.5 * (H + H.T)
     w, V = np.linalg.eigh(H)
     ok = bool(np.all(w > 1e-10 * max(1.0, np.max(np.abs(w)))))

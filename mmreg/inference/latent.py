@@ -314,11 +314,15 @@ class LatentModel:
             if not np.isfinite(decrement):
                 break
             if decrement < tol:
-                # converged: take the last (tiny) step and keep this factor — H changes by
-                # O(step), and importance sampling stays exact with any proposal
                 z = z + step
                 eta = eta_of(z)
                 converged = True
+                if not (chord or self.quadratic):
+                    # refactor at the final z so that the Laplace value is a smooth function
+                    # of ψ (the optimiser differentiates it numerically); importance
+                    # sampling (chord) is exact with any proposal and keeps this factor
+                    g, curv = fam.derivs(eta, phi)
+                    fac = self.factor(D, R, curv, sd)
                 break
             t = 1.0
             while True:

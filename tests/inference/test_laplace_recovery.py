@@ -103,22 +103,13 @@ def _reported_hyper_se(model, res) -> pd.Series:
     return res.bse[free] / model.space.dnatural(u)
 
 
-HESSIAN_BUG = (
-    "laplace._hyper_covariance differentiates the Laplace objective with approx_hess3 and a "
-    "fixed step of 1e-4; the objective carries ~2e-9 of noise (inner-mode tolerance, factor "
-    "kept from the previous Newton iterate), i.e. O(0.1-1) of error in the Hessian: on these "
-    "Weibull data SE(mm1.w.b1) is reported as 0.557 but the Hessian with steps 1e-2 and 2e-2 "
-    "gives 2.408 (the two agree to 1e-4); SE(log sigma.hm1) 0.274 vs 0.309"
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
         "gaussian",
         "binomial",
         "cox",
-        pytest.param("weibull", marks=pytest.mark.xfail(strict=True, reason=HESSIAN_BUG)),
+        "weibull",  # was a strict xfail: the Laplace value carried ~2e-9 of noise
     ],
 )
 def test_hyperparameter_se_is_the_curvature_of_the_marginal(name):
