@@ -13,6 +13,7 @@ from mmreg import datasets, priors
 from mmreg.bml_compat import bml
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
 from mmreg.model import MMModel
+from mmreg.results.figures import coefficients_plot as plot_coefficients
 from mmreg.results.mcmc_results import MCMCResults
 from mmreg.results.results import LaplaceResults, MMResults
 from mmreg.results.summary import summary_table
@@ -30,6 +31,7 @@ __all__ = [
     "__version__",
     "bml",
     "datasets",
+    "plot_coefficients",
     "priors",
     "summary_table",
 ]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import emcee
 import numpy as np
 
-from mmreg.errors import MMSpecError
+from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.backend import open_backends
 from mmreg.inference.laplace import fit_laplace, start_values
 from mmreg.inference.moves import LaplaceIndependenceMove
@@ -200,20 +200,48 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
                    laplace=laplace)
 
 
+def _capped(cov: np.ndarray, max_sd: float) -> np.ndarray:
+    """``cov`` with its eigenvalues clipped to [1e-10, max_sd²].
+
+    A flat direction of the Laplace fit (e.g. an SD estimated at zero, whose SE on the log
+    scale can be in the thousands) must not send walkers or proposals to absurd values.
+    """
+    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
+    return (V * np.clip(w, 1e-10, max_sd**2)) @ V.T
+
+
+def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
+    """Walker starting points around the Laplace fit, all in the bulk of the posterior."""
+    dim = len(u_hat)
+    cov = _capped(2.0 * cov_u, 1.0)
+    floor = logpost(u_hat)[0] - 5.0 * dim - 10.0  # far below the mode: start again
+    p0 = rng.multivariate_normal(u_hat, cov, size=nw)
+    for _ in range(tries):
+        bad = [i for i in range(nw) if not logpost(p0[i])[0] > floor]
+        if not bad:
+            return p0
+        cov = cov / 4.0  # move closer to the mode
+        p0[bad] = rng.multivariate_normal(u_hat, cov, size=len(bad))
+    raise MMDataError(
+        "could not find starting points with a finite posterior around the Laplace fit; "
+        "check the weight function and priors (see the Laplace fit's warnings)")
+
+
 def _chain_job(job):
     """One chain: sample, thin, and draw the latent vector of every kept state."""
     (logpost, u_hat, cov_u, nw, tune, steps, thin, cseed, moves, adapt, pool, backends,
      progress) = job
     crng = np.random.default_rng(cseed)
-    chain, blob, af = _run_chain(logpost, u_hat, cov_u, nw, tune, steps, crng, moves, adapt,
-                                 pool, backends, progress)
+    with np.errstate(invalid="ignore", over="ignore"):  # emcee's (-inf) - (-inf)
+        chain, blob, af = _run_chain(logpost, u_hat, cov_u, nw, tune, steps, crng, moves,
+                                     adapt, pool, backends, progress)
     u = chain[::thin]
     z, ll = _latent_draws(logpost.model, logpost, u[None], blob[::thin][None])
     return u, z[0], ll[0], af
 
 
 def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
-    return [(LaplaceIndependenceMove(mean, cov + 1e-10 * np.eye(len(mean))), 0.5),
+    return [(LaplaceIndependenceMove(mean, _capped(cov, 3.0)), 0.5),
             (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
 
 
@@ -241,8 +269,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     done = tb.iteration if tb is not None and tb.initialized else 0
     if tune:
         if done == 0:
-            p0 = rng.multivariate_normal(u_hat, 2.0 * cov_u + 1e-10 * np.eye(dim), size=nw)
-            st.run_mcmc(p0, tune, progress=progress)
+            st.run_mcmc(_start(logpost, u_hat, cov_u, nw, rng), tune, progress=progress)
         elif done < tune:
             st.run_mcmc(None, tune - done, progress=progress)
         tchain = st.get_chain()
@@ -250,8 +277,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
     else:
         tchain = None
-        p0 = rng.multivariate_normal(u_hat, 2.0 * cov_u + 1e-10 * np.eye(dim), size=nw)
-        state = p0
+        state = _start(logpost, u_hat, cov_u, nw, rng)
     if adapt and tchain is not None and len(tchain) >= 20:
         pts = tchain[len(tchain) // 2:].reshape(-1, dim)
         mv = _default_moves(pts.mean(axis=0), np.cov(pts, rowvar=False).reshape(dim, dim))

@@ -121,6 +121,19 @@ class MCMCResults(MMResults):
         names = self._select(params)
         return plot_trace({n: self._chains_of(n) for n in names})
 
+    def posterior_predictive(self, draws: int | None = 200, seed=None) -> list[dict]:
+        """Posterior predictive outcomes: one simulated data set per (thinned) draw.
+
+        Returns a list of dicts in the family's outcome layout (``{"y": ...}`` or
+        ``{"time": ..., "event": ...}``), groups in ``model.design.group_ids`` order.
+        """
+        rng = np.random.default_rng(seed)
+        us = self.raw.u.reshape(-1, self.raw.u.shape[-1])
+        idx = np.linspace(0, len(us) - 1, min(draws or len(us), len(us))).astype(int)
+        etas = list(self._linear_predictors(most=len(us)))
+        fam = self.model.bound_family
+        return [fam.simulate(etas[i], self.model.space.hyper(us[i]).phi, rng) for i in idx]
+
     # ---------------------------------------------------------------- latent summaries
     def _linear_predictors(self, most: int = 200):
         lat = self.model.latent

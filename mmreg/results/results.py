@@ -65,6 +65,25 @@ class MMResults:
 
     varDecomp = var_decomp  # noqa: N815  (bml's name)
 
+    def plot_caterpillar(self, block: str | None = None, alpha: float = 0.05):
+        """Caterpillar plot of one block's random effects (matplotlib ``Figure``)."""
+        from mmreg.results.figures import caterpillar
+
+        return caterpillar(self, block, alpha)
+
+    def plot_weights(self, block: str = "mm1", covariate: str | None = None,
+                     alpha: float = 0.05):
+        """Estimated weights of an mm() block against a member covariate."""
+        from mmreg.results.figures import weights_plot
+
+        return weights_plot(self, block, covariate, alpha)
+
+    def plot_var_decomp(self, alpha: float = 0.05):
+        """Variance-decomposition bars (ICCs with intervals)."""
+        from mmreg.results.figures import var_decomp_plot
+
+        return var_decomp_plot(self, alpha)
+
     def baseline_hazard(self) -> pd.DataFrame:
         """Cox only: posterior of the baseline hazard increments (integrated out in the fit).
 

@@ -72,7 +72,8 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
     fixed_w = None
     if convention == "bml":
         fixed_w = [tab["weight"].to_numpy() for tab in res.weights.values()]
-    rows = [components(model, h, fixed_w) for h in hypers]
+    with np.errstate(over="ignore", invalid="ignore"):
+        rows = [components(model, h, fixed_w) for h in hypers]
     var = pd.DataFrame(rows)
     if var.empty or var.shape[1] == 0:
         raise MMSpecError("the model has no random effects or residual variance to decompose")

@@ -1,0 +1,81 @@
+"""Plots of fitted models: the bridge from results objects to :mod:`mmreg.results.plots`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mmreg.errors import MMSpecError
+
+__all__ = ["caterpillar", "weights_plot", "var_decomp_plot", "coefficients_plot"]
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def caterpillar(res, block: str | None = None, alpha: float = 0.05):
+    """Random effects of one block (default: the first) with ``1 - alpha`` intervals."""
+    from mmreg.results.plots import plot_caterpillar
+
+    tabs = res.random_effects
+    if not tabs:
+        raise MMSpecError("the model has no random effects")
+    block = block or next(iter(tabs))
+    if block not in tabs:
+        raise MMSpecError(f"no random-effect block {block!r}; available: {list(tabs)}")
+    t = tabs[block]
+    z = _z(alpha)
+    df = pd.DataFrame({"mean": t["mean"], "lower": t["mean"] - z * t["sd"],
+                       "upper": t["mean"] + z * t["sd"]}, index=t.index.map(str))
+    return plot_caterpillar(df, title=f"{block} random effects")
+
+
+def weights_plot(res, block: str = "mm1", covariate: str | None = None, alpha: float = 0.05):
+    """Weights of an mm() block against a member covariate (default: first fn() column)."""
+    from mmreg.results.plots import plot_weights
+
+    design = res.model.design
+    blocks = {b.label: b for b in design.mm}
+    if block not in blocks:
+        raise MMSpecError(f"no mm() block {block!r}; available: {list(blocks)}")
+    b = blocks[block]
+    data = res.model._init_args[1]
+    if covariate is None:
+        from mmreg.formula.weights import compile_weight_function
+
+        cols = compile_weight_function(b.spec.fn.expr, block=block).columns
+        covariate = cols[0] if cols else None
+    x = data[covariate].to_numpy(float)[b.rows] if covariate else b.n
+    t = res.weights[block]
+    z = _z(alpha)
+    df = pd.DataFrame({"x": x, "weight": t["weight"], "lower": t["weight"] - z * t["sd"],
+                       "upper": t["weight"] + z * t["sd"], "n": t["n"]})
+    fig = plot_weights(df, title=f"{block}: w ~ {b.spec.fn.expr}")
+    fig.axes[0].set_xlabel(covariate or "group size n")
+    return fig
+
+
+def var_decomp_plot(res, alpha: float = 0.05):
+    """ICCs as bars with ``1 - alpha`` intervals."""
+    from mmreg.results.plots import plot_var_decomp
+
+    vd = res.var_decomp(uncertainty="ci")
+    df = pd.DataFrame({"share": vd["icc"], "lower": np.minimum(vd["icc_lower"], vd["icc"]),
+                       "upper": np.maximum(vd["icc_upper"], vd["icc"])})
+    return plot_var_decomp(df, title="variance decomposition")
+
+
+def coefficients_plot(results, names=None, alpha: float = 0.05, params=None):
+    """Coefficients of several fits side by side (``names`` label the models)."""
+    from mmreg.results.plots import plot_coefficients
+
+    names = names or [f"Model {i}" for i in range(1, len(results) + 1)]
+    tables = {}
+    for nm, r in zip(names, results, strict=True):
+        ci = r.conf_int(alpha)
+        keep = [p for p in r.model.design.coef_names if params is None or p in params]
+        tables[nm] = pd.DataFrame({"coef": r.params[keep], "lower": ci["lower"][keep],
+                                   "upper": ci["upper"][keep]})
+    return plot_coefficients(tables)
