@@ -147,7 +147,7 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
     walkers : int, optional
         Walkers per ensemble (default ``max(16, 2·dim + 2)``).
     particles : int, optional
-        Importance particles per evaluation for non-Gaussian families (default 16;
+        Importance particles per evaluation for non-Gaussian families (default 8;
         the Gaussian family needs none).
     moves : emcee moves, optional
         Default: a mixture of independence proposals from a multivariate t around the
@@ -171,7 +171,7 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
         laplace = fit_laplace(model.latent, space,
                               start_values(space, model.design.outcome, model.family))
     dim = space.dim
-    K = 0 if model.family == "gaussian" else (16 if particles is None else int(particles))
+    K = 0 if model.family == "gaussian" else (8 if particles is None else int(particles))
     logpost = LogPosterior.from_laplace(model, laplace, K, seed)
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
