@@ -51,18 +51,36 @@ class MCMCResults(MMResults):
 
     @cached_property
     def draws(self) -> pd.DataFrame:
-        """All kept draws: columns ``chain``, ``draw``, ``walker`` and every parameter."""
+        """All kept draws, one row each.
+
+        Columns: ``chain``, ``draw``, ``walker``; every parameter (``param_names``); every
+        random effect as ``<block>[<id>]`` (e.g. ``mm1[11320]``, ``hm1[11]``; random walks
+        ``mm1[<id>,<group>]``); every weight as ``w.<block>[<group>,<member>]``.
+        """
         C, S, W, k = self._vals.shape
         idx = np.indices((C, S, W)).reshape(3, -1)
-        df = pd.DataFrame(self._vals.reshape(-1, k), columns=self._names)
+        parts = [pd.DataFrame(self._vals.reshape(-1, k), columns=self._names)]
+        z = self.raw.z.reshape(-1, self.raw.z.shape[-1])
+        lat, d = self.model.latent, self.model.design
+        for blk, sl in zip(d.re_blocks, lat.re_slices, strict=True):
+            labels = [",".join(map(str, lab)) if isinstance(lab, tuple) else str(lab)
+                      for lab in blk.re_labels]
+            parts.append(pd.DataFrame(z[:, sl], columns=[f"{blk.label}[{x}]" for x in labels]))
+        for b, w in zip(d.mm, self.weight_draws, strict=True):
+            g, m = d.group_ids[b.group], b.member_ids[b.member]
+            parts.append(pd.DataFrame(w, columns=[f"w.{b.label}[{gi},{mi}]"
+                                                  for gi, mi in zip(g, m, strict=True)]))
+        df = pd.concat(parts, axis=1)
         df.insert(0, "walker", idx[2])
         df.insert(0, "draw", idx[1] * W + idx[2])
         df.insert(0, "chain", idx[0])
         return df
 
     def cov_params(self) -> pd.DataFrame:
-        """Posterior covariance matrix."""
-        return self.draws[self._names].cov()
+        """Posterior covariance matrix of the parameters."""
+        flat = self._vals.reshape(-1, len(self._names))
+        return pd.DataFrame(np.cov(flat, rowvar=False), index=self._names,
+                            columns=self._names)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Equal-tailed ``1 - alpha`` credible intervals."""
