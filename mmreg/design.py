@@ -160,7 +160,8 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     fixed = fixed_offset(blk.fixed, frame, where)
 
     # weight function
-    wf = compile_weight_function(blk.fn.expr, block=label, columns=list(data.columns))
+    names = [c for c in data.columns if isinstance(c, str)]
+    wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
     wdata = {}
     for c in wf.columns:
         no_na(frame[c], c, f"fn() of {label}")
@@ -327,6 +328,10 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         raise MMDataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if len(data) == 0:
         raise MMDataError("data has no rows")
+    dup = data.columns[data.columns.duplicated()]
+    if len(dup):
+        raise MMDataError(f"data has duplicated column name(s) {sorted(map(str, set(dup)))}; "
+                          "rename them so that every column is unique")
     if spec.mm:
         gcol = spec.mm[0].group_id
         graw = need(data, gcol, "id() of mm1").to_numpy()

@@ -65,7 +65,10 @@ class MMModel:
         if not isinstance(formula, str):
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
         self.formula = formula
-        self._init_args = (formula, data, family, priors, cox_intervals)
+        # a private copy: models rebuilt in worker processes must see the same data even if
+        # the user later changes their DataFrame in place
+        self._init_args = (formula, data.copy() if isinstance(data, pd.DataFrame) else data,
+                           family, priors, cox_intervals)
         self.spec = parse_formula(formula)
         if isinstance(family, str):
             is_cox = family.lower() == "cox"
@@ -181,6 +184,16 @@ class MMModel:
         MMResults
         """
 
+        from threadpoolctl import threadpool_limits
+
+        # small dense/sparse factorisations: multithreaded BLAS only adds overhead (and can be
+        # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(method, kwargs)
+
+    def _fit(self, method: str, kwargs: dict):
+        from mmreg.results.mcmc_results import MCMCResults
+
         if method == "laplace":
             from mmreg.inference.laplace import fit_laplace, start_values
 
@@ -193,7 +206,6 @@ class MMModel:
             return LaplaceResults(self, raw)
         if method == "mcmc":
             from mmreg.inference.mcmc import fit_mcmc
-            from mmreg.results.mcmc_results import MCMCResults
 
             raw = fit_mcmc(self, **kwargs)
             return MCMCResults(self, raw)

@@ -192,16 +192,6 @@ def test_typical_malformations_are_named(op, col, message):
 
 
 # ------------------------------------------------------------------ known gaps (xfail)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "design.py/checks.py do not check for duplicate column names: a second column named "
-        "like a used one gives raw IndexError (design.py:348, group id), ValueError 'operands "
-        "could not be broadcast' (design.py:337, member id), AttributeError (design.py:268, "
-        "outcome), ValueError from scipy.sparse (inference/latent.py:120, hm id), or is "
-        "silently accepted (main/vars covariates)"
-    ),
-)
 @pytest.mark.parametrize("dup", ["gid", "pid", "y", "cid", "majority", "finance"])
 def test_duplicate_column_names_are_a_data_error(dup):
     df = BASE.copy()
@@ -213,15 +203,6 @@ def test_duplicate_column_names_are_a_data_error(dup):
     pd.testing.assert_frame_equal(df, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "formula/wexpr.py:249 sorts the data's column labels for a 'did you mean' hint; with a "
-        "non-string label (e.g. 0 after pd.concat) an unknown column in fn() raises TypeError "
-        "instead of MMSpecError"
-    ),
-)
 def test_unknown_weight_column_with_non_string_column_labels():
     df = BASE.assign(extra=1.0).rename(columns={"extra": 0})
     with pytest.raises(mmreg.MMSpecError, match="pseatt"):

@@ -66,6 +66,7 @@ class _Objective:
     def __init__(self, latent: LatentModel, space: HyperSpace):
         self.latent, self.space = latent, space
         self.z = None
+        self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
 
     def mode(self, u: np.ndarray) -> Mode:
         md = self.latent.mode(self.space.hyper(u), z0=self.z, tol=1e-13)
@@ -78,7 +79,10 @@ class _Objective:
             with np.errstate(all="ignore"):
                 md = self.mode(u)
                 val = md.log_marginal + self.space.log_prior(u, jacobian=False)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        except FloatingPointError as exc:
+            self.failures.add(str(exc))
+            return _BIG
+        except (np.linalg.LinAlgError, ValueError):
             return _BIG
         return -val if np.isfinite(val) else _BIG
 
@@ -99,6 +103,14 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     obj = _Objective(latent, space)
     if space.dim:
         res = _minimize(obj, np.asarray(u0, float), space, maxiter)
+        for msg in sorted(obj.failures):
+            warnings.warn(f"{msg} for some parameter values tried by the optimiser (e.g. exp() "
+                          "overflowing); those values were rejected. Consider rescaling the "
+                          "covariate or reparametrising the weight function.", MMWarning,
+                          stacklevel=3)
+        if res.success and not _stationary(obj, res.x, space):
+            res.success = False
+            res.message = "the gradient at the solution is not small (optimiser stalled)"
         if not res.success:
             warnings.warn(f"the Laplace optimiser did not converge: {res.message}", MMWarning,
                           stacklevel=3)
@@ -123,13 +135,30 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
                       log_posterior=-float(obj(u)), optimizer=res, hessian_ok=ok)
 
 
+def _stationary(obj: _Objective, u: np.ndarray, space: HyperSpace, h: float = 1e-4) -> bool:
+    """Is ``u`` a stationary point (or at a bound)?  Guards against stalled line searches."""
+    f0 = obj(u)
+    if f0 >= _BIG:
+        return False
+    lo = np.where(space._kind == 0, -30.0, -15.0)
+    g = np.empty(len(u))
+    for j in range(len(u)):
+        e = np.zeros(len(u))
+        e[j] = h
+        g[j] = (obj(u + e) - obj(u - e)) / (2 * h)
+    at_lower = (u <= lo + 1e-6) & (g > 0)
+    return bool(np.all((np.abs(g) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
+
+
 def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
-              radius: float = 2.5, rounds: int = 12) -> optimize.OptimizeResult:
+              radius: float = 2.5, rounds: int = 16) -> optimize.OptimizeResult:
     """L-BFGS-B inside a moving trust box.
 
-    A first quasi-Newton step can jump to hyperparameters where the likelihood underflows
-    (e.g. a Weibull shape of e^8); keeping each round within ``radius`` of its start on the
-    unconstrained scale and re-centring until the optimum is interior avoids that.
+    A quasi-Newton step can jump to hyperparameters where the likelihood underflows or the
+    weights overflow (e.g. a Weibull shape of e^8, ``exp(b1 * x)`` with large x), where the
+    objective is rejected and the line search stalls.  Each round stays within ``radius``
+    of its start on the unconstrained scale; the box is re-centred while the optimum is on
+    its edge, and shrunk when a round stalls away from a stationary point.
     """
     lo = np.where(space._kind == 0, -30.0, -15.0)
     hi = np.where(space._kind == 0, 30.0, 8.0)
@@ -137,6 +166,7 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
     nit = 0
     # central differences are more robust; forward ones halve the cost on large problems
     jac = "3-point" if obj.latent.dim < 5000 else "2-point"
+    res = None
     for _ in range(rounds):
         blo, bhi = np.maximum(lo, center - radius), np.minimum(hi, center + radius)
         box = list(zip(blo, bhi, strict=True))
@@ -147,8 +177,11 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
         at_box = ((np.isclose(res.x, blo) & (blo > lo)) | (np.isclose(res.x, bhi) & (bhi < hi)))
         moved = np.max(np.abs(res.x - center))
         center = res.x
-        if not at_box.any() and moved < radius:
+        if at_box.any() or moved >= radius:
+            continue  # the optimum lies beyond the box: re-centre
+        if _stationary(obj, res.x, space):
             break
+        radius /= 4.0  # stalled (rejected trial points): smaller steps
     res.nit = nit
     return res
 

@@ -171,8 +171,11 @@ class LatentModel:
         d = self.design
         ws = [w for w, _ in self.weights(theta)]
         mm_parts, off = [], d.offset.copy()
-        for b, S, w in zip(d.mm, self._agg, ws, strict=True):
-            S.data = w  # rows sorted by group: CSR data order is row order
+        for b, S0, w in zip(d.mm, self._agg, ws, strict=True):
+            if not np.all(np.isfinite(w)):
+                raise FloatingPointError(f"weights of {b.label} are not finite")
+            # a new matrix on the shared pattern (thread-safe); CSR data order = row order
+            S = sp.csr_matrix((w, S0.indices, S0.indptr), shape=S0.shape)
             if b.X.shape[1]:
                 mm_parts.append(S @ b.X)
             if b.spec.fixed:
@@ -192,8 +195,8 @@ class LatentModel:
         if self.q:
             vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)
                                    for kind, i, m in self._r_src])
-            R = self._R
-            R.data = vals[self._r_perm]
+            R0 = self._R
+            R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
         else:
             R = self._R
         return D, R, off

@@ -231,8 +231,11 @@ def _chain_job(job):
     """One chain: sample, thin, and draw the latent vector of every kept state."""
     (logpost, u_hat, cov_u, nw, tune, steps, thin, cseed, moves, adapt, pool, backends,
      progress) = job
+    from threadpoolctl import threadpool_limits
+
     crng = np.random.default_rng(cseed)
-    with np.errstate(invalid="ignore", over="ignore"):  # emcee's (-inf) - (-inf)
+    # one BLAS thread also in worker processes (cores=); emcee's (-inf) - (-inf) is harmless
+    with threadpool_limits(1, user_api="blas"), np.errstate(invalid="ignore", over="ignore"):
         chain, blob, af = _run_chain(logpost, u_hat, cov_u, nw, tune, steps, crng, moves,
                                      adapt, pool, backends, progress)
     u = chain[::thin]
@@ -302,6 +305,8 @@ def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, seeds: np.ndarray
         for s in range(S):
             for w in range(W):
                 val, seed, zz = logpost.evaluate(u[c, s, w], want_z=True)
+                if zz is None:  # cannot happen for an accepted state; be explicit if it does
+                    raise RuntimeError(f"kept state {u[c, s, w]} has log posterior {val}")
                 z[c, s, w] = zz
                 hyp = model.space.hyper(u[c, s, w])
                 D, R, off = lat.assemble(hyp.theta)

@@ -138,17 +138,6 @@ def test_process_pool_with_weight_parameters(process_pool):
     assert np.array_equal(draws, _serial("gaussian-estimated"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "latent.py LatentModel.assemble writes the weights of the evaluated point into "
-        "sparse matrices shared by all evaluations (S.data = w, line 175; R.data = ..., "
-        "line 196) and returns the shared R, so walkers evaluated concurrently in threads "
-        "see each other's weights: with weight parameters a ThreadPoolExecutor gives "
-        "different draws than serial in 2 of 3 runs here, and 23-335 of 400 direct "
-        "log-posterior evaluations differ, some by inf"
-    ),
-)
 def test_assembled_design_is_not_overwritten_by_the_next_evaluation():
     """Deterministic check of what thread pools need: the design assembled for one point
     stays valid while another point is assembled."""
@@ -165,14 +154,6 @@ def test_cores_gives_bit_identical_draws():
     assert np.array_equal(draws, _serial("gaussian"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "model.py: MMModel keeps a reference to the caller's DataFrame in _init_args and "
-        "pickles by re-running the constructor on it, so in-place changes to the data after "
-        "the model was built reach process-pool workers but not the serial sampler"
-    ),
-)
 def test_pool_ignores_changes_to_the_data_after_construction(process_pool):
     df = mmreg.datasets.simulate_coalitions(**SIM, **TRUTH)
     model = mmreg.MMModel(df.attrs["formula"], df, family="gaussian")
