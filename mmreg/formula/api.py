@@ -15,7 +15,7 @@ def mmm(
     Examples
     --------
     >>> import mmreg, mmreg.formula.api as mmf
-    >>> df = mmreg.datasets.simulate_coalitions(n_groups=100, n_members=40, seed=2)
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=100, n_members=60, seed=2)
     >>> mmf.mmm(df.attrs["formula"], df).param_names[:2]
     ['Intercept', 'majority']
     """
