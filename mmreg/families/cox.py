@@ -124,7 +124,7 @@ class BoundCox(BoundFamily):
     """Shared Gamma-Poisson algebra of both Cox variants (see the module docstring).
 
     Subclasses set ``K``, ``d_k`` (events per piece), ``_event_logexp`` (``log E`` of each
-    event's own piece, 0 for censored rows) and implement ``_sums``, ``_expose`` and
+    event's own piece, 0 for censored rows) and implement ``_log_sums``, ``_log_expose`` and
     ``_exposure_matrix``.
     """
 
@@ -142,33 +142,39 @@ class BoundCox(BoundFamily):
 
     def _finish(self) -> None:
         self._ad = self.a + self.d_k
+        self._logad = np.log(self._ad)
         self._gl = gammaln(self._ad) - gammaln(self.a) + self.a * self._logb
         self._const = float(self._event_logexp.sum())
 
     # -- structure supplied by subclasses ------------------------------------------------------
-    def _sums(self, ex: np.ndarray) -> np.ndarray:  # S_k = sum_i E_ik ex_i
+    def _log_sums(self, eta: np.ndarray) -> np.ndarray:
+        """``log S_k = log sum_i E_ik exp(eta_i)``, per piece stable (``-inf``: empty piece)."""
         raise NotImplementedError
 
-    def _expose(self, w: np.ndarray) -> np.ndarray:  # (E w)_i
+    def _log_expose(self, logw: np.ndarray) -> np.ndarray:
+        """``log sum_k E_ik exp(logw_k)`` per subject, stable (``-inf``: at risk nowhere)."""
         raise NotImplementedError
 
     def _exposure_matrix(self) -> sp.csc_matrix:
         raise NotImplementedError
 
     # -- core ----------------------------------------------------------------------------------
-    def _core(self, eta: np.ndarray):
+    def _core(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``eta``, ``log S_k`` and ``L_k = log(b + S_k)``, all in log space.
+
+        Every risk-set sum is formed on its own scale (a log-sum-exp per piece), so pieces
+        whose linear predictors lie far below the overall maximum keep their exact value
+        instead of underflowing to ``S_k = 0`` (which would turn ``log(b + S_k)`` into
+        ``log b`` and the marginal likelihood into a spurious, huge positive number).
+        """
         eta = self._eta(eta)
-        m = float(eta.max())
-        ex = np.exp(eta - m)
-        S = self._sums(ex)  # scaled by exp(-m)
-        with np.errstate(divide="ignore"):
-            logb_plus_S = np.logaddexp(self._logb - m, np.log(S)) + m  # log(b + S_k)
-        return eta, m, ex, S, logb_plus_S
+        logS = self._log_sums(eta)
+        return eta, logS, np.logaddexp(self._logb, logS)
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Exact marginal log-likelihood of the counting-process data (baseline integrated)."""
         self._phi(phi)
-        eta, _, _, _, L = self._core(eta)
+        eta, _, L = self._core(eta)
         return float(self.event @ eta + self._const + (self._gl - self._ad * L).sum())
 
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
@@ -177,28 +183,37 @@ class BoundCox(BoundFamily):
         Subject ``i`` gets ``event_i (eta_i + log E_i)`` plus a share of every baseline
         piece's term proportional to its share ``E_ik exp(eta_i) / S_k`` of the exposure.  The
         marginal likelihood does not factorise over subjects, so this is a bookkeeping split
-        (exact in total), not a leave-one-out likelihood.
+        (exact in total up to rounding of order ``1e-16 * max|eta|`` per subject), not a
+        leave-one-out likelihood.
         """
         self._phi(phi)
-        eta, _, ex, S, L = self._core(eta)
+        eta, logS, L = self._core(eta)
         piece = self._gl - self._ad * L
-        q = np.divide(piece, S, out=np.zeros_like(piece), where=S > 0)
-        return self.event * eta + self._event_logexp + ex * self._expose(q)
+        ok = np.isfinite(logS)
+        share = np.zeros(self.n)
+        for sign in (1.0, -1.0):
+            part = np.where(ok, np.maximum(sign * piece, 0.0), 0.0)
+            with np.errstate(divide="ignore"):
+                logw = np.where(part > 0, np.log(part) - np.where(ok, logS, 0.0), -np.inf)
+            share += sign * np.exp(eta + self._log_expose(logw))
+        return self.event * eta + self._event_logexp + share
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float] = ()) -> tuple[np.ndarray, Curvature]:
         """Gradient ``event - mu`` and negative Hessian ``diag(mu) - U diag(c) U'``.
 
-        ``mu_i = exp(eta_i) sum_k E_ik (a + d_k) / (b + S_k)``; ``U = diag(exp(eta)) E`` is a
-        sparse ``(n, K)`` CSC matrix and ``c_k = (a + d_k) / (b + S_k)^2``.
+        ``U`` is the sparse ``(n, K)`` CSC matrix ``E_ik exp(eta_i - L_k)`` with
+        ``L_k = log(b + S_k)`` (entries at most ``E_ik``, so nothing overflows),
+        ``c_k = a + d_k`` and ``mu = U c``, i.e. ``mu_i = sum_k E_ik (a + d_k) exp(eta_i - L_k)``.
         """
         self._phi(phi)
-        eta, m, ex, S, L = self._core(eta)
-        pos = S > 0
-        scale = np.where(pos, np.exp(m - L), 0.0)  # exp(m) / (b + S_k)
-        mu = ex * self._expose(self._ad * scale)
+        eta, _, L = self._core(eta)
         E = self._exposure()
-        U = sp.csc_matrix((E.data * ex[E.indices], E.indices, E.indptr), shape=E.shape)
-        return self.event - mu, Curvature(d=mu, U=U, c=self._ad * scale * scale)
+        col = np.repeat(np.arange(E.shape[1]), np.diff(E.indptr))
+        U = sp.csc_matrix(
+            (E.data * np.exp(eta[E.indices] - L[col]), E.indices, E.indptr), shape=E.shape
+        )
+        mu = U @ self._ad
+        return self.event - mu, Curvature(d=mu, U=U, c=self._ad.copy())
 
     def _exposure(self) -> sp.csc_matrix:
         if self._E is None:
@@ -261,11 +276,11 @@ class BoundCox(BoundFamily):
             constant hazard rate on ``(start, end]``), ``events`` (``d_k``), ``exposure``
             (``S_k``), ``shape = a + d_k``, ``rate = b + S_k`` and ``mean = shape / rate``.
         """
-        _, m, _, S, L = self._core(eta)
+        _, logS, L = self._core(eta)
         rate = np.exp(L)
         out = self._grid_frame()
         out["events"] = self.d_k.astype(int)
-        out["exposure"] = S * np.exp(m)
+        out["exposure"] = np.exp(logS)
         out["shape"] = self._ad
         out["rate"] = rate
         out["mean"] = self._ad / rate
@@ -273,6 +288,19 @@ class BoundCox(BoundFamily):
 
     def _grid_frame(self) -> pd.DataFrame:
         raise NotImplementedError
+
+
+def _rowwise_logsumexp(A: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
+    """``log sum_j A_ij exp(x_j)`` for a CSR matrix with positive entries, row by row stable."""
+    counts = np.diff(A.indptr)
+    row = np.repeat(np.arange(A.shape[0]), counts)
+    vals = x[A.indices] + np.log(A.data)
+    top = np.full(A.shape[0], -np.inf)
+    np.maximum.at(top, row, vals)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        total = np.bincount(row, weights=np.exp(vals - shift[row]), minlength=A.shape[0])
+        return np.log(total) + shift
 
 
 class BoundCoxRiskSet(BoundCox):
@@ -295,17 +323,24 @@ class BoundCoxRiskSet(BoundCox):
         self._event_logexp = np.zeros(self.n)
         self._finish()
 
-    def _sums(self, ex: np.ndarray) -> np.ndarray:
-        s = np.bincount(self._idx, weights=ex, minlength=self.K + 1)[1:]
-        return s[::-1].cumsum()[::-1]
+    def _log_sums(self, eta: np.ndarray) -> np.ndarray:
+        # log-sum-exp of eta over the subjects whose last piece is k, then a reverse
+        # cumulative logaddexp: S_k sums the subjects with last piece >= k.
+        at = self._r >= 0
+        r, e = self._r[at], eta[at]
+        top = np.full(self.K, -np.inf)
+        np.maximum.at(top, r, e)
+        shift = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            own = np.log(np.bincount(r, weights=np.exp(e - shift[r]), minlength=self.K)) + shift
+        return np.logaddexp.accumulate(own[::-1])[::-1]
 
-    def _expose(self, w: np.ndarray) -> np.ndarray:
-        cw = np.zeros(self.K + 1)
-        np.cumsum(w, out=cw[1:])
-        return cw[self._idx]
+    def _log_expose(self, logw: np.ndarray) -> np.ndarray:
+        cum = np.concatenate([[-np.inf], np.logaddexp.accumulate(logw)])
+        return cum[self._idx]
 
     def _exposure_matrix(self) -> sp.csc_matrix:
-        count = self._sums(np.ones(self.n)).round().astype(np.int64)
+        count = np.bincount(self._idx, minlength=self.K + 1)[1:][::-1].cumsum()[::-1]
         nnz = int(count.sum())
         if nnz > MAX_RISKSET_NNZ:
             raise MMSpecError(
@@ -354,11 +389,11 @@ class BoundCoxPiecewise(BoundCox):
         self._event_logexp = np.where(event == 1, np.log(own), 0.0)
         self._finish()
 
-    def _sums(self, ex: np.ndarray) -> np.ndarray:
-        return self._ET @ ex
+    def _log_sums(self, eta: np.ndarray) -> np.ndarray:
+        return _rowwise_logsumexp(self._ET, eta)
 
-    def _expose(self, w: np.ndarray) -> np.ndarray:
-        return self._Ecsr @ w
+    def _log_expose(self, logw: np.ndarray) -> np.ndarray:
+        return _rowwise_logsumexp(self._Ecsr, logw)
 
     def _exposure_matrix(self) -> sp.csc_matrix:
         E = self._Ecsr.tocsc()

@@ -140,3 +140,67 @@ def test_large_risk_set_matrix_is_refused_with_advice(monkeypatch):
     assert np.isfinite(bf.loglik(ETA))  # the likelihood itself needs no risk-set matrix
     with pytest.raises(MMSpecError, match="cox_intervals"):
         bf.derivs(ETA)
+
+
+def _marginal_logspace(E, dN, eta, a, b):
+    """The closed form with every S_k formed by scipy's logsumexp (an independent path)."""
+    from scipy.special import gammaln, logsumexp
+
+    d = dN.sum(axis=0)
+    total = float(dN.sum(axis=1) @ eta) + float(np.sum(dN * np.log(np.where(dN > 0, E, 1.0))))
+    for k in range(E.shape[1]):
+        logS = logsumexp(eta, b=E[:, k])
+        L = np.logaddexp(np.log(b), logS)
+        total += gammaln(a + d[k]) - gammaln(a) + a * np.log(b) - (a + d[k]) * L
+    return total
+
+
+@pytest.mark.parametrize("intervals", [None, 2])
+@pytest.mark.parametrize(
+    "eta",
+    [[1e6, 500.0, 500.0], [1e16, 1e14, 1e14], [-900.0, 0.0, 800.0], [800.0, -800.0, 0.0]],
+)
+def test_extreme_linear_predictors_keep_every_risk_set_exact(intervals, eta):
+    # Regression: one global max(eta) used to scale every risk set, so pieces whose
+    # at-risk eta lay > 745 below it underflowed to S_k = 0 and the log-likelihood became
+    # hugely positive (+890.8 instead of -128.4 for the first case).
+    time, event = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    eta = np.asarray(eta)
+    bf = get_family("cox", intervals=intervals, a=1e-4, b=1e-4).bind(
+        {"time": time, "event": event}
+    )
+    if intervals is None:
+        E = (time[:, None] >= time[None, :]).astype(float)
+        dN = np.eye(3)
+    else:
+        br = bf.breaks
+        E = np.clip(time[:, None] - br[:-1][None, :], 0, np.diff(br)[None, :])
+        inside = (time[:, None] > br[:-1][None, :]) & (time[:, None] <= br[1:][None, :])
+        dN = inside.astype(float)
+    ref = _marginal_logspace(E, dN, eta, 1e-4, 1e-4)
+    ll = bf.loglik(eta)
+    assert ll == pytest.approx(ref, rel=1e-12, abs=1e-9)
+    assert ll <= 0.0 or intervals is not None  # a probability of a rank order
+    if np.abs(eta).max() < 1e4:  # the per-subject split is exact up to ~1e-16 * max|eta|
+        assert bf.loglik_terms(eta).sum() == pytest.approx(ref, rel=1e-9, abs=1e-9)
+    g, curv = bf.derivs(eta)
+    assert np.all(np.isfinite(g)) and np.all(np.isfinite(curv.d))
+    assert np.all(np.isfinite(curv.U.toarray()))
+    H = curv.dense()
+    assert np.all(np.isfinite(H))
+    if np.abs(eta).max() < 1e4:  # beyond, eta itself carries rounding of order 1e-16 * eta
+        assert np.linalg.eigvalsh(H).min() > -1e-9 * max(1.0, np.abs(H).max())
+
+
+def test_derivatives_match_finite_differences_on_the_rescaled_curvature():
+    bf = get_family("cox", a=0.5, b=0.2).bind({"time": TIME, "event": EVENT})
+    g, curv = bf.derivs(ETA)
+    h = 1e-5
+    num_g = np.array(
+        [(bf.loglik(ETA + h * e) - bf.loglik(ETA - h * e)) / (2 * h) for e in np.eye(len(ETA))]
+    )
+    np.testing.assert_allclose(g, num_g, rtol=1e-6, atol=1e-8)
+    num_H = np.array(
+        [(bf.derivs(ETA + h * e)[0] - bf.derivs(ETA - h * e)[0]) / (2 * h) for e in np.eye(len(ETA))]
+    )
+    np.testing.assert_allclose(-curv.dense(), num_H, rtol=1e-5, atol=1e-7)
