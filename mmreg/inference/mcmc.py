@@ -90,7 +90,7 @@ class LogPosterior:
         with np.errstate(all="ignore"):
             try:
                 hyp = self.space.hyper(u)
-                start = self.z0 + self.J @ (u - self.u0)
+                start = self.z0 + self.J @ _bounded_step(u - self.u0)
                 mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=self.K > 0)
                 if self.K == 0:
                     ll = mode.log_marginal
@@ -108,6 +108,17 @@ class LogPosterior:
     def __call__(self, u: np.ndarray):
         val, s, _ = self.evaluate(np.asarray(u, float))
         return val, s
+
+
+#: Largest move (on the unconstrained scale) along which the Laplace mode is extrapolated
+#: linearly to warm-start Newton; beyond it the linearisation is meaningless and a far
+#: extrapolation (e.g. log σ = 19) starts Newton at absurd linear predictors.
+MAX_EXTRAPOLATION = 2.0
+
+
+def _bounded_step(delta: np.ndarray) -> np.ndarray:
+    big = float(np.max(np.abs(delta), initial=0.0))
+    return delta if big <= MAX_EXTRAPOLATION else delta * (MAX_EXTRAPOLATION / big)
 
 
 def _default_walkers(dim: int) -> int:

@@ -55,12 +55,18 @@ def _spectrum0_ar(y: np.ndarray) -> tuple[float, int]:
     resid = y - np.polynomial.polynomial.Polynomial.fit(t, y, 1)(t)
     if resid.std(ddof=1) <= 1.5e-8:  # R: all.equal(sd(residuals), 0)
         return 0.0, 0
+    if np.ptp(y) <= 4 * np.finfo(float).eps * np.abs(y).max():
+        # constant up to rounding (e.g. a stuck walker at 1e8, whose fitted-line residuals
+        # are rounding noise above coda's absolute 1.5e-8): no variability to estimate
+        return 0.0, 0
     order_max = max(1, min(n - 2, int(math.floor(10 * math.log10(n)))))  # R: n - 1
     acov = function_1d(y)[: order_max + 1] * y.var()
     res = levinson_durbin(acov, nlags=order_max, isacov=True)
     var_pred = np.concatenate([[acov[0]], res.sigma[1:]])
     with np.errstate(divide="ignore", invalid="ignore"):
         aic = n * np.log(var_pred) + 2.0 * np.arange(order_max + 1)
+    if not np.any(np.isfinite(aic)):
+        return float("nan"), 0
     order = int(np.nanargmin(aic))
     coefs = res.phi[1 : order + 1, order]
     sigma2 = var_pred[order] * n / (n - (order + 1))

@@ -168,13 +168,51 @@ class LaplaceResults(MMResults):
         """Covariance of the estimates (natural scale, delta method for transformed ones)."""
         return self._cov.copy()
 
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Wald intervals; SDs, shapes and bounded weights on their unconstrained scale.
+    def _profile_sd(self, alpha: float) -> dict[str, tuple[float, float]]:
+        """Profile intervals of the free random-effect SDs, cached per ``alpha``."""
+        from mmreg.inference.profile import profile_interval
 
-        Intervals for parameters with a restricted range (SDs, the Weibull shape, weight
-        parameters with a bounded prior) are computed on the log/logit scale and mapped
-        back, so they never leave the parameter space.
+        cache = self.__dict__.setdefault("_profile_cache", {})
+        if alpha not in cache:
+            model = self.model
+            with np.errstate(all="ignore"):
+                cache[alpha] = {
+                    n: profile_interval(model.latent, model.space, self.raw, j, alpha)
+                    for n, j in self._free_pos.items()
+                    if n.startswith("sigma.") and np.isfinite(model.space.lower[j])
+                }
+        return cache[alpha]
+
+    def conf_int(self, alpha: float = 0.05, sd_method: str = "profile") -> pd.DataFrame:
+        """Confidence intervals: Wald, and profile intervals for random-effect SDs.
+
+        Parameters
+        ----------
+        alpha : float
+            The intervals have nominal coverage ``1 - alpha``.
+        sd_method : {"profile", "wald"}
+            Random-effect SDs (``sigma.<block>``): ``"profile"`` inverts the profile of the
+            Laplace marginal posterior (``2 Δ ≤ χ²₁``), which includes 0 when the data
+            cannot exclude it and never breaks down at the boundary (computed once per
+            ``alpha`` and cached; about 10–40 Laplace mode solves per end). ``"wald"`` uses
+            the Wald interval on the unconstrained scale, which is undefined (NaN) when the
+            SD is estimated at zero.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper``, one row per parameter.
+
+        Notes
+        -----
+        Intervals for other parameters with a restricted range (the Weibull shape, weight
+        parameters with a bounded prior, the Gaussian ``sigma``) are Wald intervals on the
+        log/logit scale mapped back, so they never leave the parameter space.
         """
+        if sd_method not in ("profile", "wald"):
+            from mmreg.errors import MMSpecError
+
+            raise MMSpecError(f"sd_method must be 'profile' or 'wald', got {sd_method!r}")
         z = stats.norm.ppf(1 - alpha / 2)
         lo = self.params - z * self.bse
         hi = self.params + z * self.bse
@@ -189,6 +227,9 @@ class LaplaceResults(MMResults):
             ends = sorted([space.natural_free(a)[j], space.natural_free(b)[j]])
             # a flat direction (e.g. an SD estimated at zero) gives no usable interval
             lo[n], hi[n] = (e if np.isfinite(e) and abs(e) < 1e8 else np.nan for e in ends)
+        if sd_method == "profile":
+            for n, (a, b) in self._profile_sd(alpha).items():
+                lo[n], hi[n] = a, b
         for n in space.fixed:
             lo[n] = hi[n] = self.params[n]
         if "sigma" in self.params.index and self.family == "weibull":

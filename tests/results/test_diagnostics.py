@@ -300,6 +300,17 @@ def test_constant_parameter():
     assert d.heidel_welch(x[0])["passed_stationarity"] is False
 
 
+def test_stuck_walker_at_a_large_value_gives_nan_not_an_error():
+    # Regression: a chain constant at 1.2345678e8 has fitted-line residuals of rounding size
+    # (> coda's absolute 1.5e-8), its autocorrelations are 0/0 and the AR order selection
+    # raised "All-NaN slice encountered" from inside mcmc_diag().
+    x = np.full((2, 100), 1.2345678e8)
+    assert _spectrum0_ar(x[0]) == (0.0, 0)
+    assert np.isnan(d.geweke_z(x[0]))
+    table = d.summarize({"sigma": x})
+    assert np.isnan(table.loc["sigma", "geweke_z"])
+
+
 # --------------------------------------------------------------------------- summary
 def test_summarize_columns_and_values():
     rng = np.random.default_rng(15)
