@@ -7,6 +7,9 @@
 (:mod:`mmreg.formula.weval`, :mod:`mmreg.formula.wagg`).  The resulting
 :class:`BoundWeights` evaluates the weights of all rows and their exact derivatives with
 respect to the parameters (forward mode), normalised within groups when ``c = TRUE``.
+A function of the form ``exp(...)`` with ``c = TRUE`` is evaluated as a softmax (its
+argument is a log-weight and each group's maximum is subtracted before ``exp``), so it never
+overflows or underflows, whatever the parameters.
 """
 
 from __future__ import annotations
@@ -38,9 +41,13 @@ class BoundWeights:
         True when the function has no parameters (weights computed once, at bind time).
     """
 
-    def __init__(self, wf: WeightFunction, root, groups: Groups, normalize: bool) -> None:
+    def __init__(self, wf: WeightFunction, root, groups: Groups, normalize: bool,
+                 log_scale: bool = False) -> None:
         self.params = wf.params
         self.is_constant = not callable(root)
+        # ``log_scale``: ``root`` computes log-weights (the function is ``exp(...)`` with
+        # c = TRUE), normalised as a softmax with each group's maximum subtracted
+        self._log = bool(log_scale and normalize and not self.is_constant)
         self._where = f"fn of {wf.block} (w ~ {wf.expr})"
         self._columns = wf.columns
         self._root, self._groups, self._normalize = root, groups, normalize
@@ -68,6 +75,19 @@ class BoundWeights:
         if d is not None and (d.shape != self._shape or self._shape[1] == 1):
             d = np.array(np.broadcast_to(d, self._shape))
         return v, d
+
+    def _softmax(self, v: np.ndarray, dv: np.ndarray | None):
+        """Normalised ``exp(v)`` within groups, stable for any finite ``v``.
+
+        ``exp(v - max_g v)`` never overflows and its largest entry per group is 1, so the
+        group sums never underflow; the common factor cancels in the normalisation (and in
+        the derivative, ``dw = w * dv`` then normalised as usual).
+        """
+        gr = self._groups
+        top = np.maximum.reduceat(v, gr.starts)
+        top = np.where(np.isfinite(top), top, 0.0)
+        w = np.exp(v - gr.expand(top))
+        return self._normalized(w, None if dv is None else w * dv)
 
     def _normalized(self, w: np.ndarray, dw: np.ndarray | None):
         if not self._normalize:
@@ -107,6 +127,8 @@ class BoundWeights:
             w, dw = self._raw(th, derivative)
             if derivative and dw is None:
                 dw = np.zeros(self._shape)
+            if self._log:
+                return self._softmax(w, dw if derivative else None)
             return self._normalized(w, dw if derivative else None)
 
     def check(self, theta: np.ndarray) -> None:
@@ -131,6 +153,8 @@ class BoundWeights:
             th = self._theta(theta)
             with np.errstate(all="ignore"):
                 w = self._raw(th, False)[0]
+                if self._log:  # log-weights: NaN or +inf is unusable, -inf is a zero weight
+                    w = np.where(np.isnan(w) | (w == np.inf), w, self._softmax(w, None)[0])
             at = " at " + ", ".join(f"{p} = {t:g}" for p, t in zip(self.params, th, strict=True))
         gr = self._groups
         cols = f" (columns used: {', '.join(self._columns)})" if self._columns else ""
@@ -226,9 +250,16 @@ class WeightFunction:
 
         arrays = {c: column(data.get(c), f"column {c!r}") for c in self.columns}
         n_arr = column(n, "the group size n")
+        tree, log_scale = self.tree, False
+        if normalize and isinstance(tree, wx.Call) and tree.name == "exp" and self.params:
+            tree, log_scale = tree.args[0], True  # exp(...) with c = TRUE: a softmax
         with np.errstate(all="ignore"):
-            root = Lowering(self.params, arrays, n_arr, groups).lower(self.tree)
-        return BoundWeights(self, root, groups, bool(normalize))
+            root = Lowering(self.params, arrays, n_arr, groups).lower(tree)
+        if log_scale and not callable(root):  # the argument turned out parameter-free
+            with np.errstate(all="ignore"):
+                root = Lowering(self.params, arrays, n_arr, groups).lower(self.tree)
+            log_scale = False
+        return BoundWeights(self, root, groups, bool(normalize), log_scale)
 
 
 def _validate_constants(node: wx.Node, where: str) -> None:

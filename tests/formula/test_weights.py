@@ -164,6 +164,23 @@ def test_normalisation_is_a_within_group_softmax() -> None:
     np.testing.assert_allclose(values("x", normalize=True), X / np.repeat([9, 19, 6], SIZES))
 
 
+@pytest.mark.parametrize("b0", [-400.0, -60.0, 0.0, 60.0, 400.0])
+def test_normalised_exponentials_never_overflow(b0: float) -> None:
+    # Reference: scipy.special.softmax per group (log-sum-exp with the maximum subtracted).
+    # Unstabilised, exp(400 * 7) overflows and exp(-400 * 7) underflows to 0 / 0.
+    w, dw = bind("exp(b0 * x + z)", normalize=True)(np.array([b0]))
+    starts = [0, 4, 9]
+    ref = np.concatenate([special.softmax(b0 * X[a:b] + Z[a:b])
+                          for a, b in zip(starts, [*starts[1:], 10], strict=True)])
+    np.testing.assert_allclose(w, ref, rtol=1e-12, atol=1e-300)
+    mean_x = np.repeat(np.add.reduceat(ref * X, starts), SIZES)
+    np.testing.assert_allclose(dw[0], ref * (X - mean_x), rtol=1e-10, atol=1e-14)
+    bind("exp(b0 * x + z)", normalize=True).check(np.array([b0]))  # usable everywhere
+    if abs(b0) >= 400:  # without c = TRUE the raw exponential does overflow / underflow
+        with pytest.raises(MMDataError, match="NaN or infinite"):
+            bind("exp(b0 * x + z)").check(np.array([abs(b0)]))
+
+
 def test_no_numpy_warnings_for_non_finite_values() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
