@@ -201,6 +201,7 @@ def test_derivatives_match_finite_differences_on_the_rescaled_curvature():
     )
     np.testing.assert_allclose(g, num_g, rtol=1e-6, atol=1e-8)
     num_H = np.array(
-        [(bf.derivs(ETA + h * e)[0] - bf.derivs(ETA - h * e)[0]) / (2 * h) for e in np.eye(len(ETA))]
+        [(bf.derivs(ETA + h * e)[0] - bf.derivs(ETA - h * e)[0]) / (2 * h)
+         for e in np.eye(len(ETA))]
     )
     np.testing.assert_allclose(-curv.dense(), num_H, rtol=1e-5, atol=1e-7)

@@ -79,8 +79,9 @@ def test_laplace_with_overflowing_weights_finishes_finite(expr, c):
 def test_laplace_with_normalised_exponential_weights_reaches_the_maximum():
     # exp(b1 * big) with c = TRUE is evaluated as a softmax (no overflow anywhere), and the
     # SDs are fitted at b1 = 0 before b1 is released (it used to end in a local optimum at
-    # b1 = -1.67, 0.29 below the b1 = 0 value).  At b1 = 0 the normalised weights exp(0)/sum = 1/n: the equal-weights model is the
-    # special case b1 = 0, so the free maximum is at least its maximum plus log N(0; 0, 100²)
+    # b1 = -1.67, 0.29 below the b1 = 0 value).  At b1 = 0 the normalised weights
+    # exp(0)/sum = 1/n: the equal-weights model is the special case b1 = 0, so the free
+    # maximum is at least its maximum plus log N(0; 0, 100²)
     free = _quiet(_overflow_model().fit)
     df = _big_data()
     equal = _quiet(mmreg.MMModel(df.attrs["formula"], df).fit)
