@@ -31,6 +31,31 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     Returns
     -------
     MCMCResults or MMModel
+
+    Examples
+    --------
+    bml's ``bml(formula, data, n.iter = 70, n.burnin = 20, n.chains = 2)``, kept tiny here
+    (bml's default is ``n.iter = 1000``, ``n.burnin = 500``, 3 chains):
+
+    >>> import mmreg
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+    ...                                         seed=2)
+    >>> res = mmreg.bml(df.attrs["formula"], df, family="Gaussian", n_iter=70, n_burnin=20,
+    ...                 n_chains=2, seed=1)
+    >>> type(res).__name__, res.raw.n_chains, res.raw.n_draws, res.raw.tune
+    ('MCMCResults', 2, 50, 20)
+
+    The same run as ``MMModel(...).fit(method="mcmc", draws=50, tune=20, chains=2,
+    seed=1)``; bml's names for the parameters are kept alongside mmreg's:
+
+    >>> res.bml_names[["majority", "sigma.mm1"]].tolist()
+    ['b[2]', 'sigma.mm.1']
+
+    ``run=False`` only checks the specification and returns the model:
+
+    >>> model = mmreg.bml(df.attrs["formula"], df, run=False)
+    >>> type(model).__name__, model.family
+    ('MMModel', 'gaussian')
     """
     if unsupported:
         raise MMSpecError(f"bml() does not take {sorted(unsupported)}; see help(mmreg.bml)")

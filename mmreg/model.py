@@ -110,7 +110,19 @@ class MMModel:
     @classmethod
     def from_formula(cls, formula: str, data: pd.DataFrame, family: str = "gaussian",
                      priors=None, cox_intervals: int | None = None) -> MMModel:
-        """Build a model from a bml formula (statsmodels-style constructor)."""
+        """Build a model from a bml formula (statsmodels-style constructor).
+
+        Same arguments as :class:`MMModel`.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         family="binomial", seed=2)
+        >>> model = mmreg.MMModel.from_formula(df.attrs["formula"], df, family="binomial")
+        >>> model.family, model.nobs
+        ('binomial', 150)
+        """
         return cls(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
 
     # ------------------------------------------------------------------ parameters
@@ -150,17 +162,54 @@ class MMModel:
 
     @property
     def family(self) -> str:
-        """Family name."""
+        """Family name.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> model.family  # the default
+        'gaussian'
+        """
         return self._family.name
 
     @property
     def nobs(self) -> int:
-        """Number of groups (observations of the outcome)."""
+        """Number of groups (observations of the outcome).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> model.nobs, len(df)  # 150 governments, one row per party in each
+        (150, 472)
+        """
         return self.design.nobs
 
     @property
     def param_names(self) -> list[str]:
-        """Parameter names in order: coefficients, weights, SDs, family parameters."""
+        """Parameter names in order: coefficients, weights, SDs, family parameters.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> model.param_names
+        ['Intercept', 'majority', 'mm1.finance', 'sigma.mm1', 'sigma.hm1', 'sigma']
+
+        An estimated weight function adds its parameters (``mm1.w.*``):
+
+        >>> de = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         weights="estimated", seed=2)
+        >>> mmreg.MMModel(de.attrs["formula"], de).param_names[3:5]
+        ['mm1.w.b0', 'mm1.w.b1']
+        """
         names = list(self.design.coef_names) + list(self.space.names)
         if self.family == "weibull":
             names.append("sigma")
@@ -182,6 +231,25 @@ class MMModel:
         Returns
         -------
         MMResults
+            :class:`~mmreg.LaplaceResults` or :class:`~mmreg.MCMCResults`.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit()
+        >>> type(res).__name__, list(res.params.index[:3])
+        ('LaplaceResults', ['Intercept', 'majority', 'mm1.finance'])
+        >>> round(float(res.params["majority"]), 2), df.attrs["truth"]["majority"]
+        (0.4, 0.45)
+
+        The exact posterior by MCMC (tiny run; use ``draws=1000`` or more in practice):
+
+        >>> post = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> type(post).__name__, post.raw.n_chains
+        ('MCMCResults', 2)
         """
 
         from threadpoolctl import threadpool_limits
@@ -225,6 +293,20 @@ class MMModel:
         """Natural-scale :class:`Hyper` from a mapping of parameter values.
 
         Parameters fixed by a prior may be left out.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> hyp = model.hyper_from_params(df.attrs["truth"])
+        >>> hyp.sd.tolist()  # sigma.mm1, sigma.hm1
+        [0.4, 0.35]
+        >>> [float(p) for p in hyp.phi]  # family parameters: the residual sigma
+        [0.85]
+        >>> [t.size for t in hyp.theta]  # weight parameters per mm block: none for 1/n
+        [0]
         """
         x = np.array([self._value(params, n) for n in self.space.names])
         theta, i = [], 0
@@ -235,7 +317,40 @@ class MMModel:
         return Hyper(tuple(theta), sd, tuple(x[i + self.space.n_sd:]))
 
     def linear_predictor(self, params, re=None) -> np.ndarray:
-        """η for given parameter values (random effects ``re``: latent RE vector or zero)."""
+        """η for given parameter values (random effects ``re``: latent RE vector or zero).
+
+        Parameters
+        ----------
+        params : mapping or pandas.Series
+            Values of (at least) the coefficients and weight parameters by name.
+        re : ndarray, optional
+            All random effects, blocks in the order of ``random_effects`` of a fit; ``None``
+            sets them to zero.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per group, in ``model.design.group_ids`` order.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> eta = model.linear_predictor(df.attrs["truth"])
+        >>> eta.shape
+        (150,)
+
+        With the estimated random effects this reproduces the fitted linear predictor:
+
+        >>> import numpy as np
+        >>> res = model.fit()
+        >>> re = np.concatenate([t["mean"] for t in res.random_effects.values()])
+        >>> bool(np.allclose(model.linear_predictor(res.params, re),
+        ...                  res.predict(kind="linear")))
+        True
+        """
         hyp = self.hyper_from_params(params)
         D, R, off = self.latent.assemble(hyp.theta)
         beta = np.array([self._value(params, n) for n in self.design.coef_names])
@@ -248,6 +363,34 @@ class MMModel:
         """Simulate new outcomes under ``params`` (random effects drawn from their prior).
 
         Returns a dict of outcome arrays in group order (``model.design.group_ids``).
+
+        Parameters
+        ----------
+        params : mapping or pandas.Series
+            Values of all parameters by name (e.g. ``res.params`` or ``df.attrs["truth"]``).
+        seed : int or numpy Generator, optional
+        re : bool
+            Draw new random effects (``False``: all zero).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> sim = model.simulate(df.attrs["truth"], seed=0)
+        >>> list(sim), sim["y"].shape
+        (['y'], (150,))
+
+        A parametric bootstrap replicate: put the simulated outcome back into the data
+        (one value per group, repeated on its rows) and refit:
+
+        >>> import pandas as pd
+        >>> y_sim = pd.Series(sim["y"], index=model.design.group_ids)
+        >>> boot = df.assign(y=df["gid"].map(y_sim))
+        >>> res_b = mmreg.MMModel(df.attrs["formula"], boot).fit()
+        >>> bool(res_b.raw.optimizer.success)
+        True
         """
         rng = np.random.default_rng(seed)
         hyp = self.hyper_from_params(params)
@@ -264,6 +407,22 @@ class MMModel:
 
         Exact for the Gaussian family (Laplace approximation otherwise).  This is the
         likelihood that ML mixed-model software (statsmodels MixedLM, lme4) maximises.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit()
+        >>> round(float(model.loglike(res.params)), 2)
+        -196.93
+
+        Likelihood-ratio statistic of the estimates against the true values:
+
+        >>> lr = 2 * (model.loglike(res.params) - model.loglike(df.attrs["truth"]))
+        >>> round(float(lr), 2)
+        1.41
         """
         hyp = self.hyper_from_params(params)
         beta = np.array([self._value(params, n) for n in self.design.coef_names])

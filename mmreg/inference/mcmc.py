@@ -161,9 +161,11 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
         Importance particles per evaluation for non-Gaussian families (default 8;
         the Gaussian family needs none).
     moves : emcee moves, optional
-        Default: a mixture of independence proposals from a multivariate t around the
-        Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`) and
-        emcee's differential-evolution (40%) and snooker (10%) moves.
+        Default: while tuning, a mixture of independence proposals from a multivariate t
+        around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
+        and emcee's differential-evolution (40%) and snooker (10%) moves; for the kept
+        draws, independence proposals from a t fitted to the tuning draws (90%) and
+        differential evolution (10%).
     laplace : LaplaceFit, optional
         Reuse a Laplace fit for the starting values.
 
@@ -255,8 +257,23 @@ def _chain_job(job):
 
 
 def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
+    """Tuning phase: independence proposals around the Laplace fit mixed with DE moves."""
     return [(LaplaceIndependenceMove(mean, _capped(cov, 3.0)), 0.5),
             (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
+
+
+def _adapted_moves(mean: np.ndarray, cov: np.ndarray) -> list:
+    """Kept phase: mostly independence proposals fitted to the tuning draws.
+
+    Once the t proposal is fitted to the posterior itself (mean and covariance of the
+    second half of the tuning draws), accepted proposals are nearly independent draws.
+    Measured on coalgov (2 chains × 1000 draws, two seeds): lowest bulk ESS 274–347
+    (gaus_hm) and 277–289 (weib_eq) with the tuning mixture, 770–972 and 400–1066 with
+    90–100% independence proposals (t_10, scale 1.1; acceptance 0.64–0.71).  10% DE
+    moves keep local exploration should the proposal miss part of the posterior.
+    """
+    return [(LaplaceIndependenceMove(mean, _capped(cov, 3.0), df=10.0, scale=1.1), 0.9),
+            (emcee.moves.DEMove(), 0.1)]
 
 
 def _sampler(logpost, nw, moves, pool, backend, rng):
@@ -294,7 +311,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         state = _start(logpost, u_hat, cov_u, nw, rng)
     if adapt and tchain is not None and len(tchain) >= 20:
         pts = tchain[len(tchain) // 2:].reshape(-1, dim)
-        mv = _default_moves(pts.mean(axis=0), np.cov(pts, rowvar=False).reshape(dim, dim))
+        mv = _adapted_moves(pts.mean(axis=0), np.cov(pts, rowvar=False).reshape(dim, dim))
     sk = _sampler(logpost, nw, mv, pool, kb, rng)
     done = kb.iteration if kb is not None and kb.initialized else 0
     if done == 0:
@@ -312,9 +329,15 @@ def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, seeds: np.ndarray
     lat = model.latent
     z = np.empty((C, S, W, lat.dim))
     ll = np.empty((C, S, W, lat.n))
+    seen: dict[bytes, tuple[int, int, int]] = {}
     for c in range(C):
         for s in range(S):
             for w in range(W):
+                key = u[c, s, w].tobytes()
+                if key in seen:  # a rejected move repeats the state: same seed, same z
+                    z[c, s, w], ll[c, s, w] = z[seen[key]], ll[seen[key]]
+                    continue
+                seen[key] = (c, s, w)
                 val, seed, zz = logpost.evaluate(u[c, s, w], want_z=True)
                 if zz is None:  # cannot happen for an accepted state; be explicit if it does
                     raise RuntimeError(f"kept state {u[c, s, w]} has log posterior {val}")

@@ -106,8 +106,14 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
     se = float(np.sqrt(fit.cov_u[j, j])) if fit.cov_u[j, j] > 0 else 1.0
     step = float(np.clip(se, 0.05, 2.0))
 
+    memo: dict[float, float] = {}
+
     def g(t: float) -> float:
-        return prof(t) - crit
+        # memoised: the inner optimisation is warm-started, so a re-evaluation could
+        # differ in the last digits and break brentq's bracket
+        if t not in memo:
+            memo[t] = prof(t) - crit
+        return memo[t]
 
     def end(direction: int, limit: float) -> float:
         inner, t, h = t_hat, t_hat, step
@@ -121,10 +127,11 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
             inner, h = t, 2.0 * h  # widen geometrically towards the boundary
             obj.z = fit.mode.z.copy()
         obj.z = fit.mode.z.copy()
-        if not np.isfinite(val):  # rejected region: bisect towards the last finite point
-            return float(optimize.brentq(lambda s: min(g(s), 1.0), *sorted((inner, t)),
-                                         xtol=xtol))
-        return float(optimize.brentq(g, *sorted((inner, t)), xtol=xtol))
+        if g(inner) > 0:  # the optimum itself is off (e.g. a better point found): no end
+            return inner
+        # a rejected region (inf) is bisected towards the last finite point
+        return float(optimize.brentq(lambda s: min(g(s), 1.0), *sorted((inner, t)),
+                                     xtol=xtol))
 
     lo_t = end(-1, _LOG_LO)
     hi_t = end(+1, _LOG_HI)

@@ -68,7 +68,41 @@ def var_decomp_plot(res, alpha: float = 0.05):
 
 
 def coefficients_plot(results, names=None, alpha: float = 0.05, params=None):
-    """Coefficients of several fits side by side (``names`` label the models)."""
+    """Coefficients of several fits side by side (``names`` label the models).
+
+    Parameters
+    ----------
+    results : list of MMResults
+    names : list of str, optional
+        Legend labels (default ``Model 1``, ``Model 2`` …).
+    alpha : float
+        Intervals from each fit's ``conf_int(alpha)``.
+    params : list of str, optional
+        Coefficients to show (default all; random-effect SDs and weight parameters are
+        never shown).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per coefficient, one colour per model; not registered with pyplot
+        (``fig.savefig`` to save it).
+
+    Examples
+    --------
+    >>> import mmreg
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+    ...                                         seed=1)
+    >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+    >>> res0 = mmreg.MMModel(df.attrs["formula"].split(" + hm(")[0], df).fit()
+    >>> fig = mmreg.plot_coefficients([res0, res], names=["parties", "+ countries"])
+    >>> type(fig).__name__
+    'Figure'
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Intercept', 'majority', 'mm1.finance']
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['parties', '+ countries']
+    """
     from mmreg.results.plots import plot_coefficients
 
     names = names or [f"Model {i}" for i in range(1, len(results) + 1)]

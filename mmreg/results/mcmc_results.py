@@ -20,6 +20,25 @@ class MCMCResults(MMResults):
     Draws are stored per chain (independent ensemble), step and walker.  Diagnostics treat
     every walker of every ensemble as a chain (as ArviZ does for emcee), which is the
     stricter choice for R-hat.
+
+    Examples
+    --------
+    A deliberately tiny run (use ``draws=1000`` or more in practice):
+
+    >>> import mmreg
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+    ...                                         seed=2)
+    >>> model = mmreg.MMModel(df.attrs["formula"], df)
+    >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+    >>> type(res).__name__, res.method
+    ('MCMCResults', 'mcmc')
+
+    ``params`` are posterior means and ``bse`` posterior SDs:
+
+    >>> res.params.name, res.bse.name
+    ('mean', 'sd')
+    >>> bool(abs(res.params["majority"] - df.attrs["truth"]["majority"]) < 2 * res.bse["majority"])
+    True
     """
 
     method = "mcmc"
@@ -56,6 +75,36 @@ class MCMCResults(MMResults):
         Columns: ``chain``, ``draw``, ``walker``; every parameter (``param_names``); every
         random effect as ``<block>[<id>]`` (e.g. ``mm1[11320]``, ``hm1[11]``; random walks
         ``mm1[<id>,<group>]``); every weight as ``w.<block>[<group>,<member>]``.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> d = res.draws
+        >>> list(d.columns[:6])
+        ['chain', 'draw', 'walker', 'Intercept', 'majority', 'mm1.finance']
+
+        ``draws=50`` per chain is rounded up to whole steps of the 16-walker ensemble, so
+        each chain keeps 4 steps x 16 walkers:
+
+        >>> d.groupby("chain").size().tolist(), d["walker"].nunique()
+        ([64, 64], 16)
+
+        Random effects and weights have one column each:
+
+        >>> [c for c in d.columns if c.startswith("hm1[")][:3]
+        ['hm1[1]', 'hm1[2]', 'hm1[3]']
+        >>> d.filter(like="w.mm1[").shape  # one weight per row of the data
+        (128, 472)
+
+        Posterior probability that ``majority`` has a positive effect:
+
+        >>> p = float((d["majority"] > 0).mean())
+        >>> bool(0.9 < p <= 1)
+        True
         """
         C, S, W, k = self._vals.shape
         idx = np.indices((C, S, W)).reshape(3, -1)
@@ -77,13 +126,53 @@ class MCMCResults(MMResults):
         return df
 
     def cov_params(self) -> pd.DataFrame:
-        """Posterior covariance matrix of the parameters."""
+        """Posterior covariance matrix of the parameters.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> cov = res.cov_params()
+        >>> cov.shape
+        (6, 6)
+        >>> bool(np.allclose(np.sqrt(np.diag(cov)), res.bse))  # bse: posterior SDs
+        True
+        """
         flat = self._vals.reshape(-1, len(self._names))
         return pd.DataFrame(np.cov(flat, rowvar=False), index=self._names,
                             columns=self._names)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Equal-tailed ``1 - alpha`` credible intervals."""
+        """Equal-tailed ``1 - alpha`` credible intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper`` (the ``alpha/2`` and ``1 - alpha/2`` posterior
+            quantiles), one row per parameter.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> ci = res.conf_int()
+        >>> list(ci.columns)
+        ['lower', 'upper']
+        >>> bool(ci.loc["majority", "lower"] < res.params["majority"] < ci.loc["majority", "upper"])
+        True
+
+        Unlike Laplace Wald intervals, posterior quantiles of an SD are always positive:
+
+        >>> bool((ci.loc[["sigma.mm1", "sigma.hm1"], "lower"] > 0).all())
+        True
+        """
         flat = self._vals.reshape(-1, len(self._names))
         return pd.DataFrame({"lower": np.quantile(flat, alpha / 2, axis=0),
                              "upper": np.quantile(flat, 1 - alpha / 2, axis=0)},
@@ -103,6 +192,44 @@ class MCMCResults(MMResults):
         of its walkers' draws; ESS, MCSE, Geweke z, Heidelberger–Welch p and the
         autocorrelation at ``lag`` ensemble steps treat every walker as a chain (as ArviZ
         does for emcee), which accounts for the autocorrelation along each walker.
+
+        Parameters
+        ----------
+        params : str or list of str, optional
+            Parameters to diagnose; default all estimated ones.
+        lag : int
+            Lag of the autocorrelation column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter (index name ``"parameter"``).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> diag = res.mcmc_diag()
+        >>> list(diag.columns)  # doctest: +NORMALIZE_WHITESPACE
+        ['mean', 'sd', 'mcse_mean', 'mcse_sd', 'lower', 'median', 'upper', 'rhat',
+         'ess_bulk', 'ess_tail', 'geweke_z', 'hw_p', 'autocorr_lag50']
+
+        R-hat near 1 (below 1.01 is the usual target for a final run) says the chains
+        agree:
+
+        >>> bool((diag["rhat"] < 1.1).all())
+        True
+
+        Chains of 4 ensemble steps are too short for Geweke and Heidelberger-Welch (NaN);
+        diagnose a single parameter with ``params``:
+
+        >>> res.mcmc_diag("majority")[["geweke_z", "hw_p"]]  # doctest: +NORMALIZE_WHITESPACE
+                   geweke_z  hw_p
+        parameter
+        majority        NaN   NaN
         """
         names = self._select(params)
         out = diagnostics.summarize({n: self._chains_of(n) for n in names}, lag=lag)
@@ -124,7 +251,31 @@ class MCMCResults(MMResults):
 
     # ---------------------------------------------------------------- plots
     def plot_posterior(self, param: str, prob: float = 0.9):
-        """bml's monetPlot: density with the ``prob`` HPD region, median, zero, trace."""
+        """bml's monetPlot: density with the ``prob`` HPD region, median, zero, trace.
+
+        Parameters
+        ----------
+        param : str
+            Parameter name (one of ``params.index``).
+        prob : float
+            Probability mass of the shaded highest-posterior-density region.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Density on top, trace below; not registered with pyplot (``fig.savefig``).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> fig = res.plot_posterior("majority", prob=0.95)
+        >>> type(fig).__name__, len(fig.axes), fig.axes[0].get_title()
+        ('Figure', 2, 'Parameter: majority')
+        """
         from mmreg.results.plots import plot_posterior
 
         self._select(param)
@@ -133,7 +284,31 @@ class MCMCResults(MMResults):
     monetPlot = plot_posterior  # noqa: N815
 
     def plot_trace(self, params=None):
-        """Trace plots of several parameters."""
+        """Trace plots of several parameters.
+
+        Parameters
+        ----------
+        params : str or list of str, optional
+            Default: all estimated parameters.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One row per parameter: density by chain (left), trace by chain (right).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> fig = res.plot_trace(["majority", "sigma"])
+        >>> type(fig).__name__, len(fig.axes)
+        ('Figure', 4)
+        >>> [ax.get_ylabel() for ax in fig.axes[::2]]
+        ['majority', 'sigma']
+        """
         from mmreg.results.plots import plot_trace
 
         names = self._select(params)
@@ -144,6 +319,26 @@ class MCMCResults(MMResults):
 
         Returns a list of dicts in the family's outcome layout (``{"y": ...}`` or
         ``{"time": ..., "event": ...}``), groups in ``model.design.group_ids`` order.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> sims = res.posterior_predictive(draws=20, seed=0)
+        >>> len(sims), list(sims[0]), sims[0]["y"].shape
+        (20, ['y'], (150,))
+
+        A posterior predictive check: how often is the simulated spread of the outcome
+        larger than the observed one?  Values near 0 or 1 would flag misfit.
+
+        >>> y = df.groupby("gid")["y"].first().to_numpy()
+        >>> ppp = np.mean([s["y"].std() > y.std() for s in sims])
+        >>> bool(0.05 < ppp < 0.95)
+        True
         """
         rng = np.random.default_rng(seed)
         us = self.raw.u.reshape(-1, self.raw.u.shape[-1])
@@ -170,7 +365,27 @@ class MCMCResults(MMResults):
 
     @property
     def random_effects(self) -> dict[str, pd.DataFrame]:
-        """Posterior mean and SD of every random effect, per block."""
+        """Posterior mean and SD of every random effect, per block.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            Block label to a table with columns ``mean`` and ``sd``, indexed by member or
+            unit id.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> re = res.random_effects
+        >>> list(re), re["hm1"].index.name, list(re["hm1"].columns)
+        (['mm1', 'hm1'], 'cid', ['mean', 'sd'])
+        >>> len(re["mm1"])  # parties that take part in at least one government
+        59
+        """
         from mmreg.results.effects import random_effects_table
 
         z = self.raw.z.reshape(-1, self.raw.z.shape[-1])
@@ -178,7 +393,18 @@ class MCMCResults(MMResults):
 
     @cached_property
     def weight_draws(self) -> list[np.ndarray]:
-        """Weights of every mm block for every draw: list of (n_draws, n_rows) arrays."""
+        """Weights of every mm block for every draw: list of (n_draws, n_rows) arrays.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> [w.shape for w in res.weight_draws]  # 128 draws x 472 rows of the data
+        [(128, 472)]
+        """
         out = [[] for _ in self.model.design.mm]
         for h in self._hyper_draws():
             for k, (b, t) in enumerate(zip(self.model.design.mm, h.theta, strict=True)):
@@ -187,7 +413,31 @@ class MCMCResults(MMResults):
 
     @property
     def weights(self) -> dict[str, pd.DataFrame]:
-        """Posterior mean and SD of the weights, per mm block."""
+        """Posterior mean and SD of the weights, per mm block.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            mm block label to one row per membership: group id, member id, group size
+            ``n``, ``weight`` (posterior mean) and ``sd``.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> w = res.weights["mm1"]
+        >>> list(w.columns)
+        ['gid', 'pid', 'n', 'weight', 'sd']
+
+        With the fixed ``w ~ 1/n`` every weight is ``1/n`` in every draw:
+
+        >>> bool(np.allclose(w["weight"], 1 / w["n"]))
+        True
+        """
         from mmreg.results.effects import weights_table
 
         return {b.label: weights_table(self.model, b, w.mean(axis=0), w.std(axis=0, ddof=1))
@@ -200,20 +450,85 @@ class MCMCResults(MMResults):
 
     @property
     def dic(self) -> float:
-        """DIC = mean deviance + var(deviance)/2 (the pD of R2jags, as bml reports)."""
+        """DIC = mean deviance + var(deviance)/2 (the pD of R2jags, as bml reports).
+
+        Smaller is better; compare models fitted to the same data.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> dic = res.dic
+        >>> type(dic).__name__
+        'float'
+
+        DIC exceeds the mean deviance by pD = var(deviance)/2 (the effective number of
+        parameters):
+
+        >>> dev = -2 * res.raw.loglik.reshape(-1, res.nobs).sum(axis=1)
+        >>> bool(np.isclose(dic - dev.mean(), dev.var(ddof=1) / 2))
+        True
+        """
         dev = -2.0 * self._pointwise.sum(axis=1)
         return float(dev.mean() + dev.var(ddof=1) / 2)
 
     @property
     def waic(self) -> dict[str, float]:
-        """WAIC (deviance scale), its effective number of parameters and SE."""
+        """WAIC (deviance scale), its effective number of parameters and SE.
+
+        Returns
+        -------
+        dict
+            ``waic`` (smaller is better), ``p_waic`` and ``se``.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> w = res.waic
+        >>> sorted(w)
+        ['p_waic', 'se', 'waic']
+        >>> bool(w["p_waic"] > 0 and w["se"] > 0)
+        True
+        """
         from mmreg.results.ic import waic
 
         return waic(self._pointwise)
 
     @property
     def loo(self) -> dict[str, float]:
-        """PSIS-LOO (deviance scale), p_loo, SE and the largest Pareto k."""
+        """PSIS-LOO (deviance scale), p_loo, SE and the largest Pareto k.
+
+        Returns
+        -------
+        dict
+            ``loo`` (smaller is better), ``p_loo``, ``se``, ``max_k`` and ``n_bad_k`` (the
+            number of groups with Pareto k > 0.7, whose LOO estimate is unreliable).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> loo = res.loo
+        >>> sorted(loo)
+        ['loo', 'max_k', 'n_bad_k', 'p_loo', 'se']
+
+        128 draws are far too few for importance sampling: many groups get k > 0.7, a
+        sign to run longer before trusting ``loo``:
+
+        >>> loo["n_bad_k"] > 0
+        True
+        """
         from mmreg.results.ic import psis_loo
 
         return psis_loo(self._pointwise)

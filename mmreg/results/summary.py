@@ -18,7 +18,34 @@ def _hidden(res) -> set[str]:
 
 
 def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
-    """The parameter table of a fit (what :meth:`MMResults.summary` prints)."""
+    """The parameter table of a fit (what :meth:`MMResults.summary` prints).
+
+    Parameters
+    ----------
+    res : MMResults
+    alpha : float
+        Intervals have coverage ``1 - alpha``; the column names give the quantiles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter (fixed effects hidden with ``showFE = FALSE`` left out);
+        Laplace fits: ``bml``, ``Coef.``, ``Std.Err.``, ``z``, ``P>|z|`` and the interval;
+        MCMC fits: ``bml``, ``Mean``, ``SD``, the interval, ``R-hat`` and ``ESS``.
+
+    Examples
+    --------
+    >>> import mmreg
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+    ...                                         seed=1)
+    >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+    >>> from mmreg.results.summary import param_table
+    >>> tab = param_table(res, alpha=0.1)
+    >>> list(tab.columns)
+    ['bml', 'Coef.', 'Std.Err.', 'z', 'P>|z|', '[0.05', '0.95]']
+    >>> tab.loc["mm1.finance", ["Coef.", "[0.05", "0.95]"]].astype(float).round(2).tolist()
+    [-0.43, -0.72, -0.15]
+    """
     ci = res.conf_int(alpha)
     lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
     tab = pd.DataFrame({"bml": res.bml_names})
@@ -70,7 +97,21 @@ def _header(res) -> dict[str, str]:
 
 
 def make_summary(res, alpha: float = 0.05) -> Summary:
-    """Build the statsmodels ``Summary`` of a fit."""
+    """Build the statsmodels ``Summary`` of a fit (see :meth:`MMResults.summary`).
+
+    Examples
+    --------
+    >>> import mmreg
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+    ...                                         seed=1)
+    >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+    >>> from mmreg.results.summary import make_summary
+    >>> smry = make_summary(res)
+    >>> len(smry.tables)  # the header and the parameter table
+    2
+    >>> "Converged:" in smry.as_text()
+    True
+    """
     smry = Summary()
     smry.add_title(f"Multiple-membership multilevel model: {res.model.formula}")
     info = _header(res)
@@ -108,6 +149,36 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
     -------
     pandas.DataFrame
         Two rows per parameter (estimate, SE); ``.to_latex()`` gives a LaTeX table.
+
+    Examples
+    --------
+    Party effects alone, and with a country level added:
+
+    >>> import mmreg
+    >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+    ...                                         seed=1)
+    >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+    >>> no_hm = df.attrs["formula"].split(" + hm(")[0]
+    >>> res0 = mmreg.MMModel(no_hm, df).fit()
+    >>> mmreg.summary_table([res0, res], names=["parties", "+ countries"], stars=True)
+                  parties + countries
+    Intercept    5.803***    5.786***
+                  (0.195)     (0.206)
+    majority        0.270       0.279
+                  (0.171)     (0.172)
+    mm1.finance   -0.422*     -0.432*
+                  (0.166)     (0.173)
+    sigma.mm1       0.870       0.782
+                  (0.182)     (0.231)
+    sigma           0.753       0.757
+                  (0.051)     (0.052)
+    sigma.hm1                   0.248
+                              (0.208)
+    N groups          150         150
+    Method        laplace     laplace
+
+    Part of the between-party variance moves to the country level (``sigma.mm1`` drops);
+    parameters a model lacks are left blank.
     """
     names = names or [f"Model {i}" for i in range(1, len(results) + 1)]
     order: list[str] = []
