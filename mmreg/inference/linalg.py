@@ -118,7 +118,9 @@ class SparsePattern:
             pat = pat + sp.eye(q, format="csc") * (abs(pat).sum(axis=1).max() + 1.0)
             lu = spla.splu(pat, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                            options={"SymmetricMode": True})
-            perm = lu.perm_c
+            # SuperLU factors A[:, perm_c] with perm_c[i] the position of column i; the
+            # fill-reducing order itself (states in elimination order) is its inverse
+            perm = np.argsort(lu.perm_c)
         inv = np.empty(q, dtype=int)
         inv[perm] = np.arange(q)
         self.perm, self.inv = perm, inv
