@@ -268,7 +268,7 @@ class MMModel:
             u0 = kwargs.pop("start", None)
             if u0 is None:
                 u0 = start_values(self.space, self.design.outcome, self.family)
-            from mmreg.results.results import LaplaceResults
+            from mmreg.results.laplace_results import LaplaceResults
 
             raw = fit_laplace(self.latent, self.space, np.asarray(u0, float), **kwargs)
             return LaplaceResults(self, raw)
