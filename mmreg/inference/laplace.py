@@ -90,11 +90,14 @@ class _Objective:
             return _BIG
         return -val if np.isfinite(val) else _BIG
 
-    def value_and_grad(self, u: np.ndarray, rel_step: float = 1e-6) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, u: np.ndarray, rel_step: float = 1e-6,
+                       central: bool | None = None) -> tuple[float, np.ndarray]:
         """Objective and its gradient: analytic where :attr:`analytic`, else differences.
 
         The log prior of ψ (cheap: no latent solve) is always differentiated numerically.
+        ``central`` chooses central or forward differences (default: :attr:`central`).
         """
+        central = self.central if central is None else central
         u = np.asarray(u, float)
         g = np.zeros(len(u))
         try:
@@ -117,7 +120,7 @@ class _Objective:
             if self.analytic[j]:
                 lp = [-self.space.log_prior(u + s * e, jacobian=False) for s in (1.0, -1.0)]
                 g[j] = g_lat[j] + (lp[0] - lp[1]) / (2 * h)
-            elif self.central:
+            elif central:
                 g[j] = (self(u + e) - self(u - e)) / (2 * h)
             else:
                 g[j] = (self(u + e) - f) / h

@@ -60,9 +60,15 @@ class _Profile:
             f_near = self.obj(self._u(t, near))
             if f_near < f_start:
                 start, f_start = near, f_near
-        res = optimize.minimize(lambda v: self.obj(self._u(t, v)), start, method="L-BFGS-B",
-                                bounds=self.bounds, jac="2-point",
-                                options={"maxiter": 200, "ftol": 1e-11, "gtol": 1e-5})
+        others = self.others
+
+        def fun(v):  # objective and gradient in the other coordinates (analytic where known)
+            f, g = self.obj.value_and_grad(self._u(t, v), central=False)
+            return f, g[others]
+
+        # 2Δ is needed to ~1e-3: a relative tolerance of 1e-10 on f (|f| ~ 1e2–1e5) suffices
+        res = optimize.minimize(fun, start, method="L-BFGS-B", bounds=self.bounds, jac=True,
+                                options={"maxiter": 200, "ftol": 1e-10, "gtol": 1e-5})
         best, v = (res.fun, res.x) if res.fun <= f_start else (f_start, start)
         if best < _BIG:
             self.last = [*(self.last or []), (t, v)]
@@ -104,7 +110,6 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
     prof = _Profile(obj, fit, j)
     t_hat = float(fit.u[j])
     se = float(np.sqrt(fit.cov_u[j, j])) if fit.cov_u[j, j] > 0 else 1.0
-    step = float(np.clip(se, 0.05, 2.0))
 
     memo: dict[float, float] = {}
 
@@ -115,8 +120,11 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
             memo[t] = prof(t) - crit
         return memo[t]
 
+    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+
     def end(direction: int, limit: float) -> float:
-        inner, t, h = t_hat, t_hat, step
+        # first trial at the log-scale Wald end (often close), then widen geometrically
+        inner, t, h = t_hat, t_hat, float(np.clip(z * se, 0.05, 2.0))
         while True:
             t = float(np.clip(t + direction * h, _LOG_LO, _LOG_HI))
             val = g(t)
@@ -124,14 +132,14 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
                 break
             if t == limit:
                 return limit
-            inner, h = t, 2.0 * h  # widen geometrically towards the boundary
+            inner, h = t, 1.5 * h  # widen geometrically towards the boundary
             obj.z = fit.mode.z.copy()
         obj.z = fit.mode.z.copy()
         if g(inner) > 0:  # the optimum itself is off (e.g. a better point found): no end
             return inner
         # a rejected region (inf) is bisected towards the last finite point
-        return float(optimize.brentq(lambda s: min(g(s), 1.0), *sorted((inner, t)),
-                                     xtol=xtol))
+        return float(optimize.toms748(lambda s: min(g(s), 1.0), *sorted((inner, t)),
+                                      xtol=xtol))
 
     lo_t = end(-1, _LOG_LO)
     hi_t = end(+1, _LOG_HI)

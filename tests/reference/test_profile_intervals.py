@@ -86,3 +86,23 @@ def test_sd_profile_interval_equals_direct_reml_profile(country_sd, seed):
     # the other rows are the Wald rows
     wald = res.conf_int(sd_method="wald")
     np.testing.assert_allclose(ci.loc[COEF], wald.loc[COEF])
+
+
+def test_auto_profiles_small_models_and_unreliable_sds_of_large_ones(monkeypatch):
+    # country SD near 0 (a tiny country effect), member SD well determined
+    df = mmreg.datasets.simulate_coalitions(n_groups=600, n_members=200, n_countries=10,
+                                            seed=4, **{"sigma.hm1": 0.02, "sigma.mm1": 0.8})
+    res = mmreg.MMModel(df.attrs["formula"], df).fit()
+    se_log = {n: np.sqrt(res.raw.cov_u[j, j]) for n, j in res._free_pos.items()}
+    prof, wald = res.conf_int(sd_method="profile"), res.conf_int(sd_method="wald")
+    # small model: "auto" is "profile"
+    np.testing.assert_array_equal(res.conf_int().to_numpy(), prof.to_numpy())
+    # pretend the model is large: only SDs with a log-scale SE above 0.5 are profiled
+    monkeypatch.setattr(type(res), "AUTO_PROFILE_DIM", 0)
+    auto = res.conf_int()
+    for n in ("sigma.mm1", "sigma.hm1"):
+        ref = prof if se_log[n] > 0.5 else wald
+        np.testing.assert_array_equal(auto.loc[n].to_numpy(), ref.loc[n].to_numpy())
+    assert se_log["sigma.hm1"] > 0.5 >= se_log["sigma.mm1"]  # both branches exercised
+    with pytest.raises(mmreg.MMSpecError, match="sd_method"):
+        res.conf_int(sd_method="likelihood")
