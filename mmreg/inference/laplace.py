@@ -18,7 +18,7 @@ from scipy import optimize
 from statsmodels.tools.numdiff import approx_hess3
 
 from mmreg.errors import MMWarning
-from mmreg.inference.gradient import analytic_mask, gaussian_gradient
+from mmreg.inference.gradient import analytic_mask, laplace_gradient
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
 
@@ -106,7 +106,7 @@ class _Objective:
                 f = -(md.log_marginal + self.space.log_prior(u, jacobian=False))
                 if not np.isfinite(f):
                     return _BIG, g
-                g_lat = -gaussian_gradient(self.latent, self.space, u, md)
+                g_lat = -laplace_gradient(self.latent, self.space, u, md)
         except FloatingPointError as exc:
             self.failures.add(str(exc))
             return _BIG, g

@@ -1,7 +1,8 @@
-"""Analytic gradient of the Laplace objective (Gaussian SDs and sigma).
+"""Analytic gradient of the Laplace objective (SDs and family parameters).
 
-Reference: central finite differences (h = 1e-5) of the same objective, which is the exact
-log marginal posterior for the Gaussian family; their truncation error is O(h²·f''') ≈ 1e-8.
+Reference: central finite differences (h = 1e-5) of the same objective (the exact log
+marginal posterior for the Gaussian family, its Laplace approximation otherwise); their
+truncation error is O(h^2 f''') ~ 1e-8 relative.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ import numpy as np
 import pytest
 
 import mmreg
-from mmreg.inference.gradient import analytic_mask, gaussian_gradient
+from mmreg.inference.gradient import (
+    _logdet_gradient,
+    analytic_mask,
+    gaussian_gradient,
+    laplace_gradient,
+)
 from mmreg.inference.laplace import _Objective, start_values
 
 
@@ -34,11 +40,19 @@ def _numeric(obj, u, h=1e-5):
     return np.array(out)
 
 
-@pytest.mark.parametrize(("ar", "expected"), [(False, [0, 0, 1, 1, 1]), (True, [0, 0, 0, 1, 0])])
-def test_gradient_matches_finite_differences(ar, expected):
-    model = _model(ar)
+CASES = [  # (family, weights, ar, analytic coordinates); weight parameters use differences
+    ("gaussian", "estimated", False, [0, 0, 1, 1, 1]),
+    ("gaussian", "estimated", True, [0, 0, 1, 1, 1]),  # random-walk SD: log-det direction
+    ("weibull", "estimated", False, [0, 0, 1, 1, 1]),  # SDs and shape
+    ("weibull", "equal", True, [1, 1, 1]),
+    ("binomial", "equal", False, [1, 1]),
+]
+
+
+@pytest.mark.parametrize(("family", "weights", "ar", "expected"), CASES)
+def test_gradient_matches_finite_differences(family, weights, ar, expected):
+    model = _model(ar, family, weights)
     obj = _Objective(model.latent, model.space)
-    # weight parameters, random-walk SDs and (with a random walk) sigma use differences
     np.testing.assert_array_equal(obj.analytic, np.array(expected, bool))
     for shift in (0.3, -0.7):
         u = start_values(model.space, model.design.outcome, model.family) + shift
@@ -50,10 +64,21 @@ def test_gradient_matches_finite_differences(ar, expected):
         np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-6)
         # the analytic part alone (log marginal, without the prior of psi)
         md = model.latent.mode(model.space.hyper(u), tol=1e-13)
-        lat = gaussian_gradient(model.latent, model.space, u, md)
+        lat = laplace_gradient(model.latent, model.space, u, md)
         assert np.isnan(lat[~obj.analytic]).all() and np.isfinite(lat[obj.analytic]).all()
 
 
-def test_no_analytic_gradient_for_other_families():
-    model = _model(family="weibull", weights="equal")
+def test_gaussian_closed_form_equals_the_log_determinant_route():
+    # two derivations of the same derivative: the diag(H^-1) closed form and the directional
+    # derivative of log|H| (the route of the other families and of random walks)
+    model = _model(False, "gaussian", "equal")
+    u = start_values(model.space, model.design.outcome, model.family) - 0.4
+    md = model.latent.mode(model.space.hyper(u), tol=1e-13)
+    closed = gaussian_gradient(model.latent, model.space, u, md)
+    other = _logdet_gradient(model.latent, model.space, u, md, np.ones(model.space.dim, bool))
+    np.testing.assert_allclose(closed, other, rtol=1e-7)
+
+
+def test_no_analytic_gradient_for_cox():
+    model = _model(family="cox", weights="equal")
     assert not analytic_mask(model.latent, model.space).any()
