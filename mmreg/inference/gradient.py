@@ -18,11 +18,13 @@ log-determinant taken as one *directional* derivative,
     d/dψ log|H| = d/dε log|Aᵀ (W + ε ẇ) A + Q + ε Q̇|  at ε = 0,
     ẇ = ∂W/∂ψ + w′ ∘ (A dẑ/dψ),   dẑ/dψ = H⁻¹ ∂G/∂ψ,
 
-(G the gradient of the log joint in z, w′ the third derivative of the log-likelihood),
-evaluated by a central difference in ε: two factorisations and one solve instead of two
-Newton solves of the mode.  w′, ∂W/∂φ and ∂g/∂φ are elementwise differences of the family's
-``derivs``.  Weight parameters (which change A) and the Cox and conditional-logit families
-(non-diagonal curvature) keep finite differences of the whole objective.
+(G the gradient of the log joint in z), evaluated by a central difference in ε of the
+log-determinant of H assembled at ψ ± εe and with the likelihood curvature evaluated at
+η̂ ± ε dη̂/dψ — so the third derivatives of the likelihood enter through the family's own
+curvature (diagonal or not: Cox and conditional logit too).  Weight parameters also move
+A(θ) and the offset: their ∂η/∂θ at fixed ẑ and ∂Aᵀ/∂θ g come from assembling the design at
+θ ± h.  Per coordinate: one solve with the factor at the mode, two factorisations and (for
+weights) four design assemblies — instead of two Newton solves of the mode.
 """
 
 from __future__ import annotations
@@ -32,24 +34,9 @@ import numpy as np
 __all__ = ["analytic_mask", "gaussian_gradient", "laplace_gradient"]
 
 
-def _diag_kind(latent) -> bool:
-    """Does the family have a diagonal curvature (all but Cox and conditional logit)?"""
-    return latent.family.family.name not in ("cox", "clogit")
-
-
 def analytic_mask(latent, space) -> np.ndarray:
-    """Which free hyperparameters (``space.free`` order) get an analytic derivative.
-
-    Every SD and family parameter, except for the Cox and conditional-logit families;
-    weight parameters never (they use differences of the whole objective).
-    """
-    mask = np.zeros(space.dim, dtype=bool)
-    if not space.dim or not _diag_kind(latent):
-        return mask
-    n_w = sum(len(b) for b in space.block_names)
-    for j, name in enumerate(space.free):
-        mask[j] = space.names.index(name) >= n_w
-    return mask
+    """Which free hyperparameters (``space.free`` order) get an analytic derivative: all."""
+    return np.ones(space.dim, dtype=bool)
 
 
 def _gaussian_mask(latent, space) -> np.ndarray:
@@ -91,62 +78,92 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
     hyp = space.hyper(u)
     sd = np.asarray(hyp.sd, float)
     phi = tuple(hyp.phi)
+    theta = [np.asarray(t, float) for t in hyp.theta]
     fam = latent.family
     D, R, off = latent.assemble(hyp.theta)
-    P = latent.P
+    P, q = latent.P, latent.q
     eta, z = mode.eta, mode.z
     r = z - latent.prior_mean()
 
-    def A(v):  # A v
-        return D @ v[:P] + (R @ v[P:] if latent.q else 0.0)
+    def A(Dm, Rm, v):  # A v
+        return Dm @ v[:P] + (Rm @ v[P:] if q else 0.0)
 
-    def At(w):  # Aᵀ w
-        return np.concatenate([D.T @ w, R.T @ w]) if latent.q else D.T @ w
+    def At(Dm, Rm, w):  # Aᵀ w
+        return np.concatenate([Dm.T @ w, Rm.T @ w]) if q else Dm.T @ w
 
     g0, c0 = fam.derivs(eta, phi)
-    w = c0.d
-    h_eta = 1e-4 * np.maximum(1.0, np.abs(eta))
-    w3 = (fam.derivs(eta + h_eta, phi)[1].d - fam.derivs(eta - h_eta, phi)[1].d) / (2 * h_eta)
+
+    def curv_apply(v):  # C v, C = diag(d) − U diag(c) Uᵀ the likelihood curvature at η̂
+        out = c0.d * v
+        if c0.U is not None:
+            out = out - c0.U @ (c0.c * (c0.U.T @ v))
+        return out
+
     n_w = sum(len(b) for b in space.block_names)
+    blocks = [(bi, k) for bi, b in enumerate(space.block_names) for k in range(len(b))]
+
+    def shifted(t_theta, k_w, t_sd, k_sd, t_phi, k_phi, t_eta, eta_dot):
+        """log|A(θ')ᵀ C(η̂ + t η̇; φ') A(θ') + Q(s')| at the shifted hyperparameters."""
+        th = [x.copy() for x in theta]
+        if k_w is not None:
+            th[k_w[0]][k_w[1]] += t_theta
+        Dm, Rm, _ = latent._assemble(tuple(th)) if k_w is not None else (D, R, off)
+        s2 = sd.copy()
+        if k_sd is not None:
+            s2[k_sd] += t_sd
+        ph = list(phi)
+        if k_phi is not None:
+            ph[k_phi] += t_phi
+        _, cv = fam.derivs(eta + t_eta * eta_dot, tuple(ph))
+        return latent.factor(Dm, Rm, cv, s2).logdet
+
     dnat = np.full(len(space.names), np.nan)
-
-    def logdet_slope(wdot: np.ndarray, sd_dir: np.ndarray) -> float:
-        scale = max(np.max(np.abs(wdot) / np.maximum(w, 1e-300), initial=0.0),
-                    np.max(np.abs(sd_dir) / sd, initial=0.0))
-        eps = 1e-5 / scale if scale > 0 else 1e-5
-        vals = []
-        for sgn in (1.0, -1.0):
-            curv = type(c0)(d=w + sgn * eps * wdot)
-            vals.append(latent.factor(D, R, curv, sd + sgn * eps * sd_dir).logdet)
-        return (vals[0] - vals[1]) / (2 * eps)
-
-    free_names = [space.free[j] for j in np.flatnonzero(which)]
-    for name in free_names:
+    for name in [space.free[j] for j in np.flatnonzero(which)]:
         k = space.names.index(name)
-        if n_w <= k < n_w + space.n_sd:  # an SD: Q_b = K / s²
-            b = k - n_w
+        k_w = k_sd = k_phi = None
+        scale = 1.0
+        if k < n_w:  # a weight parameter: A and the offset depend on it
+            k_w = blocks[k]
+            scale = max(1.0, abs(theta[k_w[0]][k_w[1]]))
+            h = 1e-6 * scale
+            parts = []
+            for sgn in (1.0, -1.0):
+                th = [x.copy() for x in theta]
+                th[k_w[0]][k_w[1]] += sgn * h
+                Dm, Rm, om = latent._assemble(tuple(th))
+                parts.append((om + A(Dm, Rm, z), At(Dm, Rm, g0)))
+            deta = (parts[0][0] - parts[1][0]) / (2 * h)  # ∂η/∂θ at fixed ẑ
+            dG = (parts[0][1] - parts[1][1]) / (2 * h) - At(D, R, curv_apply(deta))
+            explicit = float(g0 @ deta)
+            eta_dot = deta + A(D, R, mode.factor.solve(dG))
+        elif k < n_w + space.n_sd:  # an SD: Q_b = K / s²
+            b = k_sd = k - n_w
             sl, K = latent.re_slices[b], latent._re_K[b]
             s = sd[b]
+            scale = s
             rb = r[sl]
-            quad = float(rb @ rb) if K is None else float(rb @ (K @ rb))
-            explicit = quad / s**3 - (sl.stop - sl.start) / s
+            Kr = rb if K is None else K @ rb
+            explicit = float(rb @ Kr) / s**3 - (sl.stop - sl.start) / s
             dG = np.zeros(latent.dim)  # ∂G/∂s = −(∂Q/∂s) r = (2 / s³) K r_b
-            dG[sl] = 2.0 * (rb if K is None else K @ rb) / s**3
-            zdot = mode.factor.solve(dG)
-            wdot = w3 * A(zdot)
-            sd_dir = np.zeros(len(sd))
-            sd_dir[b] = 1.0
-            dnat[k] = explicit - 0.5 * logdet_slope(wdot, sd_dir)
+            dG[sl] = 2.0 * Kr / s**3
+            eta_dot = A(D, R, mode.factor.solve(dG))
         else:  # a family parameter
-            i = k - n_w - space.n_sd
-            h = 1e-6 * max(1.0, abs(phi[i]))
+            k_phi = i = k - n_w - space.n_sd
+            scale = max(1.0, abs(phi[i]))
+            h = 1e-6 * scale
             up = tuple(p + h * (m == i) for m, p in enumerate(phi))
             dn = tuple(p - h * (m == i) for m, p in enumerate(phi))
-            (g_up, c_up), (g_dn, c_dn) = fam.derivs(eta, up), fam.derivs(eta, dn)
+            dg = (fam.derivs(eta, up)[0] - fam.derivs(eta, dn)[0]) / (2 * h)
             explicit = float(np.atleast_1d(fam.dphi(eta, phi))[i])
-            zdot = mode.factor.solve(At((g_up - g_dn) / (2 * h)))
-            wdot = (c_up.d - c_dn.d) / (2 * h) + w3 * A(zdot)
-            dnat[k] = explicit - 0.5 * logdet_slope(wdot, np.zeros(len(sd)))
+            eta_dot = A(D, R, mode.factor.solve(At(D, R, dg)))
+        # central difference of the log-determinant along the joint direction
+        eps = 1e-5 * scale
+        big = float(np.max(np.abs(eta_dot), initial=0.0))
+        if big * eps > 1e-4:
+            eps = 1e-4 / big
+        vals = [shifted(sg * eps, k_w, sg * eps, k_sd, sg * eps, k_phi, sg * eps, eta_dot)
+                for sg in (1.0, -1.0)]
+        dnat[k] = explicit - 0.5 * (vals[0] - vals[1]) / (2 * eps)
     out = np.full(space.dim, np.nan)
     nat = dnat[space._free_idx]
     out[which] = (nat * space.dnatural(u))[which]
@@ -196,3 +213,4 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     nat = dnat[space._free_idx]
     out[mask] = (nat * space.dnatural(u))[mask]
     return out
+

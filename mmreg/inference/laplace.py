@@ -3,8 +3,9 @@
 The latent vector (coefficients and random effects) is integrated out — exactly for the
 Gaussian family, by the Laplace approximation otherwise — and the free hyperparameters are
 optimised on their natural scale (the mode of p(ψ | y), like lme4/glmmTMB's estimates with
-bml's near-flat priors).  Standard errors come from the curvature: the observed information
-of ψ (numerical Hessian of the marginal) propagated to the coefficients with the
+bml's near-flat priors) by L-BFGS-B with the exact gradient of the Laplace marginal
+(:mod:`mmreg.inference.gradient`).  Standard errors come from the curvature: the observed
+information of ψ (central differences of that gradient) propagated to the coefficients with the
 sensitivity dẑ/dψ, so that coefficient SEs include the uncertainty of the SDs and weights.
 """
 

@@ -13,12 +13,7 @@ import numpy as np
 import pytest
 
 import mmreg
-from mmreg.inference.gradient import (
-    _logdet_gradient,
-    analytic_mask,
-    gaussian_gradient,
-    laplace_gradient,
-)
+from mmreg.inference.gradient import _logdet_gradient, gaussian_gradient, laplace_gradient
 from mmreg.inference.laplace import _Objective, start_values
 
 
@@ -40,12 +35,14 @@ def _numeric(obj, u, h=1e-5):
     return np.array(out)
 
 
-CASES = [  # (family, weights, ar, analytic coordinates); weight parameters use differences
-    ("gaussian", "estimated", False, [0, 0, 1, 1, 1]),
-    ("gaussian", "estimated", True, [0, 0, 1, 1, 1]),  # random-walk SD: log-det direction
-    ("weibull", "estimated", False, [0, 0, 1, 1, 1]),  # SDs and shape
+CASES = [  # (family, weights, ar, analytic coordinates)
+    ("gaussian", "estimated", False, [1, 1, 1, 1, 1]),
+    ("gaussian", "estimated", True, [1, 1, 1, 1, 1]),  # random-walk SD: log-det direction
+    ("weibull", "estimated", False, [1, 1, 1, 1, 1]),  # SDs and shape
     ("weibull", "equal", True, [1, 1, 1]),
     ("binomial", "equal", False, [1, 1]),
+    ("cox", "estimated", False, [1, 1, 1, 1]),
+    ("clogit", "equal", False, [1]),
 ]
 
 
@@ -77,8 +74,3 @@ def test_gaussian_closed_form_equals_the_log_determinant_route():
     closed = gaussian_gradient(model.latent, model.space, u, md)
     other = _logdet_gradient(model.latent, model.space, u, md, np.ones(model.space.dim, bool))
     np.testing.assert_allclose(closed, other, rtol=1e-7)
-
-
-def test_no_analytic_gradient_for_cox():
-    model = _model(family="cox", weights="equal")
-    assert not analytic_mask(model.latent, model.space).any()
