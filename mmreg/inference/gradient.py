@@ -31,12 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["analytic_mask", "gaussian_gradient", "laplace_gradient"]
-
-
-def analytic_mask(latent, space) -> np.ndarray:
-    """Which free hyperparameters (``space.free`` order) get an analytic derivative: all."""
-    return np.ones(space.dim, dtype=bool)
+__all__ = ["gaussian_gradient", "laplace_gradient"]
 
 
 def _gaussian_mask(latent, space) -> np.ndarray:
@@ -56,15 +51,13 @@ def _gaussian_mask(latent, space) -> np.ndarray:
 
 
 def laplace_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
-    """d log p̂(y | ψ) / d u for the coordinates of :func:`analytic_mask` (others NaN).
+    """d log p̂(y | ψ) / d u for every free hyperparameter (``space.free`` order).
 
     Closed forms where they exist (:func:`gaussian_gradient`), the directional derivative of
     the log-determinant otherwise (module docstring).
     """
     out = np.full(space.dim, np.nan)
-    mask = analytic_mask(latent, space)
-    if not mask.any():
-        return out
+    mask = np.ones(space.dim, dtype=bool)
     closed = _gaussian_mask(latent, space)
     if closed.any():
         out[closed] = gaussian_gradient(latent, space, u, mode)[closed]

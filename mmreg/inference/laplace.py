@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
-from statsmodels.tools.numdiff import approx_hess3
 
 from mmreg.errors import MMWarning
-from mmreg.inference.gradient import analytic_mask, laplace_gradient
+from mmreg.inference.gradient import laplace_gradient
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
 
@@ -69,9 +68,6 @@ class _Objective:
         self.latent, self.space = latent, space
         self.z = None
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
-        self.analytic = analytic_mask(latent, space)  # coordinates with an exact gradient
-        # central differences are more robust; forward ones halve the cost on large problems
-        self.central = latent.dim < 5000
 
     def mode(self, u: np.ndarray) -> Mode:
         md = self.latent.mode(self.space.hyper(u), z0=self.z, tol=1e-13)
@@ -91,14 +87,11 @@ class _Objective:
             return _BIG
         return -val if np.isfinite(val) else _BIG
 
-    def value_and_grad(self, u: np.ndarray, rel_step: float = 1e-6,
-                       central: bool | None = None) -> tuple[float, np.ndarray]:
-        """Objective and its gradient: analytic where :attr:`analytic`, else differences.
+    def value_and_grad(self, u: np.ndarray, rel_step: float = 1e-6) -> tuple[float, np.ndarray]:
+        """Objective and its exact gradient (:func:`~mmreg.inference.gradient.laplace_gradient`).
 
-        The log prior of ψ (cheap: no latent solve) is always differentiated numerically.
-        ``central`` chooses central or forward differences (default: :attr:`central`).
+        Only the log prior of ψ (cheap: no latent solve) is differentiated numerically.
         """
-        central = self.central if central is None else central
         u = np.asarray(u, float)
         g = np.zeros(len(u))
         try:
@@ -113,21 +106,14 @@ class _Objective:
             return _BIG, g
         except (np.linalg.LinAlgError, ValueError):
             return _BIG, g
-        z_at_u = self.z
         for j in range(len(u)):
             h = rel_step * max(1.0, abs(u[j]))
             e = np.zeros(len(u))
             e[j] = h
-            if self.analytic[j]:
-                lp = [-self.space.log_prior(u + s * e, jacobian=False) for s in (1.0, -1.0)]
-                g[j] = g_lat[j] + (lp[0] - lp[1]) / (2 * h)
-            elif central:
-                g[j] = (self(u + e) - self(u - e)) / (2 * h)
-            else:
-                g[j] = (self(u + e) - f) / h
-            self.z = z_at_u
-        if not np.all(np.isfinite(g)) or np.any(np.abs(g) >= _BIG / 10):
-            g = np.where(np.isfinite(g) & (np.abs(g) < _BIG / 10), g, 0.0)
+            lp = [-self.space.log_prior(u + s * e, jacobian=False) for s in (1.0, -1.0)]
+            g[j] = g_lat[j] + (lp[0] - lp[1]) / (2 * h)
+        if not np.all(np.isfinite(g)):  # e.g. a prior with a bound at u: no usable slope
+            g = np.where(np.isfinite(g), g, 0.0)
         return float(f), g
 
 
@@ -275,15 +261,12 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
 def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]:
     if not len(u):
         return np.zeros((0, 0)), True
-    if obj.analytic.all():  # central differences of the exact gradient: 2d evaluations
-        cols = []
-        for j in range(len(u)):
-            e = np.zeros(len(u))
-            e[j] = 1e-4
-            cols.append((obj.value_and_grad(u + e)[1] - obj.value_and_grad(u - e)[1]) / 2e-4)
-        H = np.column_stack(cols)
-    else:
-        H = approx_hess3(u, obj, epsilon=1e-3)
+    cols = []  # central differences of the exact gradient: 2d evaluations
+    for j in range(len(u)):
+        e = np.zeros(len(u))
+        e[j] = 1e-4
+        cols.append((obj.value_and_grad(u + e)[1] - obj.value_and_grad(u - e)[1]) / 2e-4)
+    H = np.column_stack(cols)
     H = 0.5 * (H + H.T)
     w, V = np.linalg.eigh(H)
     ok = bool(np.all(w > 1e-10 * max(1.0, np.max(np.abs(w)))))

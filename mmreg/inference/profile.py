@@ -62,8 +62,8 @@ class _Profile:
                 start, f_start = near, f_near
         others = self.others
 
-        def fun(v):  # objective and gradient in the other coordinates (analytic where known)
-            f, g = self.obj.value_and_grad(self._u(t, v), central=False)
+        def fun(v):  # objective and exact gradient in the other coordinates
+            f, g = self.obj.value_and_grad(self._u(t, v))
             return f, g[others]
 
         # 2Δ is needed to ~1e-3: a relative tolerance of 1e-10 on f (|f| ~ 1e2–1e5) suffices
