@@ -41,8 +41,7 @@ def _gaussian_mask(latent, space) -> np.ndarray:
         return mask
     n_w = sum(len(b) for b in space.block_names)
     iid = [K is None for K in latent._re_K]
-    for j, name in enumerate(space.free):
-        k = space.names.index(name)
+    for j, k in enumerate(space._free_idx):
         if n_w <= k < n_w + space.n_sd:
             mask[j] = iid[k - n_w]
         elif k >= n_w + space.n_sd:  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
@@ -57,11 +56,10 @@ def laplace_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     the log-determinant otherwise (module docstring).
     """
     out = np.full(space.dim, np.nan)
-    mask = np.ones(space.dim, dtype=bool)
     closed = _gaussian_mask(latent, space)
     if closed.any():
         out[closed] = gaussian_gradient(latent, space, u, mode)[closed]
-    rest = mask & ~closed
+    rest = ~closed
     if rest.any():
         out[rest] = _logdet_gradient(latent, space, u, mode, rest)[rest]
     return out
@@ -95,24 +93,23 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
     n_w = sum(len(b) for b in space.block_names)
     blocks = [(bi, k) for bi, b in enumerate(space.block_names) for k in range(len(b))]
 
-    def shifted(t_theta, k_w, t_sd, k_sd, t_phi, k_phi, t_eta, eta_dot):
-        """log|A(θ')ᵀ C(η̂ + t η̇; φ') A(θ') + Q(s')| at the shifted hyperparameters."""
+    def shifted(t, k_w, k_sd, k_phi, eta_dot):
+        """log|A(θ')ᵀ C(η̂ + t η̇; φ') A(θ') + Q(s')|, the one hyperparameter moved by t."""
         th = [x.copy() for x in theta]
         if k_w is not None:
-            th[k_w[0]][k_w[1]] += t_theta
+            th[k_w[0]][k_w[1]] += t
         Dm, Rm, _ = latent._assemble(tuple(th)) if k_w is not None else (D, R, off)
         s2 = sd.copy()
         if k_sd is not None:
-            s2[k_sd] += t_sd
+            s2[k_sd] += t
         ph = list(phi)
         if k_phi is not None:
-            ph[k_phi] += t_phi
-        _, cv = fam.derivs(eta + t_eta * eta_dot, tuple(ph))
+            ph[k_phi] += t
+        _, cv = fam.derivs(eta + t * eta_dot, tuple(ph))
         return latent.factor(Dm, Rm, cv, s2).logdet
 
     dnat = np.full(len(space.names), np.nan)
-    for name in [space.free[j] for j in np.flatnonzero(which)]:
-        k = space.names.index(name)
+    for k in space._free_idx[which]:
         k_w = k_sd = k_phi = None
         scale = 1.0
         if k < n_w:  # a weight parameter: A and the offset depend on it
@@ -154,8 +151,7 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
         big = float(np.max(np.abs(eta_dot), initial=0.0))
         if big * eps > 1e-4:
             eps = 1e-4 / big
-        vals = [shifted(sg * eps, k_w, sg * eps, k_sd, sg * eps, k_phi, sg * eps, eta_dot)
-                for sg in (1.0, -1.0)]
+        vals = [shifted(sg * eps, k_w, k_sd, k_phi, eta_dot) for sg in (1.0, -1.0)]
         dnat[k] = explicit - 0.5 * (vals[0] - vals[1]) / (2 * eps)
     out = np.full(space.dim, np.nan)
     nat = dnat[space._free_idx]

@@ -133,13 +133,13 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     obj = _Objective(latent, space)
     if space.dim:
         u0 = _warm_start(obj, np.asarray(u0, float), space, maxiter)
-        res = _minimize(obj, u0, space, maxiter)
+        res = _minimize(obj, u0, space._kind, maxiter)
         for msg in sorted(obj.failures):
             warnings.warn(f"{msg} for some parameter values tried by the optimiser (e.g. exp() "
                           "overflowing); those values were rejected. Consider rescaling the "
                           "covariate or reparametrising the weight function.", MMWarning,
                           stacklevel=3)
-        if res.success and not _stationary(obj, res.x, space):
+        if res.success and not _stationary(obj, res.x, space._kind):
             res.success = False
             res.message = "the gradient at the solution is not small (optimiser stalled)"
         if not res.success:
@@ -175,10 +175,9 @@ def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int
     local optimum at b1 = -1.67, 0.29 below the b1 = 0 value).  Fitting the SDs first, at
     the starting weights (b = 0: equal weights), and then releasing everything avoids that.
     """
-    n_weights = sum(len(b) for b in space.block_names)
     w_idx = [space.free.index(n) for b in space.block_names for n in b if n in space.free]
     rest = [j for j in range(space.dim) if j not in w_idx]
-    if not n_weights or not w_idx or not rest:
+    if not w_idx or not rest:
         return u0
 
     class _Sub:
@@ -194,37 +193,29 @@ def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int
             f, g = obj.value_and_grad(self._u(v))
             return f, g[rest]
 
-    sub_space = _SubSpace(space, rest)
-    res = _minimize(_Sub(), u0[rest], sub_space, maxiter)  # type: ignore[arg-type]
+    res = _minimize(_Sub(), u0[rest], space._kind[rest], maxiter)  # type: ignore[arg-type]
     out = u0.copy()
     if np.isfinite(res.fun) and res.fun < _BIG:
         out[rest] = res.x
     return out
 
 
-class _SubSpace:
-    """The coordinates ``idx`` of a :class:`HyperSpace` (box limits for :func:`_minimize`)."""
+def box(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Search limits on the unconstrained scale: ±30 for unbounded parameters, [−15, 8] for
+    log/logit-transformed ones (an SD of e^-15 is zero for every purpose, e^8 is huge)."""
+    return np.where(kind == 0, -30.0, -15.0), np.where(kind == 0, 30.0, 8.0)
 
-    def __init__(self, space: HyperSpace, idx: list[int]):
-        self._kind = space._kind[idx]
 
-
-def _stationary(obj: _Objective, u: np.ndarray, space: HyperSpace, h: float = 1e-4) -> bool:
+def _stationary(obj: _Objective, u: np.ndarray, kind: np.ndarray) -> bool:
     """Is ``u`` a stationary point (or at a bound)?  Guards against stalled line searches."""
-    f0 = obj(u)
+    f0, g = obj.value_and_grad(u)
     if f0 >= _BIG:
         return False
-    lo = np.where(space._kind == 0, -30.0, -15.0)
-    g = np.empty(len(u))
-    for j in range(len(u)):
-        e = np.zeros(len(u))
-        e[j] = h
-        g[j] = (obj(u + e) - obj(u - e)) / (2 * h)
-    at_lower = (u <= lo + 1e-6) & (g > 0)
+    at_lower = (u <= box(kind)[0] + 1e-6) & (g > 0)
     return bool(np.all((np.abs(g) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
 
 
-def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
+def _minimize(obj: _Objective, u0: np.ndarray, kind: np.ndarray, maxiter: int,
               radius: float = 2.5, rounds: int = 16) -> optimize.OptimizeResult:
     """L-BFGS-B inside a moving trust box.
 
@@ -232,17 +223,17 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
     weights overflow (e.g. a Weibull shape of e^8, ``exp(b1 * x)`` with large x), where the
     objective is rejected and the line search stalls.  Each round stays within ``radius``
     of its start on the unconstrained scale; the box is re-centred while the optimum is on
-    its edge, and shrunk when a round stalls away from a stationary point.
+    its edge, and shrunk when a round stalls away from a stationary point.  ``kind`` is
+    :attr:`HyperSpace._kind` of the coordinates (it sets the outer :func:`box`).
     """
-    lo = np.where(space._kind == 0, -30.0, -15.0)
-    hi = np.where(space._kind == 0, 30.0, 8.0)
+    lo, hi = box(kind)
     center = np.clip(u0, lo, hi)
     nit = 0
     res = None
     for _ in range(rounds):
         blo, bhi = np.maximum(lo, center - radius), np.minimum(hi, center + radius)
-        box = list(zip(blo, bhi, strict=True))
-        res = optimize.minimize(obj.value_and_grad, center, method="L-BFGS-B", bounds=box,
+        bounds = list(zip(blo, bhi, strict=True))
+        res = optimize.minimize(obj.value_and_grad, center, method="L-BFGS-B", bounds=bounds,
                                 jac=True, options={"maxiter": maxiter, "ftol": 1e-13,
                                                    "gtol": 1e-6})
         nit += res.nit
@@ -251,7 +242,7 @@ def _minimize(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
         center = res.x
         if at_box.any() or moved >= radius:
             continue  # the optimum lies beyond the box: re-centre
-        if _stationary(obj, res.x, space):
+        if _stationary(obj, res.x, kind):
             break
         radius /= 4.0  # stalled (rejected trial points): smaller steps
     res.nit = nit

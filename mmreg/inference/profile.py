@@ -17,12 +17,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, stats
 
-from mmreg.inference.laplace import _BIG, LaplaceFit, _Objective
+from mmreg.inference.laplace import _BIG, LaplaceFit, _Objective, box
 
 __all__ = ["profile_interval"]
-
-#: Search range on the unconstrained (log/logit) scale, as the Laplace optimiser's box.
-_LOG_LO, _LOG_HI = -15.0, 8.0
 
 
 class _Profile:
@@ -32,14 +29,11 @@ class _Profile:
         self.obj, self.j = obj, j
         self.u_hat = fit.u
         self.others = np.array([i for i in range(len(fit.u)) if i != j], dtype=int)
-        kind = obj.space._kind[self.others]
-        self.bounds = list(zip(np.where(kind == 0, -30.0, -15.0),
-                               np.where(kind == 0, 30.0, 8.0), strict=True))
+        self.lo, self.hi = box(obj.space._kind[self.others])
         cov = fit.cov_u
         slope = cov[self.others, j] / cov[j, j] if cov[j, j] > 0 else np.zeros(len(self.others))
         self.slope = np.where(np.isfinite(slope), slope, 0.0)
         self.f_hat = obj(fit.u)
-        self.evaluations = 0
         self.last: list[tuple[float, np.ndarray]] | None = None
 
     def _u(self, t: float, v: np.ndarray) -> np.ndarray:
@@ -49,11 +43,10 @@ class _Profile:
         return u
 
     def __call__(self, t: float) -> float:
-        self.evaluations += 1
         if not len(self.others):
             return 2.0 * (self.obj(self._u(t, np.zeros(0))) - self.f_hat)
-        lo, hi = np.array(self.bounds).T
-        start = np.clip(self.u_hat[self.others] + self.slope * (t - self.u_hat[self.j]), lo, hi)
+        start = np.clip(self.u_hat[self.others] + self.slope * (t - self.u_hat[self.j]),
+                        self.lo, self.hi)
         f_start = self.obj(self._u(t, start))
         if self.last is not None:  # continuation: the optimum at the nearest profiled t
             near = min(self.last, key=lambda tv: abs(tv[0] - t))[1]
@@ -67,7 +60,8 @@ class _Profile:
             return f, g[others]
 
         # 2Δ is needed to ~1e-3: a relative tolerance of 1e-10 on f (|f| ~ 1e2–1e5) suffices
-        res = optimize.minimize(fun, start, method="L-BFGS-B", bounds=self.bounds, jac=True,
+        bounds = list(zip(self.lo, self.hi, strict=True))
+        res = optimize.minimize(fun, start, method="L-BFGS-B", bounds=bounds, jac=True,
                                 options={"maxiter": 200, "ftol": 1e-10, "gtol": 1e-5})
         best, v = (res.fun, res.x) if res.fun <= f_start else (f_start, start)
         if best < _BIG:
@@ -108,6 +102,7 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
     obj = _Objective(latent, space)
     obj.z = fit.mode.z.copy()
     prof = _Profile(obj, fit, j)
+    t_lo, t_hi = (float(x[0]) for x in box(space._kind[[j]]))
     t_hat = float(fit.u[j])
     se = float(np.sqrt(fit.cov_u[j, j])) if fit.cov_u[j, j] > 0 else 1.0
 
@@ -126,7 +121,7 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
         # first trial at the log-scale Wald end (often close), then widen geometrically
         inner, t, h = t_hat, t_hat, float(np.clip(z * se, 0.05, 2.0))
         while True:
-            t = float(np.clip(t + direction * h, _LOG_LO, _LOG_HI))
+            t = float(np.clip(t + direction * h, t_lo, t_hi))
             val = g(t)
             if val > 0:
                 break
@@ -141,14 +136,14 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
         return float(optimize.toms748(lambda s: min(g(s), 1.0), *sorted((inner, t)),
                                       xtol=xtol))
 
-    lo_t = end(-1, _LOG_LO)
-    hi_t = end(+1, _LOG_HI)
+    lo_t = end(-1, t_lo)
+    hi_t = end(+1, t_hi)
 
     def natural(t: float) -> float:
         u = fit.u.copy()
         u[j] = t
         return float(space.natural_free(u)[j])
 
-    lo = float(space.lower[j]) if lo_t <= _LOG_LO else natural(lo_t)
-    hi = float(space.upper[j]) if hi_t >= _LOG_HI else natural(hi_t)
+    lo = float(space.lower[j]) if lo_t <= t_lo else natural(lo_t)
+    hi = float(space.upper[j]) if hi_t >= t_hi else natural(hi_t)
     return lo, hi
