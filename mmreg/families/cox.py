@@ -208,9 +208,9 @@ class BoundCox(BoundFamily):
         self._phi(phi)
         eta, _, L = self._core(eta)
         E = self._exposure()
-        col = np.repeat(np.arange(E.shape[1]), np.diff(E.indptr))
         U = sp.csc_matrix(
-            (E.data * np.exp(eta[E.indices] - L[col]), E.indices, E.indptr), shape=E.shape
+            (E.data * np.exp(eta[E.indices] - L[self._E_col]), E.indices, E.indptr),
+            shape=E.shape,
         )
         mu = U @ self._ad
         return self.event - mu, Curvature(d=mu, U=U, c=self._ad.copy())
@@ -218,6 +218,7 @@ class BoundCox(BoundFamily):
     def _exposure(self) -> sp.csc_matrix:
         if self._E is None:
             self._E = self._exposure_matrix()
+            self._E_col = np.repeat(np.arange(self._E.shape[1]), np.diff(self._E.indptr))
         return self._E
 
     def dphi(self, eta: np.ndarray, phi: Sequence[float] = ()) -> None:
@@ -290,17 +291,26 @@ class BoundCox(BoundFamily):
         raise NotImplementedError
 
 
-def _rowwise_logsumexp(A: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
-    """``log sum_j A_ij exp(x_j)`` for a CSR matrix with positive entries, row by row stable."""
-    counts = np.diff(A.indptr)
-    row = np.repeat(np.arange(A.shape[0]), counts)
-    vals = x[A.indices] + np.log(A.data)
-    top = np.full(A.shape[0], -np.inf)
-    np.maximum.at(top, row, vals)
+def _grouped_logsumexp(group: np.ndarray, vals: np.ndarray, n_groups: int) -> np.ndarray:
+    """``log sum_{i: group_i = g} exp(vals_i)`` for every ``g``, each on its own scale
+    (``-inf`` for an empty group)."""
+    top = np.full(n_groups, -np.inf)
+    np.maximum.at(top, group, vals)
     shift = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):
-        total = np.bincount(row, weights=np.exp(vals - shift[row]), minlength=A.shape[0])
+        total = np.bincount(group, weights=np.exp(vals - shift[group]), minlength=n_groups)
         return np.log(total) + shift
+
+
+class _RowLogSumExp:
+    """``x -> log sum_j A_ij exp(x_j)`` row by row for a fixed CSR matrix with A > 0."""
+
+    def __init__(self, A: sp.csr_matrix):
+        self.row = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        self.col, self.logdata, self.n = A.indices, np.log(A.data), A.shape[0]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return _grouped_logsumexp(self.row, x[self.col] + self.logdata, self.n)
 
 
 class BoundCoxRiskSet(BoundCox):
@@ -318,6 +328,7 @@ class BoundCoxRiskSet(BoundCox):
         self.K = int(self.grid.shape[0])
         r = np.searchsorted(self.grid, time, side="right") - 1  # last piece at risk, -1: none
         self._r = r
+        self._at = r >= 0  # rows at risk at some piece
         self._idx = r + 1
         self.d_k = np.bincount(r[event == 1], minlength=self.K).astype(float)
         self._event_logexp = np.zeros(self.n)
@@ -326,13 +337,7 @@ class BoundCoxRiskSet(BoundCox):
     def _log_sums(self, eta: np.ndarray) -> np.ndarray:
         # log-sum-exp of eta over the subjects whose last piece is k, then a reverse
         # cumulative logaddexp: S_k sums the subjects with last piece >= k.
-        at = self._r >= 0
-        r, e = self._r[at], eta[at]
-        top = np.full(self.K, -np.inf)
-        np.maximum.at(top, r, e)
-        shift = np.where(np.isfinite(top), top, 0.0)
-        with np.errstate(divide="ignore"):
-            own = np.log(np.bincount(r, weights=np.exp(e - shift[r]), minlength=self.K)) + shift
+        own = _grouped_logsumexp(self._r[self._at], eta[self._at], self.K)
         return np.logaddexp.accumulate(own[::-1])[::-1]
 
     def _log_expose(self, logw: np.ndarray) -> np.ndarray:
@@ -384,16 +389,16 @@ class BoundCoxPiecewise(BoundCox):
         E = sp.csr_matrix((vals, col, indptr), shape=(self.n, K))
         E.eliminate_zeros()
         self._Ecsr = E
-        self._ET = E.T.tocsr()
+        self._lse_pieces, self._lse_rows = _RowLogSumExp(E.T.tocsr()), _RowLogSumExp(E)
         self.d_k = np.bincount(j[event == 1], minlength=K).astype(float)
         self._event_logexp = np.where(event == 1, np.log(own), 0.0)
         self._finish()
 
     def _log_sums(self, eta: np.ndarray) -> np.ndarray:
-        return _rowwise_logsumexp(self._ET, eta)
+        return self._lse_pieces(eta)
 
     def _log_expose(self, logw: np.ndarray) -> np.ndarray:
-        return _rowwise_logsumexp(self._Ecsr, logw)
+        return self._lse_rows(logw)
 
     def _exposure_matrix(self) -> sp.csc_matrix:
         E = self._Ecsr.tocsc()

@@ -112,8 +112,10 @@ class LaplaceResults(MMResults):
             return []
         if sd_method == "profile" or self.model.latent.dim <= self.AUTO_PROFILE_DIM:
             return sds
-        se = {n: self.raw.cov_u[j, j] for n, j in self._free_pos.items()}
-        return [n for n in sds if not (np.sqrt(se[n]) <= self.AUTO_PROFILE_SE)]
+        # NaN-safe: an SE that is not a number also counts as unreliable
+        cov = self.raw.cov_u
+        return [n for n in sds
+                if not np.sqrt(cov[self._free_pos[n], self._free_pos[n]]) <= self.AUTO_PROFILE_SE]
 
     def _profile_sd(self, alpha: float, names: list[str]) -> dict[str, tuple[float, float]]:
         """Profile intervals of the random-effect SDs ``names``, cached per ``alpha``."""
