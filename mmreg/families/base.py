@@ -14,6 +14,7 @@ logit).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -236,7 +237,7 @@ class BoundFamily(ABC):
                 f"{self.family.name}: phi must hold {len(names)} value(s) {names}, "
                 f"got {arr.shape[0]}."
             )
-        if names and not np.all(np.isfinite(arr) & (arr > 0)):
+        if names and not all(math.isfinite(v) and v > 0 for v in arr.tolist()):
             raise MMSpecError(
                 f"{self.family.name}: hyperparameters {names} must be positive and finite, "
                 f"got {tuple(arr)}."

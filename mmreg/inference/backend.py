@@ -81,7 +81,7 @@ def _design_arrays(model):
         yield from (a for a in (h.re_state, h.re_prev, h.fixed_offset) if a is not None)
 
 
-def model_fingerprint(model, walkers: int, dim: int) -> str:
+def model_fingerprint(model, walkers: int, dim: int, layout: str = "") -> str:
     """A hash identifying the model, its data and the sampler layout.
 
     Parameters
@@ -89,6 +89,9 @@ def model_fingerprint(model, walkers: int, dim: int) -> str:
     model : MMModel
     walkers, dim : int
         Walkers per ensemble and number of sampled hyperparameters.
+    layout : str
+        Anything else that fixes what the sampler stores (e.g. whether latent draws are
+        kept as blobs).
 
     Returns
     -------
@@ -99,7 +102,8 @@ def model_fingerprint(model, walkers: int, dim: int) -> str:
     h = hashlib.sha256()
     family = getattr(model, "_family", model.family)
     priors = sorted((k, repr(v)) for k, v in model.priors.items())
-    for part in (_FORMAT, model.formula, repr(family), repr(priors), str(walkers), str(dim)):
+    for part in (_FORMAT, model.formula, repr(family), repr(priors), str(walkers), str(dim),
+                 layout):
         h.update(part.encode())
         h.update(b"\0")
     for arr in _design_arrays(model):
@@ -263,7 +267,8 @@ class CheckpointBackend(Backend):
 
 
 def open_backends(
-    path: str | os.PathLike | None, model, chains: int, walkers: int, dim: int
+    path: str | os.PathLike | None, model, chains: int, walkers: int, dim: int,
+    layout: str = "",
 ) -> list:
     """Checkpoint backends ``(tuning, kept)`` for every chain.
 
@@ -274,6 +279,8 @@ def open_backends(
     model : MMModel
     chains, walkers, dim : int
         Sampler layout.
+    layout : str
+        Passed to :func:`model_fingerprint`.
 
     Returns
     -------
@@ -304,7 +311,7 @@ def open_backends(
         )
     if os.path.isdir(path):
         raise MMSpecError(f"backend file {path!r} is a folder; give a file name")
-    fp = model_fingerprint(model, walkers, dim)
+    fp = model_fingerprint(model, walkers, dim, layout)
     f = _open_read(path)
     if f is not None:
         with f:

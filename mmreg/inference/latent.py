@@ -138,6 +138,7 @@ class LatentModel:
         ) if design.hm else design.X
         self._static = None  # (D, R, offset) when the weights have no parameters
         self._products = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
+        self._rt = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         self._pattern = (SparsePattern(self._R, list(zip(local, self._re_K, strict=True)))
@@ -201,6 +202,15 @@ class LatentModel:
             R = self._R
         return D, R, off
 
+    def transpose(self, R: sp.csr_matrix):
+        """Rᵀ, cached for the last ``R`` (building a transpose costs more than using it)."""
+        cached = self._rt
+        if cached is not None and cached[0] is R:
+            return cached[1]
+        Rt = R.T
+        self._rt = (R, Rt)
+        return Rt
+
     def prior_precision(self, sd: np.ndarray) -> np.ndarray:
         """Dense prior precision Q of z for RE standard deviations ``sd`` (for tests/small)."""
         Q = np.zeros((self.dim, self.dim))
@@ -247,7 +257,7 @@ class LatentModel:
                 dD = D * d[:, None]
                 Hbb = D.T @ dD
                 Hbb[np.diag_indices(self.P)] += self.coef_prec
-                Hbr = np.asarray((R.T @ dD).T)
+                Hbr = np.asarray((self.transpose(R) @ dD).T)
                 Hrr = self._pattern.fill(R.data, d, prec)
             return SchurFactor(Hbb, Hbr, Hrr, self._pattern)
         dD = D * d[:, None]
@@ -304,7 +314,7 @@ class LatentModel:
         last_dec = np.inf
         for it in range(1, max_iter + 1):  # noqa: B007
             g, curv = fam.derivs(eta, phi)
-            grad = np.concatenate([D.T @ g, R.T @ g]) - self.prior_apply(sd, z - m)
+            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(sd, z - m)
             if fac is None or not chord:
                 fac = self.factor(D, R, curv, sd)
             step = fac.solve(grad)
@@ -379,7 +389,7 @@ class LatentModel:
         if self.q:
             eta_dev = eta_dev + R @ dev[self.P:]
         g = l3 * np.mean(eta_dev**2, axis=1)
-        shift = 0.5 * mode.factor.solve(np.concatenate([D.T @ g, R.T @ g]))
+        shift = 0.5 * mode.factor.solve(np.concatenate([D.T @ g, self.transpose(R) @ g]))
         return shift if np.all(np.isfinite(shift)) else np.zeros(self.dim)
 
     def importance(self, hyper: Hyper, mode: Mode, rng: np.random.Generator, K: int):

@@ -210,12 +210,15 @@ class _SuperLURR:
         if np.any(self.d <= 0) or not np.all(np.isfinite(self.d)):
             raise np.linalg.LinAlgError("random-effect precision not positive definite")
         self.logdet = float(np.sum(np.log(self.d)))
+        self._L = None
 
     def solve(self, B: np.ndarray) -> np.ndarray:
         return self.lu.solve(np.ascontiguousarray(B))
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
-        y = self.lu.L @ (np.sqrt(self.d)[:, None] * eps)  # ~ N(0, H_rr)
+        if self._L is None:  # SuperLU builds a new matrix on every access to .L
+            self._L = self.lu.L
+        y = self._L @ (np.sqrt(self.d)[:, None] * eps)  # ~ N(0, H_rr)
         return self.solve(y)
 
     def diag_inv(self, chunk: int = 512) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.backend import open_backends
 from mmreg.inference.laplace import fit_laplace, start_values
-from mmreg.inference.moves import LaplaceIndependenceMove
+from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
 
 __all__ = ["MCMCFit", "LogPosterior", "fit_mcmc"]
 
@@ -62,16 +62,21 @@ class LogPosterior:
     """
 
     def __init__(self, model, z0: np.ndarray, u0: np.ndarray, J: np.ndarray, particles: int,
-                 seed: int):
+                 seed: int, keep_z: bool = False):
         self.model = model
+        # keep_z: also return the latent draw of every evaluated point (an emcee blob), so
+        # kept states need no second evaluation; only for small latent vectors (memory)
+        self.keep_z = keep_z
         self.latent, self.space = model.latent, model.space
         # warm start of Newton: the mode extrapolated linearly from the Laplace fit
         self.z0, self.u0, self.J = z0, u0, J
         self.K = particles
         self.seed = seed
         # the importance sampler is exact for any proposal: a loose Newton tolerance only
-        # moves the proposal's centre by a negligible amount
-        self.tol = 1e-9 if particles == 0 else 1e-6
+        # moves the proposal's centre by a negligible amount (a Newton decrement of 1e-2
+        # leaves it ~0.1 SD from the mode; coalgov weib_hm: 3.4 -> 2.0 Newton steps per
+        # evaluation, same estimator SD and ESS)
+        self.tol = 1e-9 if particles == 0 else 1e-2
 
     @classmethod
     def from_laplace(cls, model, laplace, particles: int, seed: int) -> LogPosterior:
@@ -79,7 +84,12 @@ class LogPosterior:
         return cls(model, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed)
 
     def __reduce__(self):
-        return (type(self), (self.model, self.z0, self.u0, self.J, self.K, self.seed))
+        return (type(self), (self.model, self.z0, self.u0, self.J, self.K, self.seed,
+                             self.keep_z))
+
+    def with_z(self) -> LogPosterior:
+        """The same log posterior, returning the latent draw as a third value."""
+        return type(self)(self.model, self.z0, self.u0, self.J, self.K, self.seed, True)
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -106,14 +116,31 @@ class LogPosterior:
         return (float(val) if np.isfinite(val) else -np.inf), s, z
 
     def __call__(self, u: np.ndarray):
-        val, s, _ = self.evaluate(np.asarray(u, float))
-        return val, s
+        val, s, z = self.evaluate(np.asarray(u, float), want_z=self.keep_z)
+        if not self.keep_z:
+            return val, s
+        return val, s, (np.full(self.latent.dim, np.nan) if z is None else z)
 
 
 #: Largest move (on the unconstrained scale) along which the Laplace mode is extrapolated
 #: linearly to warm-start Newton; beyond it the linearisation is meaningless and a far
 #: extrapolation (e.g. log σ = 19) starts Newton at absurd linear predictors.
 MAX_EXTRAPOLATION = 2.0
+
+
+#: Largest latent dimension for which the sampler keeps every evaluation's latent draw
+#: (an emcee blob: 8 bytes × dim per walker and step) instead of recomputing the kept ones.
+KEEP_Z_MAX = 1000
+
+
+def keeps_latent(model) -> bool:
+    """Whether the sampler stores the latent draw of every evaluation (small models)."""
+    return model.latent.dim <= KEEP_Z_MAX
+
+
+def sampler_layout(model) -> str:
+    """What the sampler stores besides the chain (part of a checkpoint's fingerprint)."""
+    return f"blobs=seed{',z' if keeps_latent(model) else ''}"
 
 
 def _bounded_step(delta: np.ndarray) -> np.ndarray:
@@ -164,8 +191,9 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
         Default: while tuning, a mixture of independence proposals from a multivariate t
         around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
         and emcee's differential-evolution (40%) and snooker (10%) moves; for the kept
-        draws, independence proposals from a t fitted to the tuning draws (90%) and
-        differential evolution (10%).
+        draws, independence proposals from a kernel density estimate of the tuning draws
+        with a t tail component (90%, see :class:`~mmreg.inference.moves.KDEIndependenceMove`)
+        and differential evolution (10%).
     laplace : LaplaceFit, optional
         Reuse a Laplace fit for the starting values.
 
@@ -186,10 +214,12 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
     dim = space.dim
     K = 0 if model.family == "gaussian" else (8 if particles is None else int(particles))
     logpost = LogPosterior.from_laplace(model, laplace, K, seed)
+    if keeps_latent(model):
+        logpost = logpost.with_z()
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
-    backends = open_backends(backend, model, chains, nw, dim)
+    backends = open_backends(backend, model, chains, nw, dim, layout=sampler_layout(model))
     rng0 = np.random.default_rng(seed)
     jobs = [(logpost, laplace.u, laplace.cov_u, nw, tune, steps, thin, rng0.integers(2**63),
              moves, adapt, pool, backends[c], progress) for c in range(chains)]
@@ -262,24 +292,36 @@ def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
             (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
 
 
-def _adapted_moves(mean: np.ndarray, cov: np.ndarray) -> list:
-    """Kept phase: mostly independence proposals fitted to the tuning draws.
+def _adapted_moves(points: np.ndarray) -> list:
+    """Kept phase: mostly independence proposals fitted to the tuning draws ``points``.
 
-    Once the t proposal is fitted to the posterior itself (mean and covariance of the
-    second half of the tuning draws), accepted proposals are nearly independent draws.
-    Measured on coalgov (2 chains × 1000 draws, two seeds): lowest bulk ESS 274–347
-    (gaus_hm) and 277–289 (weib_eq) with the tuning mixture, 770–972 and 400–1066 with
-    90–100% independence proposals (t_10, scale 1.1; acceptance 0.64–0.71).  10% DE
-    moves keep local exploration should the proposal miss part of the posterior.
+    Once the proposal is fitted to the posterior itself (the second half of the tuning
+    draws), accepted proposals are nearly independent draws.  The proposal is a kernel
+    density estimate of those draws with a 20% t₁₀ component (mean and covariance of the
+    draws, scale 1.1) for the tails: it follows the skewed posteriors of SDs with mass near
+    zero.  Measured on coalgov (2 chains × 1000 draws, tune 100): a t₁₀ alone accepted
+    46–50% on binom_hm (lowest bulk ESS 196–514), the kernel mixture 65% (371–546); a t
+    alone had in turn raised gaus_hm/weib_eq from 274–347/277–289 (the tuning mixture) to
+    770–972/400–1066.  10% DE moves keep local exploration should the proposal miss part
+    of the posterior.
     """
-    return [(LaplaceIndependenceMove(mean, _capped(cov, 3.0), df=10.0, scale=1.1), 0.9),
-            (emcee.moves.DEMove(), 0.1)]
+    dim = points.shape[1]
+    mean = points.mean(axis=0)
+    cov = _capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
+    try:
+        ind = KDEIndependenceMove(points, mean, cov)
+    except np.linalg.LinAlgError:  # degenerate tuning draws (e.g. a stuck ensemble)
+        ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
+    return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
 
 def _sampler(logpost, nw, moves, pool, backend, rng):
     dim = logpost.space.dim
+    blobs = [("seed", np.uint64)]
+    if logpost.keep_z:
+        blobs.append(("z", np.float64, (logpost.latent.dim,)))
     smp = emcee.EnsembleSampler(nw, dim, logpost, moves=moves, pool=pool, backend=backend,
-                                blobs_dtype=[("seed", np.uint64)])
+                                blobs_dtype=blobs)
     smp.random_state = np.random.RandomState(rng.integers(2**31)).get_state()
     return smp
 
@@ -310,8 +352,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         tchain = None
         state = _start(logpost, u_hat, cov_u, nw, rng)
     if adapt and tchain is not None and len(tchain) >= 20:
-        pts = tchain[len(tchain) // 2:].reshape(-1, dim)
-        mv = _adapted_moves(pts.mean(axis=0), np.cov(pts, rowvar=False).reshape(dim, dim))
+        mv = _adapted_moves(tchain[len(tchain) // 2:].reshape(-1, dim))
     sk = _sampler(logpost, nw, mv, pool, kb, rng)
     done = kb.iteration if kb is not None and kb.initialized else 0
     if done == 0:
@@ -320,13 +361,18 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         sk.run_mcmc(None, steps - done, progress=progress)
     chain = sk.get_chain()[:steps]
     blobs = sk.get_blobs()[:steps]
-    return chain, blobs["seed"], sk.acceptance_fraction
+    return chain, blobs, sk.acceptance_fraction
 
 
-def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, seeds: np.ndarray):
-    """Regenerate z for every kept state (same seed -> same particles) and its log-lik."""
+def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray):
+    """z of every kept state and its pointwise log-likelihood.
+
+    z comes from the blobs when the sampler kept it; otherwise it is regenerated (the
+    evaluation is seeded by the state, so the same particles and the same z come back).
+    """
     C, S, W, _ = u.shape
     lat = model.latent
+    stored = blobs.dtype.names is not None and "z" in blobs.dtype.names
     z = np.empty((C, S, W, lat.dim))
     ll = np.empty((C, S, W, lat.n))
     seen: dict[bytes, tuple[int, int, int]] = {}
@@ -338,9 +384,12 @@ def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, seeds: np.ndarray
                     z[c, s, w], ll[c, s, w] = z[seen[key]], ll[seen[key]]
                     continue
                 seen[key] = (c, s, w)
-                val, seed, zz = logpost.evaluate(u[c, s, w], want_z=True)
-                if zz is None:  # cannot happen for an accepted state; be explicit if it does
-                    raise RuntimeError(f"kept state {u[c, s, w]} has log posterior {val}")
+                if stored:
+                    zz = blobs["z"][c, s, w]
+                else:
+                    val, _, zz = logpost.evaluate(u[c, s, w], want_z=True)
+                if zz is None or not np.all(np.isfinite(zz)):  # not for an accepted state
+                    raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
                 z[c, s, w] = zz
                 hyp = model.space.hyper(u[c, s, w])
                 D, R, off = lat.assemble(hyp.theta)
