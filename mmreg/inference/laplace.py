@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import optimize
@@ -35,12 +36,18 @@ class LaplaceFit:
     cov_u: np.ndarray  # their covariance (inverse observed information)
     mode: Mode  # conditional mode of z at the optimum
     cov_coef: np.ndarray  # covariance of the coefficients: (H⁻¹ + J cov_u Jᵀ)[:P, :P]
-    var_z: np.ndarray  # diagonal of H⁻¹ + J cov_u Jᵀ (all latent effects)
     cross: np.ndarray  # Cov(z, u) = J cov_u
     sensitivity: np.ndarray  # J = dẑ/du at the optimum (warm starts for MCMC)
     log_posterior: float  # maximised log marginal posterior of ψ
     optimizer: optimize.OptimizeResult
     hessian_ok: bool
+
+    @cached_property
+    def var_z(self) -> np.ndarray:
+        """Diagonal of H⁻¹ + J cov_u Jᵀ (all latent effects), computed when first used:
+        for a large sparse factor it costs many solves (see ``SchurFactor.cheap_diag``)."""
+        _, var_h = self.mode.factor.inverse_parts(self.cov_coef.shape[0])
+        return var_h + np.einsum("ij,ij->i", self.cross, self.sensitivity)
 
 
 def start_values(space: HyperSpace, outcome: dict, family: str) -> np.ndarray:
@@ -152,16 +159,15 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     mode = obj.mode(u)
     P = latent.P
     cov_u, ok = _hyper_covariance(obj, u)
-    cov_bb, var_h = mode.factor.inverse_parts(P)
+    cov_bb = mode.factor.coef_block(P)
     if space.dim:
         J = _mode_sensitivity(obj, u)
         cross = J @ cov_u
         cov_coef = cov_bb + cross[:P] @ J[:P].T
-        var_z = var_h + np.einsum("ij,ij->i", cross, J)
     else:
         J = np.zeros((latent.dim, 0))
-        cross, cov_coef, var_z = J, cov_bb, var_h
-    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef, var_z=var_z,
+        cross, cov_coef = J, cov_bb
+    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef,
                       cross=cross, sensitivity=J,
                       log_posterior=-float(obj(u)), optimizer=res, hessian_ok=ok)
 

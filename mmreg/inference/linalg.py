@@ -38,6 +38,8 @@ def dense_cholesky(H: np.ndarray) -> np.ndarray:
 class DenseFactor:
     """Cholesky factor of a dense SPD matrix."""
 
+    cheap_diag = True
+
     def __init__(self, H: np.ndarray):
         self.L = dense_cholesky(H)
         self.logdet = 2.0 * float(np.sum(np.log(np.diag(self.L))))
@@ -51,6 +53,12 @@ class DenseFactor:
 
     def inverse(self) -> np.ndarray:
         return self.solve(np.eye(len(self.L)))
+
+    def coef_block(self, P: int) -> np.ndarray:
+        """The leading P×P block of H⁻¹ (the coefficients)."""
+        E = np.zeros((len(self.L), P))
+        E[np.arange(P), np.arange(P)] = 1.0
+        return self.solve(E)[:P]
 
     def inverse_parts(self, P: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The leading P×P block of H⁻¹ (P = all when None) and the diagonal of H⁻¹."""
@@ -331,6 +339,18 @@ class SchurFactor:
                                   check_finite=False) if P else eps[:0]
         xr = self.rr.sample(np.ascontiguousarray(eps[P:])) - self.W @ xb
         return np.vstack([xb, xr[pat.inv]])
+
+    @property
+    def cheap_diag(self) -> bool:
+        """Whether diag(H⁻¹) costs about as much as the factorisation (dense blocks or a
+        small sparse factor); otherwise it takes q/512 solves with 512 right-hand sides."""
+        return isinstance(self.rr, _BlockRR) or self.pattern.q <= 4000
+
+    def coef_block(self, P: int) -> np.ndarray:
+        """S⁻¹, the coefficient block of H⁻¹ (``P`` as in :meth:`inverse_parts`)."""
+        if P != self.P:
+            raise ValueError(f"this factor has {self.P} coefficients, not {P}")
+        return sla.cho_solve((self.LS, True), np.eye(P)) if P else np.zeros((0, 0))
 
     def inverse_parts(self, P: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """S⁻¹ (the coefficient block of H⁻¹) and the diagonal of H⁻¹, in O(q) memory.
