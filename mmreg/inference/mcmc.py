@@ -292,25 +292,37 @@ def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
             (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
 
 
-def _adapted_moves(points: np.ndarray) -> list:
-    """Kept phase: mostly independence proposals fitted to the tuning draws ``points``.
+#: Most hyperparameters for which the kept phase proposes from a kernel density estimate
+#: (beyond, a kernel estimate from a few hundred correlated tuning draws is too blurred).
+KDE_MAX_DIM = 3
 
-    Once the proposal is fitted to the posterior itself (the second half of the tuning
-    draws), accepted proposals are nearly independent draws.  The proposal is a kernel
-    density estimate of those draws with a 20% t₁₀ component (mean and covariance of the
-    draws, scale 1.1) for the tails: it follows the skewed posteriors of SDs with mass near
-    zero.  Measured on coalgov (2 chains × 1000 draws, tune 100): a t₁₀ alone accepted
-    46–50% on binom_hm (lowest bulk ESS 196–514), the kernel mixture 65% (371–546); a t
-    alone had in turn raised gaus_hm/weib_eq from 274–347/277–289 (the tuning mixture) to
-    770–972/400–1066.  10% DE moves keep local exploration should the proposal miss part
-    of the posterior.
+
+def _adapted_moves(points: np.ndarray) -> list:
+    """Kept phase: mostly independence proposals fitted to the tuning draws.
+
+    ``points`` (n × dim) are the second half of the tuning draws.  Once a proposal is
+    fitted to the posterior itself, accepted proposals are nearly independent draws.  Up to
+    :data:`KDE_MAX_DIM` dimensions the proposal is a kernel density estimate of the draws
+    with a 10% t₁₀ component for the tails
+    (:class:`~mmreg.inference.moves.KDEIndependenceMove`): it follows skewed posteriors
+    such as those of SDs with mass near zero.  In more dimensions it is the t₁₀ alone (mean
+    and covariance of the draws, scale 1.1).  Either makes 90% of the moves; DE moves the
+    other 10% (local exploration should the proposal miss part of the posterior).
+
+    Measured on coalgov (4 chains × 1000 draws, tune 100; lowest bulk ESS, t → kernel):
+    binom_hm (2 dimensions) 561 → 1390, weib_hm (3) 455 → 772, but gaus_w (6) 1744 → 496
+    and weib_w (4) 1195 → 786.
     """
     dim = points.shape[1]
     mean = points.mean(axis=0)
     cov = _capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
-    try:
-        ind = KDEIndependenceMove(points, mean, cov)
-    except np.linalg.LinAlgError:  # degenerate tuning draws (e.g. a stuck ensemble)
+    ind = None
+    if dim <= KDE_MAX_DIM:
+        try:
+            ind = KDEIndependenceMove(points, mean, cov)
+        except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
+            ind = None
+    if ind is None:
         ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
     return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
@@ -336,7 +348,6 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     checkpoint backends each phase resumes where it stopped.
     """
     tb, kb = backends if backends is not None else (None, None)
-    dim = logpost.space.dim
     mv = moves or _default_moves(u_hat, cov_u)
     st = _sampler(logpost, nw, mv, pool, tb, rng)
     done = tb.iteration if tb is not None and tb.initialized else 0
@@ -352,7 +363,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         tchain = None
         state = _start(logpost, u_hat, cov_u, nw, rng)
     if adapt and tchain is not None and len(tchain) >= 20:
-        mv = _adapted_moves(tchain[len(tchain) // 2:].reshape(-1, dim))
+        mv = _adapted_moves(tchain[len(tchain) // 2:].reshape(-1, tchain.shape[-1]))
     sk = _sampler(logpost, nw, mv, pool, kb, rng)
     done = kb.iteration if kb is not None and kb.initialized else 0
     if done == 0:

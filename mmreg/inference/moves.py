@@ -37,6 +37,10 @@ class LaplaceIndependenceMove(MHMove):
                                          shape=scale**2 * np.asarray(cov, float), df=df)
         super().__init__(self._propose, ndim=len(mean))
 
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density of the proposal at the rows of ``x``."""
+        return np.atleast_1d(self.dist.logpdf(np.atleast_2d(x)))
+
     def _propose(self, coords: np.ndarray, random) -> tuple[np.ndarray, np.ndarray]:
         n, d = coords.shape
         # draw with emcee's RandomState so runs stay reproducible
