@@ -74,3 +74,23 @@ def test_gaussian_closed_form_equals_the_log_determinant_route():
     closed = gaussian_gradient(model.latent, model.space, u, md)
     other = _logdet_gradient(model.latent, model.space, u, md, np.ones(model.space.dim, bool))
     np.testing.assert_allclose(closed, other, rtol=1e-7)
+
+
+def test_large_sparse_factors_take_the_log_determinant_route(monkeypatch):
+    # where diag(H^-1) is dear (large sparse factor) the gradient must not ask for it, and
+    # the log-determinant route must give the closed form's values
+    from mmreg.inference.linalg import SchurFactor
+
+    model = _model(False, "gaussian", "equal")
+    u = start_values(model.space, model.design.outcome, model.family) + 0.2
+    md = model.latent.mode(model.space.hyper(u), tol=1e-13)
+    assert isinstance(md.factor, SchurFactor)
+    closed = laplace_gradient(model.latent, model.space, u, md)
+
+    def forbidden(self, P=None):
+        raise AssertionError("diag(H^-1) computed for a large sparse factor")
+
+    monkeypatch.setattr(SchurFactor, "cheap_diag", property(lambda self: False))
+    monkeypatch.setattr(SchurFactor, "inverse_parts", forbidden)
+    routed = laplace_gradient(model.latent, model.space, u, md)
+    np.testing.assert_allclose(routed, closed, rtol=1e-7)
