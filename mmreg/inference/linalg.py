@@ -254,28 +254,34 @@ def _tri_inverse(L: np.ndarray) -> np.ndarray:
 
 
 class _BlockRR:
-    """H_rr⁻¹ for block-diagonal H_rr: batched dense Cholesky of padded components."""
+    """H_rr⁻¹ for block-diagonal H_rr: batched dense Cholesky of padded components.
+
+    Solves are batched triangular solves with the Cholesky factors; the explicit inverses
+    of the factors (as dear as the factorisation) are formed only for ``diag_inv``, so a
+    factorisation that is only asked for its log-determinant (the directional derivatives
+    of the gradient) costs one batched Cholesky.
+    """
 
     def __init__(self, pattern: SparsePattern, mats: list[np.ndarray]):
         self.q = pattern.q
         self.buckets = pattern.buckets
-        self.linv = []
+        self.L = []
         logdet = 0.0
         for m in mats:
             L = np.linalg.cholesky(m)
             logdet += 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
-            self.linv.append(_tri_inverse(L))
+            self.L.append(L)
         self.logdet = logdet
 
     def _apply(self, B: np.ndarray, both: bool) -> np.ndarray:
         B2 = B.reshape(self.q, -1)
         padded = np.vstack([B2, np.zeros((1, B2.shape[1]))])
         out = np.empty_like(B2, dtype=float)
-        for bk, Li in zip(self.buckets, self.linv, strict=True):
+        for bk, L in zip(self.buckets, self.L, strict=True):
             X = padded[bk["pos"]]  # (nb, cap, k)
             if both:
-                X = Li @ X
-            X = np.swapaxes(Li, 1, 2) @ X
+                X = _batched_tri_solve(L, X, trans=False)
+            X = _batched_tri_solve(L, X, trans=True)
             out[bk["pos"][bk["valid"]]] = X[bk["valid"]]
         return out.reshape(B.shape)
 
@@ -287,10 +293,33 @@ class _BlockRR:
 
     def diag_inv(self) -> np.ndarray:
         out = np.empty(self.q)
-        for bk, Li in zip(self.buckets, self.linv, strict=True):
+        for bk, L in zip(self.buckets, self.L, strict=True):
+            Li = _tri_inverse(L)
             d = np.sum(Li**2, axis=1)  # column sums of Linv² = diag(Linvᵀ Linv)
             out[bk["pos"][bk["valid"]]] = d[bk["valid"]]
         return out
+
+
+def _batched_tri_solve(L: np.ndarray, X: np.ndarray, trans: bool) -> np.ndarray:
+    """L⁻¹ X (or L⁻ᵀ X) for a batch of lower-triangular L (nb × cap × cap)."""
+    if _BATCHED_TRSM:
+        return sla.solve_triangular(L, X, lower=True, trans="T" if trans else "N",
+                                    check_finite=False)
+    return np.stack([sla.solve_triangular(L[k], X[k], lower=True, trans="T" if trans else "N",
+                                          check_finite=False) for k in range(len(L))])
+
+
+def _probe_batched_trsm() -> bool:
+    """SciPy ≥ 1.15 solves batches of triangular systems in one call."""
+    try:
+        out = sla.solve_triangular(np.eye(2)[None].repeat(2, axis=0), np.ones((2, 2, 1)),
+                                   lower=True)
+    except ValueError:
+        return False
+    return out.shape == (2, 2, 1)
+
+
+_BATCHED_TRSM = _probe_batched_trsm()
 
 
 class SchurFactor:
