@@ -49,13 +49,18 @@ def _gaussian_mask(latent, space) -> np.ndarray:
     return mask
 
 
-def laplace_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
+def laplace_gradient(latent, space, u: np.ndarray, mode,
+                     sensitivity: np.ndarray | None = None) -> np.ndarray:
     """d log p̂(y | ψ) / d u for every free hyperparameter (``space.free`` order).
 
     Closed forms where they exist and diag(H⁻¹) is cheap (:func:`gaussian_gradient`), the
     directional derivative of the log-determinant otherwise (module docstring).  A large
     sparse factor (e.g. random walks over 16,000 states in one component) makes diag(H⁻¹)
     ~100 times dearer than the two factorisations of the directional derivative.
+
+    If ``sensitivity`` (dim_z × n_free, zeros) is given, the columns of dẑ/du that the
+    log-determinant route computes anyway are written into it (used to predict the next
+    mode); closed-form columns stay zero.
     """
     out = np.full(space.dim, np.nan)
     closed = _gaussian_mask(latent, space)
@@ -65,11 +70,12 @@ def laplace_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
         out[closed] = gaussian_gradient(latent, space, u, mode)[closed]
     rest = ~closed
     if rest.any():
-        out[rest] = _logdet_gradient(latent, space, u, mode, rest)[rest]
+        out[rest] = _logdet_gradient(latent, space, u, mode, rest, sensitivity)[rest]
     return out
 
 
-def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
+def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
+                     sensitivity: np.ndarray | None = None) -> np.ndarray:
     hyp = space.hyper(u)
     sd = np.asarray(hyp.sd, float)
     phi = tuple(hyp.phi)
@@ -129,7 +135,8 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
             deta = (parts[0][0] - parts[1][0]) / (2 * h)  # ∂η/∂θ at fixed ẑ
             dG = (parts[0][1] - parts[1][1]) / (2 * h) - At(D, R, curv_apply(deta))
             explicit = float(g0 @ deta)
-            eta_dot = deta + A(D, R, mode.factor.solve(dG))
+            zdot = mode.factor.solve(dG)
+            eta_dot = deta + A(D, R, zdot)
         elif k < n_w + space.n_sd:  # an SD: Q_b = K / s²
             b = k_sd = k - n_w
             sl, K = latent.re_slices[b], latent._re_K[b]
@@ -140,7 +147,8 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
             explicit = float(rb @ Kr) / s**3 - (sl.stop - sl.start) / s
             dG = np.zeros(latent.dim)  # ∂G/∂s = −(∂Q/∂s) r = (2 / s³) K r_b
             dG[sl] = 2.0 * Kr / s**3
-            eta_dot = A(D, R, mode.factor.solve(dG))
+            zdot = mode.factor.solve(dG)
+            eta_dot = A(D, R, zdot)
         else:  # a family parameter
             k_phi = i = k - n_w - space.n_sd
             scale = max(1.0, abs(phi[i]))
@@ -149,7 +157,11 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray) -> np.ndarray:
             dn = tuple(p - h * (m == i) for m, p in enumerate(phi))
             dg = (fam.derivs(eta, up)[0] - fam.derivs(eta, dn)[0]) / (2 * h)
             explicit = float(np.atleast_1d(fam.dphi(eta, phi))[i])
-            eta_dot = A(D, R, mode.factor.solve(At(D, R, dg)))
+            zdot = mode.factor.solve(At(D, R, dg))
+            eta_dot = A(D, R, zdot)
+        if sensitivity is not None:  # dẑ/dψ_k, on the u scale
+            j = int(np.flatnonzero(space._free_idx == k)[0])
+            sensitivity[:, j] = zdot * space.dnatural(u)[j]
         # central difference of the log-determinant along the joint direction
         eps = 1e-5 * scale
         big = float(np.max(np.abs(eta_dot), initial=0.0))

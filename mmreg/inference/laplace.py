@@ -74,10 +74,19 @@ class _Objective:
     def __init__(self, latent: LatentModel, space: HyperSpace):
         self.latent, self.space = latent, space
         self.z = None
+        self._pred = None  # (u, ẑ(u), dẑ/du) of the last gradient: predicts the next mode
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
 
     def mode(self, u: np.ndarray) -> Mode:
-        md = self.latent.mode(self.space.hyper(u), z0=self.z, tol=1e-13)
+        z0 = self.z
+        if self._pred is not None and self._pred[1] is self.z:
+            # first-order predictor ẑ(u) ≈ ẑ(u₀) + dẑ/du (u − u₀): about one Newton step
+            # fewer per mode; only for short steps, where the linearisation holds
+            u_last, z_last, J = self._pred
+            step = np.asarray(u, float) - u_last
+            if np.max(np.abs(step), initial=0.0) <= 0.5:
+                z0 = z_last + J @ step
+        md = self.latent.mode(self.space.hyper(u), z0=z0, tol=1e-13)
         if np.all(np.isfinite(md.z)):
             self.z = md.z
         return md
@@ -107,7 +116,10 @@ class _Objective:
                 f = -(md.log_marginal + self.space.log_prior(u, jacobian=False))
                 if not np.isfinite(f):
                     return _BIG, g
-                g_lat = -laplace_gradient(self.latent, self.space, u, md)
+                J = np.zeros((self.latent.dim, len(u)))
+                g_lat = -laplace_gradient(self.latent, self.space, u, md, sensitivity=J)
+                if self.z is md.z and np.all(np.isfinite(J)):
+                    self._pred = (u.copy(), md.z, J)
         except FloatingPointError as exc:
             self.failures.add(str(exc))
             return _BIG, g
