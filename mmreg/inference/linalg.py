@@ -143,6 +143,7 @@ class SparsePattern:
         self.indptr = np.searchsorted(cols, np.arange(q + 1)).astype(np.int32)
         self.slot_pairs = slot[: len(ti)]
         self.slot_q = slot[len(ti):]
+        self.slot_cols = cols.astype(np.int64)  # column (permuted) of every slot
         self.q = q
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
         if self.blocks:
@@ -272,6 +273,13 @@ class _BlockRR:
             logdet += 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
             self.L.append(L)
         self.logdet = logdet
+        self._Linv = None
+
+    def _inverses(self) -> list[np.ndarray]:
+        """L⁻¹ per bucket, formed on first use (as dear as the factorisation)."""
+        if self._Linv is None:
+            self._Linv = [_tri_inverse(L) for L in self.L]
+        return self._Linv
 
     def _apply(self, B: np.ndarray, both: bool) -> np.ndarray:
         B2 = B.reshape(self.q, -1)
@@ -291,10 +299,17 @@ class _BlockRR:
     def sample(self, eps: np.ndarray) -> np.ndarray:
         return self._apply(eps, both=False)
 
+    def pattern_inverse(self, pattern: SparsePattern) -> np.ndarray:
+        """H_rr⁻¹ at the pattern's slots (CSC data order): (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹ per block."""
+        out = np.empty(pattern.nnz)
+        for b, Li in enumerate(self._inverses()):
+            sel = pattern.slot_bucket == b
+            out[sel] = (np.swapaxes(Li, 1, 2) @ Li).reshape(-1)[pattern.slot_flat[sel]]
+        return out
+
     def diag_inv(self) -> np.ndarray:
         out = np.empty(self.q)
-        for bk, L in zip(self.buckets, self.L, strict=True):
-            Li = _tri_inverse(L)
+        for bk, Li in zip(self.buckets, self._inverses(), strict=True):
             d = np.sum(Li**2, axis=1)  # column sums of Linv² = diag(Linvᵀ Linv)
             out[bk["pos"][bk["valid"]]] = d[bk["valid"]]
         return out
@@ -368,6 +383,11 @@ class SchurFactor:
                                   check_finite=False) if P else eps[:0]
         xr = self.rr.sample(np.ascontiguousarray(eps[P:])) - self.W @ xb
         return np.vstack([xb, xr[pat.inv]])
+
+    @property
+    def has_pattern_inverse(self) -> bool:
+        """Whether H_rr⁻¹ on the pattern comes cheaply (dense blocks, see ``seltrace``)."""
+        return isinstance(self.rr, _BlockRR)
 
     @property
     def cheap_diag(self) -> bool:
