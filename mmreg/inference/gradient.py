@@ -24,7 +24,10 @@ log-determinant of H assembled at ψ ± εe and with the likelihood curvature ev
 curvature (diagonal or not: Cox and conditional logit too).  Weight parameters also move
 A(θ) and the offset: their ∂η/∂θ at fixed ẑ and ∂Aᵀ/∂θ g come from assembling the design at
 θ ± h.  Per coordinate: one solve with the factor at the mode, two factorisations and (for
-weights) four design assemblies — instead of two Newton solves of the mode.
+weights) four design assemblies — instead of two Newton solves of the mode.  When the
+random effects form dense blocks and the curvature is diagonal, the derivative of log|H|
+is instead the exact trace tr(H⁻¹ Ḣ) from selected entries of H⁻¹, one pass for all
+hyperparameters (:mod:`mmreg.inference.seltrace`).
 """
 
 from __future__ import annotations
