@@ -128,6 +128,12 @@ class LogPosterior:
 MAX_EXTRAPOLATION = 2.0
 
 
+#: Importance particles per evaluation by family (default 8).  Cox: 16 — coalgov cox10,
+#: 2 chains × 1000 draws, seeds 1 and 2: lowest bulk ESS 749 / 352 with 8 particles
+#: (acceptance 0.70, log-estimate SD 0.40–0.59), 965 / 1068 with 16 (acceptance 0.75) for
+#: 25% more time.
+DEFAULT_PARTICLES = {"cox": 16}
+
 #: Largest latent dimension for which the sampler keeps every evaluation's latent draw
 #: (an emcee blob: 8 bytes × dim per walker and step) instead of recomputing the kept ones.
 KEEP_Z_MAX = 1000
@@ -185,8 +191,8 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
     walkers : int, optional
         Walkers per ensemble (default ``max(16, 2·dim + 2)``).
     particles : int, optional
-        Importance particles per evaluation for non-Gaussian families (default 8;
-        the Gaussian family needs none).
+        Importance particles per evaluation for non-Gaussian families (default 8, Cox
+        16: :data:`DEFAULT_PARTICLES`; the Gaussian family needs none).
     moves : emcee moves, optional
         Default: while tuning, a mixture of independence proposals from a multivariate t
         around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
@@ -212,7 +218,8 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
         laplace = fit_laplace(model.latent, space,
                               start_values(space, model.design.outcome, model.family))
     dim = space.dim
-    K = 0 if model.family == "gaussian" else (8 if particles is None else int(particles))
+    K = 0 if model.family == "gaussian" else (
+        DEFAULT_PARTICLES.get(model.family, 8) if particles is None else int(particles))
     logpost = LogPosterior.from_laplace(model, laplace, K, seed)
     if keeps_latent(model):
         logpost = logpost.with_z()
