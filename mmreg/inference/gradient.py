@@ -111,6 +111,13 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
     if c0.U is None and getattr(mode.factor, "has_pattern_inverse", False):
         traces = SelectedTraces(mode.factor, D, R, c0.d)
 
+    def curvature_at(t, k_phi, eta_dot):
+        """Likelihood curvature C(η̂ + t η̇; φ'), the family parameter k_phi moved by t."""
+        ph = list(phi)
+        if k_phi is not None:
+            ph[k_phi] += t
+        return fam.derivs(eta + t * eta_dot, tuple(ph))[1]
+
     def shifted(t, k_w, k_sd, k_phi, eta_dot):
         """log|A(θ')ᵀ C(η̂ + t η̇; φ') A(θ') + Q(s')|, the one hyperparameter moved by t."""
         th = [x.copy() for x in theta]
@@ -120,14 +127,12 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
         s2 = sd.copy()
         if k_sd is not None:
             s2[k_sd] += t
-        ph = list(phi)
-        if k_phi is not None:
-            ph[k_phi] += t
-        _, cv = fam.derivs(eta + t * eta_dot, tuple(ph))
-        return latent.factor(Dm, Rm, cv, s2).logdet
+        return latent.factor(Dm, Rm, curvature_at(t, k_phi, eta_dot), s2).logdet
 
     dnat = np.full(len(space.names), np.nan)
-    for k in space._free_idx[which]:
+    dnatural = space.dnatural(u)
+    for j in np.flatnonzero(which):  # position among the free hyperparameters
+        k = space._free_idx[j]  # position among all hyperparameters
         k_w = k_sd = k_phi = None
         scale = 1.0
         if k < n_w:  # a weight parameter: A and the offset depend on it
@@ -170,18 +175,15 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
             zdot = mode.factor.solve(At(D, R, dg))
             eta_dot = A(D, R, zdot)
         if sensitivity is not None:  # dẑ/dψ_k, on the u scale
-            j = int(np.flatnonzero(space._free_idx == k)[0])
-            sensitivity[:, j] = zdot * space.dnatural(u)[j]
+            sensitivity[:, j] = zdot * dnatural[j]
         # central difference of the log-determinant along the joint direction
         eps = 1e-5 * scale
         big = float(np.max(np.abs(eta_dot), initial=0.0))
         if big * eps > 1e-4:
             eps = 1e-4 / big
         if traces is not None:  # tr(H⁻¹ Ḣ) exactly (module seltrace)
-            ph = [np.array(phi, float) + sg * eps * (np.arange(len(phi)) == k_phi)
-                  for sg in (1.0, -1.0)]
-            wdot = (fam.derivs(eta + eps * eta_dot, tuple(ph[0]))[1].d
-                    - fam.derivs(eta - eps * eta_dot, tuple(ph[1]))[1].d) / (2 * eps)
+            wdot = (curvature_at(eps, k_phi, eta_dot).d
+                    - curvature_at(-eps, k_phi, eta_dot).d) / (2 * eps)
             dld = traces.curvature(wdot)
             if k_w is not None:
                 dld += traces.design(*dDR)
@@ -193,7 +195,7 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
         dnat[k] = explicit - 0.5 * (vals[0] - vals[1]) / (2 * eps)
     out = np.full(space.dim, np.nan)
     nat = dnat[space._free_idx]
-    out[which] = (nat * space.dnatural(u))[which]
+    out[which] = (nat * dnatural)[which]
     return out
 
 
@@ -240,4 +242,3 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     nat = dnat[space._free_idx]
     out[mask] = (nat * space.dnatural(u))[mask]
     return out
-

@@ -393,7 +393,7 @@ class SchurFactor:
     def cheap_diag(self) -> bool:
         """Whether diag(H⁻¹) costs about as much as the factorisation (dense blocks or a
         small sparse factor); otherwise it takes q/512 solves with 512 right-hand sides."""
-        return isinstance(self.rr, _BlockRR) or self.pattern.q <= 4000
+        return self.has_pattern_inverse or self.pattern.q <= 4000
 
     def coef_block(self, P: int) -> np.ndarray:
         """S⁻¹, the coefficient block of H⁻¹ (``P`` as in :meth:`inverse_parts`)."""
@@ -410,7 +410,7 @@ class SchurFactor:
         if P is not None and P != self.P:
             raise ValueError(f"this factor has {self.P} coefficients, not {P}")
         P, pat = self.P, self.pattern
-        Sinv = sla.cho_solve((self.LS, True), np.eye(P)) if P else np.zeros((0, 0))
+        Sinv = self.coef_block(P)
         dr = self.rr.diag_inv() + np.einsum("ij,ij->i", self.W @ Sinv, self.W)
         return Sinv, np.concatenate([np.diag(Sinv), dr[pat.inv]])
 
@@ -418,7 +418,7 @@ class SchurFactor:
         """The dense H⁻¹ (small models and tests only)."""
         P, pat = self.P, self.pattern
         q = pat.q
-        Sinv = sla.cho_solve((self.LS, True), np.eye(P)) if P else np.zeros((0, 0))
+        Sinv = self.coef_block(P)
         Rinv = self.rr.solve(np.eye(q))
         out = np.empty((P + q, P + q))
         out[:P, :P] = Sinv

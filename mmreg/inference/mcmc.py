@@ -79,17 +79,15 @@ class LogPosterior:
         self.tol = 1e-9 if particles == 0 else 1e-2
 
     @classmethod
-    def from_laplace(cls, model, laplace, particles: int, seed: int) -> LogPosterior:
+    def from_laplace(cls, model, laplace, particles: int, seed: int,
+                     keep_z: bool = False) -> LogPosterior:
         """The log posterior warm-started from a Laplace fit."""
-        return cls(model, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed)
+        return cls(model, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed,
+                   keep_z)
 
     def __reduce__(self):
         return (type(self), (self.model, self.z0, self.u0, self.J, self.K, self.seed,
                              self.keep_z))
-
-    def with_z(self) -> LogPosterior:
-        """The same log posterior, returning the latent draw as a third value."""
-        return type(self)(self.model, self.z0, self.u0, self.J, self.K, self.seed, True)
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -220,9 +218,7 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 200, chains: int = 4, thin: i
     dim = space.dim
     K = 0 if model.family == "gaussian" else (
         DEFAULT_PARTICLES.get(model.family, 8) if particles is None else int(particles))
-    logpost = LogPosterior.from_laplace(model, laplace, K, seed)
-    if keeps_latent(model):
-        logpost = logpost.with_z()
+    logpost = LogPosterior.from_laplace(model, laplace, K, seed, keep_z=keeps_latent(model))
     nw = walkers or _default_walkers(dim)
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
@@ -323,14 +319,12 @@ def _adapted_moves(points: np.ndarray) -> list:
     dim = points.shape[1]
     mean = points.mean(axis=0)
     cov = _capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
-    ind = None
+    ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
     if dim <= KDE_MAX_DIM:
         try:
-            ind = KDEIndependenceMove(points, mean, cov)
+            ind = KDEIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
         except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
-            ind = None
-    if ind is None:
-        ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
+            pass
     return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
 
@@ -405,7 +399,7 @@ def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray
                 if stored:
                     zz = blobs["z"][c, s, w]
                 else:
-                    val, _, zz = logpost.evaluate(u[c, s, w], want_z=True)
+                    _, _, zz = logpost.evaluate(u[c, s, w], want_z=True)
                 if zz is None or not np.all(np.isfinite(zz)):  # not for an accepted state
                     raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
                 z[c, s, w] = zz

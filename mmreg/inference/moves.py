@@ -35,20 +35,22 @@ class LaplaceIndependenceMove(MHMove):
                  scale: float = 1.2):
         self.dist = stats.multivariate_t(loc=np.asarray(mean, float),
                                          shape=scale**2 * np.asarray(cov, float), df=df)
+        self._chol = np.linalg.cholesky(self.dist.shape)
         super().__init__(self._propose, ndim=len(mean))
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density of the proposal at the rows of ``x``."""
         return np.atleast_1d(self.dist.logpdf(np.atleast_2d(x)))
 
-    def _propose(self, coords: np.ndarray, random) -> tuple[np.ndarray, np.ndarray]:
-        n, d = coords.shape
-        # draw with emcee's RandomState so runs stay reproducible
+    def draw(self, n: int, random) -> np.ndarray:
+        """``n`` proposals, drawn with emcee's RandomState so runs stay reproducible."""
         g = random.chisquare(self.dist.df, size=n) / self.dist.df
-        z = random.standard_normal((n, d)) @ np.linalg.cholesky(self.dist.shape).T
-        new = self.dist.loc + z / np.sqrt(g)[:, None]
-        factors = self.dist.logpdf(coords) - self.dist.logpdf(new)
-        return new, np.atleast_1d(factors)
+        z = random.standard_normal((n, len(self._chol))) @ self._chol.T
+        return self.dist.loc + z / np.sqrt(g)[:, None]
+
+    def _propose(self, coords: np.ndarray, random) -> tuple[np.ndarray, np.ndarray]:
+        new = self.draw(len(coords), random)
+        return new, self.logpdf(coords) - self.logpdf(new)
 
 
 class KDEIndependenceMove(MHMove):
@@ -77,25 +79,21 @@ class KDEIndependenceMove(MHMove):
     def __init__(self, points: np.ndarray, mean: np.ndarray, cov: np.ndarray,
                  tail: float = 0.1, df: float = 10.0, scale: float = 1.1):
         self.kde = stats.gaussian_kde(np.asarray(points, float).T)
-        self.t = stats.multivariate_t(loc=np.asarray(mean, float),
-                                      shape=scale**2 * np.asarray(cov, float), df=df)
+        self.t = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)  # the tail component
         self.tail = float(tail)
-        self._chol = np.linalg.cholesky(self.t.shape)
         super().__init__(self._propose, ndim=len(mean))
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density of the proposal at the rows of ``x``."""
         x = np.atleast_2d(x)
         a = np.log1p(-self.tail) + self.kde.logpdf(x.T)
-        b = np.log(self.tail) + np.atleast_1d(self.t.logpdf(x))
-        return np.logaddexp(a, b)
+        return np.logaddexp(a, np.log(self.tail) + self.t.logpdf(x))
 
     def _propose(self, coords: np.ndarray, random) -> tuple[np.ndarray, np.ndarray]:
-        n, d = coords.shape
+        n = len(coords)
         # every draw comes from emcee's RandomState, so runs stay reproducible
         use_t = random.uniform(size=n) < self.tail
         new = self.kde.resample(n, seed=random).T
-        g = random.chisquare(self.t.df, size=n) / self.t.df
-        tnew = self.t.loc + (random.standard_normal((n, d)) @ self._chol.T) / np.sqrt(g)[:, None]
+        tnew = self.t.draw(n, random)
         new[use_t] = tnew[use_t]
         return new, self.logpdf(coords) - self.logpdf(new)
