@@ -39,8 +39,8 @@ def demo(out: Path, seed: int = 2026, quick: bool = False) -> int:
     print(f"--- MAP + Laplace ({time.perf_counter() - t0:.2f} s) ---")
     print(lap.summary())
     t0 = time.perf_counter()
-    mc = model.fit(method="mcmc", draws=400 if quick else 1000, tune=100 if quick else 200,
-                   chains=2 if quick else 4, seed=seed, progress=True, cores=2)
+    mc = model.fit(method="mcmc", draws=400 if quick else 1000, chains=2 if quick else 4,
+                   seed=seed, progress=True, cores=2)
     print(f"\n--- MCMC ({time.perf_counter() - t0:.1f} s) ---")
     print(mc.summary())
     comp = pd.DataFrame({"truth": truth, "laplace": lap.params, "mcmc": mc.params,

@@ -169,13 +169,14 @@ def test_resume_after_sigkill_gives_full_valid_run(model, reference, tmp_path, m
 
     monkeypatch.setattr(emcee.EnsembleSampler, "run_mcmc", counting)
     res = _fit(model, backend=str(path))
-    # it resumed: only the steps missing from the checkpoint were sampled
+    # it resumed: only the steps missing from the checkpoint were sampled (tuning runs in
+    # stages, so one phase may take several run_mcmc calls)
     missing = [
         (TUNE if phase else STEPS) - saved.get(f"chain{c}{phase}", 0)
         for c in range(CHAINS)
         for phase in ("_tune", "")
     ]
-    assert sampled == [m for m in missing if m > 0]
+    assert sum(sampled) == sum(m for m in missing if m > 0)
     assert sum(sampled) < CHAINS * (TUNE + STEPS)
     # the requested run: every phase complete, requested number of draws
     assert _saved_iterations(path) == {
