@@ -72,7 +72,7 @@ class CoverageSetup:
     n_countries: int = 29
     method: str = "laplace"
     draws: int = 1000
-    tune: int = 300
+    tune: int = 60  # fit_mcmc's default (300 before 2026-12-01, session 4)
     chains: int = 2
     cox_intervals: int | None = None
 
@@ -217,6 +217,7 @@ def main() -> None:
     ap.add_argument("--weights", default="equal", choices=("equal", "estimated"))
     ap.add_argument("--n-groups", type=int, default=628, help="members: half as many")
     ap.add_argument("--cox-intervals", type=int, default=None)
+    ap.add_argument("--tune", type=int, default=60, help="MCMC tuning steps")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=None, help="CSV of all replications")
@@ -232,6 +233,7 @@ def main() -> None:
             n_members=args.n_groups // 2,
             n_countries=min(29, args.n_groups // 10),
             cox_intervals=args.cox_intervals if fam == "cox" else None,
+            tune=args.tune,
         )
         t0 = time.perf_counter()
         res = run_coverage(setup, args.reps, seed=args.seed, workers=args.workers, progress=True)

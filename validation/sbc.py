@@ -104,7 +104,7 @@ class SBCSetup:
     n_countries: int = 10
     design_seed: int = 2018
     draws: int = 1000
-    tune: int = 300
+    tune: int = 60  # fit_mcmc's default (300 before 2026-12-01, session 4)
     chains: int = 2
     n_rank: int = 49
     particles: int | None = None
@@ -371,6 +371,7 @@ def main() -> None:
     ap.add_argument("--bins", type=int, default=10)
     ap.add_argument("--weights", default=None, help="override: 'equal' or 'estimated'")
     ap.add_argument("--draws", type=int, default=None)
+    ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--out", default=None, help="CSV of all replications")
     args = ap.parse_args()
     pd.set_option("display.width", 200)
@@ -378,7 +379,8 @@ def main() -> None:
     allok = True
     for fam in args.families.split(","):
         over = {
-            k: v for k, v in (("weights", args.weights), ("draws", args.draws)) if v is not None
+            k: v for k, v in (("weights", args.weights), ("draws", args.draws),
+                                          ("tune", args.tune)) if v is not None
         }
         setup = setup_for(fam, **over)
         t0 = time.perf_counter()
