@@ -1,12 +1,14 @@
 """Scaling: Laplace and MCMC time and peak memory on simulated data of growing size.
 
     python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
-                               [--mcmc-steps 20]
+                               [--mcmc-steps 20] [--sparse cholmod|superlu]
 
 Each case runs in a fresh process (peak resident memory is the process's ``ru_maxrss``).
 Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per group, countries
 ≈ groups/1000 (at least 29).  MCMC cost is reported per ensemble step of 16 walkers
 (``--mcmc-steps`` steps after the Laplace start), which is what grows with the data.
+``--sparse`` picks the factorisation of one large sparse component (the AR case): CHOLMOD
+(default where scikit-sparse is installed) or SciPy's SuperLU; the table says which ran.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ def child(argv: list[str]) -> dict:
     from threadpoolctl import threadpool_limits
 
     import mmreg
+    from mmreg.inference.linalg import SparsePattern
 
     threadpool_limits(1)
     case, n, steps = argv[0], int(argv[1]), int(argv[2])
+    SparsePattern.use_cholmod = argv[3] == "cholmod"
     family, weights, ar = CASES[case]
     t0 = time.perf_counter()
     df = mmreg.datasets.simulate_coalitions(n_groups=n, n_members=max(n // 5, 20),
@@ -51,7 +55,11 @@ def child(argv: list[str]) -> dict:
     t0 = time.perf_counter()
     res = model.fit()
     t_fit = time.perf_counter() - t0
+    pat = model.latent._pattern
+    large = pat is not None and not pat.blocks
+    sparse = ("cholmod" if pat._cholmod else "superlu") if large else "dense blocks"
     out = {"case": case, "groups": n, "rows": len(df), "latent": model.latent.dim,
+           "H_rr": sparse,
            "simulate s": t_sim, "build s": t_build, "laplace s": t_fit}
     if steps:
         from mmreg.inference.mcmc import fit_mcmc
@@ -69,11 +77,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000,300000")
     ap.add_argument("--models", default=",".join(CASES))
     ap.add_argument("--mcmc-steps", type=int, default=10)
+    ap.add_argument("--sparse", default="cholmod", choices=("cholmod", "superlu"),
+                    help="factorisation of a large sparse H_rr (cholmod: if installed)")
     args = ap.parse_args()
     rows = []
     for case in args.models.split(","):
         for n in map(int, args.sizes.split(",")):
-            row = run_child("benchmarks.scale", [case, str(n), str(args.mcmc_steps)])
+            row = run_child("benchmarks.scale",
+                            [case, str(n), str(args.mcmc_steps), args.sparse])
             row.setdefault("case", case)
             row.setdefault("groups", n)
             rows.append(row)

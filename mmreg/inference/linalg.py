@@ -23,6 +23,8 @@ import scipy.sparse.linalg as spla
 from scipy.linalg.lapack import dtrtri
 from scipy.sparse.csgraph import connected_components
 
+from mmreg.inference import cholmod
+
 __all__ = ["DenseFactor", "SchurFactor", "SparsePattern", "dense_cholesky"]
 
 
@@ -122,6 +124,8 @@ class SparsePattern:
         if self.blocks:
             # independent components (e.g. parties nested in countries): batched dense blocks
             perm = np.lexsort((np.arange(q), comp))
+        elif self.use_cholmod and cholmod.available():
+            perm = np.arange(q)  # one large component: CHOLMOD orders it (see factor_rr)
         else:  # one large component: sparse LDLᵀ with a fill-reducing order computed once
             pat = pat + sp.eye(q, format="csc") * (abs(pat).sum(axis=1).max() + 1.0)
             lu = spla.splu(pat, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
@@ -146,11 +150,20 @@ class SparsePattern:
         self.slot_cols = cols.astype(np.int64)  # column (permuted) of every slot
         self.q = q
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
+        self._cholmod = not self.blocks and self.use_cholmod and cholmod.available()
+        self._symbolic = None
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
 
+    #: Factor one large sparse component with CHOLMOD when scikit-sparse is installed.
+    use_cholmod = True
     BLOCK_MAX = 1500  # largest component handled as a dense block
     BLOCK_MIN_Q = 500  # fewest random effects for which dense blocks are used
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_symbolic"] = None  # a CHOLMOD object: not picklable, rebuilt on first use
+        return state
 
     def _plan_buckets(self, comp_p: np.ndarray, cols: np.ndarray) -> None:
         """Group components of similar size into padded dense batches."""
@@ -189,6 +202,10 @@ class SparsePattern:
         """Factor of H_rr (permuted) from its CSC data."""
         if not self.blocks:
             self._H.data = data
+            if self._cholmod:
+                if self._symbolic is None:  # order + symbolic factorisation, once
+                    self._symbolic = cholmod.symbolic(self._H)
+                return cholmod.CholmodRR(self._symbolic, self._H)
             return _SuperLURR(self._H)
         mats = []
         for b, bk in enumerate(self.buckets):

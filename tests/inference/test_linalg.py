@@ -12,6 +12,7 @@ import pytest
 import mmreg
 import mmreg.inference.linalg as la
 from mmreg.families.base import Curvature
+from mmreg.inference import cholmod
 
 
 def _setup(n_groups: int, ar: bool):
@@ -31,14 +32,21 @@ def _setup(n_groups: int, ar: bool):
     return fac, H
 
 
+_needs_cholmod = pytest.mark.skipif(not cholmod.available(),
+                                    reason="scikit-sparse (CHOLMOD) not installed")
+
+
 @pytest.mark.parametrize(("n_groups", "ar", "kind"), [
     (3000, False, la._BlockRR),  # 959 parties nested in countries: batched dense blocks
     (300, True, la._BlockRR),  # random walks over 992 states: one block per country
     (900, False, la._SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
+    pytest.param(900, False, cholmod.CholmodRR, marks=_needs_cholmod),  # the same by CHOLMOD
 ])
 @pytest.mark.parametrize("batched", [True, False])
 def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeypatch):
     monkeypatch.setattr(la, "_BATCHED_TRSM", batched and la._BATCHED_TRSM)
+    # one large sparse component: CHOLMOD only where the case asks for it
+    monkeypatch.setattr(la.SparsePattern, "use_cholmod", kind is cholmod.CholmodRR)
     fac, H = _setup(n_groups, ar)
     assert isinstance(fac, la.SchurFactor) and isinstance(fac.rr, kind)
     Hinv = np.linalg.inv(H)
@@ -53,3 +61,20 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     np.testing.assert_allclose(diag, np.diag(Hinv), rtol=1e-8)
     np.testing.assert_allclose(Sinv, Hinv[: fac.P, : fac.P], rtol=1e-8)
     np.testing.assert_allclose(fac.coef_block(fac.P), Hinv[: fac.P, : fac.P], rtol=1e-8)
+
+
+@_needs_cholmod
+def test_cholmod_pattern_survives_pickling(monkeypatch):
+    """Process pools pickle the model: the CHOLMOD symbolic factor is rebuilt after it."""
+    import pickle
+
+    monkeypatch.setattr(la.SparsePattern, "use_cholmod", True)
+    fac, H = _setup(900, False)
+    assert isinstance(fac.rr, cholmod.CholmodRR)
+    pat = fac.pattern
+    assert pat._symbolic is not None
+    copy = pickle.loads(pickle.dumps(pat))
+    assert copy._symbolic is None
+    data = pat._H.data.copy()
+    again = copy.factor_rr(data)
+    assert again.logdet == pytest.approx(pat.factor_rr(data).logdet, rel=1e-12)
