@@ -131,6 +131,7 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
 
     dnat = np.full(len(space.names), np.nan)
     dnatural = space.dnatural(u)
+    dld_sd: dict[int, float] = {}  # d log|H| / ds_b of the SDs done so far
     for j in np.flatnonzero(which):  # position among the free hyperparameters
         k = space._free_idx[j]  # position among all hyperparameters
         k_w = k_sd = k_phi = None
@@ -164,6 +165,20 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
             dG[sl] = 2.0 * Kr / s**3
             zdot = mode.factor.solve(dG)
             eta_dot = A(D, R, zdot)
+        elif getattr(latent, "quadratic", False) and len(dld_sd) == space.n_sd:
+            # the Gaussian sigma, every SD done: H = AᵀA/σ² + Q_β + Σ K_b/s_b², so
+            # tr(H⁻¹AᵀA)/σ² = dim − tr(H⁻¹Q_β) − Σ tr(H⁻¹K_b)/s_b², with
+            # tr(H⁻¹K_b)/s_b² = −(s_b/2) d log|H|/ds_b: no factorisation needed
+            (sigma,) = phi
+            tr_coef = float(latent.coef_prec @ np.diag(mode.factor.coef_block(P))) if P else 0.0
+            tr_q = tr_coef + sum(-0.5 * sd[b] * v for b, v in dld_sd.items())
+            explicit = float(np.atleast_1d(fam.dphi(eta, phi))[0])
+            dnat[k] = explicit + (latent.dim - tr_q) / sigma  # −½ d log|H|/dσ
+            if sensitivity is not None:  # dẑ/dσ, as for any family parameter
+                h = 1e-6 * max(1.0, abs(sigma))
+                dg = (fam.derivs(eta, (sigma + h,))[0] - fam.derivs(eta, (sigma - h,))[0]) / (2 * h)
+                sensitivity[:, j] = mode.factor.solve(At(D, R, dg)) * dnatural[j]
+            continue
         else:  # a family parameter
             k_phi = i = k - n_w - space.n_sd
             scale = max(1.0, abs(phi[i]))
@@ -189,10 +204,12 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
                 dld += traces.design(*dDR)
             if k_sd is not None:
                 dld += -2.0 / sd[k_sd] ** 3 * traces.prior(k_sd)
-            dnat[k] = explicit - 0.5 * dld
-            continue
-        vals = [shifted(sg * eps, k_w, k_sd, k_phi, eta_dot) for sg in (1.0, -1.0)]
-        dnat[k] = explicit - 0.5 * (vals[0] - vals[1]) / (2 * eps)
+        else:
+            vals = [shifted(sg * eps, k_w, k_sd, k_phi, eta_dot) for sg in (1.0, -1.0)]
+            dld = (vals[0] - vals[1]) / (2 * eps)
+        if k_sd is not None:
+            dld_sd[k_sd] = dld
+        dnat[k] = explicit - 0.5 * dld
     out = np.full(space.dim, np.nan)
     nat = dnat[space._free_idx]
     out[which] = (nat * dnatural)[which]

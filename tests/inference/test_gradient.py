@@ -17,13 +17,14 @@ from mmreg.inference.gradient import _logdet_gradient, gaussian_gradient, laplac
 from mmreg.inference.laplace import _Objective, start_values
 
 
-def _model(ar: bool = False, family: str = "gaussian", weights: str = "estimated"):
+def _model(ar: bool = False, family: str = "gaussian", weights: str = "estimated",
+           priors=None):
     df = mmreg.datasets.simulate_coalitions(n_groups=300, n_members=120, n_countries=12,
                                             family=family, weights=weights, seed=4)
     f = df.attrs["formula"]
     if ar:
         f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
-    return mmreg.MMModel(f, df, family=family)
+    return mmreg.MMModel(f, df, family=family, priors=priors)
 
 
 def _numeric(obj, u, h=1e-5):
@@ -124,3 +125,39 @@ def test_selected_inverse_traces_equal_log_determinant_differences(
     monkeypatch.setattr(SchurFactor, "has_pattern_inverse", property(lambda self: False))
     differenced = _logdet_gradient(model.latent, model.space, u, md, every)
     np.testing.assert_allclose(exact, differenced, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("ar", [False, True])
+def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_difference(
+        ar, monkeypatch):
+    # with every SD's d log|H|/ds done, the Gaussian sigma's comes from
+    # tr(H⁻¹H) = dim (no factorisation); asked for alone, it is a central difference of
+    # log|H| (two factorisations): the two must agree to the differences' error.  (The
+    # route of large sparse factors, where selected entries of H⁻¹ are not available.)
+    from mmreg.inference.linalg import SchurFactor
+
+    monkeypatch.setattr(SchurFactor, "has_pattern_inverse", property(lambda self: False))
+    # informative coefficient priors, so that their share tr(H⁻¹Q_β) of the identity counts
+    priors = {"Intercept": mmreg.priors.Normal(0, 0.3), "majority": mmreg.priors.Normal(0, 0.1)}
+    model = _model(ar, "gaussian", "equal", priors)
+    names = list(model.space.free)
+    j = names.index("sigma")
+    u = start_values(model.space, model.design.outcome, model.family) + 0.3
+    md = model.latent.mode(model.space.hyper(u), tol=1e-13)
+    every = np.ones(model.space.dim, bool)
+    alone = np.zeros(model.space.dim, bool)
+    alone[j] = True
+    calls = []
+    orig = model.latent.factor
+
+    def counted(*a, **k):
+        calls.append(1)
+        return orig(*a, **k)
+
+    model.latent.factor = counted
+    by_identity = _logdet_gradient(model.latent, model.space, u, md, every)
+    n_every = len(calls)
+    differenced = _logdet_gradient(model.latent, model.space, u, md, alone)
+    assert len(calls) - n_every == 2  # sigma alone: two factorisations
+    assert n_every == 2 * (len(names) - 1)  # with every SD: none for sigma
+    assert by_identity[j] == pytest.approx(differenced[j], rel=1e-6, abs=1e-6)
