@@ -27,7 +27,14 @@ import numpy as np
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.backend import open_backends
 from mmreg.inference.laplace import fit_laplace, start_values
-from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
+from mmreg.inference.tuning import (
+    MIN_STAGE,
+    adapted_moves,
+    capped,
+    default_moves,
+    fit_points,
+    stage_ends,
+)
 
 __all__ = ["MCMCFit", "LogPosterior", "fit_mcmc"]
 
@@ -249,20 +256,10 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
                    laplace=laplace)
 
 
-def _capped(cov: np.ndarray, max_sd: float) -> np.ndarray:
-    """``cov`` with its eigenvalues clipped to [1e-10, max_sd²].
-
-    A flat direction of the Laplace fit (e.g. an SD estimated at zero, whose SE on the log
-    scale can be in the thousands) must not send walkers or proposals to absurd values.
-    """
-    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
-    return (V * np.clip(w, 1e-10, max_sd**2)) @ V.T
-
-
 def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
     """Walker starting points around the Laplace fit, all in the bulk of the posterior."""
     dim = len(u_hat)
-    cov = _capped(2.0 * cov_u, 1.0)
+    cov = capped(2.0 * cov_u, 1.0)
     floor = logpost(u_hat)[0] - 5.0 * dim - 10.0  # far below the mode: start again
     p0 = rng.multivariate_normal(u_hat, cov, size=nw)
     for _ in range(tries):
@@ -292,45 +289,6 @@ def _chain_job(job):
     return u, z[0], ll[0], af
 
 
-def _default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
-    """Tuning phase: independence proposals around the Laplace fit mixed with DE moves."""
-    return [(LaplaceIndependenceMove(mean, _capped(cov, 3.0)), 0.5),
-            (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
-
-
-#: Most hyperparameters for which the kept phase proposes from a kernel density estimate
-#: (beyond, a kernel estimate from a few hundred correlated tuning draws is too blurred).
-KDE_MAX_DIM = 3
-
-
-def _adapted_moves(points: np.ndarray) -> list:
-    """Kept phase: mostly independence proposals fitted to the tuning draws.
-
-    ``points`` (n × dim) are the second half of the tuning draws.  Once a proposal is
-    fitted to the posterior itself, accepted proposals are nearly independent draws.  Up to
-    :data:`KDE_MAX_DIM` dimensions the proposal is a kernel density estimate of the draws
-    with a 10% t₁₀ component for the tails
-    (:class:`~mmreg.inference.moves.KDEIndependenceMove`): it follows skewed posteriors
-    such as those of SDs with mass near zero.  In more dimensions it is the t₁₀ alone (mean
-    and covariance of the draws, scale 1.1).  Either makes 90% of the moves; DE moves the
-    other 10% (local exploration should the proposal miss part of the posterior).
-
-    Measured on coalgov (4 chains × 1000 draws, tune 100; lowest bulk ESS, t → kernel):
-    binom_hm (2 dimensions) 561 → 1390, weib_hm (3) 455 → 772, but gaus_w (6) 1744 → 496
-    and weib_w (4) 1195 → 786.
-    """
-    dim = points.shape[1]
-    mean = points.mean(axis=0)
-    cov = _capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
-    ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
-    if dim <= KDE_MAX_DIM:
-        try:
-            ind = KDEIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
-        except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
-            pass
-    return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
-
-
 def _sampler(logpost, nw, moves, pool, backend, rng):
     dim = logpost.space.dim
     blobs = [("seed", np.uint64)]
@@ -342,41 +300,13 @@ def _sampler(logpost, nw, moves, pool, backend, rng):
     return smp
 
 
-#: Tuning runs in up to this many stages of at least :data:`MIN_STAGE` steps: the first
-#: from the Laplace fit, each later one with the proposal refitted to the draws before it.
-TUNE_STAGES = 3
-MIN_STAGE = 10
-
-
-def _stage_ends(tune: int, adapt: bool) -> list[int]:
-    """Cumulative ends of the tuning stages (one stage when not adapting)."""
-    if not adapt or tune < 2 * MIN_STAGE:
-        return [tune] if tune else []
-    n = min(TUNE_STAGES, tune // MIN_STAGE)
-    lens = [tune // n] * n
-    lens[0] += tune - sum(lens)
-    return [int(e) for e in np.cumsum(lens)]
-
-
-def _fit_points(chain: np.ndarray, ends: list[int], upto: int) -> np.ndarray:
-    """Tuning draws a proposal is fitted to, using steps before ``upto``.
-
-    The second half of the first stage (its start is the Laplace fit) while that is all
-    there is; afterwards every draw of the adapted stages (near-independent draws once a
-    proposal fits the posterior, so the later proposals are fitted to more and better
-    points).
-    """
-    pts = chain[ends[0] // 2: ends[0]] if upto <= ends[0] else chain[ends[0]: upto]
-    return pts.reshape(-1, chain.shape[-1])
-
-
 def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, backends,
                progress):
     """One ensemble: staged tuning with an adapted independence proposal, kept steps.
 
-    Tuning starts around the Laplace fit with :func:`_default_moves`; with ``adapt`` it
-    runs in stages (:func:`_stage_ends`) and every later stage proposes from
-    :func:`_adapted_moves` fitted to the draws before it (:func:`_fit_points`): the
+    Tuning starts around the Laplace fit with :func:`default_moves`; with ``adapt`` it
+    runs in stages (:func:`stage_ends`) and every later stage proposes from
+    :func:`adapted_moves` fitted to the draws before it (:func:`fit_points`): the
     Laplace approximation can be poor (e.g. SDs of binomial models), and a proposal fitted
     to adapted draws is better than one fitted to the burn-in.  The kept phase uses moves
     fitted to all adapted tuning draws and never changes them, so it is a valid Markov
@@ -387,13 +317,13 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     (mean 382) as 100 steps in one stage (0.59–0.60, 511) in 60% of the time.
     """
     tb, kb = backends if backends is not None else (emcee.backends.Backend(), None)
-    ends = _stage_ends(tune, adapt)
+    ends = stage_ends(tune, adapt)
     for k, end in enumerate(ends):
         done = tb.iteration if tb.initialized else 0
         if done >= end:
             continue
-        mv = (moves or _default_moves(u_hat, cov_u)) if k == 0 else \
-            _adapted_moves(_fit_points(tb.get_chain(), ends, ends[k - 1]))
+        mv = (moves or default_moves(u_hat, cov_u)) if k == 0 else \
+            adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
         st = _sampler(logpost, nw, mv, pool, tb, rng)
         p0 = _start(logpost, u_hat, cov_u, nw, rng) if done == 0 else None
         st.run_mcmc(p0, end - done, progress=progress)
@@ -402,9 +332,9 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
     else:
         state = _start(logpost, u_hat, cov_u, nw, rng)
-    mv = moves or _default_moves(u_hat, cov_u)
+    mv = moves or default_moves(u_hat, cov_u)
     if adapt and tune >= 2 * MIN_STAGE:
-        mv = _adapted_moves(_fit_points(tb.get_chain(), ends, tune))
+        mv = adapted_moves(fit_points(tb.get_chain(), ends, tune))
     sk = _sampler(logpost, nw, mv, pool, kb, rng)
     done = kb.iteration if kb is not None and kb.initialized else 0
     if done == 0:

@@ -1,0 +1,93 @@
+"""How the sampler tunes its proposals: start-up moves, stages, fitted proposals.
+
+:func:`~mmreg.inference.mcmc.fit_mcmc` tunes each chain in stages (:func:`stage_ends`): the
+first starts around the Laplace fit with :func:`default_moves`; every later stage, and the
+kept phase, proposes from :func:`adapted_moves` fitted to the adapted draws before it
+(:func:`fit_points`).  The moves themselves are in :mod:`mmreg.inference.moves`.
+"""
+
+from __future__ import annotations
+
+import emcee
+import numpy as np
+
+from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
+
+__all__ = ["adapted_moves", "capped", "default_moves", "fit_points", "stage_ends"]
+
+
+def capped(cov: np.ndarray, max_sd: float) -> np.ndarray:
+    """``cov`` with its eigenvalues clipped to [1e-10, max_sd²].
+
+    A flat direction of the Laplace fit (e.g. an SD estimated at zero, whose SE on the log
+    scale can be in the thousands) must not send walkers or proposals to absurd values.
+    """
+    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
+    return (V * np.clip(w, 1e-10, max_sd**2)) @ V.T
+
+
+def default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
+    """Tuning phase: independence proposals around the Laplace fit mixed with DE moves."""
+    return [(LaplaceIndependenceMove(mean, capped(cov, 3.0)), 0.5),
+            (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
+
+
+#: Most hyperparameters for which the kept phase proposes from a kernel density estimate
+#: (beyond, a kernel estimate from a few hundred correlated tuning draws is too blurred).
+KDE_MAX_DIM = 3
+
+
+def adapted_moves(points: np.ndarray) -> list:
+    """Kept phase: mostly independence proposals fitted to the tuning draws.
+
+    ``points`` (n × dim) are the second half of the tuning draws.  Once a proposal is
+    fitted to the posterior itself, accepted proposals are nearly independent draws.  Up to
+    :data:`KDE_MAX_DIM` dimensions the proposal is a kernel density estimate of the draws
+    with a 10% t₁₀ component for the tails
+    (:class:`~mmreg.inference.moves.KDEIndependenceMove`): it follows skewed posteriors
+    such as those of SDs with mass near zero.  In more dimensions it is the t₁₀ alone (mean
+    and covariance of the draws, scale 1.1).  Either makes 90% of the moves; DE moves the
+    other 10% (local exploration should the proposal miss part of the posterior).
+
+    Measured on coalgov (4 chains × 1000 draws, tune 100; lowest bulk ESS, t → kernel):
+    binom_hm (2 dimensions) 561 → 1390, weib_hm (3) 455 → 772, but gaus_w (6) 1744 → 496
+    and weib_w (4) 1195 → 786.
+    """
+    dim = points.shape[1]
+    mean = points.mean(axis=0)
+    cov = capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
+    ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
+    if dim <= KDE_MAX_DIM:
+        try:
+            ind = KDEIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
+        except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
+            pass
+    return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
+
+
+#: Tuning runs in up to this many stages of at least :data:`MIN_STAGE` steps: the first
+#: from the Laplace fit, each later one with the proposal refitted to the draws before it.
+TUNE_STAGES = 3
+MIN_STAGE = 10
+
+
+def stage_ends(tune: int, adapt: bool) -> list[int]:
+    """Cumulative ends of the tuning stages (one stage when not adapting)."""
+    if not adapt or tune < 2 * MIN_STAGE:
+        return [tune] if tune else []
+    n = min(TUNE_STAGES, tune // MIN_STAGE)
+    lens = [tune // n] * n
+    lens[0] += tune - sum(lens)
+    return [int(e) for e in np.cumsum(lens)]
+
+
+def fit_points(chain: np.ndarray, ends: list[int], upto: int) -> np.ndarray:
+    """Tuning draws a proposal is fitted to, using steps before ``upto``.
+
+    The second half of the first stage (its start is the Laplace fit) while that is all
+    there is; afterwards every draw of the adapted stages (near-independent draws once a
+    proposal fits the posterior, so the later proposals are fitted to more and better
+    points).
+    """
+    pts = chain[ends[0] // 2: ends[0]] if upto <= ends[0] else chain[ends[0]: upto]
+    return pts.reshape(-1, chain.shape[-1])
