@@ -124,7 +124,7 @@ class SparsePattern:
         if self.blocks:
             # independent components (e.g. parties nested in countries): batched dense blocks
             perm = np.lexsort((np.arange(q), comp))
-        elif self.use_cholmod and cholmod.available():
+        elif self._wants_cholmod(q):
             perm = np.arange(q)  # one large component: CHOLMOD orders it (see factor_rr)
         else:  # one large component: sparse LDLᵀ with a fill-reducing order computed once
             pat = pat + sp.eye(q, format="csc") * (abs(pat).sum(axis=1).max() + 1.0)
@@ -150,13 +150,23 @@ class SparsePattern:
         self.slot_cols = cols.astype(np.int64)  # column (permuted) of every slot
         self.q = q
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
-        self._cholmod = not self.blocks and self.use_cholmod and cholmod.available()
+        self._cholmod = not self.blocks and self._wants_cholmod(q)
         self._symbolic = None
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
 
-    #: Factor one large sparse component with CHOLMOD when scikit-sparse is installed.
+    #: Factor one large sparse component with CHOLMOD when scikit-sparse is installed and
+    #: it has at least CHOLMOD_MIN_Q states (below, SuperLU's lower overhead is as fast).
     use_cholmod = True
+    CHOLMOD_MIN_Q = 20000
+
+    def _wants_cholmod(self, q: int) -> bool:
+        return self.use_cholmod and q >= self.CHOLMOD_MIN_Q and cholmod.available()
+
+    @property
+    def uses_cholmod(self) -> bool:
+        """Whether H_rr is factored by CHOLMOD (worker processes must then be spawned)."""
+        return self._cholmod
     BLOCK_MAX = 1500  # largest component handled as a dense block
     BLOCK_MIN_Q = 500  # fewest random effects for which dense blocks are used
 

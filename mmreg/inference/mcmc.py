@@ -240,9 +240,15 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
         if pool is not None:
             raise MMSpecError("use either cores= (chains in parallel) or pool= (walkers in "
                               "parallel), not both")
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(cores, chains)) as ex:
+        # CHOLMOD (and the BLAS it runs on) can hang in a forked child once the parent has
+        # used it: such models start fresh interpreters instead
+        pat = getattr(model.latent, "_pattern", None)
+        ctx = multiprocessing.get_context("spawn") if getattr(pat, "uses_cholmod", False) \
+            else None
+        with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
             out = list(ex.map(_chain_job, jobs))
     else:
         out = [_chain_job(job) for job in jobs]
