@@ -15,28 +15,36 @@ BLAS it was slower than SuperLU.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import scipy.sparse as sp
-
-try:  # optional dependency
-    from sksparse.cholmod import CholmodError, CholmodNotPositiveDefiniteError, analyze
-except ImportError:  # pragma: no cover - depends on the environment
-    analyze = None
 
 __all__ = ["available", "symbolic", "CholmodRR"]
 
 
+@cache
+def _sks():
+    """scikit-sparse's cholmod module, imported on first use (None if not installed)."""
+    try:
+        import sksparse.cholmod as mod
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return mod
+
+
 def available() -> bool:
     """Whether scikit-sparse (CHOLMOD) can be imported."""
-    return analyze is not None
+    return _sks() is not None
 
 
 def symbolic(H: sp.csc_matrix):
     """Fill-reducing order and symbolic factorisation of the pattern of ``H`` (once)."""
+    mod = _sks()
     try:
-        return analyze(H, mode="supernodal", ordering_method="metis")
-    except CholmodError:  # a CHOLMOD built without METIS
-        return analyze(H, mode="supernodal", ordering_method="amd")
+        return mod.analyze(H, mode="supernodal", ordering_method="metis")
+    except mod.CholmodError:  # a CHOLMOD built without METIS
+        return mod.analyze(H, mode="supernodal", ordering_method="amd")
 
 
 class CholmodRR:
@@ -46,9 +54,10 @@ class CholmodRR:
     """
 
     def __init__(self, sym, H: sp.csc_matrix):
+        mod = _sks()
         try:
             self.F = sym.cholesky(H)  # a new numeric factor; ``sym`` is left as it was
-        except (CholmodNotPositiveDefiniteError, CholmodError) as exc:
+        except (mod.CholmodNotPositiveDefiniteError, mod.CholmodError) as exc:
             raise np.linalg.LinAlgError(str(exc)) from None
         self.logdet = float(self.F.logdet())
         if not np.isfinite(self.logdet):
