@@ -57,7 +57,7 @@ def child(argv: list[str]) -> dict:
     t_fit = time.perf_counter() - t0
     pat = model.latent._pattern
     large = pat is not None and not pat.blocks
-    sparse = ("cholmod" if pat._cholmod else "superlu") if large else "dense blocks"
+    sparse = ("cholmod" if pat.uses_cholmod else "superlu") if large else "dense blocks"
     out = {"case": case, "groups": n, "rows": len(df), "latent": model.latent.dim,
            "H_rr": sparse,
            "simulate s": t_sim, "build s": t_build, "laplace s": t_fit}

@@ -72,13 +72,7 @@ class CholmodRR:
         y = self.F.solve_Lt(np.asarray(eps, dtype=float), use_LDLt_decomposition=False)
         return self.F.apply_Pt(y)
 
-    def diag_inv(self, chunk: int = 512) -> np.ndarray:
-        """diag(H_rr⁻¹) by solves with ``chunk`` unit vectors at a time."""
-        q = self.q
-        out = np.empty(q)
-        for a in range(0, q, chunk):
-            b = min(q, a + chunk)
-            E = np.zeros((q, b - a))
-            E[np.arange(a, b), np.arange(b - a)] = 1.0
-            out[a:b] = self.solve(E)[np.arange(a, b), np.arange(b - a)]
-        return out
+    def diag_inv(self) -> np.ndarray:
+        from mmreg.inference.linalg import diag_by_solves  # linalg imports this module
+
+        return diag_by_solves(self.solve, self.q)

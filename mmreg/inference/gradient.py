@@ -165,20 +165,6 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
             dG[sl] = 2.0 * Kr / s**3
             zdot = mode.factor.solve(dG)
             eta_dot = A(D, R, zdot)
-        elif getattr(latent, "quadratic", False) and len(dld_sd) == space.n_sd:
-            # the Gaussian sigma, every SD done: H = AᵀA/σ² + Q_β + Σ K_b/s_b², so
-            # tr(H⁻¹AᵀA)/σ² = dim − tr(H⁻¹Q_β) − Σ tr(H⁻¹K_b)/s_b², with
-            # tr(H⁻¹K_b)/s_b² = −(s_b/2) d log|H|/ds_b: no factorisation needed
-            (sigma,) = phi
-            tr_coef = float(latent.coef_prec @ np.diag(mode.factor.coef_block(P))) if P else 0.0
-            tr_q = tr_coef + sum(-0.5 * sd[b] * v for b, v in dld_sd.items())
-            explicit = float(np.atleast_1d(fam.dphi(eta, phi))[0])
-            dnat[k] = explicit + (latent.dim - tr_q) / sigma  # −½ d log|H|/dσ
-            if sensitivity is not None:  # dẑ/dσ, as for any family parameter
-                h = 1e-6 * max(1.0, abs(sigma))
-                dg = (fam.derivs(eta, (sigma + h,))[0] - fam.derivs(eta, (sigma - h,))[0]) / (2 * h)
-                sensitivity[:, j] = mode.factor.solve(At(D, R, dg)) * dnatural[j]
-            continue
         else:  # a family parameter
             k_phi = i = k - n_w - space.n_sd
             scale = max(1.0, abs(phi[i]))
@@ -196,7 +182,16 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
         big = float(np.max(np.abs(eta_dot), initial=0.0))
         if big * eps > 1e-4:
             eps = 1e-4 / big
-        if traces is not None:  # tr(H⁻¹ Ḣ) exactly (module seltrace)
+        if k_phi is not None and getattr(latent, "quadratic", False) \
+                and len(dld_sd) == space.n_sd:
+            # the Gaussian sigma once every SD is done: H = AᵀA/σ² + Q_β + Σ K_b/s_b², so
+            # tr(H⁻¹AᵀA)/σ² = dim − tr(H⁻¹Q_β) − Σ tr(H⁻¹K_b)/s_b², with
+            # tr(H⁻¹K_b)/s_b² = −(s_b/2) d log|H|/ds_b: no factorisation needed
+            tr_q = sum(-0.5 * sd[b] * v for b, v in dld_sd.items())
+            if P:
+                tr_q += float(latent.coef_prec @ np.diag(mode.factor.coef_block(P)))
+            dld = -2.0 * (latent.dim - tr_q) / phi[k_phi]
+        elif traces is not None:  # tr(H⁻¹ Ḣ) exactly (module seltrace)
             wdot = (curvature_at(eps, k_phi, eta_dot).d
                     - curvature_at(-eps, k_phi, eta_dot).d) / (2 * eps)
             dld = traces.curvature(wdot)

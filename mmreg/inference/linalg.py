@@ -150,7 +150,8 @@ class SparsePattern:
         self.slot_cols = cols.astype(np.int64)  # column (permuted) of every slot
         self.q = q
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
-        self._cholmod = not self.blocks and self._wants_cholmod(q)
+        #: whether H_rr is factored by CHOLMOD (worker processes must then be spawned)
+        self.uses_cholmod = not self.blocks and self._wants_cholmod(q)
         self._symbolic = None
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
@@ -160,15 +161,11 @@ class SparsePattern:
     use_cholmod = True
     CHOLMOD_MIN_Q = 20000
 
-    def _wants_cholmod(self, q: int) -> bool:
-        return self.use_cholmod and q >= self.CHOLMOD_MIN_Q and cholmod.available()
-
-    @property
-    def uses_cholmod(self) -> bool:
-        """Whether H_rr is factored by CHOLMOD (worker processes must then be spawned)."""
-        return self._cholmod
     BLOCK_MAX = 1500  # largest component handled as a dense block
     BLOCK_MIN_Q = 500  # fewest random effects for which dense blocks are used
+
+    def _wants_cholmod(self, q: int) -> bool:
+        return self.use_cholmod and q >= self.CHOLMOD_MIN_Q and cholmod.available()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -212,7 +209,7 @@ class SparsePattern:
         """Factor of H_rr (permuted) from its CSC data."""
         if not self.blocks:
             self._H.data = data
-            if self._cholmod:
+            if self.uses_cholmod:
                 if self._symbolic is None:  # order + symbolic factorisation, once
                     self._symbolic = cholmod.symbolic(self._H)
                 return cholmod.CholmodRR(self._symbolic, self._H)
@@ -257,15 +254,19 @@ class _SuperLURR:
         y = self._L @ (np.sqrt(self.d)[:, None] * eps)  # ~ N(0, H_rr)
         return self.solve(y)
 
-    def diag_inv(self, chunk: int = 512) -> np.ndarray:
-        q = len(self.d)
-        out = np.empty(q)
-        for a in range(0, q, chunk):
-            b = min(q, a + chunk)
-            E = np.zeros((q, b - a))
-            E[np.arange(a, b), np.arange(b - a)] = 1.0
-            out[a:b] = self.lu.solve(E)[np.arange(a, b), np.arange(b - a)]
-        return out
+    def diag_inv(self) -> np.ndarray:
+        return diag_by_solves(self.solve, len(self.d))
+
+
+def diag_by_solves(solve, q: int, chunk: int = 512) -> np.ndarray:
+    """diag(A⁻¹) of a q × q matrix from ``solve`` (A⁻¹ B) with ``chunk`` unit vectors."""
+    out = np.empty(q)
+    for a in range(0, q, chunk):
+        b = min(q, a + chunk)
+        E = np.zeros((q, b - a))
+        E[np.arange(a, b), np.arange(b - a)] = 1.0
+        out[a:b] = solve(E)[np.arange(a, b), np.arange(b - a)]
+    return out
 
 
 def _tri_inverse(L: np.ndarray) -> np.ndarray:
@@ -366,7 +367,7 @@ _BATCHED_TRSM = _probe_batched_trsm()
 
 class SchurFactor:
     """Factor of H = [[H_bb, H_br], [H_rb, H_rr]]: H_rr factored by ``pattern`` (dense
-    blocks or SuperLU), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb."""
+    blocks, SuperLU or CHOLMOD), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb."""
 
     def __init__(self, Hbb: np.ndarray, Hbr: np.ndarray, rr_data: np.ndarray,
                  pattern: SparsePattern):

@@ -28,7 +28,6 @@ from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.backend import open_backends
 from mmreg.inference.laplace import fit_laplace, start_values
 from mmreg.inference.tuning import (
-    MIN_STAGE,
     adapted_moves,
     capped,
     default_moves,
@@ -338,9 +337,10 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
     else:
         state = _start(logpost, u_hat, cov_u, nw, rng)
-    mv = moves or default_moves(u_hat, cov_u)
-    if adapt and tune >= 2 * MIN_STAGE:
+    if len(ends) > 1:  # adapted stages: the kept phase proposes from a fit to their draws
         mv = adapted_moves(fit_points(tb.get_chain(), ends, tune))
+    else:
+        mv = moves or default_moves(u_hat, cov_u)
     sk = _sampler(logpost, nw, mv, pool, kb, rng)
     done = kb.iteration if kb is not None and kb.initialized else 0
     if done == 0:

@@ -40,7 +40,7 @@ KDE_MAX_DIM = 3
 def adapted_moves(points: np.ndarray) -> list:
     """Kept phase: mostly independence proposals fitted to the tuning draws.
 
-    ``points`` (n × dim) are the second half of the tuning draws.  Once a proposal is
+    ``points`` (n × dim) are tuning draws (:func:`fit_points`).  Once a proposal is
     fitted to the posterior itself, accepted proposals are nearly independent draws.  Up to
     :data:`KDE_MAX_DIM` dimensions the proposal is a kernel density estimate of the draws
     with a 10% t₁₀ component for the tails
@@ -56,12 +56,14 @@ def adapted_moves(points: np.ndarray) -> list:
     dim = points.shape[1]
     mean = points.mean(axis=0)
     cov = capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
-    ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
+    ind = None
     if dim <= KDE_MAX_DIM:
         try:
             ind = KDEIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
         except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
             pass
+    if ind is None:
+        ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
     return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
 
@@ -72,7 +74,11 @@ MIN_STAGE = 10
 
 
 def stage_ends(tune: int, adapt: bool) -> list[int]:
-    """Cumulative ends of the tuning stages (one stage when not adapting)."""
+    """Cumulative ends of the tuning stages.
+
+    One stage (none for ``tune=0``) when not adapting or too short to adapt; otherwise
+    2..:data:`TUNE_STAGES` stages, so ``len(ends) > 1`` means the proposals are adapted.
+    """
     if not adapt or tune < 2 * MIN_STAGE:
         return [tune] if tune else []
     n = min(TUNE_STAGES, tune // MIN_STAGE)
