@@ -5,8 +5,9 @@ Gaussian family, by the Laplace approximation otherwise — and the free hyperpa
 optimised on their natural scale (the mode of p(ψ | y), like lme4/glmmTMB's estimates with
 bml's near-flat priors) by L-BFGS-B with the exact gradient of the Laplace marginal
 (:mod:`mmreg.inference.gradient`).  Standard errors come from the curvature: the observed
-information of ψ (central differences of that gradient) propagated to the coefficients with the
-sensitivity dẑ/dψ, so that coefficient SEs include the uncertainty of the SDs and weights.
+information of ψ (central differences of that gradient) propagated to the coefficients with
+the sensitivity dẑ/dψ = H⁻¹ ∂G/∂ψ, so that coefficient SEs include the uncertainty of the SDs
+and weights.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from scipy import optimize
 
 from mmreg.errors import MMWarning
-from mmreg.inference.gradient import laplace_gradient
+from mmreg.inference.gradient import laplace_gradient, mode_sensitivity
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
 
@@ -76,6 +77,7 @@ class _Objective:
         self.z = None
         self._pred = None  # (u, ẑ(u), dẑ/du) of the last gradient: predicts the next mode
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
+        self._last = None  # (u, rel_step, f, g, mode) of the last successful value_and_grad
 
     def mode(self, u: np.ndarray) -> Mode:
         z0 = self.z
@@ -109,6 +111,9 @@ class _Objective:
         Only the log prior of ψ (cheap: no latent solve) is differentiated numerically.
         """
         u = np.asarray(u, float)
+        last = self._last
+        if last is not None and last[1] == rel_step and np.array_equal(last[0], u):
+            return last[2], last[3].copy()  # e.g. the stationarity check at the optimum
         g = np.zeros(len(u))
         try:
             with np.errstate(all="ignore"):
@@ -133,7 +138,18 @@ class _Objective:
             g[j] = g_lat[j] + (lp[0] - lp[1]) / (2 * h)
         if not np.all(np.isfinite(g)):  # e.g. a prior with a bound at u: no usable slope
             g = np.where(np.isfinite(g), g, 0.0)
+        self._last = (u.copy(), rel_step, float(f), g.copy(), md)
         return float(f), g
+
+    def at(self, u: np.ndarray) -> tuple[Mode, float]:
+        """The conditional mode and the objective at ``u`` (reused from the last
+        :meth:`value_and_grad` when that was at ``u``)."""
+        last = self._last
+        if last is not None and np.array_equal(last[0], u):
+            return last[4], last[2]
+        md = self.mode(u)
+        val = md.log_marginal + self.space.log_prior(u, jacobian=False)
+        return md, (-val if np.isfinite(val) else _BIG)
 
 
 def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
@@ -168,12 +184,12 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     else:
         u = np.zeros(0)
         res = optimize.OptimizeResult(x=u, success=True, fun=obj(u), nit=0)
-    mode = obj.mode(u)
+    mode, f_opt = obj.at(u)
     P = latent.P
     cov_u, ok = _hyper_covariance(obj, u)
     cov_bb = mode.factor.coef_block(P)
     if space.dim:
-        J = _mode_sensitivity(obj, u)
+        J = mode_sensitivity(latent, space, u, mode)
         cross = J @ cov_u
         cov_coef = cov_bb + cross[:P] @ J[:P].T
     else:
@@ -181,7 +197,7 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         cross, cov_coef = J, cov_bb
     return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef,
                       cross=cross, sensitivity=J,
-                      log_posterior=-float(obj(u)), optimizer=res, hessian_ok=ok)
+                      log_posterior=-float(f_opt), optimizer=res, hessian_ok=ok)
 
 
 def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int) -> np.ndarray:
@@ -289,18 +305,3 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]
             "Consider fit(method='mcmc').", MMWarning, stacklevel=4)
         w = np.maximum(w, 1e-8 * max(1.0, np.max(np.abs(w))))
     return (V / w) @ V.T, ok
-
-
-def _mode_sensitivity(obj: _Objective, u: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    """dẑ/du by central differences (the mode is smooth in ψ)."""
-    z0 = obj.z.copy()
-    cols = []
-    for j in range(len(u)):
-        e = np.zeros_like(u)
-        e[j] = h
-        obj.z = z0
-        zp = obj.latent.mode(obj.space.hyper(u + e), z0=z0, tol=1e-14).z
-        zm = obj.latent.mode(obj.space.hyper(u - e), z0=z0, tol=1e-14).z
-        cols.append((zp - zm) / (2 * h))
-    obj.z = z0
-    return np.column_stack(cols)

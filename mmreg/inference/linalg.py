@@ -62,6 +62,10 @@ class DenseFactor:
         E[np.arange(P), np.arange(P)] = 1.0
         return self.solve(E)[:P]
 
+    def inverse_block(self, idx: np.ndarray) -> np.ndarray:
+        """(H⁻¹)[idx, idx] for latent positions ``idx``."""
+        return self.inverse()[np.ix_(idx, idx)]
+
     def inverse_parts(self, P: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The leading P×P block of H⁻¹ (P = all when None) and the diagonal of H⁻¹."""
         inv = self.inverse()
@@ -441,6 +445,19 @@ class SchurFactor:
         Sinv = self.coef_block(P)
         dr = self.rr.diag_inv() + np.einsum("ij,ij->i", self.W @ Sinv, self.W)
         return Sinv, np.concatenate([np.diag(Sinv), dr[pat.inv]])
+
+    def inverse_block(self, idx: np.ndarray) -> np.ndarray:
+        """(H⁻¹)[idx, idx] for random-effect positions ``idx`` (all ≥ P): one solve per
+        position, (H_rr⁻¹)[idx, idx] + W_idx S⁻¹ W_idxᵀ."""
+        P, pat = self.P, self.pattern
+        pos = pat.inv[np.asarray(idx) - P]  # positions in the permuted order of H_rr
+        E = np.zeros((pat.q, len(pos)))
+        E[pos, np.arange(len(pos))] = 1.0
+        out = self.rr.solve(E)[pos]
+        if P:
+            Wi = self.W[pos]
+            out = out + Wi @ sla.cho_solve((self.LS, True), Wi.T, check_finite=False)
+        return 0.5 * (out + out.T)
 
     def inverse(self) -> np.ndarray:
         """The dense H⁻¹ (small models and tests only)."""

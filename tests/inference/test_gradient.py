@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 
 import mmreg
-from mmreg.inference.gradient import _logdet_gradient, gaussian_gradient, laplace_gradient
+from mmreg.inference.gradient import (
+    _logdet_gradient,
+    gaussian_gradient,
+    laplace_gradient,
+    mode_sensitivity,
+)
 from mmreg.inference.laplace import _Objective, start_values
 
 
@@ -134,9 +139,11 @@ def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_diffe
     # tr(H⁻¹H) = dim (no factorisation); asked for alone, it is a central difference of
     # log|H| (two factorisations): the two must agree to the differences' error.  (The
     # route of large sparse factors, where selected entries of H⁻¹ are not available.)
+    from mmreg.inference import gradient
     from mmreg.inference.linalg import SchurFactor
 
     monkeypatch.setattr(SchurFactor, "has_pattern_inverse", property(lambda self: False))
+    monkeypatch.setattr(gradient, "SMALL_BLOCK", 0)  # every SD by differences
     # informative coefficient priors, so that their share tr(H⁻¹Q_β) of the identity counts
     priors = {"Intercept": mmreg.priors.Normal(0, 0.3), "majority": mmreg.priors.Normal(0, 0.1)}
     model = _model(ar, "gaussian", "equal", priors)
@@ -161,3 +168,77 @@ def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_diffe
     assert len(calls) - n_every == 2  # sigma alone: two factorisations
     assert n_every == 2 * (len(names) - 1)  # with every SD: none for sigma
     assert by_identity[j] == pytest.approx(differenced[j], rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("ar", [False, True])
+def test_small_block_traces_equal_log_determinant_differences(ar, monkeypatch):
+    # Gaussian family, a large sparse factor (no selected inverse): the SD of a small block
+    # (countries: 12 states; members without random walks: 120) takes tr(H⁻¹ ∂Q/∂s) from
+    # that block of H⁻¹ (one solve per state, no factorisation) — it must equal the central
+    # difference of log|H| (two factorisations), to the differences' error (~1e-8)
+    from mmreg.inference import gradient
+    from mmreg.inference.linalg import SchurFactor
+
+    monkeypatch.setattr(SchurFactor, "has_pattern_inverse", property(lambda self: False))
+    model = _model(ar, "gaussian", "equal")
+    u = start_values(model.space, model.design.outcome, model.family) - 0.3
+    md = model.latent.mode(model.space.hyper(u), tol=1e-13)
+    assert isinstance(md.factor, SchurFactor)
+    every = np.ones(model.space.dim, bool)
+    calls = []
+    orig = model.latent.factor
+
+    def counted(*a, **k):
+        calls.append(1)
+        return orig(*a, **k)
+
+    model.latent.factor = counted
+    by_solves = _logdet_gradient(model.latent, model.space, u, md, every)
+    # only the random walk (more states than SMALL_BLOCK) is differenced; sigma: identity
+    assert len(calls) == (2 if ar else 0)
+    monkeypatch.setattr(gradient, "SMALL_BLOCK", 0)
+    differenced = _logdet_gradient(model.latent, model.space, u, md, every)
+    np.testing.assert_allclose(by_solves, differenced, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(("family", "weights", "ar"), [
+    ("gaussian", "estimated", True), ("weibull", "estimated", False),
+    ("binomial", "equal", False), ("cox", "estimated", False)])
+def test_mode_sensitivity_equals_central_differences_of_modes(family, weights, ar):
+    # dẑ/du = H⁻¹ ∂G/∂ψ (implicit function theorem) against central differences of
+    # conditional modes solved to 1e-14 (h = 1e-5: truncation ~1e-10, noise ~1e-9)
+    model = _model(ar, family, weights)
+    space, latent = model.space, model.latent
+    u = start_values(space, model.design.outcome, model.family) + 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        md = latent.mode(space.hyper(u), tol=1e-14)
+        J = mode_sensitivity(latent, space, u, md)
+        h = 1e-5
+        for j in range(space.dim):
+            e = np.zeros(space.dim)
+            e[j] = h
+            zp = latent.mode(space.hyper(u + e), z0=md.z, tol=1e-14).z
+            zm = latent.mode(space.hyper(u - e), z0=md.z, tol=1e-14).z
+            num = (zp - zm) / (2 * h)
+            scale = max(1.0, float(np.max(np.abs(num))))
+            np.testing.assert_allclose(J[:, j], num, rtol=0, atol=1e-6 * scale)
+
+
+def test_repeated_evaluations_reuse_the_last_one():
+    # the stationarity checks and the final mode of a fit are at the optimiser's last point:
+    # no second factorisation, and the very same numbers
+    model = _model(True, "gaussian", "equal")
+    obj = _Objective(model.latent, model.space)
+    u = start_values(model.space, model.design.outcome, model.family) + 0.1
+    f, g = obj.value_and_grad(u)
+    calls = []
+    orig = model.latent.factor
+    model.latent.factor = lambda *a, **k: calls.append(1) or orig(*a, **k)
+    f2, g2 = obj.value_and_grad(u.copy())
+    md, f3 = obj.at(u)
+    assert calls == [] and f2 == f3 == f and np.array_equal(g2, g)
+    obj.value_and_grad(u + 1e-3)  # a new point is evaluated
+    assert len(calls) > 0
+    fresh = model.latent.mode(model.space.hyper(u), tol=1e-13)
+    np.testing.assert_allclose(md.z, fresh.z, rtol=1e-9, atol=1e-12)

@@ -62,6 +62,8 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     np.testing.assert_allclose(diag, np.diag(Hinv), rtol=1e-8)
     np.testing.assert_allclose(Sinv, Hinv[: fac.P, : fac.P], rtol=1e-8)
     np.testing.assert_allclose(fac.coef_block(fac.P), Hinv[: fac.P, : fac.P], rtol=1e-8)
+    idx = fac.P + np.array([0, 5, 2, len(H) - fac.P - 1])  # random effects, any order
+    np.testing.assert_allclose(fac.inverse_block(idx), Hinv[np.ix_(idx, idx)], rtol=1e-8)
 
 
 @_needs_cholmod
