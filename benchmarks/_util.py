@@ -32,10 +32,11 @@ def machine() -> str:
            f"Python {platform.python_version()}"
 
 
-def run_child(module: str, args: list[str]) -> dict:
+def run_child(module: str, args: list[str], threads: int = 1) -> dict:
     """Run ``python -m module args`` in a fresh process; it prints one JSON line.
 
-    The child's peak resident memory (``ru_maxrss``) is added as ``peak_mb``.
+    The child's peak resident memory (``ru_maxrss``) is added as ``peak_mb``; its BLAS
+    uses ``threads`` threads.
     """
     code = (
         "import json, resource, runpy, sys; sys.argv = [sys.argv[0]] + sys.argv[2:]; "
@@ -43,8 +44,8 @@ def run_child(module: str, args: list[str]) -> dict:
         "out['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
         "print(json.dumps(out))"
     )
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1")
+    t = str(threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t, MKL_NUM_THREADS=t)
     proc = subprocess.run([sys.executable, "-c", code, "x", *args], capture_output=True,
                           text=True, env=env, check=False)
     if proc.returncode != 0:
