@@ -40,9 +40,11 @@ def child(argv: list[str]) -> dict:
     from threadpoolctl import threadpool_limits
 
     import mmreg
+    from mmreg.inference import cholmod
     from mmreg.inference.linalg import SparsePattern
 
     threadpool_limits(int(argv[4]))
+    cholmod.threads = int(argv[4])  # CHOLMOD would otherwise take every core
     case, n, steps = argv[0], int(argv[1]), int(argv[2])
     SparsePattern.use_cholmod = argv[3] == "cholmod"
     family, weights, ar = CASES[case]

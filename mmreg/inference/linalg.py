@@ -446,14 +446,17 @@ class SchurFactor:
         dr = self.rr.diag_inv() + np.einsum("ij,ij->i", self.W @ Sinv, self.W)
         return Sinv, np.concatenate([np.diag(Sinv), dr[pat.inv]])
 
-    def inverse_block(self, idx: np.ndarray) -> np.ndarray:
+    def inverse_block(self, idx: np.ndarray, chunk: int = 32) -> np.ndarray:
         """(H⁻¹)[idx, idx] for random-effect positions ``idx`` (all ≥ P): one solve per
         position, (H_rr⁻¹)[idx, idx] + W_idx S⁻¹ W_idxᵀ."""
         P, pat = self.P, self.pattern
         pos = pat.inv[np.asarray(idx) - P]  # positions in the permuted order of H_rr
-        E = np.zeros((pat.q, len(pos)))
-        E[pos, np.arange(len(pos))] = 1.0
-        out = self.rr.solve(E)[pos]
+        out = np.empty((len(pos), len(pos)))
+        for a in range(0, len(pos), chunk):  # q × chunk right-hand sides at a time
+            b = min(len(pos), a + chunk)
+            E = np.zeros((pat.q, b - a))
+            E[pos[a:b], np.arange(b - a)] = 1.0
+            out[:, a:b] = self.rr.solve(E)[pos]
         if P:
             Wi = self.W[pos]
             out = out + Wi @ sla.cho_solve((self.LS, True), Wi.T, check_finite=False)

@@ -63,7 +63,9 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     np.testing.assert_allclose(Sinv, Hinv[: fac.P, : fac.P], rtol=1e-8)
     np.testing.assert_allclose(fac.coef_block(fac.P), Hinv[: fac.P, : fac.P], rtol=1e-8)
     idx = fac.P + np.array([0, 5, 2, len(H) - fac.P - 1])  # random effects, any order
-    np.testing.assert_allclose(fac.inverse_block(idx), Hinv[np.ix_(idx, idx)], rtol=1e-8)
+    for chunk in (32, 3):  # one batch of solves, or several
+        np.testing.assert_allclose(fac.inverse_block(idx, chunk=chunk), Hinv[np.ix_(idx, idx)],
+                                   rtol=1e-8)
 
 
 @_needs_cholmod
@@ -109,3 +111,22 @@ def test_chains_in_processes_with_cholmod_finish_and_equal_the_serial_run():
                          text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "same True"
+
+
+@_needs_cholmod
+def test_cholmod_uses_every_core_in_the_main_process_and_one_in_workers(monkeypatch):
+    # large supernodes gain from BLAS threads (model.fit limits the rest to one); worker
+    # processes run chains or walkers in parallel already, so one thread there
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    assert cholmod.blas_threads() == os.cpu_count()
+    with cholmod._blas_threads():
+        used = {i["num_threads"] for i in cholmod._controller().info()
+                if i["user_api"] == "blas"}
+    assert used == {os.cpu_count()}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as ex:
+        assert ex.submit(cholmod.blas_threads).result() == 1
+    monkeypatch.setattr(cholmod, "threads", 3)
+    assert cholmod.blas_threads() == 3
