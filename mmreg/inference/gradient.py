@@ -254,16 +254,19 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
     return out
 
 
-#: Random-effect blocks up to this many states get the Gaussian trace tr(H⁻¹ ∂Q/∂s) from
-#: their block of H⁻¹ (that many solves) instead of two factorisations.  Measured: AR at
-#: 10,000 groups (33,206 states, CHOLMOD, one thread): one factorisation 0.22 s, 128 solves
-#: 0.24 s, 256 solves 0.44 s (``benchmarks/README.md``).
-SMALL_BLOCK = 128
-
-
+#: Gaussian SDs whose block of H⁻¹ takes at most this many solves (``block_solves``: the
+#: most effects of the block in one connected component of H_rr — one for country effects)
+#: get tr(H⁻¹ ∂Q/∂s) from that block instead of two factorisations.  Measured: AR at 10,000
+#: groups (33,206 states, CHOLMOD, one thread): one factorisation 0.22 s, 128 solves 0.24 s;
+#: 100,000 groups (two threads): one factorisation 2.3 s, 100 solves 3.8 s.
+SMALL_BLOCK = 64
 def _small_block(latent, factor, b: int) -> bool:
+    if not hasattr(factor, "inverse_block"):
+        return False
     sl = latent.re_slices[b]
-    return hasattr(factor, "inverse_block") and sl.stop - sl.start <= SMALL_BLOCK
+    idx = np.arange(sl.start, sl.stop)
+    solves = factor.block_solves(idx) if hasattr(factor, "block_solves") else len(idx)
+    return solves <= SMALL_BLOCK
 
 
 def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:

@@ -62,10 +62,15 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     np.testing.assert_allclose(diag, np.diag(Hinv), rtol=1e-8)
     np.testing.assert_allclose(Sinv, Hinv[: fac.P, : fac.P], rtol=1e-8)
     np.testing.assert_allclose(fac.coef_block(fac.P), Hinv[: fac.P, : fac.P], rtol=1e-8)
-    idx = fac.P + np.array([0, 5, 2, len(H) - fac.P - 1])  # random effects, any order
-    for chunk in (32, 3):  # one batch of solves, or several
+    # random effects in any order: the last block (countries: one per component of H_rr
+    # without random walks) and effects sharing components with them
+    q_last = 8
+    idx = np.r_[np.arange(len(H) - q_last, len(H)), fac.P + np.array([0, 5, 2])]
+    for chunk in (32, 2):  # one batch of solves, or several
         np.testing.assert_allclose(fac.inverse_block(idx, chunk=chunk), Hinv[np.ix_(idx, idx)],
-                                   rtol=1e-8)
+                                   rtol=1e-8, atol=1e-12)
+    comps = fac.pattern.comp[idx - fac.P]
+    assert fac.block_solves(idx) == max(np.bincount(comps))
 
 
 @_needs_cholmod
