@@ -41,7 +41,7 @@ def child(argv: list[str]) -> dict:
 
     import mmreg
     from mmreg.inference import cholmod
-    from mmreg.inference.linalg import SparsePattern
+    from mmreg.inference.pattern import SparsePattern
 
     threadpool_limits(int(argv[4]))
     cholmod.threads = int(argv[4])  # CHOLMOD would otherwise take every core

@@ -1,7 +1,7 @@
 """Optional supernodal Cholesky (CHOLMOD through scikit-sparse) for large sparse H_rr.
 
 When the random-effect precision is one large sparse component — random walks over tens of
-thousands of states, members shared across many groups — :class:`~mmreg.inference.linalg.
+thousands of states, members shared across many groups — :class:`~mmreg.inference.pattern.
 SparsePattern` factors it with CHOLMOD if ``scikit-sparse`` is installed (the ``cholmod``
 extra), and with SciPy's SuperLU otherwise.  The fill-reducing order (METIS where CHOLMOD
 has it) and the symbolic factorisation are computed once per pattern; each factorisation
@@ -21,6 +21,8 @@ from functools import cache
 
 import numpy as np
 import scipy.sparse as sp
+
+from mmreg.inference.rrfactors import diag_by_solves
 
 __all__ = ["available", "symbolic", "CholmodRR", "threads"]
 
@@ -106,6 +108,4 @@ class CholmodRR:
         return self.F.apply_Pt(y)
 
     def diag_inv(self) -> np.ndarray:
-        from mmreg.inference.linalg import diag_by_solves  # linalg imports this module
-
         return diag_by_solves(self.solve, self.q)

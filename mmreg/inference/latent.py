@@ -19,7 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design
-from mmreg.inference.linalg import DenseFactor, SchurFactor, SparsePattern
+from mmreg.inference.linalg import DenseFactor, SchurFactor
+from mmreg.inference.pattern import SparsePattern
 
 __all__ = ["Hyper", "LatentModel", "Mode"]
 

@@ -1,4 +1,5 @@
-"""Factorisations of H = Aᵀ C A + Q (mmreg.inference.linalg) against dense numpy algebra.
+"""Factorisations of H = Aᵀ C A + Q (mmreg.inference.linalg, pattern, rrfactors, cholmod)
+against dense numpy algebra.
 
 Reference: the dense matrix H built from the design and the prior precision, inverted and
 factored with numpy (LAPACK); agreement to rounding error.
@@ -11,6 +12,7 @@ import pytest
 
 import mmreg
 import mmreg.inference.linalg as la
+import mmreg.inference.rrfactors as rrf
 from mmreg.families.base import Curvature
 from mmreg.inference import cholmod
 
@@ -37,14 +39,14 @@ _needs_cholmod = pytest.mark.skipif(not cholmod.available(),
 
 
 @pytest.mark.parametrize(("n_groups", "ar", "kind"), [
-    (3000, False, la._BlockRR),  # 959 parties nested in countries: batched dense blocks
-    (300, True, la._BlockRR),  # random walks over 992 states: one block per country
-    (900, False, la._SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
+    (3000, False, rrf.BlockRR),  # 959 parties nested in countries: batched dense blocks
+    (300, True, rrf.BlockRR),  # random walks over 992 states: one block per country
+    (900, False, rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
     pytest.param(900, False, cholmod.CholmodRR, marks=_needs_cholmod),  # the same by CHOLMOD
 ])
 @pytest.mark.parametrize("batched", [True, False])
 def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeypatch):
-    monkeypatch.setattr(la, "_BATCHED_TRSM", batched and la._BATCHED_TRSM)
+    monkeypatch.setattr(rrf, "_BATCHED_TRSM", batched and rrf._BATCHED_TRSM)
     # one large sparse component: CHOLMOD only where the case asks for it
     monkeypatch.setattr(la.SparsePattern, "use_cholmod", kind is cholmod.CholmodRR)
     monkeypatch.setattr(la.SparsePattern, "CHOLMOD_MIN_Q", 0)
