@@ -32,6 +32,14 @@ def _model(ar: bool = False, family: str = "gaussian", weights: str = "estimated
     return mmreg.MMModel(f, df, family=family, priors=priors)
 
 
+def _count_factorisations(model) -> list:
+    """A list that grows by one at every factorisation of H by ``model.latent``."""
+    calls: list = []
+    orig = model.latent.factor
+    model.latent.factor = lambda *a, **k: calls.append(1) or orig(*a, **k)
+    return calls
+
+
 def _numeric(obj, u, h=1e-5):
     out = []
     for j in range(len(u)):
@@ -154,14 +162,7 @@ def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_diffe
     every = np.ones(model.space.dim, bool)
     alone = np.zeros(model.space.dim, bool)
     alone[j] = True
-    calls = []
-    orig = model.latent.factor
-
-    def counted(*a, **k):
-        calls.append(1)
-        return orig(*a, **k)
-
-    model.latent.factor = counted
+    calls = _count_factorisations(model)
     by_identity = _logdet_gradient(model.latent, model.space, u, md, every)
     n_every = len(calls)
     differenced = _logdet_gradient(model.latent, model.space, u, md, alone)
@@ -174,7 +175,7 @@ def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_diffe
 def test_small_block_traces_equal_log_determinant_differences(ar, monkeypatch):
     # Gaussian family, a large sparse factor (no selected inverse): the SD of a small block
     # (countries: 12 states; members without random walks: 120) takes tr(H⁻¹ ∂Q/∂s) from
-    # that block of H⁻¹ (one solve per state, no factorisation) — it must equal the central
+    # that block of H⁻¹ (one solve per colour, no factorisation) — it must equal the central
     # difference of log|H| (two factorisations), to the differences' error (~1e-8)
     from mmreg.inference import gradient
     from mmreg.inference.linalg import SchurFactor
@@ -185,14 +186,7 @@ def test_small_block_traces_equal_log_determinant_differences(ar, monkeypatch):
     md = model.latent.mode(model.space.hyper(u), tol=1e-13)
     assert isinstance(md.factor, SchurFactor)
     every = np.ones(model.space.dim, bool)
-    calls = []
-    orig = model.latent.factor
-
-    def counted(*a, **k):
-        calls.append(1)
-        return orig(*a, **k)
-
-    model.latent.factor = counted
+    calls = _count_factorisations(model)
     by_solves = _logdet_gradient(model.latent, model.space, u, md, every)
     # only the random walk (more states than SMALL_BLOCK) is differenced; sigma: identity
     assert len(calls) == (2 if ar else 0)
@@ -232,9 +226,7 @@ def test_repeated_evaluations_reuse_the_last_one():
     obj = _Objective(model.latent, model.space)
     u = start_values(model.space, model.design.outcome, model.family) + 0.1
     f, g = obj.value_and_grad(u)
-    calls = []
-    orig = model.latent.factor
-    model.latent.factor = lambda *a, **k: calls.append(1) or orig(*a, **k)
+    calls = _count_factorisations(model)
     f2, g2 = obj.value_and_grad(u.copy())
     md, f3 = obj.at(u)
     assert calls == [] and f2 == f3 == f and np.array_equal(g2, g)
