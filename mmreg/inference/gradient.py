@@ -27,7 +27,9 @@ A(θ) and the offset: their ∂η/∂θ at fixed ẑ and ∂Aᵀ/∂θ g come fr
 weights) four design assemblies — instead of two Newton solves of the mode.  When the
 random effects form dense blocks and the curvature is diagonal, the derivative of log|H|
 is instead the exact trace tr(H⁻¹ Ḣ) from selected entries of H⁻¹, one pass for all
-hyperparameters (:mod:`mmreg.inference.seltrace`).
+hyperparameters (:mod:`mmreg.inference.seltrace`).  For the Gaussian family on the
+difference route, the SD of a small block takes tr(H⁻¹ ∂Q/∂s) from that block of H⁻¹ (a few
+solves, see ``SMALL_BLOCK``), and σ takes its trace from tr(H⁻¹H) = dim H.
 """
 
 from __future__ import annotations
@@ -115,8 +117,10 @@ class _Directions:
         return out
 
     def __call__(self, j: int) -> dict:
-        """Quantities for free coordinate ``j`` (keys: kind, index, explicit, zdot, eta_dot,
-        scale and, for weight parameters, dDR = (∂D/∂θ, ∂R.data/∂θ))."""
+        """Quantities for free coordinate ``j``: ``explicit``, ``zdot`` (dẑ/dψ, natural
+        scale), ``eta_dot`` (dη̂/dψ), ``scale`` (for step sizes), which kind of parameter it
+        is (``k_w`` = (block, index) of a weight parameter, ``k_sd``, ``k_phi``: the others
+        None) and, for weight parameters, ``dDR`` = (∂D/∂θ, ∂R.data/∂θ)."""
         latent, space, D, R = self.latent, self.space, self.D, self.R
         k = space._free_idx[j]  # position among all hyperparameters
         out: dict = {"k_w": None, "k_sd": None, "k_phi": None, "scale": 1.0, "dDR": None}
