@@ -72,12 +72,15 @@ def start_values(space: HyperSpace, outcome: dict, family: str) -> np.ndarray:
 class _Objective:
     """Negative log marginal posterior of ψ with warm-started inner Newton solves."""
 
+    #: relative step of the numerical derivative of the log prior of ψ
+    PRIOR_STEP = 1e-6
+
     def __init__(self, latent: LatentModel, space: HyperSpace):
         self.latent, self.space = latent, space
         self.z = None
         self._pred = None  # (u, ẑ(u), dẑ/du) of the last gradient: predicts the next mode
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
-        self._last = None  # (u, rel_step, f, g, mode) of the last successful value_and_grad
+        self._last = None  # (u, f, g, mode) of the last successful value_and_grad
 
     def mode(self, u: np.ndarray) -> Mode:
         z0 = self.z
@@ -93,33 +96,43 @@ class _Objective:
             self.z = md.z
         return md
 
+    def _value(self, md: Mode, u: np.ndarray) -> float:
+        """The objective at ``u`` from its conditional mode (``_BIG`` where not finite)."""
+        val = md.log_marginal + self.space.log_prior(u, jacobian=False)
+        return -val if np.isfinite(val) else _BIG
+
+    def _cached(self, u: np.ndarray):
+        """The last :meth:`value_and_grad` result if it was at ``u`` (else None)."""
+        last = self._last
+        return last if last is not None and np.array_equal(last[0], u) else None
+
     def __call__(self, u: np.ndarray) -> float:
         try:
             with np.errstate(all="ignore"):
-                md = self.mode(u)
-                val = md.log_marginal + self.space.log_prior(u, jacobian=False)
+                return self._value(self.mode(u), u)
         except FloatingPointError as exc:
             self.failures.add(str(exc))
             return _BIG
         except (np.linalg.LinAlgError, ValueError):
             return _BIG
-        return -val if np.isfinite(val) else _BIG
 
-    def value_and_grad(self, u: np.ndarray, rel_step: float = 1e-6) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         """Objective and its exact gradient (:func:`~mmreg.inference.gradient.laplace_gradient`).
 
         Only the log prior of ψ (cheap: no latent solve) is differentiated numerically.
+        A repeated call at the same ``u`` (e.g. the stationarity check at the optimum)
+        returns the stored result.
         """
         u = np.asarray(u, float)
-        last = self._last
-        if last is not None and last[1] == rel_step and np.array_equal(last[0], u):
-            return last[2], last[3].copy()  # e.g. the stationarity check at the optimum
+        last = self._cached(u)
+        if last is not None:
+            return last[1], last[2].copy()
         g = np.zeros(len(u))
         try:
             with np.errstate(all="ignore"):
                 md = self.mode(u)
-                f = -(md.log_marginal + self.space.log_prior(u, jacobian=False))
-                if not np.isfinite(f):
+                f = self._value(md, u)
+                if f >= _BIG:
                     return _BIG, g
                 J = np.zeros((self.latent.dim, len(u)))
                 g_lat = -laplace_gradient(self.latent, self.space, u, md, sensitivity=J)
@@ -131,25 +144,24 @@ class _Objective:
         except (np.linalg.LinAlgError, ValueError):
             return _BIG, g
         for j in range(len(u)):
-            h = rel_step * max(1.0, abs(u[j]))
+            h = self.PRIOR_STEP * max(1.0, abs(u[j]))
             e = np.zeros(len(u))
             e[j] = h
             lp = [-self.space.log_prior(u + s * e, jacobian=False) for s in (1.0, -1.0)]
             g[j] = g_lat[j] + (lp[0] - lp[1]) / (2 * h)
         if not np.all(np.isfinite(g)):  # e.g. a prior with a bound at u: no usable slope
             g = np.where(np.isfinite(g), g, 0.0)
-        self._last = (u.copy(), rel_step, float(f), g.copy(), md)
+        self._last = (u.copy(), float(f), g.copy(), md)
         return float(f), g
 
     def at(self, u: np.ndarray) -> tuple[Mode, float]:
         """The conditional mode and the objective at ``u`` (reused from the last
         :meth:`value_and_grad` when that was at ``u``)."""
-        last = self._last
-        if last is not None and np.array_equal(last[0], u):
-            return last[4], last[2]
+        last = self._cached(u)
+        if last is not None:
+            return last[3], last[1]
         md = self.mode(u)
-        val = md.log_marginal + self.space.log_prior(u, jacobian=False)
-        return md, (-val if np.isfinite(val) else _BIG)
+        return md, self._value(md, u)
 
 
 def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,

@@ -63,11 +63,16 @@ class DenseFactor:
         """(H⁻¹)[idx, idx] for latent positions ``idx``."""
         return self.inverse()[np.ix_(idx, idx)]
 
+    def block_solves(self, idx: np.ndarray) -> int:
+        """Solves :meth:`inverse_block` needs beyond the factorisation: none (small H)."""
+        return 0
+
     def inverse_parts(self, P: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The leading P×P block of H⁻¹ (P = all when None) and the diagonal of H⁻¹."""
         inv = self.inverse()
         P = len(inv) if P is None else P
         return inv[:P, :P], np.diag(inv).copy()
+
 
 class SchurFactor:
     """Factor of H = [[H_bb, H_br], [H_rb, H_rr]]: H_rr factored by ``pattern`` (dense
