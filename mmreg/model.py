@@ -225,8 +225,15 @@ class MMModel:
             ``"laplace"`` (default): MAP of the hyperparameters with the latent effects
             integrated out, Laplace standard errors — fast.  ``"mcmc"``: the exact posterior
             with emcee (see :func:`mmreg.inference.mcmc.fit_mcmc` for the options).
+            Case-insensitive.
         **kwargs
-            Options of the chosen method.
+            Options of the chosen method.  Laplace: ``start`` (a dict of starting values
+            of the free hyperparameters by name, e.g. ``{"sigma.mm1": 0.5}``, or an array
+            of their unconstrained values) and ``maxiter``.  MCMC: those of
+            :func:`~mmreg.inference.mcmc.fit_mcmc` (``start`` there starts its Laplace
+            fit).  Every option is checked before any work
+            (:mod:`mmreg.inference.options`): an unknown keyword or a value out of range
+            raises :class:`~mmreg.MMSpecError` naming it and the valid values.
 
         Returns
         -------
@@ -254,6 +261,10 @@ class MMModel:
 
         from threadpoolctl import threadpool_limits
 
+        from mmreg.inference.options import check_fit_options
+
+        # every option is checked before any work (MMSpecError naming the argument)
+        method, kwargs = check_fit_options(self, method, kwargs)
         # small dense/sparse factorisations: multithreaded BLAS only adds overhead (and can be
         # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards
         with threadpool_limits(1, user_api="blas"):
@@ -265,6 +276,7 @@ class MMModel:
         if method == "laplace":
             from mmreg.inference.laplace import fit_laplace, start_values
 
+            kwargs = dict(kwargs)
             u0 = kwargs.pop("start", None)
             if u0 is None:
                 u0 = start_values(self.space, self.design.outcome, self.family)

@@ -9,9 +9,22 @@ File layout
     emcee's ``HDFBackend`` layout (datasets ``chain``, ``log_prob``, ``accepted``,
     ``blobs``; attributes ``iteration``, ``nwalkers``, ``ndim``, ``has_blobs``,
     ``random_state_*``), so ``emcee.backends.HDFBackend("run.h5", name="chain0",
-    read_only=True)`` reads it too.  The file attribute ``mmreg_fingerprint`` identifies the
-    model (formula, family, priors, every array of the design) and the sampler layout
-    (walkers, dimension); a file of another model is refused with :class:`MMSpecError`.
+    read_only=True)`` reads it too.  The file attribute ``mmreg_settings`` (JSON) records
+    the run: a hash of the model (formula, family, priors, every array of the design), the
+    sampler layout (walkers, dimension, stored blobs) and every setting that changes the
+    draws (seed, tune, chains, particles, moves); ``mmreg_fingerprint`` is its hash.  A
+    file of another model or run settings is refused with an :class:`MMSpecError` naming
+    what differs — when the backends are opened (before any work), when a chain's phase
+    resumes and before every checkpoint write (so a file rewritten by another run meanwhile
+    is never continued with this one).  ``seed=None`` resumes with the seed stored in the
+    file.
+
+Concurrent runs
+    A fit holds an exclusive advisory lock (``fcntl.flock``) on ``<file>.run.lock`` from
+    opening the file to its end; a second fit on the same file (another process, or the
+    same process) is refused with an :class:`MMSpecError` naming the process holding it.
+    The kernel releases the lock when the process ends, also on SIGKILL, so a killed run
+    resumes at once.
 
 What is guaranteed
     emcee's own ``HDFBackend`` updates the file in place at every step, and a process
@@ -24,16 +37,17 @@ What is guaranteed
     Checkpoints are written when each sampling phase of a chain ends and, during a phase,
     at most every :data:`MIN_INTERVAL` seconds (and never more often than keeps the writing
     time under :data:`MAX_COST` of the run time).  A leftover ``<file>.tmp`` is an
-    unfinished checkpoint and is ignored; ``<file>.lock`` may be deleted when no run is
-    active.  A file that cannot be read (damaged by another program, or a truncated copy)
-    is refused with an :class:`MMSpecError` naming it, never silently overwritten.  File
-    locking needs POSIX ``fcntl``; elsewhere do not let two processes write one file.
+    unfinished checkpoint and is ignored; ``<file>.lock`` and ``<file>.run.lock`` may be
+    deleted when no run is active.  A file that cannot be read (damaged by another program,
+    or a truncated copy) is refused with an :class:`MMSpecError` naming it, never silently
+    overwritten.  File locking needs POSIX ``fcntl``; elsewhere do not let two processes write one file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import time
 
@@ -42,7 +56,16 @@ from emcee.backends import Backend
 
 from mmreg.errors import MMSpecError
 
-__all__ = ["CheckpointBackend", "MAX_COST", "MIN_INTERVAL", "model_fingerprint", "open_backends"]
+__all__ = [
+    "CheckpointBackend",
+    "MAX_COST",
+    "MIN_INTERVAL",
+    "model_fingerprint",
+    "open_backends",
+    "run_lock",
+    "run_settings",
+    "stored_seed",
+]
 
 #: Minimum number of seconds between two checkpoints written during a sampling phase.
 MIN_INTERVAL = 2.0
@@ -99,11 +122,23 @@ def model_fingerprint(model, walkers: int, dim: int, layout: str = "") -> str:
         Hex digest; equal for the same formula, family options, priors, data (as used by
         the model) and sampler layout.
     """
+    return _hash([_FORMAT, _model_hash(model), str(walkers), str(dim), layout])
+
+
+def _hash(parts) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(str(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _model_hash(model) -> str:
+    """Hash of the formula, family options, priors and the data as the model uses them."""
     h = hashlib.sha256()
     family = getattr(model, "_family", model.family)
     priors = sorted((k, repr(v)) for k, v in model.priors.items())
-    for part in (_FORMAT, model.formula, repr(family), repr(priors), str(walkers), str(dim),
-                 layout):
+    for part in (_FORMAT, model.formula, repr(family), repr(priors)):
         h.update(part.encode())
         h.update(b"\0")
     for arr in _design_arrays(model):
@@ -111,6 +146,88 @@ def model_fingerprint(model, walkers: int, dim: int, layout: str = "") -> str:
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+def _describe(obj, depth: int = 0) -> str:
+    """A stable description of an emcee move (or list of them): class and settings."""
+    if depth > 4:
+        return type(obj).__name__
+    if obj is None or isinstance(obj, (bool, int, float, str, np.number)):
+        return repr(obj)
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(_describe(o, depth + 1) for o in obj) + "]"
+    if isinstance(obj, np.ndarray):
+        return f"array{obj.shape}:" + hashlib.sha256(np.ascontiguousarray(obj).tobytes()
+                                                      ).hexdigest()[:16]
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{k}={_describe(v, depth + 1)}" for k, v in sorted(
+            obj.items(), key=lambda kv: str(kv[0]))) + "}"
+    attrs = getattr(obj, "__dict__", None)
+    name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if attrs is None or callable(obj) and not attrs:
+        return name
+    return name + _describe({k: v for k, v in attrs.items() if not callable(v)}, depth + 1)
+
+
+def run_settings(seed: int | None, tune: int, chains: int, walkers: int, particles: int,
+                 moves=None) -> dict:
+    """The sampler settings that change an MCMC run's draws (recorded in a checkpoint).
+
+    Parameters
+    ----------
+    seed : int or None
+        The run's seed (``None`` until it is known).
+    tune, chains, walkers, particles : int
+        As in :func:`~mmreg.inference.mcmc.fit_mcmc` (``particles``: the number used).
+    moves : emcee moves or None
+        User moves (described by class and settings); ``None`` for mmreg's default moves.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable settings; :func:`open_backends` adds the model's hash and layout.
+    """
+    return {"seed": seed, "tune": int(tune), "chains": int(chains), "walkers": int(walkers),
+            "particles": int(particles),
+            "moves": "default" if moves is None else _hash([_describe(moves)])[:16]}
+
+
+_WHAT = {"model": "model, data or priors", "layout": "sampler layout", "dim": "number of "
+         "sampled hyperparameters"}
+
+
+def _differences(stored: dict, ours: dict) -> list[str]:
+    """Settings of ``ours`` that differ from those stored in a file, described."""
+    out = []
+    for k, v in ours.items():
+        if stored.get(k) == v:
+            continue
+        if k in ("model", "layout", "moves"):
+            out.append(f"the {_WHAT.get(k, k)} differ" if k == "model" else
+                       f"{_WHAT.get(k, k)} differs")
+        elif k not in stored:
+            out.append(f"{k} is not recorded in the file (written by an older mmreg)")
+        else:
+            out.append(f"{k}={stored[k]!r} in the file, {k}={v!r} in this run")
+    return out
+
+
+def _mismatch(path: str, diffs: list[str], when: str = "") -> MMSpecError:
+    return MMSpecError(
+        f"backend file {path!r} holds {when}a different run: {'; '.join(diffs)}. To resume it "
+        "call fit() with the same model, data and settings; to start a new run pass another "
+        "backend= file name (or delete the file)"
+    )
+
+
+def _stored_settings(f) -> dict:
+    raw = f.attrs.get("mmreg_settings")
+    if raw is None:
+        return {}
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
 
 
 # --------------------------------------------------------------------------- file access
@@ -182,21 +299,33 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def _replace_group(path: str, fingerprint: str, backend: CheckpointBackend) -> None:
-    """Atomically replace group ``backend.name`` of the checkpoint file."""
+def _replace_group(path: str, settings: dict, backend: CheckpointBackend) -> None:
+    """Atomically replace group ``backend.name`` of the checkpoint file.
+
+    The file's recorded run must still be this one (checked under the write lock).
+    """
     h5py = _h5py()
     tmp = path + ".tmp"
     with _locked(path):
-        with h5py.File(tmp, "w") as dst:
-            dst.attrs["mmreg_format"] = _FORMAT
-            dst.attrs["mmreg_fingerprint"] = fingerprint
-            src = _open_read(path)
+        src = _open_read(path)
+        with contextlib.ExitStack() as stack:
+            stored = {}
             if src is not None:
-                with src:
+                stack.enter_context(src)
+                stored = _stored_settings(src)
+                diffs = _differences(stored, settings)
+                if diffs:  # rewritten by another run since this one opened it
+                    raise _mismatch(path, diffs, "(rewritten by another process) ")
+            merged = {**stored, **settings}
+            with h5py.File(tmp, "w") as dst:
+                dst.attrs["mmreg_format"] = _FORMAT
+                dst.attrs["mmreg_settings"] = json.dumps(merged, sort_keys=True)
+                dst.attrs["mmreg_fingerprint"] = _fingerprint(merged)
+                if src is not None:
                     for key in src:
                         if key != backend.name:
                             src.copy(src[key], dst, name=key)
-            _write_group(dst.create_group(backend.name), backend)
+                _write_group(dst.create_group(backend.name), backend)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -213,8 +342,9 @@ class CheckpointBackend(Backend):
         The checkpoint file.
     name : str
         Group of this chain and phase in the file.
-    fingerprint : str
-        :func:`model_fingerprint` of the run, stored in the file.
+    settings : dict
+        The run's model hash and sampler settings (see :func:`open_backends`), stored in
+        the file and checked against it on loading and before every write.
 
     Notes
     -----
@@ -223,15 +353,23 @@ class CheckpointBackend(Backend):
     when checkpoints are written and what survives a crash.
     """
 
-    def __init__(self, path: str, name: str, fingerprint: str):
+    def __init__(self, path: str, name: str, settings: dict):
         super().__init__()
-        self.path, self.name, self.fingerprint = path, name, fingerprint
+        self.path, self.name, self.settings = path, name, dict(settings)
         self._next_write = 0.0
         f = _open_read(path)
         if f is not None:
             with f:
+                diffs = _differences(_stored_settings(f), self.settings)
+                if diffs:
+                    raise _mismatch(path, diffs)
                 if name in f:
                     self._load(f[name])
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the run's settings (the file attribute ``mmreg_fingerprint``)."""
+        return _fingerprint(self.settings)
 
     def _load(self, g) -> None:
         try:
@@ -261,14 +399,96 @@ class CheckpointBackend(Backend):
     def flush(self) -> None:
         """Write the current state of this chain and phase to the file now."""
         t0 = time.monotonic()
-        _replace_group(self.path, self.fingerprint, self)
+        _replace_group(self.path, self.settings, self)
         t1 = time.monotonic()
         self._next_write = t1 + max(MIN_INTERVAL, (t1 - t0) / MAX_COST)
 
 
+def _fingerprint(settings: dict) -> str:
+    return _hash([_FORMAT, json.dumps(settings, sort_keys=True)])
+
+
+def _check_path(path) -> str:
+    """The backend path as a str; MMSpecError for a bad type, folder or a directory."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise MMSpecError(
+            f"backend must be a file name (str or path), got {type(path).__name__}"
+        ) from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise MMSpecError(
+            f"backend file {path!r}: folder {folder!r} does not exist or is not writable"
+        )
+    if os.path.isdir(path):
+        raise MMSpecError(f"backend file {path!r} is a folder; give a file name")
+    return path
+
+
+@contextlib.contextmanager
+def run_lock(path):
+    """Hold the exclusive run lock of checkpoint file ``path`` (no-op for ``None``).
+
+    Parameters
+    ----------
+    path : str, path-like or None
+        The checkpoint file; the lock is ``<path>.run.lock``.
+
+    Raises
+    ------
+    MMSpecError
+        Another fit (in this or another process) holds the lock.
+    """
+    if path is None:
+        yield
+        return
+    _h5py()
+    path = _check_path(path)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no locking
+        yield
+        return
+    lock = path + ".run.lock"
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            owner = fh.read().strip() or "unknown"
+            raise MMSpecError(
+                f"backend file {path!r} is in use by another running fit (process {owner}, "
+                f"lock {lock!r}); two runs must not write one checkpoint file: wait for it "
+                "to finish or pass another backend= file name"
+            ) from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def stored_seed(path) -> int | None:
+    """The seed recorded in checkpoint file ``path`` (None: no file, or none recorded)."""
+    if path is None:
+        return None
+    f = _open_read(_check_path(path))
+    if f is None:
+        return None
+    with f:
+        seed = _stored_settings(f).get("seed")
+    return int(seed) if isinstance(seed, int) and seed >= 0 else None
+
+
 def open_backends(
     path: str | os.PathLike | None, model, chains: int, walkers: int, dim: int,
-    layout: str = "",
+    layout: str = "", settings: dict | None = None,
 ) -> list:
     """Checkpoint backends ``(tuning, kept)`` for every chain.
 
@@ -280,7 +500,11 @@ def open_backends(
     chains, walkers, dim : int
         Sampler layout.
     layout : str
-        Passed to :func:`model_fingerprint`.
+        What the sampler stores besides the chain (e.g. whether latent draws are kept).
+    settings : dict, optional
+        :func:`run_settings` of the run (seed, tune, chains, particles, moves);
+        ``fit_mcmc`` always passes them.  Only the settings given are checked against a
+        file (the model, walkers, dimension and layout always are).
 
     Returns
     -------
@@ -292,36 +516,23 @@ def open_backends(
     ------
     MMSpecError
         h5py is missing; the file's directory does not exist or is not writable; the file
-        is unreadable; or it holds a run of a different model, data, priors or sampler
-        layout.
+        is unreadable; or it holds a run of a different model, data, priors, sampler
+        layout or settings (the message names which).
     """
     if path is None:
         return [None] * chains
     _h5py()
-    try:
-        path = os.fspath(path)
-    except TypeError:
-        raise MMSpecError(
-            f"backend must be a file name (str or path), got {type(path).__name__}"
-        ) from None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise MMSpecError(
-            f"backend file {path!r}: folder {folder!r} does not exist or is not writable"
-        )
-    if os.path.isdir(path):
-        raise MMSpecError(f"backend file {path!r} is a folder; give a file name")
-    fp = model_fingerprint(model, walkers, dim, layout)
+    path = _check_path(path)
+    full = {"model": _model_hash(model), "walkers": int(walkers), "dim": int(dim),
+            "layout": layout, **(settings or {})}
     f = _open_read(path)
     if f is not None:
         with f:
-            old = f.attrs.get("mmreg_fingerprint")
-        if old != fp:
-            raise MMSpecError(
-                f"backend file {path!r} holds a run of a different model, data, priors or "
-                "sampler layout (walkers); use another file name or delete it"
-            )
+            diffs = _differences(_stored_settings(f), full)
+        if diffs:
+            raise _mismatch(path, diffs)
     return [
-        (CheckpointBackend(path, f"chain{c}_tune", fp), CheckpointBackend(path, f"chain{c}", fp))
+        (CheckpointBackend(path, f"chain{c}_tune", full),
+         CheckpointBackend(path, f"chain{c}", full))
         for c in range(chains)
     ]

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import emcee
 import numpy as np
 
-from mmreg.errors import MMDataError, MMSpecError
-from mmreg.inference.backend import open_backends
+from mmreg.errors import MMDataError
+from mmreg.inference.backend import open_backends, run_lock, run_settings, stored_seed
 from mmreg.inference.laplace import fit_laplace, start_values
+from mmreg.inference.options import check_fit_options
 from mmreg.inference.tuning import (
     adapted_moves,
     capped,
@@ -166,7 +167,8 @@ def _default_walkers(dim: int) -> int:
 def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: int = 1,
              seed: int | None = None, progress: bool = False, backend: str | None = None,
              pool=None, cores: int | None = None, walkers: int | None = None,
-             particles: int | None = None, moves=None, laplace=None) -> MCMCFit:
+             particles: int | None = None, moves=None, laplace=None,
+             start=None) -> MCMCFit:
     """Sample the exact posterior of ``model``.
 
     Parameters
@@ -182,13 +184,19 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
     chains : int
         Independent ensembles (for R-hat).
     thin : int
-        Keep every ``thin``-th ensemble step.
-    seed : int, optional
-        Makes the run reproducible bit for bit (also with ``pool``).
+        Keep every ``thin``-th ensemble step (at most ``draws``).
+    seed : int, numpy Generator or SeedSequence, optional
+        Makes the run reproducible bit for bit (also with ``pool``).  An int in
+        ``[0, 2**64 - 1]``.  ``None``: a fresh random seed, or, when ``backend`` holds a
+        checkpoint, the seed stored in it (so the same call resumes).
     progress : bool
         Show a progress bar (tqdm).
     backend : str, optional
-        HDF5 file (needs h5py) to checkpoint to; rerunning the same call resumes.
+        HDF5 file (needs h5py) to checkpoint to; rerunning the same call resumes.  The file
+        records the model, data and every setting that changes the draws (seed, tune,
+        chains, walkers, particles, moves); a file written with other ones is refused
+        with an :class:`~mmreg.MMSpecError` naming the setting, and a file in use by
+        another running fit is refused too (see :mod:`mmreg.inference.backend`).
     pool : executor, optional
         Anything with ``map`` (multiprocessing, concurrent.futures, MPI/dask pools):
         walkers are evaluated in parallel.
@@ -196,7 +204,8 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
         Run this many chains at once in separate processes (results are identical to
         ``cores=1``).  Cannot be combined with ``pool``.
     walkers : int, optional
-        Walkers per ensemble (default ``max(16, 2·dim + 2)``).
+        Walkers per ensemble (default ``max(16, 2·dim + 2)``; at least ``max(4, 2·dim)``,
+        as emcee's ensemble moves need).
     particles : int, optional
         Importance particles per evaluation for non-Gaussian families (default 8, Cox
         16: :data:`DEFAULT_PARTICLES`; the Gaussian family needs none).
@@ -209,36 +218,60 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
         and differential evolution (10%).
     laplace : LaplaceFit, optional
         Reuse a Laplace fit for the starting values.
+    start : dict or array, optional
+        Starting values of the Laplace fit (as for ``fit(method="laplace")``).
 
     Returns
     -------
     MCMCFit
+
+    Raises
+    ------
+    MMSpecError
+        Any option out of range (checked before any work by
+        :func:`~mmreg.inference.options.check_fit_options`), or a checkpoint file of
+        another model or settings, or in use by another run.
     """
-    for name, val, lo in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1),
-                          ("thin", thin, 1)):
-        if not isinstance(val, (int, np.integer)) or val < lo:
-            raise MMSpecError(f"{name} must be an integer >= {lo}, got {val!r}")
-    seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]) \
-        if seed is None else int(seed)
+    opts = dict(draws=draws, tune=tune, chains=chains, thin=thin, seed=seed,
+                progress=progress, backend=backend, pool=pool, cores=cores, walkers=walkers,
+                particles=particles, moves=moves, laplace=laplace, start=start)
+    _, opts = check_fit_options(model, "mcmc", opts)
+    draws, tune, chains, thin, seed = (opts[k] for k in ("draws", "tune", "chains", "thin",
+                                                         "seed"))
     space = model.space
-    if laplace is None:
-        laplace = fit_laplace(model.latent, space,
-                              start_values(space, model.design.outcome, model.family))
     dim = space.dim
     K = 0 if model.family == "gaussian" else (
         DEFAULT_PARTICLES.get(model.family, 8) if particles is None else int(particles))
-    logpost = LogPosterior.from_laplace(model, laplace, K, seed, keep_z=keeps_latent(model))
     nw = walkers or _default_walkers(dim)
+    with run_lock(backend):
+        settings = run_settings(seed=seed, tune=tune, chains=chains, walkers=nw, particles=K,
+                                moves=moves)
+        if seed is None:
+            seed = stored_seed(backend)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+        settings["seed"] = seed
+        # the checkpoint (if any) is checked before the Laplace fit: a mismatch costs nothing
+        backends = open_backends(backend, model, chains, nw, dim, layout=sampler_layout(model),
+                                 settings=settings)
+        if laplace is None:
+            u0 = opts["start"]
+            if u0 is None:
+                u0 = start_values(space, model.design.outcome, model.family)
+            laplace = fit_laplace(model.latent, space, u0)
+        return _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
+                       cores, backends, progress)
+
+
+def _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool, cores,
+            backends, progress) -> MCMCFit:
+    logpost = LogPosterior.from_laplace(model, laplace, K, seed, keep_z=keeps_latent(model))
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
-    backends = open_backends(backend, model, chains, nw, dim, layout=sampler_layout(model))
     rng0 = np.random.default_rng(seed)
     jobs = [(logpost, laplace.u, laplace.cov_u, nw, tune, steps, thin, rng0.integers(2**63),
              moves, adapt, pool, backends[c], progress) for c in range(chains)]
     if cores is not None and cores > 1 and chains > 1:
-        if pool is not None:
-            raise MMSpecError("use either cores= (chains in parallel) or pool= (walkers in "
-                              "parallel), not both")
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
