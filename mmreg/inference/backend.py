@@ -40,7 +40,8 @@ What is guaranteed
     unfinished checkpoint and is ignored; ``<file>.lock`` and ``<file>.run.lock`` may be
     deleted when no run is active.  A file that cannot be read (damaged by another program,
     or a truncated copy) is refused with an :class:`MMSpecError` naming it, never silently
-    overwritten.  File locking needs POSIX ``fcntl``; elsewhere do not let two processes write one file.
+    overwritten.  File locking needs POSIX ``fcntl``; elsewhere do not let two processes
+    write one file.
 """
 
 from __future__ import annotations
