@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+
+import numpy as np
+
 from mmreg.errors import MMSpecError
+from mmreg.inference.options import check_int, check_seed
 from mmreg.model import MMModel
 
 __all__ = ["bml"]
@@ -22,7 +27,9 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     formula, data, family, priors, cox_intervals
         As in :class:`~mmreg.MMModel`; ``family`` takes bml's capitalised names.
     n_iter, n_burnin, n_thin, n_chains, seed
-        bml's MCMC settings (``n_thin`` defaults to 1).
+        bml's MCMC settings (``n_thin`` defaults to 1); integers (``seed`` as for
+        ``fit()``), checked before any work: a bad value raises
+        :class:`~mmreg.MMSpecError` naming the argument.
     monitor, run, parallel
         Accepted for compatibility; ``run=False`` returns the unfitted model.
     progress : bool
@@ -58,11 +65,44 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     ('MMModel', 'gaussian')
     """
     if unsupported:
-        raise MMSpecError(f"bml() does not take {sorted(unsupported)}; see help(mmreg.bml)")
+        raise _unsupported(sorted(unsupported))
+    n_burnin = check_int("n_burnin", n_burnin, 0, owner="bml()")
+    n_iter = check_int("n_iter", n_iter, 1, owner="bml()")
     if n_iter <= n_burnin:
-        raise MMSpecError(f"n_iter ({n_iter}) must be larger than n_burnin ({n_burnin})")
+        raise MMSpecError(f"bml() argument n_iter ({n_iter}) must be larger than n_burnin "
+                          f"({n_burnin}): n_iter counts the burn-in iterations too")
+    n_thin = check_int("n_thin", n_thin, 1, none_ok=True, owner="bml()") or 1
+    n_chains = check_int("n_chains", n_chains, 1, owner="bml()")
+    seed = check_seed(seed, "seed", owner="bml()")
+    for name, val in (("monitor", monitor), ("run", run), ("parallel", parallel),
+                      ("progress", progress)):
+        if not isinstance(val, (bool, np.bool_)):
+            raise MMSpecError(f"bml() argument {name} must be True or False, got {val!r}")
     model = MMModel(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
     if not run:
         return model
     return model.fit(method="mcmc", draws=n_iter - n_burnin, tune=n_burnin,
-                     chains=n_chains, thin=n_thin or 1, seed=seed, progress=progress)
+                     chains=n_chains, thin=n_thin, seed=seed, progress=progress)
+
+
+_BML_ARGS = ("formula", "data", "family", "priors", "n_iter", "n_burnin", "n_thin", "n_chains",
+             "seed", "cox_intervals", "monitor", "run", "parallel", "progress")
+_MMREG_NAMES = {"draws": "n_iter (draws + burn-in)", "tune": "n_burnin", "chains": "n_chains",
+                "thin": "n_thin", "n_adapt": "n_burnin", "inits": None, "method": None}
+
+
+def _unsupported(keys: list[str]) -> MMSpecError:
+    parts = []
+    for k in keys:
+        # R's dotted names arrive as n.iter only via **{...}; map them to underscores
+        under = k.replace(".", "_")
+        if under in _BML_ARGS:
+            parts.append(f"{k!r} (write {under})")
+        elif _MMREG_NAMES.get(k):
+            parts.append(f"{k!r} (bml() calls it {_MMREG_NAMES[k]})")
+        else:
+            close = difflib.get_close_matches(under, _BML_ARGS, n=1, cutoff=0.6)
+            parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return MMSpecError(
+        f"bml() does not take {', '.join(parts)}; valid arguments: {', '.join(_BML_ARGS)} "
+        "(for other MCMC options use mmreg.MMModel(...).fit(method='mcmc', ...))")

@@ -82,8 +82,8 @@ class MMModel:
             self._family = family
         else:
             raise MMSpecError(
-                f"family must be a name such as 'gaussian' or a mmreg.families.Family, got "
-                f"{type(family).__name__}")
+                "family must be one of 'gaussian', 'binomial', 'weibull', 'cox', 'clogit' "
+                f"or a mmreg.families.Family, got {type(family).__name__} {family!r}")
         fam = self._family
         kind = self.spec.response.kind
         if kind != fam.outcome_kind:
