@@ -240,3 +240,18 @@ def test_start_by_name_reaches_the_same_optimum(model):
     for res in (by_name, arr):
         np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-4,
                                    atol=1e-5)
+
+
+def test_mcmc_start_by_name_starts_its_laplace_fit(model, monkeypatch):
+    """start= of an MCMC run reaches the Laplace fit, converted to the unconstrained scale."""
+    seen = []
+
+    def capture(latent, space, u0, *args, **kwargs):
+        seen.append(np.asarray(u0))
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(mcmc_mod, "fit_laplace", capture)
+    with pytest.raises(RuntimeError, match="captured"):
+        model.fit(method="mcmc", start={"sigma.mm1": 0.2, "sigma.hm1": 0.3, "sigma": 1.5},
+                  **TINY)
+    np.testing.assert_allclose(seen[0], np.log([0.2, 0.3, 1.5]), rtol=1e-12)
