@@ -57,7 +57,7 @@ MCMC_OPTIONS = {
 }
 _METHODS = {"laplace": LAPLACE_OPTIONS, "mcmc": MCMC_OPTIONS}
 #: Names that users of other packages pass, with the mmreg option they mean.
-_ALIASES = {"n_iter": "draws (plus tune)", "n_burnin": "tune", "n_chains": "chains",
+_ALIASES = {"n_iter": "draws (= bml's n_iter - n_burnin)", "n_burnin": "tune", "n_chains": "chains",
             "n_thin": "thin", "nwalkers": "walkers", "iterations": "draws",
             "warmup": "tune", "burn": "tune", "burnin": "tune", "random_state": "seed",
             "n_jobs": "cores", "samples": "draws", "nsteps": "draws"}
