@@ -276,7 +276,6 @@ class MMModel:
         if method == "laplace":
             from mmreg.inference.laplace import fit_laplace, start_values
 
-            kwargs = dict(kwargs)
             u0 = kwargs.pop("start", None)
             if u0 is None:
                 u0 = start_values(self.space, self.design.outcome, self.family)
