@@ -98,3 +98,136 @@ def group_fixed(fixed: tuple[FixedTerm, ...], data: pd.DataFrame, gframe: pd.Dat
     for ft in fixed:
         check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"fix() in {where}")
     return fixed_offset(fixed, gframe, where)
+
+
+# --------------------------------------------------------------------------- column types
+#: a categorical with more distinct levels than this share of its rows (or groups) warns
+MAX_LEVEL_SHARE = 0.5
+
+
+def _example(values: pd.Series, mask: np.ndarray) -> str:
+    v = values.to_numpy()[np.flatnonzero(mask)[0]]
+    return repr(py(v))
+
+
+def _value_kinds(values: pd.Series) -> np.ndarray:
+    """Kind of every value of an object column: "n"umber, "b"ool, "s"tring, "t"ime, "o"ther."""
+    def kind(v) -> str:
+        if isinstance(v, (bool, np.bool_)):
+            return "b"
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, np.timedelta64):
+            return "n"
+        if isinstance(v, str):
+            return "s"
+        if isinstance(v, (pd.Timestamp, pd.Timedelta, np.datetime64, np.timedelta64)) or (
+                hasattr(v, "isoformat") and hasattr(v, "year")):
+            return "t"
+        import numbers
+        return "n" if isinstance(v, numbers.Number) else "o"
+    return np.array([kind(v) for v in values.to_numpy()], dtype="<U1")
+
+
+def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool = False,
+                      n_units: int | None = None) -> bool:
+    """Refuse column types that a formula would silently misread; True for a boolean column.
+
+    One mechanism for every column a formula term uses (SPEC §6): dates, times and durations,
+    object columns mixing numbers with strings (or other objects), numbers stored as strings
+    or as Python objects, and complex numbers raise :class:`MMDataError` naming the column
+    and one offending value.  Booleans are accepted and meant to be read as 0/1 (the caller
+    converts them).  Strings and ``category`` columns are categorical; with more distinct
+    levels than :data:`MAX_LEVEL_SHARE` of ``n_units`` an :class:`MMWarning` is issued.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column (missing values are ignored here; :func:`no_na` reports them).
+    col : str
+        Its name, for messages.
+    where : str
+        Where it is used (``"main terms"``, ``"vars() of mm1"``, ...), for messages.
+    numeric : bool
+        The place needs numbers (``fn()``): categorical columns are refused too.
+    n_units : int, optional
+        Number of rows (or groups) the column describes; ``None`` skips the level count.
+
+    Returns
+    -------
+    bool
+        True if the column is boolean (to be converted to 0/1).
+
+    Raises
+    ------
+    MMDataError
+        For the types above.
+    """
+    import warnings
+
+    from mmreg.errors import MMWarning
+
+    dtype = values.dtype
+    fix_num = f"convert it with pd.to_numeric(df[{col!r}])"
+    fix_cat = f"df[{col!r}].astype('category') (or C({col}) on a string column)"
+    if dtype.kind in "mM" or isinstance(dtype, pd.PeriodDtype):
+        ok = ~pd.isna(values.to_numpy())
+        ex = _example(values, ok) if ok.any() else "NaT"
+        raise MMDataError(
+            f"column {col!r} ({where}) holds dates/times ({dtype}), e.g. {ex}; a formula needs "
+            f"numbers or categories: convert it, e.g. df[{col!r}].dt.year, or elapsed days "
+            f"(df[{col!r}] - df[{col!r}].min()).dt.days"
+        )
+    if dtype.kind == "c":
+        raise MMDataError(f"column {col!r} ({where}) holds complex numbers; use real numbers")
+    if dtype.kind == "b":
+        return True
+    if dtype.kind in "iuf":
+        return False
+    present = ~pd.isna(values.to_numpy())
+    if isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)):
+        kinds = np.full(int(present.sum()), "c" if isinstance(dtype, pd.CategoricalDtype)
+                        else "s")
+    else:
+        kinds = _value_kinds(values[present])
+    vals = values[present]
+    found = set(kinds.tolist())
+    if "t" in found:
+        raise MMDataError(
+            f"column {col!r} ({where}) holds dates/times, e.g. {_example(vals, kinds == 't')}; "
+            f"convert it to numbers (e.g. pd.to_datetime(df[{col!r}]).dt.year) first"
+        )
+    if found and found <= {"b"}:
+        return True
+    if len(found - {"c"}) > 1 or "o" in found:
+        rare = min(found, key=lambda k: (kinds == k).sum())
+        raise MMDataError(
+            f"column {col!r} ({where}) mixes values of different types, e.g. "
+            f"{_example(vals, kinds == rare)} among {_example(vals, kinds != rare)}; a formula "
+            f"would read every value as a category. If it is numeric, {fix_num} (with "
+            f"errors='coerce' to find the bad values); if it is categorical, use {fix_cat} "
+            "after df[col].astype(str)"
+        )
+    if found == {"n"}:
+        raise MMDataError(
+            f"column {col!r} ({where}) holds numbers stored as Python objects (dtype object), "
+            f"e.g. {_example(vals, kinds == 'n')}; a formula would read every value as a "
+            f"category: {fix_num}, or use {fix_cat} if it is categorical"
+        )
+    if found == {"s"}:
+        as_num = pd.to_numeric(vals, errors="coerce")
+        if len(vals) and not pd.isna(as_num).any():
+            raise MMDataError(
+                f"column {col!r} ({where}) holds numbers stored as strings, e.g. "
+                f"{_example(vals, np.ones(len(vals), bool))}; a formula would read every value "
+                f"as a category: {fix_num}, or use {fix_cat} if the codes are categories"
+            )
+    if numeric:
+        raise MMDataError(f"column {col!r} used in {where} is not numeric ({dtype}); "
+                          "a weight function needs numbers")
+    levels = values[present].nunique()
+    if n_units is not None and levels >= 3 and levels > MAX_LEVEL_SHARE * n_units:
+        warnings.warn(
+            f"categorical column {col!r} ({where}) has {levels} distinct levels for "
+            f"{n_units} rows/groups: one coefficient per level is barely informed by the "
+            "data. Is it an id (then use it in id()/hm()) or a number stored as text?",
+            MMWarning, stacklevel=4)
+    return False

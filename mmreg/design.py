@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mmreg.checks import (
+    check_column_type,
     check_group_level,
     codes,
     constant_within,
@@ -123,7 +124,22 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMBlockDesign:
+def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool,
+                  where: str) -> tuple[np.ndarray, list[str]]:
+    """Covariates of a block (no intercept of their own).
+
+    ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
+    spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
+    (reference-level) coding, as in the main terms, instead of one dummy per level.
+    """
+    if not reference:
+        return design_matrix(rhs, frame, intercept=False, where=where)
+    X, names = design_matrix(rhs, frame, intercept=True, where=where)
+    return X[:, 1:], names[1:]
+
+
+def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
+              absorbed: bool = True) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -149,22 +165,13 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     counts = np.bincount(gcode, minlength=len(gids))
     n = counts[gcode].astype(float)
 
-    # member covariates
-    if blk.vars:
-        rhs = r_to_patsy(blk.vars)
-        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
-            no_na(frame[c], c, f"vars() of {label}")
-        X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}")
-    else:
-        X, xn = np.zeros((len(rows), 0)), []
-    fixed = fixed_offset(blk.fixed, frame, where)
-
     # weight function
     names = [c for c in data.columns if isinstance(c, str)]
     wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
     wdata = {}
     for c in wf.columns:
         no_na(frame[c], c, f"fn() of {label}")
+        check_column_type(frame[c], c, f"fn() of {label}", numeric=True)
         try:
             wdata[c] = frame[c].to_numpy(dtype=float)
         except (TypeError, ValueError):
@@ -172,6 +179,22 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     bound = wf.bind(wdata, n, gcode, normalize=blk.fn.normalize)
     if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
         bound.check(np.zeros(0))
+
+    # member covariates; with weights summing to a constant in every group the full dummy
+    # set of a categorical would repeat the intercept: reference coding drops a level
+    if blk.vars:
+        rhs = r_to_patsy(blk.vars)
+        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
+            no_na(frame[c], c, f"vars() of {label}")
+        sums = blk.fn.normalize
+        if bound.is_constant and not sums:
+            gsum = np.bincount(gcode, bound(np.zeros(0))[0])
+            sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
+        X, xn = _block_matrix(rhs, frame, reference=absorbed and sums,
+                              where=f"vars() of {label}")
+    else:
+        X, xn = np.zeros((len(rows), 0)), []
+    fixed = fixed_offset(blk.fixed, frame, where)
 
     re_state = re_prev = None
     labels: tuple = ()
@@ -194,7 +217,7 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
 
 
 def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-              gids: np.ndarray, has_intercept: bool) -> HMBlockDesign:
+              gids: np.ndarray, has_intercept: bool, absorbed: bool = True) -> HMBlockDesign:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
@@ -221,7 +244,7 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}")
+        Z, zn = _block_matrix(rhs, gframe, reference=absorbed, where=f"vars() of {label}")
     else:
         Z, zn = np.zeros((len(gids), 0)), []
     fe = np.zeros((len(gids), 0))
@@ -245,6 +268,51 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
         re_state=re_state, re_prev=re_prev,
         re_labels=labels if re_state is not None else (), fixed_offset=offset,
     )
+
+
+# --------------------------------------------------------------------------- column types
+def _term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool]]:
+    """Every patsy right-hand side of the formula: (rhs, where, group level?)."""
+    out = []
+    if outcome and spec.response.kind != "surv":
+        out.append((spec.response.columns[0], "outcome", True))
+    out.append((spec.main, "main terms", True))
+    out += [(ft.term, "fix() in the main terms", True) for ft in spec.fixed]
+    for k, b in enumerate(spec.mm, 1):
+        out += [(b.vars or "", f"vars() of mm{k}", False)]
+        out += [(ft.term, f"fix() in vars() of mm{k}", False) for ft in b.fixed]
+    for k, h in enumerate(spec.hm, 1):
+        out += [(h.vars or "", f"vars() of hm{k}", True)]
+        out += [(ft.term, f"fix() in vars() of hm{k}", True) for ft in h.fixed]
+    return out
+
+
+def _typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
+                outcome: bool) -> pd.DataFrame:
+    """Check the type of every column a formula term uses; booleans become 0.0/1.0.
+
+    Returns ``data`` itself, or a shallow copy with the boolean term columns as floats (so
+    ``x`` is one 0/1 covariate named ``x``, never a dummy per value).  Id columns keep their
+    values.  Type errors: see :func:`mmreg.checks.check_column_type`.
+    """
+    ids = {b.member_id for b in spec.mm} | {b.group_id for b in spec.mm} | {
+        h.id for h in spec.hm} | {spec.strata}
+    to_float: list[str] = []
+    for rhs, where, group_level in _term_sources(spec, outcome):
+        if not rhs.strip():
+            continue
+        for c in term_columns(r_to_patsy(rhs), data.columns, where):
+            units = (n_groups if group_level else len(data)) if outcome else None
+            if where == "outcome":
+                units = None
+            if check_column_type(data[c], c, where, n_units=units) and c not in ids:
+                to_float.append(c)
+    if not to_float:
+        return data
+    data = data.copy(deep=False)
+    for c in dict.fromkeys(to_float):
+        data[c] = data[c].astype(float)  # NA stays NaN and is reported by no_na
+    return data
 
 
 # --------------------------------------------------------------------------- top level
@@ -349,6 +417,7 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
             )
     else:  # no membership structure: every row is one observation, identified by its index
         gids, gcode = row_ids(data)
+    data = _typed_data(spec, data, len(gids), outcome)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
 
@@ -366,8 +435,9 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
 
-    mm = tuple(_build_mm(k, b, data, gids) for k, b in enumerate(spec.mm, 1))
-    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept)
+    absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
+    mm = tuple(_build_mm(k, b, data, gids, absorbed) for k, b in enumerate(spec.mm, 1))
+    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept, absorbed)
                for k, b in enumerate(spec.hm, 1))
     offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
