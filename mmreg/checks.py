@@ -3,11 +3,13 @@ that names the column and says how to fix it."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from mmreg.errors import MMDataError
-from mmreg.formula.spec import FixedTerm
+from mmreg.errors import MMDataError, MMWarning
+from mmreg.formula.spec import FixedTerm, FormulaSpec
 from mmreg.formula.terms import fixed_offset, r_to_patsy, term_columns
 
 
@@ -106,8 +108,8 @@ MAX_LEVEL_SHARE = 0.5
 
 
 def _example(values: pd.Series, mask: np.ndarray) -> str:
-    v = values.to_numpy()[np.flatnonzero(mask)[0]]
-    return repr(py(v))
+    v = values.iloc[int(np.flatnonzero(mask)[0])]
+    return repr(str(v) if isinstance(v, (pd.Timestamp, pd.Timedelta, pd.Period)) else py(v))
 
 
 def _value_kinds(values: pd.Series) -> np.ndarray:
@@ -161,10 +163,6 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
     MMDataError
         For the types above.
     """
-    import warnings
-
-    from mmreg.errors import MMWarning
-
     dtype = values.dtype
     fix_num = f"convert it with pd.to_numeric(df[{col!r}])"
     fix_cat = f"df[{col!r}].astype('category') (or C({col}) on a string column)"
@@ -231,3 +229,66 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
             "data. Is it an id (then use it in id()/hm()) or a number stored as text?",
             MMWarning, stacklevel=4)
     return False
+
+
+# --------------------------------------------------------------------------- column types
+def term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool]]:
+    """Every patsy right-hand side of the formula: (rhs, where, group level?)."""
+    out = []
+    if outcome and spec.response.kind != "surv":
+        out.append((spec.response.columns[0], "outcome", True))
+    out.append((spec.main, "main terms", True))
+    out += [(ft.term, "fix() in the main terms", True) for ft in spec.fixed]
+    for k, b in enumerate(spec.mm, 1):
+        out += [(b.vars or "", f"vars() of mm{k}", False)]
+        out += [(ft.term, f"fix() in vars() of mm{k}", False) for ft in b.fixed]
+    for k, h in enumerate(spec.hm, 1):
+        out += [(h.vars or "", f"vars() of hm{k}", True)]
+        out += [(ft.term, f"fix() in vars() of hm{k}", True) for ft in h.fixed]
+    return out
+
+
+def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
+                outcome: bool) -> pd.DataFrame:
+    """Check the type of every column a formula term uses; booleans become 0.0/1.0.
+
+    Returns ``data`` itself, or a shallow copy with the boolean term columns as floats (so
+    ``x`` is one 0/1 covariate named ``x``, never a dummy per value).  Id columns keep their
+    values.  Type errors: see :func:`mmreg.checks.check_column_type`.
+    """
+    ids = {b.member_id for b in spec.mm} | {b.group_id for b in spec.mm} | {
+        h.id for h in spec.hm} | {spec.strata}
+    to_float: list[str] = []
+    for rhs, where, group_level in term_sources(spec, outcome):
+        if not rhs.strip():
+            continue
+        for c in term_columns(r_to_patsy(rhs), data.columns, where):
+            units = (n_groups if group_level else len(data)) if outcome else None
+            if where == "outcome":
+                units = None
+            if check_column_type(data[c], c, where, n_units=units) and c not in ids:
+                to_float.append(c)
+    if not to_float:
+        return data
+    data = data.copy(deep=False)
+    for c in dict.fromkeys(to_float):
+        data[c] = data[c].astype(float)  # NA stays NaN and is reported by no_na
+    return data
+
+
+def degenerate_outcome(y: np.ndarray, col: str, family: str) -> None:
+    """A constant outcome: nothing to explain (Gaussian: error) or separation (binomial)."""
+    if len(y) < 2 or np.ptp(y) != 0:
+        return
+    if family == "gaussian":
+        raise MMDataError(
+            f"the outcome {col!r} is constant (every value is {y[0]:g}): a Gaussian model has "
+            "nothing to explain and its residual SD would be 0; check that the right column is "
+            "the outcome"
+        )
+    if family == "binomial":
+        warnings.warn(
+            f"the outcome {col!r} is {y[0]:g} for every group (complete separation): the data "
+            "cannot locate the intercept, so its estimate (and those of terms collinear with "
+            "it) are set by the priors alone",
+            MMWarning, stacklevel=6)

@@ -21,11 +21,13 @@ from mmreg.checks import (
     check_group_level,
     codes,
     constant_within,
+    degenerate_outcome,
     group_fixed,
     need,
     no_na,
     py,
     row_ids,
+    typed_data,
 )
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec, HMBlock, MMBlock
@@ -270,54 +272,9 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     )
 
 
-# --------------------------------------------------------------------------- column types
-def _term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool]]:
-    """Every patsy right-hand side of the formula: (rhs, where, group level?)."""
-    out = []
-    if outcome and spec.response.kind != "surv":
-        out.append((spec.response.columns[0], "outcome", True))
-    out.append((spec.main, "main terms", True))
-    out += [(ft.term, "fix() in the main terms", True) for ft in spec.fixed]
-    for k, b in enumerate(spec.mm, 1):
-        out += [(b.vars or "", f"vars() of mm{k}", False)]
-        out += [(ft.term, f"fix() in vars() of mm{k}", False) for ft in b.fixed]
-    for k, h in enumerate(spec.hm, 1):
-        out += [(h.vars or "", f"vars() of hm{k}", True)]
-        out += [(ft.term, f"fix() in vars() of hm{k}", True) for ft in h.fixed]
-    return out
-
-
-def _typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
-                outcome: bool) -> pd.DataFrame:
-    """Check the type of every column a formula term uses; booleans become 0.0/1.0.
-
-    Returns ``data`` itself, or a shallow copy with the boolean term columns as floats (so
-    ``x`` is one 0/1 covariate named ``x``, never a dummy per value).  Id columns keep their
-    values.  Type errors: see :func:`mmreg.checks.check_column_type`.
-    """
-    ids = {b.member_id for b in spec.mm} | {b.group_id for b in spec.mm} | {
-        h.id for h in spec.hm} | {spec.strata}
-    to_float: list[str] = []
-    for rhs, where, group_level in _term_sources(spec, outcome):
-        if not rhs.strip():
-            continue
-        for c in term_columns(r_to_patsy(rhs), data.columns, where):
-            units = (n_groups if group_level else len(data)) if outcome else None
-            if where == "outcome":
-                units = None
-            if check_column_type(data[c], c, where, n_units=units) and c not in ids:
-                to_float.append(c)
-    if not to_float:
-        return data
-    data = data.copy(deep=False)
-    for c in dict.fromkeys(to_float):
-        data[c] = data[c].astype(float)  # NA stays NaN and is reported by no_na
-    return data
-
-
 # --------------------------------------------------------------------------- top level
 def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-             gids: np.ndarray) -> dict:
+             gids: np.ndarray, family: str = "gaussian") -> dict:
     resp = spec.response
     out: dict = {}
     if resp.kind == "surv":
@@ -343,6 +300,7 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
             f"{len(names)} columns ({', '.join(names)}): code it as numbers (e.g. 0/1)"
         )
     out["y"] = y[:, 0]
+    degenerate_outcome(out["y"], resp.columns[0], family)
     return out
 
 
@@ -417,11 +375,11 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
             )
     else:  # no membership structure: every row is one observation, identified by its index
         gids, gcode = row_ids(data)
-    data = _typed_data(spec, data, len(gids), outcome)
+    data = typed_data(spec, data, len(gids), outcome)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
 
-    resp = _outcome(spec, data, first, gcode, gids) if outcome else {}
+    resp = _outcome(spec, data, first, gcode, gids, family) if outcome else {}
     if spec.strata and (outcome or spec.strata in data.columns):
         s = need(data, spec.strata, "strata()")
         no_na(s, spec.strata, "strata()")

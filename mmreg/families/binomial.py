@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy.special import expit
 
-from mmreg.errors import MMWarning
-from mmreg.families.base import (
-    BoundFamily,
-    Curvature,
-    Family,
-    check_binary,
-    column_label,
-    outcome_array,
-)
+from mmreg.families.base import BoundFamily, Curvature, Family, check_binary, outcome_array
 
 __all__ = ["BinomialFamily", "BoundBinomial"]
 
@@ -49,12 +40,6 @@ class BinomialFamily(Family):
         """
         y = outcome_array(outcome, "y", self.name, labels)
         check_binary(y, "y", self.name, labels)
-        if np.ptp(y) == 0:
-            warnings.warn(
-                f"the outcome {column_label('y', labels)} is {y[0]:g} for every group "
-                "(complete separation): the data cannot locate the intercept, whose estimate "
-                "and those of its collinear terms are set by their priors alone.",
-                MMWarning, stacklevel=4)
         return BoundBinomial(self, y)
 
 

@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mmreg.errors import MMDataError
-from mmreg.families.base import BoundFamily, Curvature, Family, column_label, outcome_array
+from mmreg.families.base import BoundFamily, Curvature, Family, outcome_array
 
 __all__ = ["GaussianFamily", "BoundGaussian"]
 
@@ -43,14 +42,7 @@ class GaussianFamily(Family):
         -------
         BoundGaussian
         """
-        y = outcome_array(outcome, "y", self.name, labels)
-        if y.size > 1 and np.ptp(y) == 0:
-            raise MMDataError(
-                f"the outcome {column_label('y', labels)} is constant (every value is "
-                f"{y[0]:g}): a Gaussian model has nothing to explain and its residual SD would "
-                "be 0. Check that the right column is the outcome."
-            )
-        return BoundGaussian(self, y)
+        return BoundGaussian(self, outcome_array(outcome, "y", self.name, labels))
 
 
 class BoundGaussian(BoundFamily):
