@@ -109,7 +109,8 @@ MAX_LEVEL_SHARE = 0.5
 
 def _example(values: pd.Series, mask: np.ndarray) -> str:
     v = values.iloc[int(np.flatnonzero(mask)[0])]
-    return repr(str(v) if isinstance(v, (pd.Timestamp, pd.Timedelta, pd.Period)) else py(v))
+    timelike = isinstance(v, (pd.Timedelta, pd.Period)) or hasattr(v, "isoformat")
+    return repr(str(v) if timelike else py(v))
 
 
 def _value_kinds(values: pd.Series) -> np.ndarray:
@@ -232,16 +233,16 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
 
 
 # --------------------------------------------------------------------------- column types
-def term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool]]:
-    """Every patsy right-hand side of the formula: (rhs, where, group level?)."""
+def term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool | str]]:
+    """Every patsy right-hand side: (rhs, where, True for group level or the member id)."""
     out = []
     if outcome and spec.response.kind != "surv":
         out.append((spec.response.columns[0], "outcome", True))
     out.append((spec.main, "main terms", True))
     out += [(ft.term, "fix() in the main terms", True) for ft in spec.fixed]
     for k, b in enumerate(spec.mm, 1):
-        out += [(b.vars or "", f"vars() of mm{k}", False)]
-        out += [(ft.term, f"fix() in vars() of mm{k}", False) for ft in b.fixed]
+        out += [(b.vars or "", f"vars() of mm{k}", b.member_id)]
+        out += [(ft.term, f"fix() in vars() of mm{k}", b.member_id) for ft in b.fixed]
     for k, h in enumerate(spec.hm, 1):
         out += [(h.vars or "", f"vars() of hm{k}", True)]
         out += [(ft.term, f"fix() in vars() of hm{k}", True) for ft in h.fixed]
@@ -259,13 +260,15 @@ def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
     ids = {b.member_id for b in spec.mm} | {b.group_id for b in spec.mm} | {
         h.id for h in spec.hm} | {spec.strata}
     to_float: list[str] = []
-    for rhs, where, group_level in term_sources(spec, outcome):
+    for rhs, where, level in term_sources(spec, outcome):
         if not rhs.strip():
             continue
         for c in term_columns(r_to_patsy(rhs), data.columns, where):
-            units = (n_groups if group_level else len(data)) if outcome else None
-            if where == "outcome":
-                units = None
+            # levels are counted against the units the column describes: groups, or the
+            # members of an mm() block (a level per member is a member id); not for new data
+            units = None
+            if outcome and where != "outcome":
+                units = n_groups if level is True else min(len(data), data[level].nunique())
             if check_column_type(data[c], c, where, n_units=units) and c not in ids:
                 to_float.append(c)
     if not to_float:

@@ -190,20 +190,26 @@ def warn_collinear(model) -> tuple[str, ...]:
         idx = [j for j in np.flatnonzero(np.abs(v) >= 1e-6) if names[j] not in zero]
         if len(idx) < 2:
             continue
-        combos.append(" ".join(f"{v[j]:+.3g}*{names[j]}" for j in idx) + " = 0")
+        top = sorted(idx, key=lambda j: -abs(v[j]))
+        more = " ..." if len(top) > 6 else ""
+        combos.append(" ".join(f"{v[j]:+.3g}*{names[j]}" for j in sorted(top[:6]))
+                      + more + " = 0")
         flagged += [names[j] for j in idx if names[j] not in flagged]
     if not flagged:
         return ()
+    shown = ", ".join(flagged[:12]) + (f" and {len(flagged) - 12} more" if len(flagged) > 12
+                                       else "")
     absorbed = "" if model._family.has_intercept else (
         " (after removing the intercept that the family absorbs)")
     parts = []
     if zero:
         parts.append(f"{', '.join(zero)} is zero on every group{absorbed}")
     if combos:
-        parts.append(f"the columns are collinear{absorbed}: {'; '.join(combos)}")
+        parts.append(f"the columns are collinear{absorbed}: {'; '.join(combos[:3])}"
+                     + (f" (and {len(combos) - 3} more)" if len(combos) > 3 else ""))
     warnings.warn(
         f"the fixed-effect design is rank deficient, so the data cannot separate "
-        f"{', '.join(flagged)}: {'; '.join(parts)}. Their estimates follow the priors; drop "
+        f"{shown}: {'; '.join(parts)}. Their estimates follow the priors; drop "
         "one term of each dependence (or use a reference level for a categorical).",
         MMWarning, stacklevel=4)
     return tuple(flagged)
