@@ -13,8 +13,9 @@ parameters:
 * after fitting, :func:`warn_uninformed` compares the posterior covariance of the parameters
   (Laplace: the curvature-based covariance; MCMC: the covariance of the draws) with the
   prior's.  In prior-standardised coordinates a direction whose posterior variance is at
-  least :data:`RATIO` ² of its prior variance (posterior SD >= 90% of the prior SD) is not
-  informed by the data; the parameters that load on it are named.
+  least :data:`RATIO` ² of its prior variance (posterior SD >= 90% of the prior SD; 80% for
+  MCMC draws, :data:`RATIO_MCMC`, to allow for Monte Carlo error) is not informed by the
+  data; the parameters that load on it are named.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ import pandas as pd
 from mmreg.errors import MMWarning
 from mmreg.priors import Fixed, Normal
 
-__all__ = ["RATIO", "identified", "prior_sd", "uninformed", "warn_collinear",
+__all__ = ["RATIO", "RATIO_MCMC", "identified", "prior_sd", "uninformed", "warn_collinear",
            "warn_uninformed"]
 
 #: posterior SD / prior SD at or above which the data are said not to inform a direction
 RATIO = 0.9
+#: the same for MCMC draws: a short run estimates an SD with ~5-10% Monte Carlo error
+#: (relative SE ~ 1/sqrt(2 ESS)) and under-explores a flat direction, so the bar is lower
+RATIO_MCMC = 0.8
 #: relative singular value below which design columns count as linearly dependent
 RANK_TOL = 1e-9
 
@@ -114,17 +118,17 @@ def warn_uninformed(res) -> dict[str, float]:
     names = [n for n in names if np.isfinite(sds[n]) and sds[n] > 0]
     if not names:
         return {}
-    if hasattr(res, "cov_params"):
-        cov = res.cov_params().loc[names, names]
+    if res.method == "laplace":
+        cov, ratio = res.cov_params().loc[names, names], RATIO
     else:
-        cov = res.draws[names].cov()
-    found = uninformed(cov, sds[names])
+        cov, ratio = res.draws[names].cov(), RATIO_MCMC
+    found = uninformed(cov, sds[names], ratio)
     reported = set(getattr(model, "_collinear", ()))
     if found and not set(found) <= reported:
         what = ", ".join(f"{n} ({r:.2f})" for n, r in found.items())
         warnings.warn(
             f"the data do not inform parameter(s) {what}: the posterior SD along them is at "
-            f"least {RATIO:.0%} of the prior SD (ratio in brackets), so their estimates are "
+            f"least {ratio:.0%} of the prior SD (ratio in brackets), so their estimates are "
             "their priors. Typical causes: collinear covariates, a weight parameter that "
             "c = TRUE cancels (e.g. b0 in w ~ exp(b0 + b1 * x)), a weight variable constant "
             "within every group, a full set of dummies. Remove the parameter, fix it "
@@ -175,12 +179,15 @@ def warn_collinear(model) -> tuple[str, ...]:
     except (FloatingPointError, ValueError):
         return ()
     names = [names[j] for j in keep]
+    raw_norms = np.linalg.norm(np.asarray(D, float), axis=0)
     D = _absorbed(np.asarray(D, float), model)
     if D.shape[0] < D.shape[1]:  # fewer groups than coefficients: pad to see every null vector
         D = np.vstack([D, np.zeros((D.shape[1] - D.shape[0], D.shape[1]))])
     norms = np.linalg.norm(D, axis=0)
-    zero = [n for n, s in zip(names, norms, strict=True) if not s > 0]
-    scale = np.where(norms > 0, norms, 1.0)
+    is_zero = ~(norms > RANK_TOL * raw_norms)  # all zero, or only rounding error left
+    zero = [n for n, z in zip(names, is_zero, strict=True) if z]
+    scale = np.where(is_zero, 1.0, norms)
+    D[:, is_zero] = 0.0
     s, Vt = np.linalg.svd(D / scale, full_matrices=False)[1:]
     null = Vt[s <= RANK_TOL * max(s.max(initial=0.0), 1.0)]
     combos, flagged = [], list(zero)
