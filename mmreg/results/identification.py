@@ -188,7 +188,10 @@ def warn_collinear(model) -> tuple[str, ...]:
     zero = [n for n, z in zip(names, is_zero, strict=True) if z]
     scale = np.where(is_zero, 1.0, norms)
     D[:, is_zero] = 0.0
-    s, Vt = np.linalg.svd(D / scale, full_matrices=False)[1:]
+    A = D / scale
+    if A.shape[0] > A.shape[1]:  # same singular values from the small triangular factor
+        A = np.linalg.qr(A, mode="r")
+    s, Vt = np.linalg.svd(A)[1:]
     null = Vt[s <= RANK_TOL * max(s.max(initial=0.0), 1.0)]
     combos, flagged = [], list(zero)
     for v in null:
