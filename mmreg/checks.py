@@ -182,12 +182,14 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
     if dtype.kind in "iuf":
         return False
     present = ~pd.isna(values.to_numpy())
-    if isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)):
-        kinds = np.full(int(present.sum()), "c" if isinstance(dtype, pd.CategoricalDtype)
-                        else "s")
+    # the distinct values decide (fast on large columns); strings need no per-value look
+    vals = pd.Series(pd.unique(values[present].to_numpy()), dtype=object)
+    if isinstance(dtype, pd.CategoricalDtype):
+        kinds = np.full(len(vals), "c")
+    elif isinstance(dtype, pd.StringDtype) or pd.api.types.infer_dtype(vals) == "string":
+        kinds = np.full(len(vals), "s")
     else:
-        kinds = _value_kinds(values[present])
-    vals = values[present]
+        kinds = _value_kinds(vals)
     found = set(kinds.tolist())
     if "t" in found:
         raise MMDataError(
@@ -222,7 +224,7 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
     if numeric:
         raise MMDataError(f"column {col!r} used in {where} is not numeric ({dtype}); "
                           "a weight function needs numbers")
-    levels = values[present].nunique()
+    levels = len(vals)
     if n_units is not None and levels >= 3 and levels > MAX_LEVEL_SHARE * n_units:
         warnings.warn(
             f"categorical column {col!r} ({where}) has {levels} distinct levels for "
