@@ -131,7 +131,7 @@ def _value_kinds(values: pd.Series) -> np.ndarray:
 
 
 def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool = False,
-                      n_units: int | None = None) -> bool:
+                      n_units: int | None = None, categorical: bool = False) -> bool:
     """Refuse column types that a formula would silently misread; True for a boolean column.
 
     One mechanism for every column a formula term uses (SPEC §6): dates, times and durations,
@@ -153,6 +153,9 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
         The place needs numbers (``fn()``): categorical columns are refused too.
     n_units : int, optional
         Number of rows (or groups) the column describes; ``None`` skips the level count.
+    categorical : bool
+        The formula declares the column categorical (``C(col)``): numbers stored as text or
+        as Python objects are then accepted as category codes.
 
     Returns
     -------
@@ -207,13 +210,13 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
             f"errors='coerce' to find the bad values); if it is categorical, use {fix_cat} "
             "after df[col].astype(str)"
         )
-    if found == {"n"}:
+    if found == {"n"} and not categorical:
         raise MMDataError(
             f"column {col!r} ({where}) holds numbers stored as Python objects (dtype object), "
             f"e.g. {_example(vals, kinds == 'n')}; a formula would read every value as a "
             f"category: {fix_num}, or use {fix_cat} if it is categorical"
         )
-    if found == {"s"}:
+    if found == {"s"} and not categorical:
         as_num = pd.to_numeric(vals, errors="coerce")
         if len(vals) and not pd.isna(as_num).any():
             raise MMDataError(
@@ -251,6 +254,30 @@ def term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool 
     return out
 
 
+def _categorical_only(rhs: str, col: str) -> bool:
+    """True if every use of ``col`` in ``rhs`` is as ``C(col, ...)`` (declared categorical)."""
+    import ast
+
+    import patsy
+
+    seen = False
+    for term in patsy.ModelDesc.from_formula(rhs).rhs_termlist:
+        for factor in term.factors:
+            try:
+                tree = ast.parse(factor.code, mode="eval")
+            except SyntaxError:
+                return False
+            wrapped = {id(call.args[0]) for call in ast.walk(tree)
+                       if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                       and call.func.id in ("C", "factor") and call.args}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and node.id == col:
+                    if id(node) not in wrapped:
+                        return False
+                    seen = True
+    return seen
+
+
 def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
                 outcome: bool) -> pd.DataFrame:
     """Check the type of every column a formula term uses; booleans become 0.0/1.0.
@@ -271,7 +298,9 @@ def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
             units = None
             if outcome and where != "outcome":
                 units = n_groups if level is True else min(len(data), data[level].nunique())
-            if check_column_type(data[c], c, where, n_units=units) and c not in ids:
+            cat = _categorical_only(r_to_patsy(rhs), c)
+            if check_column_type(data[c], c, where, n_units=units, categorical=cat) and (
+                    c not in ids):
                 to_float.append(c)
     if not to_float:
         return data

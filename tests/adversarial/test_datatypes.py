@@ -207,6 +207,17 @@ def test_many_levels_warn(coal, place):
         mmreg.MMModel(f, df)
 
 
+@pytest.mark.parametrize("codes", ["strings", "python ints"])
+def test_numeric_codes_declared_categorical_with_c_are_accepted(coal, codes):
+    conv = {"strings": lambda s: s.astype(str), "python ints": lambda s: s.astype(object)}
+    f = "y ~ 1 + C(code) + " + MM.format(v="finance")
+    ref = mmreg.MMModel(f, coal.assign(code=coal["investiture"] + 2 * coal["mwc"])).fit()
+    df = coal.assign(code=conv[codes](coal["investiture"] + 2 * coal["mwc"]))
+    res = mmreg.MMModel(f, df).fit()
+    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-10)
+    assert len(res.params) == len(ref.params) > 4
+
+
 @pytest.mark.parametrize("ids", ["strings", "floats", "datetimes", "tuples"])
 def test_id_columns_may_be_any_hashable_type(coal, ids):
     conv = {"strings": lambda s: "id-" + s.astype(str), "floats": lambda s: s + 0.5,
