@@ -181,3 +181,21 @@ def test_uninformed_direction_of_collinear_pair():
     cov[2, 2] = 0.01
     out = uninformed(pd.DataFrame(cov, index=sds.index, columns=sds.index), sds)
     assert set(out) == {"a", "b"} and out["a"] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ against JAGS on coalgov
+def test_uninformed_b0_of_gaus_w_agrees_with_jags():
+    # bml's gaus_w reference: prior N(0, 1) on the weight parameters; JAGS's posterior SD of
+    # b0 is 0.993 (the data add nothing), of b1 0.825 (informed).  The Laplace check must
+    # name b0 and only b0 -- the same verdict, from an independent sampler.
+    from validation.reference_models import COALGOV, MODELS, SHARED, load_coalgov
+
+    jags = SHARED / "reference" / "jags" / "gaus_w.csv"
+    if not (COALGOV.exists() and jags.exists()):
+        pytest.skip("../shared (coalgov and the JAGS reference) is absent")
+    ref = pd.read_csv(jags).set_index("name")["sd"]
+    m = MODELS["gaus_w"]
+    model = mmreg.MMModel(m.formula, load_coalgov(), family="gaussian", **m.options)
+    msgs = [x for x in _mm_warnings(model.fit) if "do not inform" in x]
+    assert ref["mm1.w.b0"] >= 0.9 and ref["mm1.w.b1"] < 0.9  # the JAGS verdict (prior SD 1)
+    assert len(msgs) == 1 and "mm1.w.b0" in msgs[0] and "mm1.w.b1" not in msgs[0], msgs
