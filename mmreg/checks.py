@@ -3,6 +3,7 @@ that names the column and says how to fix it."""
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -125,7 +126,6 @@ def _value_kinds(values: pd.Series) -> np.ndarray:
         if isinstance(v, (pd.Timestamp, pd.Timedelta, np.datetime64, np.timedelta64)) or (
                 hasattr(v, "isoformat") and hasattr(v, "year")):
             return "t"
-        import numbers
         return "n" if isinstance(v, numbers.Number) else "o"
     return np.array([kind(v) for v in values.to_numpy()], dtype="<U1")
 
@@ -201,7 +201,14 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
         )
     if found and found <= {"b"}:
         return True
-    if len(found - {"c"}) > 1 or "o" in found:
+    if "o" in found:
+        ex = vals[kinds == "o"].iloc[0]
+        raise MMDataError(
+            f"column {col!r} ({where}) holds values of type {type(ex).__name__} (e.g. "
+            f"{str(ex)!r}) that a formula cannot use; convert the column to numbers, or to "
+            f"strings / df[{col!r}].astype('category') if it is categorical"
+        )
+    if len(found - {"c"}) > 1:
         rare = min(found, key=lambda k: (kinds == k).sum())
         raise MMDataError(
             f"column {col!r} ({where}) mixes values of different types, e.g. "
@@ -233,7 +240,7 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
             f"categorical column {col!r} ({where}) has {levels} distinct levels for "
             f"{n_units} rows/groups: one coefficient per level is barely informed by the "
             "data. Is it an id (then use it in id()/hm()) or a number stored as text?",
-            MMWarning, stacklevel=4)
+            MMWarning, stacklevel=5)
     return False
 
 
@@ -325,4 +332,4 @@ def degenerate_outcome(y: np.ndarray, col: str, family: str) -> None:
             f"the outcome {col!r} is {y[0]:g} for every group (complete separation): the data "
             "cannot locate the intercept, so its estimate (and those of terms collinear with "
             "it) are set by the priors alone",
-            MMWarning, stacklevel=6)
+            MMWarning, stacklevel=5)

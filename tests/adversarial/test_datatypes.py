@@ -66,6 +66,8 @@ BAD = {
     "decimal objects": (lambda df: _per_group(df, [decimal.Decimal("1.5"),
                                                     decimal.Decimal("2.5")]),
                         ["Python objects", "pd.to_numeric"]),
+    "interval objects": (lambda df: _per_group(df, [pd.Interval(0, 1), pd.Interval(1, 2)]),
+                         ["Interval", "(0, 1]"]),
     "period": (lambda df: pd.Series(pd.PeriodIndex(pd.to_datetime(
         _per_group(df, ["2020-01-01", "2021-06-30"])), freq="M"), index=df.index),
         ["dates/times"]),
