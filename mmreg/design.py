@@ -17,14 +17,17 @@ import numpy as np
 import pandas as pd
 
 from mmreg.checks import (
+    check_column_type,
     check_group_level,
     codes,
     constant_within,
+    degenerate_outcome,
     group_fixed,
     need,
     no_na,
     py,
     row_ids,
+    typed_data,
 )
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec, HMBlock, MMBlock
@@ -123,7 +126,22 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMBlockDesign:
+def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool,
+                  where: str) -> tuple[np.ndarray, list[str]]:
+    """Covariates of a block (no intercept of their own).
+
+    ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
+    spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
+    (reference-level) coding, as in the main terms, instead of one dummy per level.
+    """
+    if not reference:
+        return design_matrix(rhs, frame, intercept=False, where=where)
+    X, names = design_matrix(rhs, frame, intercept=True, where=where)
+    return X[:, 1:], names[1:]
+
+
+def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
+              absorbed: bool = True) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -149,22 +167,13 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     counts = np.bincount(gcode, minlength=len(gids))
     n = counts[gcode].astype(float)
 
-    # member covariates
-    if blk.vars:
-        rhs = r_to_patsy(blk.vars)
-        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
-            no_na(frame[c], c, f"vars() of {label}")
-        X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}")
-    else:
-        X, xn = np.zeros((len(rows), 0)), []
-    fixed = fixed_offset(blk.fixed, frame, where)
-
     # weight function
     names = [c for c in data.columns if isinstance(c, str)]
     wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
     wdata = {}
     for c in wf.columns:
         no_na(frame[c], c, f"fn() of {label}")
+        check_column_type(frame[c], c, f"fn() of {label}", numeric=True)
         try:
             wdata[c] = frame[c].to_numpy(dtype=float)
         except (TypeError, ValueError):
@@ -172,6 +181,22 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
     bound = wf.bind(wdata, n, gcode, normalize=blk.fn.normalize)
     if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
         bound.check(np.zeros(0))
+
+    # member covariates; with weights summing to a constant in every group the full dummy
+    # set of a categorical would repeat the intercept: reference coding drops a level
+    if blk.vars:
+        rhs = r_to_patsy(blk.vars)
+        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
+            no_na(frame[c], c, f"vars() of {label}")
+        sums = blk.fn.normalize
+        if bound.is_constant and not sums:
+            gsum = np.bincount(gcode, bound(np.zeros(0))[0])
+            sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
+        X, xn = _block_matrix(rhs, frame, reference=absorbed and sums,
+                              where=f"vars() of {label}")
+    else:
+        X, xn = np.zeros((len(rows), 0)), []
+    fixed = fixed_offset(blk.fixed, frame, where)
 
     re_state = re_prev = None
     labels: tuple = ()
@@ -194,7 +219,7 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
 
 
 def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-              gids: np.ndarray, has_intercept: bool) -> HMBlockDesign:
+              gids: np.ndarray, has_intercept: bool, absorbed: bool = True) -> HMBlockDesign:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
@@ -221,7 +246,7 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}")
+        Z, zn = _block_matrix(rhs, gframe, reference=absorbed, where=f"vars() of {label}")
     else:
         Z, zn = np.zeros((len(gids), 0)), []
     fe = np.zeros((len(gids), 0))
@@ -249,7 +274,7 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
 
 # --------------------------------------------------------------------------- top level
 def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-             gids: np.ndarray) -> dict:
+             gids: np.ndarray, family: str = "gaussian") -> dict:
     resp = spec.response
     out: dict = {}
     if resp.kind == "surv":
@@ -275,6 +300,7 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
             f"{len(names)} columns ({', '.join(names)}): code it as numbers (e.g. 0/1)"
         )
     out["y"] = y[:, 0]
+    degenerate_outcome(out["y"], resp.columns[0], family)
     return out
 
 
@@ -349,10 +375,11 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
             )
     else:  # no membership structure: every row is one observation, identified by its index
         gids, gcode = row_ids(data)
+    data = typed_data(spec, data, len(gids), outcome)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
 
-    resp = _outcome(spec, data, first, gcode, gids) if outcome else {}
+    resp = _outcome(spec, data, first, gcode, gids, family) if outcome else {}
     if spec.strata and (outcome or spec.strata in data.columns):
         s = need(data, spec.strata, "strata()")
         no_na(s, spec.strata, "strata()")
@@ -366,8 +393,9 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
 
-    mm = tuple(_build_mm(k, b, data, gids) for k, b in enumerate(spec.mm, 1))
-    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept)
+    absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
+    mm = tuple(_build_mm(k, b, data, gids, absorbed) for k, b in enumerate(spec.mm, 1))
+    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept, absorbed)
                for k, b in enumerate(spec.hm, 1))
     offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(

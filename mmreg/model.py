@@ -24,6 +24,7 @@ from mmreg.priors import (
     Fixed,
     resolve_priors,
 )
+from mmreg.results.identification import warn_collinear
 
 __all__ = ["MMModel"]
 
@@ -150,6 +151,7 @@ class MMModel:
         self.space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names,
                                 self.priors)
         self._check_weights()
+        self._collinear = warn_collinear(self)  # MMWarning naming linearly dependent columns
 
     def _check_weights(self) -> None:
         """Weights must be valid (finite, non-negative, non-zero sums) at the start values."""
@@ -262,13 +264,14 @@ class MMModel:
         from threadpoolctl import threadpool_limits
 
         from mmreg.inference.options import check_fit_options
+        from mmreg.results.identification import identified
 
         # every option is checked before any work (MMSpecError naming the argument)
         method, kwargs = check_fit_options(self, method, kwargs)
         # small dense/sparse factorisations: multithreaded BLAS only adds overhead (and can be
         # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards
         with threadpool_limits(1, user_api="blas"):
-            return self._fit(method, kwargs)
+            return identified(self._fit(method, kwargs))  # warns if data inform no parameter
 
     def _fit(self, method: str, kwargs: dict):
         from mmreg.results.mcmc_results import MCMCResults

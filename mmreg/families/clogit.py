@@ -103,6 +103,14 @@ class ConditionalLogitFamily(Family):
                 f"({column_label('y', labels)} is 0 on every row); drop those sets: they "
                 "carry no information in a conditional logit."
             )
+        n_s = np.bincount(codes)
+        if (m_s == n_s).all():
+            raise MMDataError(
+                f"every alternative of every choice set of {scol} is chosen "
+                f"({column_label('y', labels)} is 1 on every row): the conditional "
+                "likelihood is 1 whatever the coefficients, so nothing can be estimated. "
+                "Each choice set needs at least one alternative that was not chosen."
+            )
         return BoundConditionalLogit(self, y, codes, np.asarray(uniques))
 
 
