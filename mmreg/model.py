@@ -276,7 +276,9 @@ class MMModel:
             from mmreg.inference.mcmc import fit_mcmc
 
             raw = fit_mcmc(self, **kwargs)
-            return MCMCResults(self, raw)
+            res = MCMCResults(self, raw)
+            res._warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
+            return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")
 
     # ------------------------------------------------------------------ utilities
