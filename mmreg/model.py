@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmreg._threads import pin_public_methods, single_blas_thread
 from mmreg.design import Design, build_design
 from mmreg.errors import MMSpecError
 from mmreg.families import Family, get_family
@@ -30,6 +31,7 @@ __all__ = ["MMModel"]
 _PHI_KIND = {"sigma": KIND_SD, "shape": KIND_SHAPE}
 
 
+@pin_public_methods  # every public method runs with one BLAS thread (mmreg/_threads.py)
 class MMModel:
     """Bayesian multiple-membership multilevel model.
 
@@ -252,11 +254,10 @@ class MMModel:
         ('MCMCResults', 2)
         """
 
-        from threadpoolctl import threadpool_limits
-
         # small dense/sparse factorisations: multithreaded BLAS only adds overhead (and can be
-        # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards
-        with threadpool_limits(1, user_api="blas"):
+        # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards.
+        # fit() is pinned by @pin_public_methods already; this keeps the limit explicit.
+        with single_blas_thread():
             return self._fit(method, kwargs)
 
     def _fit(self, method: str, kwargs: dict):
