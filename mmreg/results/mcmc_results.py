@@ -94,20 +94,26 @@ class MCMCResults(MMResults):
             parts.append(f"bulk ESS < {ess_min:g} for {bad_e} "
                          f"(min {diag['ess_bulk'].min():.0f})")
         C, S, W, _ = self._vals.shape
+        more = " and chains= to at least 2 to compare ensembles" if C < 2 else ""
         return ("MCMC run not converged: " + "; ".join(parts) + f". The run kept {S} steps "
                 f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
-                "R-hat is high, chains= to at least 2 to compare ensembles), then check "
-                "res.mcmc_diag().")
+                f"R-hat is high){more}, then check res.mcmc_diag().")
 
     def _warn_convergence(self) -> None:
         """Warn (MMWarning) when :meth:`convergence_problems` finds any."""
+        import os
+        import sys
         import warnings
 
         from mmreg.errors import MMWarning
 
         msg = self.convergence_problems()
-        if msg:
-            warnings.warn(msg, MMWarning, stacklevel=3)
+        if msg:  # point the warning at the first caller outside mmreg
+            pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+            level, frame = 2, sys._getframe(1)
+            while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+                level, frame = level + 1, frame.f_back
+            warnings.warn(msg, MMWarning, stacklevel=level)
 
     @cached_property
     def draws(self) -> pd.DataFrame:
@@ -269,7 +275,7 @@ class MCMCResults(MMResults):
         Chains of 4 ensemble steps are too short for Heidelberger-Welch and a lag of 50
         steps (NaN, with a note); diagnose a single parameter with ``params``:
 
-        >>> res.mcmc_diag("majority", lag=1)[["hw_p", "autocorr_lag1"]].isna().tolist()
+        >>> res.mcmc_diag("majority", lag=1)[["hw_p", "autocorr_lag1"]].isna().to_numpy().tolist()
         [[True, False]]
         """
         names = self._select(params)

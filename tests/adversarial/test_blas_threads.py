@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import mmreg
 import mmreg.results.diagnostics as diagnostics
+import mmreg.results.plots as plots
 import mmreg.results.vardecomp as vardecomp
 from mmreg import _threads
 from mmreg.errors import MMWarning
@@ -59,7 +60,7 @@ CALLS = {
     "mcmc mcmc_diag": (lambda f: f["mcmc"].mcmc_diag(), diagnostics, "summarize"),
     "mcmc var_decomp": (lambda f: f["mcmc"].var_decomp(), vardecomp, "var_decomp"),
     "mcmc predict": (lambda f: f["mcmc"].predict(), latent.LatentModel, "assemble"),
-    "mcmc plot_trace": (lambda f: f["mcmc"].plot_trace(["majority"]), diagnostics, "_chains"),
+    "mcmc plot_trace": (lambda f: f["mcmc"].plot_trace(["majority"]), plots, "gaussian_kde"),
     "mcmc to_inference_data": (lambda f: f["mcmc"].to_inference_data(), diagnostics,
                                "ensemble_order"),
 }
