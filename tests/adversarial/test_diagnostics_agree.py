@@ -193,3 +193,32 @@ def test_trace_plots_have_one_line_per_chain(run):
     assert len(chains) == C
     S = run._vals.shape[1]
     assert max(ln.get_ydata().max() for ln in chains) < S + 1  # iteration axis in steps
+
+
+# ------------------------------------------------------------------ bad diagnostic input
+_X = np.random.default_rng(0).standard_normal((2, 12, 8))
+_NAN = _X.copy()
+_NAN[1, 3, 2] = np.nan
+
+
+@pytest.mark.parametrize("call, error, fragment", [
+    (lambda: d.summarize({"sigma.mm1": _NAN}), mmreg.MMDataError, "'sigma.mm1'"),
+    (lambda: d.summarize({"x": _X}, lag=-2), mmreg.MMSpecError, "lag=-2"),
+    (lambda: d.geweke_ensemble(_X, first=0.6, last=0.5), mmreg.MMSpecError, "first=0.6"),
+    (lambda: d.heidel_welch_ensemble(_X[:, :5]), mmreg.MMDataError, "at least 10"),
+    (lambda: d.autocorr_ensemble(_X, lag=1.5), mmreg.MMSpecError, "lag=1.5"),
+    (lambda: d.geweke_ensemble(_X[0]), mmreg.MMDataError, "(chains, steps, walkers)"),
+])
+def test_bad_diagnostic_input_is_a_named_error(call, error, fragment):
+    with pytest.raises(error, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        call()
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda r: r.mcmc_diag(lag=-3), "lag=-3"),
+    (lambda r: r.plot_trace(["nope"]), "nope"),
+    (lambda r: r.plot_posterior("sigma.zz"), "sigma.zz"),
+])
+def test_bad_diagnostic_request_on_results_is_a_spec_error(run, call, fragment):
+    with pytest.raises(mmreg.MMSpecError, match=fragment):
+        call(run)
