@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmreg._threads import pin_public_methods, single_blas_thread
 from mmreg.design import Design, build_design
 from mmreg.errors import MMSpecError
 from mmreg.families import Family, get_family
@@ -31,6 +32,7 @@ __all__ = ["MMModel"]
 _PHI_KIND = {"sigma": KIND_SD, "shape": KIND_SHAPE}
 
 
+@pin_public_methods  # every public method runs with one BLAS thread (mmreg/_threads.py)
 class MMModel:
     """Bayesian multiple-membership multilevel model.
 
@@ -261,16 +263,15 @@ class MMModel:
         ('MCMCResults', 2)
         """
 
-        from threadpoolctl import threadpool_limits
-
         from mmreg.inference.options import check_fit_options
         from mmreg.results.identification import identified
 
         # every option is checked before any work (MMSpecError naming the argument)
         method, kwargs = check_fit_options(self, method, kwargs)
         # small dense/sparse factorisations: multithreaded BLAS only adds overhead (and can be
-        # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards
-        with threadpool_limits(1, user_api="blas"):
+        # 10x slower on a busy 2-core machine); the caller's setting is restored afterwards.
+        # fit() is pinned by @pin_public_methods already; this keeps the limit explicit.
+        with single_blas_thread():
             return identified(self._fit(method, kwargs))  # warns if data inform no parameter
 
     def _fit(self, method: str, kwargs: dict):
@@ -290,7 +291,9 @@ class MMModel:
             from mmreg.inference.mcmc import fit_mcmc
 
             raw = fit_mcmc(self, **kwargs)
-            return MCMCResults(self, raw)
+            res = MCMCResults(self, raw)
+            res._warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
+            return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")
 
     # ------------------------------------------------------------------ utilities

@@ -15,6 +15,9 @@ parameter (a 1-d array is taken as a single chain) unless said otherwise.
   :func:`spectrum0_ar`). These live in :mod:`mmreg.results.diagnostics_coda` and are
   re-exported here.
 * :func:`autocorr` is coda's ``autocorr`` (the usual biased sample autocorrelation).
+* Ensemble runs (draws of shape ``(chains, steps, walkers)``) follow the convention of
+  :mod:`mmreg.results.diagnostics_ensemble`: :func:`ensemble_order`,
+  :func:`geweke_ensemble`, :func:`heidel_welch_ensemble`, :func:`autocorr_ensemble`.
 * :func:`hpd_interval` is coda's ``HPDinterval`` (shortest interval of sorted draws).
 """
 
@@ -37,6 +40,13 @@ from mmreg.results.diagnostics_coda import (
     pcramer,
     spectrum0_ar,
 )
+from mmreg.results.diagnostics_ensemble import (
+    autocorr_ensemble,
+    ensemble_order,
+    ensemble_positions,
+    geweke_ensemble,
+    heidel_welch_ensemble,
+)
 
 __all__ = [
     "rhat",
@@ -50,6 +60,11 @@ __all__ = [
     "pcramer",
     "autocorr",
     "hpd_interval",
+    "ensemble_order",
+    "ensemble_positions",
+    "geweke_ensemble",
+    "heidel_welch_ensemble",
+    "autocorr_ensemble",
     "summarize",
 ]
 
@@ -250,15 +265,35 @@ def _per_chain(arr: np.ndarray, fn) -> np.ndarray:
         return np.full(arr.shape[0], np.nan)
 
 
+def _coda_columns(arr: np.ndarray, lag: int) -> tuple[float, float, float]:
+    """Geweke z, HW p and autocorrelation of (chains, draws) draws, chain by chain (coda)."""
+    z = _per_chain(arr, geweke_z)
+    hw = _per_chain(arr, lambda c: heidel_welch(c)["stationarity_p"])
+    ac = [autocorr(c, int(lag)) for c in arr] if lag < arr.shape[1] else [np.nan]
+    with np.errstate(all="ignore"):
+        zmax = z[np.nanargmax(np.abs(z))] if np.isfinite(z).any() else np.nan
+    return (zmax, np.nanmin(hw) if np.isfinite(hw).any() else np.nan,
+            np.nanmean(ac) if np.isfinite(ac).any() else np.nan)
+
+
+def _ensemble_columns(x: np.ndarray, lag: int) -> tuple[float, float, float]:
+    """Geweke z, HW p and autocorrelation of (chains, steps, walkers) draws."""
+    steps = x.shape[1]
+    z = geweke_ensemble(x) if steps >= 3 and x.shape[0] * x.shape[2] >= 2 else np.nan
+    hw = heidel_welch_ensemble(x)["stationarity_p"] if steps >= MIN_CODA_DRAWS else np.nan
+    return z, hw, autocorr_ensemble(x, int(lag))
+
+
 def summarize(draws: dict[str, np.ndarray], lag: int = 50, alpha: float = 0.05) -> pd.DataFrame:
     """Posterior summary and convergence diagnostics, one row per parameter.
 
     Parameters
     ----------
     draws : dict of str to numpy.ndarray
-        Parameter name to draws of shape ``(chains, draws)``.
+        Parameter name to draws of shape ``(chains, draws)`` (one sampler per chain) or
+        ``(chains, steps, walkers)`` (an ensemble run, see below).
     lag : int
-        Lag for the autocorrelation column.
+        Lag for the autocorrelation column (in draws, or in steps of an ensemble run).
     alpha : float
         The interval is the equal-tailed ``1 - alpha`` credible interval.
 
@@ -268,13 +303,23 @@ def summarize(draws: dict[str, np.ndarray], lag: int = 50, alpha: float = 0.05) 
         Indexed by parameter (index name ``"parameter"``) with columns ``mean``, ``sd``,
         ``mcse_mean``, ``mcse_sd``, ``lower`` (``alpha/2`` quantile), ``median``, ``upper``
         (``1 - alpha/2`` quantile), ``rhat``, ``ess_bulk``, ``ess_tail``, ``geweke_z``,
-        ``hw_p``, ``autocorr_lag{lag}``. ``geweke_z`` is computed per chain and the signed
+        ``hw_p``, ``autocorr_lag{lag}``. ``df.attrs["prob"]`` holds ``1 - alpha``.
+
+        For ``(chains, draws)`` arrays, ``geweke_z`` is computed per chain and the signed
         z of the chain with the largest ``|z|`` is reported (bml averages over chains, which
         lets opposite drifts cancel); ``hw_p`` is the smallest Heidelberger--Welch p-value
         over chains; the autocorrelation is the mean over chains (as bml). These three are
         NaN when chains are too short for them (fewer than 10 draws; Geweke needs 5 draws in
         its first window, i.e. about 41 draws), the autocorrelation also when
-        ``lag >= draws``. ``df.attrs["prob"]`` holds ``1 - alpha``.
+        ``lag >= draws``.
+
+        For ``(chains, steps, walkers)`` arrays (``df.attrs["convention"] ==
+        "ensemble"``), R-hat, ESS and MCSE are those of the split-walker layout
+        (:func:`ensemble_order`, exactly what ArviZ computes on
+        ``MCMCResults.to_inference_data()``), and ``geweke_z``, ``hw_p`` and the
+        autocorrelation are :func:`geweke_ensemble`, :func:`heidel_welch_ensemble` (NaN
+        below 10 steps) and :func:`autocorr_ensemble` (NaN when ``lag >= steps``;
+        ``df.attrs["note"]`` then says so).
     """
     if not 0 < alpha < 1:
         raise MMSpecError(f"summarize: alpha={alpha} must lie in (0, 1), e.g. alpha=0.05.")
@@ -283,14 +328,17 @@ def summarize(draws: dict[str, np.ndarray], lag: int = 50, alpha: float = 0.05) 
     if not draws:
         raise MMDataError("summarize: `draws` is empty; pass {parameter name: draws array}.")
     rows = {}
+    ensemble = False
     for name, x in draws.items():
-        arr = _chains(x, what=f"parameter {name!r}")
+        if np.ndim(x) == 3:
+            ensemble = True
+            x3 = np.asarray(x, dtype=float)
+            arr = _chains(ensemble_order(x3), what=f"parameter {name!r}")
+            zmax, hw, ac = _ensemble_columns(x3, lag)
+        else:
+            arr = _chains(x, what=f"parameter {name!r}")
+            zmax, hw, ac = _coda_columns(arr, lag)
         flat = arr.ravel()
-        z = _per_chain(arr, geweke_z)
-        hw = _per_chain(arr, lambda c: heidel_welch(c)["stationarity_p"])
-        ac = [autocorr(c, int(lag)) for c in arr] if lag < arr.shape[1] else [np.nan]
-        with np.errstate(all="ignore"):
-            zmax = z[np.nanargmax(np.abs(z))] if np.isfinite(z).any() else np.nan
         rows[name] = {
             "mean": flat.mean(),
             "sd": flat.std(ddof=1),
@@ -303,10 +351,19 @@ def summarize(draws: dict[str, np.ndarray], lag: int = 50, alpha: float = 0.05) 
             "ess_bulk": ess_bulk(arr),
             "ess_tail": ess_tail(arr),
             "geweke_z": zmax,
-            "hw_p": np.nanmin(hw) if np.isfinite(hw).any() else np.nan,
-            f"autocorr_lag{lag}": np.nanmean(ac) if np.isfinite(ac).any() else np.nan,
+            "hw_p": hw,
+            f"autocorr_lag{lag}": ac,
         }
     out = pd.DataFrame.from_dict(rows, orient="index").astype(float)
     out.index.name = "parameter"
     out.attrs["prob"] = 1 - alpha
+    if ensemble:
+        out.attrs["convention"] = "ensemble"
+        steps = min(np.shape(x)[1] for x in draws.values() if np.ndim(x) == 3)
+        if lag >= steps:
+            out.attrs["note"] = (f"autocorr_lag{lag} is NaN: the run has {steps} steps per "
+                                 f"chain; choose lag < {steps} or run longer.")
+        if steps < MIN_CODA_DRAWS:
+            out.attrs["note"] = (out.attrs.get("note", "") + f" hw_p needs at least "
+                                 f"{MIN_CODA_DRAWS} steps per chain (the run has {steps}).").strip()
     return out

@@ -17,9 +17,11 @@ __all__ = ["MCMCResults"]
 class MCMCResults(MMResults):
     """Posterior summaries of an MCMC fit.
 
-    Draws are stored per chain (independent ensemble), step and walker.  Diagnostics treat
-    every walker of every ensemble as a chain (as ArviZ does for emcee), which is the
-    stricter choice for R-hat.
+    Draws are stored per chain (independent ensemble), step and walker.  A *chain* is one
+    ensemble: ``mcmc_diag()``, ``summary()``, the trace plots and ``to_inference_data()``
+    all follow the convention of :mod:`mmreg.results.diagnostics_ensemble` (documented in
+    ``docs/inference.md``), so ArviZ's ``az.summary`` on the export reproduces mmreg's
+    R-hat and ESS.
 
     Examples
     --------
@@ -62,11 +64,56 @@ class MCMCResults(MMResults):
         self.bse = pd.Series(flat.std(axis=0, ddof=1), index=names, name="sd")
 
     # ---------------------------------------------------------------- draws
-    def _chains_of(self, name: str) -> np.ndarray:
-        """Draws of one parameter as (chains × walkers, steps)."""
-        j = self._names.index(name)
-        v = self._vals[..., j]  # (C, S, W)
-        return np.moveaxis(v, 2, 1).reshape(-1, v.shape[1])
+    def _steps_of(self, name: str) -> np.ndarray:
+        """Draws of one parameter as (chains, steps, walkers)."""
+        return self._vals[..., self._names.index(name)]
+
+    def convergence_problems(self, rhat_max: float = 1.01, ess_min: float = 400) -> str | None:
+        """Describe the parameters whose R-hat or bulk ESS fails the usual targets.
+
+        Parameters
+        ----------
+        rhat_max, ess_min : float
+            Targets: R-hat at most ``rhat_max`` and bulk ESS at least ``ess_min``
+            (Vehtari et al. 2021).
+
+        Returns
+        -------
+        str or None
+            A message naming the parameters and what to do, or None when all pass.
+        """
+        diag = self.mcmc_diag()
+        bad_r = diag.index[~(diag["rhat"] <= rhat_max)].tolist()
+        bad_e = diag.index[~(diag["ess_bulk"] >= ess_min)].tolist()
+        if not bad_r and not bad_e:
+            return None
+        parts = []
+        if bad_r:
+            parts.append(f"R-hat > {rhat_max} for {bad_r} (max {diag['rhat'].max():.3f})")
+        if bad_e:
+            parts.append(f"bulk ESS < {ess_min:g} for {bad_e} "
+                         f"(min {diag['ess_bulk'].min():.0f})")
+        C, S, W, _ = self._vals.shape
+        more = " and chains= to at least 2 to compare ensembles" if C < 2 else ""
+        return ("MCMC run not converged: " + "; ".join(parts) + f". The run kept {S} steps "
+                f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
+                f"R-hat is high){more}, then check res.mcmc_diag().")
+
+    def _warn_convergence(self) -> None:
+        """Warn (MMWarning) when :meth:`convergence_problems` finds any."""
+        import os
+        import sys
+        import warnings
+
+        from mmreg.errors import MMWarning
+
+        msg = self.convergence_problems()
+        if msg:  # point the warning at the first caller outside mmreg
+            pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+            level, frame = 2, sys._getframe(1)
+            while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+                level, frame = level + 1, frame.f_back
+            warnings.warn(msg, MMWarning, stacklevel=level)
 
     @cached_property
     def draws(self) -> pd.DataFrame:
@@ -179,19 +226,21 @@ class MCMCResults(MMResults):
                             index=self._names)
 
     def _ensembles_of(self, name: str) -> np.ndarray:
-        """Draws of one parameter as (chains, steps × walkers), step-major."""
-        j = self._names.index(name)
-        v = self._vals[..., j]
+        """Draws of one parameter as (chains, steps × walkers) in time order (step-major)."""
+        v = self._steps_of(name)
         return v.reshape(v.shape[0], -1)
 
     def mcmc_diag(self, params=None, lag: int = 50) -> pd.DataFrame:
         """Convergence diagnostics per parameter.
 
-        Columns as :func:`mmreg.results.diagnostics.summarize`: R-hat (rank-normalised,
-        split) compares the independent ensembles (``chains``), each taken as the sequence
-        of its walkers' draws; ESS, MCSE, Geweke z, Heidelberger–Welch p and the
-        autocorrelation at ``lag`` ensemble steps treat every walker as a chain (as ArviZ
-        does for emcee), which accounts for the autocorrelation along each walker.
+        Columns as :func:`mmreg.results.diagnostics.summarize` for an ensemble run: a chain
+        is one ensemble. R-hat (rank-normalised, split), bulk/tail ESS and MCSE are
+        computed on the split-walker layout of every chain (the layout of
+        :meth:`to_inference_data`, so ``arviz.summary`` gives the same numbers); Geweke z
+        and Heidelberger–Welch p use the walkers as replicates and are calibrated (about 5%
+        of stationary runs reject at 5%); the autocorrelation is at ``lag`` ensemble steps,
+        pooled over walkers (NaN when the run has ``lag`` steps or fewer; see
+        ``attrs["note"]``).
 
         Parameters
         ----------
@@ -223,19 +272,14 @@ class MCMCResults(MMResults):
         >>> bool((diag["rhat"] < 1.1).all())
         True
 
-        Chains of 4 ensemble steps are too short for Geweke and Heidelberger-Welch (NaN);
-        diagnose a single parameter with ``params``:
+        Chains of 4 ensemble steps are too short for Heidelberger-Welch and a lag of 50
+        steps (NaN, with a note); diagnose a single parameter with ``params``:
 
-        >>> res.mcmc_diag("majority")[["geweke_z", "hw_p"]]  # doctest: +NORMALIZE_WHITESPACE
-                   geweke_z  hw_p
-        parameter
-        majority        NaN   NaN
+        >>> res.mcmc_diag("majority", lag=1)[["hw_p", "autocorr_lag1"]].isna().to_numpy().tolist()
+        [[True, False]]
         """
         names = self._select(params)
-        out = diagnostics.summarize({n: self._chains_of(n) for n in names}, lag=lag)
-        if self.raw.n_chains > 1:
-            out["rhat"] = [diagnostics.rhat(self._ensembles_of(n)) for n in names]
-        return out
+        return diagnostics.summarize({n: self._steps_of(n) for n in names}, lag=lag)
 
     mcmcDiag = mcmc_diag  # noqa: N815  (bml's name)
 
@@ -279,7 +323,9 @@ class MCMCResults(MMResults):
         from mmreg.results.plots import plot_posterior
 
         self._select(param)
-        return plot_posterior(self._chains_of(param), param, prob=prob)
+        C, S, W, _ = self._vals.shape
+        return plot_posterior(self._ensembles_of(param), param, prob=prob,
+                              trace_label=f"Step ({C} chains x {W} walkers)", per_step=W)
 
     monetPlot = plot_posterior  # noqa: N815
 
@@ -294,7 +340,9 @@ class MCMCResults(MMResults):
         Returns
         -------
         matplotlib.figure.Figure
-            One row per parameter: density by chain (left), trace by chain (right).
+            One row per parameter: density by chain (left), trace by chain (right). A chain
+            is one ensemble: its line runs through the walkers of each step in turn,
+            plotted against the step.
 
         Examples
         --------
@@ -312,7 +360,7 @@ class MCMCResults(MMResults):
         from mmreg.results.plots import plot_trace
 
         names = self._select(params)
-        return plot_trace({n: self._chains_of(n) for n in names})
+        return plot_trace({n: self._ensembles_of(n) for n in names}, per_step=self._vals.shape[2])
 
     def posterior_predictive(self, draws: int | None = 200, seed=None) -> list[dict]:
         """Posterior predictive outcomes: one simulated data set per (thinned) draw.
@@ -534,14 +582,40 @@ class MCMCResults(MMResults):
         return psis_loo(self._pointwise)
 
     def to_inference_data(self):
-        """Export to an ``arviz.InferenceData`` (needs the optional arviz)."""
+        """Export to an ``arviz.InferenceData`` (needs the optional arviz).
+
+        Chains are the run's chains (independent ensembles, coordinate ``chain``); each
+        chain's ``draw`` axis holds its steps x walkers in split-walker order
+        (:func:`mmreg.results.diagnostics.ensemble_order`), so ``arviz.summary`` and
+        ``arviz.rhat``/``ess`` give the R-hat, ESS and MCSE of :meth:`mcmc_diag`.
+        ``sample_stats`` holds the ``step`` and ``walker`` of every draw (sort by them to
+        get time order); ``attrs["draw_order"]`` names the layout.
+
+        Examples
+        --------
+        >>> import mmreg, warnings
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> idata = res.to_inference_data()
+        >>> idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+        (2, 64)
+        """
         try:
             import arviz as az
         except ImportError:
             raise MMSpecError("to_inference_data() needs arviz: pip install 'mmreg[arviz]'") \
                 from None
         C, S, W, _ = self._vals.shape
-        post = {n: np.moveaxis(self._vals[..., j], 2, 1).reshape(C * W, S)
-                for j, n in enumerate(self._names)}
-        ll = np.moveaxis(self.raw.loglik, 2, 1).reshape(C * W, S, -1)
-        return az.from_dict(posterior=post, log_likelihood={"y": ll})
+        order = diagnostics.ensemble_order
+        post = {n: order(self._vals[..., j]) for j, n in enumerate(self._names)}
+        step, walker = diagnostics.ensemble_positions(S, W)
+        stats_ = {"step": np.tile(step, (C, 1)), "walker": np.tile(walker, (C, 1))}
+        attrs = {"draw_order": "split-walker: first half of the steps walker by walker, "
+                               "then the second half (mmreg.results.diagnostics.ensemble_order)",
+                 "walkers": W, "steps": S, "sampler": "emcee ensemble (mmreg)"}
+        return az.from_dict(posterior=post, log_likelihood={"y": order(self.raw.loglik)},
+                            sample_stats=stats_, attrs=attrs)

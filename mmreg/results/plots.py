@@ -46,6 +46,8 @@ def plot_posterior(
     name: str,
     prob: float = 0.9,
     ax: Sequence[matplotlib.axes.Axes] | None = None,
+    trace_label: str | None = None,
+    per_step: int = 1,
 ) -> Figure:
     """Density-and-trace plot of one parameter (bml's ``monetPlot``).
 
@@ -67,6 +69,12 @@ def plot_posterior(
         HPD probability mass (bml: 0.9).
     ax : sequence of two matplotlib Axes, optional
         ``(density_axes, trace_axes)`` to draw into; by default a new figure.
+    trace_label : str, optional
+        Label of the trace's iteration axis; default ``"Scans (<chains> chains)"``.
+    per_step : int
+        Draws per iteration of each chain (the walkers of an ensemble run, whose draws are
+        then in time order, walkers of a step side by side): the iteration axis counts
+        steps, draw ``i`` at ``1 + i / per_step``.
 
     Returns
     -------
@@ -104,11 +112,11 @@ def plot_posterior(
     ax_d.set_ylim(bottom=0)
     ax_d.set_ylabel("Density")
     ax_d.set_title(f"Parameter: {name}", fontweight="bold")
-    it = np.arange(1, arr.shape[1] + 1)
+    it = 1 + np.arange(arr.shape[1]) / _per_step(per_step)
     for c, chain in enumerate(arr):
         ax_t.plot(chain, it, lw=0.5, alpha=0.8, label=f"chain {c + 1}")
     ax_t.set_xlim(xlim)
-    ax_t.set_ylabel(f"Scans ({arr.shape[0]} chains)")
+    ax_t.set_ylabel(trace_label or f"Scans ({arr.shape[0]} chains)")
     ticks = np.array([q05, med, q95])
     labels = [f"{q05:.2f}\n(5%)", f"{med:.2f}\n(50%)", f"{q95:.2f}\n(95%)"]
     if np.min(np.abs(ticks)) > 0.08 * (xlim[1] - xlim[0]):  # a "0" tick unless it would overlap
@@ -118,7 +126,14 @@ def plot_posterior(
     return fig
 
 
-def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = None) -> Figure:
+def _per_step(per_step: object) -> int:
+    if not (isinstance(per_step, int | np.integer) and per_step >= 1):
+        raise MMDataError(f"per_step={per_step!r} must be a positive integer (walkers).")
+    return int(per_step)
+
+
+def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = None,
+               per_step: int = 1) -> Figure:
     """Per-chain densities (left) and traces (right), one row per parameter.
 
     Parameters
@@ -127,6 +142,9 @@ def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = No
         Parameter name to draws of shape ``(chains, draws)``.
     names : sequence of str, optional
         Parameters to show, in this order; default all.
+    per_step : int
+        Draws per iteration of each chain (the walkers of an ensemble run, draws in time
+        order): the horizontal axis then counts steps, draw ``i`` at ``1 + i / per_step``.
 
     Returns
     -------
@@ -141,6 +159,7 @@ def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = No
             f"plot_trace: parameter(s) {unknown or names} not in the draws; "
             f"available: {list(draws)}."
         )
+    step = _per_step(per_step)
     fig = Figure(figsize=(9, 2.2 * len(names)))
     axes = fig.subplots(len(names), 2, squeeze=False)
     for (ax_d, ax_t), name in zip(axes, names, strict=True):
@@ -151,12 +170,12 @@ def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = No
             color = f"C{c % 10}"
             dens = gaussian_kde(chain)(grid) if np.ptp(chain) > 0 else np.ones_like(grid)
             ax_d.plot(grid, dens, color=color, lw=1.0, label=f"chain {c + 1}")
-            ax_t.plot(np.arange(1, chain.size + 1), chain, color=color, lw=0.5)
+            ax_t.plot(1 + np.arange(chain.size) / step, chain, color=color, lw=0.5)
         ax_d.set_ylabel(name)
-        ax_t.set_xlim(1, arr.shape[1])
+        ax_t.set_xlim(1, 1 + (arr.shape[1] - 1) / step)
     axes[0, 0].set_title("Density by chain")
     axes[0, 1].set_title("Trace by chain")
-    axes[-1, 1].set_xlabel("Iteration")
+    axes[-1, 1].set_xlabel("Iteration" if step == 1 else f"Step ({step} walkers each)")
     fig.tight_layout()
     return fig
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmreg._threads import pin_public_methods
+
 __all__ = ["MMResults"]
 
 
+@pin_public_methods
 class MMResults:
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
@@ -42,6 +45,11 @@ class MMResults:
     """
 
     method: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        # every public method and property of a results class runs with one BLAS thread
+        super().__init_subclass__(**kwargs)
+        pin_public_methods(cls)
 
     def __init__(self, model):
         self.model = model
