@@ -223,7 +223,8 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
     space = model.space
     if laplace is None:
         laplace = fit_laplace(model.latent, space,
-                              start_values(space, model.design.outcome, model.family))
+                              start_values(space, model.design.outcome, model.family),
+                              mcmc_start=True)
     dim = space.dim
     K = 0 if model.family == "gaussian" else (
         DEFAULT_PARTICLES.get(model.family, 8) if particles is None else int(particles))

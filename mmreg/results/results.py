@@ -84,6 +84,31 @@ class MMResults:
         """Confidence (Laplace) or equal-tailed credible (MCMC) intervals."""
         raise NotImplementedError
 
+    def save(self, path) -> None:
+        """Save the result to a file; read it back with :func:`mmreg.load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write (replaced if it exists).  The file holds a header and a pickle
+            (see :mod:`mmreg.io`): load only files you trust.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
+        ...                                         seed=2)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+        >>> path = os.path.join(tempfile.mkdtemp(), "fit.mmreg")
+        >>> res.save(path)
+        >>> bool(mmreg.load(path).conf_int().equals(res.conf_int()))
+        True
+        """
+        from mmreg.io import save
+
+        save(self, path)
+
     def summary(self, alpha: float = 0.05):
         """A statsmodels ``Summary``: ``print()``, ``as_text()``, ``as_latex()``, ``as_html()``.
 
