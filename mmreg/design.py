@@ -90,6 +90,9 @@ class Design:
     coef_names: tuple[str, ...] = field(default=())
     bml_names: dict = field(default_factory=dict)
     outcome_labels: dict = field(default_factory=dict)  # outcome key -> user's column
+    # patsy DesignInfo of every term learned on these data (stateful transforms, levels);
+    # new data for predictions are built with them
+    design_infos: dict = field(default_factory=dict)
 
     @property
     def nobs(self) -> int:
@@ -123,7 +126,8 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMBlockDesign:
+def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
+              infos: dict | None = None) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -154,10 +158,11 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
         rhs = r_to_patsy(blk.vars)
         for c in term_columns(rhs, data.columns, f"vars() of {label}"):
             no_na(frame[c], c, f"vars() of {label}")
-        X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}")
+        X, xn = design_matrix(rhs, frame, intercept=False, where=f"vars() of {label}",
+                              infos=infos)
     else:
         X, xn = np.zeros((len(rows), 0)), []
-    fixed = fixed_offset(blk.fixed, frame, where)
+    fixed = fixed_offset(blk.fixed, frame, where, infos)
 
     # weight function
     names = [c for c in data.columns if isinstance(c, str)]
@@ -194,7 +199,7 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray) -> MMB
 
 
 def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-              gids: np.ndarray, has_intercept: bool) -> HMBlockDesign:
+              gids: np.ndarray, has_intercept: bool, infos: dict | None = None) -> HMBlockDesign:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
@@ -217,11 +222,12 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     else:
         unit_labels = tuple(str(u) for u in unit_ids)
     gframe = data.iloc[first].reset_index(drop=True)
-    offset = group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}")
+    offset = group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}", infos)
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}")
+        Z, zn = design_matrix(rhs, gframe, intercept=False, where=f"vars() of {label}",
+                              infos=infos)
     else:
         Z, zn = np.zeros((len(gids), 0)), []
     fe = np.zeros((len(gids), 0))
@@ -303,7 +309,8 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
 
 
 def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool = True,
-                 family: str = "gaussian", outcome: bool = True) -> Design:
+                 family: str = "gaussian", outcome: bool = True,
+                 design_infos: dict | None = None) -> Design:
     """Validate ``data`` against ``spec`` and materialise the model design.
 
     Parameters
@@ -319,6 +326,10 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         Family name (recorded; the outcome itself is validated by the family).
     outcome : bool
         False to skip the outcome (for predictions on new data).
+    design_infos : dict, optional
+        ``Design.design_infos`` of the fitted data: covariates of new data are then built
+        with the fitted data's stateful transforms (``center``, ``standardize``) and
+        categorical levels instead of learning them again.
 
     Returns
     -------
@@ -363,11 +374,12 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     intercept = spec.intercept and has_intercept
     rhs = r_to_patsy(spec.main)
     check_group_level(rhs, data, gcode, gids, "main terms")
-    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
-    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
+    infos = dict(design_infos or {})
+    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
+    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
-    mm = tuple(_build_mm(k, b, data, gids) for k, b in enumerate(spec.mm, 1))
-    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept)
+    mm = tuple(_build_mm(k, b, data, gids, infos) for k, b in enumerate(spec.mm, 1))
+    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept, infos)
                for k, b in enumerate(spec.hm, 1))
     offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
@@ -382,4 +394,4 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         labels["strata"] = spec.strata
     return Design(spec=spec, family=family, group_ids=gids, outcome=resp, X=X,
                   xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
-                  bml_names=bml, outcome_labels=labels)
+                  bml_names=bml, outcome_labels=labels, design_infos=infos)
