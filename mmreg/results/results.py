@@ -189,7 +189,8 @@ class MMResults:
         uncertainty : {"sd", "mad", "ci"}
             Spread reported next to each estimate (``"ci"``: 95% interval).
         convention : {"mmreg", "bml"}
-            ``"bml"`` plugs in the posterior-mean weights as bml 0.9.0 does.
+            ``"bml"`` plugs in the posterior-mean weights as bml 0.9.0 does, and takes
+            the Weibull residual variance as ``sigma² = 1/shape²`` like bml.
 
         Returns
         -------
