@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["waic", "psis_loo", "gpd_fit"]
+__all__ = ["waic", "psis_loo", "gpd_fit", "dic", "mc_digits"]
 
 
 def waic(ll: np.ndarray) -> dict[str, float]:
@@ -79,3 +79,63 @@ def psis_loo(ll: np.ndarray) -> dict[str, float]:
     return {"loo": float(-2 * elpd.sum()), "p_loo": float((lppd - elpd).sum()),
             "se": float(2 * np.sqrt(n * elpd.var(ddof=1))), "max_k": float(ks.max()),
             "n_bad_k": int(np.sum(ks > 0.7))}
+
+
+def dic(dev: np.ndarray) -> tuple[float, float]:
+    """DIC = mean(D) + var(D)/2 of deviance draws and its Monte Carlo standard error.
+
+    Parameters
+    ----------
+    dev : ndarray, shape (chains, steps, walkers)
+        Deviance ``-2 log p(y | θ)`` of every kept draw, in the sampler's layout.
+
+    Returns
+    -------
+    dic, se : float
+        ``se`` is the batch-means MC standard error of DIC.  DIC is (up to the ``ddof`` of
+        the variance, O(1/draws)) the mean of ``g = D + (D - D̄)²/2``; every ensemble step
+        is one draw of ``g`` averaged over the walkers (walkers of one step are not
+        independent of the previous steps, so they are not counted separately), each chain
+        is cut into ``⌊√steps⌋`` consecutive batches, and ``se = sd(batch means)/√batches``.
+        NaN when there are fewer than 2 batches.
+
+    Examples
+    --------
+    Independent draws ``D = 100 + 2Z``: ``g = D + 2Z²`` has variance 4 + 8 = 12, so the
+    SE is √(12/4000) ≈ 0.055 (over 400 such data sets the SD of DIC is 0.055 and the mean
+    ``se`` 0.054; with lag-1 autocorrelation 0.8-0.9 of the steps ``se`` is 10-20% low):
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> d, se = dic(100 + 2 * rng.standard_normal((2, 100, 20)))
+    >>> round(d, 1), 0.035 < se < 0.075
+    (102.0, True)
+    """
+    dev = np.asarray(dev, dtype=float)
+    if dev.ndim != 3:
+        raise ValueError(f"dev must have shape (chains, steps, walkers), got {dev.shape}")
+    flat = dev.reshape(-1)
+    value = float(flat.mean() + flat.var(ddof=1) / 2)
+    g = dev + (dev - flat.mean()) ** 2 / 2
+    series = g.mean(axis=2)  # (chains, steps)
+    C, S = series.shape
+    b = int(np.sqrt(S))
+    if C * b < 2:
+        return value, float("nan")
+    L = S // b
+    means = series[:, S - b * L:].reshape(C, b, L).mean(axis=2).reshape(-1)
+    return value, float(means.std(ddof=1) / np.sqrt(len(means)))
+
+
+def mc_digits(se: float, most: int = 3) -> int:
+    """Decimals to print a Monte Carlo estimate with standard error ``se``: two
+    significant digits of ``se`` (0 decimals for se ≥ 10, 2 for se = 0.35), at most ``most``.
+
+    Examples
+    --------
+    >>> mc_digits(12.0), mc_digits(1.2), mc_digits(0.35), mc_digits(1e-9), mc_digits(float("nan"))
+    (0, 1, 2, 3, 3)
+    """
+    if not (np.isfinite(se) and se > 0):
+        return most
+    return int(min(most, max(0, 1 - np.floor(np.log10(se)))))
