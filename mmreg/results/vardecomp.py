@@ -15,10 +15,12 @@ extreme-value error on the log-time scale.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from mmreg.errors import MMSpecError
+from mmreg.errors import MMSpecError, MMWarning
 
 __all__ = ["var_decomp", "components"]
 
@@ -95,7 +97,20 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
     else:
         point_v, point_i = var.mean(), icc.mean()
     out = pd.DataFrame({"variance": point_v, "icc": point_i})
+    # Laplace draws along a flat direction of the hyperparameters are meaningless (the
+    # covariance was regularised there) and overflow (an SD of e^±300)
+    bad = [c for c in var.columns if not np.isfinite(var[c]).all()]
+    finite = not bad and (res.method != "laplace" or bool(res.raw.hessian_ok))
+    if not finite:
+        where = f" (the {', '.join(bad)} draws overflow)" if bad else ""
+        warnings.warn(
+            "var_decomp: the Laplace posterior of the hyperparameters is flat in some "
+            f"direction{where}, so the spread of every component and ICC is undefined and "
+            "reported as NaN; the point estimates are unaffected. Use fit(method='mcmc') for "
+            "their uncertainty.", MMWarning, stacklevel=3)
     for name, frame in (("variance", var), ("icc", icc)):
+        if not finite:
+            frame = frame * np.nan
         if uncertainty == "sd":
             out[f"{name}_sd"] = frame.std(ddof=1)
         elif uncertainty == "mad":

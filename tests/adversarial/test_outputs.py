@@ -167,7 +167,9 @@ VD_CASES = [(f, c, m) for f in ("weibull", "gaussian", "binomial") for c in ("bm
 @pytest.mark.parametrize(("family", "convention", "method"), VD_CASES)
 def test_var_decomp_closed_form(family, convention, method):
     res = _fit_family(family, method)
-    vd = res.var_decomp(convention=convention)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # flat Laplace fits: NaN spreads (tested below)
+        vd = res.var_decomp(convention=convention)
     # fixed weights 1/n with c = TRUE: sum_k w_ik^2 = 1/n_i
     n_i = res.model.design.mm[0].n
     g = res.model.design.mm[0].group
@@ -182,6 +184,31 @@ def test_var_decomp_closed_form(family, convention, method):
     for k, v in comp.items():
         np.testing.assert_allclose(vd.loc[k, "variance"], np.mean(v), rtol=1e-10)
         np.testing.assert_allclose(vd.loc[k, "icc"], np.mean(v / total), rtol=1e-10)
+
+
+@pytest.mark.parametrize("uncertainty", ["sd", "mad", "ci"])
+def test_var_decomp_spread_of_a_flat_laplace_fit_is_nan_with_a_warning(uncertainty):
+    """sigma.hm1 is estimated at ~0 with a flat Laplace curvature (Weibull data, seed 2):
+    draws of it overflow; spreads computed from them used to be NaN for that row and
+    meaningless (ICCs of inf totals) for the others."""
+    res = _fit_family("weibull", "laplace")
+    assert res.raw.cov_u.max() > 1e4  # log sigma.hm1: SD > 100 on the log scale
+    with pytest.warns(mmreg.MMWarning, match="hm1 draws overflow"):
+        vd = res.var_decomp(uncertainty=uncertainty)
+    spread = vd.drop(columns=["variance", "icc"])
+    assert spread.shape[1] in (2, 4) and spread.isna().all().all()
+    assert np.isfinite(vd[["variance", "icc"]].to_numpy()).all()
+
+
+def test_var_decomp_spread_of_a_regular_laplace_fit_is_finite():
+    df = mmreg.datasets.simulate_coalitions(n_groups=300, n_members=100, n_countries=30,
+                                            seed=3, **{"sigma.mm1": 1.5, "sigma.hm1": 1.0})
+    res = mmreg.MMModel(df.attrs["formula"], df).fit()
+    assert res.raw.hessian_ok
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mmreg.MMWarning)
+        vd = res.var_decomp()
+    assert np.isfinite(vd.to_numpy()).all() and (vd["icc_sd"] > 0).all()
 
 
 # --------------------------------------------------------------------------- DIC
