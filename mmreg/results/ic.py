@@ -92,23 +92,30 @@ def dic(dev: np.ndarray) -> tuple[float, float]:
     Returns
     -------
     dic, se : float
-        ``se`` is the batch-means MC standard error of DIC.  DIC is (up to the ``ddof`` of
-        the variance, O(1/draws)) the mean of ``g = D + (D - D̄)²/2``; every ensemble step
-        is one draw of ``g`` averaged over the walkers (walkers of one step are not
-        independent of the previous steps, so they are not counted separately), each chain
-        is cut into ``⌊√steps⌋`` consecutive batches, and ``se = sd(batch means)/√batches``.
-        NaN when there are fewer than 2 batches.
+        DIC is (up to the ``ddof`` of the variance, O(1/draws)) the mean of
+        ``g = D + (D - D̄)²/2``.  Each ensemble step gives one value of ``g`` averaged over
+        the walkers; ``se² = var(x) τ / (chains · steps)`` for that series ``x``, with the
+        integrated autocorrelation time ``τ`` from the chains' mean autocorrelation
+        (Geyer's initial monotone sequence, as in ESS estimates; centring on the overall
+        mean counts disagreement between chains as autocorrelation).  NaN with fewer than
+        4 steps in all.
+
+    Notes
+    -----
+    Measured on a 150-group Gaussian model (10 runs each): 2 chains × 1600 draws, SD of
+    DIC over runs 1.6, mean ``se`` 1.5; 2 chains × 400 draws (25 ensemble steps per
+    chain), SD 4.9, mean ``se`` 2.6 — with so few steps the autocorrelation is
+    underestimated.
 
     Examples
     --------
     Independent draws ``D = 100 + 2Z``: ``g = D + 2Z²`` has variance 4 + 8 = 12, so the
-    SE is √(12/4000) ≈ 0.055 (over 400 such data sets the SD of DIC is 0.055 and the mean
-    ``se`` 0.054; with lag-1 autocorrelation 0.8-0.9 of the steps ``se`` is 10-20% low):
+    SE is √(12/4000) ≈ 0.055:
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> d, se = dic(100 + 2 * rng.standard_normal((2, 100, 20)))
-    >>> round(d, 1), 0.035 < se < 0.075
+    >>> round(d, 1), 0.04 < se < 0.07
     (102.0, True)
     """
     dev = np.asarray(dev, dtype=float)
@@ -116,15 +123,25 @@ def dic(dev: np.ndarray) -> tuple[float, float]:
         raise ValueError(f"dev must have shape (chains, steps, walkers), got {dev.shape}")
     flat = dev.reshape(-1)
     value = float(flat.mean() + flat.var(ddof=1) / 2)
-    g = dev + (dev - flat.mean()) ** 2 / 2
-    series = g.mean(axis=2)  # (chains, steps)
-    C, S = series.shape
-    b = int(np.sqrt(S))
-    if C * b < 2:
+    x = (dev + (dev - flat.mean()) ** 2 / 2).mean(axis=2)  # (chains, steps)
+    C, S = x.shape
+    if C * S < 4 or S < 2:
         return value, float("nan")
-    L = S // b
-    means = series[:, S - b * L:].reshape(C, b, L).mean(axis=2).reshape(-1)
-    return value, float(means.std(ddof=1) / np.sqrt(len(means)))
+    xc = x - x.mean()
+    n = 2 ** int(np.ceil(np.log2(2 * S)))
+    f = np.fft.rfft(xc, n=n, axis=1)
+    acov = np.fft.irfft(f * np.conj(f), n=n, axis=1)[:, :S].mean(axis=0) / S
+    if not acov[0] > 0:
+        return value, 0.0 if acov[0] == 0 else float("nan")
+    rho = acov / acov[0]
+    tau, prev = -1.0, np.inf
+    for k in range(0, S - 1, 2):  # Geyer: positive, monotone pair sums
+        pair = min(rho[k] + rho[k + 1], prev)
+        if pair <= 0:
+            break
+        tau, prev = tau + 2 * pair, pair
+    tau = max(tau, 1.0 / np.log10(C * S))  # as ArviZ: ESS at most N log10(N)
+    return value, float(np.sqrt(acov[0] * tau / (C * S)))
 
 
 def mc_digits(se: float, most: int = 3) -> int:
