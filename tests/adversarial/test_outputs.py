@@ -33,6 +33,7 @@ def _data():
     df["region"] = np.array(["north", "south", "west"])[df["cid"].to_numpy() % 3]
     df["cscore"] = 0.7 * df["cid"] + 1.0  # country-level
     df["pfam"] = np.array(["A", "B", "C"])[df["pid"].to_numpy() % 3]  # member-level
+    df["mwc_b"] = df["mwc"].astype(bool)
     return df
 
 
@@ -50,6 +51,8 @@ FORMULAS = {
     "vars(standardize + pfam)": _formula(mmv="standardize(finance) + pfam"),
     "hm vars(center)": _formula(hmv="vars = vars(center(cscore)), "),
     "fix(center)": _formula("majority + fix(center(investiture), 0.5)"),
+    "C(numeric)": _formula("majority + C(cid)"),
+    "bool column": _formula("majority + mwc_b"),
 }
 
 
@@ -62,6 +65,7 @@ def _fit(name: str):
 
 SUBSETS = {
     "one group": lambda d: d[d["gid"] == 7],
+    "one country (one level of cid, one of mwc_b)": lambda d: d[(d["cid"] == 2) & d["mwc_b"]],
     "five groups": lambda d: d[d["gid"].isin([1, 2, 3, 20, 41])],
     "one region (subset of levels)": lambda d: d[d["region"] == "south"],
     "all rows shuffled": lambda d: d.sample(frac=1.0, random_state=0),

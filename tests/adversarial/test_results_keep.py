@@ -172,3 +172,20 @@ def test_save_refuses_non_results(obj, tmp_path):
     with pytest.raises(MMDataError, match="save\\(\\) writes mmreg results"):
         save(obj, tmp_path / "x.mmreg")
     assert not (tmp_path / "x.mmreg").exists()
+
+
+@pytest.mark.parametrize("family", ["gaussian", "weibull", "binomial"])
+def test_round_trip_before_anything_is_cached(family):
+    """Pickled straight after fit(): profile intervals, llf and var_z are computed after
+    loading, from the rebuilt model and the stored arrays, and equal the original's."""
+    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=60, n_countries=6,
+                                            family=family, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mmreg.MMModel(df.attrs["formula"], df, family=family).fit()
+        back = pickle.loads(pickle.dumps(res))
+        assert "_profile_cache" not in vars(back) and "llf" not in vars(back)
+        assert back.conf_int().equals(res.conf_int())
+        assert back.llf == res.llf
+        assert _equal(back.random_effects, res.random_effects)
+        assert back.summary().as_text() == res.summary().as_text()
