@@ -142,6 +142,18 @@ def test_caterpillar_draws_every_effect(kind, block):
     assert sorted(t.get_text() for t in ax.get_yticklabels()) == sorted(map(str, re_tab.index))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_caterpillar_refuses_non_finite_estimates(bad):
+    import pandas as pd
+
+    from mmreg.results.plots import plot_caterpillar
+
+    df = pd.DataFrame({"mean": [0.1, bad, -0.2], "lower": [-1.0, -1, -1],
+                       "upper": [1.0, 1, 1]}, index=["a", "party 7", "c"])
+    with pytest.raises(MMDataError, match="'party 7' is not finite"):
+        plot_caterpillar(df)
+
+
 # --------------------------------------------------------------------------- var_decomp
 @cache
 def _fit_family(family: str, method: str):
