@@ -365,7 +365,11 @@ class MMResults:
         data : DataFrame, optional
             New long-format data with the model's columns (the outcome may be absent).
             Members seen in the fit keep their estimated random effects; new members and
-            new units get the prior mean (zero).
+            new units get the prior mean (zero).  Covariates are built with what was
+            learned from the fitted data (the mean of ``center(x)``, mean and SD of
+            ``standardize(x)``, the levels of categorical variables), so rows of the fitted
+            data get their fitted values back; a level the fit has not seen raises
+            :class:`~mmreg.MMDataError`.
         kind : {"response", "linear"}
             ``"linear"``: η; ``"response"``: the family's mean (Gaussian η, binomial
             probability, Weibull expected time, Cox relative hazard, clogit choice
