@@ -80,10 +80,8 @@ def test_predict_on_fitted_rows_returns_fitted_values(name, subset):
     new = SUBSETS[subset](_data()).drop(columns="y")
     got = res.predict(new, kind="linear")
     assert len(got) == new["gid"].nunique()
-    # the same arithmetic on the same rows: equal to rounding (1e-12 relative covers a
-    # different summation order of the matrix-vector products)
-    np.testing.assert_allclose(got.to_numpy(), fitted.loc[got.index].to_numpy(),
-                               rtol=1e-12, atol=0)
+    # the same arithmetic on the same rows: bit for bit
+    np.testing.assert_array_equal(got.to_numpy(), fitted.loc[got.index].to_numpy())
 
 
 UNSEEN = {
