@@ -189,3 +189,36 @@ def test_round_trip_before_anything_is_cached(family):
         assert back.llf == res.llf
         assert _equal(back.random_effects, res.random_effects)
         assert back.summary().as_text() == res.summary().as_text()
+
+
+EXTRA_MODELS = {
+    "bml prior strings": dict(family="gaussian", priors=["b.w.1 ~ dnorm(0, 1)"],
+                              weights="estimated"),
+    "prior objects": dict(family="gaussian", priors={"mm1.w.*": "Normal(0, 3)"},
+                          weights="estimated"),
+    "cox intervals": dict(family="cox", cox_intervals=5),
+}
+
+
+@pytest.mark.parametrize("case", list(EXTRA_MODELS))
+def test_round_trip_keeps_priors_and_options(case):
+    opts = dict(EXTRA_MODELS[case])
+    family, weights = opts.pop("family"), opts.pop("weights", "equal")
+    if isinstance(opts.get("priors"), dict):
+        from mmreg.priors import Normal
+
+        opts["priors"] = {"mm1.w.*": Normal(0, 3)}
+    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
+                                            family=family, weights=weights, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mmreg.MMModel(df.attrs["formula"], df, family=family, **opts).fit()
+        back = pickle.loads(pickle.dumps(res))
+        assert back.model.priors.keys() == res.model.priors.keys()
+        assert repr(back.model.priors) == repr(res.model.priors)
+        assert back.summary().as_text() == res.summary().as_text()
+        if family == "cox":
+            assert back.baseline_hazard().equals(res.baseline_hazard())
+            assert len(back.baseline_hazard()) == 5
+        else:
+            assert _equal(back.weights, res.weights)
