@@ -12,6 +12,7 @@ from __future__ import annotations
 from mmreg import datasets, priors
 from mmreg.bml_compat import bml
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
+from mmreg.io import load
 from mmreg.model import MMModel
 from mmreg.results.figures import coefficients_plot as plot_coefficients
 from mmreg.results.laplace_results import LaplaceResults
@@ -32,6 +33,7 @@ __all__ = [
     "__version__",
     "bml",
     "datasets",
+    "load",
     "plot_coefficients",
     "priors",
     "summary_table",

@@ -96,11 +96,12 @@ def check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.
 
 
 def group_fixed(fixed: tuple[FixedTerm, ...], data: pd.DataFrame, gframe: pd.DataFrame,
-                 gcode: np.ndarray, gids: np.ndarray, where: str) -> np.ndarray:
+                 gcode: np.ndarray, gids: np.ndarray, where: str,
+                 infos: dict | None = None) -> np.ndarray:
     """Offset of group-level fix() terms (main terms, hm vars), one value per group."""
     for ft in fixed:
         check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"fix() in {where}")
-    return fixed_offset(fixed, gframe, where)
+    return fixed_offset(fixed, gframe, where, infos)
 
 
 # --------------------------------------------------------------------------- column types

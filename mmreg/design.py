@@ -93,6 +93,9 @@ class Design:
     coef_names: tuple[str, ...] = field(default=())
     bml_names: dict = field(default_factory=dict)
     outcome_labels: dict = field(default_factory=dict)  # outcome key -> user's column
+    # patsy DesignInfo of every term learned on these data (stateful transforms, levels);
+    # new data for predictions are built with them
+    design_infos: dict = field(default_factory=dict)
 
     @property
     def nobs(self) -> int:
@@ -126,22 +129,25 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool,
-                  where: str) -> tuple[np.ndarray, list[str]]:
+def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
+                  infos: dict | None = None) -> tuple[np.ndarray, list[str]]:
     """Covariates of a block (no intercept of their own).
 
     ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
     spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
     (reference-level) coding, as in the main terms, instead of one dummy per level.
+    The choice made on the fitted data is kept in ``infos`` and reused for new data.
     """
+    if infos is not None:
+        reference = infos.setdefault(("reference coding", where), reference)
     if not reference:
-        return design_matrix(rhs, frame, intercept=False, where=where)
-    X, names = design_matrix(rhs, frame, intercept=True, where=where)
+        return design_matrix(rhs, frame, intercept=False, where=where, infos=infos)
+    X, names = design_matrix(rhs, frame, intercept=True, where=where, infos=infos)
     return X[:, 1:], names[1:]
 
 
 def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
-              absorbed: bool = True) -> MMBlockDesign:
+              absorbed: bool = True, infos: dict | None = None) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -193,10 +199,10 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
             gsum = np.bincount(gcode, bound(np.zeros(0))[0])
             sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
         X, xn = _block_matrix(rhs, frame, reference=absorbed and sums,
-                              where=f"vars() of {label}")
+                              where=f"vars() of {label}", infos=infos)
     else:
         X, xn = np.zeros((len(rows), 0)), []
-    fixed = fixed_offset(blk.fixed, frame, where)
+    fixed = fixed_offset(blk.fixed, frame, where, infos)
 
     re_state = re_prev = None
     labels: tuple = ()
@@ -219,7 +225,8 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
 
 
 def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-              gids: np.ndarray, has_intercept: bool, absorbed: bool = True) -> HMBlockDesign:
+              gids: np.ndarray, has_intercept: bool, absorbed: bool = True,
+              infos: dict | None = None) -> HMBlockDesign:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
@@ -242,11 +249,12 @@ def _build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode
     else:
         unit_labels = tuple(str(u) for u in unit_ids)
     gframe = data.iloc[first].reset_index(drop=True)
-    offset = group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}")
+    offset = group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}", infos)
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = _block_matrix(rhs, gframe, reference=absorbed, where=f"vars() of {label}")
+        Z, zn = _block_matrix(rhs, gframe, reference=absorbed, where=f"vars() of {label}",
+                              infos=infos)
     else:
         Z, zn = np.zeros((len(gids), 0)), []
     fe = np.zeros((len(gids), 0))
@@ -329,7 +337,8 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
 
 
 def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool = True,
-                 family: str = "gaussian", outcome: bool = True) -> Design:
+                 family: str = "gaussian", outcome: bool = True,
+                 design_infos: dict | None = None) -> Design:
     """Validate ``data`` against ``spec`` and materialise the model design.
 
     Parameters
@@ -345,6 +354,10 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         Family name (recorded; the outcome itself is validated by the family).
     outcome : bool
         False to skip the outcome (for predictions on new data).
+    design_infos : dict, optional
+        ``Design.design_infos`` of the fitted data: covariates of new data are then built
+        with the fitted data's stateful transforms (``center``, ``standardize``) and
+        categorical levels instead of learning them again.
 
     Returns
     -------
@@ -390,12 +403,13 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     intercept = spec.intercept and has_intercept
     rhs = r_to_patsy(spec.main)
     check_group_level(rhs, data, gcode, gids, "main terms")
-    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms")
-    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms")
+    infos = dict(design_infos or {})
+    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
+    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
-    mm = tuple(_build_mm(k, b, data, gids, absorbed) for k, b in enumerate(spec.mm, 1))
-    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept, absorbed)
+    mm = tuple(_build_mm(k, b, data, gids, absorbed, infos) for k, b in enumerate(spec.mm, 1))
+    hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
                for k, b in enumerate(spec.hm, 1))
     offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
@@ -410,4 +424,4 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         labels["strata"] = spec.strata
     return Design(spec=spec, family=family, group_ids=gids, outcome=resp, X=X,
                   xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
-                  bml_names=bml, outcome_labels=labels)
+                  bml_names=bml, outcome_labels=labels, design_infos=infos)

@@ -82,12 +82,36 @@ def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:
     return used
 
 
+_UNSEEN = re.compile(r"observation with value (.+?) does not match any of the expected "
+                     r"levels \(expected: (.*)\)$", re.S)
+
+
+def _unseen_level(exc: patsy.PatsyError, data: pd.DataFrame, where: str) -> MMDataError | None:
+    """An MMDataError naming the column and level of new data unseen in the fitted data."""
+    m = _UNSEEN.search(exc.message)
+    if m is None:
+        return None
+    o = exc.origin
+    code = o.code[o.start:o.end] if o is not None else ""
+    cols = [n for n in _names_in(code) if n in data.columns] or [code]
+    return MMDataError(
+        f"column {cols[0]!r} ({where}, term {code!r}) has the level {m.group(1)} in the new "
+        f"data, which the fitted data do not have (fitted levels: {m.group(2)}); predictions "
+        "can only use levels seen in the fit: drop these rows or refit with them")
+
+
 def design_matrix(
-    rhs: str, data: pd.DataFrame, *, intercept: bool, where: str
+    rhs: str, data: pd.DataFrame, *, intercept: bool, where: str, infos: dict | None = None
 ) -> tuple[np.ndarray, list[str]]:
     """Evaluate a patsy right-hand side on ``data`` and return the matrix and column names.
 
     The intercept is controlled by ``intercept`` (any ``1``/``0`` in ``rhs`` is ignored).
+
+    ``infos`` keeps what patsy learned from the data: stateful transforms (``center``,
+    ``standardize``) and the levels of categorical variables.  A term seen before (same
+    ``where``, intercept and right-hand side) is built with the stored ``DesignInfo``
+    (``patsy.build_design_matrices``), so new data get the fitted data's means, SDs and
+    levels; a new term is learned from ``data`` and stored.
     """
     body = rhs.strip()
     if not body:
@@ -95,12 +119,21 @@ def design_matrix(
             return np.ones((len(data), 1)), ["Intercept"]
         return np.zeros((len(data), 0)), []
     formula = ("1 + " if intercept else "0 + ") + body
+    key = (where, formula)
+    na = patsy.NAAction(NA_types=[])
     try:
-        mat = patsy.dmatrix(
-            formula, data, eval_env=patsy.EvalEnvironment([_R_FUNCS]),
-            NA_action=patsy.NAAction(NA_types=[]), return_type="dataframe",
-        )
+        if infos is not None and key in infos:
+            (mat,) = patsy.build_design_matrices([infos[key]], data, NA_action=na,
+                                                 return_type="dataframe")
+        else:
+            mat = patsy.dmatrix(formula, data, eval_env=patsy.EvalEnvironment([_R_FUNCS]),
+                                NA_action=na, return_type="dataframe")
+            if infos is not None:
+                infos[key] = mat.design_info
     except patsy.PatsyError as exc:
+        unseen = _unseen_level(exc, data, where) if infos is not None else None
+        if unseen is not None:
+            raise unseen from None
         raise MMSpecError(f"cannot build the {where} {rhs!r}: {exc.message}") from None
     except Exception as exc:  # errors raised by user functions inside terms
         raise MMSpecError(f"cannot evaluate the {where} {rhs!r}: {exc}") from None
@@ -112,7 +145,8 @@ def design_matrix(
     return values, names
 
 
-def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str) -> np.ndarray:
+def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str,
+                 infos: dict | None = None) -> np.ndarray:
     """Offset ``sum(value * term)`` of ``fix(term, value)`` terms, one value per row of ``frame``.
 
     Parameters
@@ -123,6 +157,8 @@ def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str) ->
         Rows to evaluate on (groups for the main terms and ``hm()``, memberships for ``mm()``).
     where : str
         Where the terms stand, for messages.
+    infos : dict, optional
+        Learned patsy designs to reuse or fill (see :func:`design_matrix`).
 
     Returns
     -------
@@ -139,7 +175,8 @@ def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str) ->
     for ft in fixed:
         term = r_to_patsy(ft.term)
         term_columns(term, frame.columns, f"fix() in {where}")
-        mat, names = design_matrix(term, frame, intercept=False, where=f"fix() in {where}")
+        mat, names = design_matrix(term, frame, intercept=False, where=f"fix() in {where}",
+                                   infos=infos)
         if mat.shape[1] != 1:
             raise MMSpecError(
                 f"fix({ft.term}, {ft.value:g}) in {where} must name a single numeric column; "

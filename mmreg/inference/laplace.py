@@ -13,7 +13,7 @@ and weights.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -49,6 +49,14 @@ class LaplaceFit:
         for a large sparse factor it costs many solves (see ``SchurFactor.cheap_diag``)."""
         _, var_h = self.mode.factor.inverse_parts(self.cov_coef.shape[0])
         return var_h + np.einsum("ij,ij->i", self.cross, self.sensitivity)
+
+    def __getstate__(self) -> dict:
+        # the factor of H (SuperLU, CHOLMOD) cannot be pickled: keep what it is used for
+        # (var_z) and drop it, so a pickled result holds arrays only
+        self.var_z  # noqa: B018  (computes and caches it)
+        state = dict(self.__dict__)
+        state["mode"] = replace(self.mode, factor=None)
+        return state
 
 
 def start_values(space: HyperSpace, outcome: dict, family: str) -> np.ndarray:
@@ -165,7 +173,7 @@ class _Objective:
 
 
 def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
-                maxiter: int = 500) -> LaplaceFit:
+                maxiter: int = 500, mcmc_start: bool = False) -> LaplaceFit:
     """Optimise the hyperparameters and compute the Laplace covariance.
 
     Parameters
@@ -176,6 +184,8 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         Unconstrained starting values of the free hyperparameters.
     maxiter : int
         Iteration limit of the optimiser.
+    mcmc_start : bool
+        True when the fit only starts an MCMC run: no advice to run MCMC is then given.
     """
     obj = _Objective(latent, space)
     if space.dim:
@@ -198,7 +208,7 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         res = optimize.OptimizeResult(x=u, success=True, fun=obj(u), nit=0)
     mode, f_opt = obj.at(u)
     P = latent.P
-    cov_u, ok = _hyper_covariance(obj, u)
+    cov_u, ok = _hyper_covariance(obj, u, warn=not mcmc_start)
     cov_bb = mode.factor.coef_block(P)
     if space.dim:
         J = mode_sensitivity(latent, space, u, mode)
@@ -295,7 +305,8 @@ def _minimize(obj: _Objective, u0: np.ndarray, kind: np.ndarray, maxiter: int,
     return res
 
 
-def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]:
+def _hyper_covariance(obj: _Objective, u: np.ndarray,
+                      warn: bool = True) -> tuple[np.ndarray, bool]:
     if not len(u):
         return np.zeros((0, 0)), True
     cols = []  # central differences of the exact gradient: 2d evaluations
@@ -307,7 +318,7 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]
     H = 0.5 * (H + H.T)
     w, V = np.linalg.eigh(H)
     ok = bool(np.all(w > 1e-10 * max(1.0, np.max(np.abs(w)))))
-    if not ok:
+    if not ok and warn:
         bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, w <= 1e-10]).max(axis=1)
                                                           > 0.3)]
         warnings.warn(
@@ -315,5 +326,6 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]
             f"the direction of {bad or list(obj.space.free)}; their standard errors are not "
             "reliable (an SD may be at its lower bound, or a weight parameter unidentified). "
             "Consider fit(method='mcmc').", MMWarning, stacklevel=4)
+    if not ok:
         w = np.maximum(w, 1e-8 * max(1.0, np.max(np.abs(w))))
     return (V / w) @ V.T, ok

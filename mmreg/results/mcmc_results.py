@@ -521,8 +521,30 @@ class MCMCResults(MMResults):
         >>> bool(np.isclose(dic - dev.mean(), dev.var(ddof=1) / 2))
         True
         """
-        dev = -2.0 * self._pointwise.sum(axis=1)
-        return float(dev.mean() + dev.var(ddof=1) / 2)
+        return self._dic()[0]
+
+    @property
+    def dic_se(self) -> float:
+        """Monte Carlo standard error of :attr:`dic` (batch means over the ensemble steps;
+        see :func:`mmreg.results.ic.dic`).  ``summary()`` prints DIC to its precision.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=50, tune=20,
+        ...                                                  chains=2, seed=1)
+        >>> bool(res.dic_se > 0)
+        True
+        """
+        return self._dic()[1]
+
+    def _dic(self) -> tuple[float, float]:
+        from mmreg.results.ic import dic
+
+        dev = -2.0 * self.raw.loglik.sum(axis=-1)  # (chains, steps, walkers)
+        return dic(dev)
 
     @property
     def waic(self) -> dict[str, float]:

@@ -196,6 +196,12 @@ def plot_caterpillar(df: pd.DataFrame, title: str | None = None) -> Figure:
         Points at ``y = 0, 1, ...`` in increasing order of ``mean``, labelled by the index.
     """
     _need_columns(df, ["mean", "lower", "upper"], "plot_caterpillar")
+    bad = ~np.isfinite(df["mean"].to_numpy(float))
+    if bad.any():  # matplotlib would silently leave the point out
+        raise MMDataError(
+            f"plot_caterpillar: the estimate of {df.index[bad][0]!r} is not finite "
+            f"({int(bad.sum())} of {len(df)} values); every point needs a finite estimate "
+            "(drop or fix those rows)")
     d = df.sort_values("mean", kind="stable")
     y = np.arange(len(d))
     fig = Figure(figsize=(6, max(2.5, 0.25 * len(d) + 1)))

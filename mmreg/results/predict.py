@@ -48,7 +48,8 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
     index = model.design.group_ids
     if data is not None:
         design = build_design(model.spec, data, has_intercept=model._family.has_intercept,
-                              family=model.family, outcome=False)
+                              family=model.family, outcome=False,
+                              design_infos=model.design.design_infos)
         if design.coef_names != model.design.coef_names:
             raise MMDataError(
                 "the new data give different coefficient columns "

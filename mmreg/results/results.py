@@ -92,6 +92,31 @@ class MMResults:
         """Confidence (Laplace) or equal-tailed credible (MCMC) intervals."""
         raise NotImplementedError
 
+    def save(self, path) -> None:
+        """Save the result to a file; read it back with :func:`mmreg.load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write (replaced if it exists).  The file holds a header and a pickle
+            (see :mod:`mmreg.io`): load only files you trust.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
+        ...                                         seed=2)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+        >>> path = os.path.join(tempfile.mkdtemp(), "fit.mmreg")
+        >>> res.save(path)
+        >>> bool(mmreg.load(path).conf_int().equals(res.conf_int()))
+        True
+        """
+        from mmreg.io import save
+
+        save(self, path)
+
     def summary(self, alpha: float = 0.05):
         """A statsmodels ``Summary``: ``print()``, ``as_text()``, ``as_latex()``, ``as_html()``.
 
@@ -172,7 +197,8 @@ class MMResults:
         uncertainty : {"sd", "mad", "ci"}
             Spread reported next to each estimate (``"ci"``: 95% interval).
         convention : {"mmreg", "bml"}
-            ``"bml"`` plugs in the posterior-mean weights as bml 0.9.0 does.
+            ``"bml"`` plugs in the posterior-mean weights as bml 0.9.0 does, and takes
+            the Weibull residual variance as ``sigma² = 1/shape²`` like bml.
 
         Returns
         -------
@@ -347,7 +373,11 @@ class MMResults:
         data : DataFrame, optional
             New long-format data with the model's columns (the outcome may be absent).
             Members seen in the fit keep their estimated random effects; new members and
-            new units get the prior mean (zero).
+            new units get the prior mean (zero).  Covariates are built with what was
+            learned from the fitted data (the mean of ``center(x)``, mean and SD of
+            ``standardize(x)``, the levels of categorical variables), so rows of the fitted
+            data get their fitted values back; a level the fit has not seen raises
+            :class:`~mmreg.MMDataError`.
         kind : {"response", "linear"}
             ``"linear"``: η; ``"response"``: the family's mean (Gaussian η, binomial
             probability, Weibull expected time, Cox relative hazard, clogit choice

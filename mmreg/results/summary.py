@@ -88,7 +88,10 @@ def _header(res) -> dict[str, str]:
     else:
         info["Draws:"] = f"{res.raw.n_chains} chains x {res.raw.n_draws} (tune {res.raw.tune})"
         try:
-            info["DIC:"] = f"{res.dic:.3f}"
+            from mmreg.results.ic import mc_digits
+
+            d = mc_digits(res.dic_se)  # no digits beyond the Monte Carlo error
+            info["DIC:"] = f"{res.dic:.{d}f} (MC SE {res.dic_se:.{d}f})"
             info["WAIC:"] = f"{res.waic['waic']:.3f}"
         except Exception:  # pragma: no cover - criteria unavailable for this family
             pass

@@ -7,21 +7,29 @@ and the outcome level the family's residual variance on the latent scale (Gaussi
 binomial and clogit π²/3, Weibull π²/(6·shape²), Cox none).  ICC = component / total.
 
 ``convention="bml"`` reproduces bml 0.9.0, which plugs in the posterior-mean weights
-instead of each draw's weights (biased when weights are estimated).
+instead of each draw's weights (biased when weights are estimated) and, for the Weibull
+family, uses its ``sigma = 1/shape`` squared as the residual variance (bml's ``varDecomp``
+takes the residual ``sigma`` "directly"), not the variance π²/(6·shape²) of the
+extreme-value error on the log-time scale.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from mmreg.errors import MMSpecError
+from mmreg.errors import MMSpecError, MMWarning
 
 __all__ = ["var_decomp", "components"]
 
 
-def components(model, hyper, weights=None) -> dict[str, float]:
-    """Variance components at one hyperparameter value (optionally given mm weights)."""
+def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[str, float]:
+    """Variance components at one hyperparameter value (optionally given mm weights).
+
+    ``convention="bml"``: the Weibull residual variance is ``1/shape²`` (bml's sigma²).
+    """
     d = model.design
     out: dict[str, float] = {}
     sd = dict(zip(d.sd_names, hyper.sd, strict=True))
@@ -36,7 +44,11 @@ def components(model, hyper, weights=None) -> dict[str, float]:
     for h in d.hm:
         if h.re_state is not None:
             out[h.label] = sd[f"sigma.{h.label}"] ** 2
-    resid = model.bound_family.residual_variance(hyper.phi)
+    if convention == "bml" and model.family == "weibull":
+        (shape,) = np.asarray(hyper.phi, dtype=float).reshape(-1)
+        resid = 1.0 / shape**2
+    else:
+        resid = model.bound_family.residual_variance(hyper.phi)
     if resid is not None:
         out["residual"] = float(resid)
     return out
@@ -55,7 +67,8 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
         ``1 - alpha`` interval.  For a Laplace fit the spread comes from draws of the
         hyperparameters from their approximate (Gaussian) posterior.
     convention : {"mmreg", "bml"}
-        ``"mmreg"`` uses each draw's weights; ``"bml"`` the posterior-mean weights.
+        ``"mmreg"`` uses each draw's weights; ``"bml"`` the posterior-mean weights and,
+        for the Weibull family, ``sigma² = 1/shape²`` as the residual variance.
     alpha : float
 
     Returns
@@ -73,18 +86,31 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
     if convention == "bml":
         fixed_w = [tab["weight"].to_numpy() for tab in res.weights.values()]
     with np.errstate(over="ignore", invalid="ignore"):
-        rows = [components(model, h, fixed_w) for h in hypers]
+        rows = [components(model, h, fixed_w, convention) for h in hypers]
     var = pd.DataFrame(rows)
     if var.empty or var.shape[1] == 0:
         raise MMSpecError("the model has no random effects or residual variance to decompose")
     icc = var.div(var.sum(axis=1), axis=0)
     if res.method == "laplace":
-        point_v = pd.Series(components(model, res._point_hyper(), fixed_w))
+        point_v = pd.Series(components(model, res._point_hyper(), fixed_w, convention))
         point_i = point_v / point_v.sum()
     else:
         point_v, point_i = var.mean(), icc.mean()
     out = pd.DataFrame({"variance": point_v, "icc": point_i})
+    # Laplace draws along a flat direction of the hyperparameters are meaningless (the
+    # covariance was regularised there) and overflow (an SD of e^±300)
+    bad = [c for c in var.columns if not np.isfinite(var[c]).all()]
+    finite = not bad and (res.method != "laplace" or bool(res.raw.hessian_ok))
+    if not finite:
+        where = f" (the {', '.join(bad)} draws overflow)" if bad else ""
+        warnings.warn(
+            "var_decomp: the Laplace posterior of the hyperparameters is flat in some "
+            f"direction{where}, so the spread of every component and ICC is undefined and "
+            "reported as NaN; the point estimates are unaffected. Use fit(method='mcmc') for "
+            "their uncertainty.", MMWarning, stacklevel=3)
     for name, frame in (("variance", var), ("icc", icc)):
+        if not finite:
+            frame = frame * np.nan
         if uncertainty == "sd":
             out[f"{name}_sd"] = frame.std(ddof=1)
         elif uncertainty == "mad":
