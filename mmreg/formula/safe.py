@@ -37,6 +37,7 @@ __all__ = [
     "ALLOWED_NUMPY",
     "EVAL_NAMESPACE",
     "check_code",
+    "check_spec",
     "model_desc",
     "r_syntax",
 ]
@@ -60,7 +61,8 @@ ALLOWED_NUMPY: dict[str, tuple[int, int]] = {
     **{f: (1, 1) for f in (
         "log", "log10", "log2", "log1p", "exp", "expm1", "sqrt", "abs", "absolute", "square",
         "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-        "floor", "ceil", "trunc", "sign", "logical_not",
+        "floor", "ceil", "trunc", "fix", "rint", "sign", "cbrt", "exp2", "reciprocal",
+        "logical_not",
     )},
     **{f: (2, 2) for f in ("maximum", "minimum", "power", "logical_and", "logical_or")},
     "round": (1, 2), "where": (3, 3), "clip": (3, 3),
@@ -332,3 +334,29 @@ def model_desc(formula: str, where: str) -> tuple[patsy.ModelDesc, list[str]]:
         for factor in term.factors:
             columns.update(dict.fromkeys(check_code(factor.code, where)))
     return desc, list(columns)
+
+
+def check_spec(spec) -> None:
+    """Check every patsy-side text of a parsed formula (nothing is evaluated).
+
+    Parameters
+    ----------
+    spec : FormulaSpec
+        Output of :func:`mmreg.formula.parse.parse_formula`: its main terms, a plain
+        outcome, ``vars()`` of every block and every ``fix()`` term are checked.
+
+    Raises
+    ------
+    MMSpecError
+        The first text outside the allow-list, named by where it stands.
+    """
+    texts = [(spec.main, "main terms"), *((f.term, "fix() of the main terms") for f in spec.fixed)]
+    if spec.response.kind == "plain":
+        texts.append((spec.response.columns[0], "outcome"))
+    for label, blocks in (("mm", spec.mm), ("hm", spec.hm)):
+        for k, b in enumerate(blocks, 1):
+            texts.append((b.vars, f"vars() of {label}{k}"))
+            texts += [(f.term, f"fix() in vars() of {label}{k}") for f in b.fixed]
+    for text, where in texts:
+        if text:
+            model_desc(r_syntax(text), where)
