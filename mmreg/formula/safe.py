@@ -92,7 +92,7 @@ _NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.N
 _FACTOR_RE = re.compile(r"(?<![\w.])(?:base::)?(?:as\.)?factor\s*\(")
 _QUOTED_RE = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
 _TOO_DEEP = (
-    "the {where} {text!r} is too deeply nested or too long for mmreg to read (nesting is "
+    "{what} is too deeply nested or too long for mmreg to read (nesting is "
     "limited to about 100 levels and interactions to a few hundred factors); split it into "
     "fewer, flatter terms or compute the variable as a column of the data"
 )
@@ -206,11 +206,13 @@ def check_code(code: str, where: str) -> list[str]:
         raise MMSpecError(f"in the {where}: {_lme4_hint(code)}.")
     try:
         tree = ast.parse(code.strip(), mode="eval")
-    except SyntaxError:
-        raise MMSpecError(f"the {where} term {code!r} is not a valid expression; "
-                          f"{_allowed_text()}.") from None
+    except SyntaxError as exc:
+        if "too many nested" not in str(exc):
+            raise MMSpecError(f"the term {code!r} of the {where} is not a valid expression; "
+                              f"{_allowed_text()}.") from None
+        raise MMSpecError(_TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
     except (RecursionError, MemoryError):
-        raise MMSpecError(_TOO_DEEP.format(where=f"{where} term", text=code[:60])) from None
+        raise MMSpecError(_TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
     columns: dict[str, tuple[int, int]] = {}
     stack: list[ast.AST] = [tree]
     while stack:  # iterative: a deep expression cannot overflow the check itself
@@ -326,7 +328,7 @@ def model_desc(formula: str, where: str) -> tuple[patsy.ModelDesc, list[str]]:
             raise MMSpecError(f"in the {where}: {_lme4_hint(formula)}.") from None
         raise MMSpecError(f"cannot read the {where} {formula!r}: {exc.message}") from None
     except (RecursionError, MemoryError):
-        raise MMSpecError(_TOO_DEEP.format(where=where, text=formula[:60])) from None
+        raise MMSpecError(_TOO_DEEP.format(what=f"the {where} {formula[:60]!r}")) from None
     if not isinstance(desc, patsy.ModelDesc):  # pragma: no cover - parse_formula adds '~'
         raise MMSpecError(f"cannot read the {where} {formula!r}")
     columns: dict[str, None] = {}
