@@ -231,7 +231,9 @@ def check_code(code: str, where: str) -> list[str]:
         elif isinstance(node, ast.Attribute):
             if not (isinstance(node.value, ast.Name) and node.value.id == "np"
                     and node.attr in _NUMPY_CONSTANTS):
-                raise bad(f"the attribute {_show(node)}")
+                dotted = ast.unparse(node) if isinstance(node.value, ast.Name) else ""
+                hint = f" (a column named {dotted!r} is written Q({dotted!r}))" if dotted else ""
+                raise bad(f"the attribute {_show(node)}{hint}")
             continue
         elif isinstance(node, ast.Call):
             stack.extend(_call_children(node, bad, columns))

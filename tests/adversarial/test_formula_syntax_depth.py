@@ -202,3 +202,26 @@ def test_deep_weight_function_and_prior_are_named_errors(formula, priors, fragme
 def test_pure_parentheses_around_a_term_still_work() -> None:
     model = mmreg.MMModel.from_formula("y ~ 1 + " + _nest("majority") + " + " + MM, DF)
     assert model.param_names[:2] == ["Intercept", "majority"]
+
+
+# --------------------------------------------------------------------------- column names
+@pytest.fixture(scope="module")
+def named() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    cols = ["y", "my.var", "sum", "type", "input", "round", "scale", "log"]
+    return pd.DataFrame({c: rng.uniform(1, 2, size=30) for c in cols})
+
+
+@pytest.mark.parametrize("col", ["sum", "type", "input", "round", "scale", "log"])
+def test_columns_named_like_builtins_or_functions_are_columns(named, col: str) -> None:
+    """Builtins are shadowed in the evaluation namespace, but data columns come first."""
+    x, names = design_matrix(f"{col} + I({col} * 2)", named, intercept=False, where="main terms")
+    np.testing.assert_array_equal(x, np.column_stack([named[col], 2 * named[col]]))
+    assert names == [col, f"I({col} * 2)"]
+
+
+def test_dotted_column_name_is_refused_with_the_Q_spelling(named) -> None:
+    with pytest.raises(MMSpecError, match=r"Q\('my.var'\)"):
+        mmreg.MMModel.from_formula("y ~ 1 + my.var", named)
+    x, _ = design_matrix("Q('my.var')", named, intercept=False, where="main terms")
+    np.testing.assert_array_equal(x[:, 0], named["my.var"])
