@@ -178,6 +178,11 @@ DEEP = {
                + ")" * 1000 + "), RE = TRUE)",
     "hm_vars": "y ~ 1 + hm(id = id(cid), vars = vars(I(" + _nest("investiture") + ")))",
     "fix": "y ~ 1 + fix(I(" + _nest("majority") + "), 1) + " + MM,
+    "not_chain": "y ~ 1 + I(" + "not " * 3000 + "majority) + " + MM,
+    "invert_chain": "y ~ 1 + I(" + "~" * 3000 + "majority) + " + MM,
+    "power_chain": "y ~ 1 + majority" + "**2" * 1000 + " + " + MM,
+    "nesting_chain": "y ~ 1 + " + "/".join(["majority"] * 1000) + " + " + MM,
+    "product_chain": "y ~ 1 + " + "*".join(["majority"] * 1000) + " + " + MM,
 }
 
 
@@ -193,8 +198,15 @@ def test_deep_formula_is_a_named_error(formula: str) -> None:
     ("y ~ 1 + " + MM, ["sigma ~ dnorm(" + _nest("0") + ", 1)"], "prior"),
     ("y ~ 1 + " + MM, ["sigma ~ dnorm(0" + "+0" * 20000 + ", 1)"], "prior"),
     ("y ~ 1 + " + MM, ["sigma ~ dnorm(" + "-" * 100000 + "1, 1)"], "prior"),
-], ids=["fn", "prior_parens", "prior_long_sum", "prior_unary"])
+    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + "^".join(["1"] * 2000) + "), RE = TRUE)",
+     None, "fn"),
+    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + "-" * 5000 + "1), RE = TRUE)", None, "fn"),
+    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + " + ".join(["1/n"] * 5000) + "), RE = TRUE)",
+     None, "fn"),
+], ids=["fn", "prior_parens", "prior_long_sum", "prior_unary", "fn_power", "fn_unary",
+        "fn_long_sum"])
 def test_deep_weight_function_and_prior_are_named_errors(formula, priors, fragment) -> None:
+    """fn() and priors have their own parsers (depth 40 and Python's ast): named errors too."""
     with pytest.raises(MMSpecError, match=fragment):
         mmreg.MMModel.from_formula(formula, DF, priors=priors)
 
