@@ -6,7 +6,8 @@ Python's ``eval``, where builtins such as ``__import__`` and attribute chains on
 the outcome, ``vars()`` of ``mm()`` and ``hm()``, ``fix()``) is therefore parsed here first,
 and every factor's code is checked against a fixed grammar before patsy may evaluate it:
 
-* data columns (plain names without double underscores), numbers, strings, ``True``/``False``;
+* data columns (plain names not starting or ending with ``__``), numbers, strings,
+  ``True``/``False``;
 * arithmetic ``+ - * / // % **``, comparisons, ``&``, ``~``, ``not``/``and``/``or``;
 * calls to the functions of :data:`ALLOWED_FUNCTIONS` (and ``np.<f>`` for ``f`` in
   :data:`ALLOWED_NUMPY`) with a fixed number of positional arguments; keywords only as
@@ -132,12 +133,17 @@ def _lme4_hint(code: str) -> str:
             "logical or inside I() use np.logical_or(a, b)")
 
 
+def _dunder(name: str) -> bool:
+    """``__import__``, ``__builtins__``, ``__class__``: Python's internals, never a column."""
+    return name.startswith("__") or name.endswith("__")
+
+
 def _is_scalar(node: ast.AST) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         node = node.operand
     if not isinstance(node, ast.Constant) or not isinstance(node.value, int | float | str | bool):
         return False
-    return not (isinstance(node.value, str) and "__" in node.value)
+    return not (isinstance(node.value, str) and _dunder(node.value))
 
 
 def _is_literal(node: ast.AST) -> bool:
@@ -221,12 +227,12 @@ def check_code(code: str, where: str) -> list[str]:
             raise bad(f"{type(node).__name__} syntax ({_show(node)})"
                       if isinstance(node, ast.expr) else f"the operator {type(node).__name__}")
         if isinstance(node, ast.Name):
-            if "__" in node.id:
+            if _dunder(node.id):
                 raise bad(f"the name {node.id!r}")
             columns.setdefault(node.id, (node.lineno, node.col_offset))
         elif isinstance(node, ast.Constant):
             if not isinstance(node.value, int | float | str | bool) or (
-                    isinstance(node.value, str) and "__" in node.value):
+                    isinstance(node.value, str) and _dunder(node.value)):
                 raise bad(f"the constant {node.value!r}")
         elif isinstance(node, ast.Attribute):
             if not (isinstance(node.value, ast.Name) and node.value.id == "np"
@@ -258,7 +264,7 @@ def _call_children(node: ast.Call, bad, columns: dict[str, tuple[int, int]]) -> 
         arg = node.args[0]
         if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
             raise bad("Q() of anything but a quoted column name")
-        if "__" in arg.value:
+        if _dunder(arg.value):
             raise bad(f"the name {arg.value!r}")
         columns.setdefault(arg.value, (arg.lineno, arg.col_offset))
         return []

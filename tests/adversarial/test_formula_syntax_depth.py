@@ -220,11 +220,11 @@ def test_pure_parentheses_around_a_term_still_work() -> None:
 @pytest.fixture(scope="module")
 def named() -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    cols = ["y", "my.var", "sum", "type", "input", "round", "scale", "log"]
+    cols = ["y", "my.var", "sum", "type", "input", "round", "scale", "log", "x__1"]
     return pd.DataFrame({c: rng.uniform(1, 2, size=30) for c in cols})
 
 
-@pytest.mark.parametrize("col", ["sum", "type", "input", "round", "scale", "log"])
+@pytest.mark.parametrize("col", ["sum", "type", "input", "round", "scale", "log", "x__1"])
 def test_columns_named_like_builtins_or_functions_are_columns(named, col: str) -> None:
     """Builtins are shadowed in the evaluation namespace, but data columns come first."""
     x, names = design_matrix(f"{col} + I({col} * 2)", named, intercept=False, where="main terms")
