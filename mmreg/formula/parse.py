@@ -19,7 +19,7 @@ import re
 
 from mmreg.errors import MMSpecError
 from mmreg.formula import rsyntax as rs
-from mmreg.formula.safe import check_spec
+from mmreg.formula.patsydesc import check_spec
 from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock, ResponseSpec, WeightSpec
 
 __all__ = ["parse_formula"]

@@ -16,9 +16,9 @@ and every factor's code is checked against a fixed grammar before patsy may eval
 * nothing else: no other attributes, no subscripts, no lambdas, comprehensions, walrus,
   f-strings or starred arguments.
 
-``|`` is refused with the mmreg spelling of lme4/brms's ``(1 | cid)``.  The parse itself is
-iterative over long ``a + b + c + ...`` term lists (patsy's own evaluator recurses once per
-term), and any remaining recursion overflow becomes an :class:`~mmreg.errors.MMSpecError`.
+``|`` is refused with the mmreg spelling of lme4/brms's ``(1 | cid)``.  Whole formulas are
+parsed (iteratively, with a bound on their size) by :mod:`mmreg.formula.patsydesc`, which
+calls :func:`check_code` on every factor.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ import builtins
 import re
 
 import numpy as np
-import patsy
-from patsy.desc import Evaluator
 
 from mmreg.errors import MMSpecError
 
@@ -37,10 +35,11 @@ __all__ = [
     "ALLOWED_FUNCTIONS",
     "ALLOWED_NUMPY",
     "EVAL_NAMESPACE",
+    "TOO_DEEP",
     "check_code",
-    "check_spec",
-    "model_desc",
+    "lme4_hint",
     "r_syntax",
+    "unquoted",
 ]
 
 
@@ -92,9 +91,9 @@ _NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.N
           ast.Constant, ast.Call, ast.Attribute) + _OPS
 _FACTOR_RE = re.compile(r"(?<![\w.])(?:base::)?(?:as\.)?factor\s*\(")
 _QUOTED_RE = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
-_TOO_DEEP = (
+TOO_DEEP = (
     "{what} is too deeply nested or too long for mmreg to read (nesting is "
-    "limited to about 100 levels and interactions to a few hundred factors); split it into "
+    "limited to about 200 levels of parentheses inside a term); split it into "
     "fewer, flatter terms or compute the variable as a column of the data"
 )
 
@@ -124,7 +123,13 @@ def _r_plain(text: str) -> str:
     return re.sub(r"\bFALSE\b", "False", re.sub(r"\bTRUE\b", "True", text))
 
 
-def _lme4_hint(code: str) -> str:
+def unquoted(text: str) -> str:
+    """``text`` with the contents of quoted strings removed."""
+    return _QUOTED_RE.sub('""', text)
+
+
+def lme4_hint(code: str) -> str:
+    """Why ``|`` is refused, with the mmreg spelling of ``(1 | unit)``."""
     right = code.rsplit("|", 1)[-1].strip().strip("()").strip()
     unit = right if re.fullmatch(r"[A-Za-z_][\w.]*", right) else "cid"
     return (f"'|' is not an mmreg operator: {code!r} looks like lme4/brms random-effects syntax "
@@ -208,17 +213,17 @@ def check_code(code: str, where: str) -> list[str]:
         return MMSpecError(f"{what} is not allowed in the term {code!r} of the {where}; "
                            f"{_allowed_text()}.")
 
-    if "|" in _QUOTED_RE.sub('""', code):
-        raise MMSpecError(f"in the {where}: {_lme4_hint(code)}.")
+    if "|" in unquoted(code):
+        raise MMSpecError(f"in the {where}: {lme4_hint(code)}.")
     try:
         tree = ast.parse(code.strip(), mode="eval")
     except SyntaxError as exc:
         if "too many nested" not in str(exc):
             raise MMSpecError(f"the term {code!r} of the {where} is not a valid expression; "
                               f"{_allowed_text()}.") from None
-        raise MMSpecError(_TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
+        raise MMSpecError(TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
     except (RecursionError, MemoryError):
-        raise MMSpecError(_TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
+        raise MMSpecError(TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
     columns: dict[str, tuple[int, int]] = {}
     stack: list[ast.AST] = [tree]
     while stack:  # iterative: a deep expression cannot overflow the check itself
@@ -244,8 +249,35 @@ def check_code(code: str, where: str) -> list[str]:
         elif isinstance(node, ast.Call):
             stack.extend(_call_children(node, bad, columns))
             continue
+        elif isinstance(node, ast.BinOp):
+            _check_arithmetic(node, bad)
         stack.extend(ast.iter_child_nodes(node))
     return sorted(columns, key=columns.__getitem__)
+
+
+def _constant_only(node: ast.AST) -> bool:
+    return not any(isinstance(n, ast.Name | ast.Call | ast.Attribute) for n in ast.walk(node))
+
+
+def _check_arithmetic(node: ast.BinOp, bad) -> None:
+    """No arithmetic on strings (``'x' * 10**9``), no huge constant powers (``9**9**9``):
+    Python computes those exactly, without bound, before numpy ever sees a column."""
+    if any(isinstance(o, ast.Constant) and isinstance(o.value, str)
+           for o in (node.left, node.right)):
+        raise bad(f"arithmetic on a string ({_show(node)})")
+    if not isinstance(node.op, ast.Pow) or not _constant_only(node.right):
+        return
+    exponent = node.right.operand if isinstance(node.right, ast.UnaryOp) else node.right
+    small = (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float)
+             and abs(exponent.value) <= 1024)
+    def has_power(sub: ast.AST) -> bool:
+        return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(sub))
+
+    constant_base = _constant_only(node.left)
+    if has_power(node.right) or (constant_base and (not small or has_power(node.left))):
+        raise bad(f"the constant power {_show(node)} (a power of numbers only needs a plain "
+                  "exponent of at most 1024 in absolute value and no power inside; compute "
+                  "the constant yourself)")
 
 
 def _call_children(node: ast.Call, bad, columns: dict[str, tuple[int, int]]) -> list:
@@ -274,99 +306,3 @@ def _call_children(node: ast.Call, bad, columns: dict[str, tuple[int, int]]) -> 
                       "Treatment, Treatment(reference = level), Sum, Helmert, Diff or Poly)")
         return [node.args[0]]
     return list(node.args)
-
-
-class _FlatEvaluator(Evaluator):
-    """patsy's formula evaluator, iterative along ``a + b - c + ...`` chains."""
-
-    def eval(self, tree, require_evalexpr=True):
-        spine = []
-        node = tree
-        while node.type in ("+", "-") and len(node.args) == 2:
-            spine.append(node)
-            node = node.args[0]
-        if not spine:
-            return super().eval(tree, require_evalexpr)
-        acc = super().eval(node)
-        for link in reversed(spine):
-            acc = self._evaluators[link.type, 2](_Given(self, link.args[0], acc), link)
-        return acc
-
-
-class _Given:
-    """Evaluator stand-in that returns a precomputed value for one subtree."""
-
-    def __init__(self, evaluator: _FlatEvaluator, tree, value) -> None:
-        self._evaluator, self._tree, self._value = evaluator, tree, value
-
-    def eval(self, tree, require_evalexpr=True):
-        if tree is self._tree:
-            return self._value
-        return self._evaluator.eval(tree, require_evalexpr)
-
-
-def model_desc(formula: str, where: str) -> tuple[patsy.ModelDesc, list[str]]:
-    """Parse a patsy formula and check every factor; the only way to patsy's ``eval``.
-
-    Parameters
-    ----------
-    formula : str
-        A patsy formula or right-hand side (already translated with :func:`r_syntax`).
-    where : str
-        Where the terms stand (``"main terms"``, ``"outcome"``), for messages.
-
-    Returns
-    -------
-    desc : patsy.ModelDesc
-        To pass to ``patsy.dmatrix`` instead of the string (it is parsed once).
-    columns : list of str
-        Names read as data columns, in order of first use.
-
-    Raises
-    ------
-    MMSpecError
-        A term outside the allow-list, patsy syntax errors, or a formula too deeply nested.
-    """
-    from patsy.parse_formula import parse_formula
-
-    try:
-        desc = _FlatEvaluator().eval(parse_formula(formula), require_evalexpr=False)
-    except patsy.PatsyError as exc:
-        if "|" in _QUOTED_RE.sub('""', formula):
-            raise MMSpecError(f"in the {where}: {_lme4_hint(formula)}.") from None
-        raise MMSpecError(f"cannot read the {where} {formula!r}: {exc.message}") from None
-    except (RecursionError, MemoryError):
-        raise MMSpecError(_TOO_DEEP.format(what=f"the {where} {formula[:60]!r}")) from None
-    if not isinstance(desc, patsy.ModelDesc):  # pragma: no cover - parse_formula adds '~'
-        raise MMSpecError(f"cannot read the {where} {formula!r}")
-    columns: dict[str, None] = {}
-    for term in [*desc.lhs_termlist, *desc.rhs_termlist]:
-        for factor in term.factors:
-            columns.update(dict.fromkeys(check_code(factor.code, where)))
-    return desc, list(columns)
-
-
-def check_spec(spec) -> None:
-    """Check every patsy-side text of a parsed formula (nothing is evaluated).
-
-    Parameters
-    ----------
-    spec : FormulaSpec
-        Output of :func:`mmreg.formula.parse.parse_formula`: its main terms, a plain
-        outcome, ``vars()`` of every block and every ``fix()`` term are checked.
-
-    Raises
-    ------
-    MMSpecError
-        The first text outside the allow-list, named by where it stands.
-    """
-    texts = [(spec.main, "main terms"), *((f.term, "fix() of the main terms") for f in spec.fixed)]
-    if spec.response.kind == "plain":
-        texts.append((spec.response.columns[0], "outcome"))
-    for label, blocks in (("mm", spec.mm), ("hm", spec.hm)):
-        for k, b in enumerate(blocks, 1):
-            texts.append((b.vars, f"vars() of {label}{k}"))
-            texts += [(f.term, f"fix() in vars() of {label}{k}") for f in b.fixed]
-    for text, where in texts:
-        if text:
-            model_desc(r_syntax(text), where)

@@ -3,7 +3,7 @@
 bml formulas are R formulas; patsy reads them almost verbatim.  The differences handled here:
 ``^`` means power inside ``I()`` and interaction power outside (patsy spells both ``**``), and
 R's math functions (``log``, ``exp``, ``sqrt`` …) are made available by name.  Every
-formula reaches patsy only through :func:`mmreg.formula.safe.model_desc`, which checks each
+formula reaches patsy only through :func:`mmreg.formula.patsydesc.model_desc`, which checks each
 term against an allow-list (no code execution through a formula).
 """
 
@@ -16,7 +16,8 @@ import pandas as pd
 import patsy
 
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.formula.safe import EVAL_NAMESPACE, model_desc, r_syntax
+from mmreg.formula.patsydesc import model_desc
+from mmreg.formula.safe import EVAL_NAMESPACE, r_syntax
 from mmreg.formula.spec import FixedTerm
 
 __all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset"]

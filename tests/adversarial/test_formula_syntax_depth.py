@@ -20,7 +20,8 @@ import statsmodels.api as sm
 
 import mmreg
 from mmreg.errors import MMSpecError
-from mmreg.formula.safe import model_desc, r_syntax
+from mmreg.formula.patsydesc import model_desc
+from mmreg.formula.safe import r_syntax
 from mmreg.formula.terms import design_matrix
 
 DF = mmreg.datasets.simulate_coalitions(seed=5, n_groups=40, n_members=30, n_countries=5)
@@ -123,6 +124,10 @@ DESIGNS = {
                        "np.maximum(finance, rile) + np.where(majority, finance, 0)"),
     "constant": ("I(np.pi * finance - 1 / 3)", "I(np.pi * finance - 1 / 3)"),
     "boolean": ("I(majority * TRUE)", "I(majority * True)"),
+    "root": ("I(pseat^(1/3))", "I(pseat**(1/3))"),
+    "column_exponent": ("I(2^majority) + I(10^3 * pseat) + I(pseat^-1)",
+                        "I(2**majority) + I(10**3 * pseat) + I(pseat**-1)"),
+    "string_comparison": ("I(cname == 'C1')", "I(cname == 'C1')"),
 }
 
 
@@ -237,3 +242,31 @@ def test_dotted_column_name_is_refused_with_the_Q_spelling(named) -> None:
         mmreg.MMModel.from_formula("y ~ 1 + my.var", named)
     x, _ = design_matrix("Q('my.var')", named, intercept=False, where="main terms")
     np.testing.assert_array_equal(x[:, 0], named["my.var"])
+
+
+# --------------------------------------------------------------------------- blow-ups (hangs)
+BLOWUPS = {
+    "product_of_20": ("y ~ 1 + " + "*".join(f"x{k}" for k in range(20)), "5000 terms"),
+    "power_of_a_sum": ("y ~ 1 + (" + " + ".join(f"x{k}" for k in range(14)) + ")**14",
+                       "5000 terms"),
+    "interaction_grid": ("y ~ 1 + (a + b + c + d + e + f + g)*(h + i + j + k + l + m + n)*"
+                         "(o + p + q + r + s + t + u)*(v + w + z + aa + bb + cc + dd)*(ee + ff)",
+                         "5000 terms"),
+    "tower_of_powers": ("y ~ 1 + I(majority * 9**9**9)", "constant power"),
+    "huge_constant_power": ("y ~ 1 + I(majority + 10**100000)", "constant power"),
+    "power_of_power": ("y ~ 1 + I(majority + (10**1000)**1000)", "constant power"),
+    "string_times_big": ("y ~ 1 + I('x' * 10**9)", "string"),
+    "string_plus": ("y ~ 1 + I(majority + 'x')", "string"),
+}
+
+
+@pytest.mark.parametrize(("formula", "fragment"), BLOWUPS.values(), ids=BLOWUPS.keys())
+def test_formulas_that_would_hang_are_refused_before_expansion(formula, fragment) -> None:
+    """Each of these runs for minutes (or exhausts memory) if expanded or evaluated."""
+    with pytest.raises(MMSpecError, match=fragment):
+        mmreg.MMModel.from_formula(formula, DF)
+
+
+def test_large_but_sane_interaction_is_allowed() -> None:
+    desc = model_desc("(a + b + c)**2 + x1*x2*x3*x4*x5*x6*x7*x8", "main terms")[0]
+    assert len(desc.rhs_termlist) == 1 + 6 + 255  # intercept, (a+b+c)**2, 2^8 - 1
