@@ -119,6 +119,13 @@ def _parse(formula: str, where: str) -> tuple[patsy.ModelDesc, tuple[str, ...]]:
         raise MMSpecError(f"cannot read the {where} {formula!r}: {exc.message}") from None
     except (RecursionError, MemoryError):
         raise MMSpecError(TOO_DEEP.format(what=f"the {where} {formula[:60]!r}")) from None
+    except MMSpecError:
+        raise
+    except Exception as exc:  # patsy's tokenizer asserts on some inputs (a lone '|')
+        if "|" in unquoted(formula):
+            raise MMSpecError(f"in the {where}: {lme4_hint(formula)}.") from None
+        raise MMSpecError(f"cannot read the {where} {formula!r} ({type(exc).__name__}); "
+                          "check the brackets and operators") from None
     if not isinstance(desc, patsy.ModelDesc):  # pragma: no cover - parse_formula adds '~'
         raise MMSpecError(f"cannot read the {where} {formula!r}")
     columns: dict[str, None] = {}

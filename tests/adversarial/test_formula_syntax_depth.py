@@ -17,6 +17,8 @@ import pandas as pd
 import patsy
 import pytest
 import statsmodels.api as sm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import mmreg
 from mmreg.errors import MMSpecError
@@ -128,6 +130,7 @@ DESIGNS = {
     "column_exponent": ("I(2^majority) + I(10^3 * pseat) + I(pseat^-1)",
                         "I(2**majority) + I(10**3 * pseat) + I(pseat**-1)"),
     "string_comparison": ("I(cname == 'C1')", "I(cname == 'C1')"),
+    "bar_in_a_string": ("I(cname == 'a|b')", "I(cname == 'a|b')"),
 }
 
 
@@ -270,3 +273,21 @@ def test_formulas_that_would_hang_are_refused_before_expansion(formula, fragment
 def test_large_but_sane_interaction_is_allowed() -> None:
     desc = model_desc("(a + b + c)**2 + x1*x2*x3*x4*x5*x6*x7*x8", "main terms")[0]
     assert len(desc.rhs_termlist) == 1 + 6 + 255  # intercept, (a+b+c)**2, 2^8 - 1
+
+
+_TOKENS = ["x", "y", "np", ".", "log", "I", "C", "Q", "(", ")", "[", "]", "{", "}", "+", "-",
+           "*", "/", "**", ":", "|", "~", "&", "=", ",", "'a'", '"__class__"', "1", "0", "1e9",
+           "__import__", "lambda", "if", "else", "for", "in", "not", " ", "center", "factor",
+           "Treatment", "levels", "np.log", "np.save", "__builtins__", "...", "@", "%", "^",
+           "<", ">", "==", "!", "#", "\\", "\n", "`"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=25))
+def test_random_token_soup_is_checked_or_refused(tokens: list[str]) -> None:
+    """Any text either passes the allow-list or is an MMSpecError: no other exception."""
+    text = "".join(tokens)
+    try:
+        model_desc(r_syntax(text), "main terms")
+    except MMSpecError:
+        pass
