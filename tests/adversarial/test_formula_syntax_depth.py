@@ -291,3 +291,14 @@ def test_random_token_soup_is_checked_or_refused(tokens: list[str]) -> None:
         model_desc(r_syntax(text), "main terms")
     except MMSpecError:
         pass
+
+
+def test_the_documented_allow_list_is_the_code_allow_list() -> None:
+    from pathlib import Path
+
+    from mmreg.formula.safe import ALLOWED_FUNCTIONS, ALLOWED_NUMPY
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "formula.md").read_text()
+    section = page.split("### What a term may contain")[1].split("\n## ")[0]
+    for name in [*ALLOWED_FUNCTIONS, *ALLOWED_NUMPY, "factor", "as.factor"]:
+        assert f"`{name}`" in section, name
