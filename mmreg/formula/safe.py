@@ -238,7 +238,7 @@ def check_code(code: str, where: str) -> list[str]:
         elif isinstance(node, ast.Constant):
             if not isinstance(node.value, int | float | str | bool) or (
                     isinstance(node.value, str) and _dunder(node.value)):
-                raise bad(f"the constant {node.value!r}")
+                raise bad(f"the constant {str(node.value)[:40]!r}")
         elif isinstance(node, ast.Attribute):
             if not (isinstance(node.value, ast.Name) and node.value.id == "np"
                     and node.attr in _NUMPY_CONSTANTS):
@@ -259,6 +259,10 @@ def _constant_only(node: ast.AST) -> bool:
     return not any(isinstance(n, ast.Name | ast.Call | ast.Attribute) for n in ast.walk(node))
 
 
+def _has_power(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node))
+
+
 def _check_arithmetic(node: ast.BinOp, bad) -> None:
     """No arithmetic on strings (``'x' * 10**9``), no huge constant powers (``9**9**9``):
     Python computes those exactly, without bound, before numpy ever sees a column."""
@@ -270,11 +274,8 @@ def _check_arithmetic(node: ast.BinOp, bad) -> None:
     exponent = node.right.operand if isinstance(node.right, ast.UnaryOp) else node.right
     small = (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float)
              and abs(exponent.value) <= 1024)
-    def has_power(sub: ast.AST) -> bool:
-        return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(sub))
-
     constant_base = _constant_only(node.left)
-    if has_power(node.right) or (constant_base and (not small or has_power(node.left))):
+    if _has_power(node.right) or (constant_base and (not small or _has_power(node.left))):
         raise bad(f"the constant power {_show(node)} (a power of numbers only needs a plain "
                   "exponent of at most 1024 in absolute value and no power inside; compute "
                   "the constant yourself)")
