@@ -9,7 +9,8 @@ The grammar is bml's (an R formula with special terms)::
 ``mm(id = id(mmid, gid), vars = vars(...), fn = fn(w ~ expr, c = TRUE), RE, ar)`` and
 ``hm(id = id(hid), vars, name, type = "RE", showFE = FALSE, ar = FALSE)`` take their arguments
 by name or by position, as in R.  Nothing is evaluated: patsy terms, ``vars()`` contents and
-the weight expression are kept verbatim for the modules that compile them.
+the weight expression are kept verbatim for the modules that compile them (the patsy-side
+ones are checked against the allow-list of :mod:`mmreg.formula.safe` here already).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 
 from mmreg.errors import MMSpecError
 from mmreg.formula import rsyntax as rs
+from mmreg.formula.patsydesc import check_spec
 from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock, ResponseSpec, WeightSpec
 
 __all__ = ["parse_formula"]
@@ -395,7 +397,7 @@ def parse_formula(formula: str) -> FormulaSpec:
         )
     _check_fixed(fixed, main, "the main terms")
     _validate(mm, hm)
-    return FormulaSpec(
+    spec = FormulaSpec(
         formula=formula,
         response=response,
         main=rs.join_terms(main),
@@ -405,3 +407,5 @@ def parse_formula(formula: str) -> FormulaSpec:
         hm=tuple(hm),
         strata=strata[0] if strata else None,
     )
+    check_spec(spec)  # every patsy-side term against the allow-list of mmreg.formula.safe
+    return spec

@@ -2,13 +2,13 @@
 
 bml formulas are R formulas; patsy reads them almost verbatim.  The differences handled here:
 ``^`` means power inside ``I()`` and interaction power outside (patsy spells both ``**``), and
-R's math functions (``log``, ``exp``, ``sqrt`` …) are made available by name.
+R's math functions (``log``, ``exp``, ``sqrt`` …) are made available by name.  Every
+formula reaches patsy only through :func:`mmreg.formula.patsydesc.model_desc`, which checks each
+term against an allow-list (no code execution through a formula).
 """
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,39 +16,22 @@ import pandas as pd
 import patsy
 
 from mmreg.errors import MMDataError, MMSpecError
+from mmreg.formula.patsydesc import model_desc
+from mmreg.formula.safe import EVAL_NAMESPACE, r_syntax
 from mmreg.formula.spec import FixedTerm
 
 __all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset"]
 
-_R_FUNCS = {
-    "log": np.log,
-    "exp": np.exp,
-    "sqrt": np.sqrt,
-    "abs": np.abs,
-    "log10": np.log10,
-    "log2": np.log2,
-    "np": np,
-}
-
 
 def r_to_patsy(rhs: str) -> str:
-    """Translate R formula syntax to patsy (``^`` -> ``**``, R booleans)."""
-    out = rhs.replace("^", "**")
-    out = re.sub(r"\bTRUE\b", "True", out)
-    out = re.sub(r"\bFALSE\b", "False", out)
-    return out
-
-
-def _names_in(code: str) -> list[str]:
-    try:
-        tree = ast.parse(code, mode="eval")
-    except SyntaxError:
-        return []
-    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    """Translate R formula syntax to patsy (``^`` -> ``**``, R booleans, ``factor()``)."""
+    return r_syntax(rhs)
 
 
 def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:
     """Data columns a patsy right-hand side uses; unknown names raise :class:`MMDataError`.
+
+    Every term is checked against the allow-list of :mod:`mmreg.formula.safe` first.
 
     Parameters
     ----------
@@ -60,25 +43,13 @@ def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:
         Where the terms stand (``"main terms"``, ``"vars() of mm1"``), for messages.
     """
     cols = set(columns)
-    try:
-        desc = patsy.ModelDesc.from_formula(rhs)
-    except patsy.PatsyError as exc:
-        raise MMSpecError(f"cannot read the {where} {rhs!r}: {exc.message}") from None
-    used: list[str] = []
-    for term in desc.rhs_termlist:
-        for factor in term.factors:
-            code = factor.code
-            for name in _names_in(code):
-                if name in cols:
-                    if name not in used:
-                        used.append(name)
-                elif name not in _R_FUNCS and name not in {"I", "C", "Q", "True", "False"}:
-                    if name in dir(__builtins__) or name in {"center", "standardize", "scale"}:
-                        continue
-                    raise MMDataError(
-                        f"column {name!r} used in the {where} ({code}) is not in the data; "
-                        f"available columns: {', '.join(sorted(map(str, cols)))}"
-                    )
+    used = model_desc(rhs, where)[1]
+    for name in used:
+        if name not in cols:
+            raise MMDataError(
+                f"column {name!r} used in the {where} is not in the data; "
+                f"available columns: {', '.join(sorted(map(str, cols)))}"
+            )
     return used
 
 
@@ -126,7 +97,9 @@ def design_matrix(
             (mat,) = patsy.build_design_matrices([infos[key]], data, NA_action=na,
                                                  return_type="dataframe")
         else:
-            mat = patsy.dmatrix(formula, data, eval_env=patsy.EvalEnvironment([_R_FUNCS]),
+            # the allow-list check: nothing unchecked is evaluated
+            desc = model_desc(formula, where)[0]
+            mat = patsy.dmatrix(desc, data, eval_env=patsy.EvalEnvironment([EVAL_NAMESPACE]),
                                 NA_action=na, return_type="dataframe")
             if infos is not None:
                 infos[key] = mat.design_info

@@ -213,7 +213,7 @@ def _distribution(rhs: str, precision: bool, text: str) -> Prior:
     src = re.sub(r"\bdscaled\.gamma\b", "dscaled_gamma", rhs).replace("^", "**")
     try:
         node = ast.parse(src, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # too deep: not a prior
         node = None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)) or node.keywords:
         raise MMSpecError(
@@ -287,7 +287,7 @@ def _build(dist: str, args: list[float], precision: bool, trunc: tuple | None, t
 def _evaluate(src: str, text: str) -> float:
     try:
         node = ast.parse(src.replace("^", "**"), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         raise MMSpecError(f"cannot read the number {src!r} in prior {text!r}.") from None
     return _evaluate_node(node, text)
 
@@ -296,7 +296,7 @@ def _evaluate_node(node: ast.AST, text: str) -> float:
     """Evaluate numbers and arithmetic (+ - * / ^, pow, sqrt, exp, log) safely."""
     try:
         value = _eval(node)
-    except (ArithmeticError, ValueError, TypeError):
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
         value = math.nan
     except _NotNumeric:
         raise MMSpecError(
