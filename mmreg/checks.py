@@ -266,10 +266,10 @@ def _categorical_only(rhs: str, col: str) -> bool:
     """True if every use of ``col`` in ``rhs`` is as ``C(col, ...)`` (declared categorical)."""
     import ast
 
-    import patsy
+    from mmreg.formula.patsydesc import model_desc
 
     seen = False
-    for term in patsy.ModelDesc.from_formula(rhs).rhs_termlist:
+    for term in model_desc(rhs, "terms")[0].rhs_termlist:
         for factor in term.factors:
             try:
                 tree = ast.parse(factor.code, mode="eval")

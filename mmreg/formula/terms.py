@@ -9,6 +9,8 @@ term against an allow-list (no code execution through a formula).
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -26,6 +28,15 @@ __all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset"]
 def r_to_patsy(rhs: str) -> str:
     """Translate R formula syntax to patsy (``^`` -> ``**``, R booleans, ``factor()``)."""
     return r_syntax(rhs)
+
+
+def _names_in(code: str) -> list[str]:
+    """Names in a term's code (for messages; the code passed the allow-list already)."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError:
+        return []
+    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
 
 
 def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:

@@ -258,7 +258,7 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
             u0 = opts["start"]
             if u0 is None:
                 u0 = start_values(space, model.design.outcome, model.family)
-            laplace = fit_laplace(model.latent, space, u0)
+            laplace = fit_laplace(model.latent, space, u0, mcmc_start=True)
         return _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
                        cores, backends, progress)
 
