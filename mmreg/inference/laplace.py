@@ -42,6 +42,7 @@ class LaplaceFit:
     log_posterior: float  # maximised log marginal posterior of ψ
     optimizer: optimize.OptimizeResult
     hessian_ok: bool
+    box: tuple | None = None  # (lower, upper) search limits on the u scale, after widening
 
     @cached_property
     def var_z(self) -> np.ndarray:
@@ -51,19 +52,103 @@ class LaplaceFit:
         return var_h + np.einsum("ij,ij->i", self.cross, self.sensitivity)
 
 
+#: a data scale inside this range counts as O(1): the defaults (search box, starting SDs,
+#: difference steps) are kept as they were tuned; outside it they follow the data's scale
+UNIT_RANGE = (1e-2, 1e2)
+
+
+def _snap(s: float) -> float:
+    """``s`` if it is a usable scale outside :data:`UNIT_RANGE`, else 1."""
+    s = float(s)
+    if not np.isfinite(s) or s <= 0 or UNIT_RANGE[0] <= s <= UNIT_RANGE[1]:
+        return 1.0
+    return s
+
+
+def outcome_scale(outcome: dict, family: str) -> float:
+    """Scale of the outcome on the linear predictor's units (1 unless Gaussian).
+
+    Parameters
+    ----------
+    outcome : dict
+        ``Design.outcome`` (``"y"`` for the Gaussian family).
+    family : str
+        Family name.
+
+    Returns
+    -------
+    float
+        The SD of a Gaussian outcome when it lies outside :data:`UNIT_RANGE`, else 1
+        (logit, log-time and Cox scales are O(1) whatever the units of the data).
+    """
+    if family != "gaussian" or "y" not in outcome:
+        return 1.0
+    with np.errstate(all="ignore"):
+        return _snap(np.std(np.asarray(outcome["y"], float)))
+
+
+def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.ndarray:
+    """Natural scale of every free hyperparameter, from the data.
+
+    SDs and the Gaussian ``sigma`` take the outcome's scale (:func:`outcome_scale`); a weight
+    parameter ``b`` takes ``1 / rms(d log w / d b)`` at the starting values (``b1`` in
+    ``exp(b1 * x)`` gets ``1 / sd(x)``), snapped to 1 inside :data:`UNIT_RANGE`.
+
+    Parameters
+    ----------
+    latent : LatentModel
+    space : HyperSpace
+    u0 : ndarray
+        Unconstrained starting values (the weight parameters' scales are measured there).
+
+    Returns
+    -------
+    ndarray
+        One positive scale per free coordinate (``space.free`` order).
+    """
+    fam = latent.family.family.name
+    c_y = outcome_scale(latent.design.outcome, fam)
+    out = np.ones(space.dim)
+    n_w = sum(len(b) for b in space.block_names)
+    blocks = [(bi, i) for bi, b in enumerate(space.block_names) for i in range(len(b))]
+    theta = space.hyper(u0).theta
+    cache: dict[int, tuple] = {}
+    for j, k in enumerate(space._free_idx):
+        if k < n_w:
+            bi, i = blocks[k]
+            if bi not in cache:
+                with np.errstate(all="ignore"):
+                    cache[bi] = latent.design.mm[bi].weights(theta[bi], derivative=True)
+            w, dw = cache[bi]
+            if dw is None:
+                continue
+            with np.errstate(all="ignore"):
+                rel = dw[i][w > 0] / w[w > 0]
+                rel = rel[np.isfinite(rel)]
+                rms = float(np.sqrt(np.mean(rel**2))) if rel.size else 0.0
+            # below 1e-12 the weights do not move (b0 under c = TRUE at b1 = 0: rounding)
+            out[j] = _snap(1.0 / rms) if rms > 1e-12 else 1.0
+        elif k < n_w + space.n_sd or space.names[k] == "sigma":
+            out[j] = c_y
+    return out
+
+
 def start_values(space: HyperSpace, outcome: dict, family: str) -> np.ndarray:
-    """Reasonable unconstrained starting values for the optimiser."""
+    """Reasonable unconstrained starting values for the optimiser (on the data's scale)."""
+    c_y = outcome_scale(outcome, family)
+    n_w = len(space.names) - space.n_sd - space.n_phi
+    sd_names = set(space.names[n_w:n_w + space.n_sd])
     x = []
     for n in space.free:
         lo, hi = space.priors[n].bounds()
         if np.isfinite(lo) and np.isfinite(hi):
             x.append(0.5 * (lo + hi))
         elif n == "sigma" and family == "gaussian":
-            x.append(max(float(np.std(outcome["y"])), 1e-3))
+            x.append(max(float(np.std(outcome["y"])), 1e-3 * c_y))
         elif n == "shape":
             x.append(1.0)
         elif np.isfinite(lo):
-            x.append(lo + 0.5)
+            x.append(lo + 0.5 * (c_y if n in sd_names else 1.0))
         else:
             x.append(0.0)
     return space.unconstrain(np.array(x))
@@ -81,6 +166,9 @@ class _Objective:
         self._pred = None  # (u, ẑ(u), dẑ/du) of the last gradient: predicts the next mode
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
         self._last = None  # (u, f, g, mode) of the last successful value_and_grad
+        #: unit of each unconstrained coordinate: the data scale for real (weight)
+        #: parameters, 1 on the log/logit scales
+        self.uscale = np.where(space._kind == 0, space.scale, 1.0)
 
     def mode(self, u: np.ndarray) -> Mode:
         z0 = self.z
@@ -144,7 +232,7 @@ class _Objective:
         except (np.linalg.LinAlgError, ValueError):
             return _BIG, g
         for j in range(len(u)):
-            h = self.PRIOR_STEP * max(1.0, abs(u[j]))
+            h = self.PRIOR_STEP * max(self.uscale[j], abs(u[j]))
             e = np.zeros(len(u))
             e[j] = h
             lp = [-self.space.log_prior(u + s * e, jacobian=False) for s in (1.0, -1.0)]
@@ -177,16 +265,40 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     maxiter : int
         Iteration limit of the optimiser.
     """
-    obj = _Objective(latent, space)
     if space.dim:
-        u0 = _warm_start(obj, np.asarray(u0, float), space, maxiter)
-        res = _minimize(obj, u0, space._kind, maxiter)
+        space.scale = data_scales(latent, space, np.asarray(u0, float))
+    obj = _Objective(latent, space)
+    lo, hi = space.search_box()
+    if space.dim:
+        us = obj.uscale
+        u0 = _warm_start(obj, np.asarray(u0, float), space, maxiter, lo, hi)
+        nit = 0
+        for attempt in range(WIDEN + 1):
+            res = _minimize(obj, u0, lo, hi, us, maxiter)
+            nit += res.nit
+            edge = _internal_edge(res.x, lo, hi, space._kind)
+            if not edge.any() or attempt == WIDEN:
+                break
+            lo, hi = _widen(lo, hi, edge, space._kind)
+            u0 = res.x
+        res.nit = nit
         for msg in sorted(obj.failures):
             warnings.warn(f"{msg} for some parameter values tried by the optimiser (e.g. exp() "
                           "overflowing); those values were rejected. Consider rescaling the "
                           "covariate or reparametrising the weight function.", MMWarning,
                           stacklevel=3)
-        if res.success and not _stationary(obj, res.x, space._kind):
+        if edge.any():
+            nat = space.natural_free(res.x)
+            names = ", ".join(f"{space.free[j]} = {nat[j]:.4g}" for j in np.flatnonzero(edge))
+            warnings.warn(
+                f"the estimate of {names} is at the edge of the optimiser's search region "
+                f"after widening it {WIDEN} times: the data do not bound it, so it is not an "
+                "estimate. Rescale the outcome or covariates, give this parameter an "
+                "informative prior or fix it (priors={...: Fixed(value)}).", MMWarning,
+                stacklevel=3)
+            res.success = False
+            res.message = f"estimate at the edge of the search region ({names})"
+        if res.success and not _stationary(obj, res.x, lo, us):
             res.success = False
             res.message = "the gradient at the solution is not small (optimiser stalled)"
         if not res.success:
@@ -209,10 +321,12 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         cross, cov_coef = J, cov_bb
     return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef,
                       cross=cross, sensitivity=J,
-                      log_posterior=-float(f_opt), optimizer=res, hessian_ok=ok)
+                      log_posterior=-float(f_opt), optimizer=res, hessian_ok=ok,
+                      box=(lo, hi))
 
 
-def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int) -> np.ndarray:
+def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
+                lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Optimise the other hyperparameters with the weight parameters held at their start.
 
     Weight functions such as ``exp(b1 * x)`` make the objective strongly non-quadratic in
@@ -239,76 +353,114 @@ def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int
             f, g = obj.value_and_grad(self._u(v))
             return f, g[rest]
 
-    res = _minimize(_Sub(), u0[rest], space._kind[rest], maxiter)  # type: ignore[arg-type]
+    res = _minimize(_Sub(), u0[rest], lo[rest], hi[rest], obj.uscale[rest],  # type: ignore
+                    maxiter)
     out = u0.copy()
     if np.isfinite(res.fun) and res.fun < _BIG:
         out[rest] = res.x
     return out
 
 
-def box(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Search limits on the unconstrained scale: ±30 for unbounded parameters, [−15, 8] for
-    log/logit-transformed ones (an SD of e^-15 is zero for every purpose, e^8 is huge)."""
-    return np.where(kind == 0, -30.0, -15.0), np.where(kind == 0, 30.0, 8.0)
+#: how often the search region is widened when an estimate sits on its edge
+WIDEN = 3
 
 
-def _stationary(obj: _Objective, u: np.ndarray, kind: np.ndarray) -> bool:
-    """Is ``u`` a stationary point (or at a bound)?  Guards against stalled line searches."""
+def _internal_edge(u: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   kind: np.ndarray) -> np.ndarray:
+    """Coordinates at an edge of the search region that is not a boundary of the
+    parameter's support.  The lower edge of a log/logit coordinate (an SD of e^-15 of the
+    data's scale: zero) and both edges of a logit one (the limits of a bounded prior) are
+    boundaries; the upper edge of a log one and both edges of a real one are not."""
+    tol = 1e-6 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+    at_hi = (u >= hi - tol) & (kind != 2)
+    at_lo = (u <= lo + tol) & (kind == 0)
+    return at_hi | at_lo
+
+
+def _widen(lo: np.ndarray, hi: np.ndarray, edge: np.ndarray,
+           kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Widen the search region of the coordinates flagged in ``edge``: ten times for a real
+    coordinate (both sides), ``e^8`` times higher for a log one."""
+    lo, hi = lo.copy(), hi.copy()
+    for j in np.flatnonzero(edge):
+        if kind[j] == 0:
+            lo[j], hi[j] = 10.0 * lo[j], 10.0 * hi[j]
+        else:
+            hi[j] += 8.0
+    return lo, hi
+
+
+def _stationary(obj: _Objective, u: np.ndarray, lo: np.ndarray, us: np.ndarray) -> bool:
+    """Is ``u`` a stationary point (or at the lower limit ``lo``)?  Guards against stalled
+    line searches; the gradient is measured in the coordinates' units ``us``."""
     f0, g = obj.value_and_grad(u)
     if f0 >= _BIG:
         return False
-    at_lower = (u <= box(kind)[0] + 1e-6) & (g > 0)
-    return bool(np.all((np.abs(g) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
+    at_lower = (u <= lo + 1e-6) & (g > 0)
+    return bool(np.all((np.abs(g * us) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
 
 
-def _minimize(obj: _Objective, u0: np.ndarray, kind: np.ndarray, maxiter: int,
-              radius: float = 2.5, rounds: int = 16) -> optimize.OptimizeResult:
+def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+              us: np.ndarray, maxiter: int, radius: float = 2.5,
+              rounds: int = 16) -> optimize.OptimizeResult:
     """L-BFGS-B inside a moving trust box.
 
     A quasi-Newton step can jump to hyperparameters where the likelihood underflows or the
     weights overflow (e.g. a Weibull shape of e^8, ``exp(b1 * x)`` with large x), where the
     objective is rejected and the line search stalls.  Each round stays within ``radius``
-    of its start on the unconstrained scale; the box is re-centred while the optimum is on
-    its edge, and shrunk when a round stalls away from a stationary point.  ``kind`` is
-    :attr:`HyperSpace._kind` of the coordinates (it sets the outer :func:`box`).
+    units ``us`` of its start on the unconstrained scale; the box is re-centred while the
+    optimum is on its edge, and shrunk when a round stalls away from a stationary point.
+    ``lo``, ``hi`` are the outer limits (:meth:`HyperSpace.search_box`).
     """
-    lo, hi = box(kind)
     center = np.clip(u0, lo, hi)
+    rad = radius * np.asarray(us, float)
     nit = 0
     res = None
     for _ in range(rounds):
-        blo, bhi = np.maximum(lo, center - radius), np.minimum(hi, center + radius)
+        blo, bhi = np.maximum(lo, center - rad), np.minimum(hi, center + rad)
         bounds = list(zip(blo, bhi, strict=True))
         res = optimize.minimize(obj.value_and_grad, center, method="L-BFGS-B", bounds=bounds,
                                 jac=True, options={"maxiter": maxiter, "ftol": 1e-13,
                                                    "gtol": 1e-6})
         nit += res.nit
         at_box = ((np.isclose(res.x, blo) & (blo > lo)) | (np.isclose(res.x, bhi) & (bhi < hi)))
-        moved = np.max(np.abs(res.x - center))
+        moved = np.abs(res.x - center)
         center = res.x
-        if at_box.any() or moved >= radius:
+        if at_box.any() or np.any(moved >= rad):
             continue  # the optimum lies beyond the box: re-centre
-        if _stationary(obj, res.x, kind):
+        if _stationary(obj, res.x, lo, us):
             break
-        radius /= 4.0  # stalled (rejected trial points): smaller steps
+        rad = rad / 4.0  # stalled (rejected trial points): smaller steps
     res.nit = nit
     return res
 
 
 def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Inverse observed information of ``u`` (central differences of the exact gradient).
+
+    The curvature is taken in the coordinates' data units (``obj.uscale``: a weight
+    parameter of a covariate on a 1e4 scale has a curvature 1e8 times larger than on the
+    unit scale), so the eigenvalue test for a flat direction is relative to the data's
+    scale, not to the units the user happened to choose.
+    """
     if not len(u):
         return np.zeros((0, 0)), True
+    us = obj.uscale
     cols = []  # central differences of the exact gradient: 2d evaluations
     for j in range(len(u)):
         e = np.zeros(len(u))
-        e[j] = 1e-4
-        cols.append((obj.value_and_grad(u + e)[1] - obj.value_and_grad(u - e)[1]) / 2e-4)
-    H = np.column_stack(cols)
+        e[j] = 1e-4 * us[j]
+        cols.append((obj.value_and_grad(u + e)[1] - obj.value_and_grad(u - e)[1]) * (us / 2e-4))
+    H = np.column_stack(cols)  # curvature in the scaled coordinates u / us
     H = 0.5 * (H + H.T)
+    if not np.all(np.isfinite(H)):
+        H = np.where(np.isfinite(H), H, 0.0)
     w, V = np.linalg.eigh(H)
-    ok = bool(np.all(w > 1e-10 * max(1.0, np.max(np.abs(w)))))
+    tol = 1e-10 * max(1.0, float(np.max(np.abs(w))))
+    small = w <= tol
+    ok = not bool(small.any())
     if not ok:
-        bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, w <= 1e-10]).max(axis=1)
+        bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, small]).max(axis=1)
                                                           > 0.3)]
         warnings.warn(
             "the marginal posterior of the hyperparameters is flat or not at a maximum in "
@@ -316,4 +468,4 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray) -> tuple[np.ndarray, bool]
             "reliable (an SD may be at its lower bound, or a weight parameter unidentified). "
             "Consider fit(method='mcmc').", MMWarning, stacklevel=4)
         w = np.maximum(w, 1e-8 * max(1.0, np.max(np.abs(w))))
-    return (V / w) @ V.T, ok
+    return us[:, None] * ((V / w) @ V.T) * us[None, :], ok
