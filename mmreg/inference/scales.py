@@ -1,0 +1,129 @@
+"""Data-derived scales of the hyperparameters and the edges of the Laplace search region.
+
+Issue #13 (class 2): the optimiser's search region used fixed limits (log-SD in [−15, 8],
+weight parameters in ±30), so an SD above e^8 ≈ 2981 in the outcome's units came back as
+2981.  The limits are now centred on a scale measured from the data (:func:`data_scales`,
+used by :meth:`~mmreg.inference.hyper.HyperSpace.search_box`), and an estimate on an edge
+that is not a boundary of the parameter's support makes the fit widen the region and
+optimise again (:func:`internal_edge`, :func:`widen`); still on an edge after
+:data:`WIDEN` widenings, the fit warns naming the parameter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmreg.inference.hyper import HyperSpace
+from mmreg.inference.latent import LatentModel
+
+__all__ = ["UNIT_RANGE", "WIDEN", "data_scales", "internal_edge", "outcome_scale", "widen"]
+
+
+#: a data scale inside this range counts as O(1): the defaults (search box, starting SDs,
+#: difference steps) are kept as they were tuned; outside it they follow the data's scale
+UNIT_RANGE = (1e-2, 1e2)
+
+
+def _snap(s: float) -> float:
+    """``s`` if it is a usable scale outside :data:`UNIT_RANGE`, else 1."""
+    s = float(s)
+    if not np.isfinite(s) or s <= 0 or UNIT_RANGE[0] <= s <= UNIT_RANGE[1]:
+        return 1.0
+    return s
+
+
+def outcome_scale(outcome: dict, family: str) -> float:
+    """Scale of the outcome on the linear predictor's units (1 unless Gaussian).
+
+    Parameters
+    ----------
+    outcome : dict
+        ``Design.outcome`` (``"y"`` for the Gaussian family).
+    family : str
+        Family name.
+
+    Returns
+    -------
+    float
+        The SD of a Gaussian outcome when it lies outside :data:`UNIT_RANGE`, else 1
+        (logit, log-time and Cox scales are O(1) whatever the units of the data).
+    """
+    if family != "gaussian" or "y" not in outcome:
+        return 1.0
+    with np.errstate(all="ignore"):
+        return _snap(np.std(np.asarray(outcome["y"], float)))
+
+
+def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.ndarray:
+    """Natural scale of every free hyperparameter, from the data.
+
+    SDs and the Gaussian ``sigma`` take the outcome's scale (:func:`outcome_scale`); a weight
+    parameter ``b`` takes ``1 / rms(d log w / d b)`` at the starting values (``b1`` in
+    ``exp(b1 * x)`` gets ``1 / sd(x)``), snapped to 1 inside :data:`UNIT_RANGE`.
+
+    Parameters
+    ----------
+    latent : LatentModel
+    space : HyperSpace
+    u0 : ndarray
+        Unconstrained starting values (the weight parameters' scales are measured there).
+
+    Returns
+    -------
+    ndarray
+        One positive scale per free coordinate (``space.free`` order).
+    """
+    fam = latent.family.family.name
+    c_y = outcome_scale(latent.design.outcome, fam)
+    out = np.ones(space.dim)
+    n_w = sum(len(b) for b in space.block_names)
+    blocks = [(bi, i) for bi, b in enumerate(space.block_names) for i in range(len(b))]
+    theta = space.hyper(u0).theta
+    cache: dict[int, tuple] = {}
+    for j, k in enumerate(space._free_idx):
+        if k < n_w:
+            bi, i = blocks[k]
+            if bi not in cache:
+                with np.errstate(all="ignore"):
+                    cache[bi] = latent.design.mm[bi].weights(theta[bi], derivative=True)
+            w, dw = cache[bi]
+            if dw is None:
+                continue
+            with np.errstate(all="ignore"):
+                rel = dw[i][w > 0] / w[w > 0]
+                rel = rel[np.isfinite(rel)]
+                rms = float(np.sqrt(np.mean(rel**2))) if rel.size else 0.0
+            # below 1e-12 the weights do not move (b0 under c = TRUE at b1 = 0: rounding)
+            out[j] = _snap(1.0 / rms) if rms > 1e-12 else 1.0
+        elif k < n_w + space.n_sd or space.names[k] == "sigma":
+            out[j] = c_y
+    return out
+
+
+#: how often the search region is widened when an estimate sits on its edge
+WIDEN = 3
+
+
+def internal_edge(u: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   kind: np.ndarray) -> np.ndarray:
+    """Coordinates at an edge of the search region that is not a boundary of the
+    parameter's support.  The lower edge of a log/logit coordinate (an SD of e^-15 of the
+    data's scale: zero) and both edges of a logit one (the limits of a bounded prior) are
+    boundaries; the upper edge of a log one and both edges of a real one are not."""
+    tol = 1e-6 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+    at_hi = (u >= hi - tol) & (kind != 2)
+    at_lo = (u <= lo + tol) & (kind == 0)
+    return at_hi | at_lo
+
+
+def widen(lo: np.ndarray, hi: np.ndarray, edge: np.ndarray,
+           kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Widen the search region of the coordinates flagged in ``edge``: ten times for a real
+    coordinate (both sides), ``e^8`` times higher for a log one."""
+    lo, hi = lo.copy(), hi.copy()
+    for j in np.flatnonzero(edge):
+        if kind[j] == 0:
+            lo[j], hi[j] = 10.0 * lo[j], 10.0 * hi[j]
+        else:
+            hi[j] += 8.0
+    return lo, hi
