@@ -307,35 +307,47 @@ def _stationary(obj: _Objective, u: np.ndarray, lo: np.ndarray, us: np.ndarray) 
 def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
               us: np.ndarray, maxiter: int, radius: float = 2.5,
               rounds: int = 16) -> optimize.OptimizeResult:
-    """L-BFGS-B inside a moving trust box.
+    """L-BFGS-B inside a moving trust box, in the coordinates' data units ``u / us``.
 
     A quasi-Newton step can jump to hyperparameters where the likelihood underflows or the
     weights overflow (e.g. a Weibull shape of e^8, ``exp(b1 * x)`` with large x), where the
     objective is rejected and the line search stalls.  Each round stays within ``radius``
-    units ``us`` of its start on the unconstrained scale; the box is re-centred while the
-    optimum is on its edge, and shrunk when a round stalls away from a stationary point.
-    ``lo``, ``hi`` are the outer limits (:meth:`HyperSpace.search_box`).
+    of its start; the box is re-centred while the optimum is on its edge, and shrunk when a
+    round stalls away from a stationary point.  ``lo``, ``hi`` are the outer limits
+    (:meth:`HyperSpace.search_box`).  Working in units ``us`` (the data scale of a weight
+    parameter) makes the steps and the gradient tolerance independent of the covariate's
+    units: ``b1`` of ``exp(b1 * x)`` with x in 1e-4 units is found as precisely as with x
+    in units.
     """
-    center = np.clip(u0, lo, hi)
-    rad = radius * np.asarray(us, float)
+    us = np.asarray(us, float)
+
+    def fun(v):
+        f, g = obj.value_and_grad(v * us)
+        return f, g * us
+
+    vlo, vhi = lo / us, hi / us
+    center = np.clip(u0 / us, vlo, vhi)
     nit = 0
     res = None
     for _ in range(rounds):
-        blo, bhi = np.maximum(lo, center - rad), np.minimum(hi, center + rad)
+        blo, bhi = np.maximum(vlo, center - radius), np.minimum(vhi, center + radius)
         bounds = list(zip(blo, bhi, strict=True))
-        res = optimize.minimize(obj.value_and_grad, center, method="L-BFGS-B", bounds=bounds,
+        res = optimize.minimize(fun, center, method="L-BFGS-B", bounds=bounds,
                                 jac=True, options={"maxiter": maxiter, "ftol": 1e-13,
                                                    "gtol": 1e-6})
         nit += res.nit
-        at_box = ((np.isclose(res.x, blo) & (blo > lo)) | (np.isclose(res.x, bhi) & (bhi < hi)))
-        moved = np.abs(res.x - center)
+        at_box = ((np.isclose(res.x, blo) & (blo > vlo))
+                  | (np.isclose(res.x, bhi) & (bhi < vhi)))
+        moved = np.max(np.abs(res.x - center))
         center = res.x
-        if at_box.any() or np.any(moved >= rad):
+        if at_box.any() or moved >= radius:
             continue  # the optimum lies beyond the box: re-centre
-        if _stationary(obj, res.x, lo, us):
+        if _stationary(obj, res.x * us, lo, us):
             break
-        rad = rad / 4.0  # stalled (rejected trial points): smaller steps
+        radius /= 4.0  # stalled (rejected trial points): smaller steps
     res.nit = nit
+    res.x = res.x * us
+    res.jac = res.jac / us
     return res
 
 
