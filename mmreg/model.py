@@ -16,6 +16,7 @@ from mmreg.families import Family, get_family
 from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import Hyper, LatentModel
+from mmreg.inference.scales import pinning_sd
 from mmreg.priors import (
     KIND_COEF,
     KIND_SD,
@@ -426,6 +427,8 @@ class MMModel:
         """
         hyp = self.hyper_from_params(params)
         beta = np.array([self._value(params, n) for n in self.design.coef_names])
-        lat = LatentModel(self.design, self.bound_family, beta,
-                          np.full(len(beta), 1e-7))
+        # the coefficients are pinned at beta by a prior far tighter than the data
+        lat0 = LatentModel(self.design, self.bound_family, beta, np.ones(len(beta)))
+        sd = pinning_sd(lat0, hyp.theta, beta, hyp.phi)
+        lat = LatentModel(self.design, self.bound_family, beta, sd)
         return lat.mode(hyp).log_marginal

@@ -127,3 +127,38 @@ def widen(lo: np.ndarray, hi: np.ndarray, edge: np.ndarray,
         else:
             hi[j] += 8.0
     return lo, hi
+
+
+def pinning_sd(latent: LatentModel, theta: tuple, beta: np.ndarray, phi: tuple,
+               ratio: float = 1e14) -> np.ndarray:
+    """Prior SDs that pin coefficients at ``beta`` whatever the units of the data.
+
+    A coefficient is held at a value by a Normal prior whose precision is ``ratio`` times
+    its data precision ``sum_i c_i D_ij²`` (``c`` the likelihood curvature at ``eta = D
+    beta``), at least ``ratio``: a fixed SD of 1e-7 does not pin a coefficient whose
+    covariate is on a 1e4 scale, or whose outcome is on a 1e-8 scale.
+
+    Parameters
+    ----------
+    latent : LatentModel
+    theta : tuple of ndarray
+        Weight parameters per mm block (the design depends on them).
+    beta : ndarray
+        The coefficient values.
+    phi : tuple of float
+        Family parameters.
+    ratio : float
+        Prior precision over data precision.
+
+    Returns
+    -------
+    ndarray
+        One SD per coefficient.
+    """
+    D, _, off = latent.assemble(theta)
+    with np.errstate(all="ignore"):
+        curv = np.broadcast_to(np.asarray(latent.family.derivs(off + D @ beta, phi)[1].d,
+                                          float), (D.shape[0],))
+        prec = np.abs(curv) @ (np.asarray(D, float) ** 2)
+    prec = np.where(np.isfinite(prec), prec, 1.0)
+    return 1.0 / np.sqrt(ratio * np.maximum(prec, 1.0))
