@@ -196,7 +196,7 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         for attempt in range(WIDEN + 1):
             res = _minimize(obj, u0, lo, hi, us, maxiter)
             nit += res.nit
-            edge = internal_edge(res.x, lo, hi, space._kind)
+            edge = internal_edge(res.x, lo, hi, space._kind) | res.outward
             if not edge.any() or attempt == WIDEN:
                 break
             lo, hi = widen(lo, hi, edge, space._kind)
@@ -211,10 +211,11 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
             nat = space.natural_free(res.x)
             names = ", ".join(f"{space.free[j]} = {nat[j]:.4g}" for j in np.flatnonzero(edge))
             warnings.warn(
-                f"the estimate of {names} is at the edge of the optimiser's search region "
-                f"after widening it {WIDEN} times: the data do not bound it, so it is not an "
-                "estimate. Rescale the outcome or covariates, give this parameter an "
-                "informative prior or fix it (priors={...: Fixed(value)}).", MMWarning,
+                f"the estimate of {names} is at the edge of the optimiser's search region, "
+                f"or still moving outwards, after widening it {WIDEN} times: the data do not "
+                "bound it, so it is not an estimate. Rescale the outcome or covariates, give "
+                "this parameter an informative prior or fix it (priors={...: Fixed(value)}).",
+                MMWarning,
                 stacklevel=3)
             res.success = False
             res.message = f"estimate at the edge of the search region ({names})"
@@ -329,6 +330,7 @@ def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     center = np.clip(u0 / us, vlo, vhi)
     nit = 0
     res = None
+    outward = np.zeros(len(center), dtype=bool)
     for _ in range(rounds):
         blo, bhi = np.maximum(vlo, center - radius), np.minimum(vhi, center + radius)
         bounds = list(zip(blo, bhi, strict=True))
@@ -338,14 +340,16 @@ def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
         nit += res.nit
         at_box = ((np.isclose(res.x, blo) & (blo > vlo))
                   | (np.isclose(res.x, bhi) & (bhi < vhi)))
-        moved = np.max(np.abs(res.x - center))
+        moved = np.abs(res.x - center)
         center = res.x
-        if at_box.any() or moved >= radius:
+        outward = at_box | (moved >= radius)
+        if outward.any():
             continue  # the optimum lies beyond the box: re-centre
         if _stationary(obj, res.x * us, lo, us):
             break
         radius /= 4.0  # stalled (rejected trial points): smaller steps
     res.nit = nit
+    res.outward = outward  # still re-centring after the last round: moving outwards
     res.x = res.x * us
     res.jac = res.jac / us
     return res
