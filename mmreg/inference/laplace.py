@@ -23,7 +23,14 @@ from mmreg.errors import MMDataError, MMWarning
 from mmreg.inference.gradient import laplace_gradient, mode_sensitivity
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
-from mmreg.inference.scales import WIDEN, data_scales, internal_edge, outcome_scale, widen
+from mmreg.inference.scales import (
+    WIDEN,
+    data_scales,
+    internal_edge,
+    outcome_scale,
+    prior_scale_conflicts,
+    widen,
+)
 
 __all__ = ["LaplaceFit", "fit_laplace", "start_values"]
 
@@ -187,6 +194,13 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     """
     if space.dim:
         space.scale = data_scales(latent, space, np.asarray(u0, float))
+    conflicts = prior_scale_conflicts(latent, space)
+    if conflicts:
+        warnings.warn(
+            f"the priors of {', '.join(conflicts)} lie far below the scale of the outcome "
+            "(SD {:.4g}): they will pull these estimates towards 0. Rescale the outcome "
+            "(e.g. to thousands) or give priors on its scale.".format(
+                float(np.std(latent.design.outcome["y"]))), MMWarning, stacklevel=3)
     obj = _Objective(latent, space)
     lo, hi = space.search_box()
     if space.dim:

@@ -162,3 +162,58 @@ def pinning_sd(latent: LatentModel, theta: tuple, beta: np.ndarray, phi: tuple,
         prec = np.abs(curv) @ (np.asarray(D, float) ** 2)
     prec = np.where(np.isfinite(prec), prec, 1.0)
     return 1.0 / np.sqrt(ratio * np.maximum(prec, 1.0))
+
+
+#: a prior whose typical value is this many times below the outcome's scale is flagged
+PRIOR_CONFLICT = 100.0
+
+
+def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
+    """Parameters whose prior sits far below the scale of a Gaussian outcome.
+
+    bml's default priors (N(0, 100²) on coefficients, half-Cauchy(25) on SDs) assume an
+    outcome of moderate size; for an outcome in dollars (SD 5,000) they pull the country SD
+    to 0 and the intercept to 0 — a prior, not a bound, but just as silent.  A free SD or
+    ``sigma`` is flagged when the median of its prior is more than :data:`PRIOR_CONFLICT`
+    times below the outcome's SD; a coefficient when the size the data suggest (``|mean
+    y| + sd y`` for the intercept, ``sd y / sd x_j`` for a covariate) is more than
+    :data:`PRIOR_CONFLICT` times its prior SD.
+
+    Parameters
+    ----------
+    latent : LatentModel
+    space : HyperSpace
+
+    Returns
+    -------
+    list of str
+        ``"name (prior)"`` descriptions of the flagged parameters (empty unless Gaussian).
+    """
+    if latent.family.family.name != "gaussian" or "y" not in latent.design.outcome:
+        return []
+    y = np.asarray(latent.design.outcome["y"], float)
+    s_y = float(np.std(y))
+    if not np.isfinite(s_y) or s_y <= 0:
+        return []
+    out = []
+    n_w = sum(len(b) for b in space.block_names)
+    rng = np.random.default_rng(0)
+    for k in space._free_idx:
+        name = space.names[k]
+        if k < n_w or not (k < n_w + space.n_sd or name == "sigma"):
+            continue
+        prior = space.priors[name]
+        with np.errstate(all="ignore"):
+            med = float(np.median(np.abs(prior.sample(rng, 4001))))
+        if np.isfinite(med) and med * PRIOR_CONFLICT < s_y:
+            out.append(f"{name} ({prior})")
+    X = np.asarray(latent.design.X, float)
+    sd_prior = 1.0 / np.sqrt(latent.coef_prec)
+    for j, name in enumerate(latent.coef_names):
+        if j >= X.shape[1] or sd_prior[j] < 1e-6:  # aggregated member columns; fixed ones
+            continue
+        sd_x = float(np.std(X[:, j]))
+        size = abs(float(np.mean(y)) - latent.coef_mean[j]) + s_y if sd_x == 0 else s_y / sd_x
+        if size > PRIOR_CONFLICT * sd_prior[j]:
+            out.append(f"{name} (Normal({latent.coef_mean[j]:g}, {sd_prior[j]:g}²))")
+    return out

@@ -167,3 +167,21 @@ def test_country_sd_of_5000_is_recovered_not_capped(priors):
         # countries' curvature), but nowhere near the old cap: within 30% and above it
         assert 2981.0 * 1.1 < res.params["sigma.hm1"] < sd_ref * 1.01
         assert res.params["sigma.hm1"] > 0.7 * sd_ref
+
+
+@pytest.mark.parametrize("s", [1e4, 1e6, 1e8, 1e-8, 1e-4, 1.0, 100.0], ids=lambda s: f"y*{s:g}")
+def test_default_priors_far_below_the_outcome_scale_are_named(s):
+    # bml's half-Cauchy(25) / N(0, 100²) defaults pull SDs and the intercept to 0 for an
+    # outcome in dollars (the issue's "country SD 5000 estimated as 0.04"): a warning must
+    # name them once the outcome's SD is 100 times their typical size; never otherwise
+    df = _scaled(_data(True), "y", s)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mmreg.MMModel("y ~ 1 + majority + " + MM + HM, df).fit()
+    hits = [str(w.message) for w in caught if issubclass(w.category, mmreg.MMWarning)
+            and "far below the scale of the outcome" in str(w.message)]
+    if s >= 1e4:
+        assert len(hits) == 1, hits
+        assert "sigma.hm1 (HalfCauchy(25))" in hits[0] and "Intercept" in hits[0], hits[0]
+    else:
+        assert not hits, hits
