@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 from scipy import optimize
 
-from mmreg.errors import MMDataError, MMWarning
+from mmreg.errors import MMDataError, MMSpecError, MMWarning
 from mmreg.inference.gradient import laplace_gradient, mode_sensitivity
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
@@ -246,6 +246,8 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     try:
         with np.errstate(all="ignore"):
             mode, f_opt = obj.at(u)
+    except (MMDataError, MMSpecError):
+        raise  # already named
     except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
         mode, f_opt = None, str(exc)
     if mode is None or not f_opt < _BIG:
