@@ -185,3 +185,22 @@ def test_default_priors_far_below_the_outcome_scale_are_named(s):
         assert "sigma.hm1 (HalfCauchy(25))" in hits[0] and "Intercept" in hits[0], hits[0]
     else:
         assert not hits, hits
+
+
+@cache
+def _profile_ci(s: float) -> pd.DataFrame:
+    df = _scaled(_data(True), "y", s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mmreg.MMModel("y ~ 1 + majority + " + MM + HM, df, priors=FLAT).fit()
+    return res.conf_int().loc[["sigma.hm1", "sigma"]]
+
+
+@pytest.mark.parametrize("s", [1e-8, 1e-4, 1e4, 1e8], ids=lambda s: f"y*{s:g}")
+def test_profile_intervals_of_the_sds_scale_with_the_outcome(s):
+    # the profile search runs inside the (data-centred) search region: its ends scale with
+    # the outcome (the profile likelihood of s·σ at s·y is that of σ at y), to the search
+    # accuracy xtol = 2e-3 on the log scale
+    base, ci = _profile_ci(1.0), _profile_ci(s)
+    assert np.all(np.isfinite(ci.to_numpy())) and np.all(ci["lower"] > 0)
+    np.testing.assert_allclose(ci.to_numpy() / s, base.to_numpy(), rtol=2e-3)
