@@ -151,6 +151,14 @@ class MMModel:
         self.space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names,
                                 self.priors)
         self._check_weights()
+        if fixed_coef:  # held relative to their data precision: 1e-9 is not tight at 1e8
+            from mmreg.inference.laplace import start_values
+
+            hyp0 = self.space.hyper(start_values(self.space, d.outcome, self.family))
+            pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
+            held = np.isin(d.coef_names, fixed_coef)
+            self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held],
+                                                     pin[held] ** -2.0)
 
     def _check_weights(self) -> None:
         """Weights must be valid (finite, non-negative, non-zero sums) at the start values."""

@@ -34,7 +34,7 @@ import pytest
 import statsmodels.api as sm
 
 import mmreg
-from mmreg.priors import HalfCauchy, Normal
+from mmreg.priors import Fixed, HalfCauchy, Normal
 
 SCALES = [1e-8, 1e-4, 1.0, 1e4, 1e8]
 TARGETS = ["y", "majority", "finance"]  # the outcome, a main covariate, a member covariate
@@ -204,3 +204,27 @@ def test_profile_intervals_of_the_sds_scale_with_the_outcome(s):
     base, ci = _profile_ci(1.0), _profile_ci(s)
     assert np.all(np.isfinite(ci.to_numpy())) and np.all(ci["lower"] > 0)
     np.testing.assert_allclose(ci.to_numpy() / s, base.to_numpy(), rtol=2e-3)
+
+
+@cache
+def _fixed_fit(target: str, s: float):
+    df = _scaled(_data(True), target, s)
+    value = 0.5 * (s if target == "y" else 1.0 / s)
+    pri = {k: v for k, v in FLAT.items() if k != "majority"} | {"majority": Fixed(value)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mmreg.MMModel("y ~ 1 + majority + " + MM + HM, df, priors=pri).fit(), value
+
+
+@pytest.mark.parametrize(("target", "s"), [("majority", 1e-8), ("majority", 1e4),
+                                           ("majority", 1e8), ("y", 1e-8), ("y", 1e8)],
+                         ids=lambda v: f"{v:g}" if isinstance(v, float) else v)
+def test_a_fixed_coefficient_stays_at_its_value_in_any_units(target, s):
+    # a fixed coefficient was a Normal prior with SD 1e-9, which the data outweigh once
+    # the covariate is on a 1e8 scale (majority drifted from 0.5 to 0.48)
+    res, value = _fixed_fit(target, s)
+    base, _ = _fixed_fit(target, 1.0)
+    assert res.params["majority"] == pytest.approx(value, rel=1e-9)
+    k = s if target == "y" else 1.0
+    others = ["Intercept", "mm1.finance", "sigma.hm1", "sigma"]
+    np.testing.assert_allclose(res.params[others] / k, base.params[others], rtol=RTOL)
