@@ -17,6 +17,7 @@ from mmreg.families import Family, get_family
 from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import Hyper, LatentModel
+from mmreg.inference.scales import pinning_sd
 from mmreg.priors import (
     KIND_COEF,
     KIND_SD,
@@ -153,6 +154,14 @@ class MMModel:
         self.space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names,
                                 self.priors)
         self._check_weights()
+        if fixed_coef:  # held relative to their data precision: 1e-9 is not tight at 1e8
+            from mmreg.inference.laplace import start_values
+
+            hyp0 = self.space.hyper(start_values(self.space, d.outcome, self.family))
+            pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
+            held = np.isin(d.coef_names, fixed_coef)
+            self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held],
+                                                     pin[held] ** -2.0)
         self._collinear = warn_collinear(self)  # MMWarning naming linearly dependent columns
 
     def _check_weights(self) -> None:
@@ -443,6 +452,8 @@ class MMModel:
         """
         hyp = self.hyper_from_params(params)
         beta = np.array([self._value(params, n) for n in self.design.coef_names])
-        lat = LatentModel(self.design, self.bound_family, beta,
-                          np.full(len(beta), 1e-7))
+        # the coefficients are pinned at beta by a prior far tighter than the data
+        lat0 = LatentModel(self.design, self.bound_family, beta, np.ones(len(beta)))
+        sd = pinning_sd(lat0, hyp.theta, beta, hyp.phi)
+        lat = LatentModel(self.design, self.bound_family, beta, sd)
         return lat.mode(hyp).log_marginal

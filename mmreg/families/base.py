@@ -218,6 +218,19 @@ class BoundFamily(ABC):
         """
         return ()
 
+    def initial_eta(self) -> float | None:
+        """A starting value of the linear predictor on the outcome's scale, or ``None``.
+
+        Used as the start of the intercept in the conditional-mode search, so that the
+        first Newton step starts where the data are (log survival times of 1e15 give a
+        Weibull curvature of e^35 at eta = 0).
+
+        Returns
+        -------
+        float or None
+        """
+        return None
+
     # -- helpers shared by the implementations ------------------------------------------------
     def _eta(self, eta: np.ndarray, any_length: bool = False) -> np.ndarray:
         eta = np.asarray(eta, dtype=float)

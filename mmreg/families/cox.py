@@ -117,6 +117,14 @@ class CoxFamily(Family):
             )
         if self.intervals is None:
             return BoundCoxRiskSet(self, time, event)
+        n_times = int(np.unique(time[event == 1]).size)
+        if self.intervals > n_times:
+            col = (labels or {}).get("time", "time")
+            raise MMSpecError(
+                f"cox_intervals={self.intervals} is more than the {n_times} distinct event "
+                f"times in '{col}': use at most cox_intervals={n_times} (each interval's "
+                "hazard needs events to be informed), or cox_intervals=None for one piece "
+                "per unique time.")
         return BoundCoxPiecewise(self, time, event)
 
 
@@ -371,14 +379,26 @@ class BoundCoxPiecewise(BoundCox):
         ``K + 1`` interval boundaries (``breaks[0] = 0``, ``breaks[-1] = max(time) + 1``).
     """
 
+    #: event times whose median is below this are measured internally in units of that
+    #: median (see :attr:`time_unit`)
+    SMALL_TIMES = 1.0
+
     def __init__(self, family: CoxFamily, time: np.ndarray, event: np.ndarray) -> None:
         super().__init__(family, time, event)
         K = int(family.intervals)
         self.K = K
+        # The Gamma(a, rate b) prior of the hazards is per unit of time: with times of 1e-15
+        # every exposure sum S_k is ~1e-13, far below b = 0.1, log(b + S_k) no longer
+        # depends on eta and the data are silently ignored.  Small times are therefore
+        # measured in units of their median event time (bml's vague prior on that scale).
+        med = float(np.median(time[event == 1]))
+        self.time_unit = med if 0 < med < self.SMALL_TIMES else 1.0
         breaks = np.quantile(time[event == 1], np.linspace(0.0, 1.0, K + 1))
         breaks[0] = 0.0
         breaks[-1] = time.max() + 1.0
         self.breaks = breaks
+        time = time / self.time_unit
+        breaks = breaks / self.time_unit
         j = np.clip(np.searchsorted(breaks, time, side="left") - 1, 0, K - 1)  # (start, end]
         count = j + 1
         indptr = np.concatenate([[0], np.cumsum(count)])
@@ -391,8 +411,19 @@ class BoundCoxPiecewise(BoundCox):
         self._Ecsr = E
         self._lse_pieces, self._lse_rows = _RowLogSumExp(E.T.tocsr()), _RowLogSumExp(E)
         self.d_k = np.bincount(j[event == 1], minlength=K).astype(float)
+        # internal units: with the prior rate b per unit it is also the likelihood under
+        # the rate b / time_unit in the data's units (the log(time_unit) terms cancel)
         self._event_logexp = np.where(event == 1, np.log(own), 0.0)
         self._finish()
+
+    def baseline_posterior(self, eta: np.ndarray) -> pd.DataFrame:
+        """As :meth:`BoundCox.baseline_posterior`, hazards per unit of the data's time."""
+        out = super().baseline_posterior(eta)
+        c = self.time_unit
+        out["exposure"] *= c
+        out["rate"] *= c
+        out["mean"] /= c
+        return out
 
     def _log_sums(self, eta: np.ndarray) -> np.ndarray:
         return self._lse_pieces(eta)

@@ -151,3 +151,9 @@ class BoundWeibull(BoundFamily):
         sd = float(np.std(self._logt))
         r = np.pi / (np.sqrt(6.0) * sd) if sd > 0 else 1.0
         return (float(np.clip(r, 0.2, 10.0)),)
+
+    def initial_eta(self) -> float:
+        """Mean log time plus Euler's constant over the initial shape (E[log T] = eta −
+        gamma / r), a start for the intercept on the data's time scale."""
+        (r,) = self.initial_phi()
+        return float(np.mean(self._logt) + np.euler_gamma / r)

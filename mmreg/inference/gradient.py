@@ -34,8 +34,11 @@ solves, see ``SMALL_BLOCK``), and σ takes its trace from tr(H⁻¹H) = dim H.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from mmreg.errors import MMWarning
 from mmreg.inference.seltrace import SelectedTraces
 
 __all__ = ["gaussian_gradient", "laplace_gradient", "mode_sensitivity"]
@@ -101,6 +104,9 @@ class _Directions:
         self.g0, self.c0 = latent.family.derivs(mode.eta, self.phi)
         self.n_w = sum(len(b) for b in space.block_names)
         self.blocks = [(bi, k) for bi, b in enumerate(space.block_names) for k in range(len(b))]
+        #: natural data scale of each free coordinate (:func:`~mmreg.inference.laplace.
+        #: data_scales`; ones when not set): the unit of the difference steps
+        self.unit = np.asarray(getattr(space, "scale", np.ones(space.dim)), float)
 
     def A(self, Dm, Rm, v):  # A v
         P = self.latent.P
@@ -126,7 +132,7 @@ class _Directions:
         out: dict = {"k_w": None, "k_sd": None, "k_phi": None, "scale": 1.0, "dDR": None}
         if k < self.n_w:  # a weight parameter: A and the offset depend on it
             k_w = out["k_w"] = self.blocks[k]
-            scale = out["scale"] = max(1.0, abs(self.theta[k_w[0]][k_w[1]]))
+            scale = out["scale"] = max(self.unit[j], abs(self.theta[k_w[0]][k_w[1]]))
             h = 1e-6 * scale
             parts = []
             for sgn in (1.0, -1.0):
@@ -156,7 +162,12 @@ class _Directions:
         else:  # a family parameter
             i = out["k_phi"] = k - self.n_w - space.n_sd
             phi, fam, eta = self.phi, latent.family, self.mode.eta
-            scale = out["scale"] = max(1.0, abs(phi[i]))
+            # relative to the parameter's data scale, and never a step that could reach 0
+            # (family parameters are positive: a Gaussian sigma of 1e-8 takes 1e-14 steps)
+            scale = max(self.unit[j], abs(phi[i]))
+            if phi[i] > 0:
+                scale = min(scale, 1e3 * phi[i])
+            out["scale"] = scale
             h = 1e-6 * scale
             up = tuple(p + h * (m == i) for m, p in enumerate(phi))
             dn = tuple(p - h * (m == i) for m, p in enumerate(phi))
@@ -178,7 +189,24 @@ def mode_sensitivity(latent, space, u: np.ndarray, mode) -> np.ndarray:
         return np.zeros((latent.dim, 0))
     dirs = _Directions(latent, space, u, mode)
     dnatural = space.dnatural(u)
-    return np.column_stack([dirs(j)["zdot"] * dnatural[j] for j in range(space.dim)])
+    cols, bad = [], []
+    for j in range(space.dim):
+        try:
+            with np.errstate(all="ignore"):
+                col = dirs(j)["zdot"] * dnatural[j]
+        except (FloatingPointError, np.linalg.LinAlgError, ArithmeticError):
+            col = None  # e.g. weights overflowing one difference step away from u
+        if col is None or not np.all(np.isfinite(col)):
+            bad.append(space.free[j])
+            col = np.zeros(latent.dim)
+        cols.append(col)
+    if bad:
+        warnings.warn(
+            f"the sensitivity of the latent effects to {bad} cannot be computed at the "
+            "estimate (the weights or the likelihood overflow next to it); the coefficients' "
+            "standard errors leave the uncertainty of these parameters out. Rescale the "
+            "covariates of the weight function or fit(method='mcmc').", MMWarning, stacklevel=3)
+    return np.column_stack(cols)
 
 
 def _logdet_gradient(latent, space, u, mode, which: np.ndarray,

@@ -56,11 +56,42 @@ class HyperSpace:
         for n, v in self.fixed.items():
             base[self.names.index(n)] = v
         self._base = base
+        #: natural scale of each free coordinate (set from the data by
+        #: :func:`mmreg.inference.laplace.data_scales`; 1 = the defaults' O(1) units)
+        self.scale = np.ones(len(self.free))
 
     @property
     def dim(self) -> int:
         """Number of free (sampled/optimised) hyperparameters."""
         return len(self.free)
+
+    #: search limits on the unconstrained scale, relative to a coordinate's natural scale:
+    #: ±30 scales for real parameters, log(scale) + [−15, 8] for log-transformed ones
+    #: (e^-15 of the data's scale is zero for every purpose, e^8 of it is huge)
+    BOX_REAL, BOX_LOG = 30.0, (-15.0, 8.0)
+
+    def search_box(self) -> tuple[np.ndarray, np.ndarray]:
+        """Limits of the optimiser's search on the unconstrained scale, centred on
+        :attr:`scale`.
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            Lower and upper limits per free coordinate.  A log-transformed coordinate
+            (kinds 1 and 3) gets ``log(scale) + [-15, 8]``; a real one ``±30 scale``; a
+            logit-transformed one (bounded prior) ``[-15, 8]``, its lower end extended to
+            ``log(scale) - 15`` for a scale below 1.
+        """
+        k = self._kind
+        s = np.where(np.isfinite(self.scale) & (self.scale > 0), self.scale, 1.0)
+        log_s = np.log(s)
+        lo = np.where(k == 0, -self.BOX_REAL * s, self.BOX_LOG[0] + log_s)
+        hi = np.where(k == 0, self.BOX_REAL * s, self.BOX_LOG[1] + log_s)
+        b = k == 2
+        if b.any():
+            lo[b] = np.minimum(self.BOX_LOG[0], log_s[b] + self.BOX_LOG[0])
+            hi[b] = self.BOX_LOG[1]
+        return lo, hi
 
     def natural_free(self, u: np.ndarray) -> np.ndarray:
         """Natural-scale values of the free hyperparameters."""

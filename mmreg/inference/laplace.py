@@ -19,10 +19,18 @@ from functools import cached_property
 import numpy as np
 from scipy import optimize
 
-from mmreg.errors import MMWarning
+from mmreg.errors import MMDataError, MMSpecError, MMWarning
 from mmreg.inference.gradient import laplace_gradient, mode_sensitivity
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
+from mmreg.inference.scales import (
+    WIDEN,
+    data_scales,
+    internal_edge,
+    outcome_scale,
+    prior_scale_conflicts,
+    widen,
+)
 
 __all__ = ["LaplaceFit", "fit_laplace", "start_values"]
 
@@ -42,6 +50,7 @@ class LaplaceFit:
     log_posterior: float  # maximised log marginal posterior of ψ
     optimizer: optimize.OptimizeResult
     hessian_ok: bool
+    box: tuple | None = None  # (lower, upper) search limits on the u scale, after widening
 
     @cached_property
     def var_z(self) -> np.ndarray:
@@ -60,18 +69,21 @@ class LaplaceFit:
 
 
 def start_values(space: HyperSpace, outcome: dict, family: str) -> np.ndarray:
-    """Reasonable unconstrained starting values for the optimiser."""
+    """Reasonable unconstrained starting values for the optimiser (on the data's scale)."""
+    c_y = outcome_scale(outcome, family)
+    n_w = len(space.names) - space.n_sd - space.n_phi
+    sd_names = set(space.names[n_w:n_w + space.n_sd])
     x = []
     for n in space.free:
         lo, hi = space.priors[n].bounds()
         if np.isfinite(lo) and np.isfinite(hi):
             x.append(0.5 * (lo + hi))
         elif n == "sigma" and family == "gaussian":
-            x.append(max(float(np.std(outcome["y"])), 1e-3))
+            x.append(max(float(np.std(outcome["y"])), 1e-3 * c_y))
         elif n == "shape":
             x.append(1.0)
         elif np.isfinite(lo):
-            x.append(lo + 0.5)
+            x.append(lo + 0.5 * (c_y if n in sd_names else 1.0))
         else:
             x.append(0.0)
     return space.unconstrain(np.array(x))
@@ -89,6 +101,9 @@ class _Objective:
         self._pred = None  # (u, ẑ(u), dẑ/du) of the last gradient: predicts the next mode
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
         self._last = None  # (u, f, g, mode) of the last successful value_and_grad
+        #: unit of each unconstrained coordinate: the data scale for real (weight)
+        #: parameters, 1 on the log/logit scales
+        self.uscale = np.where(space._kind == 0, space.scale, 1.0)
 
     def mode(self, u: np.ndarray) -> Mode:
         z0 = self.z
@@ -152,7 +167,7 @@ class _Objective:
         except (np.linalg.LinAlgError, ValueError):
             return _BIG, g
         for j in range(len(u)):
-            h = self.PRIOR_STEP * max(1.0, abs(u[j]))
+            h = self.PRIOR_STEP * max(self.uscale[j], abs(u[j]))
             e = np.zeros(len(u))
             e[j] = h
             lp = [-self.space.log_prior(u + s * e, jacobian=False) for s in (1.0, -1.0)]
@@ -187,16 +202,48 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     mcmc_start : bool
         True when the fit only starts an MCMC run: no advice to run MCMC is then given.
     """
-    obj = _Objective(latent, space)
     if space.dim:
-        u0 = _warm_start(obj, np.asarray(u0, float), space, maxiter)
-        res = _minimize(obj, u0, space._kind, maxiter)
+        space.scale = data_scales(latent, space, np.asarray(u0, float))
+    conflicts = prior_scale_conflicts(latent, space)
+    if conflicts:
+        warnings.warn(
+            f"the priors of {', '.join(conflicts)} lie far below the scale of the outcome "
+            "(SD {:.4g}): they will pull these estimates towards 0. Rescale the outcome "
+            "(e.g. to thousands) or give priors on its scale.".format(
+                float(np.std(latent.design.outcome["y"]))), MMWarning, stacklevel=3)
+    obj = _Objective(latent, space)
+    lo, hi = space.search_box()
+    if space.dim:
+        us = obj.uscale
+        u0 = _warm_start(obj, np.asarray(u0, float), space, maxiter, lo, hi)
+        nit = 0
+        for attempt in range(WIDEN + 1):
+            res = _minimize(obj, u0, lo, hi, us, maxiter)
+            nit += res.nit
+            edge = internal_edge(res.x, lo, hi, space._kind) | res.outward
+            if not edge.any() or attempt == WIDEN:
+                break
+            lo, hi = widen(lo, hi, edge, space._kind)
+            u0 = res.x
+        res.nit = nit
         for msg in sorted(obj.failures):
             warnings.warn(f"{msg} for some parameter values tried by the optimiser (e.g. exp() "
                           "overflowing); those values were rejected. Consider rescaling the "
                           "covariate or reparametrising the weight function.", MMWarning,
                           stacklevel=3)
-        if res.success and not _stationary(obj, res.x, space._kind):
+        if edge.any():
+            nat = space.natural_free(res.x)
+            names = ", ".join(f"{space.free[j]} = {nat[j]:.4g}" for j in np.flatnonzero(edge))
+            warnings.warn(
+                f"the estimate of {names} is at the edge of the optimiser's search region, "
+                f"or still moving outwards, after widening it {WIDEN} times: the data do not "
+                "bound it, so it is not an estimate. Rescale the outcome or covariates, give "
+                "this parameter an informative prior or fix it (priors={...: Fixed(value)}).",
+                MMWarning,
+                stacklevel=3)
+            res.success = False
+            res.message = f"estimate at the edge of the search region ({names})"
+        if res.success and not _stationary(obj, res.x, lo, us):
             res.success = False
             res.message = "the gradient at the solution is not small (optimiser stalled)"
         if not res.success:
@@ -206,7 +253,22 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
     else:
         u = np.zeros(0)
         res = optimize.OptimizeResult(x=u, success=True, fun=obj(u), nit=0)
-    mode, f_opt = obj.at(u)
+    try:
+        with np.errstate(all="ignore"):
+            mode, f_opt = obj.at(u)
+    except (MMDataError, MMSpecError):
+        raise  # already named
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+        mode, f_opt = None, str(exc)
+    if mode is None or not f_opt < _BIG:
+        nat = ", ".join(f"{n} = {v:.4g}" for n, v in zip(space.free, space.natural_free(u),
+                                                         strict=True))
+        why = f" ({f_opt})" if isinstance(f_opt, str) else ""
+        raise MMDataError(
+            f"the {latent.family.family.name} model cannot be evaluated at the hyperparameters "
+            f"the optimiser ended at ({nat or 'none'}){why}: the likelihood or its curvature "
+            "is not finite there. Check the scale of the outcome and covariates (rescale "
+            "extreme values) and the weight function, or give starting values (start=...).")
     P = latent.P
     cov_u, ok = _hyper_covariance(obj, u, warn=not mcmc_start)
     cov_bb = mode.factor.coef_block(P)
@@ -219,10 +281,12 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         cross, cov_coef = J, cov_bb
     return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef,
                       cross=cross, sensitivity=J,
-                      log_posterior=-float(f_opt), optimizer=res, hessian_ok=ok)
+                      log_posterior=-float(f_opt), optimizer=res, hessian_ok=ok,
+                      box=(lo, hi))
 
 
-def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int) -> np.ndarray:
+def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
+                lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Optimise the other hyperparameters with the weight parameters held at their start.
 
     Weight functions such as ``exp(b1 * x)`` make the objective strongly non-quadratic in
@@ -249,77 +313,101 @@ def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int
             f, g = obj.value_and_grad(self._u(v))
             return f, g[rest]
 
-    res = _minimize(_Sub(), u0[rest], space._kind[rest], maxiter)  # type: ignore[arg-type]
+    res = _minimize(_Sub(), u0[rest], lo[rest], hi[rest], obj.uscale[rest],  # type: ignore
+                    maxiter)
     out = u0.copy()
     if np.isfinite(res.fun) and res.fun < _BIG:
         out[rest] = res.x
     return out
 
 
-def box(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Search limits on the unconstrained scale: ±30 for unbounded parameters, [−15, 8] for
-    log/logit-transformed ones (an SD of e^-15 is zero for every purpose, e^8 is huge)."""
-    return np.where(kind == 0, -30.0, -15.0), np.where(kind == 0, 30.0, 8.0)
-
-
-def _stationary(obj: _Objective, u: np.ndarray, kind: np.ndarray) -> bool:
-    """Is ``u`` a stationary point (or at a bound)?  Guards against stalled line searches."""
+def _stationary(obj: _Objective, u: np.ndarray, lo: np.ndarray, us: np.ndarray) -> bool:
+    """Is ``u`` a stationary point (or at the lower limit ``lo``)?  Guards against stalled
+    line searches; the gradient is measured in the coordinates' units ``us``."""
     f0, g = obj.value_and_grad(u)
     if f0 >= _BIG:
         return False
-    at_lower = (u <= box(kind)[0] + 1e-6) & (g > 0)
-    return bool(np.all((np.abs(g) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
+    at_lower = (u <= lo + 1e-6) & (g > 0)
+    return bool(np.all((np.abs(g * us) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
 
 
-def _minimize(obj: _Objective, u0: np.ndarray, kind: np.ndarray, maxiter: int,
-              radius: float = 2.5, rounds: int = 16) -> optimize.OptimizeResult:
-    """L-BFGS-B inside a moving trust box.
+def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+              us: np.ndarray, maxiter: int, radius: float = 2.5,
+              rounds: int = 16) -> optimize.OptimizeResult:
+    """L-BFGS-B inside a moving trust box, in the coordinates' data units ``u / us``.
 
     A quasi-Newton step can jump to hyperparameters where the likelihood underflows or the
     weights overflow (e.g. a Weibull shape of e^8, ``exp(b1 * x)`` with large x), where the
     objective is rejected and the line search stalls.  Each round stays within ``radius``
-    of its start on the unconstrained scale; the box is re-centred while the optimum is on
-    its edge, and shrunk when a round stalls away from a stationary point.  ``kind`` is
-    :attr:`HyperSpace._kind` of the coordinates (it sets the outer :func:`box`).
+    of its start; the box is re-centred while the optimum is on its edge, and shrunk when a
+    round stalls away from a stationary point.  ``lo``, ``hi`` are the outer limits
+    (:meth:`HyperSpace.search_box`).  Working in units ``us`` (the data scale of a weight
+    parameter) makes the steps and the gradient tolerance independent of the covariate's
+    units: ``b1`` of ``exp(b1 * x)`` with x in 1e-4 units is found as precisely as with x
+    in units.
     """
-    lo, hi = box(kind)
-    center = np.clip(u0, lo, hi)
+    us = np.asarray(us, float)
+
+    def fun(v):
+        f, g = obj.value_and_grad(v * us)
+        return f, g * us
+
+    vlo, vhi = lo / us, hi / us
+    center = np.clip(u0 / us, vlo, vhi)
     nit = 0
     res = None
+    outward = np.zeros(len(center), dtype=bool)
     for _ in range(rounds):
-        blo, bhi = np.maximum(lo, center - radius), np.minimum(hi, center + radius)
+        blo, bhi = np.maximum(vlo, center - radius), np.minimum(vhi, center + radius)
         bounds = list(zip(blo, bhi, strict=True))
-        res = optimize.minimize(obj.value_and_grad, center, method="L-BFGS-B", bounds=bounds,
+        res = optimize.minimize(fun, center, method="L-BFGS-B", bounds=bounds,
                                 jac=True, options={"maxiter": maxiter, "ftol": 1e-13,
                                                    "gtol": 1e-6})
         nit += res.nit
-        at_box = ((np.isclose(res.x, blo) & (blo > lo)) | (np.isclose(res.x, bhi) & (bhi < hi)))
-        moved = np.max(np.abs(res.x - center))
+        at_box = ((np.isclose(res.x, blo) & (blo > vlo))
+                  | (np.isclose(res.x, bhi) & (bhi < vhi)))
+        moved = np.abs(res.x - center)
         center = res.x
-        if at_box.any() or moved >= radius:
+        outward = at_box | (moved >= radius)
+        if outward.any():
             continue  # the optimum lies beyond the box: re-centre
-        if _stationary(obj, res.x, kind):
+        if _stationary(obj, res.x * us, lo, us):
             break
         radius /= 4.0  # stalled (rejected trial points): smaller steps
     res.nit = nit
+    res.outward = outward  # still re-centring after the last round: moving outwards
+    res.x = res.x * us
+    res.jac = res.jac / us
     return res
 
 
 def _hyper_covariance(obj: _Objective, u: np.ndarray,
                       warn: bool = True) -> tuple[np.ndarray, bool]:
+    """Inverse observed information of ``u`` (central differences of the exact gradient).
+
+    The curvature is taken in the coordinates' data units (``obj.uscale``: a weight
+    parameter of a covariate on a 1e4 scale has a curvature 1e8 times larger than on the
+    unit scale), so the eigenvalue test for a flat direction is relative to the data's
+    scale, not to the units the user happened to choose.
+    """
     if not len(u):
         return np.zeros((0, 0)), True
+    us = obj.uscale
     cols = []  # central differences of the exact gradient: 2d evaluations
     for j in range(len(u)):
         e = np.zeros(len(u))
-        e[j] = 1e-4
-        cols.append((obj.value_and_grad(u + e)[1] - obj.value_and_grad(u - e)[1]) / 2e-4)
-    H = np.column_stack(cols)
+        e[j] = 1e-4 * us[j]
+        cols.append((obj.value_and_grad(u + e)[1] - obj.value_and_grad(u - e)[1]) * (us / 2e-4))
+    H = np.column_stack(cols)  # curvature in the scaled coordinates u / us
     H = 0.5 * (H + H.T)
+    if not np.all(np.isfinite(H)):
+        H = np.where(np.isfinite(H), H, 0.0)
     w, V = np.linalg.eigh(H)
-    ok = bool(np.all(w > 1e-10 * max(1.0, np.max(np.abs(w)))))
+    tol = 1e-10 * max(1.0, float(np.max(np.abs(w))))
+    small = w <= tol
+    ok = not bool(small.any())
     if not ok and warn:
-        bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, w <= 1e-10]).max(axis=1)
+        bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, small]).max(axis=1)
                                                           > 0.3)]
         warnings.warn(
             "the marginal posterior of the hyperparameters is flat or not at a maximum in "
@@ -328,4 +416,4 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray,
             "Consider fit(method='mcmc').", MMWarning, stacklevel=4)
     if not ok:
         w = np.maximum(w, 1e-8 * max(1.0, np.max(np.abs(w))))
-    return (V / w) @ V.T, ok
+    return us[:, None] * ((V / w) @ V.T) * us[None, :], ok

@@ -234,6 +234,18 @@ class LatentModel:
             out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
         return out
 
+    def initial_z(self) -> np.ndarray:
+        """Start of the conditional-mode search: the prior mean, with the intercept at the
+        family's data-derived :meth:`~mmreg.families.base.BoundFamily.initial_eta` (when
+        there is an intercept and the family gives one)."""
+        z = self.prior_mean()
+        eta0 = getattr(self.family, "initial_eta", lambda: None)()
+        if eta0 is not None and np.isfinite(eta0) and "Intercept" in self.coef_names:
+            i = list(self.coef_names).index("Intercept")
+            if self.coef_prec[i] < 1e6:  # not a fixed intercept
+                z[i] = eta0
+        return z
+
     def prior_mean(self) -> np.ndarray:
         m = np.zeros(self.dim)
         m[: self.P] = self.coef_mean
@@ -296,7 +308,7 @@ class LatentModel:
         D, R, off = self.assemble(hyper.theta)
         P, sd = self.P, hyper.sd
         m = self.prior_mean()
-        z = m.copy() if z0 is None else z0.copy()
+        z = self.initial_z() if z0 is None else z0.copy()
         fam, phi = self.family, hyper.phi
 
         def eta_of(zz):

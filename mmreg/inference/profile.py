@@ -17,9 +17,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, stats
 
-from mmreg.inference.laplace import _BIG, LaplaceFit, _Objective, box
+from mmreg.inference.laplace import _BIG, LaplaceFit, _Objective
 
 __all__ = ["profile_interval"]
+
+
+def _box(space, fit: LaplaceFit) -> tuple[np.ndarray, np.ndarray]:
+    """The fit's search limits (as widened by the optimiser) on the unconstrained scale."""
+    return fit.box if fit.box is not None else space.search_box()
 
 
 class _Profile:
@@ -29,7 +34,8 @@ class _Profile:
         self.obj, self.j = obj, j
         self.u_hat = fit.u
         self.others = np.array([i for i in range(len(fit.u)) if i != j], dtype=int)
-        self.lo, self.hi = box(obj.space._kind[self.others])
+        lo, hi = _box(obj.space, fit)
+        self.lo, self.hi = lo[self.others], hi[self.others]
         cov = fit.cov_u
         slope = cov[self.others, j] / cov[j, j] if cov[j, j] > 0 else np.zeros(len(self.others))
         self.slope = np.where(np.isfinite(slope), slope, 0.0)
@@ -94,15 +100,16 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
     (float, float)
         Lower and upper end on the natural scale. The lower end is the parameter's lower
         bound (0 for an SD) when the profile stays below the cut-off down to the boundary
-        (unconstrained value −15); the upper end is its upper bound (``inf``, or the upper
-        limit of a uniform prior) when it stays below the cut-off up to +8 (an SD the data
-        do not bound).
+        (unconstrained value −15 plus the log of the data's scale); the upper end is its
+        upper bound (``inf``, or the upper limit of a uniform prior) when it stays below the
+        cut-off up to the upper search limit (an SD the data do not bound).
     """
     crit = float(stats.chi2.ppf(1.0 - alpha, 1))
     obj = _Objective(latent, space)
     obj.z = fit.mode.z.copy()
     prof = _Profile(obj, fit, j)
-    t_lo, t_hi = (float(x[0]) for x in box(space._kind[[j]]))
+    lo_all, hi_all = _box(space, fit)
+    t_lo, t_hi = float(lo_all[j]), float(hi_all[j])
     t_hat = float(fit.u[j])
     se = float(np.sqrt(fit.cov_u[j, j])) if fit.cov_u[j, j] > 0 else 1.0
 

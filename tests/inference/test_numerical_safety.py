@@ -96,12 +96,21 @@ def test_laplace_with_normalised_exponential_weights_reaches_the_maximum():
 UNSTABLE = "exp(b1 * big) / n"
 
 
-def test_overflowing_weights_warn_naming_the_block():
-    # big up to 5,000: exp overflows for |b1| > 0.142, within the optimiser's first steps
-    # (with big up to 500 the optimiser, started at b1 = 0, need not try such points)
-    with pytest.warns(mmreg.MMWarning, match="mm1"):
+def test_overflowing_weights_warn_naming_the_block_or_stay_scale_invariant():
+    # big up to 5,000: exp overflows for |b1| > 0.142.  The optimiser's steps in b1 follow
+    # the covariate's scale (issue #13, class 2), so it need not try overflowing points; if
+    # it does, the warning names the block.  Either way the fit is the unstretched one with
+    # b1 divided by 10 (b1 * big is what the model sees)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         res = _overflow_model(UNSTABLE, stretch=10.0).fit()
+    assert all("mm1" in str(w.message) for w in caught
+               if issubclass(w.category, mmreg.MMWarning) and "overflow" in str(w.message))
     assert _finite(res)
+    base = _quiet(_overflow_model(UNSTABLE).fit)
+    assert res.params["mm1.w.b1"] * 10.0 == pytest.approx(base.params["mm1.w.b1"], rel=1e-3)
+    np.testing.assert_allclose(res.params.drop("mm1.w.b1"), base.params.drop("mm1.w.b1"),
+                               rtol=1e-4)
 
 
 def _weights_defined(b1: float) -> bool:
