@@ -3,7 +3,10 @@
 ``build_design(spec, data, family)`` is the one place where a :class:`~mmreg.formula.spec.
 FormulaSpec` meets a DataFrame.  It validates everything (SPEC §6), puts groups and
 memberships in a canonical order (groups by id, rows within a group by member id) so that the
-user's row order never changes a result, and returns a frozen :class:`Design`.
+user's row order never changes a result, and returns a frozen :class:`Design`.  What it
+learns from the data (patsy's stateful transforms and levels, reference coding, ids, weight
+functions) is frozen in a :class:`~mmreg.designspec.DesignSpec` (``Design.design_spec``);
+``apply(design_spec, data)`` builds the design of any data with it, learning nothing.
 
 The latent vector of the model is laid out as ``z = [coefficients | member REs | unit REs]``;
 :class:`Design` records the names and slices of each part.
@@ -11,7 +14,7 @@ The latent vector of the model is laid out as ``z = [coefficients | member REs |
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -29,12 +32,13 @@ from mmreg.checks import (
     row_ids,
     typed_data,
 )
+from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec, HMBlock, MMBlock
 from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
-from mmreg.formula.weights import BoundWeights, compile_weight_function
+from mmreg.formula.weights import BoundWeights, WeightFunction, compile_weight_function
 
-__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design"]
+__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design", "apply"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,9 +97,9 @@ class Design:
     coef_names: tuple[str, ...] = field(default=())
     bml_names: dict = field(default_factory=dict)
     outcome_labels: dict = field(default_factory=dict)  # outcome key -> user's column
-    # patsy DesignInfo of every term learned on these data (stateful transforms, levels);
-    # new data for predictions are built with them
-    design_infos: dict = field(default_factory=dict)
+    # what the design learned from its training data (stateful transforms, levels, ids,
+    # weight functions); apply(design_spec, new_data) builds new data with it
+    design_spec: DesignSpec | None = None
 
     @property
     def nobs(self) -> int:
@@ -147,7 +151,8 @@ def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
 
 
 def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
-              absorbed: bool = True, infos: dict | None = None) -> MMBlockDesign:
+              absorbed: bool = True, infos: dict | None = None,
+              wf: WeightFunction | None = None) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -173,11 +178,13 @@ def _build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
     counts = np.bincount(gcode, minlength=len(gids))
     n = counts[gcode].astype(float)
 
-    # weight function
-    names = [c for c in data.columns if isinstance(c, str)]
-    wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
+    # weight function (compiled on the training data, given when applying a design spec)
+    if wf is None:
+        names = [c for c in data.columns if isinstance(c, str)]
+        wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
     wdata = {}
     for c in wf.columns:
+        need(frame, c, f"fn() of {label}")
         no_na(frame[c], c, f"fn() of {label}")
         check_column_type(frame[c], c, f"fn() of {label}", numeric=True)
         try:
@@ -337,9 +344,8 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
 
 
 def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool = True,
-                 family: str = "gaussian", outcome: bool = True,
-                 design_infos: dict | None = None) -> Design:
-    """Validate ``data`` against ``spec`` and materialise the model design.
+                 family: str = "gaussian", outcome: bool = True) -> Design:
+    """Validate ``data`` against ``spec``, learn the design spec and materialise the design.
 
     Parameters
     ----------
@@ -353,16 +359,67 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     family : str
         Family name (recorded; the outcome itself is validated by the family).
     outcome : bool
-        False to skip the outcome (for predictions on new data).
-    design_infos : dict, optional
-        ``Design.design_infos`` of the fitted data: covariates of new data are then built
-        with the fitted data's stateful transforms (``center``, ``standardize``) and
-        categorical levels instead of learning them again.
+        False to skip the outcome.
 
     Returns
     -------
     Design
+        With ``design_spec``: what was learned from ``data``; ``apply(design.design_spec,
+        data)`` gives the same arrays.
     """
+    memory: dict = {}
+    design = _materialise(spec, data, has_intercept=has_intercept, family=family,
+                          outcome=outcome, memory=memory, weight_functions=None)
+    learned = DesignSpec.from_memory(
+        memory, formula=spec, family=family, has_intercept=has_intercept,
+        group_ids=design.group_ids,
+        member_ids=tuple(b.member_ids for b in design.mm),
+        unit_ids=tuple(h.unit_ids for h in design.hm),
+        weight_functions=tuple(b.weights.function for b in design.mm))
+    return replace(design, design_spec=learned)
+
+
+def apply(design_spec: DesignSpec, data: pd.DataFrame, *, outcome: bool = False) -> Design:
+    """The design of ``data`` built with what was learned from the training data.
+
+    Covariates get the training data's stateful transforms (``center``, ``standardize``),
+    categorical levels and reference coding; weights use the compiled training weight
+    functions.  Nothing is learned from ``data``.
+
+    Parameters
+    ----------
+    design_spec : DesignSpec
+        ``Design.design_spec`` of the training design.
+    data : pandas.DataFrame
+        Long-format data (training or new).  Never modified.
+    outcome : bool
+        True to build (and validate) the outcome too.
+
+    Returns
+    -------
+    Design
+        Groups and members coded within ``data``; random effects of new data are matched to
+        the fitted ones by their ids (:attr:`MMBlockDesign.re_labels`).
+
+    Raises
+    ------
+    MMDataError
+        A column is missing, or a categorical has a level the training data do not have.
+    """
+    memory = design_spec.memory()
+    known = set(memory)
+    design = _materialise(design_spec.formula, data, has_intercept=design_spec.has_intercept,
+                          family=design_spec.family, outcome=outcome, memory=memory,
+                          weight_functions=design_spec.weight_functions)
+    if set(memory) != known:  # never happens: the same formula has the same terms
+        raise MMSpecError(f"the design spec does not cover the terms {set(memory) - known}")
+    return replace(design, design_spec=design_spec)
+
+
+def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
+                 family: str, outcome: bool, memory: dict,
+                 weight_functions: tuple[WeightFunction, ...] | None) -> Design:
+    """The design of ``data``; ``memory`` holds learned terms (reused or filled)."""
     if not isinstance(data, pd.DataFrame):
         raise MMDataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if len(data) == 0:
@@ -403,12 +460,14 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     intercept = spec.intercept and has_intercept
     rhs = r_to_patsy(spec.main)
     check_group_level(rhs, data, gcode, gids, "main terms")
-    infos = dict(design_infos or {})
+    infos = memory
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
-    mm = tuple(_build_mm(k, b, data, gids, absorbed, infos) for k, b in enumerate(spec.mm, 1))
+    wfs = weight_functions or (None,) * len(spec.mm)
+    mm = tuple(_build_mm(k, b, data, gids, absorbed, infos, wf)
+               for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1))
     hm = tuple(_build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
                for k, b in enumerate(spec.hm, 1))
     offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
@@ -424,4 +483,4 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         labels["strata"] = spec.strata
     return Design(spec=spec, family=family, group_ids=gids, outcome=resp, X=X,
                   xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
-                  bml_names=bml, outcome_labels=labels, design_infos=infos)
+                  bml_names=bml, outcome_labels=labels)

@@ -38,6 +38,8 @@ class BoundWeights:
     ----------
     params : tuple of str
         Parameter names, in the order of ``theta``.
+    function : WeightFunction
+        The compiled function this binds.
     is_constant : bool
         True when the function has no parameters (weights computed once, at bind time).
     """
@@ -46,6 +48,7 @@ class BoundWeights:
                  n: np.ndarray, groups: Groups, normalize: bool,
                  log_scale: bool = False, root: Any = None) -> None:
         self.params = wf.params
+        self.function = wf  # the compiled (picklable) weight function
         # the recipe of the evaluator (tree + the block's column arrays): it is lowered to
         # closures once, lazily, and the closures are dropped when pickled (__getstate__)
         self._tree, self._arrays, self._n, self._groups = tree, dict(arrays), n, groups

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmreg.design import build_design
+from mmreg.design import apply
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.latent import LatentModel
 
@@ -47,9 +47,7 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
     new_latent = None
     index = model.design.group_ids
     if data is not None:
-        design = build_design(model.spec, data, has_intercept=model._family.has_intercept,
-                              family=model.family, outcome=False,
-                              design_infos=model.design.design_infos)
+        design = apply(model.design.design_spec, data)
         if design.coef_names != model.design.coef_names:
             raise MMDataError(
                 "the new data give different coefficient columns "
