@@ -61,6 +61,27 @@ class MMBlockDesign:
     re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
     re_labels: tuple = ()
 
+    def covariate(self, name: str) -> np.ndarray:
+        """Values of a member covariate per membership row (canonical order).
+
+        Parameters
+        ----------
+        name : str
+            A column used by the weight function, or a ``vars()`` column of the block
+            (as named in the design, without the ``mm1.`` prefix).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if name in self.weights.columns:
+            return self.weights.column(name)
+        full = f"{self.label}.{name}"
+        if full in self.xnames:
+            return self.X[:, self.xnames.index(full)].copy()
+        known = list(self.weights.columns) + [x.split(".", 1)[1] for x in self.xnames]
+        raise MMSpecError(f"{self.label} has no member covariate {name!r}; available: {known}")
+
 
 @dataclass(frozen=True, eq=False)
 class HMBlockDesign:

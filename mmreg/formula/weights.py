@@ -62,9 +62,14 @@ class BoundWeights:
         self._columns = wf.columns
         self._normalize = normalize
         self._shape = (len(wf.params), groups.n_rows)
+        self._constants()
+
+    def _constants(self) -> None:
+        """Weights of a function without parameters, computed once."""
         if self.is_constant:
             with np.errstate(all="ignore"):
-                self._raw_const = np.array(np.broadcast_to(root, self._shape[1:]), dtype=float)
+                raw = np.broadcast_to(self._root, self._shape[1:])
+                self._raw_const = np.array(raw, dtype=float)
                 self._const = self._normalized(self._raw_const, None)[0]
 
     @property
@@ -80,7 +85,13 @@ class BoundWeights:
         # closures do not pickle: keep the recipe, lower again when first used
         state = dict(self.__dict__)
         state["_root_cache"] = None
+        state.pop("_raw_const", None)  # derived: recomputed by __setstate__
+        state.pop("_const", None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._constants()
 
     def column(self, name: str) -> np.ndarray:
         """Values of a data column used by the function, one per membership row.
