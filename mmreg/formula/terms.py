@@ -79,8 +79,8 @@ class LearnedTerms:
     patsy's ``DesignInfo`` (stateful transforms such as ``center`` and ``standardize``,
     categorical levels) cannot be pickled; it is a deterministic function of the formula
     and of the training values of the columns the terms use.  This record keeps those
-    (``frame``: only the used columns, at the rows the terms were learned on) and rebuilds
-    the ``DesignInfo`` when first needed after unpickling.
+    (``columns``: only the used columns, at the rows the terms were learned on) and
+    rebuilds the ``DesignInfo`` when first needed after unpickling.
 
     Attributes
     ----------
@@ -88,14 +88,30 @@ class LearnedTerms:
         Where the terms stand (``"main terms"``, ``"vars() of mm1"``).
     formula : str
         The patsy formula, with its ``1 +`` / ``0 +`` intercept choice.
-    frame : pandas.DataFrame
-        Training values of the columns the terms use.
+    columns : dict of str to array
+        Training values of the columns the terms use (numpy arrays, or pandas extension
+        arrays such as ``Categorical`` so that their levels are kept).
     """
 
     where: str
     formula: str
-    frame: pd.DataFrame = field(repr=False)
+    columns: dict = field(repr=False)
     _info: list = field(default_factory=list, repr=False)  # cache: [] or [DesignInfo]
+
+    @classmethod
+    def learned(cls, where: str, formula: str, data: pd.DataFrame,
+                info: patsy.DesignInfo) -> LearnedTerms:
+        """The record of ``info``, learned by patsy on ``data``."""
+        used = [c for c in model_desc(formula, where)[1] if c in data.columns]
+        cols = {c: data[c].array if isinstance(data[c].dtype, pd.api.extensions.ExtensionDtype)
+                else data[c].to_numpy() for c in used}
+        return cls(where, formula, cols, [info])
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The training values as a DataFrame."""
+        n = len(next(iter(self.columns.values()))) if self.columns else 0
+        return pd.DataFrame(dict(self.columns), index=pd.RangeIndex(n))
 
     @property
     def info(self) -> patsy.DesignInfo:
@@ -156,9 +172,7 @@ def design_matrix(
         else:
             mat = _dmatrix(formula, where, data)
             if infos is not None:
-                used = [c for c in model_desc(formula, where)[1] if c in data.columns]
-                infos[key] = LearnedTerms(where, formula, data[used].reset_index(drop=True),
-                                          [mat.design_info])
+                infos[key] = LearnedTerms.learned(where, formula, data, mat.design_info)
     except patsy.PatsyError as exc:
         unseen = _unseen_level(exc, data, where) if infos is not None else None
         if unseen is not None:

@@ -32,7 +32,10 @@ def _linear(model, latent, hyper, z, new_latent=None):
     lat = new_latent or latent
     D, R, off = lat.assemble(hyper.theta)
     re = z[latent.P:] if new_latent is None else _map_re(latent, new_latent, z)
-    eta = off + D @ z[: latent.P]
+    # a row-wise product: each group's value is computed the same way whatever the other
+    # rows (BLAS's D @ z may round differently for different numbers of rows), so
+    # predictions on rows of the fitted data equal the fitted values exactly
+    eta = off + (D * z[: latent.P]).sum(axis=1)
     if lat.q:
         eta = eta + R @ re
     return eta
