@@ -9,9 +9,10 @@ The header lets :func:`load` refuse anything that is not an mmreg result (a CSV,
 pickle, a truncated file) with a clear :class:`~mmreg.MMDataError` before unpickling.  A
 result pickles to arrays only: the model is stored as its design (arrays and the design
 spec learned from the data, not the DataFrame), family and priors, its latent model is
-rebuilt when loaded, and factorisations of the Laplace fit are dropped (what they are used for is computed before saving), so a loaded result gives the
-same ``params``, ``bse``, ``conf_int()``, ``summary()``, ``predict()`` and ``var_decomp()``
-as the original, bit for bit.
+rebuilt when loaded, and factorisations of the Laplace fit are dropped (what they are
+used for is computed before saving), so a loaded result gives the same ``params``,
+``bse``, ``conf_int()``, ``summary()``, ``predict()`` and ``var_decomp()`` as the original,
+bit for bit.
 
 .. warning:: Like every pickle, a result file can run code when loaded: load only files you
    (or someone you trust) saved.

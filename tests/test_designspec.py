@@ -197,3 +197,14 @@ def test_weights_plot_needs_no_data():
                                   blk.X[:, blk.xnames.index("mm1.pfam[T.B]")])
     with pytest.raises(mmreg.MMSpecError, match="no member covariate 'rile'"):
         blk.covariate("rile")
+
+
+def test_predict_on_new_data_after_unpickling_is_unchanged():
+    # the learned patsy terms are rebuilt from the kept training columns after unpickling
+    res = _fit(FORMULA)
+    back = pickle.loads(pickle.dumps(res))
+    new = _data()[_data()["region"] != "north"].drop(columns="y")
+    new = new.assign(gid=new["gid"] + 1000, majority=new["majority"] * 0.5)
+    pd.testing.assert_series_equal(res.predict(new), back.predict(new), check_exact=True)
+    with pytest.raises(MMDataError, match="'nowhere'"):
+        back.predict(new.assign(region="nowhere"))
