@@ -208,3 +208,17 @@ def test_predict_on_new_data_after_unpickling_is_unchanged():
     pd.testing.assert_series_equal(res.predict(new), back.predict(new), check_exact=True)
     with pytest.raises(MMDataError, match="'nowhere'"):
         back.predict(new.assign(region="nowhere"))
+
+
+def test_a_model_does_not_see_later_changes_to_the_users_data():
+    df = _data().copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = mmreg.MMModel(FORMULA, df)
+        before = model.fit().params
+        for c in ("majority", "finance", "pseat", "cscore", "investiture", "y"):
+            values = df[c].to_numpy()  # the frame's own buffer (pandas without copy-on-write)
+            values *= 10  # changed in place, after the model was built
+        df["region"] = "north"
+        after = pickle.loads(pickle.dumps(model)).fit().params
+    pd.testing.assert_series_equal(before, after, check_exact=True)
