@@ -7,11 +7,12 @@ A result file is a one-line text header followed by a pickle of the result::
 
 The header lets :func:`load` refuse anything that is not an mmreg result (a CSV, another
 pickle, a truncated file) with a clear :class:`~mmreg.MMDataError` before unpickling.  A
-result pickles to arrays only: the model is stored as its constructor arguments (formula,
-data, family, priors) and rebuilt when loaded, and factorisations of the Laplace fit are
-dropped (what they are used for is computed before saving), so a loaded result gives the
-same ``params``, ``bse``, ``conf_int()``, ``summary()``, ``predict()`` and ``var_decomp()``
-as the original, bit for bit.
+result pickles to arrays only: the model is stored as its design (arrays and the design
+spec learned from the data, not the DataFrame), family and priors, its latent model is
+rebuilt when loaded, and factorisations of the Laplace fit are dropped (what they are
+used for is computed before saving), so a loaded result gives the same ``params``,
+``bse``, ``conf_int()``, ``summary()``, ``predict()`` and ``var_decomp()`` as the original,
+bit for bit.
 
 .. warning:: Like every pickle, a result file can run code when loaded: load only files you
    (or someone you trust) saved.

@@ -69,10 +69,6 @@ class MMModel:
         if not isinstance(formula, str):
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
         self.formula = formula
-        # a private copy: models rebuilt in worker processes must see the same data even if
-        # the user later changes their DataFrame in place
-        self._init_args = (formula, data.copy() if isinstance(data, pd.DataFrame) else data,
-                           family, priors, cox_intervals)
         self.spec = parse_formula(formula)
         if isinstance(family, str):
             is_cox = family.lower() == "cox"
@@ -102,14 +98,27 @@ class MMModel:
                    else "it cannot be used with family=" + repr(fam.name)))
         self.design: Design = build_design(self.spec, data, has_intercept=fam.has_intercept,
                                            family=fam.name)
+        self._priors_arg = priors
+        self._assemble()
+
+    def _assemble(self) -> None:
+        """Bind the family to the design's outcome and set up parameters and priors."""
+        fam = self._family
         self.bound_family = fam.bind(self.design.outcome, labels=self.design.outcome_labels)
         self.bound_family.quadratic = fam.name == "gaussian"
-        self._setup_parameters(priors)
+        self._setup_parameters(self._priors_arg)
 
-    def __reduce__(self):
-        # compiled weight functions hold closures; rebuild from the constructor arguments
-        # (used by process pools: chains and walkers evaluated in other processes)
-        return (type(self), self._init_args)
+    # a model pickles through its design (arrays + the design spec learned from the data),
+    # family and priors, not a copy of the DataFrame; the latent model and the
+    # hyperparameter space are rebuilt from them (process pools, saved results)
+    _STATE = ("formula", "spec", "_family", "design", "_priors_arg")
+
+    def __getstate__(self) -> dict:
+        return {k: self.__dict__[k] for k in self._STATE}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._assemble()
 
     @classmethod
     def from_formula(cls, formula: str, data: pd.DataFrame, family: str = "gaussian",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from mmreg.formula.patsydesc import model_desc
 from mmreg.formula.safe import EVAL_NAMESPACE, r_syntax
 from mmreg.formula.spec import FixedTerm
 
-__all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset"]
+__all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset", "LearnedTerms"]
 
 
 def r_to_patsy(rhs: str) -> str:
@@ -64,6 +65,67 @@ def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:
     return used
 
 
+def _dmatrix(formula: str, where: str, data: pd.DataFrame) -> pd.DataFrame:
+    """patsy's design matrix of ``formula`` on ``data``, learning stateful transforms."""
+    desc = model_desc(formula, where)[0]  # the allow-list check: nothing unchecked runs
+    return patsy.dmatrix(desc, data, eval_env=patsy.EvalEnvironment([EVAL_NAMESPACE]),
+                         NA_action=patsy.NAAction(NA_types=[]), return_type="dataframe")
+
+
+@dataclass(frozen=True, eq=False)
+class LearnedTerms:
+    """What patsy learned from the training data for one set of terms, in a picklable form.
+
+    patsy's ``DesignInfo`` (stateful transforms such as ``center`` and ``standardize``,
+    categorical levels) cannot be pickled; it is a deterministic function of the formula
+    and of the training values of the columns the terms use.  This record keeps those
+    (``columns``: only the used columns, at the rows the terms were learned on) and
+    rebuilds the ``DesignInfo`` when first needed after unpickling.
+
+    Attributes
+    ----------
+    where : str
+        Where the terms stand (``"main terms"``, ``"vars() of mm1"``).
+    formula : str
+        The patsy formula, with its ``1 +`` / ``0 +`` intercept choice.
+    columns : dict of str to array
+        Training values of the columns the terms use (numpy arrays, or pandas extension
+        arrays such as ``Categorical`` so that their levels are kept).
+    """
+
+    where: str
+    formula: str
+    columns: dict = field(repr=False)
+    _info: list = field(default_factory=list, repr=False)  # cache: [] or [DesignInfo]
+
+    @classmethod
+    def learned(cls, where: str, formula: str, data: pd.DataFrame,
+                info: patsy.DesignInfo) -> LearnedTerms:
+        """The record of ``info``, learned by patsy on ``data``."""
+        used = [c for c in model_desc(formula, where)[1] if c in data.columns]
+        cols = {c: data[c].array if isinstance(data[c].dtype, pd.api.extensions.ExtensionDtype)
+                else data[c].to_numpy() for c in used}
+        return cls(where, formula, cols, [info])
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The training values as a DataFrame."""
+        n = len(next(iter(self.columns.values()))) if self.columns else 0
+        return pd.DataFrame(dict(self.columns), index=pd.RangeIndex(n))
+
+    @property
+    def info(self) -> patsy.DesignInfo:
+        """patsy's ``DesignInfo`` learned on :attr:`frame` (rebuilt once after unpickling)."""
+        if not self._info:
+            self._info.append(_dmatrix(self.formula, self.where, self.frame).design_info)
+        return self._info[0]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_info"] = []  # patsy objects do not pickle
+        return state
+
+
 _UNSEEN = re.compile(r"observation with value (.+?) does not match any of the expected "
                      r"levels \(expected: (.*)\)$", re.S)
 
@@ -89,11 +151,11 @@ def design_matrix(
 
     The intercept is controlled by ``intercept`` (any ``1``/``0`` in ``rhs`` is ignored).
 
-    ``infos`` keeps what patsy learned from the data: stateful transforms (``center``,
-    ``standardize``) and the levels of categorical variables.  A term seen before (same
-    ``where``, intercept and right-hand side) is built with the stored ``DesignInfo``
-    (``patsy.build_design_matrices``), so new data get the fitted data's means, SDs and
-    levels; a new term is learned from ``data`` and stored.
+    ``infos`` keeps what patsy learned from the data (:class:`LearnedTerms`): stateful
+    transforms (``center``, ``standardize``) and the levels of categorical variables.  A
+    term seen before (same ``where``, intercept and right-hand side) is built with the stored
+    ``DesignInfo`` (``patsy.build_design_matrices``), so new data get the fitted data's
+    means, SDs and levels; a new term is learned from ``data`` and stored.
     """
     body = rhs.strip()
     if not body:
@@ -102,18 +164,15 @@ def design_matrix(
         return np.zeros((len(data), 0)), []
     formula = ("1 + " if intercept else "0 + ") + body
     key = (where, formula)
-    na = patsy.NAAction(NA_types=[])
     try:
         if infos is not None and key in infos:
-            (mat,) = patsy.build_design_matrices([infos[key]], data, NA_action=na,
+            (mat,) = patsy.build_design_matrices([infos[key].info], data,
+                                                 NA_action=patsy.NAAction(NA_types=[]),
                                                  return_type="dataframe")
         else:
-            # the allow-list check: nothing unchecked is evaluated
-            desc = model_desc(formula, where)[0]
-            mat = patsy.dmatrix(desc, data, eval_env=patsy.EvalEnvironment([EVAL_NAMESPACE]),
-                                NA_action=na, return_type="dataframe")
+            mat = _dmatrix(formula, where, data)
             if infos is not None:
-                infos[key] = mat.design_info
+                infos[key] = LearnedTerms.learned(where, formula, data, mat.design_info)
     except patsy.PatsyError as exc:
         unseen = _unseen_level(exc, data, where) if infos is not None else None
         if unseen is not None:

@@ -53,6 +53,7 @@ class Groups:
                 f"{where}: rows must be sorted by group (group codes non-decreasing); "
                 f"row {int(np.argmax(step < 0)) + 1} breaks the order"
             )
+        self._group, self._where = g, where
         self.n_rows = n = g.size
         change = np.flatnonzero(step) + 1
         self.starts = np.concatenate(([0], change))
@@ -65,6 +66,10 @@ class Groups:
         self.rows = np.arange(n)
         self.new_group = np.concatenate(([True], step != 0))
         self._quantile_pos: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def __reduce__(self):
+        # everything else derives from the group codes: pickle those only
+        return (type(self), (self._group, self._where))
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Group sums of ``x`` along its last axis (one column per group)."""

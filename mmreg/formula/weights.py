@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,25 +38,83 @@ class BoundWeights:
     ----------
     params : tuple of str
         Parameter names, in the order of ``theta``.
+    function : WeightFunction
+        The compiled function this binds.
     is_constant : bool
         True when the function has no parameters (weights computed once, at bind time).
     """
 
-    def __init__(self, wf: WeightFunction, root, groups: Groups, normalize: bool,
-                 log_scale: bool = False) -> None:
+    def __init__(self, wf: WeightFunction, tree: wx.Node, arrays: Mapping[str, np.ndarray],
+                 n: np.ndarray, groups: Groups, normalize: bool,
+                 log_scale: bool = False, root: Any = None) -> None:
         self.params = wf.params
+        self.function = wf  # the compiled (picklable) weight function
+        # the recipe of the evaluator (tree + the block's column arrays): it is lowered to
+        # closures once, lazily, and the closures are dropped when pickled (__getstate__)
+        self._tree, self._arrays, self._n, self._groups = tree, dict(arrays), n, groups
+        self._root_cache: Any = root  # the lowered tree, if the caller has it already
+        root = self._root
         self.is_constant = not callable(root)
         # ``log_scale``: ``root`` computes log-weights (the function is ``exp(...)`` with
         # c = TRUE), normalised as a softmax with each group's maximum subtracted
         self._log = bool(log_scale and normalize and not self.is_constant)
         self._where = f"fn of {wf.block} (w ~ {wf.expr})"
         self._columns = wf.columns
-        self._root, self._groups, self._normalize = root, groups, normalize
+        self._normalize = normalize
         self._shape = (len(wf.params), groups.n_rows)
+        self._constants()
+
+    def _constants(self) -> None:
+        """Weights of a function without parameters, computed once."""
         if self.is_constant:
             with np.errstate(all="ignore"):
-                self._raw_const = np.array(np.broadcast_to(root, self._shape[1:]), dtype=float)
+                raw = np.broadcast_to(self._root, self._shape[1:])
+                self._raw_const = np.array(raw, dtype=float)
                 self._const = self._normalized(self._raw_const, None)[0]
+
+    @property
+    def _root(self) -> Any:
+        """The lowered tree: a constant or a closure ``(theta, der) -> (value, d)``."""
+        if self._root_cache is None:
+            with np.errstate(all="ignore"):
+                self._root_cache = Lowering(self.params, self._arrays, self._n,
+                                            self._groups).lower(self._tree)
+        return self._root_cache
+
+    def __getstate__(self) -> dict:
+        # closures do not pickle: keep the recipe, lower again when first used
+        state = dict(self.__dict__)
+        state["_root_cache"] = None
+        state.pop("_raw_const", None)  # derived: recomputed by __setstate__
+        state.pop("_const", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._constants()
+
+    def column(self, name: str) -> np.ndarray:
+        """Values of a data column used by the function, one per membership row.
+
+        Parameters
+        ----------
+        name : str
+            A column of :attr:`columns`.
+
+        Returns
+        -------
+        numpy.ndarray
+            A copy, rows in the block's canonical (group, member) order.
+        """
+        if name not in self._arrays:
+            raise MMSpecError(f"{self._where} does not use a column {name!r}; it uses "
+                              f"{list(self._columns) or 'none'}")
+        return self._arrays[name].copy()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Data columns the function uses."""
+        return tuple(self._columns)
 
     def _theta(self, theta) -> np.ndarray:
         th = np.asarray(theta, dtype=float).reshape(-1)
@@ -255,11 +314,11 @@ class WeightFunction:
             tree, log_scale = tree.args[0], True  # exp(...) with c = TRUE: a softmax
         with np.errstate(all="ignore"):
             root = Lowering(self.params, arrays, n_arr, groups).lower(tree)
-        if log_scale and not callable(root):  # the argument turned out parameter-free
-            with np.errstate(all="ignore"):
-                root = Lowering(self.params, arrays, n_arr, groups).lower(self.tree)
-            log_scale = False
-        return BoundWeights(self, root, groups, bool(normalize), log_scale)
+            if log_scale and not callable(root):  # the argument turned out parameter-free
+                tree, log_scale = self.tree, False
+                root = Lowering(self.params, arrays, n_arr, groups).lower(tree)
+        return BoundWeights(self, tree, arrays, n_arr, groups, bool(normalize), log_scale,
+                            root=root)
 
 
 def _validate_constants(node: wx.Node, where: str) -> None:

@@ -36,7 +36,10 @@ def caterpillar(res, block: str | None = None, alpha: float = 0.05):
 
 
 def weights_plot(res, block: str = "mm1", covariate: str | None = None, alpha: float = 0.05):
-    """Weights of an mm() block against a member covariate (default: first fn() column)."""
+    """Weights of an mm() block against a member covariate (default: first fn() column).
+
+    ``covariate`` is a column of the weight function or of the block's ``vars()``.
+    """
     from mmreg.results.plots import plot_weights
 
     design = res.model.design
@@ -44,13 +47,10 @@ def weights_plot(res, block: str = "mm1", covariate: str | None = None, alpha: f
     if block not in blocks:
         raise MMSpecError(f"no mm() block {block!r}; available: {list(blocks)}")
     b = blocks[block]
-    data = res.model._init_args[1]
     if covariate is None:
-        from mmreg.formula.weights import compile_weight_function
-
-        cols = compile_weight_function(b.spec.fn.expr, block=block).columns
+        cols = b.weights.columns
         covariate = cols[0] if cols else None
-    x = data[covariate].to_numpy(float)[b.rows] if covariate else b.n
+    x = b.covariate(covariate) if covariate else b.n
     t = res.weights[block]
     z = _z(alpha)
     df = pd.DataFrame({"x": x, "weight": t["weight"], "lower": t["weight"] - z * t["sd"],

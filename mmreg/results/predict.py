@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmreg.design import build_design
+from mmreg.design import apply
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.latent import LatentModel
 
@@ -32,7 +32,10 @@ def _linear(model, latent, hyper, z, new_latent=None):
     lat = new_latent or latent
     D, R, off = lat.assemble(hyper.theta)
     re = z[latent.P:] if new_latent is None else _map_re(latent, new_latent, z)
-    eta = off + D @ z[: latent.P]
+    # a row-wise product: each group's value is computed the same way whatever the other
+    # rows (BLAS's D @ z may round differently for different numbers of rows), so
+    # predictions on rows of the fitted data equal the fitted values exactly
+    eta = off + (D * z[: latent.P]).sum(axis=1)
     if lat.q:
         eta = eta + R @ re
     return eta
@@ -47,9 +50,7 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
     new_latent = None
     index = model.design.group_ids
     if data is not None:
-        design = build_design(model.spec, data, has_intercept=model._family.has_intercept,
-                              family=model.family, outcome=False,
-                              design_infos=model.design.design_infos)
+        design = apply(model.design.design_spec, data)
         if design.coef_names != model.design.coef_names:
             raise MMDataError(
                 "the new data give different coefficient columns "

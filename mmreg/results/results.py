@@ -268,8 +268,9 @@ class MMResults:
         block : str
             The mm() block (``"mm1"``, ``"mm2"`` …).
         covariate : str, optional
-            Column of the data on the x axis; default the first variable of the weight
-            function (the group size ``n`` when it has none).
+            Member covariate on the x axis: a column of the weight function or of the
+            block's ``vars()``; default the first variable of the weight function (the
+            group size ``n`` when it has none).
         alpha : float
             Intervals are weight ± z(1 - alpha/2) · SD.
 

@@ -2,7 +2,7 @@
 
 Every result type must pickle (no factorisation objects or closures held) and come back
 *bit for bit*: after a round trip every accessor gives exactly the original's output, in
-this process (the model is rebuilt from its constructor arguments) and in a fresh one.
+this process (the model is rebuilt from its design and design spec) and in a fresh one.
 Files that are not mmreg results are refused with a named :class:`mmreg.MMDataError`.
 """
 

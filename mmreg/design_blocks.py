@@ -1,0 +1,257 @@
+"""The ``mm()`` and ``hm()`` blocks of a design, materialised from validated data.
+
+:func:`build_mm` puts the membership rows of one ``mm()`` block in canonical (group, member)
+order and binds its weight function; :func:`build_hm` codes the units of one ``hm()`` block
+per group.  Both are called by :mod:`mmreg.design`; ``infos`` is the build-time memory of
+learned terms (:class:`~mmreg.formula.terms.LearnedTerms`) and reference-coding choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mmreg.checks import (
+    check_column_type,
+    check_group_level,
+    codes,
+    constant_within,
+    group_fixed,
+    need,
+    no_na,
+    py,
+)
+from mmreg.errors import MMDataError, MMSpecError
+from mmreg.formula.spec import HMBlock, MMBlock
+from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
+from mmreg.formula.weights import BoundWeights, WeightFunction, compile_weight_function
+
+__all__ = ["MMBlockDesign", "HMBlockDesign", "build_mm", "build_hm"]
+
+
+@dataclass(frozen=True, eq=False)
+class MMBlockDesign:
+    """One mm() block materialised: membership rows in canonical (group, member) order."""
+
+    label: str
+    spec: MMBlock
+    rows: np.ndarray  # positions in the user's DataFrame
+    group: np.ndarray  # group code per row, non-decreasing
+    member: np.ndarray  # member code per row
+    member_ids: np.ndarray  # member id of each code
+    n: np.ndarray  # group size (rows of this block in the group) per row
+    X: np.ndarray  # member covariates (n_rows, p)
+    xnames: tuple[str, ...]
+    fixed_offset: np.ndarray  # Σ value * var of fix() terms inside vars(), per row
+    weights: BoundWeights
+    wnames: tuple[str, ...]  # "mm1.w.b0", ...
+    re_state: np.ndarray | None  # RE state per row (member code, or participation for ar)
+    re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
+    re_labels: tuple = ()
+
+    def covariate(self, name: str) -> np.ndarray:
+        """Values of a member covariate per membership row (canonical order).
+
+        Parameters
+        ----------
+        name : str
+            A column used by the weight function, or a ``vars()`` column of the block
+            (as named in the design, without the ``mm1.`` prefix).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if name in self.weights.columns:
+            return self.weights.column(name)
+        full = f"{self.label}.{name}"
+        if full in self.xnames:
+            return self.X[:, self.xnames.index(full)].copy()
+        known = list(self.weights.columns) + [x.split(".", 1)[1] for x in self.xnames]
+        raise MMSpecError(f"{self.label} has no member covariate {name!r}; available: {known}")
+
+
+@dataclass(frozen=True, eq=False)
+class HMBlockDesign:
+    """One hm() block: a unit per group, covariates, fixed or random unit effects."""
+
+    label: str
+    spec: HMBlock
+    unit: np.ndarray  # unit code per group
+    unit_ids: np.ndarray
+    unit_labels: tuple[str, ...]
+    Z: np.ndarray  # covariates per group (n, q)
+    znames: tuple[str, ...]
+    fe: np.ndarray  # fixed-effect dummies per group (n, f)
+    fenames: tuple[str, ...]
+    re_state: np.ndarray | None  # RE state per group
+    re_prev: np.ndarray | None
+    re_labels: tuple = ()
+    fixed_offset: np.ndarray | None = None  # Σ value * var of fix() in vars(), per group
+
+
+# --------------------------------------------------------------------------- helpers
+def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarray:
+    """For states ordered within units by ``order_key``, the previous state (-1 if first)."""
+    order = np.lexsort((order_key, unit_codes))
+    prev = np.full(len(unit_codes), -1)
+    same = unit_codes[order][1:] == unit_codes[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+# --------------------------------------------------------------------------- blocks
+def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
+                  infos: dict | None = None) -> tuple[np.ndarray, list[str]]:
+    """Covariates of a block (no intercept of their own).
+
+    ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
+    spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
+    (reference-level) coding, as in the main terms, instead of one dummy per level.
+    The choice made on the fitted data is kept in ``infos`` and reused for new data.
+    """
+    if infos is not None:
+        reference = infos.setdefault(("reference coding", where), reference)
+    if not reference:
+        return design_matrix(rhs, frame, intercept=False, where=where, infos=infos)
+    X, names = design_matrix(rhs, frame, intercept=True, where=where, infos=infos)
+    return X[:, 1:], names[1:]
+
+
+def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
+              absorbed: bool = True, infos: dict | None = None,
+              wf: WeightFunction | None = None) -> MMBlockDesign:
+    label = f"mm{k}"
+    where = f"mm() block {k} ({label})"
+    mcol = need(data, blk.member_id, f"id() of {label}")
+    present = ~pd.isna(mcol.to_numpy())
+    if not present.any():
+        raise MMDataError(f"member-id column {blk.member_id!r} of {label} is missing on every row")
+    rows_all = np.flatnonzero(present)
+    gvals = data[blk.group_id].to_numpy()[rows_all]
+    mvals = mcol.to_numpy()[rows_all]
+    gcode = np.searchsorted(gids, gvals)
+    member_ids, mcode = codes(mvals, blk.member_id)
+    order = np.lexsort((mcode, gcode))
+    rows, gcode, mcode = rows_all[order], gcode[order], mcode[order]
+    dup = (gcode[1:] == gcode[:-1]) & (mcode[1:] == mcode[:-1])
+    if dup.any():
+        i = np.flatnonzero(dup)[0]
+        raise MMDataError(
+            f"member {py(member_ids[mcode[i]])!r} appears more than once in group "
+            f"{py(gids[gcode[i]])!r} of {label} (columns {blk.member_id!r}, {blk.group_id!r}); "
+            "each (member, group) pair must be one row"
+        )
+    frame = data.iloc[rows].reset_index(drop=True)
+    counts = np.bincount(gcode, minlength=len(gids))
+    n = counts[gcode].astype(float)
+
+    # weight function (compiled on the training data, given when applying a design spec)
+    if wf is None:
+        names = [c for c in data.columns if isinstance(c, str)]
+        wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
+    wdata = {}
+    for c in wf.columns:
+        need(frame, c, f"fn() of {label}")
+        no_na(frame[c], c, f"fn() of {label}")
+        check_column_type(frame[c], c, f"fn() of {label}", numeric=True)
+        try:
+            wdata[c] = frame[c].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise MMDataError(f"column {c!r} used in fn() of {label} is not numeric") from None
+    bound = wf.bind(wdata, n, gcode, normalize=blk.fn.normalize)
+    if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
+        bound.check(np.zeros(0))
+
+    # member covariates; with weights summing to a constant in every group the full dummy
+    # set of a categorical would repeat the intercept: reference coding drops a level
+    if blk.vars:
+        rhs = r_to_patsy(blk.vars)
+        for c in term_columns(rhs, data.columns, f"vars() of {label}"):
+            no_na(frame[c], c, f"vars() of {label}")
+        sums = blk.fn.normalize
+        if bound.is_constant and not sums:
+            gsum = np.bincount(gcode, bound(np.zeros(0))[0])
+            sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
+        X, xn = _block_matrix(rhs, frame, reference=absorbed and sums,
+                              where=f"vars() of {label}", infos=infos)
+    else:
+        X, xn = np.zeros((len(rows), 0)), []
+    fixed = fixed_offset(blk.fixed, frame, where, infos)
+
+    re_state = re_prev = None
+    labels: tuple = ()
+    if blk.re:
+        if blk.ar:
+            re_state = np.arange(len(rows))
+            re_prev = _random_walk_prev(mcode, gcode)
+            labels = tuple(zip(member_ids[mcode], gids[gcode], strict=True))
+        else:
+            re_state = mcode
+            labels = tuple(member_ids)
+    elif blk.ar:
+        raise MMSpecError(f"{label}: ar = TRUE needs member random effects (RE = TRUE)")
+    return MMBlockDesign(
+        label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
+        n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
+        weights=bound, wnames=tuple(f"{label}.w.{p}" for p in wf.params),
+        re_state=re_state, re_prev=re_prev, re_labels=labels,
+    )
+
+
+def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
+              gids: np.ndarray, has_intercept: bool, absorbed: bool = True,
+              infos: dict | None = None) -> HMBlockDesign:
+    label = f"hm{k}"
+    col = need(data, blk.id, f"id() of {label}")
+    no_na(col, blk.id, f"id() of {label}")
+    uvals = constant_within(col.to_numpy(), gcode, len(gids), blk.id, f"id() of {label}",
+                             gids)
+    unit_ids, ucode = codes(uvals, blk.id)
+    if blk.name:
+        ncol = need(data, blk.name, f"name = of {label}")
+        no_na(ncol, blk.name, f"name = of {label}")
+        names = constant_within(ncol.to_numpy(), gcode, len(gids), blk.name,
+                                 f"name = of {label}", gids)
+        labs = {}
+        for u, nm in zip(ucode, names, strict=True):
+            if labs.setdefault(u, nm) != nm:
+                raise MMDataError(
+                    f"name column {blk.name!r} of {label} has several labels for unit "
+                    f"{py(unit_ids[u])!r}; it must be constant within {blk.id!r}"
+                )
+        unit_labels = tuple(str(labs[u]) for u in range(len(unit_ids)))
+    else:
+        unit_labels = tuple(str(u) for u in unit_ids)
+    gframe = data.iloc[first].reset_index(drop=True)
+    offset = group_fixed(blk.fixed, data, gframe, gcode, gids, f"vars() of {label}", infos)
+    if blk.vars:
+        rhs = r_to_patsy(blk.vars)
+        check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
+        Z, zn = _block_matrix(rhs, gframe, reference=absorbed, where=f"vars() of {label}",
+                              infos=infos)
+    else:
+        Z, zn = np.zeros((len(gids), 0)), []
+    fe = np.zeros((len(gids), 0))
+    fenames: tuple[str, ...] = ()
+    re_state = re_prev = None
+    if blk.type == "FE":
+        levels = range(1 if has_intercept else 0, len(unit_ids))
+        fe = (ucode[:, None] == np.array(list(levels))[None, :]).astype(float)
+        fenames = tuple(f"{label}[{unit_labels[j]}]" for j in levels)
+    elif blk.ar:
+        re_state = np.arange(len(gids))
+        re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
+        labels = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
+    else:
+        re_state = ucode
+        # label random effects by the unit ids themselves (as mm blocks do), or by name =
+        labels = unit_labels if blk.name else tuple(unit_ids.tolist())
+    return HMBlockDesign(
+        label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
+        Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
+        re_state=re_state, re_prev=re_prev,
+        re_labels=labels if re_state is not None else (), fixed_offset=offset,
+    )
