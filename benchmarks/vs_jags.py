@@ -146,10 +146,10 @@ def main(argv: list[str] | None = None) -> None:
                 mm_row, bml_names = run_mmreg(name, df, seed)
             except Exception as exc:  # a benchmark reports, it does not stop
                 mm_row, bml_names = {"mmreg note": f"{type(exc).__name__}: {exc}"[:120]}, []
+            row.update(mm_row)
             if not why:
                 # mmreg first: its fit gives the parameter names (bml's) to compare
                 row.update(run_jags(name, seed, bml_names, args.jags_timeout))
-            row.update(mm_row)
             if "JAGS ESS/s" in row and "mmreg ESS/s" in row:
                 row["ratio"] = row["mmreg ESS/s"] / row["JAGS ESS/s"]
             runs.append(row)
@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     cols = ["model", "mmreg wall s", "mmreg min ESS", "mmreg ESS/s", "JAGS wall s",
             "JAGS min ESS", "JAGS ESS/s", "ratio"]
     main_tab = runs.reindex(columns=cols).groupby("model", sort=False).median()
+    main_tab = main_tab.dropna(axis=1, how="all")  # no JAGS columns when JAGS was skipped
     pd.set_option("display.width", 200)
     print(f"mmreg {mmreg.__version__} vs bml/JAGS on coalgov, seeds {args.seeds}, one process "
           f"each ({machine()})")
