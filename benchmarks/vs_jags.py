@@ -14,8 +14,9 @@ weight parameters, SDs, shape; bml's names from ``res.bml_names``) divided by th
 time.  mmreg's ESS is its rank-normalised bulk ESS with every walker taken as a chain
 (``res.mcmc_diag()``); JAGS's is coda's ``effectiveSize`` summed over the chains, as in
 ``../shared/reference/README.md``.  The per-run table also shows the bulk ESS of the JAGS
-draws computed by mmreg's own estimator, the max R-hat of both, and CPU seconds (less
-sensitive to other load on the machine than wall time).
+draws computed by mmreg's own estimator, the max R-hat of both, and CPU seconds with ESS
+per CPU second and their ratio ("ratio (cpu)"), less sensitive than wall time to other load
+on the machine (both programs are single-threaded).
 
 Without R, JAGS or bml (or with ``--skip-jags``) only mmreg runs and a note says why.
 This script is the source of every mmreg-vs-JAGS speed figure in README and docs.
@@ -83,6 +84,7 @@ def run_jags(name: str, seed: int, names: list[str], timeout: float) -> dict:
             "JAGS min ESS": float(ess[present].min()),
             "JAGS (param)": str(ess[present].idxmin()),
             "JAGS ESS/s": float(ess[present].min()) / wall,
+            "JAGS ESS/cpu s": float(ess[present].min()) / float(summ["cpu_s"]),
             "JAGS min bulk ESS": float(min(bulk.values())),
             "JAGS max R-hat": float(rh),
             "JAGS settings": f"{summ['n_chains']}x{summ['n_iter']} (burn-in "
@@ -102,6 +104,7 @@ def run_mmreg(name: str, df: pd.DataFrame, seed: int) -> tuple[dict, list[str]]:
     ess = diag["ess_bulk"]
     row = {"mmreg wall s": wall, "mmreg cpu s": cpu, "mmreg min ESS": float(ess.min()),
            "mmreg (param)": str(ess.idxmin()), "mmreg ESS/s": float(ess.min()) / wall,
+           "mmreg ESS/cpu s": float(ess.min()) / cpu,
            "mmreg max R-hat": float(diag["rhat"].max())}
     return row, [str(res.bml_names[p]) for p in diag.index]
 
@@ -152,11 +155,12 @@ def main(argv: list[str] | None = None) -> None:
                 row.update(run_jags(name, seed, bml_names, args.jags_timeout))
             if "JAGS ESS/s" in row and "mmreg ESS/s" in row:
                 row["ratio"] = row["mmreg ESS/s"] / row["JAGS ESS/s"]
+                row["ratio (cpu)"] = row["mmreg ESS/cpu s"] / row["JAGS ESS/cpu s"]
             runs.append(row)
             print(f"  done {name} seed {seed}", file=sys.stderr, flush=True)
     runs = pd.DataFrame(runs)
     cols = ["model", "mmreg wall s", "mmreg min ESS", "mmreg ESS/s", "JAGS wall s",
-            "JAGS min ESS", "JAGS ESS/s", "ratio"]
+            "JAGS min ESS", "JAGS ESS/s", "ratio", "ratio (cpu)"]
     main_tab = runs.reindex(columns=cols).groupby("model", sort=False).median()
     main_tab = main_tab.dropna(axis=1, how="all")  # no JAGS columns when JAGS was skipped
     pd.set_option("display.width", 200)
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\nEvery run:")
     print(runs.round(3).to_string(index=False))
     print(f"\n{'Median over seeds' if len(seeds) > 1 else 'Summary'} (ESS/s = lowest ESS / "
-          "wall s; ratio = mmreg ESS/s / JAGS ESS/s):")
+          "wall s; ratio = mmreg ESS/s / JAGS ESS/s; ratio (cpu): the same per CPU second):")
     print(main_tab.round(2).to_string())
 
 
