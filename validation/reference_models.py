@@ -67,6 +67,10 @@ SPEED_ONLY: dict[str, ReferenceModel] = {
         "Surv(dur_wkb, event_wkb) ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
         f"{_W}, RE = TRUE)", "Weibull", {"priors": ["b.w.1 ~ dnorm(0,1)"]},
         jags_ess_per_s=0.19),
+    # gaus_hm with a random walk of the party effects over their participations (bml's
+    # ar = TRUE); JAGS had not converged at bml's defaults (lowest ESS 9 in 144 s)
+    "gaus_ar": ReferenceModel(
+        "gaus_ar", f"logdur ~ 1 + majority + {_MM_COH[:-1]}, ar = TRUE) + {_HM}", "Gaussian"),
 }
 
 
