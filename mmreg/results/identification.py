@@ -33,8 +33,9 @@ __all__ = ["RATIO", "RATIO_MCMC", "identified", "prior_sd", "uninformed", "warn_
 
 #: posterior SD / prior SD at or above which the data are said not to inform a direction
 RATIO = 0.9
-#: the same for MCMC draws: a short run estimates an SD with ~5-10% Monte Carlo error
-#: (relative SE ~ 1/sqrt(2 ESS)) and under-explores a flat direction, so the bar is lower
+#: the lowest bar for MCMC draws: a run estimates an SD with a relative Monte Carlo error
+#: of about 1/sqrt(2 ESS) (5-10% for a short run) and under-explores a flat direction, so
+#: the bar is RATIO lowered by two such errors, but never below this
 RATIO_MCMC = 0.8
 #: relative singular value below which design columns count as linearly dependent
 RANK_TOL = 1e-9
@@ -121,7 +122,9 @@ def warn_uninformed(res) -> dict[str, float]:
     if res.method == "laplace":
         cov, ratio = res.cov_params().loc[names, names], RATIO
     else:
-        cov, ratio = res.draws[names].cov(), RATIO_MCMC
+        cov = res.draws[names].cov()
+        ess = float(np.nanmin(res.mcmc_diag(names)["ess_bulk"].to_numpy(float)))
+        ratio = max(RATIO_MCMC, RATIO - 2.0 / np.sqrt(2.0 * max(ess, 1.0)))
     found = uninformed(cov, sds[names], ratio)
     reported = set(getattr(model, "_collinear", ()))
     if found and not set(found) <= reported:
