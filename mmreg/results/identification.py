@@ -118,10 +118,8 @@ def warn_uninformed(res) -> dict[str, float]:
     names = [n for n in names if np.isfinite(sds[n]) and sds[n] > 0]
     if not names:
         return {}
-    if res.method == "laplace":
-        cov, ratio = res.cov_params().loc[names, names], RATIO
-    else:
-        cov, ratio = res.draws[names].cov(), RATIO_MCMC
+    cov = res.posterior_cov(names)
+    ratio = RATIO_MCMC if res.exact_posterior else RATIO  # MCMC: allow for Monte Carlo error
     found = uninformed(cov, sds[names], ratio)
     reported = set(getattr(model, "_collinear", ()))
     if found and not set(found) <= reported:

@@ -14,11 +14,13 @@ __all__ = ["make_summary", "summary_table", "param_table"]
 
 
 def _hidden(res) -> set[str]:
-    return {n for h in res.model.design.hm if not h.spec.show_fe for n in h.fenames}
+    return res.hidden_params
 
 
 def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
     """The parameter table of a fit (what :meth:`MMResults.summary` prints).
+
+    Same as :meth:`MMResults.param_table <mmreg.results.results.MMResults.param_table>`.
 
     Parameters
     ----------
@@ -46,32 +48,14 @@ def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
     >>> tab.loc["mm1.finance", ["Coef.", "[0.05", "0.95]"]].astype(float).round(2).tolist()
     [-0.43, -0.72, -0.15]
     """
-    ci = res.conf_int(alpha)
-    lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
-    tab = pd.DataFrame({"bml": res.bml_names})
-    if res.method == "laplace":
-        tab["Coef."] = res.params
-        tab["Std.Err."] = res.bse
-        tab["z"] = res.tvalues
-        tab["P>|z|"] = res.pvalues
-    else:
-        tab["Mean"] = res.params
-        tab["SD"] = res.bse
-    tab[lo] = ci["lower"]
-    tab[hi] = ci["upper"]
-    if res.method == "mcmc":
-        diag = res.mcmc_diag()
-        tab["R-hat"] = diag["rhat"]
-        tab["ESS"] = diag["ess_bulk"].round(0).astype("Int64").astype(str)
-    hide = _hidden(res)
-    return tab.loc[[n for n in tab.index if n not in hide]]
+    return res.param_table(alpha)
 
 
 def _header(res) -> dict[str, str]:
     m, d = res.model, res.model.design
     info = {
         "Family:": m.family,
-        "Method:": {"laplace": "MAP + Laplace", "mcmc": "MCMC (emcee)"}[res.method],
+        "Method:": res.method_label,
         "No. groups:": str(m.nobs),
     }
     for b in d.mm:
@@ -80,22 +64,7 @@ def _header(res) -> dict[str, str]:
         info[f"{b.label} weights:"] = f"w ~ {b.spec.fn.expr}, c = {b.spec.fn.normalize}"
     for h in d.hm:
         info[f"{h.label} units:"] = f"{len(h.unit_ids)} ({h.spec.id}, {h.spec.type})"
-    if res.method == "laplace":
-        info["Log-lik.:"] = f"{res.llf:.3f}"
-        info["AIC:"] = f"{res.aic:.3f}"
-        info["BIC:"] = f"{res.bic:.3f}"
-        info["Converged:"] = str(bool(res.raw.optimizer.success and res.raw.mode.converged))
-    else:
-        info["Draws:"] = f"{res.raw.n_chains} chains x {res.raw.n_draws} (tune {res.raw.tune})"
-        try:
-            from mmreg.results.ic import mc_digits
-
-            d = mc_digits(res.dic_se)  # no digits beyond the Monte Carlo error
-            info["DIC:"] = f"{res.dic:.{d}f} (MC SE {res.dic_se:.{d}f})"
-            info["WAIC:"] = f"{res.waic['waic']:.3f}"
-        except Exception:  # pragma: no cover - criteria unavailable for this family
-            pass
-        info["Max R-hat:"] = f"{res.mcmc_diag()['rhat'].max():.4f}"
+    info.update(res.fit_statistics())
     return info
 
 
@@ -193,7 +162,7 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
         for p in order:
             if p in r.params.index:
                 est = f"{r.params[p]:.3f}"
-                if stars and r.method == "laplace" and np.isfinite(r.pvalues[p]):
+                if stars and r.has_tests and np.isfinite(r.pvalues[p]):
                     pv = r.pvalues[p]
                     est += "***" if pv < 0.001 else "**" if pv < 0.01 else "*" if pv < 0.05 \
                         else ""
