@@ -323,16 +323,19 @@ class MMResults:
         """
         return self.summary(alpha=alpha).as_latex()
 
-    def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg") -> pd.DataFrame:
+    def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg",
+                   alpha: float = 0.05) -> pd.DataFrame:
         """Variance decomposition and ICCs (see :func:`mmreg.results.vardecomp.var_decomp`).
 
         Parameters
         ----------
         uncertainty : {"sd", "mad", "ci"}
-            Spread reported next to each estimate (``"ci"``: 95% interval).
+            Spread reported next to each estimate (``"ci"``: ``1 - alpha`` interval).
         convention : {"mmreg", "bml"}
             ``"bml"`` plugs in the posterior-mean weights as bml 0.9.0 does, and takes
             the Weibull residual variance as ``sigma² = 1/shape²`` like bml.
+        alpha : float
+            The intervals of ``uncertainty="ci"`` have coverage ``1 - alpha``.
 
         Returns
         -------
@@ -360,7 +363,7 @@ class MMResults:
         """
         from mmreg.results.vardecomp import var_decomp
 
-        return var_decomp(self, uncertainty=uncertainty, convention=convention)
+        return var_decomp(self, uncertainty=uncertainty, convention=convention, alpha=alpha)
 
     varDecomp = var_decomp  # noqa: N815  (bml's name)
 
@@ -389,7 +392,7 @@ class MMResults:
         >>> type(fig).__name__, fig.axes[0].get_title()
         ('Figure', 'hm1 random effects')
         """
-        from mmreg.results.figures import caterpillar
+        from mmreg.results.plots import caterpillar
 
         return caterpillar(self, block, alpha)
 
@@ -423,7 +426,7 @@ class MMResults:
         >>> type(fig).__name__, fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
         ('Figure', 'pseat', 'weight')
         """
-        from mmreg.results.figures import weights_plot
+        from mmreg.results.plots import weights_plot
 
         return weights_plot(self, block, covariate, alpha)
 
@@ -452,7 +455,7 @@ class MMResults:
         >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
         ['mm1', 'hm1', 'residual']
         """
-        from mmreg.results.figures import var_decomp_plot
+        from mmreg.results.plots import var_decomp_plot
 
         return var_decomp_plot(self, alpha)
 

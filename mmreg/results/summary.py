@@ -104,7 +104,7 @@ def make_summary(res, alpha: float = 0.05) -> Summary:
 
 
 def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
-                  stars: bool = False) -> pd.DataFrame:
+                  stars: bool = False, intervals: bool = False) -> pd.DataFrame:
     """Several fits side by side: estimate with (SE) below, one column per model.
 
     Parameters
@@ -113,14 +113,20 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
     names : list of str, optional
         Column titles (default ``Model 1``, ``Model 2`` …).
     alpha : float
-        Used for the significance stars of Laplace fits.
+        Level of the significance stars and of the intervals.
     stars : bool
-        Add ``*`` (p < 0.05), ``**`` (p < 0.01), ``***`` (p < 0.001) to Laplace estimates.
+        Add ``*`` (p < alpha), ``**`` (p < alpha/5), ``***`` (p < alpha/50) to the
+        estimates of fits with z tests (Laplace); with the default ``alpha = 0.05`` the
+        usual 0.05, 0.01 and 0.001.
+    intervals : bool
+        Add a third row per parameter with the ``1 - alpha`` interval ``[lower, upper]`` of
+        each fit's ``conf_int(alpha)``.
 
     Returns
     -------
     pandas.DataFrame
-        Two rows per parameter (estimate, SE); ``.to_latex()`` gives a LaTeX table.
+        Two rows per parameter (estimate, SE; three with ``intervals``); ``.to_latex()``
+        gives a LaTeX table.
 
     Examples
     --------
@@ -150,26 +156,35 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
     Method        laplace     laplace
 
     Part of the between-party variance moves to the country level (``sigma.mm1`` drops);
-    parameters a model lacks are left blank.
+    parameters a model lacks are left blank.  With ``intervals=True`` a third row gives
+    the ``1 - alpha`` interval:
+
+    >>> tab = mmreg.summary_table([res], intervals=True, alpha=0.1)
+    >>> tab.iloc[:3, 0].tolist()
+    ['5.786', '(0.206)', '[5.447, 6.125]']
     """
     names = names or [f"Model {i}" for i in range(1, len(results) + 1)]
     order: list[str] = []
     for r in results:
         order += [p for p in r.params.index if p not in order and p not in _hidden(r)]
+    per = 3 if intervals else 2
     cols = {}
     for nm, r in zip(names, results, strict=True):
+        ci = r.conf_int(alpha) if intervals else None
         cells = []
         for p in order:
             if p in r.params.index:
                 est = f"{r.params[p]:.3f}"
                 if stars and r.has_tests and np.isfinite(r.pvalues[p]):
                     pv = r.pvalues[p]
-                    est += "***" if pv < 0.001 else "**" if pv < 0.01 else "*" if pv < 0.05 \
-                        else ""
+                    est += "***" if pv < alpha / 50 else "**" if pv < alpha / 5 \
+                        else "*" if pv < alpha else ""
                 cells += [est, f"({r.bse[p]:.3f})"]
+                if ci is not None:
+                    cells.append(f"[{ci.loc[p, 'lower']:.3f}, {ci.loc[p, 'upper']:.3f}]")
             else:
-                cells += ["", ""]
+                cells += [""] * per
         cells += [str(r.nobs), r.method]
         cols[nm] = cells
-    index = [x for p in order for x in (p, "")] + ["N groups", "Method"]
+    index = [x for p in order for x in (p,) + ("",) * (per - 1)] + ["N groups", "Method"]
     return pd.DataFrame(cols, index=index)
