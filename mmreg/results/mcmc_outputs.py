@@ -9,6 +9,9 @@ pointwise log-likelihood ``raw.loglik``.
 
 from __future__ import annotations
 
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
@@ -26,6 +29,17 @@ class MCMCOutputs:
 
     _vals: np.ndarray
     _names: list[str]
+    raw: Any
+    model: Any
+
+    if TYPE_CHECKING:  # provided by MCMCResults
+        def _select(self, params) -> list[str]: ...
+
+        def _steps_of(self, name: str) -> np.ndarray: ...
+
+        def _ensembles_of(self, name: str) -> np.ndarray: ...
+
+        def linear_predictors(self, most: int = 200) -> list[np.ndarray]: ...
 
     def convergence_problems(self, rhat_max: float = 1.01, ess_min: float = 400) -> str | None:
         """Describe the parameters whose R-hat or bulk ESS fails the usual targets.
@@ -69,7 +83,8 @@ class MCMCOutputs:
         msg = self.convergence_problems()
         if msg:  # point the warning at the first caller outside mmreg
             pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-            level, frame = 2, sys._getframe(1)
+            frame: FrameType | None = sys._getframe(1)
+            level = 2
             while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
                 level, frame = level + 1, frame.f_back
             warnings.warn(msg, MMWarning, stacklevel=level)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -225,7 +226,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         if per_draw is not None:
             return per_draw.mean()
         zs = self.raw.z.reshape(-1, self.raw.z.shape[-1])
-        acc = None
+        acc: Any = None
         for h, z in zip(self.hyper_draws(), zs, strict=True):
             v = fn(h, z)
             acc = v if acc is None else acc + v
@@ -300,7 +301,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         >>> [w.shape for w in res.weight_draws]  # 128 draws x 472 rows of the data
         [(128, 472)]
         """
-        out = [[] for _ in self.model.design.mm]
+        out: list[list[np.ndarray]] = [[] for _ in self.model.design.mm]
         for h in self.hyper_draws():
             for k, (b, t) in enumerate(zip(self.model.design.mm, h.theta, strict=True)):
                 out[k].append(b.weights(t, derivative=False)[0])

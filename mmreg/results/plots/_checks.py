@@ -10,7 +10,18 @@ from scipy import stats
 
 from mmreg.errors import MMDataError
 
-__all__ = ["need_columns", "per_step_of", "z_of"]
+__all__ = ["need_columns", "new_figure", "per_step_of", "z_of"]
+
+
+def new_figure(**kwargs):
+    """A new :class:`matplotlib.figure.Figure` (not registered with pyplot).
+
+    matplotlib is imported here, on the first plot, so that ``import mmreg`` does not
+    import it.
+    """
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def need_columns(df: pd.DataFrame, cols: Sequence[str], func: str) -> None:

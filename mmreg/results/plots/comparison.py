@@ -8,13 +8,16 @@ As in :mod:`mmreg.results.plots.effects`: a drawing function taking a table
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mmreg.errors import MMDataError
-from mmreg.results.plots._checks import need_columns
+from mmreg.results.plots._checks import need_columns, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_var_decomp", "plot_coefficients", "var_decomp_plot", "coefficients_plot"]
 
@@ -41,7 +44,7 @@ def plot_var_decomp(df: pd.DataFrame, title: str | None = None) -> Figure:
             "plot_var_decomp: every row needs lower <= share <= upper; check the columns "
             "share/lower/upper."
         )
-    fig = Figure(figsize=(max(4, 1.2 * len(df) + 1), 4))
+    fig = new_figure(figsize=(max(4, 1.2 * len(df) + 1), 4))
     ax = fig.subplots()
     x = np.arange(len(df))
     ax.bar(x, share, yerr=err, capsize=4, color="tab:blue", alpha=0.7, ecolor="black")
@@ -81,7 +84,7 @@ def plot_coefficients(tables: Mapping[str, pd.DataFrame], title: str | None = No
     row = {t: i for i, t in enumerate(terms)}
     k = len(tables)
     offsets = (np.arange(k) - (k - 1) / 2) * (0.6 / max(k, 1))
-    fig = Figure(figsize=(6, max(2.5, 0.4 * len(terms) + 1)))
+    fig = new_figure(figsize=(6, max(2.5, 0.4 * len(terms) + 1)))
     ax = fig.subplots()
     for j, (model, tab) in enumerate(tables.items()):
         y = np.array([row[t] for t in tab.index], dtype=float) + offsets[j]

@@ -7,12 +7,16 @@ Each topic has the drawing function, which takes a table (``plot_caterpillar``,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.results.plots._checks import need_columns, z_of
+from mmreg.results.plots._checks import need_columns, new_figure, z_of
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_caterpillar", "plot_weights", "caterpillar", "weights_plot"]
 
@@ -41,7 +45,7 @@ def plot_caterpillar(df: pd.DataFrame, title: str | None = None) -> Figure:
             "(drop or fix those rows)")
     d = df.sort_values("mean", kind="stable")
     y = np.arange(len(d))
-    fig = Figure(figsize=(6, max(2.5, 0.25 * len(d) + 1)))
+    fig = new_figure(figsize=(6, max(2.5, 0.25 * len(d) + 1)))
     ax = fig.subplots()
     ax.hlines(y, d["lower"], d["upper"], color="grey", lw=1.2)
     ax.plot(d["mean"].to_numpy(), y, "o", color="black", ms=3)
@@ -71,7 +75,7 @@ def plot_weights(df: pd.DataFrame, title: str | None = None) -> Figure:
         A scatter whose colour values are ``n``, vertical interval bars and a colour bar.
     """
     need_columns(df, ["x", "weight", "lower", "upper", "n"], "plot_weights")
-    fig = Figure(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
     ax = fig.subplots()
     ax.vlines(df["x"], df["lower"], df["upper"], color="lightgrey", lw=1.0, zorder=1)
     sc = ax.scatter(df["x"], df["weight"], c=df["n"], cmap="viridis", s=18, zorder=2)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib.axes
 import numpy as np
-from matplotlib.figure import Figure
 from scipy.stats import gaussian_kde
 
 from mmreg.errors import MMDataError
 from mmreg.results.diagnostics import _chains, hpd_interval
-from mmreg.results.plots._checks import per_step_of
+from mmreg.results.plots._checks import new_figure, per_step_of
+
+if TYPE_CHECKING:
+    import matplotlib.axes
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_posterior", "plot_trace"]
 
@@ -63,7 +66,7 @@ def plot_posterior(
     pad = 0.05 * (qhi - qlo) if qhi > qlo else 0.5 * max(abs(qlo), 1.0)
     xlim = (qlo - pad, qhi + pad)
     if ax is None:
-        fig = Figure(figsize=(6, 6))
+        fig = new_figure(figsize=(6, 6))
         ax_d, ax_t = fig.subplots(2, 1, sharex=True)
     else:
         if len(ax) != 2:
@@ -129,7 +132,7 @@ def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = No
             f"available: {list(draws)}."
         )
     step = per_step_of(per_step)
-    fig = Figure(figsize=(9, 2.2 * len(names)))
+    fig = new_figure(figsize=(9, 2.2 * len(names)))
     axes = fig.subplots(len(names), 2, squeeze=False)
     for (ax_d, ax_t), name in zip(axes, names, strict=True):
         arr = _chains(draws[name], what=repr(name))
