@@ -9,22 +9,18 @@ add draws, diagnostics, plots, DIC/WAIC/LOO (:mod:`mmreg.results.laplace_results
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods
-
-if TYPE_CHECKING:
-    from mmreg.inference.latent import Hyper
+from mmreg.results.plots.methods import PlotMethods
+from mmreg.results.protocol import PosteriorProtocol
 
 __all__ = ["MMResults"]
 
 
 @pin_public_methods
-class MMResults:
+class MMResults(PosteriorProtocol, PlotMethods):
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
     Examples
@@ -97,134 +93,6 @@ class MMResults:
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Confidence (Laplace) or equal-tailed credible (MCMC) intervals."""
         raise NotImplementedError
-
-    # ------------------------------------------------------------ the posterior protocol
-    # Laplace and MCMC results differ only in how they provide the posterior: the methods
-    # below.  Summaries, variance decompositions and predictions use nothing else.
-
-    #: label of the method in summary headers
-    method_label: str = ""
-    #: whether the parameter table carries z tests (``tvalues``/``pvalues``)
-    has_tests: bool = False
-    #: whether :meth:`hyper_draws` are draws from the exact posterior (MCMC) rather than
-    #: from an approximation of it (Laplace)
-    exact_posterior: bool = False
-
-    def hyper_draws(self) -> list[Hyper]:
-        """Hyperparameters (weight parameters, SDs, family parameters) drawn from the posterior.
-
-        MCMC: every kept draw, in the order of ``raw.u`` (chains, steps, walkers).  Laplace:
-        draws from the Gaussian approximation on the unconstrained scale (mean the mode,
-        covariance ``raw.cov_u``), mapped to the natural scale.
-
-        Returns
-        -------
-        list of mmreg.inference.latent.Hyper
-            One hyperparameter value per draw (``theta``, ``sd``, ``phi``).
-        """
-        raise NotImplementedError
-
-    def point_hyper(self) -> Hyper:
-        """The hyperparameters at the point estimate of the fit (the MAP for Laplace fits;
-        the posterior mean on the unconstrained scale for MCMC fits)."""
-        raise NotImplementedError
-
-    def linear_predictors(self, most: int = 200) -> list[np.ndarray]:
-        """The linear predictor η of every group, per draw.
-
-        Laplace: one η, at the estimates.  MCMC: η of (up to ``most``, evenly spaced) draws.
-
-        Parameters
-        ----------
-        most : int
-            Largest number of draws to use (MCMC).
-
-        Returns
-        -------
-        list of numpy.ndarray
-            η per draw, one value per group (``model.design.group_ids`` order).
-        """
-        raise NotImplementedError
-
-    def point_estimate(self, fn: Callable[[Hyper, np.ndarray], Any],
-                       per_draw: pd.DataFrame | None = None) -> Any:
-        """Point estimate of a function ``fn(hyper, z)`` of the hyperparameters and the latent
-        effects ``z`` (coefficients then random effects).
-
-        Laplace: ``fn`` at the estimates (the mode; plug-in).  MCMC: the posterior mean of
-        ``fn`` over all draws; ``per_draw`` (the values at every draw of
-        :meth:`hyper_draws`, one row each) is averaged instead when given.
-        """
-        raise NotImplementedError
-
-    @property
-    def draws_usable(self) -> bool:
-        """Whether :meth:`hyper_draws` represent the posterior's spread (False for a Laplace
-        fit whose Hessian had to be regularised: its draws are meaningless)."""
-        return True
-
-    def posterior_cov(self, names: list[str]) -> pd.DataFrame:
-        """Posterior covariance of the parameters ``names`` (Laplace: :meth:`cov_params`;
-        MCMC: the sample covariance of the draws)."""
-        raise NotImplementedError
-
-    @property
-    def hidden_params(self) -> set[str]:
-        """Fixed effects of hm() blocks with ``showFE = FALSE`` (left out of tables)."""
-        return {n for h in self.model.design.hm if not h.spec.show_fe for n in h.fenames}
-
-    def _estimate_columns(self) -> dict[str, pd.Series]:
-        """Columns of :meth:`param_table` before the interval."""
-        raise NotImplementedError
-
-    def _quality_columns(self) -> dict[str, pd.Series]:
-        """Columns of :meth:`param_table` after the interval."""
-        return {}
-
-    def fit_statistics(self) -> dict[str, str]:
-        """The fit statistics of the summary header (label to formatted value)."""
-        return {}
-
-    def param_table(self, alpha: float = 0.05) -> pd.DataFrame:
-        """The parameter table behind :meth:`summary` (a DataFrame).
-
-        Parameters
-        ----------
-        alpha : float
-            Intervals have coverage ``1 - alpha`` (those of :meth:`conf_int`); the column
-            names give the quantiles.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per parameter (fixed effects hidden with ``showFE = FALSE`` left out);
-            Laplace fits: ``bml``, ``Coef.``, ``Std.Err.``, ``z``, ``P>|z|`` and the
-            interval; MCMC fits: ``bml``, ``Mean``, ``SD``, the interval, ``R-hat`` and
-            ``ESS``.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=1)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> tab = res.param_table(alpha=0.1)
-        >>> list(tab.columns)
-        ['bml', 'Coef.', 'Std.Err.', 'z', 'P>|z|', '[0.05', '0.95]']
-        >>> tab.loc["mm1.finance", ["Coef.", "[0.05", "0.95]"]].astype(float).round(2).tolist()
-        [-0.43, -0.72, -0.15]
-        """
-        ci = self.conf_int(alpha)
-        lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
-        tab = pd.DataFrame({"bml": self.bml_names})
-        for col, values in self._estimate_columns().items():
-            tab[col] = values
-        tab[lo] = ci["lower"]
-        tab[hi] = ci["upper"]
-        for col, values in self._quality_columns().items():
-            tab[col] = values
-        hide = self.hidden_params
-        return tab.loc[[n for n in tab.index if n not in hide]]
 
     def save(self, path) -> None:
         """Save the result to a file; read it back with :func:`mmreg.load`.
@@ -366,98 +234,6 @@ class MMResults:
         return var_decomp(self, uncertainty=uncertainty, convention=convention, alpha=alpha)
 
     varDecomp = var_decomp  # noqa: N815  (bml's name)
-
-    def plot_caterpillar(self, block: str | None = None, alpha: float = 0.05):
-        """Caterpillar plot of one block's random effects (matplotlib ``Figure``).
-
-        Parameters
-        ----------
-        block : str, optional
-            Random-effect block label (``"mm1"``, ``"hm1"`` …); default the first.
-        alpha : float
-            Intervals are mean ± z(1 - alpha/2) · SD.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            Not registered with pyplot: save it with ``fig.savefig(...)``.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> fig = res.plot_caterpillar("hm1")
-        >>> type(fig).__name__, fig.axes[0].get_title()
-        ('Figure', 'hm1 random effects')
-        """
-        from mmreg.results.plots import caterpillar
-
-        return caterpillar(self, block, alpha)
-
-    def plot_weights(self, block: str = "mm1", covariate: str | None = None,
-                     alpha: float = 0.05):
-        """Estimated weights of an mm() block against a member covariate.
-
-        Parameters
-        ----------
-        block : str
-            The mm() block (``"mm1"``, ``"mm2"`` …).
-        covariate : str, optional
-            Column of the data on the x axis; default the first variable of the weight
-            function (the group size ``n`` when it has none).
-        alpha : float
-            Intervals are weight ± z(1 - alpha/2) · SD.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-
-        Examples
-        --------
-        A model whose weights depend on the parties' seat shares ``pseat``:
-
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         weights="estimated", seed=1)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> fig = res.plot_weights("mm1")
-        >>> type(fig).__name__, fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
-        ('Figure', 'pseat', 'weight')
-        """
-        from mmreg.results.plots import weights_plot
-
-        return weights_plot(self, block, covariate, alpha)
-
-    def plot_var_decomp(self, alpha: float = 0.05):
-        """Variance-decomposition bars (ICCs with intervals).
-
-        Parameters
-        ----------
-        alpha : float
-            The bars show ``1 - alpha`` intervals (see :meth:`var_decomp`).
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            One bar per level, in the order of :meth:`var_decomp`.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> fig = res.plot_var_decomp()
-        >>> type(fig).__name__
-        'Figure'
-        >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
-        ['mm1', 'hm1', 'residual']
-        """
-        from mmreg.results.plots import var_decomp_plot
-
-        return var_decomp_plot(self, alpha)
 
     def baseline_hazard(self) -> pd.DataFrame:
         """Cox only: posterior of the baseline hazard increments (integrated out in the fit).
