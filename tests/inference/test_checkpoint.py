@@ -189,6 +189,7 @@ def test_resume_after_sigkill_gives_full_valid_run(model, reference, tmp_path, m
     _assert_same_posterior(res, reference)
 
 
+@pytest.mark.slow
 def test_mcse_check_detects_a_different_posterior(model, reference):
     """The tolerance above is not vacuous: a moderately different posterior fails it."""
     other = _model(priors={"sigma": mmreg.priors.HalfNormal(0.3)})
