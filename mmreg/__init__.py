@@ -14,9 +14,9 @@ from mmreg.bml_compat import bml
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
 from mmreg.io import load
 from mmreg.model import MMModel
-from mmreg.results.figures import coefficients_plot as plot_coefficients
 from mmreg.results.laplace_results import LaplaceResults
 from mmreg.results.mcmc_results import MCMCResults
+from mmreg.results.plots import coefficients_plot as plot_coefficients
 from mmreg.results.results import MMResults
 from mmreg.results.summary import summary_table
 

@@ -272,8 +272,8 @@ def _coda_columns(arr: np.ndarray, lag: int) -> tuple[float, float, float]:
     ac = [autocorr(c, int(lag)) for c in arr] if lag < arr.shape[1] else [np.nan]
     with np.errstate(all="ignore"):
         zmax = z[np.nanargmax(np.abs(z))] if np.isfinite(z).any() else np.nan
-    return (zmax, np.nanmin(hw) if np.isfinite(hw).any() else np.nan,
-            np.nanmean(ac) if np.isfinite(ac).any() else np.nan)
+    return (float(zmax), float(np.nanmin(hw)) if np.isfinite(hw).any() else np.nan,
+            float(np.nanmean(ac)) if np.isfinite(ac).any() else np.nan)
 
 
 def _ensemble_columns(x: np.ndarray, lag: int) -> tuple[float, float, float]:

@@ -186,8 +186,8 @@ def heidel_welch_ensemble(x: np.ndarray, pvalue: float = 0.05) -> dict:
     if not 0 < pvalue < 1:
         raise MMSpecError(f"heidel_welch_ensemble: pvalue={pvalue} must lie in (0, 1).")
     arr = _ensemble(x, min_steps=10)
-    walkers = arr.reshape(arr.shape[0], arr.shape[1], -1)
-    walkers = np.moveaxis(walkers, 1, 2).reshape(-1, arr.shape[1])  # (N, steps)
+    by_step = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    walkers = np.moveaxis(by_step, 1, 2).reshape(-1, arr.shape[1])  # (N, steps)
     n_walkers, n_all = walkers.shape
     m = walkers.mean(axis=0)
     second = walkers[:, math.ceil(n_all / 2 - 1e-5) - 1:]

@@ -119,10 +119,9 @@ def warn_uninformed(res) -> dict[str, float]:
     names = [n for n in names if np.isfinite(sds[n]) and sds[n] > 0]
     if not names:
         return {}
-    if res.method == "laplace":
-        cov, ratio = res.cov_params().loc[names, names], RATIO
-    else:
-        cov = res.draws[names].cov()
+    cov = res.posterior_cov(names)
+    ratio = RATIO
+    if res.exact_posterior:  # MCMC: allow for two Monte Carlo errors of the SD ratio
         ess = float(np.nanmin(res.mcmc_diag(names)["ess_bulk"].to_numpy(float)))
         ratio = max(RATIO_MCMC, RATIO - 2.0 / np.sqrt(2.0 * max(ess, 1.0)))
     found = uninformed(cov, sds[names], ratio)

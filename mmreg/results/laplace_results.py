@@ -337,22 +337,54 @@ class LaplaceResults(MMResults):
         """
         return -2 * self.llf + np.log(self.nobs) * self.df_model
 
-    def _linear_predictors(self):
-        yield self.raw.mode.eta
+    # ------------------------------------------------------------ the posterior protocol
+    method_label = "MAP + Laplace"
+    has_tests = True
 
-    def _point_hyper(self):
+    def linear_predictors(self, most: int = 200) -> list[np.ndarray]:
+        """η at the estimates (one array; see :meth:`MMResults.linear_predictors`)."""
+        return [self.raw.mode.eta]
+
+    def point_hyper(self):
+        """The hyperparameters at the MAP (see :meth:`MMResults.point_hyper`)."""
         return self.model.space.hyper(self._u)
 
-    def _hyper_draws(self, n: int = 1000, seed: int = 0):
-        """Hyperparameters drawn from their Laplace (Gaussian, unconstrained) posterior."""
+    def hyper_draws(self, n: int = 1000, seed: int = 0) -> list:
+        """``n`` draws of the hyperparameters from their Laplace approximation.
+
+        Gaussian on the unconstrained scale with mean the mode and covariance ``raw.cov_u``
+        (see :meth:`MMResults.hyper_draws`); the same ``seed`` gives the same draws.
+        """
         space = self.model.space
         if not space.dim:
-            yield space.hyper(self._u)
-            return
+            return [space.hyper(self._u)]
         rng = np.random.default_rng(seed)
         L = np.linalg.cholesky(self.raw.cov_u + 1e-12 * np.eye(space.dim))
-        for e in rng.standard_normal((n, space.dim)):
-            yield space.hyper(self._u + L @ e)
+        return [space.hyper(self._u + L @ e) for e in rng.standard_normal((n, space.dim))]
+
+    def point_estimate(self, fn, per_draw=None):
+        """``fn`` at the estimates (plug-in; see :meth:`MMResults.point_estimate`)."""
+        return fn(self.point_hyper(), self.raw.mode.z)
+
+    @property
+    def draws_usable(self) -> bool:
+        """False when the Hessian at the mode had to be regularised (a flat direction)."""
+        return bool(self.raw.hessian_ok)
+
+    def posterior_cov(self, names: list[str]) -> pd.DataFrame:
+        """The Laplace covariance of ``names`` (a block of :meth:`cov_params`)."""
+        return self.cov_params().loc[names, names]
+
+    def _estimate_columns(self) -> dict[str, pd.Series]:
+        return {"Coef.": self.params, "Std.Err.": self.bse, "z": self.tvalues,
+                "P>|z|": self.pvalues}
+
+    def fit_statistics(self) -> dict[str, str]:
+        """Log-likelihood, AIC, BIC and convergence, formatted for the summary header."""
+        return {"Log-lik.:": f"{self.llf:.3f}", "AIC:": f"{self.aic:.3f}",
+                "BIC:": f"{self.bic:.3f}",
+                "Converged:": str(bool(self.raw.optimizer.success
+                                       and self.raw.mode.converged))}
 
     @property
     def random_effects(self) -> dict[str, pd.DataFrame]:

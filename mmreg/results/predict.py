@@ -72,13 +72,5 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
             return e / np.bincount(s, weights=e)[s]
         return fam.mean(eta, hyper.phi)
 
-    if res.method == "laplace":
-        out = one(res._point_hyper(), res.raw.mode.z)
-    else:
-        zs = res.raw.z.reshape(-1, res.raw.z.shape[-1])
-        acc = None
-        for h, z in zip(res._hyper_draws(), zs, strict=True):
-            v = one(h, z)
-            acc = v if acc is None else acc + v
-        out = acc / len(zs)
+    out = res.point_estimate(one)
     return pd.Series(out, index=pd.Index(index, name="group"), name=kind)

@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods
+from mmreg.results.plots.methods import PlotMethods
+from mmreg.results.protocol import PosteriorProtocol
 
 __all__ = ["MMResults"]
 
 
 @pin_public_methods
-class MMResults:
+class MMResults(PosteriorProtocol, PlotMethods):
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
     Examples
@@ -189,16 +191,19 @@ class MMResults:
         """
         return self.summary(alpha=alpha).as_latex()
 
-    def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg") -> pd.DataFrame:
+    def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg",
+                   alpha: float = 0.05) -> pd.DataFrame:
         """Variance decomposition and ICCs (see :func:`mmreg.results.vardecomp.var_decomp`).
 
         Parameters
         ----------
         uncertainty : {"sd", "mad", "ci"}
-            Spread reported next to each estimate (``"ci"``: 95% interval).
+            Spread reported next to each estimate (``"ci"``: ``1 - alpha`` interval).
         convention : {"mmreg", "bml"}
             ``"bml"`` plugs in the posterior-mean weights as bml 0.9.0 does, and takes
             the Weibull residual variance as ``sigma² = 1/shape²`` like bml.
+        alpha : float
+            The intervals of ``uncertainty="ci"`` have coverage ``1 - alpha``.
 
         Returns
         -------
@@ -226,102 +231,9 @@ class MMResults:
         """
         from mmreg.results.vardecomp import var_decomp
 
-        return var_decomp(self, uncertainty=uncertainty, convention=convention)
+        return var_decomp(self, uncertainty=uncertainty, convention=convention, alpha=alpha)
 
     varDecomp = var_decomp  # noqa: N815  (bml's name)
-
-    def plot_caterpillar(self, block: str | None = None, alpha: float = 0.05):
-        """Caterpillar plot of one block's random effects (matplotlib ``Figure``).
-
-        Parameters
-        ----------
-        block : str, optional
-            Random-effect block label (``"mm1"``, ``"hm1"`` …); default the first.
-        alpha : float
-            Intervals are mean ± z(1 - alpha/2) · SD.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            Not registered with pyplot: save it with ``fig.savefig(...)``.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> fig = res.plot_caterpillar("hm1")
-        >>> type(fig).__name__, fig.axes[0].get_title()
-        ('Figure', 'hm1 random effects')
-        """
-        from mmreg.results.figures import caterpillar
-
-        return caterpillar(self, block, alpha)
-
-    def plot_weights(self, block: str = "mm1", covariate: str | None = None,
-                     alpha: float = 0.05):
-        """Estimated weights of an mm() block against a member covariate.
-
-        Parameters
-        ----------
-        block : str
-            The mm() block (``"mm1"``, ``"mm2"`` …).
-        covariate : str, optional
-            Member covariate on the x axis: a column of the weight function or of the
-            block's ``vars()``; default the first variable of the weight function (the
-            group size ``n`` when it has none).
-        alpha : float
-            Intervals are weight ± z(1 - alpha/2) · SD.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-
-        Examples
-        --------
-        A model whose weights depend on the parties' seat shares ``pseat``:
-
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         weights="estimated", seed=1)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> fig = res.plot_weights("mm1")
-        >>> type(fig).__name__, fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
-        ('Figure', 'pseat', 'weight')
-        """
-        from mmreg.results.figures import weights_plot
-
-        return weights_plot(self, block, covariate, alpha)
-
-    def plot_var_decomp(self, alpha: float = 0.05):
-        """Variance-decomposition bars (ICCs with intervals).
-
-        Parameters
-        ----------
-        alpha : float
-            The bars show ``1 - alpha`` intervals (see :meth:`var_decomp`).
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            One bar per level, in the order of :meth:`var_decomp`.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
-        >>> fig = res.plot_var_decomp()
-        >>> type(fig).__name__
-        'Figure'
-        >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
-        ['mm1', 'hm1', 'residual']
-        """
-        from mmreg.results.figures import var_decomp_plot
-
-        return var_decomp_plot(self, alpha)
 
     def baseline_hazard(self) -> pd.DataFrame:
         """Cox only: posterior of the baseline hazard increments (integrated out in the fit).
@@ -356,15 +268,11 @@ class MMResults:
         if self.family != "cox":
             raise MMSpecError("baseline_hazard() is only defined for family='cox'")
         fam = self.model.bound_family
-        etas = list(self._linear_predictors())
+        etas = list(self.linear_predictors())
         tabs = [fam.baseline_posterior(e) for e in etas]
         out = tabs[0].copy()
         out["mean"] = np.mean([t["mean"].to_numpy() for t in tabs], axis=0)
         return out
-
-    def _linear_predictors(self):
-        """η at the estimates (Laplace) or for (up to 200 of) the draws (MCMC)."""
-        raise NotImplementedError
 
     def predict(self, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
         """Predictions for the fitted groups (``data=None``) or for new data.

@@ -14,11 +14,13 @@ __all__ = ["make_summary", "summary_table", "param_table"]
 
 
 def _hidden(res) -> set[str]:
-    return {n for h in res.model.design.hm if not h.spec.show_fe for n in h.fenames}
+    return res.hidden_params
 
 
 def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
     """The parameter table of a fit (what :meth:`MMResults.summary` prints).
+
+    Same as :meth:`MMResults.param_table <mmreg.results.results.MMResults.param_table>`.
 
     Parameters
     ----------
@@ -46,32 +48,14 @@ def param_table(res, alpha: float = 0.05) -> pd.DataFrame:
     >>> tab.loc["mm1.finance", ["Coef.", "[0.05", "0.95]"]].astype(float).round(2).tolist()
     [-0.43, -0.72, -0.15]
     """
-    ci = res.conf_int(alpha)
-    lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
-    tab = pd.DataFrame({"bml": res.bml_names})
-    if res.method == "laplace":
-        tab["Coef."] = res.params
-        tab["Std.Err."] = res.bse
-        tab["z"] = res.tvalues
-        tab["P>|z|"] = res.pvalues
-    else:
-        tab["Mean"] = res.params
-        tab["SD"] = res.bse
-    tab[lo] = ci["lower"]
-    tab[hi] = ci["upper"]
-    if res.method == "mcmc":
-        diag = res.mcmc_diag()
-        tab["R-hat"] = diag["rhat"]
-        tab["ESS"] = diag["ess_bulk"].round(0).astype("Int64").astype(str)
-    hide = _hidden(res)
-    return tab.loc[[n for n in tab.index if n not in hide]]
+    return res.param_table(alpha)
 
 
 def _header(res) -> dict[str, str]:
     m, d = res.model, res.model.design
     info = {
         "Family:": m.family,
-        "Method:": {"laplace": "MAP + Laplace", "mcmc": "MCMC (emcee)"}[res.method],
+        "Method:": res.method_label,
         "No. groups:": str(m.nobs),
     }
     for b in d.mm:
@@ -80,22 +64,7 @@ def _header(res) -> dict[str, str]:
         info[f"{b.label} weights:"] = f"w ~ {b.spec.fn.expr}, c = {b.spec.fn.normalize}"
     for h in d.hm:
         info[f"{h.label} units:"] = f"{len(h.unit_ids)} ({h.spec.id}, {h.spec.type})"
-    if res.method == "laplace":
-        info["Log-lik.:"] = f"{res.llf:.3f}"
-        info["AIC:"] = f"{res.aic:.3f}"
-        info["BIC:"] = f"{res.bic:.3f}"
-        info["Converged:"] = str(bool(res.raw.optimizer.success and res.raw.mode.converged))
-    else:
-        info["Draws:"] = f"{res.raw.n_chains} chains x {res.raw.n_draws} (tune {res.raw.tune})"
-        try:
-            from mmreg.results.ic import mc_digits
-
-            d = mc_digits(res.dic_se)  # no digits beyond the Monte Carlo error
-            info["DIC:"] = f"{res.dic:.{d}f} (MC SE {res.dic_se:.{d}f})"
-            info["WAIC:"] = f"{res.waic['waic']:.3f}"
-        except Exception:  # pragma: no cover - criteria unavailable for this family
-            pass
-        info["Max R-hat:"] = f"{res.mcmc_diag()['rhat'].max():.4f}"
+    info.update(res.fit_statistics())
     return info
 
 
@@ -135,7 +104,7 @@ def make_summary(res, alpha: float = 0.05) -> Summary:
 
 
 def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
-                  stars: bool = False) -> pd.DataFrame:
+                  stars: bool = False, intervals: bool = False) -> pd.DataFrame:
     """Several fits side by side: estimate with (SE) below, one column per model.
 
     Parameters
@@ -144,14 +113,20 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
     names : list of str, optional
         Column titles (default ``Model 1``, ``Model 2`` …).
     alpha : float
-        Used for the significance stars of Laplace fits.
+        Level of the significance stars and of the intervals.
     stars : bool
-        Add ``*`` (p < 0.05), ``**`` (p < 0.01), ``***`` (p < 0.001) to Laplace estimates.
+        Add ``*`` (p < alpha), ``**`` (p < alpha/5), ``***`` (p < alpha/50) to the
+        estimates of fits with z tests (Laplace); with the default ``alpha = 0.05`` the
+        usual 0.05, 0.01 and 0.001.
+    intervals : bool
+        Add a third row per parameter with the ``1 - alpha`` interval ``[lower, upper]`` of
+        each fit's ``conf_int(alpha)``.
 
     Returns
     -------
     pandas.DataFrame
-        Two rows per parameter (estimate, SE); ``.to_latex()`` gives a LaTeX table.
+        Two rows per parameter (estimate, SE; three with ``intervals``); ``.to_latex()``
+        gives a LaTeX table.
 
     Examples
     --------
@@ -181,26 +156,35 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
     Method        laplace     laplace
 
     Part of the between-party variance moves to the country level (``sigma.mm1`` drops);
-    parameters a model lacks are left blank.
+    parameters a model lacks are left blank.  With ``intervals=True`` a third row gives
+    the ``1 - alpha`` interval:
+
+    >>> tab = mmreg.summary_table([res], intervals=True, alpha=0.1)
+    >>> tab.iloc[:3, 0].tolist()
+    ['5.786', '(0.206)', '[5.447, 6.125]']
     """
     names = names or [f"Model {i}" for i in range(1, len(results) + 1)]
     order: list[str] = []
     for r in results:
         order += [p for p in r.params.index if p not in order and p not in _hidden(r)]
+    per = 3 if intervals else 2
     cols = {}
     for nm, r in zip(names, results, strict=True):
+        ci = r.conf_int(alpha) if intervals else None
         cells = []
         for p in order:
             if p in r.params.index:
                 est = f"{r.params[p]:.3f}"
-                if stars and r.method == "laplace" and np.isfinite(r.pvalues[p]):
+                if stars and r.has_tests and np.isfinite(r.pvalues[p]):
                     pv = r.pvalues[p]
-                    est += "***" if pv < 0.001 else "**" if pv < 0.01 else "*" if pv < 0.05 \
-                        else ""
+                    est += "***" if pv < alpha / 50 else "**" if pv < alpha / 5 \
+                        else "*" if pv < alpha else ""
                 cells += [est, f"({r.bse[p]:.3f})"]
+                if ci is not None:
+                    cells.append(f"[{ci.loc[p, 'lower']:.3f}, {ci.loc[p, 'upper']:.3f}]")
             else:
-                cells += ["", ""]
+                cells += [""] * per
         cells += [str(r.nobs), r.method]
         cols[nm] = cells
-    index = [x for p in order for x in (p, "")] + ["N groups", "Method"]
+    index = [x for p in order for x in (p,) + ("",) * (per - 1)] + ["N groups", "Method"]
     return pd.DataFrame(cols, index=index)

@@ -81,7 +81,7 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
     if convention not in ("mmreg", "bml"):
         raise MMSpecError(f"convention must be 'mmreg' or 'bml', not {convention!r}")
     model = res.model
-    hypers = list(res._hyper_draws())
+    hypers = res.hyper_draws()
     fixed_w = None
     if convention == "bml":
         fixed_w = [tab["weight"].to_numpy() for tab in res.weights.values()]
@@ -91,16 +91,21 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
     if var.empty or var.shape[1] == 0:
         raise MMSpecError("the model has no random effects or residual variance to decompose")
     icc = var.div(var.sum(axis=1), axis=0)
-    if res.method == "laplace":
-        point_v = pd.Series(components(model, res._point_hyper(), fixed_w, convention))
-        point_i = point_v / point_v.sum()
-    else:
-        point_v, point_i = var.mean(), icc.mean()
+
+    def point_components(hyper, z):
+        return pd.Series(components(model, hyper, fixed_w, convention))
+
+    def point_shares(hyper, z):
+        v = point_components(hyper, z)
+        return v / v.sum()
+
+    point_v = res.point_estimate(point_components, per_draw=var)
+    point_i = res.point_estimate(point_shares, per_draw=icc)
     out = pd.DataFrame({"variance": point_v, "icc": point_i})
     # Laplace draws along a flat direction of the hyperparameters are meaningless (the
     # covariance was regularised there) and overflow (an SD of e^±300)
     bad = [c for c in var.columns if not np.isfinite(var[c]).all()]
-    finite = not bad and (res.method != "laplace" or bool(res.raw.hessian_ok))
+    finite = not bad and res.draws_usable
     if not finite:
         where = f" (the {', '.join(bad)} draws overflow)" if bad else ""
         warnings.warn(

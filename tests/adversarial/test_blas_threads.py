@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import mmreg
 import mmreg.results.diagnostics as diagnostics
-import mmreg.results.plots as plots
+import mmreg.results.plots.posterior as plots
 import mmreg.results.vardecomp as vardecomp
 from mmreg import _threads
 from mmreg.errors import MMWarning

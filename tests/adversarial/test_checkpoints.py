@@ -161,6 +161,7 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_second_process_is_refused_while_a_run_holds_the_file(tmp_path, monkeypatch):
     path = tmp_path / "run.h5"
     model = _model()

@@ -145,6 +145,7 @@ def test_uninformed_weight_parameter_warns_after_laplace(coal, case):
     assert any("do not inform" in m and name in m for m in msgs), msgs
 
 
+@pytest.mark.slow
 def test_uninformed_weight_parameter_warns_after_mcmc(coal):
     model = mmreg.MMModel("y ~ 1 + majority + " + MM.format(v="finance",
                                                             fn="exp(b0 + b1 * pseat)"), coal)

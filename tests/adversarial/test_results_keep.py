@@ -104,6 +104,7 @@ def test_pickled_result_holds_no_factor_and_original_still_works(kind):
     np.testing.assert_array_equal(lap2.var_z, lap.var_z)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["gaussian-laplace", "weibull-mcmc"])
 def test_save_load_in_a_fresh_process(kind, tmp_path):
     res = _result(kind)
@@ -200,6 +201,7 @@ EXTRA_MODELS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(EXTRA_MODELS))
 def test_round_trip_keeps_priors_and_options(case):
     opts = dict(EXTRA_MODELS[case])

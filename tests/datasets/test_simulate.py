@@ -329,6 +329,7 @@ def test_recovery_cox():
     within(aft.params_["rho_"]["Intercept"], aft.standard_errors_["rho_"]["Intercept"], np.log(r))
 
 
+@pytest.mark.slow
 def test_recovery_clogit():
     strong = {"majority": 1.5, "mm1.finance": 1.0, "sigma.mm1": 1.0}
     df = simulate_coalitions(

@@ -147,6 +147,7 @@ def _assert_same_posterior(res, ref):
 
 
 # ----------------------------------------------------------------------------- (a) resume
+@pytest.mark.slow
 def test_resume_after_sigkill_gives_full_valid_run(model, reference, tmp_path, monkeypatch):
     path = tmp_path / "run.h5"
     rng = np.random.default_rng(2024)
@@ -188,6 +189,7 @@ def test_resume_after_sigkill_gives_full_valid_run(model, reference, tmp_path, m
     _assert_same_posterior(res, reference)
 
 
+@pytest.mark.slow
 def test_mcse_check_detects_a_different_posterior(model, reference):
     """The tolerance above is not vacuous: a moderately different posterior fails it."""
     other = _model(priors={"sigma": mmreg.priors.HalfNormal(0.3)})
@@ -326,6 +328,7 @@ def test_empty_file_is_a_fresh_start(model, tmp_path):
 
 
 # ------------------------------------------------------- (d) SIGKILL during the HDF5 write
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_writes_never_corrupts_the_file(model, reference, tmp_path):
     """Checkpoint after every step (MIN_INTERVAL = 0) so kills often land in a write."""
     path = tmp_path / "run.h5"

@@ -17,6 +17,8 @@ import pytest
 
 from validation import coverage
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 
 def _lower_bound(r: int) -> float:
     return 0.95 - 3.0 * np.sqrt(0.95 * 0.05 / r)

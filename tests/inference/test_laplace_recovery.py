@@ -60,6 +60,7 @@ def _fitted(name: str):
     return model, model.fit()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_truth_within_four_standard_errors(name):
     df = _simulated(name)

@@ -108,6 +108,7 @@ print("same", bool(np.array_equal(a, b)))
 
 
 @_needs_cholmod
+@pytest.mark.slow
 def test_chains_in_processes_with_cholmod_finish_and_equal_the_serial_run():
     """A forked child hung in CHOLMOD once the parent had used it (this model, with fork:
     no result in 60 s); such runs spawn their worker processes instead."""

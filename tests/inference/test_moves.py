@@ -56,6 +56,7 @@ def test_independence_moves_leave_a_skewed_target_invariant(make):
     assert abs(x.var() - np.pi**2 / 6) < 4 * var_se
 
 
+@pytest.mark.slow
 def test_kept_latent_blobs_equal_regenerated_draws(monkeypatch):
     # keeping each evaluation's latent draw as a blob must give exactly the draws of
     # re-evaluating the kept states (the evaluation is seeded by the state)

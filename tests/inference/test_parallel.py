@@ -23,6 +23,8 @@ import pytest
 
 import mmreg
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 SIM = {"n_groups": 150, "n_members": 60, "n_countries": 10, "seed": 3}
 # sigma.mm1 = 1: a member SD that the small data identify (a flat Laplace direction makes
 # the default starting points spread far; that is not what this file is about)

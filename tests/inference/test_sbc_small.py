@@ -18,6 +18,8 @@ from scipy import stats
 
 from validation import sbc
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 #: tiny SBC: R replications, ranks among L = 9 draws (10 values), 5 bins of 2 values
 REPS, N_RANK, BINS = 20, 9, 5
 

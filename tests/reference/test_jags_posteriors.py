@@ -16,8 +16,9 @@ import pytest
 
 from validation.reference_models import COALGOV, MODELS, load_coalgov, load_reference
 
-pytestmark = pytest.mark.skipif(not COALGOV.exists(),
-                                reason="../shared (coalgov and JAGS references) not present")
+pytestmark = [pytest.mark.skipif(not COALGOV.exists(),
+                                 reason="../shared (coalgov and JAGS references) not present"),
+              pytest.mark.slow]
 
 RUNS = {  # short runs: (draws per chain, tune, chains); two chains in two processes
     "gaus_hm": (1000, 100, 2),

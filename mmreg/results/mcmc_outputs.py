@@ -1,0 +1,397 @@
+"""What an MCMC fit reports beyond its estimates: diagnostics, plots, posterior predictive
+draws, information criteria and the ArviZ export (the :class:`MCMCOutputs` part of
+:class:`~mmreg.results.mcmc_results.MCMCResults`).
+
+Everything here works on the draws as :class:`~mmreg.results.mcmc_results.MCMCResults`
+stores them: ``_vals`` (chains, steps, walkers, parameters), ``raw.z``, ``raw.u`` and the
+pointwise log-likelihood ``raw.loglik``.
+"""
+
+from __future__ import annotations
+
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mmreg._threads import pin_public_methods
+from mmreg.errors import MMSpecError
+from mmreg.results import diagnostics
+
+__all__ = ["MCMCOutputs"]
+
+
+@pin_public_methods
+class MCMCOutputs:
+    """Diagnostics, plots, posterior predictive draws, DIC/WAIC/LOO and export of an MCMC
+    fit; mixed into :class:`~mmreg.results.mcmc_results.MCMCResults`."""
+
+    _vals: np.ndarray
+    _names: list[str]
+    raw: Any
+    model: Any
+
+    if TYPE_CHECKING:  # provided by MCMCResults
+        def _select(self, params) -> list[str]: ...
+
+        def _steps_of(self, name: str) -> np.ndarray: ...
+
+        def _ensembles_of(self, name: str) -> np.ndarray: ...
+
+        def linear_predictors(self, most: int = 200) -> list[np.ndarray]: ...
+
+    def convergence_problems(self, rhat_max: float = 1.01, ess_min: float = 400) -> str | None:
+        """Describe the parameters whose R-hat or bulk ESS fails the usual targets.
+
+        Parameters
+        ----------
+        rhat_max, ess_min : float
+            Targets: R-hat at most ``rhat_max`` and bulk ESS at least ``ess_min``
+            (Vehtari et al. 2021).
+
+        Returns
+        -------
+        str or None
+            A message naming the parameters and what to do, or None when all pass.
+        """
+        diag = self.mcmc_diag()
+        bad_r = diag.index[~(diag["rhat"] <= rhat_max)].tolist()
+        bad_e = diag.index[~(diag["ess_bulk"] >= ess_min)].tolist()
+        if not bad_r and not bad_e:
+            return None
+        parts = []
+        if bad_r:
+            parts.append(f"R-hat > {rhat_max} for {bad_r} (max {diag['rhat'].max():.3f})")
+        if bad_e:
+            parts.append(f"bulk ESS < {ess_min:g} for {bad_e} "
+                         f"(min {diag['ess_bulk'].min():.0f})")
+        C, S, W, _ = self._vals.shape
+        more = " and chains= to at least 2 to compare ensembles" if C < 2 else ""
+        return ("MCMC run not converged: " + "; ".join(parts) + f". The run kept {S} steps "
+                f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
+                f"R-hat is high){more}, then check res.mcmc_diag().")
+
+    def _warn_convergence(self) -> None:
+        """Warn (MMWarning) when :meth:`convergence_problems` finds any."""
+        import os
+        import sys
+        import warnings
+
+        from mmreg.errors import MMWarning
+
+        msg = self.convergence_problems()
+        if msg:  # point the warning at the first caller outside mmreg
+            pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+            frame: FrameType | None = sys._getframe(1)
+            level = 2
+            while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+                level, frame = level + 1, frame.f_back
+            warnings.warn(msg, MMWarning, stacklevel=level)
+
+    def mcmc_diag(self, params=None, lag: int = 50) -> pd.DataFrame:
+        """Convergence diagnostics per parameter.
+
+        Columns as :func:`mmreg.results.diagnostics.summarize` for an ensemble run: a chain
+        is one ensemble. R-hat (rank-normalised, split), bulk/tail ESS and MCSE are
+        computed on the split-walker layout of every chain (the layout of
+        :meth:`to_inference_data`, so ``arviz.summary`` gives the same numbers); Geweke z
+        and Heidelberger–Welch p use the walkers as replicates and are calibrated (about 5%
+        of stationary runs reject at 5%); the autocorrelation is at ``lag`` ensemble steps,
+        pooled over walkers (NaN when the run has ``lag`` steps or fewer; see
+        ``attrs["note"]``).
+
+        Parameters
+        ----------
+        params : str or list of str, optional
+            Parameters to diagnose; default all estimated ones.
+        lag : int
+            Lag of the autocorrelation column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter (index name ``"parameter"``).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> diag = res.mcmc_diag()
+        >>> list(diag.columns)  # doctest: +NORMALIZE_WHITESPACE
+        ['mean', 'sd', 'mcse_mean', 'mcse_sd', 'lower', 'median', 'upper', 'rhat',
+         'ess_bulk', 'ess_tail', 'geweke_z', 'hw_p', 'autocorr_lag50']
+
+        R-hat near 1 (below 1.01 is the usual target for a final run) says the chains
+        agree:
+
+        >>> bool((diag["rhat"] < 1.1).all())
+        True
+
+        Chains of 4 ensemble steps are too short for Heidelberger-Welch and a lag of 50
+        steps (NaN, with a note); diagnose a single parameter with ``params``:
+
+        >>> res.mcmc_diag("majority", lag=1)[["hw_p", "autocorr_lag1"]].isna().to_numpy().tolist()
+        [[True, False]]
+        """
+        names = self._select(params)
+        return diagnostics.summarize({n: self._steps_of(n) for n in names}, lag=lag)
+
+    mcmcDiag = mcmc_diag  # noqa: N815  (bml's name)
+
+    # ---------------------------------------------------------------- plots
+    def plot_posterior(self, param: str, prob: float = 0.9):
+        """bml's monetPlot: density with the ``prob`` HPD region, median, zero, trace.
+
+        Parameters
+        ----------
+        param : str
+            Parameter name (one of ``params.index``).
+        prob : float
+            Probability mass of the shaded highest-posterior-density region.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Density on top, trace below; not registered with pyplot (``fig.savefig``).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> fig = res.plot_posterior("majority", prob=0.95)
+        >>> type(fig).__name__, len(fig.axes), fig.axes[0].get_title()
+        ('Figure', 2, 'Parameter: majority')
+        """
+        from mmreg.results.plots import plot_posterior
+
+        self._select(param)
+        C, S, W, _ = self._vals.shape
+        return plot_posterior(self._ensembles_of(param), param, prob=prob,
+                              trace_label=f"Step ({C} chains x {W} walkers)", per_step=W)
+
+    monetPlot = plot_posterior  # noqa: N815
+
+    def plot_trace(self, params=None):
+        """Trace plots of several parameters.
+
+        Parameters
+        ----------
+        params : str or list of str, optional
+            Default: all estimated parameters.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One row per parameter: density by chain (left), trace by chain (right). A chain
+            is one ensemble: its line runs through the walkers of each step in turn,
+            plotted against the step.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> fig = res.plot_trace(["majority", "sigma"])
+        >>> type(fig).__name__, len(fig.axes)
+        ('Figure', 4)
+        >>> [ax.get_ylabel() for ax in fig.axes[::2]]
+        ['majority', 'sigma']
+        """
+        from mmreg.results.plots import plot_trace
+
+        names = self._select(params)
+        return plot_trace({n: self._ensembles_of(n) for n in names}, per_step=self._vals.shape[2])
+
+    def posterior_predictive(self, draws: int | None = 200, seed=None) -> list[dict]:
+        """Posterior predictive outcomes: one simulated data set per (thinned) draw.
+
+        Returns a list of dicts in the family's outcome layout (``{"y": ...}`` or
+        ``{"time": ..., "event": ...}``), groups in ``model.design.group_ids`` order.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> sims = res.posterior_predictive(draws=20, seed=0)
+        >>> len(sims), list(sims[0]), sims[0]["y"].shape
+        (20, ['y'], (150,))
+
+        A posterior predictive check: how often is the simulated spread of the outcome
+        larger than the observed one?  Values near 0 or 1 would flag misfit.
+
+        >>> y = df.groupby("gid")["y"].first().to_numpy()
+        >>> ppp = np.mean([s["y"].std() > y.std() for s in sims])
+        >>> bool(0.05 < ppp < 0.95)
+        True
+        """
+        rng = np.random.default_rng(seed)
+        us = self.raw.u.reshape(-1, self.raw.u.shape[-1])
+        idx = np.linspace(0, len(us) - 1, min(draws or len(us), len(us))).astype(int)
+        etas = self.linear_predictors(most=len(us))
+        fam = self.model.bound_family
+        return [fam.simulate(etas[i], self.model.space.hyper(us[i]).phi, rng) for i in idx]
+
+    # ---------------------------------------------------------------- latent summaries
+    # ---------------------------------------------------------------- model comparison
+    @property
+    def _pointwise(self) -> np.ndarray:
+        return self.raw.loglik.reshape(-1, self.raw.loglik.shape[-1])
+
+    @property
+    def dic(self) -> float:
+        """DIC = mean deviance + var(deviance)/2 (the pD of R2jags, as bml reports).
+
+        Smaller is better; compare models fitted to the same data.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> dic = res.dic
+        >>> type(dic).__name__
+        'float'
+
+        DIC exceeds the mean deviance by pD = var(deviance)/2 (the effective number of
+        parameters):
+
+        >>> dev = -2 * res.raw.loglik.reshape(-1, res.nobs).sum(axis=1)
+        >>> bool(np.isclose(dic - dev.mean(), dev.var(ddof=1) / 2))
+        True
+        """
+        return self._dic()[0]
+
+    @property
+    def dic_se(self) -> float:
+        """Monte Carlo standard error of :attr:`dic` (batch means over the ensemble steps;
+        see :func:`mmreg.results.ic.dic`).  ``summary()`` prints DIC to its precision.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=50, tune=20,
+        ...                                                  chains=2, seed=1)
+        >>> bool(res.dic_se > 0)
+        True
+        """
+        return self._dic()[1]
+
+    def _dic(self) -> tuple[float, float]:
+        from mmreg.results.ic import dic
+
+        dev = -2.0 * self.raw.loglik.sum(axis=-1)  # (chains, steps, walkers)
+        return dic(dev)
+
+    @property
+    def waic(self) -> dict[str, float]:
+        """WAIC (deviance scale), its effective number of parameters and SE.
+
+        Returns
+        -------
+        dict
+            ``waic`` (smaller is better), ``p_waic`` and ``se``.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> w = res.waic
+        >>> sorted(w)
+        ['p_waic', 'se', 'waic']
+        >>> bool(w["p_waic"] > 0 and w["se"] > 0)
+        True
+        """
+        from mmreg.results.ic import waic
+
+        return waic(self._pointwise)
+
+    @property
+    def loo(self) -> dict[str, float]:
+        """PSIS-LOO (deviance scale), p_loo, SE and the largest Pareto k.
+
+        Returns
+        -------
+        dict
+            ``loo`` (smaller is better), ``p_loo``, ``se``, ``max_k`` and ``n_bad_k`` (the
+            number of groups with Pareto k > 0.7, whose LOO estimate is unreliable).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> loo = res.loo
+        >>> sorted(loo)
+        ['loo', 'max_k', 'n_bad_k', 'p_loo', 'se']
+
+        128 draws are far too few for importance sampling: many groups get k > 0.7, a
+        sign to run longer before trusting ``loo``:
+
+        >>> loo["n_bad_k"] > 0
+        True
+        """
+        from mmreg.results.ic import psis_loo
+
+        return psis_loo(self._pointwise)
+
+    def to_inference_data(self):
+        """Export to an ``arviz.InferenceData`` (needs the optional arviz).
+
+        Chains are the run's chains (independent ensembles, coordinate ``chain``); each
+        chain's ``draw`` axis holds its steps x walkers in split-walker order
+        (:func:`mmreg.results.diagnostics.ensemble_order`), so ``arviz.summary`` and
+        ``arviz.rhat``/``ess`` give the R-hat, ESS and MCSE of :meth:`mcmc_diag`.
+        ``sample_stats`` holds the ``step`` and ``walker`` of every draw (sort by them to
+        get time order); ``attrs["draw_order"]`` names the layout.
+
+        Examples
+        --------
+        >>> import mmreg, warnings
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> model = mmreg.MMModel(df.attrs["formula"], df)
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     res = model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
+        >>> idata = res.to_inference_data()
+        >>> idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+        (2, 64)
+        """
+        try:
+            import arviz as az
+        except ImportError:
+            raise MMSpecError("to_inference_data() needs arviz: pip install 'mmreg[arviz]'") \
+                from None
+        C, S, W, _ = self._vals.shape
+        order = diagnostics.ensemble_order
+        post = {n: order(self._vals[..., j]) for j, n in enumerate(self._names)}
+        step, walker = diagnostics.ensemble_positions(S, W)
+        stats_ = {"step": np.tile(step, (C, 1)), "walker": np.tile(walker, (C, 1))}
+        attrs = {"draw_order": "split-walker: first half of the steps walker by walker, "
+                               "then the second half (mmreg.results.diagnostics.ensemble_order)",
+                 "walkers": W, "steps": S, "sampler": "emcee ensemble (mmreg)"}
+        return az.from_dict(posterior=post, log_likelihood={"y": order(self.raw.loglik)},
+                            sample_stats=stats_, attrs=attrs)
