@@ -218,6 +218,33 @@ class BoundFamily(ABC):
         """
         return ()
 
+    def start_phi(self) -> tuple[float, ...]:
+        """Starting values of ``phi`` for the hyperparameter optimiser.
+
+        Defaults to :meth:`initial_phi`.
+
+        Returns
+        -------
+        tuple of float
+        """
+        return self.initial_phi()
+
+    def outcome_sd(self) -> float | None:
+        """SD of the outcome when its units set the scale of the model, else ``None``.
+
+        See :attr:`Family.outcome_sets_scale`.
+
+        Returns
+        -------
+        float or None
+        """
+        return None
+
+    @property
+    def quadratic(self) -> bool:
+        """The log-likelihood is quadratic in ``eta`` (:attr:`Family.exact_gaussian`)."""
+        return self.family.exact_gaussian
+
     def initial_eta(self) -> float | None:
         """A starting value of the linear predictor on the outcome's scale, or ``None``.
 
@@ -277,6 +304,31 @@ class Family(ABC):
         ``"plain"`` (a ``y`` column) or ``"surv"`` (``Surv(time, event)``).
     outcome_keys : tuple of str
         The keys :meth:`bind` needs.
+    exact_gaussian : bool
+        The likelihood is Gaussian in ``eta`` (quadratic log-likelihood): the latent effects
+        integrate out exactly, so the Laplace fit is exact and MCMC needs no importance
+        particles (the collapsed estimator); otherwise MCMC is pseudo-marginal.
+    default_particles : int
+        Importance particles per likelihood evaluation of the pseudo-marginal MCMC
+        (ignored when :attr:`exact_gaussian`).
+    derived_names : tuple of str
+        Parameters reported next to ``phi`` and computed from it by :meth:`derived_params`
+        (Weibull: ``("sigma",)``, bml's ``sigma = 1 / shape``).
+    outcome_sets_scale : bool
+        The outcome's units set the scale of ``eta``, the SDs and ``phi`` (Gaussian); other
+        families' latent scales (logit, log time, log hazard) are O(1).
+    constant_outcome : str or None
+        What a constant outcome means: ``"error"`` (nothing to explain), ``"separation"``
+        (warn: the intercept is set by its prior) or ``None`` (no check).
+    takes_intervals : bool
+        The family takes the ``intervals`` option (bml's ``cox_intervals``).
+    has_baseline : bool
+        A baseline hazard can be estimated after the fit (Cox).
+    needs_choice_sets : bool
+        The outcome is defined within choice sets (``strata()`` in the formula; predictions
+        for new data need the strata column too).
+    summary_notes : tuple of str
+        Lines added to the text summary of a fit.
     """
 
     name: str
@@ -285,6 +337,63 @@ class Family(ABC):
     has_intercept: bool = True
     outcome_kind: str = "plain"
     outcome_keys: tuple[str, ...] = ("y",)
+    exact_gaussian: bool = False
+    default_particles: int = 8
+    derived_names: tuple[str, ...] = ()
+    outcome_sets_scale: bool = False
+    constant_outcome: str | None = None
+    takes_intervals: bool = False
+    has_baseline: bool = False
+    needs_choice_sets: bool = False
+    summary_notes: tuple[str, ...] = ()
+
+    def derived_params(self, phi: np.ndarray) -> np.ndarray:
+        """Derived parameters (:attr:`derived_names`) from ``phi``.
+
+        Parameters
+        ----------
+        phi : numpy.ndarray
+            Shape ``(..., len(hyper_names))``: one or many draws.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(..., len(derived_names))``.
+        """
+        phi = np.asarray(phi, dtype=float)
+        return np.zeros(phi.shape[:-1] + (0,))
+
+    def derived_jacobian(self, phi: np.ndarray) -> np.ndarray:
+        """Jacobian of :meth:`derived_params` at one ``phi`` (for the delta method).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(len(derived_names), len(hyper_names))``.
+        """
+        return np.zeros((len(self.derived_names), len(self.hyper_names)))
+
+    def derived_interval(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Interval of each derived parameter from an interval of ``phi`` (monotone maps).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            Lower and upper limits, one per derived parameter.
+        """
+        a, b = self.derived_params(lower), self.derived_params(upper)
+        return np.minimum(a, b), np.maximum(a, b)
+
+    def bml_residual_variance(self, bound: BoundFamily, phi: Sequence[float]) -> float | None:
+        """The residual variance under bml's variance-decomposition convention.
+
+        Defaults to the latent-scale :meth:`BoundFamily.residual_variance`.
+        """
+        return bound.residual_variance(phi)
+
+    def options(self) -> dict[str, object]:
+        """The options that configure this family (``repr``, equality, checkpoints)."""
+        return self._options()
 
     @abstractmethod
     def bind(
@@ -318,7 +427,7 @@ class Family(ABC):
         return f"{type(self).__name__}({opts})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._options() == other._options()
+        return type(self) is type(other) and self._options() == other.options()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, tuple(self._options().items())))

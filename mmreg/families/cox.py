@@ -64,6 +64,10 @@ class CoxFamily(Family):
     bml_name = "Cox"
     hyper_names = ()
     has_intercept = False
+    default_particles = 16
+    takes_intervals = True
+    has_baseline = True
+    summary_notes = ("No intercept: it is absorbed by the baseline hazard / choice sets.",)
     outcome_kind = "surv"
     outcome_keys = ("time", "event")
 

@@ -23,6 +23,10 @@ class GaussianFamily(Family):
     bml_name = "Gaussian"
     hyper_names = ("sigma",)
     has_intercept = True
+    exact_gaussian = True
+    default_particles = 0
+    outcome_sets_scale = True
+    constant_outcome = "error"
     outcome_kind = "plain"
     outcome_keys = ("y",)
 
@@ -98,6 +102,10 @@ class BoundGaussian(BoundFamily):
         """``sigma^2``: the level-1 variance for the ICCs."""
         (sigma,) = self._phi(phi)
         return float(sigma**2)
+
+    def outcome_sd(self) -> float:
+        """The SD of ``y``: the outcome's units are the model's scale."""
+        return float(np.std(self.y))
 
     def initial_phi(self) -> tuple[float, ...]:
         """The sample standard deviation of ``y`` (1 if ``y`` is constant)."""

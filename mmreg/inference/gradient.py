@@ -50,8 +50,8 @@ def _gaussian_mask(latent, space) -> np.ndarray:
     if not getattr(latent, "quadratic", False) or not space.dim:
         return mask
     n_w = sum(len(b) for b in space.block_names)
-    iid = [K is None for K in latent._re_K]
-    for j, k in enumerate(space._free_idx):
+    iid = [K is None for K in latent.re_K]
+    for j, k in enumerate(space.free_index):
         if n_w <= k < n_w + space.n_sd:
             mask[j] = iid[k - n_w]
         elif k >= n_w + space.n_sd:  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
@@ -128,7 +128,7 @@ class _Directions:
         is (``k_w`` = (block, index) of a weight parameter, ``k_sd``, ``k_phi``: the others
         None) and, for weight parameters, ``dDR`` = (∂D/∂θ, ∂R.data/∂θ)."""
         latent, space, D, R = self.latent, self.space, self.D, self.R
-        k = space._free_idx[j]  # position among all hyperparameters
+        k = space.free_index[j]  # position among all hyperparameters
         out: dict = {"k_w": None, "k_sd": None, "k_phi": None, "scale": 1.0, "dDR": None}
         if k < self.n_w:  # a weight parameter: A and the offset depend on it
             k_w = out["k_w"] = self.blocks[k]
@@ -138,7 +138,7 @@ class _Directions:
             for sgn in (1.0, -1.0):
                 th = [x.copy() for x in self.theta]
                 th[k_w[0]][k_w[1]] += sgn * h
-                Dm, Rm, om = latent._assemble(tuple(th))
+                Dm, Rm, om = latent.assemble_fresh(tuple(th))
                 parts.append((om + self.A(Dm, Rm, self.mode.z), self.At(Dm, Rm, self.g0), Dm,
                               Rm.data if latent.q else None))
             deta = (parts[0][0] - parts[1][0]) / (2 * h)  # ∂η/∂θ at fixed ẑ
@@ -150,7 +150,7 @@ class _Directions:
             out["eta_dot"] = deta + self.A(D, R, zdot)
         elif k < self.n_w + space.n_sd:  # an SD: Q_b = K / s²
             b = out["k_sd"] = k - self.n_w
-            sl, K = latent.re_slices[b], latent._re_K[b]
+            sl, K = latent.re_slices[b], latent.re_K[b]
             s = out["scale"] = self.sd[b]
             rb = self.r[sl]
             Kr = rb if K is None else K @ rb
@@ -233,7 +233,7 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
         th = [x.copy() for x in theta]
         if k_w is not None:
             th[k_w[0]][k_w[1]] += t
-        Dm, Rm, _ = latent._assemble(tuple(th)) if k_w is not None else (D, R, off)
+        Dm, Rm, _ = latent.assemble_fresh(tuple(th)) if k_w is not None else (D, R, off)
         s2 = sd.copy()
         if k_sd is not None:
             s2[k_sd] += t
@@ -270,7 +270,7 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
                 dld += -2.0 / sd[k_sd] ** 3 * traces.prior(k_sd)
         elif k_sd is not None and quadratic and _small_block(latent, mode.factor, k_sd):
             # Gaussian, a small RE block: tr(H⁻¹ ∂Q/∂s) from its block of H⁻¹ (few solves)
-            sl, K = latent.re_slices[k_sd], latent._re_K[k_sd]
+            sl, K = latent.re_slices[k_sd], latent.re_K[k_sd]
             Hinv = mode.factor.inverse_block(np.arange(sl.start, sl.stop))
             tr = float(np.trace(Hinv)) if K is None else float(np.sum(K.toarray() * Hinv))
             dld = -2.0 / sd[k_sd] ** 3 * tr
@@ -279,9 +279,9 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
             dld = (vals[0] - vals[1]) / (2 * eps)
         if k_sd is not None:
             dld_sd[k_sd] = dld
-        dnat[space._free_idx[j]] = d["explicit"] - 0.5 * dld
+        dnat[space.free_index[j]] = d["explicit"] - 0.5 * dld
     out = np.full(space.dim, np.nan)
-    nat = dnat[space._free_idx]
+    nat = dnat[space.free_index]
     out[which] = (nat * dnatural)[which]
     return out
 
@@ -329,7 +329,7 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     n_w = sum(len(b) for b in space.block_names)
     dnat = np.full(len(space.names), np.nan)
     tr_hq = float(latent.coef_prec @ diag[: latent.P])
-    for b, (sl, K) in enumerate(zip(latent.re_slices, latent._re_K, strict=True)):
+    for b, (sl, K) in enumerate(zip(latent.re_slices, latent.re_K, strict=True)):
         if K is None:
             s = sd[b]
             tr_b = float(diag[sl].sum())
@@ -339,6 +339,6 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
         (sigma,) = hyp.phi
         explicit = float(latent.family.dphi(mode.eta, hyp.phi)[0])
         dnat[n_w + space.n_sd] = explicit + (latent.dim - tr_hq) / sigma
-    nat = dnat[space._free_idx]
+    nat = dnat[space.free_index]
     out[mask] = (nat * space.dnatural(u))[mask]
     return out

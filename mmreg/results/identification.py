@@ -139,7 +139,7 @@ def warn_uninformed(res) -> dict[str, float]:
 
 def _absorbed(D: np.ndarray, model) -> np.ndarray:
     """Project out the intercept a family absorbs (Cox: constant; clogit: per choice set)."""
-    if model._family.has_intercept:
+    if model.bound_family.family.has_intercept:
         return D
     strata = model.design.outcome.get("strata")
     if strata is None:
@@ -167,14 +167,12 @@ def warn_collinear(model) -> tuple[str, ...]:
     tuple of str
         The coefficients in a dependence (empty if the design has full column rank).
     """
-    from mmreg.inference.laplace import start_values
-
     names = list(model.design.coef_names)
     keep = [j for j, n in enumerate(names) if not isinstance(model.priors[n], Fixed)]
     if not keep:
         return ()
     try:
-        u0 = start_values(model.space, model.design.outcome, model.family)
+        u0 = model.posterior.start_values()
         D = model.latent.assemble(model.space.hyper(u0).theta)[0][:, keep]
     except (FloatingPointError, ValueError):
         return ()
@@ -209,7 +207,7 @@ def warn_collinear(model) -> tuple[str, ...]:
         return ()
     shown = ", ".join(flagged[:12]) + (f" and {len(flagged) - 12} more" if len(flagged) > 12
                                        else "")
-    absorbed = "" if model._family.has_intercept else (
+    absorbed = "" if model.bound_family.family.has_intercept else (
         " (after removing the intercept that the family absorbs)")
     parts = []
     if zero:

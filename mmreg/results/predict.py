@@ -47,7 +47,7 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
     new_latent = None
     index = model.design.group_ids
     if data is not None:
-        design = build_design(model.spec, data, has_intercept=model._family.has_intercept,
+        design = build_design(model.spec, data, has_intercept=model.posterior.family.has_intercept,
                               family=model.family, outcome=False,
                               design_infos=model.design.design_infos)
         if design.coef_names != model.design.coef_names:
@@ -63,7 +63,7 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
         eta = _linear(model, latent, hyper, z, new_latent)
         if kind == "linear":
             return eta
-        if model.family == "clogit" and data is not None:
+        if model.bound_family.family.needs_choice_sets and data is not None:
             s = new_latent.design.outcome.get("strata")
             if s is None:
                 raise MMDataError("clogit predictions need the strata() column in the data")

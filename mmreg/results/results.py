@@ -352,7 +352,7 @@ class MMResults:
         """
         from mmreg.errors import MMSpecError
 
-        if self.family != "cox":
+        if not self.model.bound_family.family.has_baseline:
             raise MMSpecError("baseline_hazard() is only defined for family='cox'")
         fam = self.model.bound_family
         etas = list(self._linear_predictors())
