@@ -154,7 +154,6 @@ class BoundCox(BoundFamily):
 
     def _finish(self) -> None:
         self._ad = self.a + self.d_k
-        self._logad = np.log(self._ad)
         self._gl = gammaln(self._ad) - gammaln(self.a) + self.a * self._logb
         self._const = float(self._event_logexp.sum())
 

@@ -274,7 +274,7 @@ class LatentModel:
         family's data-derived :meth:`~mmreg.families.base.BoundFamily.initial_eta` (when
         there is an intercept and the family gives one)."""
         z = self.prior_mean()
-        eta0 = getattr(self.family, "initial_eta", lambda: None)()
+        eta0 = None if self.family is None else self.family.initial_eta()
         if eta0 is not None and np.isfinite(eta0) and "Intercept" in self.coef_names:
             i = list(self.coef_names).index("Intercept")
             if self.coef_prec[i] < 1e6:  # not a fixed intercept

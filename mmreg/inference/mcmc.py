@@ -283,7 +283,7 @@ def _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, p
         # CHOLMOD (and the BLAS it runs on) can hang in a forked child once the parent has
         # used it: such models start fresh interpreters instead
         pat = posterior.latent.pattern
-        ctx = multiprocessing.get_context("spawn") if getattr(pat, "uses_cholmod", False) \
+        ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod \
             else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
             out = list(ex.map(_chain_job, jobs))
