@@ -22,7 +22,6 @@ from mmreg.inference.scales import pinning_sd
 from mmreg.priors import (
     KIND_COEF,
     KIND_SD,
-    KIND_SHAPE,
     KIND_WEIGHT,
     Fixed,
     resolve_priors,
@@ -30,8 +29,6 @@ from mmreg.priors import (
 from mmreg.results.identification import warn_collinear
 
 __all__ = ["MMModel"]
-
-_PHI_KIND = {"sigma": KIND_SD, "shape": KIND_SHAPE}
 
 
 @pin_public_methods  # every public method runs with one BLAS thread (mmreg/_threads.py)
@@ -135,7 +132,7 @@ class MMModel:
         kinds = {n: KIND_COEF for n in d.coef_names}
         kinds.update({n: KIND_WEIGHT for n in d.weight_names})
         kinds.update({n: KIND_SD for n in d.sd_names})
-        kinds.update({n: _PHI_KIND[n] for n in fam.hyper_names})
+        kinds.update(zip(fam.hyper_names, fam.hyper_prior_kinds, strict=True))
         bml = dict(d.bml_names)
         bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
         names = list(kinds)

@@ -304,6 +304,9 @@ class Family(ABC):
         ``"plain"`` (a ``y`` column) or ``"surv"`` (``Surv(time, event)``).
     outcome_keys : tuple of str
         The keys :meth:`bind` needs.
+    hyper_prior_kinds : tuple of str
+        The prior kind of each of :attr:`hyper_names` (``mmreg.priors.kinds``: ``"sd"``,
+        ``"shape"``): it selects bml's default prior and the checks of a user's prior.
     exact_gaussian : bool
         The likelihood is Gaussian in ``eta`` (quadratic log-likelihood): the latent effects
         integrate out exactly, so the Laplace fit is exact and MCMC needs no importance
@@ -337,6 +340,7 @@ class Family(ABC):
     has_intercept: bool = True
     outcome_kind: str = "plain"
     outcome_keys: tuple[str, ...] = ("y",)
+    hyper_prior_kinds: tuple[str, ...] = ()
     exact_gaussian: bool = False
     default_particles: int = 8
     derived_names: tuple[str, ...] = ()

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mmreg.families.base import BoundFamily, Curvature, Family, outcome_array
+from mmreg.priors.kinds import KIND_SD
 
 __all__ = ["GaussianFamily", "BoundGaussian"]
 
@@ -22,6 +23,7 @@ class GaussianFamily(Family):
     name = "gaussian"
     bml_name = "Gaussian"
     hyper_names = ("sigma",)
+    hyper_prior_kinds = (KIND_SD,)
     has_intercept = True
     exact_gaussian = True
     default_particles = 0

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import gamma as gamma_fn
 
 from mmreg.families.base import BoundFamily, Curvature, Family, survival_arrays
+from mmreg.priors.kinds import KIND_SHAPE
 
 __all__ = ["WeibullFamily", "BoundWeibull", "censor_like_data"]
 
@@ -56,6 +57,7 @@ class WeibullFamily(Family):
     name = "weibull"
     bml_name = "Weibull"
     hyper_names = ("shape",)
+    hyper_prior_kinds = (KIND_SHAPE,)
     has_intercept = True
     derived_names = ("sigma",)
     outcome_kind = "surv"
