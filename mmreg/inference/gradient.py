@@ -50,7 +50,7 @@ def _gaussian_mask(latent, space) -> np.ndarray:
     mask = np.zeros(space.dim, dtype=bool)
     if not latent.quadratic or not space.dim:
         return mask
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     iid = [K is None for K in latent.re_K]
     for j, k in enumerate(space.free_index):
         if n_w <= k < n_w + space.n_sd:
@@ -137,7 +137,7 @@ class _Directions:
         self.D, self.R, self.off = latent.assemble(hyp.theta)
         self.r = mode.z - latent.prior_mean()
         self.g0, self.c0 = latent.family.derivs(mode.eta, self.phi)
-        self.n_w = sum(len(b) for b in space.block_names)
+        self.n_w = space.n_weights
         self.blocks = [(bi, k) for bi, b in enumerate(space.block_names) for k in range(len(b))]
         #: natural data scale of each free coordinate (:func:`~mmreg.inference.laplace.
         #: data_scales`; ones until set): the unit of the difference steps
@@ -393,7 +393,7 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     sd = np.asarray(hyp.sd, float)
     _, diag = mode.factor.inverse_parts(latent.P)
     r = mode.z - latent.prior_mean()
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     dnat = np.full(len(space.names), np.nan)
     tr_hq = float(latent.coef_prec @ diag[: latent.P])
     for b, (sl, K) in enumerate(zip(latent.re_slices, latent.re_K, strict=True)):

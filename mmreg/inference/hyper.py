@@ -69,6 +69,11 @@ class HyperSpace:
         self.scale = np.ones(len(self.free))
 
     @property
+    def n_weights(self) -> int:
+        """Number of weight parameters (they come first in ``names``)."""
+        return self.weight_slice.stop
+
+    @property
     def dim(self) -> int:
         """Number of free (sampled/optimised) hyperparameters."""
         return len(self.free)

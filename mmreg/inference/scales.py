@@ -74,7 +74,7 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
     c_y = outcome_scale(latent.family)
     phi_on_data_scale = latent.family.family.outcome_sets_scale
     out = np.ones(space.dim)
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     blocks = [(bi, i) for bi, b in enumerate(space.block_names) for i in range(len(b))]
     theta = space.hyper(u0).theta
     cache: dict[int, tuple] = {}
@@ -195,7 +195,7 @@ def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
     if not np.isfinite(s_y) or s_y <= 0:
         return []
     out = []
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     rng = np.random.default_rng(0)
     for k in space.free_index:
         name = space.names[k]

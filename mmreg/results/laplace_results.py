@@ -42,7 +42,7 @@ class LaplaceResults(MMResults):
         hyp_all = space.natural_all(u)
         names = list(model.design.coef_names) + list(space.names)
         values = np.concatenate([raw.mode.z[:P], hyp_all])
-        free_idx = np.array([space.names.index(n) for n in space.free], dtype=int)
+        free_idx = space.free_index
         G = space.dnatural(u)
         k = len(names)
         cov = np.zeros((k, k))
