@@ -156,7 +156,8 @@ class MMModel:
             held = np.isin(d.coef_names, fixed_coef)
             self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held],
                                                      pin[held] ** -2.0)
-        self._collinear = warn_collinear(self)  # MMWarning naming linearly dependent columns
+        #: coefficients in a linear dependence of the design (warned about once, here)
+        self.collinear = warn_collinear(self)
 
     def _check_weights(self) -> None:
         """Weights must be valid (finite, non-negative, non-zero sums) at the start values."""

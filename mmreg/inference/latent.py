@@ -134,7 +134,7 @@ class LatentModel:
         rr, cc, src = [], [], []
         col0 = 0
         for blk in blocks:
-            if hasattr(blk, "group"):  # mm block
+            if any(blk is b for b in design.mm):  # mm block
                 size = int(blk.re_state.max()) + 1
                 rr.append(blk.group)
                 cc.append(col0 + blk.re_state)

@@ -123,7 +123,7 @@ def warn_uninformed(res) -> dict[str, float]:
     else:
         cov, ratio = res.draws[names].cov(), RATIO_MCMC
     found = uninformed(cov, sds[names], ratio)
-    reported = set(getattr(model, "_collinear", ()))
+    reported = set(model.collinear)
     if found and not set(found) <= reported:
         what = ", ".join(f"{n} ({r:.2f})" for n, r in found.items())
         warnings.warn(
