@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design
+from mmreg.inference.eta import linear_predictor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
 
@@ -59,39 +60,6 @@ def _rw_precision(prev: np.ndarray) -> sp.csr_matrix:
     vals = np.concatenate([np.ones(m), -np.ones(int(has.sum()))])
     diff = sp.csr_matrix((vals, (rows, cols)), shape=(m, m))
     return (diff.T @ diff).tocsr()
-
-
-def linear_predictor(D, R, offset: np.ndarray | None, z: np.ndarray, P: int,
-                     re: np.ndarray | None = None) -> np.ndarray:
-    """The linear predictor ``eta = offset + D b + R r`` (the one place it is computed).
-
-    Parameters
-    ----------
-    D : ndarray
-        Coefficient design (n × P) at the current weights.
-    R : sparse matrix
-        Random-effect design (n × q).
-    offset : ndarray or None
-        Offset (n,); ``None`` for a deviation (no offset).
-    z : ndarray
-        ``b`` (length P) or the latent vector ``(b, r)``; 2-D: one vector per column.
-    P : int
-        Number of coefficients.
-    re : ndarray, optional
-        ``r`` when ``z`` holds only ``b``.
-
-    Returns
-    -------
-    ndarray
-        Shape ``(n,)``, or ``(n, m)`` for a 2-D ``z``.
-    """
-    eta = D @ z[:P]
-    if offset is not None:
-        eta = (offset if eta.ndim == 1 else offset[:, None]) + eta
-    r = z[P:] if re is None else np.asarray(re)
-    if r.shape[0] and R.shape[1]:
-        eta = eta + R @ r
-    return eta
 
 
 class LatentModel:

@@ -26,8 +26,8 @@ import numpy as np
 
 from mmreg.errors import MMDataError
 from mmreg.inference.backend import open_backends, run_lock, run_settings, stored_seed
+from mmreg.inference.eta import linear_predictor
 from mmreg.inference.laplace import fit_laplace
-from mmreg.inference.latent import linear_predictor
 from mmreg.inference.options import check_fit_options
 from mmreg.inference.posterior import Posterior
 from mmreg.inference.tuning import (

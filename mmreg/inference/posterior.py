@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from mmreg.families import BoundFamily, Family
+from mmreg.inference.eta import linear_predictor
 from mmreg.inference.hyper import HyperSpace
-from mmreg.inference.latent import Hyper, LatentModel, linear_predictor
+from mmreg.inference.latent import Hyper, LatentModel
 
 __all__ = ["Posterior"]
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmreg.inference.eta import linear_predictor
 from mmreg.inference.hyper import HyperSpace
-from mmreg.inference.latent import LatentModel, linear_predictor
+from mmreg.inference.latent import LatentModel
 
 __all__ = ["UNIT_RANGE", "WIDEN", "data_scales", "internal_edge", "outcome_scale", "widen"]
 
