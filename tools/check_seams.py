@@ -79,7 +79,7 @@ def scan(root: Path) -> tuple[list[str], list[str]]:
     fam, priv = [], []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
-        rel = path.as_posix()
+        rel = path.relative_to(root.parent).as_posix()
         parts = path.relative_to(root).parts
         if "families" not in parts and "datasets" not in parts:
             fam += [f"{rel}:{ln}: {txt}" for ln, txt in family_checks(tree)]
@@ -89,7 +89,7 @@ def scan(root: Path) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    root = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "mmreg"
+    root = Path(argv[0]).resolve() if argv else Path(__file__).resolve().parents[1] / "mmreg"
     fam, priv = scan(root)
     print(f"family-name comparisons outside families/: {len(fam)}")
     for line in fam:
