@@ -63,7 +63,7 @@ def child(argv: list[str]) -> dict:
     res = model.fit()
     t_fit = time.perf_counter() - t0
     del model.latent.factor  # the class method again
-    pat = model.latent._pattern
+    pat = model.latent.pattern
     large = pat is not None and not pat.blocks
     sparse = ("cholmod" if pat.uses_cholmod else "superlu") if large else "dense blocks"
     out = {"case": case, "groups": n, "rows": len(df), "latent": model.latent.dim,

@@ -319,16 +319,22 @@ def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
 
 
 def degenerate_outcome(y: np.ndarray, col: str, family: str) -> None:
-    """A constant outcome: nothing to explain (Gaussian: error) or separation (binomial)."""
+    """A constant outcome: nothing to explain (Gaussian: error) or separation (binomial).
+
+    What it means is the family's :attr:`~mmreg.families.Family.constant_outcome`.
+    """
     if len(y) < 2 or np.ptp(y) != 0:
         return
-    if family == "gaussian":
+    from mmreg.families import get_family
+
+    meaning = get_family(family).constant_outcome
+    if meaning == "error":
         raise MMDataError(
             f"the outcome {col!r} is constant (every value is {y[0]:g}): a Gaussian model has "
             "nothing to explain and its residual SD would be 0; check that the right column is "
             "the outcome"
         )
-    if family == "binomial":
+    if meaning == "separation":
         warnings.warn(
             f"the outcome {col!r} is {y[0]:g} for every group (complete separation): the data "
             "cannot locate the intercept, so its estimate (and those of terms collinear with "

@@ -17,11 +17,11 @@ from mmreg.families import Family, get_family
 from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import Hyper, LatentModel
+from mmreg.inference.posterior import Posterior
 from mmreg.inference.scales import pinning_sd
 from mmreg.priors import (
     KIND_COEF,
     KIND_SD,
-    KIND_SHAPE,
     KIND_WEIGHT,
     Fixed,
     resolve_priors,
@@ -29,8 +29,6 @@ from mmreg.priors import (
 from mmreg.results.identification import warn_collinear
 
 __all__ = ["MMModel"]
-
-_PHI_KIND = {"sigma": KIND_SD, "shape": KIND_SHAPE}
 
 
 @pin_public_methods  # every public method runs with one BLAS thread (mmreg/_threads.py)
@@ -71,11 +69,11 @@ class MMModel:
         self.formula = formula
         self.spec = parse_formula(formula)
         if isinstance(family, str):
-            is_cox = family.lower() == "cox"
-            opts = {"intervals": cox_intervals} if is_cox else {}
-            if cox_intervals is not None and not is_cox:
-                raise MMSpecError("cox_intervals is only meaningful with family='cox'")
-            self._family = get_family(family, **opts)
+            self._family = get_family(family)
+            if cox_intervals is not None:
+                if not self._family.takes_intervals:
+                    raise MMSpecError("cox_intervals is only meaningful with family='cox'")
+                self._family = get_family(family, intervals=cox_intervals)
         elif isinstance(family, Family):
             if cox_intervals is not None:
                 raise MMSpecError("give cox_intervals to the Family object, not to the model")
@@ -91,10 +89,10 @@ class MMModel:
             raise MMSpecError(
                 f"family {fam.name!r} needs {want} on the left of ~, got "
                 f"{' '.join(self.spec.response.columns)!r}")
-        if (self.spec.strata is not None) != (fam.name == "clogit"):
+        if (self.spec.strata is not None) != fam.needs_choice_sets:
             raise MMSpecError(
                 "strata(id) defines the choice sets of family='clogit'; "
-                + ("add it to the formula" if fam.name == "clogit"
+                + ("add it to the formula" if fam.needs_choice_sets
                    else "it cannot be used with family=" + repr(fam.name)))
         self.design: Design = build_design(self.spec, data, has_intercept=fam.has_intercept,
                                            family=fam.name)
@@ -105,7 +103,6 @@ class MMModel:
         """Bind the family to the design's outcome and set up parameters and priors."""
         fam = self._family
         self.bound_family = fam.bind(self.design.outcome, labels=self.design.outcome_labels)
-        self.bound_family.quadratic = fam.name == "gaussian"
         self._setup_parameters(self._priors_arg)
 
     # a model pickles through its design (arrays + the design spec learned from the data),
@@ -144,13 +141,10 @@ class MMModel:
         kinds = {n: KIND_COEF for n in d.coef_names}
         kinds.update({n: KIND_WEIGHT for n in d.weight_names})
         kinds.update({n: KIND_SD for n in d.sd_names})
-        kinds.update({n: _PHI_KIND[n] for n in fam.hyper_names})
+        kinds.update(zip(fam.hyper_names, fam.hyper_prior_kinds, strict=True))
         bml = dict(d.bml_names)
-        bml.update({n: n for n in fam.hyper_names})
-        if fam.name == "weibull":
-            bml["sigma"] = "sigma"
+        bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
         names = list(kinds)
-        self._kinds = kinds
         self.bml_names = bml
         self.priors = resolve_priors(priors, names, kinds, bml)
         cp = [self.priors[n] for n in d.coef_names]
@@ -158,29 +152,38 @@ class MMModel:
         # a fixed coefficient is a Normal with (numerically) zero variance
         mean = np.array([p.value if isinstance(p, Fixed) else p.mu for p in cp])
         sd = np.array([1e-9 if isinstance(p, Fixed) else p.sd for p in cp])
-        self._fixed_coef = fixed_coef
-        self.latent = LatentModel(d, self.bound_family, mean, sd)
-        self.space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names,
-                                self.priors)
+        #: coefficients fixed by their prior (held by a pinning Normal)
+        self.fixed_coef = fixed_coef
+        latent = LatentModel(d, self.bound_family, mean, sd)
+        space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names, self.priors)
+        #: the posterior both fitting routes take (latent model, layout, priors, family)
+        self.posterior = Posterior(latent, space, source=self)
         self._check_weights()
         if fixed_coef:  # held relative to their data precision: 1e-9 is not tight at 1e8
-            from mmreg.inference.laplace import start_values
-
-            hyp0 = self.space.hyper(start_values(self.space, d.outcome, self.family))
+            hyp0 = self.space.hyper(self.posterior.start_values())
             pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
             held = np.isin(d.coef_names, fixed_coef)
             self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held],
                                                      pin[held] ** -2.0)
-        self._collinear = warn_collinear(self)  # MMWarning naming linearly dependent columns
+        #: coefficients in a linear dependence of the design (warned about once, here)
+        self.collinear = warn_collinear(self)
 
     def _check_weights(self) -> None:
         """Weights must be valid (finite, non-negative, non-zero sums) at the start values."""
-        from mmreg.inference.laplace import start_values
-
-        u0 = start_values(self.space, self.design.outcome, self.family)
+        u0 = self.posterior.start_values()
         for b, theta in zip(self.design.mm, self.space.hyper(u0).theta, strict=True):
             if b.wnames:
                 b.weights.check(theta)
+
+    @property
+    def latent(self) -> LatentModel:
+        """The latent Gaussian model (:attr:`posterior`'s)."""
+        return self.posterior.latent
+
+    @property
+    def space(self) -> HyperSpace:
+        """The layout and priors of the hyperparameters (:attr:`posterior`'s)."""
+        return self.posterior.space
 
     @property
     def family(self) -> str:
@@ -232,10 +235,7 @@ class MMModel:
         >>> mmreg.MMModel(de.attrs["formula"], de).param_names[3:5]
         ['mm1.w.b0', 'mm1.w.b1']
         """
-        names = list(self.design.coef_names) + list(self.space.names)
-        if self.family == "weibull":
-            names.append("sigma")
-        return names
+        return [*self.design.coef_names, *self.space.names, *self._family.derived_names]
 
     # ------------------------------------------------------------------ fitting
     def fit(self, method: str = "laplace", **kwargs):
@@ -296,21 +296,17 @@ class MMModel:
         from mmreg.results.mcmc_results import MCMCResults
 
         if method == "laplace":
-            from mmreg.inference.laplace import fit_laplace, start_values
-
-            u0 = kwargs.pop("start", None)
-            if u0 is None:
-                u0 = start_values(self.space, self.design.outcome, self.family)
+            from mmreg.inference.laplace import fit_laplace
             from mmreg.results.laplace_results import LaplaceResults
 
-            raw = fit_laplace(self.latent, self.space, np.asarray(u0, float), **kwargs)
+            raw = fit_laplace(self.posterior, kwargs.pop("start", None), **kwargs)
             return LaplaceResults(self, raw)
         if method == "mcmc":
             from mmreg.inference.mcmc import fit_mcmc
 
-            raw = fit_mcmc(self, **kwargs)
+            raw = fit_mcmc(self.posterior, **kwargs)
             res = MCMCResults(self, raw)
-            res._warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
+            res.warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
             return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")
 
@@ -344,12 +340,9 @@ class MMModel:
         [0]
         """
         x = np.array([self._value(params, n) for n in self.space.names])
-        theta, i = [], 0
-        for b in self.space.block_names:
-            theta.append(x[i:i + len(b)])
-            i += len(b)
-        sd = x[i:i + self.space.n_sd]
-        return Hyper(tuple(theta), sd, tuple(x[i + self.space.n_sd:]))
+        hyp = self.space.unpack(x)
+        # phi as the array slice (not floats), as callers have always received it
+        return Hyper(hyp.theta, hyp.sd, tuple(x[self.space.phi_slice]))
 
     def linear_predictor(self, params, re=None) -> np.ndarray:
         """η for given parameter values (random effects ``re``: latent RE vector or zero).
@@ -387,12 +380,8 @@ class MMModel:
         True
         """
         hyp = self.hyper_from_params(params)
-        D, R, off = self.latent.assemble(hyp.theta)
         beta = np.array([self._value(params, n) for n in self.design.coef_names])
-        eta = off + D @ beta
-        if re is not None and self.latent.q:
-            eta = eta + R @ re
-        return eta
+        return self.posterior.eta(hyp.theta, beta, re=re)
 
     def simulate(self, params, seed=None, re: bool = True) -> dict:
         """Simulate new outcomes under ``params`` (random effects drawn from their prior).

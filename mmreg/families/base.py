@@ -17,103 +17,27 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from mmreg.errors import MMDataError, MMSpecError
+from mmreg.errors import MMSpecError
+from mmreg.families.curvature import Curvature
+from mmreg.families.outcome import (
+    check_binary,
+    column_label,
+    outcome_array,
+    survival_arrays,
+)
 
-__all__ = ["Curvature", "Family", "BoundFamily"]
-
-
-@dataclass(frozen=True)
-class Curvature:
-    """Negative Hessian of a log-likelihood in ``eta``: ``diag(d) - U diag(c) U'``.
-
-    Attributes
-    ----------
-    d : numpy.ndarray
-        Diagonal part, shape ``(n,)``.
-    U : numpy.ndarray or scipy.sparse matrix or None
-        Low-rank factor, shape ``(n, k)`` (``None`` when the curvature is diagonal).
-    c : numpy.ndarray or None
-        Weights of the columns of ``U``, shape ``(k,)``.  They may be negative (the exact
-        conditional logit with several chosen alternatives uses signed eigenvalues).
-    """
-
-    d: np.ndarray
-    U: np.ndarray | sp.spmatrix | None = None
-    c: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if (self.U is None) != (self.c is None):
-            raise MMSpecError("Curvature needs both U and c, or neither.")
-
-    @property
-    def n(self) -> int:
-        """Dimension of ``eta``."""
-        return int(self.d.shape[0])
-
-    def dense(self) -> np.ndarray:
-        """Return the full ``(n, n)`` matrix ``diag(d) - U diag(c) U'`` (small n only).
-
-        Returns
-        -------
-        numpy.ndarray
-        """
-        out = np.diag(np.asarray(self.d, dtype=float))
-        if self.U is not None:
-            U = self.U.toarray() if sp.issparse(self.U) else np.asarray(self.U)
-            out -= (U * self.c) @ U.T
-        return out
-
-    def matvec(self, v: np.ndarray) -> np.ndarray:
-        """Multiply the negative Hessian by a vector or a dense ``(n, m)`` matrix.
-
-        Parameters
-        ----------
-        v : numpy.ndarray
-            Shape ``(n,)`` or ``(n, m)``.
-
-        Returns
-        -------
-        numpy.ndarray
-            Same shape as ``v``.
-        """
-        v = np.asarray(v, dtype=float)
-        dv = self.d * v if v.ndim == 1 else self.d[:, None] * v
-        if self.U is None:
-            return dv
-        utv = self.U.T @ v
-        scaled = self.c * utv if utv.ndim == 1 else self.c[:, None] * utv
-        return dv - self.U @ scaled
-
-    def congruence(self, A: np.ndarray | sp.spmatrix) -> np.ndarray | sp.spmatrix:
-        """Return ``A' (diag(d) - U diag(c) U') A`` for a design matrix ``A`` of shape ``(n, p)``.
-
-        Parameters
-        ----------
-        A : numpy.ndarray or scipy.sparse matrix
-
-        Returns
-        -------
-        numpy.ndarray or scipy.sparse.csc_matrix
-            Dense when ``A`` is dense, sparse (CSC) when ``A`` is sparse.
-        """
-        if sp.issparse(A):
-            A = sp.csc_matrix(A)
-            out = A.T @ sp.diags(self.d) @ A
-            if self.U is not None:
-                AU = sp.csc_matrix(A.T @ sp.csc_matrix(self.U))
-                out = out - AU @ sp.diags(self.c) @ AU.T
-            return sp.csc_matrix(out)
-        A = np.asarray(A, dtype=float)
-        out = A.T @ (self.d[:, None] * A)
-        if self.U is not None:
-            AU = np.asarray(self.U.T @ A).T if sp.issparse(self.U) else A.T @ self.U
-            out -= (AU * self.c) @ AU.T
-        return out
+__all__ = [
+    "BoundFamily",
+    "Curvature",
+    "Family",
+    "check_binary",
+    "column_label",
+    "outcome_array",
+    "survival_arrays",
+]
 
 
 class BoundFamily(ABC):
@@ -218,6 +142,33 @@ class BoundFamily(ABC):
         """
         return ()
 
+    def start_phi(self) -> tuple[float, ...]:
+        """Starting values of ``phi`` for the hyperparameter optimiser.
+
+        Defaults to :meth:`initial_phi`.
+
+        Returns
+        -------
+        tuple of float
+        """
+        return self.initial_phi()
+
+    def outcome_sd(self) -> float | None:
+        """SD of the outcome when its units set the scale of the model, else ``None``.
+
+        See :attr:`Family.outcome_sets_scale`.
+
+        Returns
+        -------
+        float or None
+        """
+        return None
+
+    @property
+    def quadratic(self) -> bool:
+        """The log-likelihood is quadratic in ``eta`` (:attr:`Family.exact_gaussian`)."""
+        return self.family.exact_gaussian
+
     def initial_eta(self) -> float | None:
         """A starting value of the linear predictor on the outcome's scale, or ``None``.
 
@@ -277,6 +228,34 @@ class Family(ABC):
         ``"plain"`` (a ``y`` column) or ``"surv"`` (``Surv(time, event)``).
     outcome_keys : tuple of str
         The keys :meth:`bind` needs.
+    hyper_prior_kinds : tuple of str
+        The prior kind of each of :attr:`hyper_names` (``mmreg.priors.kinds``: ``"sd"``,
+        ``"shape"``): it selects bml's default prior and the checks of a user's prior.
+    exact_gaussian : bool
+        The likelihood is Gaussian in ``eta`` (quadratic log-likelihood): the latent effects
+        integrate out exactly, so the Laplace fit is exact and MCMC needs no importance
+        particles (the collapsed estimator); otherwise MCMC is pseudo-marginal.
+    default_particles : int
+        Importance particles per likelihood evaluation of the pseudo-marginal MCMC
+        (ignored when :attr:`exact_gaussian`).
+    derived_names : tuple of str
+        Parameters reported next to ``phi`` and computed from it by :meth:`derived_params`
+        (Weibull: ``("sigma",)``, bml's ``sigma = 1 / shape``).
+    outcome_sets_scale : bool
+        The outcome's units set the scale of ``eta``, the SDs and ``phi`` (Gaussian); other
+        families' latent scales (logit, log time, log hazard) are O(1).
+    constant_outcome : str or None
+        What a constant outcome means: ``"error"`` (nothing to explain), ``"separation"``
+        (warn: the intercept is set by its prior) or ``None`` (no check).
+    takes_intervals : bool
+        The family takes the ``intervals`` option (bml's ``cox_intervals``).
+    has_baseline : bool
+        A baseline hazard can be estimated after the fit (Cox).
+    needs_choice_sets : bool
+        The outcome is defined within choice sets (``strata()`` in the formula; predictions
+        for new data need the strata column too).
+    summary_notes : tuple of str
+        Lines added to the text summary of a fit.
     """
 
     name: str
@@ -285,6 +264,64 @@ class Family(ABC):
     has_intercept: bool = True
     outcome_kind: str = "plain"
     outcome_keys: tuple[str, ...] = ("y",)
+    hyper_prior_kinds: tuple[str, ...] = ()
+    exact_gaussian: bool = False
+    default_particles: int = 8
+    derived_names: tuple[str, ...] = ()
+    outcome_sets_scale: bool = False
+    constant_outcome: str | None = None
+    takes_intervals: bool = False
+    has_baseline: bool = False
+    needs_choice_sets: bool = False
+    summary_notes: tuple[str, ...] = ()
+
+    def derived_params(self, phi: np.ndarray) -> np.ndarray:
+        """Derived parameters (:attr:`derived_names`) from ``phi``.
+
+        Parameters
+        ----------
+        phi : numpy.ndarray
+            Shape ``(..., len(hyper_names))``: one or many draws.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(..., len(derived_names))``.
+        """
+        phi = np.asarray(phi, dtype=float)
+        return np.zeros(phi.shape[:-1] + (0,))
+
+    def derived_jacobian(self, phi: np.ndarray) -> np.ndarray:
+        """Jacobian of :meth:`derived_params` at one ``phi`` (for the delta method).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(len(derived_names), len(hyper_names))``.
+        """
+        return np.zeros((len(self.derived_names), len(self.hyper_names)))
+
+    def derived_interval(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Interval of each derived parameter from an interval of ``phi`` (monotone maps).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            Lower and upper limits, one per derived parameter.
+        """
+        a, b = self.derived_params(lower), self.derived_params(upper)
+        return np.minimum(a, b), np.maximum(a, b)
+
+    def bml_residual_variance(self, bound: BoundFamily, phi: Sequence[float]) -> float | None:
+        """The residual variance under bml's variance-decomposition convention.
+
+        Defaults to the latent-scale :meth:`BoundFamily.residual_variance`.
+        """
+        return bound.residual_variance(phi)
+
+    def options(self) -> dict[str, object]:
+        """The options that configure this family (``repr``, equality, checkpoints)."""
+        return self._options()
 
     @abstractmethod
     def bind(
@@ -318,98 +355,7 @@ class Family(ABC):
         return f"{type(self).__name__}({opts})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._options() == other._options()
+        return type(self) is type(other) and self._options() == other.options()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, tuple(self._options().items())))
-
-
-# ------------------------------------------------------------------------------------------ #
-# Outcome validation shared by the families
-# ------------------------------------------------------------------------------------------ #
-
-_ROLE = {
-    "y": "outcome",
-    "time": "survival time (first argument of Surv())",
-    "event": "event indicator (second argument of Surv())",
-    "strata": "choice-set id (strata())",
-}
-
-
-def column_label(key: str, labels: Mapping[str, str] | None) -> str:
-    """Return ``"'col' (role)"`` for error messages."""
-    name = labels.get(key, key) if labels else key
-    role = _ROLE.get(key)
-    return f"'{name}' ({role})" if role else f"'{name}'"
-
-
-def _rows(mask: np.ndarray, limit: int = 5) -> str:
-    idx = np.flatnonzero(mask)
-    shown = ", ".join(str(i) for i in idx[:limit])
-    return shown + (f", ... ({idx.size} rows)" if idx.size > limit else "")
-
-
-def outcome_array(
-    outcome: Mapping[str, np.ndarray],
-    key: str,
-    family: str,
-    labels: Mapping[str, str] | None,
-    n: int | None = None,
-) -> np.ndarray:
-    """Fetch ``outcome[key]`` as a finite 1-D float array or raise :class:`MMDataError`."""
-    col = column_label(key, labels)
-    if key not in outcome:
-        raise MMDataError(
-            f"family '{family}' needs the {col} column, which was not supplied "
-            f"(got keys {sorted(outcome)})."
-        )
-    raw = outcome[key]
-    try:
-        arr = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError):
-        raise MMDataError(
-            f"{col} must be numeric for family '{family}'; convert it to numbers "
-            "(e.g. 0/1) before fitting."
-        ) from None
-    if arr.ndim != 1:
-        raise MMDataError(f"{col} must be a single column (1-D), got shape {arr.shape}.")
-    if n is not None and arr.shape[0] != n:
-        raise MMDataError(f"{col} has {arr.shape[0]} rows but the other outcome columns {n}.")
-    if arr.shape[0] == 0:
-        raise MMDataError(f"{col} is empty: the model needs at least one observation.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise MMDataError(
-            f"{col} has missing or infinite values at rows {_rows(bad)}; drop or impute "
-            "those rows before fitting."
-        )
-    return arr
-
-
-def check_binary(arr: np.ndarray, key: str, family: str, labels: Mapping[str, str] | None):
-    """Raise :class:`MMDataError` unless every value is 0 or 1."""
-    bad = (arr != 0) & (arr != 1)
-    if bad.any():
-        vals = ", ".join(f"{v:g}" for v in np.unique(arr[bad])[:5])
-        what = "1 = event, 0 = censored" if key == "event" else "1 = yes/chosen, 0 = no"
-        raise MMDataError(
-            f"{column_label(key, labels)} must be coded 0/1 for family '{family}'; found "
-            f"{vals} at rows {_rows(bad)}. Recode it as {what}."
-        )
-
-
-def survival_arrays(
-    outcome: Mapping[str, np.ndarray], family: str, labels: Mapping[str, str] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``(time, event)`` arrays: times positive and finite, events 0/1."""
-    time = outcome_array(outcome, "time", family, labels)
-    event = outcome_array(outcome, "event", family, labels, n=time.shape[0])
-    bad = time <= 0
-    if bad.any():
-        raise MMDataError(
-            f"{column_label('time', labels)} must be positive for family '{family}'; "
-            f"rows {_rows(bad)} are <= 0. Survival times are durations: drop those rows or "
-            "shift the time origin."
-        )
-    check_binary(event, "event", family, labels)
-    return time, event

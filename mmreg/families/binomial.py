@@ -19,6 +19,7 @@ class BinomialFamily(Family):
     bml_name = "Binomial"
     hyper_names = ()
     has_intercept = True
+    constant_outcome = "separation"
     outcome_kind = "plain"
     outcome_keys = ("y",)
 

@@ -52,6 +52,8 @@ class ConditionalLogitFamily(Family):
     bml_name = "clogit"
     hyper_names = ()
     has_intercept = False
+    needs_choice_sets = True
+    summary_notes = ("No intercept: it is absorbed by the baseline hazard / choice sets.",)
     outcome_kind = "plain"
     outcome_keys = ("y", "strata")
 

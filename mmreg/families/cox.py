@@ -64,6 +64,10 @@ class CoxFamily(Family):
     bml_name = "Cox"
     hyper_names = ()
     has_intercept = False
+    default_particles = 16
+    takes_intervals = True
+    has_baseline = True
+    summary_notes = ("No intercept: it is absorbed by the baseline hazard / choice sets.",)
     outcome_kind = "surv"
     outcome_keys = ("time", "event")
 
@@ -150,7 +154,6 @@ class BoundCox(BoundFamily):
 
     def _finish(self) -> None:
         self._ad = self.a + self.d_k
-        self._logad = np.log(self._ad)
         self._gl = gammaln(self._ad) - gammaln(self.a) + self.a * self._logb
         self._const = float(self._event_logexp.sum())
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mmreg.families.base import BoundFamily, Curvature, Family, outcome_array
+from mmreg.priors.kinds import KIND_SD
 
 __all__ = ["GaussianFamily", "BoundGaussian"]
 
@@ -22,7 +23,12 @@ class GaussianFamily(Family):
     name = "gaussian"
     bml_name = "Gaussian"
     hyper_names = ("sigma",)
+    hyper_prior_kinds = (KIND_SD,)
     has_intercept = True
+    exact_gaussian = True
+    default_particles = 0
+    outcome_sets_scale = True
+    constant_outcome = "error"
     outcome_kind = "plain"
     outcome_keys = ("y",)
 
@@ -98,6 +104,10 @@ class BoundGaussian(BoundFamily):
         """``sigma^2``: the level-1 variance for the ICCs."""
         (sigma,) = self._phi(phi)
         return float(sigma**2)
+
+    def outcome_sd(self) -> float:
+        """The SD of ``y``: the outcome's units are the model's scale."""
+        return float(np.std(self.y))
 
     def initial_phi(self) -> tuple[float, ...]:
         """The sample standard deviation of ``y`` (1 if ``y`` is constant)."""

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import gamma as gamma_fn
 
 from mmreg.families.base import BoundFamily, Curvature, Family, survival_arrays
+from mmreg.priors.kinds import KIND_SHAPE
 
 __all__ = ["WeibullFamily", "BoundWeibull", "censor_like_data"]
 
@@ -56,9 +57,30 @@ class WeibullFamily(Family):
     name = "weibull"
     bml_name = "Weibull"
     hyper_names = ("shape",)
+    hyper_prior_kinds = (KIND_SHAPE,)
     has_intercept = True
+    derived_names = ("sigma",)
     outcome_kind = "surv"
     outcome_keys = ("time", "event")
+
+    def derived_params(self, phi: np.ndarray) -> np.ndarray:
+        """bml's ``sigma = 1 / shape`` (the scale of the log-time error)."""
+        phi = np.asarray(phi, dtype=float)
+        return 1.0 / phi[..., :1]
+
+    def derived_jacobian(self, phi: np.ndarray) -> np.ndarray:
+        """``d sigma / d shape = -1 / shape^2``."""
+        (shape,) = np.asarray(phi, dtype=float).reshape(-1)
+        return np.array([[-1.0 / shape**2]])
+
+    def derived_interval(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``sigma = 1 / shape`` decreases: ``(1 / upper, 1 / lower)``."""
+        return 1.0 / np.asarray(upper, dtype=float), 1.0 / np.asarray(lower, dtype=float)
+
+    def bml_residual_variance(self, bound: BoundFamily, phi: Sequence[float]) -> float:
+        """bml's convention: ``sigma^2 = 1 / shape^2`` (not the extreme-value variance)."""
+        (shape,) = np.asarray(phi, dtype=float).reshape(-1)
+        return 1.0 / shape**2
 
     def bind(
         self, outcome: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None
@@ -151,6 +173,11 @@ class BoundWeibull(BoundFamily):
         sd = float(np.std(self._logt))
         r = np.pi / (np.sqrt(6.0) * sd) if sd > 0 else 1.0
         return (float(np.clip(r, 0.2, 10.0)),)
+
+    def start_phi(self) -> tuple[float, ...]:
+        """The optimiser starts at ``shape = 1`` (exponential times); :meth:`initial_phi`
+        only places the intercept's start (:meth:`initial_eta`)."""
+        return (1.0,)
 
     def initial_eta(self) -> float:
         """Mean log time plus Euler's constant over the initial shape (E[log T] = eta −

@@ -82,8 +82,11 @@ def symbolic(H: sp.csc_matrix):
 class CholmodRR:
     """H_rr = Pᵀ L Lᵀ P by CHOLMOD, reusing the symbolic factorisation ``sym``.
 
-    Same interface as the SuperLU factor: ``logdet``, ``solve``, ``sample``, ``diag_inv``.
+    Same interface as the SuperLU factor (:class:`~mmreg.inference.factors.RRFactor`):
+    ``logdet``, ``solve``, ``sample``, ``diag_inv``.
     """
+
+    has_pattern_inverse = False
 
     def __init__(self, sym, H: sp.csc_matrix):
         mod = _sks()

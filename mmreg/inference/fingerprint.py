@@ -70,7 +70,7 @@ def _hash(parts) -> str:
 def _model_hash(model) -> str:
     """Hash of the formula, family options, priors and the data as the model uses them."""
     h = hashlib.sha256()
-    family = getattr(model, "_family", model.family)
+    family = model.bound_family.family
     priors = sorted((k, repr(v)) for k, v in model.priors.items())
     for part in (_FORMAT, model.formula, repr(family), repr(priors)):
         h.update(part.encode())

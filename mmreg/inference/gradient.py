@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 
 from mmreg.errors import MMWarning
+from mmreg.inference.directions import Direction, Directions
 from mmreg.inference.seltrace import SelectedTraces
 
 __all__ = ["gaussian_gradient", "laplace_gradient", "mode_sensitivity"]
@@ -47,11 +48,11 @@ __all__ = ["gaussian_gradient", "laplace_gradient", "mode_sensitivity"]
 def _gaussian_mask(latent, space) -> np.ndarray:
     """Coordinates with the closed form (Gaussian, iid SDs; sigma if every SD is iid)."""
     mask = np.zeros(space.dim, dtype=bool)
-    if not getattr(latent, "quadratic", False) or not space.dim:
+    if not latent.quadratic or not space.dim:
         return mask
-    n_w = sum(len(b) for b in space.block_names)
-    iid = [K is None for K in latent._re_K]
-    for j, k in enumerate(space._free_idx):
+    n_w = space.n_weights
+    iid = [K is None for K in latent.re_K]
+    for j, k in enumerate(space.free_index):
         if n_w <= k < n_w + space.n_sd:
             mask[j] = iid[k - n_w]
         elif k >= n_w + space.n_sd:  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
@@ -74,7 +75,7 @@ def laplace_gradient(latent, space, u: np.ndarray, mode,
     """
     out = np.full(space.dim, np.nan)
     closed = _gaussian_mask(latent, space)
-    if not getattr(mode.factor, "cheap_diag", True):
+    if not mode.factor.cheap_diag:
         closed[:] = False
     if closed.any():
         out[closed] = gaussian_gradient(latent, space, u, mode)[closed]
@@ -82,101 +83,6 @@ def laplace_gradient(latent, space, u: np.ndarray, mode,
     if rest.any():
         out[rest] = _logdet_gradient(latent, space, u, mode, rest, sensitivity)[rest]
     return out
-
-
-class _Directions:
-    """What moving one hyperparameter does at a conditional mode.
-
-    For free coordinate ``j``: the explicit partial derivative of log p(y | ẑ) + log p(ẑ | ψ)
-    at fixed ẑ, the mode's derivative dẑ/dψ = H⁻¹ ∂G/∂ψ (implicit function theorem: one
-    solve with the factor at the mode) and dη̂/dψ — shared by the gradient and by
-    :func:`mode_sensitivity`.
-    """
-
-    def __init__(self, latent, space, u: np.ndarray, mode):
-        self.latent, self.space, self.mode = latent, space, mode
-        hyp = space.hyper(u)
-        self.sd = np.asarray(hyp.sd, float)
-        self.phi = tuple(hyp.phi)
-        self.theta = [np.asarray(t, float) for t in hyp.theta]
-        self.D, self.R, self.off = latent.assemble(hyp.theta)
-        self.r = mode.z - latent.prior_mean()
-        self.g0, self.c0 = latent.family.derivs(mode.eta, self.phi)
-        self.n_w = sum(len(b) for b in space.block_names)
-        self.blocks = [(bi, k) for bi, b in enumerate(space.block_names) for k in range(len(b))]
-        #: natural data scale of each free coordinate (:func:`~mmreg.inference.laplace.
-        #: data_scales`; ones when not set): the unit of the difference steps
-        self.unit = np.asarray(getattr(space, "scale", np.ones(space.dim)), float)
-
-    def A(self, Dm, Rm, v):  # A v
-        P = self.latent.P
-        return Dm @ v[:P] + (Rm @ v[P:] if self.latent.q else 0.0)
-
-    def At(self, Dm, Rm, w):  # Aᵀ w
-        return np.concatenate([Dm.T @ w, Rm.T @ w]) if self.latent.q else Dm.T @ w
-
-    def curv_apply(self, v):  # C v, C = diag(d) − U diag(c) Uᵀ the likelihood curvature at η̂
-        c0 = self.c0
-        out = c0.d * v
-        if c0.U is not None:
-            out = out - c0.U @ (c0.c * (c0.U.T @ v))
-        return out
-
-    def __call__(self, j: int) -> dict:
-        """Quantities for free coordinate ``j``: ``explicit``, ``zdot`` (dẑ/dψ, natural
-        scale), ``eta_dot`` (dη̂/dψ), ``scale`` (for step sizes), which kind of parameter it
-        is (``k_w`` = (block, index) of a weight parameter, ``k_sd``, ``k_phi``: the others
-        None) and, for weight parameters, ``dDR`` = (∂D/∂θ, ∂R.data/∂θ)."""
-        latent, space, D, R = self.latent, self.space, self.D, self.R
-        k = space._free_idx[j]  # position among all hyperparameters
-        out: dict = {"k_w": None, "k_sd": None, "k_phi": None, "scale": 1.0, "dDR": None}
-        if k < self.n_w:  # a weight parameter: A and the offset depend on it
-            k_w = out["k_w"] = self.blocks[k]
-            scale = out["scale"] = max(self.unit[j], abs(self.theta[k_w[0]][k_w[1]]))
-            h = 1e-6 * scale
-            parts = []
-            for sgn in (1.0, -1.0):
-                th = [x.copy() for x in self.theta]
-                th[k_w[0]][k_w[1]] += sgn * h
-                Dm, Rm, om = latent._assemble(tuple(th))
-                parts.append((om + self.A(Dm, Rm, self.mode.z), self.At(Dm, Rm, self.g0), Dm,
-                              Rm.data if latent.q else None))
-            deta = (parts[0][0] - parts[1][0]) / (2 * h)  # ∂η/∂θ at fixed ẑ
-            out["dDR"] = ((parts[0][2] - parts[1][2]) / (2 * h),
-                          (parts[0][3] - parts[1][3]) / (2 * h) if latent.q else None)
-            dG = (parts[0][1] - parts[1][1]) / (2 * h) - self.At(D, R, self.curv_apply(deta))
-            out["explicit"] = float(self.g0 @ deta)
-            zdot = self.mode.factor.solve(dG)
-            out["eta_dot"] = deta + self.A(D, R, zdot)
-        elif k < self.n_w + space.n_sd:  # an SD: Q_b = K / s²
-            b = out["k_sd"] = k - self.n_w
-            sl, K = latent.re_slices[b], latent._re_K[b]
-            s = out["scale"] = self.sd[b]
-            rb = self.r[sl]
-            Kr = rb if K is None else K @ rb
-            out["explicit"] = float(rb @ Kr) / s**3 - (sl.stop - sl.start) / s
-            dG = np.zeros(latent.dim)  # ∂G/∂s = −(∂Q/∂s) r = (2 / s³) K r_b
-            dG[sl] = 2.0 * Kr / s**3
-            zdot = self.mode.factor.solve(dG)
-            out["eta_dot"] = self.A(D, R, zdot)
-        else:  # a family parameter
-            i = out["k_phi"] = k - self.n_w - space.n_sd
-            phi, fam, eta = self.phi, latent.family, self.mode.eta
-            # relative to the parameter's data scale, and never a step that could reach 0
-            # (family parameters are positive: a Gaussian sigma of 1e-8 takes 1e-14 steps)
-            scale = max(self.unit[j], abs(phi[i]))
-            if phi[i] > 0:
-                scale = min(scale, 1e3 * phi[i])
-            out["scale"] = scale
-            h = 1e-6 * scale
-            up = tuple(p + h * (m == i) for m, p in enumerate(phi))
-            dn = tuple(p - h * (m == i) for m, p in enumerate(phi))
-            dg = (fam.derivs(eta, up)[0] - fam.derivs(eta, dn)[0]) / (2 * h)
-            out["explicit"] = float(np.atleast_1d(fam.dphi(eta, phi))[i])
-            zdot = self.mode.factor.solve(self.At(D, R, dg))
-            out["eta_dot"] = self.A(D, R, zdot)
-        out["zdot"] = zdot
-        return out
 
 
 def mode_sensitivity(latent, space, u: np.ndarray, mode) -> np.ndarray:
@@ -187,13 +93,13 @@ def mode_sensitivity(latent, space, u: np.ndarray, mode) -> np.ndarray:
     """
     if not space.dim:
         return np.zeros((latent.dim, 0))
-    dirs = _Directions(latent, space, u, mode)
+    dirs = Directions(latent, space, u, mode)
     dnatural = space.dnatural(u)
     cols, bad = [], []
     for j in range(space.dim):
         try:
             with np.errstate(all="ignore"):
-                col = dirs(j)["zdot"] * dnatural[j]
+                col = dirs(j).zdot * dnatural[j]
         except (FloatingPointError, np.linalg.LinAlgError, ArithmeticError):
             col = None  # e.g. weights overflowing one difference step away from u
         if col is None or not np.all(np.isfinite(col)):
@@ -209,79 +115,107 @@ def mode_sensitivity(latent, space, u: np.ndarray, mode) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
-                     sensitivity: np.ndarray | None = None) -> np.ndarray:
-    dirs = _Directions(latent, space, u, mode)
-    sd, phi, theta = dirs.sd, dirs.phi, dirs.theta
-    fam, eta, c0 = latent.family, mode.eta, dirs.c0
-    D, R, off = dirs.D, dirs.R, dirs.off
-    P = latent.P
-    quadratic = getattr(latent, "quadratic", False)
-    traces = None  # exact traces from selected entries of H⁻¹ where they are cheap
-    if c0.U is None and getattr(mode.factor, "has_pattern_inverse", False):
-        traces = SelectedTraces(mode.factor, D, R, c0.d)
+class _LogdetDerivative:
+    """d log|H| / dψ along one :class:`Direction`, by the cheapest exact route.
 
-    def curvature_at(t, k_phi, eta_dot):
+    The routes available are fixed once per mode from declared properties of the model and
+    the factor: the Gaussian sigma identity (quadratic likelihood, after every SD), exact
+    selected traces (diagonal curvature and a factor with ``has_pattern_inverse``), the
+    block of H⁻¹ of a small Gaussian SD block, else a central difference of log|H|.
+    """
+
+    def __init__(self, dirs: Directions):
+        latent, mode = dirs.latent, dirs.mode
+        self.dirs, self.latent, self.mode = dirs, latent, mode
+        self.quadratic = latent.quadratic
+        self.traces = None  # exact traces from selected entries of H⁻¹ where they are cheap
+        if dirs.c0.U is None and mode.factor.has_pattern_inverse:
+            self.traces = SelectedTraces(mode.factor, dirs.D, dirs.R, dirs.c0.d)
+        self.dld_sd: dict[int, float] = {}  # d log|H| / ds_b of the SDs done so far
+
+    def curvature_at(self, t, k_phi, eta_dot):
         """Likelihood curvature C(η̂ + t η̇; φ'), the family parameter k_phi moved by t."""
-        ph = list(phi)
+        ph = list(self.dirs.phi)
         if k_phi is not None:
             ph[k_phi] += t
-        return fam.derivs(eta + t * eta_dot, tuple(ph))[1]
+        return self.latent.family.derivs(self.mode.eta + t * eta_dot, tuple(ph))[1]
 
-    def shifted(t, k_w, k_sd, k_phi, eta_dot):
+    def shifted(self, t, d: Direction) -> float:
         """log|A(θ')ᵀ C(η̂ + t η̇; φ') A(θ') + Q(s')|, the one hyperparameter moved by t."""
-        th = [x.copy() for x in theta]
-        if k_w is not None:
-            th[k_w[0]][k_w[1]] += t
-        Dm, Rm, _ = latent._assemble(tuple(th)) if k_w is not None else (D, R, off)
-        s2 = sd.copy()
-        if k_sd is not None:
-            s2[k_sd] += t
-        return latent.factor(Dm, Rm, curvature_at(t, k_phi, eta_dot), s2).logdet
+        dirs, latent = self.dirs, self.latent
+        th = [x.copy() for x in dirs.theta]
+        if d.k_w is not None:
+            th[d.k_w[0]][d.k_w[1]] += t
+        Dm, Rm, _ = latent.assemble_fresh(tuple(th)) if d.k_w is not None else (
+            dirs.D, dirs.R, dirs.off)
+        s2 = dirs.sd.copy()
+        if d.k_sd is not None:
+            s2[d.k_sd] += t
+        return latent.factor(Dm, Rm, self.curvature_at(t, d.k_phi, d.eta_dot), s2).logdet
 
-    dnat = np.full(len(space.names), np.nan)
-    dnatural = space.dnatural(u)
-    dld_sd: dict[int, float] = {}  # d log|H| / ds_b of the SDs done so far
-    for j in np.flatnonzero(which):  # position among the free hyperparameters
-        d = dirs(j)
-        k_w, k_sd, k_phi, eta_dot = d["k_w"], d["k_sd"], d["k_phi"], d["eta_dot"]
-        if sensitivity is not None:  # dẑ/dψ_k, on the u scale
-            sensitivity[:, j] = d["zdot"] * dnatural[j]
+    def __call__(self, d: Direction) -> float:
         # central difference of the log-determinant along the joint direction
-        eps = 1e-5 * d["scale"]
-        big = float(np.max(np.abs(eta_dot), initial=0.0))
+        eps = 1e-5 * d.scale
+        big = float(np.max(np.abs(d.eta_dot), initial=0.0))
         if big * eps > 1e-4:
             eps = 1e-4 / big
-        if k_phi is not None and quadratic and len(dld_sd) == space.n_sd:
-            # the Gaussian sigma once every SD is done: H = AᵀA/σ² + Q_β + Σ K_b/s_b², so
-            # tr(H⁻¹AᵀA)/σ² = dim − tr(H⁻¹Q_β) − Σ tr(H⁻¹K_b)/s_b², with
-            # tr(H⁻¹K_b)/s_b² = −(s_b/2) d log|H|/ds_b: no factorisation needed
-            tr_q = sum(-0.5 * sd[b] * v for b, v in dld_sd.items())
-            if P:
-                tr_q += float(latent.coef_prec @ np.diag(mode.factor.coef_block(P)))
-            dld = -2.0 * (latent.dim - tr_q) / phi[k_phi]
-        elif traces is not None:  # tr(H⁻¹ Ḣ) exactly (module seltrace)
-            wdot = (curvature_at(eps, k_phi, eta_dot).d
-                    - curvature_at(-eps, k_phi, eta_dot).d) / (2 * eps)
-            dld = traces.curvature(wdot)
-            if k_w is not None:
-                dld += traces.design(*d["dDR"])
-            if k_sd is not None:
-                dld += -2.0 / sd[k_sd] ** 3 * traces.prior(k_sd)
-        elif k_sd is not None and quadratic and _small_block(latent, mode.factor, k_sd):
-            # Gaussian, a small RE block: tr(H⁻¹ ∂Q/∂s) from its block of H⁻¹ (few solves)
-            sl, K = latent.re_slices[k_sd], latent._re_K[k_sd]
-            Hinv = mode.factor.inverse_block(np.arange(sl.start, sl.stop))
-            tr = float(np.trace(Hinv)) if K is None else float(np.sum(K.toarray() * Hinv))
-            dld = -2.0 / sd[k_sd] ** 3 * tr
+        if d.k_phi is not None and self.quadratic and len(self.dld_sd) == self.dirs.space.n_sd:
+            dld = self._sigma_identity(d)
+        elif self.traces is not None:
+            dld = self._selected_traces(d, eps)
+        elif d.k_sd is not None and self.quadratic and _small_block(self.latent,
+                                                                    self.mode.factor, d.k_sd):
+            dld = self._small_block(d)
         else:
-            vals = [shifted(sg * eps, k_w, k_sd, k_phi, eta_dot) for sg in (1.0, -1.0)]
+            vals = [self.shifted(sg * eps, d) for sg in (1.0, -1.0)]
             dld = (vals[0] - vals[1]) / (2 * eps)
-        if k_sd is not None:
-            dld_sd[k_sd] = dld
-        dnat[space._free_idx[j]] = d["explicit"] - 0.5 * dld
+        if d.k_sd is not None:
+            self.dld_sd[d.k_sd] = dld
+        return dld
+
+    def _sigma_identity(self, d: Direction) -> float:
+        """The Gaussian sigma once every SD is done: H = AᵀA/σ² + Q_β + Σ K_b/s_b², so
+        tr(H⁻¹AᵀA)/σ² = dim − tr(H⁻¹Q_β) − Σ tr(H⁻¹K_b)/s_b², with
+        tr(H⁻¹K_b)/s_b² = −(s_b/2) d log|H|/ds_b: no factorisation needed."""
+        latent, sd = self.latent, self.dirs.sd
+        tr_q = sum(-0.5 * sd[b] * v for b, v in self.dld_sd.items())
+        if latent.P:
+            tr_q += float(latent.coef_prec @ np.diag(self.mode.factor.coef_block(latent.P)))
+        return -2.0 * (latent.dim - tr_q) / self.dirs.phi[d.k_phi]
+
+    def _selected_traces(self, d: Direction, eps: float) -> float:
+        """tr(H⁻¹ Ḣ) exactly (module seltrace)."""
+        traces = self.traces
+        wdot = (self.curvature_at(eps, d.k_phi, d.eta_dot).d
+                - self.curvature_at(-eps, d.k_phi, d.eta_dot).d) / (2 * eps)
+        dld = traces.curvature(wdot)
+        if d.k_w is not None:
+            dld += traces.design(*d.dDR)
+        if d.k_sd is not None:
+            dld += -2.0 / self.dirs.sd[d.k_sd] ** 3 * traces.prior(d.k_sd)
+        return dld
+
+    def _small_block(self, d: Direction) -> float:
+        """Gaussian, a small RE block: tr(H⁻¹ ∂Q/∂s) from its block of H⁻¹ (few solves)."""
+        sl, K = self.latent.re_slices[d.k_sd], self.latent.re_K[d.k_sd]
+        Hinv = self.mode.factor.inverse_block(np.arange(sl.start, sl.stop))
+        tr = float(np.trace(Hinv)) if K is None else float(np.sum(K.toarray() * Hinv))
+        return -2.0 / self.dirs.sd[d.k_sd] ** 3 * tr
+
+
+def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
+                     sensitivity: np.ndarray | None = None) -> np.ndarray:
+    dirs = Directions(latent, space, u, mode)
+    logdet = _LogdetDerivative(dirs)
+    dnat = np.full(len(space.names), np.nan)
+    dnatural = space.dnatural(u)
+    for j in np.flatnonzero(which):  # position among the free hyperparameters
+        d = dirs(j)
+        if sensitivity is not None:  # dẑ/dψ_k, on the u scale
+            sensitivity[:, j] = d.zdot * dnatural[j]
+        dnat[space.free_index[j]] = d.explicit - 0.5 * logdet(d)
     out = np.full(space.dim, np.nan)
-    nat = dnat[space._free_idx]
+    nat = dnat[space.free_index]
     out[which] = (nat * dnatural)[which]
     return out
 
@@ -326,10 +260,10 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     sd = np.asarray(hyp.sd, float)
     _, diag = mode.factor.inverse_parts(latent.P)
     r = mode.z - latent.prior_mean()
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     dnat = np.full(len(space.names), np.nan)
     tr_hq = float(latent.coef_prec @ diag[: latent.P])
-    for b, (sl, K) in enumerate(zip(latent.re_slices, latent._re_K, strict=True)):
+    for b, (sl, K) in enumerate(zip(latent.re_slices, latent.re_K, strict=True)):
         if K is None:
             s = sd[b]
             tr_b = float(diag[sl].sum())
@@ -339,6 +273,6 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
         (sigma,) = hyp.phi
         explicit = float(latent.family.dphi(mode.eta, hyp.phi)[0])
         dnat[n_w + space.n_sd] = explicit + (latent.dim - tr_hq) / sigma
-    nat = dnat[space._free_idx]
+    nat = dnat[space.free_index]
     out[mask] = (nat * space.dnatural(u))[mask]
     return out

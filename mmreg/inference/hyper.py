@@ -38,18 +38,26 @@ class HyperSpace:
         self.names = tuple(n for b in self.block_names for n in b) + tuple(sd_names) + tuple(
             phi_names)
         self.n_sd = len(sd_names)
-        self.n_phi = len(phi_names)
+        n_w = sum(len(b) for b in self.block_names)
+        #: positions of the weight parameters, the SDs and the family parameters ``phi``
+        #: in ``names`` (the layout of the hyperparameter vector)
+        self.weight_slice = slice(0, n_w)
+        self.sd_slice = slice(n_w, n_w + self.n_sd)
+        self.phi_slice = slice(n_w + self.n_sd, len(self.names))
         self.priors = {n: priors[n] for n in self.names}
         self.fixed = {n: p.value for n, p in self.priors.items() if isinstance(p, Fixed)}
         self.free = tuple(n for n in self.names if n not in self.fixed)
-        self._free_idx = np.array([self.names.index(n) for n in self.free], dtype=int)
+        #: position in ``names`` of each free coordinate
+        self.free_index = np.array([self.names.index(n) for n in self.free], dtype=int)
         lo, hi = [], []
         for n in self.free:
             a, b = self.priors[n].bounds()
             lo.append(a)
             hi.append(b)
         self.lower, self.upper = np.array(lo, float), np.array(hi, float)
-        self._kind = np.where(
+        #: transform of each free coordinate: 0 identity (real), 1 log above a lower bound,
+        #: 2 scaled logit (bounded), 3 log below an upper bound
+        self.transform = np.where(
             np.isfinite(self.lower) & np.isfinite(self.upper), 2,
             np.where(np.isfinite(self.lower), 1, np.where(np.isfinite(self.upper), 3, 0)))
         base = np.zeros(len(self.names))
@@ -59,6 +67,11 @@ class HyperSpace:
         #: natural scale of each free coordinate (set from the data by
         #: :func:`mmreg.inference.laplace.data_scales`; 1 = the defaults' O(1) units)
         self.scale = np.ones(len(self.free))
+
+    @property
+    def n_weights(self) -> int:
+        """Number of weight parameters (they come first in ``names``)."""
+        return self.weight_slice.stop
 
     @property
     def dim(self) -> int:
@@ -82,7 +95,7 @@ class HyperSpace:
             logit-transformed one (bounded prior) ``[-15, 8]``, its lower end extended to
             ``log(scale) - 15`` for a scale below 1.
         """
-        k = self._kind
+        k = self.transform
         s = np.where(np.isfinite(self.scale) & (self.scale > 0), self.scale, 1.0)
         log_s = np.log(s)
         lo = np.where(k == 0, -self.BOX_REAL * s, self.BOX_LOG[0] + log_s)
@@ -96,7 +109,7 @@ class HyperSpace:
     def natural_free(self, u: np.ndarray) -> np.ndarray:
         """Natural-scale values of the free hyperparameters."""
         u = np.asarray(u, float)
-        k, lo, hi = self._kind, self.lower, self.upper
+        k, lo, hi = self.transform, self.lower, self.upper
         x = u.copy()
         with np.errstate(over="ignore"):
             x[k == 1] = lo[k == 1] + np.exp(u[k == 1])
@@ -108,7 +121,7 @@ class HyperSpace:
     def unconstrain(self, x_free: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`natural_free`."""
         x = np.asarray(x_free, float)
-        k, lo, hi = self._kind, self.lower, self.upper
+        k, lo, hi = self.transform, self.lower, self.upper
         u = x.copy()
         with np.errstate(divide="ignore", invalid="ignore"):
             u[k == 1] = np.log(x[k == 1] - lo[k == 1])
@@ -120,7 +133,7 @@ class HyperSpace:
     def log_jacobian(self, u: np.ndarray) -> float:
         """log |d natural / d u| (for sampling on the unconstrained scale)."""
         u = np.asarray(u, float)
-        k, lo, hi = self._kind, self.lower, self.upper
+        k, lo, hi = self.transform, self.lower, self.upper
         b = k == 2
         out = float(np.sum(u[(k == 1) | (k == 3)]))
         if b.any():
@@ -133,7 +146,7 @@ class HyperSpace:
     def dnatural(self, u: np.ndarray) -> np.ndarray:
         """Elementwise derivative d natural / d u (for the delta method)."""
         u = np.asarray(u, float)
-        k, lo, hi = self._kind, self.lower, self.upper
+        k, lo, hi = self.transform, self.lower, self.upper
         d = np.ones_like(u)
         d[k == 1] = np.exp(u[k == 1])
         b = k == 2
@@ -145,18 +158,23 @@ class HyperSpace:
     def natural_all(self, u: np.ndarray) -> np.ndarray:
         """Natural values of every hyperparameter (fixed ones included), in ``names`` order."""
         x = self._base.copy()
-        x[self._free_idx] = self.natural_free(u)
+        x[self.free_index] = self.natural_free(u)
         return x
 
     def hyper(self, u: np.ndarray) -> Hyper:
         """The :class:`~mmreg.inference.latent.Hyper` for ``u``."""
-        x = self.natural_all(u)
+        return self.unpack(self.natural_all(u))
+
+    def unpack(self, x: np.ndarray) -> Hyper:
+        """Split natural values of every hyperparameter (``names`` order) into a
+        :class:`~mmreg.inference.latent.Hyper`."""
+        x = np.asarray(x, float)
         theta, i = [], 0
         for b in self.block_names:
             theta.append(x[i:i + len(b)])
             i += len(b)
-        sd = x[i:i + self.n_sd]
-        phi = tuple(float(v) for v in x[i + self.n_sd:])
+        sd = x[self.sd_slice]
+        phi = tuple(float(v) for v in x[self.phi_slice])
         return Hyper(theta=tuple(theta), sd=sd, phi=phi)
 
     def log_prior(self, u: np.ndarray, *, jacobian: bool) -> float:

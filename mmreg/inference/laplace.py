@@ -20,9 +20,11 @@ import numpy as np
 from scipy import optimize
 
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
+from mmreg.families import BoundFamily
 from mmreg.inference.gradient import laplace_gradient, mode_sensitivity
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel, Mode
+from mmreg.inference.posterior import Posterior
 from mmreg.inference.scales import (
     WIDEN,
     data_scales,
@@ -68,20 +70,34 @@ class LaplaceFit:
         return state
 
 
-def start_values(space: HyperSpace, outcome: dict, family: str) -> np.ndarray:
-    """Reasonable unconstrained starting values for the optimiser (on the data's scale)."""
-    c_y = outcome_scale(outcome, family)
-    n_w = len(space.names) - space.n_sd - space.n_phi
-    sd_names = set(space.names[n_w:n_w + space.n_sd])
+def start_values(space: HyperSpace, bound: BoundFamily) -> np.ndarray:
+    """Reasonable unconstrained starting values for the optimiser (on the data's scale).
+
+    Parameters
+    ----------
+    space : HyperSpace
+    bound : BoundFamily
+        The family bound to the outcome: the scale of the outcome
+        (:func:`~mmreg.inference.scales.outcome_scale`) and the family's
+        :meth:`~mmreg.families.BoundFamily.start_phi`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per free hyperparameter: the midpoint of a bounded prior; else the family's
+        start for ``phi``, the lower bound plus half the outcome's scale for an SD, 0 for a
+        weight parameter.
+    """
+    c_y = outcome_scale(bound)
+    sd_names = set(space.names[space.sd_slice])
+    phi_start = dict(zip(space.names[space.phi_slice], bound.start_phi(), strict=True))
     x = []
     for n in space.free:
         lo, hi = space.priors[n].bounds()
         if np.isfinite(lo) and np.isfinite(hi):
             x.append(0.5 * (lo + hi))
-        elif n == "sigma" and family == "gaussian":
-            x.append(max(float(np.std(outcome["y"])), 1e-3 * c_y))
-        elif n == "shape":
-            x.append(1.0)
+        elif n in phi_start:
+            x.append(phi_start[n])
         elif np.isfinite(lo):
             x.append(lo + 0.5 * (c_y if n in sd_names else 1.0))
         else:
@@ -103,7 +119,7 @@ class _Objective:
         self._last = None  # (u, f, g, mode) of the last successful value_and_grad
         #: unit of each unconstrained coordinate: the data scale for real (weight)
         #: parameters, 1 on the log/logit scales
-        self.uscale = np.where(space._kind == 0, space.scale, 1.0)
+        self.uscale = np.where(space.transform == 0, space.scale, 1.0)
 
     def mode(self, u: np.ndarray) -> Mode:
         z0 = self.z
@@ -187,21 +203,24 @@ class _Objective:
         return md, self._value(md, u)
 
 
-def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
+def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
                 maxiter: int = 500, mcmc_start: bool = False) -> LaplaceFit:
     """Optimise the hyperparameters and compute the Laplace covariance.
 
     Parameters
     ----------
-    latent : LatentModel
-    space : HyperSpace
-    u0 : ndarray
-        Unconstrained starting values of the free hyperparameters.
+    posterior : Posterior
+        The posterior to approximate (:attr:`MMModel.posterior <mmreg.MMModel.posterior>`).
+    u0 : ndarray, optional
+        Unconstrained starting values of the free hyperparameters (default:
+        :meth:`Posterior.start_values <mmreg.inference.posterior.Posterior.start_values>`).
     maxiter : int
         Iteration limit of the optimiser.
     mcmc_start : bool
         True when the fit only starts an MCMC run: no advice to run MCMC is then given.
     """
+    latent, space = posterior.latent, posterior.space
+    u0 = posterior.start_values() if u0 is None else np.asarray(u0, float)
     if space.dim:
         space.scale = data_scales(latent, space, np.asarray(u0, float))
     conflicts = prior_scale_conflicts(latent, space)
@@ -220,10 +239,10 @@ def fit_laplace(latent: LatentModel, space: HyperSpace, u0: np.ndarray,
         for attempt in range(WIDEN + 1):
             res = _minimize(obj, u0, lo, hi, us, maxiter)
             nit += res.nit
-            edge = internal_edge(res.x, lo, hi, space._kind) | res.outward
+            edge = internal_edge(res.x, lo, hi, space.transform) | res.outward
             if not edge.any() or attempt == WIDEN:
                 break
-            lo, hi = widen(lo, hi, edge, space._kind)
+            lo, hi = widen(lo, hi, edge, space.transform)
             u0 = res.x
         res.nit = nit
         for msg in sorted(obj.failures):

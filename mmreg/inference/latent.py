@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design
+from mmreg.inference.eta import linear_predictor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
 
@@ -80,7 +81,8 @@ class LatentModel:
     def __init__(self, design: Design, family, coef_mean: np.ndarray, coef_sd: np.ndarray):
         self.design = design
         self.family = family
-        self.quadratic = getattr(family, "quadratic", False)
+        #: log-likelihood quadratic in eta (Gaussian): exact modes and gradients
+        self.quadratic = bool(family is not None and family.quadratic)
         n = design.nobs
         self.n = n
         self.coef_names = design.coef_names
@@ -100,7 +102,7 @@ class LatentModel:
         rr, cc, src = [], [], []
         col0 = 0
         for blk in blocks:
-            if hasattr(blk, "group"):  # mm block
+            if any(blk is b for b in design.mm):  # mm block
                 size = int(blk.re_state.max()) + 1
                 rr.append(blk.group)
                 cc.append(col0 + blk.re_state)
@@ -128,21 +130,20 @@ class LatentModel:
         self._r_src = src
         # prior precision structure of each RE block (unit σ)
         self.re_slices = []
-        self._re_K = []
+        #: prior structure matrix of each RE block (``None``: iid), unit SD
+        self.re_K = []
         start = self.P
         for blk, size in zip(blocks, self.re_sizes, strict=True):
             self.re_slices.append(slice(start, start + size))
-            self._re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
+            self.re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
             start += size
-        self._dense_fixed = np.hstack(
-            [design.X] + [np.hstack([h.Z, h.fe]) for h in design.hm]
-        ) if design.hm else design.X
         self._static = None  # (D, R, offset) when the weights have no parameters
         self._products = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
         self._rt = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
-        self._pattern = (SparsePattern(self._R, list(zip(local, self._re_K, strict=True)))
+        #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
+        self.pattern = (SparsePattern(self._R, list(zip(local, self.re_K, strict=True)))
                          if self.q >= self.SPARSE_MIN else None)
         # column positions of each block's aggregated covariates in D
         p0 = design.X.shape[1]
@@ -164,12 +165,14 @@ class LatentModel:
         """
         if self._static is not None:
             return self._static
-        out = self._assemble(theta)
+        out = self.assemble_fresh(theta)
         if not any(len(b.wnames) for b in self.design.mm):
             self._static = out
         return out
 
-    def _assemble(self, theta: tuple[np.ndarray, ...]):
+    def assemble_fresh(self, theta: tuple[np.ndarray, ...]):
+        """:meth:`assemble` computed anew (never the cached fixed design): for derivatives
+        by finite differences in ``theta``."""
         d = self.design
         ws = [w for w, _ in self.weights(theta)]
         mm_parts, off = [], d.offset.copy()
@@ -217,7 +220,7 @@ class LatentModel:
         Q = np.zeros((self.dim, self.dim))
         idx = np.arange(self.P)
         Q[idx, idx] = self.coef_prec
-        for s, sl, K in zip(sd, self.re_slices, self._re_K, strict=True):
+        for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
             if K is None:
                 i = np.arange(sl.start, sl.stop)
                 Q[i, i] = 1.0 / s**2
@@ -230,7 +233,7 @@ class LatentModel:
         out = np.empty_like(r, dtype=float)
         cp = self.coef_prec if r.ndim == 1 else self.coef_prec[:, None]
         out[: self.P] = cp * r[: self.P]
-        for s, sl, K in zip(sd, self.re_slices, self._re_K, strict=True):
+        for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
             out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
         return out
 
@@ -239,7 +242,7 @@ class LatentModel:
         family's data-derived :meth:`~mmreg.families.base.BoundFamily.initial_eta` (when
         there is an intercept and the family gives one)."""
         z = self.prior_mean()
-        eta0 = getattr(self.family, "initial_eta", lambda: None)()
+        eta0 = None if self.family is None else self.family.initial_eta()
         if eta0 is not None and np.isfinite(eta0) and "Intercept" in self.coef_names:
             i = list(self.coef_names).index("Intercept")
             if self.coef_prec[i] < 1e6:  # not a fixed intercept
@@ -261,7 +264,7 @@ class LatentModel:
     def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray):
         """Factor of H = Aᵀ C A + Q (sparse Schur path when possible)."""
         d = curv.d
-        if self._pattern is not None and curv.U is None:
+        if self.pattern is not None and curv.U is None:
             prec = 1.0 / np.asarray(sd) ** 2
             if self._static is not None and d.size and np.all(d == d[0]):
                 # fixed design and constant curvature (Gaussian): scale cached products
@@ -271,8 +274,8 @@ class LatentModel:
                 Hbb = D.T @ dD
                 Hbb[np.diag_indices(self.P)] += self.coef_prec
                 Hbr = np.asarray((self.transpose(R) @ dD).T)
-                Hrr = self._pattern.fill(R.data, d, prec)
-            return SchurFactor(Hbb, Hbr, Hrr, self._pattern)
+                Hrr = self.pattern.fill(R.data, d, prec)
+            return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
         dD = D * d[:, None]
         A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
         H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd)
@@ -284,14 +287,14 @@ class LatentModel:
 
     def _cached_products(self, D, R, d0: float, prec: np.ndarray):
         if self._products is None:
-            pat = self._pattern
+            pat = self.pattern
             ones = np.ones(self.n)
             self._products = (D.T @ D, np.asarray((R.T @ D).T),
                               pat.fill(R.data, ones, np.zeros(len(self.re_sizes))))
         DD, DR, RR = self._products
         Hbb = d0 * DD
         Hbb[np.diag_indices(self.P)] += self.coef_prec
-        pat = self._pattern
+        pat = self.pattern
         Hrr = d0 * RR + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
         return Hbb, d0 * DR, Hrr
 
@@ -312,8 +315,7 @@ class LatentModel:
         fam, phi = self.family, hyper.phi
 
         def eta_of(zz):
-            e = off + D @ zz[:P]
-            return e + R @ zz[P:] if self.q else e
+            return linear_predictor(D, R, off, zz, P)
 
         def objective(zz):
             e = eta_of(zz)
@@ -398,9 +400,7 @@ class LatentModel:
         _, cm = fam.derivs(mode.eta - h, phi)
         l3 = -(cp.d - cm.d) / (2 * h)  # curvature d = −ℓ″, so ℓ‴ = −d′
         dev = mode.factor.sample(rng.standard_normal((self.dim, pilot)))
-        eta_dev = D @ dev[: self.P]
-        if self.q:
-            eta_dev = eta_dev + R @ dev[self.P:]
+        eta_dev = linear_predictor(D, R, None, dev, self.P)
         g = l3 * np.mean(eta_dev**2, axis=1)
         shift = 0.5 * mode.factor.solve(np.concatenate([D.T @ g, self.transpose(R) @ g]))
         return shift if np.all(np.isfinite(shift)) else np.zeros(self.dim)
@@ -418,9 +418,7 @@ class LatentModel:
         dev = mode.factor.sample(eps)
         parts = np.concatenate([center[:, None] + dev, center[:, None] - dev], axis=1)[:, :K]
         epsall = np.concatenate([eps, -eps], axis=1)[:, :K]
-        eta = off[:, None] + D @ parts[: self.P]
-        if self.q:
-            eta = eta + R @ parts[self.P:]
+        eta = linear_predictor(D, R, off, parts, self.P)
         r = parts - self.prior_mean()[:, None]
         log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
         log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r))

@@ -20,7 +20,6 @@ import numpy as np
 import scipy.linalg as sla
 
 from mmreg.inference.pattern import SparsePattern
-from mmreg.inference.rrfactors import BlockRR
 
 __all__ = ["DenseFactor", "SchurFactor", "SparsePattern", "dense_cholesky"]
 
@@ -35,9 +34,11 @@ def dense_cholesky(H: np.ndarray) -> np.ndarray:
 
 
 class DenseFactor:
-    """Cholesky factor of a dense SPD matrix."""
+    """Cholesky factor of a dense SPD matrix (a :class:`~mmreg.inference.factors.
+    LatentFactor`)."""
 
     cheap_diag = True
+    has_pattern_inverse = False
 
     def __init__(self, H: np.ndarray):
         self.L = dense_cholesky(H)
@@ -76,7 +77,8 @@ class DenseFactor:
 
 class SchurFactor:
     """Factor of H = [[H_bb, H_br], [H_rb, H_rr]]: H_rr factored by ``pattern`` (dense
-    blocks, SuperLU or CHOLMOD), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb."""
+    blocks, SuperLU or CHOLMOD), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb
+    (a :class:`~mmreg.inference.factors.LatentFactor`)."""
 
     def __init__(self, Hbb: np.ndarray, Hbr: np.ndarray, rr_data: np.ndarray,
                  pattern: SparsePattern):
@@ -124,7 +126,7 @@ class SchurFactor:
     @property
     def has_pattern_inverse(self) -> bool:
         """Whether H_rr⁻¹ on the pattern comes cheaply (dense blocks, see ``seltrace``)."""
-        return isinstance(self.rr, BlockRR)
+        return self.rr.has_pattern_inverse
 
     @property
     def cheap_diag(self) -> bool:

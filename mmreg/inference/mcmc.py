@@ -26,8 +26,10 @@ import numpy as np
 
 from mmreg.errors import MMDataError
 from mmreg.inference.backend import open_backends, run_lock, run_settings, stored_seed
-from mmreg.inference.laplace import fit_laplace, start_values
+from mmreg.inference.eta import linear_predictor
+from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.options import check_fit_options
+from mmreg.inference.posterior import Posterior
 from mmreg.inference.tuning import (
     adapted_moves,
     capped,
@@ -68,13 +70,13 @@ class LogPosterior:
     the seed is kept by emcee as a blob to regenerate the particles of kept states.
     """
 
-    def __init__(self, model, z0: np.ndarray, u0: np.ndarray, J: np.ndarray, particles: int,
-                 seed: int, keep_z: bool = False):
-        self.model = model
+    def __init__(self, posterior, z0: np.ndarray, u0: np.ndarray, J: np.ndarray,
+                 particles: int, seed: int, keep_z: bool = False):
+        self.posterior = posterior = as_posterior(posterior)
         # keep_z: also return the latent draw of every evaluated point (an emcee blob), so
         # kept states need no second evaluation; only for small latent vectors (memory)
         self.keep_z = keep_z
-        self.latent, self.space = model.latent, model.space
+        self.latent, self.space = posterior.latent, posterior.space
         # warm start of Newton: the mode extrapolated linearly from the Laplace fit
         self.z0, self.u0, self.J = z0, u0, J
         self.K = particles
@@ -86,14 +88,14 @@ class LogPosterior:
         self.tol = 1e-9 if particles == 0 else 1e-2
 
     @classmethod
-    def from_laplace(cls, model, laplace, particles: int, seed: int,
+    def from_laplace(cls, posterior, laplace, particles: int, seed: int,
                      keep_z: bool = False) -> LogPosterior:
         """The log posterior warm-started from a Laplace fit."""
-        return cls(model, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed,
+        return cls(posterior, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed,
                    keep_z)
 
     def __reduce__(self):
-        return (type(self), (self.model, self.z0, self.u0, self.J, self.K, self.seed,
+        return (type(self), (self.posterior, self.z0, self.u0, self.J, self.K, self.seed,
                              self.keep_z))
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
@@ -133,15 +135,15 @@ class LogPosterior:
 MAX_EXTRAPOLATION = 2.0
 
 
-#: Importance particles per evaluation by family (default 8).  Cox: 16 — coalgov cox10,
-#: 2 chains × 1000 draws, seeds 1 and 2: lowest bulk ESS 749 / 352 with 8 particles
-#: (acceptance 0.70, log-estimate SD 0.40–0.59), 965 / 1068 with 16 (acceptance 0.75) for
-#: 25% more time.
-DEFAULT_PARTICLES = {"cox": 16}
-
 #: Largest latent dimension for which the sampler keeps every evaluation's latent draw
 #: (an emcee blob: 8 bytes × dim per walker and step) instead of recomputing the kept ones.
 KEEP_Z_MAX = 1000
+
+
+def as_posterior(target) -> Posterior:
+    """The :class:`~mmreg.inference.posterior.Posterior` of ``target`` (a Posterior or a
+    model that owns one)."""
+    return target if isinstance(target, Posterior) else target.posterior
 
 
 def keeps_latent(model) -> bool:
@@ -164,16 +166,18 @@ def _default_walkers(dim: int) -> int:
     return w + (w % 2)
 
 
-def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: int = 1,
+def fit_mcmc(posterior, draws: int = 1000, tune: int = 60, chains: int = 4, thin: int = 1,
              seed: int | None = None, progress: bool = False, backend: str | None = None,
              pool=None, cores: int | None = None, walkers: int | None = None,
              particles: int | None = None, moves=None, laplace=None,
              start=None) -> MCMCFit:
-    """Sample the exact posterior of ``model``.
+    """Sample the exact posterior.
 
     Parameters
     ----------
-    model : MMModel
+    posterior : Posterior
+        The posterior to sample (:attr:`MMModel.posterior <mmreg.MMModel.posterior>`; a
+        model is accepted too).
     draws : int
         Kept draws per chain (walkers flattened, after thinning).
     tune : int
@@ -207,8 +211,10 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
         Walkers per ensemble (default ``max(16, 2·dim + 2)``; at least ``max(4, 2·dim)``,
         as emcee's ensemble moves need).
     particles : int, optional
-        Importance particles per evaluation for non-Gaussian families (default 8, Cox
-        16: :data:`DEFAULT_PARTICLES`; the Gaussian family needs none).
+        Importance particles per evaluation for non-Gaussian families (default: the
+        family's :attr:`~mmreg.families.Family.default_particles`, 8; Cox 16 — coalgov
+        cox10, 2 chains × 1000 draws, seeds 1 and 2: lowest bulk ESS 749 / 352 with 8,
+        965 / 1068 with 16, for 25% more time).  The Gaussian family needs none.
     moves : emcee moves, optional
         Default: while tuning, a mixture of independence proposals from a multivariate t
         around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
@@ -235,13 +241,14 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
     opts = dict(draws=draws, tune=tune, chains=chains, thin=thin, seed=seed,
                 progress=progress, backend=backend, pool=pool, cores=cores, walkers=walkers,
                 particles=particles, moves=moves, laplace=laplace, start=start)
+    posterior = as_posterior(posterior)
+    model = posterior.source  # option checks and checkpoint fingerprints name the model
     _, opts = check_fit_options(model, "mcmc", opts)
     draws, tune, chains, thin, seed = (opts[k] for k in ("draws", "tune", "chains", "thin",
                                                          "seed"))
-    space = model.space
+    space = posterior.space
     dim = space.dim
-    K = 0 if model.family == "gaussian" else (
-        DEFAULT_PARTICLES.get(model.family, 8) if particles is None else int(particles))
+    K = posterior.particles(particles)
     nw = walkers or _default_walkers(dim)
     with run_lock(backend):
         settings = run_settings(seed=seed, tune=tune, chains=chains, walkers=nw, particles=K,
@@ -252,20 +259,18 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
         settings["seed"] = seed
         # the checkpoint (if any) is checked before the Laplace fit: a mismatch costs nothing
-        backends = open_backends(backend, model, chains, nw, dim, layout=sampler_layout(model),
-                                 settings=settings)
+        backends = open_backends(backend, model, chains, nw, dim,
+                                 layout=sampler_layout(posterior), settings=settings)
         if laplace is None:
-            u0 = opts["start"]
-            if u0 is None:
-                u0 = start_values(space, model.design.outcome, model.family)
-            laplace = fit_laplace(model.latent, space, u0, mcmc_start=True)
-        return _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
+            laplace = fit_laplace(posterior, opts["start"], mcmc_start=True)
+        return _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
                        cores, backends, progress)
 
 
-def _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool, cores,
+def _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool, cores,
             backends, progress) -> MCMCFit:
-    logpost = LogPosterior.from_laplace(model, laplace, K, seed, keep_z=keeps_latent(model))
+    logpost = LogPosterior.from_laplace(posterior, laplace, K, seed,
+                                        keep_z=keeps_latent(posterior))
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
     rng0 = np.random.default_rng(seed)
@@ -277,8 +282,8 @@ def _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
 
         # CHOLMOD (and the BLAS it runs on) can hang in a forked child once the parent has
         # used it: such models start fresh interpreters instead
-        pat = getattr(model.latent, "_pattern", None)
-        ctx = multiprocessing.get_context("spawn") if getattr(pat, "uses_cholmod", False) \
+        pat = posterior.latent.pattern
+        ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod \
             else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
             out = list(ex.map(_chain_job, jobs))
@@ -323,7 +328,7 @@ def _chain_job(job):
         chain, blob, af = _run_chain(logpost, u_hat, cov_u, nw, tune, steps, crng, moves,
                                      adapt, pool, backends, progress)
     u = chain[::thin]
-    z, ll = _latent_draws(logpost.model, logpost, u[None], blob[::thin][None])
+    z, ll = _latent_draws(logpost.posterior, logpost, u[None], blob[::thin][None])
     return u, z[0], ll[0], af
 
 
@@ -385,14 +390,14 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     return chain, blobs, sk.acceptance_fraction
 
 
-def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray):
+def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray):
     """z of every kept state and its pointwise log-likelihood.
 
     z comes from the blobs when the sampler kept it; otherwise it is regenerated (the
     evaluation is seeded by the state, so the same particles and the same z come back).
     """
     C, S, W, _ = u.shape
-    lat = model.latent
+    lat = posterior.latent
     stored = blobs.dtype.names is not None and "z" in blobs.dtype.names
     z = np.empty((C, S, W, lat.dim))
     ll = np.empty((C, S, W, lat.n))
@@ -412,10 +417,10 @@ def _latent_draws(model, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray
                 if zz is None or not np.all(np.isfinite(zz)):  # not for an accepted state
                     raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
                 z[c, s, w] = zz
-                hyp = model.space.hyper(u[c, s, w])
+                hyp = posterior.unpack(u[c, s, w])
                 D, R, off = lat.assemble(hyp.theta)
-                eta = off + D @ zz[: lat.P] + (R @ zz[lat.P:] if lat.q else 0.0)
-                ll[c, s, w] = model.bound_family.loglik_terms(eta, hyp.phi)
+                eta = linear_predictor(D, R, off, zz, lat.P)
+                ll[c, s, w] = posterior.bound_family.loglik_terms(eta, hyp.phi)
     return z, ll
 
 

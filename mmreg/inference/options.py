@@ -161,9 +161,7 @@ def _check_start(model, start, owner: str) -> np.ndarray | None:
                 parts.append(f"{fixed} are fixed by their prior")
             raise MMSpecError(f"{owner} argument start: {'; '.join(parts)}; start takes "
                               f"values of the free hyperparameters {free}")
-        from mmreg.inference.laplace import start_values
-
-        u0 = start_values(space, model.design.outcome, model.family)
+        u0 = model.posterior.start_values()
         x = space.natural_free(u0)
         for k, v in start.items():
             ok = isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))

@@ -21,7 +21,10 @@ __all__ = ["BlockRR", "SuperLURR", "diag_by_solves"]
 
 
 class SuperLURR:
-    """H_rr⁻¹ through SuperLU in symmetric mode (LDLᵀ for an SPD matrix)."""
+    """H_rr⁻¹ through SuperLU in symmetric mode (LDLᵀ for an SPD matrix); an
+    :class:`~mmreg.inference.factors.RRFactor`."""
+
+    has_pattern_inverse = False
 
     def __init__(self, H: sp.csc_matrix):
         try:
@@ -78,8 +81,11 @@ class BlockRR:
     Solves are batched triangular solves with the Cholesky factors; the explicit inverses
     of the factors (as dear as the factorisation) are formed only for ``diag_inv``, so a
     factorisation that is only asked for its log-determinant (the directional derivatives
-    of the gradient) costs one batched Cholesky.
+    of the gradient) costs one batched Cholesky.  An
+    :class:`~mmreg.inference.factors.RRFactor` with ``pattern_inverse``.
     """
+
+    has_pattern_inverse = True
 
     def __init__(self, pattern, mats: list[np.ndarray]):
         self.q = pattern.q

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmreg.inference.eta import linear_predictor
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel
 
@@ -32,26 +33,24 @@ def _snap(s: float) -> float:
     return s
 
 
-def outcome_scale(outcome: dict, family: str) -> float:
+def outcome_scale(bound) -> float:
     """Scale of the outcome on the linear predictor's units (1 unless Gaussian).
 
     Parameters
     ----------
-    outcome : dict
-        ``Design.outcome`` (``"y"`` for the Gaussian family).
-    family : str
-        Family name.
+    bound : BoundFamily
+        The family bound to the outcome (:meth:`~mmreg.families.BoundFamily.outcome_sd`).
 
     Returns
     -------
     float
-        The SD of a Gaussian outcome when it lies outside :data:`UNIT_RANGE`, else 1
-        (logit, log-time and Cox scales are O(1) whatever the units of the data).
+        The SD of an outcome whose units set the model's scale (Gaussian) when it lies
+        outside :data:`UNIT_RANGE`, else 1 (logit, log-time and Cox scales are O(1) whatever
+        the units of the data).
     """
-    if family != "gaussian" or "y" not in outcome:
-        return 1.0
     with np.errstate(all="ignore"):
-        return _snap(np.std(np.asarray(outcome["y"], float)))
+        sd = bound.outcome_sd()
+    return 1.0 if sd is None else _snap(sd)
 
 
 def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.ndarray:
@@ -73,14 +72,14 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
     ndarray
         One positive scale per free coordinate (``space.free`` order).
     """
-    fam = latent.family.family.name
-    c_y = outcome_scale(latent.design.outcome, fam)
+    c_y = outcome_scale(latent.family)
+    phi_on_data_scale = latent.family.family.outcome_sets_scale
     out = np.ones(space.dim)
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     blocks = [(bi, i) for bi, b in enumerate(space.block_names) for i in range(len(b))]
     theta = space.hyper(u0).theta
     cache: dict[int, tuple] = {}
-    for j, k in enumerate(space._free_idx):
+    for j, k in enumerate(space.free_index):
         if k < n_w:
             bi, i = blocks[k]
             if bi not in cache:
@@ -95,7 +94,7 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
                 rms = float(np.sqrt(np.mean(rel**2))) if rel.size else 0.0
             # below 1e-12 the weights do not move (b0 under c = TRUE at b1 = 0: rounding)
             out[j] = _snap(1.0 / rms) if rms > 1e-12 else 1.0
-        elif k < n_w + space.n_sd or space.names[k] == "sigma":
+        elif k < n_w + space.n_sd or phi_on_data_scale:
             out[j] = c_y
     return out
 
@@ -155,9 +154,10 @@ def pinning_sd(latent: LatentModel, theta: tuple, beta: np.ndarray, phi: tuple,
     ndarray
         One SD per coefficient.
     """
-    D, _, off = latent.assemble(theta)
+    D, R, off = latent.assemble(theta)
     with np.errstate(all="ignore"):
-        curv = np.broadcast_to(np.asarray(latent.family.derivs(off + D @ beta, phi)[1].d,
+        eta = linear_predictor(D, R, off, beta, latent.P)
+        curv = np.broadcast_to(np.asarray(latent.family.derivs(eta, phi)[1].d,
                                           float), (D.shape[0],))
         prec = np.abs(curv) @ (np.asarray(D, float) ** 2)
     prec = np.where(np.isfinite(prec), prec, 1.0)
@@ -189,18 +189,18 @@ def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
     list of str
         ``"name (prior)"`` descriptions of the flagged parameters (empty unless Gaussian).
     """
-    if latent.family.family.name != "gaussian" or "y" not in latent.design.outcome:
+    if not latent.family.family.outcome_sets_scale or "y" not in latent.design.outcome:
         return []
     y = np.asarray(latent.design.outcome["y"], float)
     s_y = float(np.std(y))
     if not np.isfinite(s_y) or s_y <= 0:
         return []
     out = []
-    n_w = sum(len(b) for b in space.block_names)
+    n_w = space.n_weights
     rng = np.random.default_rng(0)
-    for k in space._free_idx:
+    for k in space.free_index:
         name = space.names[k]
-        if k < n_w or not (k < n_w + space.n_sd or name == "sigma"):
+        if k < n_w:  # SDs and the family parameters (on the outcome's scale)
             continue
         prior = space.priors[name]
         with np.errstate(all="ignore"):

@@ -125,7 +125,7 @@ def warn_uninformed(res) -> dict[str, float]:
         ess = float(np.nanmin(res.mcmc_diag(names)["ess_bulk"].to_numpy(float)))
         ratio = max(RATIO_MCMC, RATIO - 2.0 / np.sqrt(2.0 * max(ess, 1.0)))
     found = uninformed(cov, sds[names], ratio)
-    reported = set(getattr(model, "_collinear", ()))
+    reported = set(model.collinear)
     if found and not set(found) <= reported:
         what = ", ".join(f"{n} ({r:.2f})" for n, r in found.items())
         warnings.warn(
@@ -141,7 +141,7 @@ def warn_uninformed(res) -> dict[str, float]:
 
 def _absorbed(D: np.ndarray, model) -> np.ndarray:
     """Project out the intercept a family absorbs (Cox: constant; clogit: per choice set)."""
-    if model._family.has_intercept:
+    if model.bound_family.family.has_intercept:
         return D
     strata = model.design.outcome.get("strata")
     if strata is None:
@@ -169,14 +169,12 @@ def warn_collinear(model) -> tuple[str, ...]:
     tuple of str
         The coefficients in a dependence (empty if the design has full column rank).
     """
-    from mmreg.inference.laplace import start_values
-
     names = list(model.design.coef_names)
     keep = [j for j, n in enumerate(names) if not isinstance(model.priors[n], Fixed)]
     if not keep:
         return ()
     try:
-        u0 = start_values(model.space, model.design.outcome, model.family)
+        u0 = model.posterior.start_values()
         D = model.latent.assemble(model.space.hyper(u0).theta)[0][:, keep]
     except (FloatingPointError, ValueError):
         return ()
@@ -211,7 +209,7 @@ def warn_collinear(model) -> tuple[str, ...]:
         return ()
     shown = ", ".join(flagged[:12]) + (f" and {len(flagged) - 12} more" if len(flagged) > 12
                                        else "")
-    absorbed = "" if model._family.has_intercept else (
+    absorbed = "" if model.bound_family.family.has_intercept else (
         " (after removing the intercept that the family absorbs)")
     parts = []
     if zero:

@@ -42,7 +42,7 @@ class LaplaceResults(MMResults):
         hyp_all = space.natural_all(u)
         names = list(model.design.coef_names) + list(space.names)
         values = np.concatenate([raw.mode.z[:P], hyp_all])
-        free_idx = np.array([space.names.index(n) for n in space.free], dtype=int)
+        free_idx = space.free_index
         G = space.dnatural(u)
         k = len(names)
         cov = np.zeros((k, k))
@@ -51,15 +51,16 @@ class LaplaceResults(MMResults):
         cov[np.ix_(fi, fi)] = (G[:, None] * raw.cov_u) * G[None, :]
         cov[:P, fi] = raw.cross[:P] * G[None, :]
         cov[fi, :P] = cov[:P, fi].T
-        if model.family == "weibull":  # sigma = 1/shape, delta method
-            j = names.index("shape")
-            shape = values[j]
-            grad = np.zeros(k)
-            grad[j] = -1.0 / shape**2
+        fam = model.bound_family.family  # derived parameters (sigma = 1/shape): delta method
+        at = [names.index(n) for n in fam.hyper_names]
+        for name, val, jac in zip(fam.derived_names, fam.derived_params(values[at]),
+                                  fam.derived_jacobian(values[at]), strict=True):
+            grad = np.zeros(len(values))
+            grad[at] = jac
             newcol = cov @ grad
             cov = np.block([[cov, newcol[:, None]], [newcol[None, :], grad @ newcol]])
-            names.append("sigma")
-            values = np.append(values, 1.0 / shape)
+            names.append(name)
+            values = np.append(values, val)
         self.params = pd.Series(values, index=names, name="params")
         self._cov = pd.DataFrame(cov, index=names, columns=names)
         self.bse = pd.Series(np.sqrt(np.clip(np.diag(cov), 0, None)), index=names, name="bse")
@@ -199,7 +200,7 @@ class LaplaceResults(MMResults):
         hi = self.params + z * self.bse
         space = self.model.space
         for n, j in self._free_pos.items():
-            if space._kind[j] == 0:
+            if space.transform[j] == 0:
                 continue
             se_u = float(np.sqrt(self.raw.cov_u[j, j]))
             a, b = self._u.copy(), self._u.copy()
@@ -212,8 +213,11 @@ class LaplaceResults(MMResults):
             lo[n], hi[n] = a, b
         for n in space.fixed:
             lo[n] = hi[n] = self.params[n]
-        if "sigma" in self.params.index and self.family == "weibull":
-            lo["sigma"], hi["sigma"] = 1.0 / hi["shape"], 1.0 / lo["shape"]
+        fam = self.model.bound_family.family  # derived parameters: monotone maps of phi
+        d_lo, d_hi = fam.derived_interval(np.array([lo[n] for n in fam.hyper_names]),
+                                          np.array([hi[n] for n in fam.hyper_names]))
+        for j, n in enumerate(fam.derived_names):
+            lo[n], hi[n] = d_lo[j], d_hi[j]
         return pd.DataFrame({"lower": lo, "upper": hi})
 
     @property
@@ -258,10 +262,9 @@ class LaplaceResults(MMResults):
 
     def _bounded(self) -> list[str]:
         space = self.model.space
-        out = [n for n, j in self._free_pos.items() if space._kind[j] != 0]
-        out += list(space.fixed) + list(self.model._fixed_coef)
-        if self.family == "weibull":
-            out.append("sigma")
+        out = [n for n, j in self._free_pos.items() if space.transform[j] != 0]
+        out += list(space.fixed) + list(self.model.fixed_coef)
+        out += list(self.model.bound_family.family.derived_names)
         return out
 
     @cached_property
@@ -294,7 +297,7 @@ class LaplaceResults(MMResults):
         >>> res.df_model  # 3 coefficients, 2 random-effect SDs and the residual SD
         6
         """
-        return len(self.model.design.coef_names) - len(self.model._fixed_coef) + \
+        return len(self.model.design.coef_names) - len(self.model.fixed_coef) + \
             self.model.space.dim
 
     @property

@@ -72,7 +72,7 @@ class MCMCOutputs:
                 f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
                 f"R-hat is high){more}, then check res.mcmc_diag().")
 
-    def _warn_convergence(self) -> None:
+    def warn_convergence(self) -> None:
         """Warn (MMWarning) when :meth:`convergence_problems` finds any."""
         import os
         import sys

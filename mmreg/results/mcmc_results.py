@@ -55,9 +55,10 @@ class MCMCResults(MCMCOutputs, MMResults):
         hyp = np.array([space.natural_all(u) for u in flat_u]).reshape(C, S, W, -1)
         vals = np.concatenate([raw.z[..., : lat.P], hyp], axis=-1)
         names = list(model.design.coef_names) + list(space.names)
-        if model.family == "weibull":
-            vals = np.concatenate([vals, 1.0 / hyp[..., [space.names.index("shape")]]], -1)
-            names.append("sigma")
+        fam = model.bound_family.family  # derived parameters (Weibull sigma = 1/shape)
+        if fam.derived_names:
+            vals = np.concatenate([vals, fam.derived_params(hyp[..., space.phi_slice])], -1)
+            names += list(fam.derived_names)
         self._vals = vals  # (C, S, W, k)
         self._names = names
         flat = vals.reshape(-1, len(names))
@@ -77,7 +78,7 @@ class MCMCResults(MCMCOutputs, MMResults):
     def _select(self, params) -> list[str]:
         if params is None:
             return [n for n in self._names if n not in self.model.space.fixed
-                    and n not in self.model._fixed_coef]
+                    and n not in self.model.fixed_coef]
         params = [params] if isinstance(params, str) else list(params)
         bad = [p for p in params if p not in self._names]
         if bad:

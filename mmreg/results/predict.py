@@ -64,7 +64,7 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
         eta = _linear(model, latent, hyper, z, new_latent)
         if kind == "linear":
             return eta
-        if model.family == "clogit" and data is not None:
+        if model.bound_family.family.needs_choice_sets and data is not None:
             s = new_latent.design.outcome.get("strata")
             if s is None:
                 raise MMDataError("clogit predictions need the strata() column in the data")

@@ -265,7 +265,7 @@ class MMResults(PosteriorProtocol, PlotMethods):
         """
         from mmreg.errors import MMSpecError
 
-        if self.family != "cox":
+        if not self.model.bound_family.family.has_baseline:
             raise MMSpecError("baseline_hazard() is only defined for family='cox'")
         fam = self.model.bound_family
         etas = list(self.linear_predictors())

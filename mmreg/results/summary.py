@@ -98,8 +98,8 @@ def make_summary(res, alpha: float = 0.05) -> Summary:
     hidden = _hidden(res)
     if hidden:
         smry.add_text(f"{len(hidden)} fixed-effect levels not shown (showFE = FALSE).")
-    if res.family in ("cox", "clogit"):
-        smry.add_text("No intercept: it is absorbed by the baseline hazard / choice sets.")
+    for note in res.model.bound_family.family.summary_notes:
+        smry.add_text(note)
     return smry
 
 

@@ -44,9 +44,8 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     for h in d.hm:
         if h.re_state is not None:
             out[h.label] = sd[f"sigma.{h.label}"] ** 2
-    if convention == "bml" and model.family == "weibull":
-        (shape,) = np.asarray(hyper.phi, dtype=float).reshape(-1)
-        resid = 1.0 / shape**2
+    if convention == "bml":
+        resid = model.bound_family.family.bml_residual_variance(model.bound_family, hyper.phi)
     else:
         resid = model.bound_family.residual_variance(hyper.phi)
     if resid is not None:

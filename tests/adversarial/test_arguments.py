@@ -246,7 +246,7 @@ def test_mcmc_start_by_name_starts_its_laplace_fit(model, monkeypatch):
     """start= of an MCMC run reaches the Laplace fit, converted to the unconstrained scale."""
     seen = []
 
-    def capture(latent, space, u0, *args, **kwargs):
+    def capture(posterior, u0, *args, **kwargs):
         seen.append(np.asarray(u0))
         raise RuntimeError("captured")
 

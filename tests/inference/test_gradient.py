@@ -19,7 +19,7 @@ from mmreg.inference.gradient import (
     laplace_gradient,
     mode_sensitivity,
 )
-from mmreg.inference.laplace import _Objective, start_values
+from mmreg.inference.laplace import _Objective
 
 
 def _model(ar: bool = False, family: str = "gaussian", weights: str = "estimated",
@@ -66,7 +66,7 @@ def test_gradient_matches_finite_differences(family, weights, ar, expected):
     obj = _Objective(model.latent, model.space)
     assert model.space.dim == len(expected)
     for shift in (0.3, -0.7):
-        u = start_values(model.space, model.design.outcome, model.family) + shift
+        u = model.posterior.start_values() + shift
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f, g = obj.value_and_grad(u)
@@ -83,7 +83,7 @@ def test_gaussian_closed_form_equals_the_log_determinant_route():
     # two derivations of the same derivative: the diag(H^-1) closed form and the directional
     # derivative of log|H| (the route of the other families and of random walks)
     model = _model(False, "gaussian", "equal")
-    u = start_values(model.space, model.design.outcome, model.family) - 0.4
+    u = model.posterior.start_values() - 0.4
     md = model.latent.mode(model.space.hyper(u), tol=1e-13)
     closed = gaussian_gradient(model.latent, model.space, u, md)
     other = _logdet_gradient(model.latent, model.space, u, md, np.ones(model.space.dim, bool))
@@ -96,7 +96,7 @@ def test_large_sparse_factors_take_the_log_determinant_route(monkeypatch):
     from mmreg.inference.linalg import SchurFactor
 
     model = _model(False, "gaussian", "equal")
-    u = start_values(model.space, model.design.outcome, model.family) + 0.2
+    u = model.posterior.start_values() + 0.2
     md = model.latent.mode(model.space.hyper(u), tol=1e-13)
     assert isinstance(md.factor, SchurFactor)
     closed = laplace_gradient(model.latent, model.space, u, md)
@@ -130,7 +130,7 @@ def test_selected_inverse_traces_equal_log_determinant_differences(
     if ar:
         f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
     model = mmreg.MMModel(f, df, family=family)
-    u = start_values(model.space, model.design.outcome, model.family) + 0.2
+    u = model.posterior.start_values() + 0.2
     md = model.latent.mode(model.space.hyper(u), tol=1e-13)
     assert md.factor.has_pattern_inverse
     every = np.ones(model.space.dim, bool)
@@ -157,7 +157,7 @@ def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_diffe
     model = _model(ar, "gaussian", "equal", priors)
     names = list(model.space.free)
     j = names.index("sigma")
-    u = start_values(model.space, model.design.outcome, model.family) + 0.3
+    u = model.posterior.start_values() + 0.3
     md = model.latent.mode(model.space.hyper(u), tol=1e-13)
     every = np.ones(model.space.dim, bool)
     alone = np.zeros(model.space.dim, bool)
@@ -182,7 +182,7 @@ def test_small_block_traces_equal_log_determinant_differences(ar, monkeypatch):
 
     monkeypatch.setattr(SchurFactor, "has_pattern_inverse", property(lambda self: False))
     model = _model(ar, "gaussian", "equal")
-    u = start_values(model.space, model.design.outcome, model.family) - 0.3
+    u = model.posterior.start_values() - 0.3
     md = model.latent.mode(model.space.hyper(u), tol=1e-13)
     assert isinstance(md.factor, SchurFactor)
     every = np.ones(model.space.dim, bool)
@@ -203,7 +203,7 @@ def test_mode_sensitivity_equals_central_differences_of_modes(family, weights, a
     # conditional modes solved to 1e-14 (h = 1e-5: truncation ~1e-10, noise ~1e-9)
     model = _model(ar, family, weights)
     space, latent = model.space, model.latent
-    u = start_values(space, model.design.outcome, model.family) + 0.2
+    u = model.posterior.start_values() + 0.2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         md = latent.mode(space.hyper(u), tol=1e-14)
@@ -224,7 +224,7 @@ def test_repeated_evaluations_reuse_the_last_one():
     # no second factorisation, and the very same numbers
     model = _model(True, "gaussian", "equal")
     obj = _Objective(model.latent, model.space)
-    u = start_values(model.space, model.design.outcome, model.family) + 0.1
+    u = model.posterior.start_values() + 0.1
     f, g = obj.value_and_grad(u)
     calls = _count_factorisations(model)
     f2, g2 = obj.value_and_grad(u.copy())

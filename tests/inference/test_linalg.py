@@ -99,7 +99,7 @@ import mmreg.inference.linalg as la
 la.SparsePattern.CHOLMOD_MIN_Q = 0
 df = mmreg.datasets.simulate_coalitions(n_groups=628, n_members=314, n_countries=29, seed=3)
 model = mmreg.MMModel(df.attrs["formula"], df)
-assert model.latent._pattern.uses_cholmod
+assert model.latent.pattern.uses_cholmod
 kw = dict(draws=64, tune=20, chains=2, seed=5)
 a = model.fit(method="mcmc", cores=2, **kw).raw.u
 b = model.fit(method="mcmc", cores=1, **kw).raw.u

@@ -19,7 +19,7 @@ from lifelines import WeibullAFTFitter
 from scipy import stats
 
 import mmreg
-from mmreg.inference.laplace import fit_laplace, start_values
+from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.mcmc import LogPosterior
 
 SIM = {"n_groups": 150, "n_members": 60, "n_countries": 10, "seed": 3}
@@ -128,9 +128,7 @@ def test_mcmc_rejects_points_where_the_weights_overflow():
     model = _overflow_model(UNSTABLE)
     lap = _quiet(
         fit_laplace,
-        model.latent,
-        model.space,
-        start_values(model.space, model.design.outcome, model.family),
+        model.posterior,
     )
     logpost = LogPosterior.from_laplace(model, lap, 0, 1)
     j = model.space.free.index("mm1.w.b1")
@@ -309,9 +307,7 @@ def test_far_proposals_are_evaluated_as_from_a_cold_start():
     model = mmreg.MMModel(df.attrs["formula"], df, family="cox")
     lap = _quiet(
         fit_laplace,
-        model.latent,
-        model.space,
-        start_values(model.space, model.design.outcome, model.family),
+        model.posterior,
     )
     logpost = LogPosterior.from_laplace(model, lap, 0, 1)
     at_mode = logpost(lap.u)[0]
