@@ -18,18 +18,30 @@ from __future__ import annotations
 import re
 
 from mmreg.errors import MMSpecError
+from mmreg.formula import grammar10 as g10
 from mmreg.formula import rsyntax as rs
 from mmreg.formula.patsydesc import check_spec
-from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock, ResponseSpec, WeightSpec
+from mmreg.formula.spec import (
+    AggSpec,
+    FixedTerm,
+    FormulaSpec,
+    HMBlock,
+    MMBlock,
+    ResponseSpec,
+    WeightSpec,
+)
 
 __all__ = ["parse_formula"]
 
 _MM_FORMALS = ("id", "vars", "fn", "RE", "ar")
 _HM_FORMALS = ("id", "vars", "name", "type", "showFE", "ar")
+_MM_NAMED = ("w", "name", "labels")  # bml 1.0, by name only
+_HM_NAMED = ("RE", "FE", "labels")
 _FN_FORMALS = ("w", "c")
 _FIX_FORMALS = ("var", "value")
 _SURV_FORMALS = ("time", "event")
-_SPECIAL = frozenset({"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn"})
+_SPECIAL = frozenset({"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe",
+                      "est"})
 _NUMBER_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NULL = "NULL"
 
@@ -64,6 +76,15 @@ def _misplaced(name: str, term: str) -> MMSpecError:
     if name in ("id", "vars", "fn"):
         fix = f"{name}() can only be used as an argument of mm() or hm()."
     return MMSpecError(f"{name}() cannot be used inside the term {rs.shorten(term)!r}. {fix}")
+
+
+def _match(label: str, inner: str, formals: tuple[str, ...], named: tuple[str, ...],
+           source: str) -> dict[str, str]:
+    """Match arguments; the bml 1.0 ones (``named``) are taken by name only."""
+    args = rs.split_args(inner, label, source)
+    if any(n is None for n, _ in args):
+        rs.match_args(label, [a for a in args if a[0] not in named], formals, source)
+    return rs.match_args(label, args, formals + named, source)
 
 
 def _fix_term(inner: str, source: str) -> FixedTerm:
@@ -196,18 +217,50 @@ def _fn(value: str, source: str) -> WeightSpec:
     return WeightSpec(expr, normalize)
 
 
-def _mm(inner: str, source: str) -> MMBlock:
-    """``mm(...)`` -> MMBlock."""
-    args = rs.match_args("mm", rs.split_args(inner, "mm", source), _MM_FORMALS, source)
-    member, group = _id(args.get("id"), "mm", 2, source)
-    given, free, fixed = _vars(args.get("vars"), "mm", source)
+def _mm_weights(args: dict[str, str], vars_: str | None, fixed: tuple,
+                source: str) -> tuple[WeightSpec, AggSpec | None]:
+    """Weights and aggregation of an mm() block, in the 0.9 or the 1.0 spelling."""
     if args.get("fn", "").strip() == _NULL:
         raise MMSpecError(
             f"'fn = NULL' in {_at('mm', source)}: omit fn for equal weights fn(w ~ 1/n, c = "
             "TRUE), or give fn(w ~ expression)."
         )
-    fn = _fn(args["fn"], source) if "fn" in args else WeightSpec("1/n", True)
-    re_, ar = _flag(args, "RE", "mm", source, not given), _flag(args, "ar", "mm", source, False)
+    if "fn" in args and g10.is_fn09(args["fn"]):
+        if "w" in args:
+            raise MMSpecError(
+                f"{_at('mm', source)} mixes the bml 0.9 weights fn(w ~ ..., c = ...) with the "
+                "bml 1.0 weights w = w(~ ..., scale = ...). Use one spelling: either "
+                "fn = fn(w ~ expr, c = TRUE), or w = w(~ expr, scale = TRUE) with "
+                'fn = fn("sum") (or another aggregation).'
+            )
+        return _fn(args["fn"], source), None
+    weights = g10.parse_w(args["w"], source) if "w" in args else WeightSpec("1/n", True)
+    agg = g10.parse_agg(args["fn"], vars_, fixed, "mm", source) if "fn" in args else None
+    return weights, agg
+
+
+def _mm(inner: str, source: str) -> MMBlock:
+    """``mm(...)`` -> MMBlock (bml 0.9 or 1.0 arguments)."""
+    args = _match("mm", inner, _MM_FORMALS, _MM_NAMED, source)
+    member, group = _id(args.get("id"), "mm", 2, source)
+    given, free, fixed = _vars(args.get("vars"), "mm", source)
+    fn, agg = _mm_weights(args, free, fixed, source)
+    if "name" in args and "labels" in args:
+        raise MMSpecError(f"{_at('mm', source)} has both name = and labels =; keep one.")
+    label = args.get("name", args.get("labels"))
+    name = g10.parse_block_name(label, source) if label is not None else None
+    if agg is not None and agg.kind != "expr":
+        given, free = True, None  # the block's one covariate is the aggregated feature
+    elif agg is not None:
+        given = True
+    if "RE" in args:
+        re_, ar10 = g10.parse_re(args["RE"], "mm", source)
+    else:
+        re_, ar10 = not given, False
+    if ar10 and "ar" in args:
+        raise MMSpecError(f"{_at('mm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); "
+                          "keep one.")
+    ar = ar10 or _flag(args, "ar", "mm", source, False)
     if not given and not re_:
         raise MMSpecError(
             f"{_at('mm', source)} has neither vars() nor random effects, so it has no effect. Set "
@@ -218,18 +271,39 @@ def _mm(inner: str, source: str) -> MMBlock:
             f"'ar = TRUE' in {_at('mm', source)} needs member random effects to evolve. Set RE = "
             "TRUE or drop ar."
         )
-    return MMBlock(member, group, free, fixed, fn, re_, ar, source)
+    return MMBlock(member, group, free, fixed, fn, re_, ar, source, agg, name)
+
+
+def _hm_type(args: dict[str, str], source: str) -> str:
+    """``type = "RE"/"FE"`` (0.9) or ``RE = re(1)`` / ``FE = fe(1)`` (1.0) -> type text."""
+    re_ = g10.parse_re(args["RE"], "hm", source)[0] if "RE" in args else None
+    fe = g10.parse_fe(args["FE"], source)[0] if "FE" in args else None
+    if re_ is None and fe is None:
+        return args.get("type", '"RE"').strip()
+    if "type" in args:
+        raise MMSpecError(
+            f"{_at('hm', source)} mixes type = (bml 0.9) with RE = / FE = (bml 1.0). Use one "
+            'spelling: type = "RE" or RE = TRUE; type = "FE" or FE = fe(1).'
+        )
+    if bool(re_) == bool(fe):
+        raise MMSpecError(
+            f"{_at('hm', source)} needs exactly one of random effects (RE = TRUE or re(1)) and "
+            "fixed effects (FE = fe(1))."
+        )
+    return "RE" if re_ else "FE"
 
 
 def _hm(inner: str, source: str) -> HMBlock:
     """``hm(...)`` -> HMBlock."""
-    args = rs.match_args("hm", rs.split_args(inner, "hm", source), _HM_FORMALS, source)
+    args = _match("hm", inner, _HM_FORMALS, _HM_NAMED, source)
     (hid,) = _id(args.get("id"), "hm", 1, source)
     _, free, fixed = _vars(args.get("vars"), "hm", source)
-    name = args.get("name")
+    if "name" in args and "labels" in args:
+        raise MMSpecError(f"{_at('hm', source)} has both name = and labels =; keep one.")
+    name = args.get("name", args.get("labels"))
     if name is not None:
         name = None if name.strip() == _NULL else rs.parse_name(name, "'name' of hm()", source)
-    typ = args.get("type", '"RE"').strip()
+    typ = _hm_type(args, source)
     if len(typ) >= 2 and typ[0] == typ[-1] and typ[0] in "\"'":
         typ = typ[1:-1].strip()
     if typ.upper() not in ("RE", "FE"):
@@ -238,6 +312,10 @@ def _hm(inner: str, source: str) -> HMBlock:
             '(random effects) or "FE" (fixed effects).'
         )
     show, ar = _flag(args, "showFE", "hm", source, False), _flag(args, "ar", "hm", source, False)
+    if "RE" in args and g10.parse_re(args["RE"], "hm", source)[1]:
+        ar = True
+    if "FE" in args and g10.parse_fe(args["FE"], source)[1]:
+        show = True
     if ar and typ.upper() == "FE":
         raise MMSpecError(
             f"'ar = TRUE' in {_at('hm', source)} needs random effects to evolve. Use "
