@@ -68,9 +68,14 @@ def named_expression(kind: str, variables: tuple[str, ...], shapes: Mapping[str,
 
 
 def near_miss(name: str, columns: Collection[str]) -> str | None:
-    """A column one edit (insert, delete, substitute, swap) away from ``name``, if any."""
+    """A column one edit (insert, delete, substitute, swap) away from ``name``, if any.
+
+    Names shorter than three characters are never typos (``g`` is not a misspelt ``y``).
+    """
+    if len(name) < 3:
+        return None
     for col in sorted(columns):
-        if col == name or abs(len(col) - len(name)) > 1:
+        if col == name or abs(len(col) - len(name)) > 1 or len(col) < 3:
             continue
         a, b = (name, col) if len(name) <= len(col) else (col, name)
         i = 0
