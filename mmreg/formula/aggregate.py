@@ -291,9 +291,11 @@ class _Evaluator:
             return self.wn.copy(), d, True
         if op == "E":
             v, d, _ = self.lift(self.eval(node[1]))
-            val = np.bincount(self.group, self.wn * v, minlength=self.G)
+            # members of zero weight are not in the measure (0 * log 0 = 0 in the entropy)
+            wv = np.where(self.wn == 0, 0.0, self.wn * v)
+            val = np.bincount(self.group, wv, minlength=self.G)
             dd = np.zeros((self.G, self.m))
-            np.add.at(dd, self.group, self.wn[:, None] * d)
+            np.add.at(dd, self.group, np.where(self.wn[:, None] == 0, 0.0, self.wn[:, None] * d))
             dd[self.group, self.pos] += v
             return val, dd, False
         args = [self.eval(a) for a in node[1:]]
