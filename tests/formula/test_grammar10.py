@@ -232,3 +232,49 @@ def test_hm_mixed_type_spellings():
         parse_formula("y ~ hm(id = id(c), RE = FALSE)")
     with pytest.raises(MMSpecError, match="unit-specific slopes"):
         parse_formula("y ~ hm(id = id(c), FE = fe(1 + x))")
+
+
+# ------------------------------------------------------------------ named blocks
+def test_named_blocks_in_interactions():
+    df = _sim().assign(opp=lambda d: d["finance"] * 0.5 + 1.0)
+    blocks = ('mm(id = id(pid, gid), vars = vars(finance), w = w(~ pseat), name = "coal") + '
+              'mm(id = id(pid, gid), vars = vars(opp), RE = FALSE, name = "opp_bl")')
+    model = mmreg.MMModel(f"y ~ 1 + majority + majority:coal + coal:opp_bl + {blocks}", df,
+                          family="gaussian")
+    d = model.design
+    assert d.coef_names[:4] == ("Intercept", "majority", "majority:coal", "coal:opp_bl")
+    w = df["pseat"] / df.groupby("gid")["pseat"].transform("sum")
+    coal = (w * df["finance"]).groupby(df["gid"]).sum().to_numpy()
+    opp = df.groupby("gid")["opp"].mean().to_numpy()
+    maj = df.groupby("gid")["majority"].first().to_numpy()
+    np.testing.assert_allclose(d.X[:, 2], maj * coal, rtol=1e-12)
+    np.testing.assert_allclose(d.X[:, 3], coal * opp, rtol=1e-12)
+    res = model.fit()
+    # predictions on the training data rebuild the features from the data
+    np.testing.assert_allclose(res.predict(df).to_numpy(), res.predict().to_numpy(), rtol=1e-10)
+    pickle.loads(pickle.dumps(res))
+
+
+@pytest.mark.parametrize(("formula", "match"), [
+    ("y ~ 1 + majority*coal + mm(id = id(pid, gid), vars = vars(finance), name = 'coal')",
+     "appears as a main term"),
+    ("y ~ 1 + majority:coal + mm(id = id(pid, gid), vars = vars(finance + rile), name = 'coal')",
+     "only a single-feature block"),
+    ("y ~ 1 + majority:coal + mm(id = id(pid, gid), vars = vars(finance), "
+     "w = w(~ exp(gamma * pseat)), name = 'coal')", "estimated weights.*not available yet"),
+    ("y ~ 1 + majority:finance + mm(id = id(pid, gid), vars = vars(rile), name = 'finance')",
+     "already a data column"),
+])
+def test_named_block_errors(formula, match):
+    with pytest.raises(MMSpecError, match=match):
+        mmreg.MMModel(formula, _sim().assign(rile=lambda d: d["finance"] ** 2),
+                      family="gaussian")
+
+
+def test_unused_name_changes_nothing():
+    df = _sim()
+    f = "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance + majority), w = w(~ exp(g * pseat))"
+    a = mmreg.MMModel(f + ")", df, family="gaussian").design
+    b = mmreg.MMModel(f + ', name = "coal")', df, family="gaussian").design
+    np.testing.assert_array_equal(a.mm[0].X, b.mm[0].X)
+    assert a.coef_names == b.coef_names
