@@ -1,4 +1,5 @@
-"""The block arguments of the bml 1.0 grammar (bml's development line after 0.9.0).
+"""Block arguments of the bml 1.0 grammar (bml's development line after 0.9.0), and the
+weights/aggregation and hm() effect arguments of both grammars.
 
 Used by :mod:`mmreg.formula.parse`, block by block, next to the 0.9 spelling:
 
@@ -25,7 +26,13 @@ from mmreg.formula import rsyntax as rs
 from mmreg.formula.aggregate import AGG_TYPES
 from mmreg.formula.spec import AggSpec, Est, WeightSpec
 
-__all__ = ["is_fn09", "parse_w", "parse_agg", "parse_re", "parse_fe", "parse_block_name"]
+__all__ = [
+    "hm_type", "is_fn09", "mm_weights", "parse_agg", "parse_block_name", "parse_fe",
+    "parse_fn09", "parse_re", "parse_w",
+]
+
+_NULL = "NULL"
+_FN_FORMALS = ("w", "c")
 
 _SHAPES = {"var": ("moment",), "threshold": ("c", "kappa"), "smax": ("kappa",),
            "gmean": ("p",)}
@@ -34,6 +41,11 @@ _SLOPES = "random slopes are not available yet (issue #15)"
 
 def _fname(name: str) -> str:
     return name.rsplit("::", 1)[-1]
+
+
+def _at(label: str, source: str) -> str:
+    """'mm() of the term '...'' -- where an error is, for messages."""
+    return f"{label}() of the term {rs.shorten(source)!r}"
 
 
 def _call(value: str, fname: str) -> str | None:
@@ -217,3 +229,72 @@ def parse_block_name(value: str, source: str) -> str:
         raise MMSpecError(f"name = {value.strip()} in mm() of the term {rs.shorten(source)!r} "
                           "must be a simple name such as \"coal\".")
     return name
+
+
+def parse_fn09(value: str, source: str) -> WeightSpec:
+    """``fn(w ~ expr, c = TRUE)`` (bml 0.9) -> WeightSpec."""
+    inner = _call(value, "fn")
+    if inner is None:
+        raise MMSpecError(
+            f"'fn = {rs.shorten(value, 30)}' in {_at('mm', source)} must be written fn = fn(w ~ "
+            "expression, c = TRUE), e.g. fn(w ~ 1/n)."
+        )
+    args = rs.match_args("fn", rs.split_args(inner, "fn", source), _FN_FORMALS, source)
+    normalize = rs.parse_bool(args["c"], "c", "fn", source) if "c" in args else True
+    if "w" not in args:
+        return WeightSpec("1/n", normalize)
+    sides = rs.split_top(args["w"], "~")
+    lhs = sides[0][1].strip()
+    if len(sides) != 2 or lhs != "w":
+        raise MMSpecError(
+            f"The weight function {rs.shorten(args['w'], 40)!r} in {_at('fn', source)} must be a "
+            "formula 'w ~ expression'. Write e.g. fn(w ~ 1/n) or fn(w ~ ilogit(b0 + b1 * x))."
+        )
+    expr = sides[1][1].strip()
+    if not expr:
+        raise MMSpecError(
+            f"The weight function in {_at('fn', source)} has nothing after 'w ~'. Write e.g. fn(w "
+            "~ 1/n)."
+        )
+    return WeightSpec(expr, normalize)
+
+
+def mm_weights(args: dict[str, str], vars_: str | None, fixed: tuple,
+                source: str) -> tuple[WeightSpec, AggSpec | None]:
+    """Weights and aggregation of an mm() block, in the 0.9 or the 1.0 spelling."""
+    if args.get("fn", "").strip() == _NULL:
+        raise MMSpecError(
+            f"'fn = NULL' in {_at('mm', source)}: omit fn for equal weights fn(w ~ 1/n, c = "
+            "TRUE), or give fn(w ~ expression)."
+        )
+    if "fn" in args and is_fn09(args["fn"]):
+        if "w" in args:
+            raise MMSpecError(
+                f"{_at('mm', source)} mixes the bml 0.9 weights fn(w ~ ..., c = ...) with the "
+                "bml 1.0 weights w = w(~ ..., scale = ...). Use one spelling: either "
+                "fn = fn(w ~ expr, c = TRUE), or w = w(~ expr, scale = TRUE) with "
+                'fn = fn("sum") (or another aggregation).'
+            )
+        return parse_fn09(args["fn"], source), None
+    weights = parse_w(args["w"], source) if "w" in args else WeightSpec("1/n", True)
+    agg = parse_agg(args["fn"], vars_, fixed, "mm", source) if "fn" in args else None
+    return weights, agg
+
+
+def hm_type(args: dict[str, str], source: str) -> str:
+    """``type = "RE"/"FE"`` (0.9) or ``RE = re(1)`` / ``FE = fe(1)`` (1.0) -> type text."""
+    re_ = parse_re(args["RE"], "hm", source)[0] if "RE" in args else None
+    fe = parse_fe(args["FE"], source)[0] if "FE" in args else None
+    if re_ is None and fe is None:
+        return args.get("type", '"RE"').strip()
+    if "type" in args:
+        raise MMSpecError(
+            f"{_at('hm', source)} mixes type = (bml 0.9) with RE = / FE = (bml 1.0). Use one "
+            'spelling: type = "RE" or RE = TRUE; type = "FE" or FE = fe(1).'
+        )
+    if bool(re_) == bool(fe):
+        raise MMSpecError(
+            f"{_at('hm', source)} needs exactly one of random effects (RE = TRUE or re(1)) and "
+            "fixed effects (FE = fe(1))."
+        )
+    return "RE" if re_ else "FE"

@@ -1,4 +1,4 @@
-"""Parse a bml 0.9.0 formula string into a :class:`~mmreg.formula.spec.FormulaSpec`.
+"""Parse a bml formula (0.9.0 or 1.0 grammar) into a :class:`~mmreg.formula.spec.FormulaSpec`.
 
 The grammar is bml's (an R formula with special terms)::
 
@@ -8,7 +8,9 @@ The grammar is bml's (an R formula with special terms)::
 
 ``mm(id = id(mmid, gid), vars = vars(...), fn = fn(w ~ expr, c = TRUE), RE, ar)`` and
 ``hm(id = id(hid), vars, name, type = "RE", showFE = FALSE, ar = FALSE)`` take their arguments
-by name or by position, as in R.  Nothing is evaluated: patsy terms, ``vars()`` contents and
+by name or by position, as in R; the bml 1.0 arguments (``w =``, ``name =``, ``labels =``,
+``RE = re(...)``, ``FE = fe(...)``, ``fn = fn("type")``) by name only, read by
+:mod:`mmreg.formula.grammar10`.  Nothing is evaluated: patsy terms, ``vars()`` contents and
 the weight expression are kept verbatim for the modules that compile them (the patsy-side
 ones are checked against the allow-list of :mod:`mmreg.formula.safe` here already).
 """
@@ -22,13 +24,11 @@ from mmreg.formula import grammar10 as g10
 from mmreg.formula import rsyntax as rs
 from mmreg.formula.patsydesc import check_spec
 from mmreg.formula.spec import (
-    AggSpec,
     FixedTerm,
     FormulaSpec,
     HMBlock,
     MMBlock,
     ResponseSpec,
-    WeightSpec,
 )
 
 __all__ = ["parse_formula"]
@@ -37,7 +37,6 @@ _MM_FORMALS = ("id", "vars", "fn", "RE", "ar")
 _HM_FORMALS = ("id", "vars", "name", "type", "showFE", "ar")
 _MM_NAMED = ("w", "name", "labels")  # bml 1.0, by name only
 _HM_NAMED = ("RE", "FE", "labels")
-_FN_FORMALS = ("w", "c")
 _FIX_FORMALS = ("var", "value")
 _SURV_FORMALS = ("time", "event")
 _SPECIAL = frozenset({"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe",
@@ -189,62 +188,12 @@ def _id(value: str | None, label: str, ncols: int, source: str) -> tuple[str, ..
     return tuple(rs.parse_name(v, f"A column of id() in {label}()", source) for _, v in args)
 
 
-def _fn(value: str, source: str) -> WeightSpec:
-    """``fn(w ~ expr, c = TRUE)`` -> WeightSpec."""
-    inner = _inner(value, "fn")
-    if inner is None:
-        raise MMSpecError(
-            f"'fn = {rs.shorten(value, 30)}' in {_at('mm', source)} must be written fn = fn(w ~ "
-            "expression, c = TRUE), e.g. fn(w ~ 1/n)."
-        )
-    args = rs.match_args("fn", rs.split_args(inner, "fn", source), _FN_FORMALS, source)
-    normalize = _flag(args, "c", "fn", source, True)
-    if "w" not in args:
-        return WeightSpec("1/n", normalize)
-    sides = rs.split_top(args["w"], "~")
-    lhs = sides[0][1].strip()
-    if len(sides) != 2 or lhs != "w":
-        raise MMSpecError(
-            f"The weight function {rs.shorten(args['w'], 40)!r} in {_at('fn', source)} must be a "
-            "formula 'w ~ expression'. Write e.g. fn(w ~ 1/n) or fn(w ~ ilogit(b0 + b1 * x))."
-        )
-    expr = sides[1][1].strip()
-    if not expr:
-        raise MMSpecError(
-            f"The weight function in {_at('fn', source)} has nothing after 'w ~'. Write e.g. fn(w "
-            "~ 1/n)."
-        )
-    return WeightSpec(expr, normalize)
-
-
-def _mm_weights(args: dict[str, str], vars_: str | None, fixed: tuple,
-                source: str) -> tuple[WeightSpec, AggSpec | None]:
-    """Weights and aggregation of an mm() block, in the 0.9 or the 1.0 spelling."""
-    if args.get("fn", "").strip() == _NULL:
-        raise MMSpecError(
-            f"'fn = NULL' in {_at('mm', source)}: omit fn for equal weights fn(w ~ 1/n, c = "
-            "TRUE), or give fn(w ~ expression)."
-        )
-    if "fn" in args and g10.is_fn09(args["fn"]):
-        if "w" in args:
-            raise MMSpecError(
-                f"{_at('mm', source)} mixes the bml 0.9 weights fn(w ~ ..., c = ...) with the "
-                "bml 1.0 weights w = w(~ ..., scale = ...). Use one spelling: either "
-                "fn = fn(w ~ expr, c = TRUE), or w = w(~ expr, scale = TRUE) with "
-                'fn = fn("sum") (or another aggregation).'
-            )
-        return _fn(args["fn"], source), None
-    weights = g10.parse_w(args["w"], source) if "w" in args else WeightSpec("1/n", True)
-    agg = g10.parse_agg(args["fn"], vars_, fixed, "mm", source) if "fn" in args else None
-    return weights, agg
-
-
 def _mm(inner: str, source: str) -> MMBlock:
     """``mm(...)`` -> MMBlock (bml 0.9 or 1.0 arguments)."""
     args = _match("mm", inner, _MM_FORMALS, _MM_NAMED, source)
     member, group = _id(args.get("id"), "mm", 2, source)
     given, free, fixed = _vars(args.get("vars"), "mm", source)
-    fn, agg = _mm_weights(args, free, fixed, source)
+    fn, agg = g10.mm_weights(args, free, fixed, source)
     if "name" in args and "labels" in args:
         raise MMSpecError(f"{_at('mm', source)} has both name = and labels =; keep one.")
     label = args.get("name", args.get("labels"))
@@ -274,25 +223,6 @@ def _mm(inner: str, source: str) -> MMBlock:
     return MMBlock(member, group, free, fixed, fn, re_, ar, source, agg, name)
 
 
-def _hm_type(args: dict[str, str], source: str) -> str:
-    """``type = "RE"/"FE"`` (0.9) or ``RE = re(1)`` / ``FE = fe(1)`` (1.0) -> type text."""
-    re_ = g10.parse_re(args["RE"], "hm", source)[0] if "RE" in args else None
-    fe = g10.parse_fe(args["FE"], source)[0] if "FE" in args else None
-    if re_ is None and fe is None:
-        return args.get("type", '"RE"').strip()
-    if "type" in args:
-        raise MMSpecError(
-            f"{_at('hm', source)} mixes type = (bml 0.9) with RE = / FE = (bml 1.0). Use one "
-            'spelling: type = "RE" or RE = TRUE; type = "FE" or FE = fe(1).'
-        )
-    if bool(re_) == bool(fe):
-        raise MMSpecError(
-            f"{_at('hm', source)} needs exactly one of random effects (RE = TRUE or re(1)) and "
-            "fixed effects (FE = fe(1))."
-        )
-    return "RE" if re_ else "FE"
-
-
 def _hm(inner: str, source: str) -> HMBlock:
     """``hm(...)`` -> HMBlock."""
     args = _match("hm", inner, _HM_FORMALS, _HM_NAMED, source)
@@ -303,7 +233,7 @@ def _hm(inner: str, source: str) -> HMBlock:
     name = args.get("name", args.get("labels"))
     if name is not None:
         name = None if name.strip() == _NULL else rs.parse_name(name, "'name' of hm()", source)
-    typ = _hm_type(args, source)
+    typ = g10.hm_type(args, source)
     if len(typ) >= 2 and typ[0] == typ[-1] and typ[0] in "\"'":
         typ = typ[1:-1].strip()
     if typ.upper() not in ("RE", "FE"):
