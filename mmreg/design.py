@@ -286,7 +286,9 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
             raise MMSpecError(f"the block name {name!r} is already a data column or another "
                               "block's name; choose another name.")
     # named blocks: placeholders for the type checks of the main terms, filled below
-    data = typed_data(spec, data.assign(**dict.fromkeys(names, 0.0)), len(gids), outcome)
+    if names:
+        data = data.assign(**dict.fromkeys(names, 0.0))
+    data = typed_data(spec, data, len(gids), outcome)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
 
