@@ -278,3 +278,17 @@ def test_unused_name_changes_nothing():
     b = mmreg.MMModel(f + ', name = "coal")', df, family="gaussian").design
     np.testing.assert_array_equal(a.mm[0].X, b.mm[0].X)
     assert a.coef_names == b.coef_names
+
+
+def test_blocks_of_both_grammars_in_one_formula():
+    df = _sim()
+    mixed = ("y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
+             "fn = fn(w ~ pseat, c = TRUE)) + mm(id = id(pid, gid), vars = NULL, "
+             "w = w(~ 1/n), RE = re(1))")
+    old = mixed.replace("w = w(~ 1/n), RE = re(1)", "fn = fn(w ~ 1/n), RE = TRUE")
+    a, b = mmreg.MMModel(mixed, df, family="gaussian"), mmreg.MMModel(old, df,
+                                                                      family="gaussian")
+    pd.testing.assert_series_equal(a.fit().params, b.fit().params)
+    # an aggregation block has no member random effects unless asked for
+    agg = parse_formula('y ~ mm(id = id(pid, gid), vars = NULL, w = w(~ pseat), fn = fn("hhi"))')
+    assert not agg.mm[0].re
