@@ -24,11 +24,12 @@ from mmreg.checks import (
     py,
 )
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.formula.spec import HMBlock, MMBlock
+from mmreg.formula.aggregate import check_values, compile_aggregation
+from mmreg.formula.spec import AggSpec, HMBlock, MMBlock
 from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
 from mmreg.formula.weights import BoundWeights, WeightFunction, compile_weight_function
 
-__all__ = ["MMBlockDesign", "HMBlockDesign", "build_mm", "build_hm"]
+__all__ = ["MMBlockDesign", "HMBlockDesign", "aggregate_feature", "build_mm", "build_hm"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +121,49 @@ def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
     return X[:, 1:], names[1:]
 
 
+def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
+                      bound: BoundWeights, gcode: np.ndarray, n_groups: int
+                      ) -> tuple[np.ndarray, list[str]]:
+    """The aggregated feature of a block as its one member-level covariate.
+
+    With fixed weights w the feature F of a group is fixed too; the member column F / Σw
+    makes the block's weighted sum Σ w·x equal F, so the rest of the model is unchanged.
+    """
+    where = f'fn() of {label} ({agg.kind if agg.kind != "expr" else "~ " + str(agg.expr)})'
+    if agg.estimated:
+        raise MMSpecError(
+            f"{where}: estimated shapes est() ({', '.join(agg.estimated)}) are not available "
+            "yet; give a number, e.g. kappa = 5."
+        )
+    if not bound.is_constant:
+        raise MMSpecError(
+            f"{where}: an aggregation other than fn(\"sum\") with estimated weights/shapes is "
+            f"not available yet (weight parameters {', '.join(bound.params)}); use fixed "
+            "weights such as w(~ 1/n) or w(~ pseat)."
+        )
+    names = [c for c in columns if isinstance(c, str)]
+    compiled = compile_aggregation(agg.kind, block=label, variables=agg.variables,
+                                   shapes=dict(agg.shapes), expr=agg.expr, columns=names)
+    values = {}
+    for c in compiled.variables:
+        need(frame, c, where)
+        no_na(frame[c], c, where)
+        check_column_type(frame[c], c, where, numeric=True)
+        values[c] = frame[c].to_numpy(dtype=float)
+    check_values(compiled, values, label)
+    w = bound(np.zeros(0), derivative=False)[0]
+    feature, _ = compiled.evaluate(w, values, gcode, n_groups)
+    total = np.bincount(gcode, w, minlength=n_groups)
+    with np.errstate(all="ignore"):
+        col = feature[gcode] / total[gcode]
+    if not np.isfinite(col).all():
+        raise MMDataError(
+            f"{where}: the aggregated feature is not finite in some group (e.g. log of a zero "
+            "weight or of a non-positive value); check the data or the fn() arguments."
+        )
+    return col[:, None], [compiled.coef.split(".", 1)[1]]
+
+
 def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
               absorbed: bool = True, infos: dict | None = None,
               wf: WeightFunction | None = None) -> MMBlockDesign:
@@ -151,7 +195,7 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
     # weight function (compiled on the training data, given when applying a design spec)
     if wf is None:
         names = [c for c in data.columns if isinstance(c, str)]
-        wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
+        wf = compile_weight_function(blk.fn.expr, block=label, columns=names, free=blk.fn.free)
     wdata = {}
     for c in wf.columns:
         need(frame, c, f"fn() of {label}")
@@ -165,9 +209,11 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
     if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
         bound.check(np.zeros(0))
 
+    if blk.agg is not None:  # bml 1.0 fn(type, ...): the block's covariate is the feature
+        X, xn = aggregate_feature(label, blk.agg, frame, data.columns, bound, gcode, len(gids))
     # member covariates; with weights summing to a constant in every group the full dummy
     # set of a categorical would repeat the intercept: reference coding drops a level
-    if blk.vars:
+    elif blk.vars:
         rhs = r_to_patsy(blk.vars)
         for c in term_columns(rhs, data.columns, f"vars() of {label}"):
             no_na(frame[c], c, f"vars() of {label}")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FixedTerm", "WeightSpec", "MMBlock", "HMBlock", "ResponseSpec", "FormulaSpec"]
+__all__ = [
+    "FixedTerm", "WeightSpec", "Est", "AggSpec", "MMBlock", "HMBlock", "ResponseSpec",
+    "FormulaSpec",
+]
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,50 @@ class FixedTerm:
 
 @dataclass(frozen=True)
 class WeightSpec:
-    """``fn(w ~ expr, c = TRUE)``: the weight function of one mm() block."""
+    """``fn(w ~ expr, c = TRUE)`` (0.9) or ``w = w(~ expr, scale = TRUE)`` (1.0).
+
+    ``free`` is True for the 1.0 spelling: there any symbol that is not a data column or
+    ``n`` is an estimated parameter (in 0.9 only ``b0, b1, ...`` are).
+    """
 
     expr: str = "1/n"
     normalize: bool = True
+    free: bool = False
+
+
+@dataclass(frozen=True)
+class Est:
+    """``est(lower, upper)``: an estimated shape of ``fn()`` (bounds optional)."""
+
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class AggSpec:
+    """``fn(type, ...)`` or ``fn(~ E(...))`` of the bml 1.0 grammar (not ``"sum"``).
+
+    Attributes
+    ----------
+    kind : str
+        ``"var"``, ``"hhi"``, ... or ``"expr"`` for the DSL.
+    variables : tuple of str
+        The ``vars()`` columns the feature reads (named types).
+    shapes : tuple of (str, float or Est)
+        Shape arguments (``moment``, ``c``, ``kappa``, ``p``) or values of DSL symbols.
+    expr : str or None
+        The DSL expression (right-hand side of ``~``).
+    """
+
+    kind: str
+    variables: tuple[str, ...] = ()
+    shapes: tuple[tuple[str, float | Est], ...] = ()
+    expr: str | None = None
+
+    @property
+    def estimated(self) -> tuple[str, ...]:
+        """Names of the shapes given as ``est()``."""
+        return tuple(k for k, v in self.shapes if isinstance(v, Est))
 
 
 @dataclass(frozen=True)
@@ -50,6 +93,10 @@ class MMBlock:
         Member random effects (bml: defaults to TRUE when ``vars = NULL``, else FALSE).
     ar : bool
         Random-walk member effects over a member's successive participations.
+    agg : AggSpec or None
+        The aggregation ``fn(type, ...)`` of the 1.0 grammar (None: the weighted sum).
+    name : str or None
+        The block's name (``name = "coal"``), usable in main-formula interactions.
     """
 
     member_id: str
@@ -60,6 +107,8 @@ class MMBlock:
     re: bool = True
     ar: bool = False
     source: str = ""
+    agg: AggSpec | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
