@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmreg.errors import MMSpecError
 from mmreg.results.mcmc_outputs import MCMCOutputs
 from mmreg.results.results import MMResults
 
@@ -66,7 +65,9 @@ class MCMCResults(MCMCOutputs, MMResults):
 
     # ---------------------------------------------------------------- draws
     def _steps_of(self, name: str) -> np.ndarray:
-        """Draws of one parameter as (chains, steps, walkers)."""
+        """Draws of one parameter as (chains, steps, walkers); bml names are accepted."""
+        if name not in self._names:
+            (name,) = self._select([name])[:1]
         return self._vals[..., self._names.index(name)]
 
     def _ensembles_of(self, name: str) -> np.ndarray:
@@ -78,11 +79,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         if params is None:
             return [n for n in self._names if n not in self.model.space.fixed
                     and n not in self.model._fixed_coef]
-        params = [params] if isinstance(params, str) else list(params)
-        bad = [p for p in params if p not in self._names]
-        if bad:
-            raise MMSpecError(f"unknown parameter(s) {bad}; available: {self._names}")
-        return params
+        return self.resolve_names(params, available=self._names)
 
     @cached_property
     def draws(self) -> pd.DataFrame:
@@ -220,6 +217,13 @@ class MCMCResults(MCMCOutputs, MMResults):
         """The hyperparameters at the posterior mean of the unconstrained hyperparameters."""
         space = self.model.space
         return space.hyper(self.raw.u.reshape(-1, space.dim).mean(axis=0))
+
+    def latent_draws(self, most: int = 1000, seed: int = 0) -> list:
+        """Up to ``most`` evenly spaced kept draws as pairs ``(hyper, z)`` (``seed`` unused)."""
+        zs = self.raw.z.reshape(-1, self.raw.z.shape[-1])
+        us = self.raw.u.reshape(-1, self.raw.u.shape[-1])
+        idx = np.linspace(0, len(zs) - 1, min(most, len(zs))).astype(int)
+        return [(self.model.space.hyper(us[i]), zs[i]) for i in idx]
 
     def point_estimate(self, fn, per_draw=None):
         """Posterior mean of ``fn(hyper, z)`` (see :meth:`MMResults.point_estimate`)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods
+from mmreg.results.habits import HabitsMixin
 from mmreg.results.plots.methods import PlotMethods
 from mmreg.results.protocol import PosteriorProtocol
 
@@ -20,7 +21,7 @@ __all__ = ["MMResults"]
 
 
 @pin_public_methods
-class MMResults(PosteriorProtocol, PlotMethods):
+class MMResults(PosteriorProtocol, PlotMethods, HabitsMixin):
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
     Examples
