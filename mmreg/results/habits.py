@@ -113,7 +113,8 @@ class HabitsMixin:
         sat = eta.copy()
         for _ in range(60):  # Newton steps to the saturated fit (mean = y)
             g, c = fam.derivs(sat, phi)
-            step = np.asarray(g) / np.asarray(c.d)
+            g, dd = np.asarray(g, dtype=float), np.asarray(c.d, dtype=float)
+            step = np.divide(g, dd, out=np.zeros_like(g), where=dd > 1e-300)
             sat = np.clip(sat + step, -40, 40)
             if np.all(np.abs(step) < 1e-10):
                 break

@@ -218,6 +218,44 @@ class MCMCResults(MCMCOutputs, MMResults):
         space = self.model.space
         return space.hyper(self.raw.u.reshape(-1, space.dim).mean(axis=0))
 
+    def mcmcDiag(self, parameters=None, lag: int = 50) -> pd.DataFrame:  # noqa: N802
+        """bml's ``mcmcDiag(bml, parameters)``: :meth:`mcmc_diag` of bml names or prefixes
+        (``parameters="b"``: every coefficient; ``"b.w"``: every weight parameter)."""
+        return self.mcmc_diag(parameters, lag=lag)
+
+    def monetPlot(self, parameter: str, label: str | None = None, r: int = 2,  # noqa: N802
+                  yaxis: bool = True, prob: float = 0.9):
+        """bml's ``monetPlot(bml, parameter, label, r, yaxis)``: :meth:`plot_posterior`.
+
+        Parameters
+        ----------
+        parameter : str
+            mmreg or bml name (``"b[2]"``, ``"b.w.1[2]"``).
+        label : str, optional
+            Title of the plot (default ``"Parameter: <parameter>"``).
+        r : int
+            Decimal places of the value-axis tick labels.
+        yaxis : bool
+            False hides the density's y axis, as bml's ``yaxis = FALSE``.
+        prob : float
+            Mass of the shaded HPD region.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from matplotlib.ticker import FormatStrFormatter
+
+        fig = self.plot_posterior(parameter, prob=prob)
+        top = fig.axes[0]
+        if label is not None:
+            top.set_title(label)
+        for ax in fig.axes:
+            ax.xaxis.set_major_formatter(FormatStrFormatter(f"%.{int(r)}f"))
+        if not yaxis:
+            top.get_yaxis().set_visible(False)
+        return fig
+
     def latent_draws(self, most: int = 1000, seed: int = 0) -> list:
         """Up to ``most`` evenly spaced kept draws as pairs ``(hyper, z)`` (``seed`` unused)."""
         zs = self.raw.z.reshape(-1, self.raw.z.shape[-1])

@@ -35,9 +35,11 @@ def resolve_names(res, names: str | Iterable[str] | None,
     names : str, list of str or None
         Each entry is, in this order of precedence: an mmreg name (``"majority"``,
         ``"mm1.w.b1"``), a bml name (``"b[2]"``, ``"sigma.mm.1"``, ``"b.w.1[2]"``) or a
-        bml name prefix as bml's ``mcmcDiag(parameters = "b")`` takes it (``"b"`` gives
-        every ``b[k]`` and ``b.mm.k``, ``"b.w"`` every weight parameter, ``"sigma.mm"``
-        the SDs of the mm() blocks).  ``None`` returns every available name.
+        bml name prefix as bml's ``mcmcDiag(parameters = "b")`` takes it (a prefix
+        matches up to a ``.`` or ``[``: ``"b"`` gives every ``b[k]``, ``b.mm.k`` and the
+        weight parameters ``b.w.k[j]``, ``"b.mm"`` the member covariates, ``"b.w"`` every
+        weight parameter, ``"sigma.mm"`` the SDs of the mm() blocks).  ``None`` returns
+        every available name.
     available : iterable of str, optional
         The names that may be returned (default ``res.params.index``).
 
