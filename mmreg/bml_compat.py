@@ -16,7 +16,7 @@ __all__ = ["bml"]
 def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int = 1000,
         n_burnin: int = 500, n_thin: int | None = None, n_chains: int = 3, seed=None,
         cox_intervals: int | None = None, monitor: bool = True, run: bool = True,
-        parallel: bool = False, progress: bool = False, inits=None, **unsupported):
+        parallel: bool = False, progress: bool | None = None, inits=None, **unsupported):
     """Fit a model the way ``bml::bml()`` does: MCMC with bml's argument names.
 
     bml's ``n.iter`` iterations include the ``n.burnin`` discarded ones; here they map to
@@ -32,8 +32,9 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
         :class:`~mmreg.MMSpecError` naming the argument.
     monitor, run, parallel
         Accepted for compatibility; ``run=False`` returns the unfitted model.
-    progress : bool
-        Show a progress bar.
+    progress : bool, optional
+        One progress bar per chain, counting draws; ``None`` (default): on in interactive
+        sessions (``sys.stderr`` a terminal), like bml's JAGS progress.
     inits : dict or list of dict, optional
         bml's (JAGS's) initial values, mapped to ``fit(start=...)``: a dict of
         hyperparameter values keyed by bml or mmreg names (``{"sigma.mm.1": 0.5,
@@ -82,7 +83,7 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     seed = check_seed(seed, "seed", owner="bml()")
     for name, val in (("monitor", monitor), ("run", run), ("parallel", parallel),
                       ("progress", progress)):
-        if not isinstance(val, (bool, np.bool_)):
+        if not isinstance(val, (bool, np.bool_)) and not (name == "progress" and val is None):
             raise MMSpecError(f"bml() argument {name} must be True or False, got {val!r}")
     model = MMModel(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
     start = _start_of(model, inits)
