@@ -85,16 +85,18 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
                       ("progress", progress)):
         if not isinstance(val, (bool, np.bool_)) and not (name == "progress" and val is None):
             raise MMSpecError(f"bml() argument {name} must be True or False, got {val!r}")
+    inits = _check_inits(inits)
     model = MMModel(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
-    start = _start_of(model, inits)
+    start = None if inits is None else \
+        {_bml_to_mm(model).get(k, k): v for k, v in inits.items()}
     if not run:
         return model
     return model.fit(method="mcmc", draws=n_iter - n_burnin, tune=n_burnin,
                      chains=n_chains, thin=n_thin, seed=seed, progress=progress, start=start)
 
 
-def _start_of(model: MMModel, inits) -> dict | None:
-    """bml's ``inits`` as ``fit(start=...)``: bml names translated to mmreg's."""
+def _check_inits(inits) -> dict | None:
+    """bml's ``inits`` (a dict, or JAGS's list of per-chain dicts: the first is used)."""
     if inits is None:
         return None
     if isinstance(inits, (list, tuple)):
@@ -105,8 +107,12 @@ def _start_of(model: MMModel, inits) -> dict | None:
     if not isinstance(inits, dict):
         raise MMSpecError(f"bml() argument inits must be a dict or a list of dicts, got "
                           f"{inits!r}")
-    to_mm = {b: n for n, b in model.bml_names.items()}
-    return {to_mm.get(k, k): v for k, v in inits.items()}
+    return inits
+
+
+def _bml_to_mm(model: MMModel) -> dict[str, str]:
+    """bml's parameter names to mmreg's."""
+    return {b: n for n, b in model.bml_names.items()}
 
 
 _BML_ARGS = ("formula", "data", "family", "priors", "n_iter", "n_burnin", "n_thin", "n_chains",
