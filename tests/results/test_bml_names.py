@@ -103,3 +103,9 @@ def test_bml_inits_map_to_start(df):
         fit = mmreg.bml(EST, df, n_iter=40, n_burnin=20, n_chains=1, seed=1,
                         inits={"sigma.mm.1": 0.5, "b.w.1[2]": 0.0})
     assert type(fit).__name__ == "MCMCResults"
+
+
+def test_coefficient_plot_takes_bml_names(res):
+    fig = mmreg.plot_coefficients([res], params=["b[2]", "b.mm"])
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["majority", "mm1.finance"]
