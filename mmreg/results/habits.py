@@ -7,6 +7,8 @@ posterior protocol only (``params``, ``cov_params``/``posterior_cov``, ``conf_in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
@@ -57,6 +59,64 @@ def _observed(res) -> np.ndarray:
 
 class HabitsMixin:
     """statsmodels-style members shared by Laplace and MCMC results."""
+
+    # provided by MMResults and its subclasses (the posterior protocol)
+    model: Any
+    params: pd.Series
+    bse: pd.Series
+    bml_names: pd.Series
+    method: str
+    has_tests: bool
+    if TYPE_CHECKING:
+        @property
+        def nobs(self) -> int: ...
+
+        @property
+        def family(self) -> str: ...
+
+        @property
+        def hidden_params(self) -> set[str]: ...
+
+        @property
+        def draws(self) -> pd.DataFrame: ...
+
+        @property
+        def tvalues(self) -> pd.Series: ...
+
+        @property
+        def pvalues(self) -> pd.Series: ...
+
+        @property
+        def llf(self) -> float: ...
+
+        @property
+        def aic(self) -> float: ...
+
+        @property
+        def bic(self) -> float: ...
+
+        @property
+        def df_model(self) -> int: ...
+
+        @property
+        def dic(self) -> float: ...
+
+        @property
+        def waic(self) -> dict[str, float]: ...
+
+        @property
+        def loo(self) -> dict[str, float]: ...
+
+        def predict(self, data: pd.DataFrame | None = None,
+                    kind: str = "response") -> pd.Series: ...
+
+        def point_hyper(self) -> Any: ...
+
+        def cov_params(self) -> pd.DataFrame: ...
+
+        def posterior_cov(self, names: list[str]) -> pd.DataFrame: ...
+
+        def conf_int(self, alpha: float = 0.05) -> pd.DataFrame: ...
 
     # ---------------------------------------------------------------- names
     def resolve_names(self, names, available=None) -> list[str]:

@@ -223,8 +223,8 @@ class MCMCResults(MCMCOutputs, MMResults):
         (``parameters="b"``: every coefficient; ``"b.w"``: every weight parameter)."""
         return self.mcmc_diag(parameters, lag=lag)
 
-    def monetPlot(self, parameter: str, label: str | None = None, r: int = 2,  # noqa: N802
-                  yaxis: bool = True, prob: float = 0.9):
+    def monetPlot(self, parameter: str, label: str | None = None,  # type: ignore[override]  # noqa: N802,E501
+                  r: int = 2, yaxis: bool = True, prob: float = 0.9):
         """bml's ``monetPlot(bml, parameter, label, r, yaxis)``: :meth:`plot_posterior`.
 
         Parameters

@@ -70,7 +70,7 @@ def resolve_names(res, names: str | Iterable[str] | None,
         return avail
     names = [names] if isinstance(names, str) else list(names)
     bml = res.bml_names
-    to_mm = {}
+    to_mm: dict[str, str] = {}
     for mm_name in avail:
         b = bml.get(mm_name, mm_name) if mm_name in bml.index else mm_name
         to_mm.setdefault(b, mm_name)
