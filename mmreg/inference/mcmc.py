@@ -193,7 +193,7 @@ def fit_mcmc(model, draws: int = 1000, tune: int = 60, chains: int = 4, thin: in
     progress : bool, optional
         Show one progress bar per chain (tqdm), labelled ``chain k/n`` and counting draws
         (tuning and kept ensemble steps times walkers), also with ``cores``.  ``None``
-        (default): on when ``sys.stderr`` is a terminal (an interactive session).
+        (default): on in interactive sessions (``sys.stderr`` a terminal, or Jupyter).
     backend : str, optional
         HDF5 file (needs h5py) to checkpoint to; rerunning the same call resumes.  The file
         records the model, data and every setting that changes the draws (seed, tune,
@@ -272,7 +272,7 @@ def _sample(model, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
     rng0 = np.random.default_rng(seed)
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = _interactive() if progress is None else bool(progress)
     jobs = [(logpost, laplace.u, laplace.cov_u, nw, tune, steps, thin, rng0.integers(2**63),
              moves, adapt, pool, backends[c], (c, chains) if show else None)
             for c in range(chains)]
@@ -392,6 +392,13 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     chain = sk.get_chain()[:steps]
     blobs = sk.get_blobs()[:steps]
     return chain, blobs, sk.acceptance_fraction
+
+
+def _interactive() -> bool:
+    """A terminal or a Jupyter kernel (whose ``sys.stderr`` is not a TTY) is interactive."""
+    err = sys.stderr
+    return bool(getattr(err, "isatty", lambda: False)()) or \
+        type(err).__module__.startswith("ipykernel")
 
 
 def _progress_bar(progress, total: int):
