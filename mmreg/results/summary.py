@@ -17,9 +17,24 @@ class MMSummary(Summary):
     """statsmodels' ``Summary`` whose ``as_latex()`` compiles as written.
 
     Names, the caption (the formula) and header cells are escaped for LaTeX and missing
-    values print as ``--``; ``as_text()``, ``as_html()`` and ``_repr_html_`` (Jupyter) are
-    statsmodels'.
+    values print as ``--``; ``as_html()`` (and ``_repr_html_``, Jupyter) adds the title
+    to statsmodels' HTML tables.
     """
+
+    def as_html(self) -> str:
+        """statsmodels' HTML tables under the title (the formula, HTML-escaped).
+
+        Returns
+        -------
+        str
+        """
+        import html
+
+        title = f"<p><b>{html.escape(self.title)}</b></p>\n" if self.title else ""
+        return title + super().as_html()
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
 
     def as_latex(self, label: str = "") -> str:
         """The summary as a LaTeX ``table`` environment (caption: the formula, escaped).

@@ -69,4 +69,6 @@ def test_html(fits):
     for r in (res, post):
         assert "<table" in r._repr_html_()
         assert "<table" in r.summary()._repr_html_()
+        assert "y ~ 1 + majority" in r._repr_html_()  # the title
+        assert "I(x_sq^2)" in r.summary().as_html()
     assert "<table" in mmreg.summary_table([res, post])._repr_html_()
