@@ -9,7 +9,7 @@ from mmreg.design import apply
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.latent import LatentModel
 
-__all__ = ["predict"]
+__all__ = ["predict", "prediction_draws"]
 
 
 def _map_re(fit_latent: LatentModel, new_latent: LatentModel, z: np.ndarray) -> np.ndarray:
@@ -41,8 +41,8 @@ def _linear(model, latent, hyper, z, new_latent=None):
     return eta
 
 
-def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
-    """See :meth:`mmreg.results.results.MMResults.predict`."""
+def _setup(res, data, kind):
+    """The per-draw prediction function ``one(hyper, z)`` and the group index."""
     if kind not in ("response", "linear"):
         raise MMSpecError(f"kind must be 'response' or 'linear', not {kind!r}")
     model = res.model
@@ -72,5 +72,24 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
             return e / np.bincount(s, weights=e)[s]
         return fam.mean(eta, hyper.phi)
 
+    return one, pd.Index(index, name="group")
+
+
+def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
+    """See :meth:`mmreg.results.results.MMResults.predict`."""
+    one, index = _setup(res, data, kind)
     out = res.point_estimate(one)
-    return pd.Series(out, index=pd.Index(index, name="group"), name=kind)
+    return pd.Series(out, index=index, name=kind)
+
+
+def prediction_draws(res, data: pd.DataFrame | None = None, kind: str = "response",
+                     most: int = 1000, seed: int = 0) -> tuple[np.ndarray, pd.Index]:
+    """Predictions at draws of the posterior: an array ``(draws, groups)`` and the index.
+
+    MCMC: up to ``most`` evenly spaced kept draws.  Laplace: ``most`` draws of the
+    coefficients and random effects from their Gaussian approximation given the
+    hyperparameters at the mode (hyperparameter uncertainty is not propagated).
+    """
+    one, index = _setup(res, data, kind)
+    out = [one(h, z) for h, z in res.latent_draws(most=most, seed=seed)]
+    return np.asarray(out), index
