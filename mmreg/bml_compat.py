@@ -73,13 +73,13 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     """
     if unsupported:
         raise _unsupported(sorted(unsupported))
-    n_burnin = check_int("n_burnin", n_burnin, 0, owner="bml()")
-    n_iter = check_int("n_iter", n_iter, 1, owner="bml()")
+    n_burnin = check_int("n_burnin", n_burnin, 0, owner="bml()")  # type: ignore[assignment]  # an int
+    n_iter = check_int("n_iter", n_iter, 1, owner="bml()")  # type: ignore[assignment]  # an int
     if n_iter <= n_burnin:
         raise MMSpecError(f"bml() argument n_iter ({n_iter}) must be larger than n_burnin "
                           f"({n_burnin}): n_iter counts the burn-in iterations too")
     n_thin = check_int("n_thin", n_thin, 1, none_ok=True, owner="bml()") or 1
-    n_chains = check_int("n_chains", n_chains, 1, owner="bml()")
+    n_chains = check_int("n_chains", n_chains, 1, owner="bml()")  # type: ignore[assignment]  # an int
     seed = check_seed(seed, "seed", owner="bml()")
     for name, val in (("monitor", monitor), ("run", run), ("parallel", parallel),
                       ("progress", progress)):

@@ -97,7 +97,7 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
                 vals = s.to_numpy(dtype=float)
             except (TypeError, ValueError):
                 raise MMDataError(f"Surv() column {col!r} is not numeric") from None
-            out[key] = constant_within(vals, gcode, len(gids), col, "Surv()", gids)
+            out[key] = constant_within(vals, gcode, col, "Surv()", gids)
         return out
     expr = r_to_patsy(resp.columns[0])
     cols = check_group_level(expr, data, gcode, gids, "outcome")
@@ -296,7 +296,7 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
     if spec.strata and (outcome or spec.strata in data.columns):
         s = need(data, spec.strata, "strata()")
         no_na(s, spec.strata, "strata()")
-        svals = constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "strata()",
+        svals = constant_within(s.to_numpy(), gcode, spec.strata, "strata()",
                                  gids)
         resp["strata"] = codes(svals, spec.strata)[1]
 
@@ -324,7 +324,8 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
 
     hm = tuple(build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
                for k, b in enumerate(spec.hm, 1))
-    offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
+    offset = offset + sum((h.fixed_offset for h in hm),  # type: ignore[type-var]  # set by build_hm
+                          np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
         n for h in hm for n in (*h.znames, *h.fenames))
     if len(set(coef)) != len(coef):

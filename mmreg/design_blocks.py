@@ -253,15 +253,15 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
-    uvals = constant_within(col.to_numpy(), gcode, len(gids), blk.id, f"id() of {label}",
+    uvals = constant_within(col.to_numpy(), gcode, blk.id, f"id() of {label}",
                              gids)
     unit_ids, ucode = codes(uvals, blk.id)
     if blk.name:
         ncol = need(data, blk.name, f"name = of {label}")
         no_na(ncol, blk.name, f"name = of {label}")
-        names = constant_within(ncol.to_numpy(), gcode, len(gids), blk.name,
+        names = constant_within(ncol.to_numpy(), gcode, blk.name,
                                  f"name = of {label}", gids)
-        labs = {}
+        labs: dict = {}
         for u, nm in zip(ucode, names, strict=True):
             if labs.setdefault(u, nm) != nm:
                 raise MMDataError(
@@ -290,7 +290,7 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
     elif blk.ar:
         re_state = np.arange(len(gids))
         re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
-        labels = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
+        labels: tuple = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode
         # label random effects by the unit ids themselves (as mm blocks do), or by name =

@@ -7,6 +7,8 @@ problem is reported before any fitting starts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -147,7 +149,7 @@ class MMModel:
         names = list(kinds)
         self.bml_names = bml
         self.priors = resolve_priors(priors, names, kinds, bml)
-        cp = [self.priors[n] for n in d.coef_names]
+        cp: list[Any] = [self.priors[n] for n in d.coef_names]  # Normal or Fixed (checked)
         fixed_coef = [n for n, p in zip(d.coef_names, cp, strict=True) if isinstance(p, Fixed)]
         # a fixed coefficient is a Normal with (numerically) zero variance
         mean = np.array([p.value if isinstance(p, Fixed) else p.mu for p in cp])
@@ -304,8 +306,8 @@ class MMModel:
         if method == "mcmc":
             from mmreg.inference.mcmc import fit_mcmc
 
-            raw = fit_mcmc(self.posterior, **kwargs)
-            res = MCMCResults(self, raw)
+            draws = fit_mcmc(self.posterior, **kwargs)
+            res = MCMCResults(self, draws)
             res.warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
             return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")

@@ -142,6 +142,7 @@ class BoundCox(BoundFamily):
 
     K: int
     d_k: np.ndarray
+    _event_logexp: np.ndarray
 
     def __init__(self, family: CoxFamily, time: np.ndarray, event: np.ndarray) -> None:
         self.family = family
@@ -388,7 +389,7 @@ class BoundCoxPiecewise(BoundCox):
 
     def __init__(self, family: CoxFamily, time: np.ndarray, event: np.ndarray) -> None:
         super().__init__(family, time, event)
-        K = int(family.intervals)
+        K = int(family.intervals)  # type: ignore[arg-type]  # not None for this variant
         self.K = K
         # The Gamma(a, rate b) prior of the hazards is per unit of time: with times of 1e-15
         # every exposure sum S_k is ~1e-13, far below b = 0.1, log(b + S_k) no longer

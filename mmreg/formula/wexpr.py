@@ -115,7 +115,7 @@ class _Parser:
             if kind == "bq":
                 toks.append(_Tok("id", text[1:-1], pos, quoted=True))
             elif kind != "ws":
-                toks.append(_Tok(kind, text, pos))
+                toks.append(_Tok(kind, text, pos))  # type: ignore[arg-type]  # a named group
             pos = m.end()
         toks.append(_Tok("end", "", len(src)))
         return toks

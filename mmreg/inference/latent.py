@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from mmreg.design import Design
 from mmreg.inference.eta import linear_predictor
+from mmreg.inference.factors import LatentFactor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
 
@@ -44,7 +45,7 @@ class Mode:
     z: np.ndarray
     eta: np.ndarray
     loglik: float
-    factor: object  # factor of the negative Hessian H (DenseFactor or SchurFactor)
+    factor: LatentFactor  # factor of the negative Hessian H (DenseFactor or SchurFactor)
     log_marginal: float  # Laplace approximation of log p(y | ψ)
     log_prior_z: float  # log N(ẑ; m, Q⁻¹)
     converged: bool
@@ -99,7 +100,8 @@ class LatentModel:
         # random-effect incidence R (n × q), data refreshed from the weights
         blocks = design.re_blocks
         self.re_sizes = []
-        rr, cc, src = [], [], []
+        rr, cc = [], []
+        src: list[tuple[str, int | None, int]] = []
         col0 = 0
         for blk in blocks:
             if any(blk is b for b in design.mm):  # mm block
@@ -138,8 +140,8 @@ class LatentModel:
             self.re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
             start += size
         self._static = None  # (D, R, offset) when the weights have no parameters
-        self._products = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
-        self._rt = None  # (R, Rᵀ): the transpose of the last assembled R
+        self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
+        self._rt: tuple | None = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
@@ -198,7 +200,7 @@ class LatentModel:
                 D[:, col:col + k] = np.hstack([h.Z, h.fe])
                 col += k
         if self.q:
-            vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)
+            vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)  # type: ignore[index]
                                    for kind, i, m in self._r_src])
             R0 = self._R
             R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
@@ -288,6 +290,7 @@ class LatentModel:
     def _cached_products(self, D, R, d0: float, prec: np.ndarray):
         if self._products is None:
             pat = self.pattern
+            assert pat is not None  # the sparse path only
             ones = np.ones(self.n)
             self._products = (D.T @ D, np.asarray((R.T @ D).T),
                               pat.fill(R.data, ones, np.zeros(len(self.re_sizes))))
@@ -295,6 +298,7 @@ class LatentModel:
         Hbb = d0 * DD
         Hbb[np.diag_indices(self.P)] += self.coef_prec
         pat = self.pattern
+        assert pat is not None
         Hrr = d0 * RR + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
         return Hbb, d0 * DR, Hrr
 
@@ -369,6 +373,7 @@ class LatentModel:
         log_prior_z = (-0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd)
                        - 0.5 * self.dim * _LOG2PI)
         loglik = fam.loglik(eta, phi)
+        assert fac is not None  # the loop runs at least once
         log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
         return Mode(z=z, eta=eta, loglik=float(loglik), factor=fac,
                     log_marginal=float(log_ml), log_prior_z=float(log_prior_z),

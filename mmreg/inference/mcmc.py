@@ -339,7 +339,7 @@ def _chain_job(job):
 
 def _sampler(logpost, nw, moves, pool, backend, rng):
     dim = logpost.space.dim
-    blobs = [("seed", np.uint64)]
+    blobs: list[tuple] = [("seed", np.uint64)]
     if logpost.keep_z:
         blobs.append(("z", np.float64, (logpost.latent.dim,)))
     smp = emcee.EnsembleSampler(nw, dim, logpost, moves=moves, pool=pool, backend=backend,

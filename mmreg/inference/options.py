@@ -199,7 +199,8 @@ def _check_moves(moves) -> None:
     for m in items or ():
         if isinstance(m, tuple):
             ok &= (len(m) == 2 and isinstance(m[0], Move) and isinstance(m[1], numbers.Real)
-                   and not isinstance(m[1], bool) and np.isfinite(m[1]) and m[1] > 0)
+                   and not isinstance(m[1], bool) and bool(np.isfinite(float(m[1])))
+                   and float(m[1]) > 0)
         else:
             ok &= isinstance(m, Move)
     if not ok:

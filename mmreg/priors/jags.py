@@ -15,6 +15,7 @@ import ast
 import math
 import operator
 import re
+from collections.abc import Callable
 
 from mmreg.errors import MMSpecError
 from mmreg.priors.distributions import (
@@ -67,7 +68,8 @@ _BINOPS = {
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
-_FUNCS = {"pow": (2, math.pow), "sqrt": (1, math.sqrt), "exp": (1, math.exp), "log": (1, math.log)}
+_FUNCS: dict[str, tuple[int, Callable[..., float]]] = {
+    "pow": (2, math.pow), "sqrt": (1, math.sqrt), "exp": (1, math.exp), "log": (1, math.log)}
 _INDEXED = re.compile(r"^(?P<base>.+?)\[\s*(?P<index>\d+)\s*\]$")
 
 
@@ -316,7 +318,7 @@ class _NotNumeric(Exception):
 
 def _eval(node: ast.AST) -> float:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # int or float (checked above)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _eval(node.operand)
         return -value if isinstance(node.op, ast.USub) else value

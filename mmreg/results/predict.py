@@ -65,7 +65,7 @@ def _setup(res, data, kind):
         if kind == "linear":
             return eta
         if model.bound_family.family.needs_choice_sets and data is not None:
-            s = new_latent.design.outcome.get("strata")
+            s = new_latent.design.outcome.get("strata")  # type: ignore[union-attr]  # data given
             if s is None:
                 raise MMDataError("clogit predictions need the strata() column in the data")
             e = np.exp(eta - eta.max())
