@@ -313,12 +313,12 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
     rhs = r_to_patsy(spec.main)
     check_group_level(rhs, data, gcode, gids, "main terms")
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
-    for name, b in zip((b.spec.name for b in mm), mm, strict=True):
-        if name in xn:
+    for bname, b in zip((b.spec.name for b in mm), mm, strict=True):
+        if bname in xn:
             raise MMSpecError(
-                f"the named block {name!r} ({b.label}) appears as a main term; its feature "
+                f"the named block {bname!r} ({b.label}) appears as a main term; its feature "
                 f"already enters as {', '.join(b.xnames)}. Use it only in interactions: write "
-                f"x:{name} (not x*{name})."
+                f"x:{bname} (not x*{bname})."
             )
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 

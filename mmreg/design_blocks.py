@@ -143,7 +143,8 @@ def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
         )
     names = [c for c in columns if isinstance(c, str)]
     compiled = compile_aggregation(agg.kind, block=label, variables=agg.variables,
-                                   shapes=dict(agg.shapes), expr=agg.expr, columns=names)
+                                   shapes=dict(agg.shapes),  # type: ignore[arg-type]  # no est()
+                                   expr=agg.expr, columns=names)
     values = {}
     for c in compiled.variables:
         need(frame, c, where)

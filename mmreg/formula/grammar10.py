@@ -162,12 +162,12 @@ def parse_agg(value: str, vars_: str | None, fixed: tuple, label: str,
         if k not in allowed:
             raise MMSpecError(f"{where}: fn(\"{kind}\") has no argument {k!r}"
                               + (f"; it takes {', '.join(allowed)}." if allowed else "."))
-    shapes = {k: _shape(v, k, where, source) for k, v in named.items()}
-    _check_shapes(kind, shapes, where)
+    shape_map = {k: _shape(v, k, where, source) for k, v in named.items()}
+    _check_shapes(kind, shape_map, where)
     if kind == "sum":
         return None
     variables = _variables(vars_, fixed, kind, where)
-    return AggSpec(kind, variables, tuple(shapes.items()))
+    return AggSpec(kind, variables, tuple(shape_map.items()))
 
 
 def _check_shapes(kind: str, shapes: dict, where: str) -> None:

@@ -256,9 +256,9 @@ class _Parser:
             msg += " (the group size) and not a weight parameter"
             if _PARAM_LIKE.match(name):
                 msg += "; weight parameters must be named b0, b1, b2, ..."
-            close = difflib.get_close_matches(name, sorted(self.known), n=3)
-            if close:
-                msg += f"; did you mean {', '.join(map(repr, close))}?"
+            matches = difflib.get_close_matches(name, sorted(self.known), n=3)
+            if matches:
+                msg += f"; did you mean {', '.join(map(repr, matches))}?"
             raise self.fail(msg, tok.pos)
         self.columns.setdefault(name, None)
         return Col(name)
