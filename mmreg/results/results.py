@@ -15,12 +15,13 @@ import pandas as pd
 from mmreg._threads import pin_public_methods
 from mmreg.results.plots.methods import PlotMethods
 from mmreg.results.protocol import PosteriorProtocol
+from mmreg.results.workflow import WorkflowMethods
 
 __all__ = ["MMResults"]
 
 
 @pin_public_methods
-class MMResults(PosteriorProtocol, PlotMethods):
+class MMResults(PosteriorProtocol, PlotMethods, WorkflowMethods):
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
     Examples
