@@ -10,9 +10,9 @@ comparison, predictive checks, effects with bands, survival curves) starts from
   the latent effects from the Gaussian approximation of ``z | y, hyper`` around its
   conditional mode (exact for the Gaussian family).  No importance correction is applied:
   the draws represent the approximate (Laplace) posterior, which is what the fit reports.
-  When the Hessian had to be regularised (``draws_usable`` False) the draws collapse to the
-  estimates.  A hyperparameter draw whose conditional precision cannot be factored (an SD
-  drawn within rounding of 0) is redrawn.
+  When the Hessian had to be regularised (``draws_usable`` False) all draws are the
+  estimates (with a warning).  A hyperparameter draw whose conditional precision cannot be
+  factored (an SD drawn within rounding of 0) is redrawn.
 """
 
 from __future__ import annotations
@@ -50,7 +50,15 @@ def joint_draws(res, n: int = 200, seed=None) -> list[tuple]:
     latent = res.model.latent
     u_hat = np.asarray(res.raw.u, dtype=float)
     if not res.draws_usable:
-        return [(space.hyper(u_hat), res.raw.mode.z, u_hat)]
+        import warnings
+
+        from mmreg.errors import MMWarning
+
+        warnings.warn("the Laplace Hessian had to be regularised (a flat direction, e.g. an SD "
+                      "estimated at 0): posterior draws are replaced by the estimates, so "
+                      "bands and predictive draws ignore parameter uncertainty; fit by MCMC",
+                      MMWarning, stacklevel=3)
+        return [(space.hyper(u_hat), res.raw.mode.z, u_hat)] * n
     L = np.linalg.cholesky(res.raw.cov_u + 1e-12 * np.eye(space.dim)) if space.dim else None
     z0 = res.raw.mode.z
     out: list[tuple] = []
@@ -59,7 +67,8 @@ def joint_draws(res, n: int = 200, seed=None) -> list[tuple]:
         u = u_hat + (L @ rng.standard_normal(space.dim) if L is not None else 0.0)
         h = space.hyper(u)
         try:
-            mode = latent.mode(h, z0=z0)
+            with np.errstate(all="ignore"):
+                mode = latent.mode(h, z0=z0)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError):
             tries += 1  # an SD drawn within rounding of 0: no factorisable precision
             if tries > 10 * n:
