@@ -4,12 +4,12 @@ Each fit contributes its pointwise log-likelihood (one value per group and draw)
 
 * MCMC fits: every kept draw, in the chains of the run (the log-likelihood group of
   :meth:`~mmreg.results.mcmc_results.MCMCResults.to_inference_data`).
-* Laplace fits: ``draws`` draws from the Laplace approximation of the posterior
-  (hyperparameters from their Gaussian approximation, latent effects from the Gaussian
-  approximation of ``z | y, ψ``; see :mod:`mmreg.results.draws`), as one chain.  These are
-  not importance-corrected towards the exact posterior: the comparison is that of the
-  approximate posteriors, fine for exploration; refit the finalists by MCMC.  The Pareto k
-  diagnostics flag groups where the approximate leave-one-out weights are unreliable.
+* Laplace fits: ``draws`` draws from the Laplace approximation of the posterior, as one
+  chain (see :mod:`mmreg.results.draws`): hyperparameters importance-resampled from their
+  Gaussian approximation by the Laplace marginal posterior (a warning says when that
+  approximation is poor), latent effects from the Gaussian approximation of ``z | y, ψ``
+  (exact for Gaussian models).  Fine for exploration; refit the finalists by MCMC.  The
+  Pareto k diagnostics flag groups where the leave-one-out weights are unreliable.
 
 With arviz installed, the table is ``arviz.compare`` on the exported InferenceData (same
 numbers by construction).  Without it, the same quantities are computed here: PSIS with
@@ -33,7 +33,7 @@ from mmreg.results.ic import loo_pointwise
 __all__ = ["compare", "comparison_data"]
 
 
-def comparison_data(res, draws: int = 1000, seed=0):
+def comparison_data(res, draws: int = 500, seed=0):
     """The InferenceData a fit takes into :func:`compare` (log-likelihood and posterior only).
 
     Parameters
@@ -106,7 +106,7 @@ def _own_compare(pointwise: dict[str, np.ndarray], ic: str) -> pd.DataFrame:
     return tab
 
 
-def compare(fits: dict, ic: str = "loo", draws: int = 1000, seed=0,
+def compare(fits: dict, ic: str = "loo", draws: int = 500, seed=0,
             use_arviz: bool | None = None) -> pd.DataFrame:
     """Compare fits of the same outcome by PSIS-LOO (or WAIC), ranked best first.
 

@@ -5,11 +5,15 @@ comparison, predictive checks, effects with bands, survival curves) starts from
 :func:`joint_draws`: a list of ``(hyper, z)`` pairs.
 
 * MCMC fits: the kept draws (evenly thinned to at most ``n``).
-* Laplace fits: ``hyper`` from the Gaussian approximation of the hyperparameters
-  (:meth:`~mmreg.results.protocol.PosteriorProtocol.hyper_draws`), and for each a draw of
-  the latent effects from the Gaussian approximation of ``z | y, hyper`` around its
-  conditional mode (exact for the Gaussian family).  No importance correction is applied:
-  the draws represent the approximate (Laplace) posterior, which is what the fit reports.
+* Laplace fits: hyperparameters by sampling-importance-resampling: ``POOL × n`` proposals
+  from the Gaussian approximation on the unconstrained scale (mean the mode, covariance
+  ``raw.cov_u``, SDs of bounded parameters capped at ``MAX_LOG_SD`` on their log/logit
+  scale), weighted by the Laplace marginal posterior ``p̂(ψ | y)`` (the objective
+  of the fit, with the Jacobian of the unconstrained scale) over the proposal density, and
+  ``n`` of them resampled by weight — this corrects the Gaussian's tails (e.g. of a log SD
+  near 0), with a warning when the importance ESS is below ``n/4``.  For each, the latent
+  effects are one draw from the Gaussian approximation of ``z | y, ψ`` around its
+  conditional mode (exact for the Gaussian family; not corrected for other families).
   When the Hessian had to be regularised (``draws_usable`` False) all draws are the
   estimates (with a warning).  A hyperparameter draw whose conditional precision cannot be
   factored (an SD drawn within rounding of 0) is redrawn.
@@ -19,7 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["joint_draws", "linear_predictor", "pointwise_loglik"]
+__all__ = ["joint_draws", "linear_predictor", "pointwise_loglik", "POOL", "MAX_LOG_SD"]
+
+#: Laplace fits: proposals per returned draw in the importance resampling of ψ
+POOL = 4
+#: Laplace fits: largest proposal SD of a bounded hyperparameter (an SD) on its log/logit
+#: scale; a Laplace SD of 200 on log σ (σ estimated at 0) would waste every proposal
+MAX_LOG_SD = 2.0
 
 
 def joint_draws(res, n: int = 200, seed=None) -> list[tuple]:
@@ -59,21 +69,51 @@ def joint_draws(res, n: int = 200, seed=None) -> list[tuple]:
                       "bands and predictive draws ignore parameter uncertainty; fit by MCMC",
                       MMWarning, stacklevel=3)
         return [(space.hyper(u_hat), res.raw.mode.z, u_hat)] * n
-    L = np.linalg.cholesky(res.raw.cov_u + 1e-12 * np.eye(space.dim)) if space.dim else None
+    if not space.dim:
+        mode = latent.mode(space.hyper(u_hat), z0=res.raw.mode.z)
+        return [(space.hyper(u_hat), z, u_hat) for z in latent.draw_conditional(mode, rng, n).T]
+    cov = np.asarray(res.raw.cov_u, float)
+    sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+    bounded = np.isfinite(space.lower) | np.isfinite(space.upper)
+    shrink = np.where(bounded, np.minimum(1.0, MAX_LOG_SD / sd), 1.0)
+    L = np.linalg.cholesky(cov * np.outer(shrink, shrink) + 1e-12 * np.eye(space.dim))
     z0 = res.raw.mode.z
-    out: list[tuple] = []
+    pool: list[tuple] = []
+    logw: list[float] = []
     tries = 0
-    while len(out) < n:
-        u = u_hat + (L @ rng.standard_normal(space.dim) if L is not None else 0.0)
+    while len(pool) < POOL * n:
+        e = rng.standard_normal(space.dim)
+        u = u_hat + L @ e
         h = space.hyper(u)
         try:
             with np.errstate(all="ignore"):
                 mode = latent.mode(h, z0=z0)
+                lp = mode.log_marginal + space.log_prior(u, jacobian=True)
+            if not np.isfinite(lp):
+                raise FloatingPointError
         except (np.linalg.LinAlgError, FloatingPointError, ValueError):
             tries += 1  # an SD drawn within rounding of 0: no factorisable precision
-            if tries > 10 * n:
+            if tries > 10 * POOL * n:
                 raise
             continue
+        pool.append((h, mode, u))
+        logw.append(lp + 0.5 * float(e @ e))
+    lw = np.asarray(logw) - np.max(logw)
+    w = np.exp(lw) / np.exp(lw).sum()
+    ess = 1.0 / np.sum(w**2)
+    if ess < n / 4:
+        import warnings
+
+        from mmreg.errors import MMWarning
+
+        warnings.warn(f"the Laplace approximation of the hyperparameters is poor here "
+                      f"(importance ESS {ess:.0f} of {len(w)} proposals): posterior draws, "
+                      "bands and comparisons of this fit are rough; fit by MCMC",
+                      MMWarning, stacklevel=3)
+    pick = rng.choice(len(pool), size=n, replace=True, p=w)
+    out = []
+    for i in pick:
+        h, mode, u = pool[i]
         out.append((h, latent.draw_conditional(mode, rng, 1)[:, 0], u))
     return out
 
