@@ -14,9 +14,10 @@ comparison, predictive checks, effects with bands, survival curves) starts from
   near 0), with a warning when the importance ESS is below ``n/4``.  For each, the latent
   effects are one draw from the Gaussian approximation of ``z | y, ψ`` around its
   conditional mode (exact for the Gaussian family; not corrected for other families).
-  When the Hessian had to be regularised (``draws_usable`` False) all draws are the
-  estimates (with a warning).  A hyperparameter draw whose conditional precision cannot be
-  factored (an SD drawn within rounding of 0) is redrawn.
+  The importance weights also make the draws usable when the Hessian had to be
+  regularised (``draws_usable`` False: the covariance is then only a proposal).  A
+  hyperparameter draw whose conditional precision cannot be factored (an SD drawn within
+  rounding of 0) is redrawn.
 """
 
 from __future__ import annotations
@@ -59,16 +60,6 @@ def joint_draws(res, n: int = 200, seed=None) -> list[tuple]:
     rng = np.random.default_rng(seed)
     latent = res.model.latent
     u_hat = np.asarray(res.raw.u, dtype=float)
-    if not res.draws_usable:
-        import warnings
-
-        from mmreg.errors import MMWarning
-
-        warnings.warn("the Laplace Hessian had to be regularised (a flat direction, e.g. an SD "
-                      "estimated at 0): posterior draws are replaced by the estimates, so "
-                      "bands and predictive draws ignore parameter uncertainty; fit by MCMC",
-                      MMWarning, stacklevel=3)
-        return [(space.hyper(u_hat), res.raw.mode.z, u_hat)] * n
     if not space.dim:
         mode = latent.mode(space.hyper(u_hat), z0=res.raw.mode.z)
         return [(space.hyper(u_hat), z, u_hat) for z in latent.draw_conditional(mode, rng, n).T]

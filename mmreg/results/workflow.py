@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["WorkflowMethods"]
 
@@ -136,3 +137,156 @@ class WorkflowMethods:
         U = np.array([u for _, _, u in dr])[None]
         attrs = {"draws_from": "Laplace approximation (mmreg.results.draws)"}
         return inference_data(self, Z, U, attrs=attrs, predictive=predictive, seed=seed)
+
+    # ---------------------------------------------------------------- effects
+    def conditional_effects(self, var: str, data: pd.DataFrame | None = None, values=None,
+                            at: dict | None = None, kind: str = "response",
+                            n: int | None = None, n_points: int = 50, alpha: float = 0.05,
+                            draws: int = 200, seed=0):
+        """Predictions over a grid of one variable, others at their means (brms's
+        ``conditional_effects``).
+
+        Parameters
+        ----------
+        var : str
+            A main-level column, a member-level ``vars()`` column (every member of every
+            group gets the value: the effect through the aggregation) or a column of a
+            weight function (the weight of a member with that value among ``n - 1``
+            members with the average value; see :mod:`mmreg.results.conditional`).
+        data : DataFrame, optional
+            The fitted data: rebuild the rows from it (needed for categorical or
+            transformed variables; the grid then comes from the data).
+        values : array_like, optional
+            The grid (default: the observed values of a variable with at most 10 integer
+            values, else ``n_points`` points over its range).
+        at : dict, optional
+            Values of other design columns (without data) or data columns (with data).
+        kind : {"response", "linear"}
+            Scale of the prediction (as :meth:`predict`); weight variables give weights.
+        n : int, optional
+            Group size of weight-variable effects (default: the median).
+        n_points, alpha, draws, seed
+            Grid length, band level ``1 - alpha``, posterior draws used and their seed.
+
+        Returns
+        -------
+        mmreg.results.conditional.ConditionalEffects
+            A DataFrame with the variable, ``estimate``, ``lower``, ``upper``; ``.plot()``
+            draws it (a matplotlib Figure).
+
+        Examples
+        --------
+        >>> import mmreg, warnings
+        >>> import numpy as np
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit()
+        >>> ce = res.conditional_effects("finance", kind="linear", n_points=5, draws=50)
+        >>> list(ce.columns)
+        ['finance', 'estimate', 'lower', 'upper']
+
+        The slope of a linear term's prediction is its coefficient:
+
+        >>> slope = np.diff(ce["estimate"]) / np.diff(ce["finance"])
+        >>> bool(np.allclose(slope, res.params["mm1.finance"]))
+        True
+        >>> ce.plot().axes[0].get_xlabel()
+        'finance'
+        """
+        from mmreg.results.conditional import conditional_effects
+
+        return conditional_effects(self, var, data=data, values=values, at=at, kind=kind,
+                                   n=n, n_points=n_points, alpha=alpha, draws=draws, seed=seed)
+
+    # ---------------------------------------------------------------- survival
+    def predict_survival(self, data: pd.DataFrame | None = None, times=None, groups=None,
+                         alpha: float = 0.05, draws: int = 200, seed=0) -> pd.DataFrame:
+        """Survival curves ``S(t)`` per group with bands (Weibull and Cox fits).
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            New data (as :meth:`predict`); default the fitted groups.
+        times : array_like, optional
+            Default: 50 times from 0 to the largest observed time.
+        groups : list, optional
+            Keep only these group ids.
+        alpha, draws, seed
+            Band level ``1 - alpha``, posterior draws used and their seed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group``, ``time``, ``estimate``, ``lower``, ``upper`` (see
+            :mod:`mmreg.results.survival` for the formulas).
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         family="weibull", seed=1)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df, family="weibull").fit()
+        >>> sv = res.predict_survival(times=[0, 100, 500], groups=[1, 2], draws=50)
+        >>> sv.shape, list(sv.columns)
+        ((6, 5), ['group', 'time', 'estimate', 'lower', 'upper'])
+        >>> float(sv["estimate"].iloc[0])  # everyone survives at time 0
+        1.0
+        """
+        from mmreg.results.survival import predict_survival
+
+        return predict_survival(self, data=data, times=times, groups=groups, alpha=alpha,
+                                draws=draws, seed=seed)
+
+    def median_survival(self, data: pd.DataFrame | None = None, alpha: float = 0.05,
+                        draws: int = 200, seed=0) -> pd.DataFrame:
+        """Median survival time per group with its band (Weibull and Cox fits; see
+        :func:`mmreg.results.survival.median_survival`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``estimate``, ``lower``, ``upper``, indexed by group.
+        """
+        from mmreg.results.survival import median_survival
+
+        return median_survival(self, data=data, alpha=alpha, draws=draws, seed=seed)
+
+    def hazard_ratios(self, alpha: float = 0.05, draws: int = 1000, seed=0) -> pd.DataFrame:
+        """Hazard ratios of the coefficients (Weibull ``exp(-shape·β)``, Cox ``exp(β)``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``hazard_ratio``, ``lower``, ``upper``, one row per coefficient.
+        """
+        from mmreg.results.survival import hazard_ratios
+
+        return hazard_ratios(self, alpha=alpha, draws=draws, seed=seed)
+
+    def plot_survival(self, groups=None, data: pd.DataFrame | None = None, times=None,
+                      alpha: float = 0.05, draws: int = 200, seed=0):
+        """Survival curves with bands for some groups (a matplotlib Figure).
+
+        Parameters
+        ----------
+        groups : list, optional
+            Group ids; default: the groups of ``data``, or 4 fitted groups at the quartiles
+            of the predicted median survival.
+        data, times, alpha, draws, seed
+            As :meth:`predict_survival`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One curve and band per group; x ``time``, y ``survival probability``.
+        """
+        from mmreg.results.plots.workflow import plot_curves
+
+        if groups is None and data is None:
+            eta = self.predict(kind="linear").sort_values()
+            groups = list(eta.index[np.linspace(0, len(eta) - 1, 4).astype(int)])
+        sv = self.predict_survival(data=data, times=times, groups=groups, alpha=alpha,
+                                   draws=draws, seed=seed)
+        fig = plot_curves(sv, "time", "survival probability", by="group")
+        fig.axes[0].set_title(f"Survival curves ({1 - alpha:.0%} bands)")
+        return fig
