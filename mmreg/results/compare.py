@@ -30,7 +30,7 @@ from scipy.special import logsumexp
 from mmreg.errors import MMSpecError, MMWarning
 from mmreg.results.ic import loo_pointwise
 
-__all__ = ["compare", "comparison_data"]
+__all__ = ["compare", "comparison_data", "fit_rows"]
 
 
 def comparison_data(res, draws: int = 500, seed=0):
@@ -179,3 +179,27 @@ def compare(fits: dict, ic: str = "loo", draws: int = 500, seed=0,
                       "see the Pareto k diagnostics (res.loo) or run MCMC longer",
                       MMWarning, stacklevel=2)
     return tab
+
+
+def fit_rows(results: list) -> dict[str, list[str]]:
+    """Fit statistics of several fits as table rows (label to one cell per fit).
+
+    ``N groups`` and ``Method`` always; ``Log-lik.``, ``AIC``, ``BIC`` for fits that have
+    them (Laplace) and ``LOO``, ``WAIC``, ``DIC`` (deviance scale, smaller is better) for
+    fits with posterior draws (MCMC); a row appears when some fit has it, blank elsewhere.
+    """
+    rows: dict[str, list[str]] = {"N groups": [str(r.nobs) for r in results],
+                                  "Method": [r.method for r in results]}
+    getters = {"Log-lik.": lambda r: r.llf, "AIC": lambda r: r.aic, "BIC": lambda r: r.bic,
+               "LOO": lambda r: r.loo["loo"], "WAIC": lambda r: r.waic["waic"],
+               "DIC": lambda r: r.dic}
+    attr = {"Log-lik.": "llf", "AIC": "aic", "BIC": "bic", "LOO": "loo", "WAIC": "waic",
+            "DIC": "dic"}
+    for label, get in getters.items():
+        have = [hasattr(type(r), attr[label]) for r in results]
+        if any(have):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rows[label] = [f"{get(r):.1f}" if h else "" for r, h in zip(results, have,
+                                                                             strict=True)]
+    return rows

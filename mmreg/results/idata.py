@@ -1,9 +1,10 @@
 """The groups of an ``arviz.InferenceData`` export, for Laplace and MCMC fits alike.
 
 :func:`inference_data` lays out draws as ``(chain, draw, ...)`` and builds the groups
-``posterior`` (parameters, random effects labelled by member/unit id, weights labelled by
-data row), ``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
-``sample_stats``.  MCMC fits pass their draws in the export order of
+``posterior`` (parameters, random effects labelled by member/unit id, weights of
+estimated weight functions labelled by data row), ``log_likelihood``,
+``posterior_predictive``, ``observed_data`` and ``sample_stats``.  MCMC fits pass their
+draws in the export order of
 :meth:`~mmreg.results.mcmc_results.MCMCResults.to_inference_data` (chains = the run's
 chains); Laplace fits one chain of draws from the approximate posterior
 (:func:`mmreg.results.draws.joint_draws`).
@@ -75,6 +76,8 @@ def inference_data(res, Z: np.ndarray, U: np.ndarray, *, posterior: dict | None 
         coords[dim] = _labels(blk.re_labels)
         dims[f"re.{blk.label}"] = [dim]
     for k, b in enumerate(design.mm):
+        if b.weights.is_constant:  # fixed weights are data, not part of the posterior
+            continue
         w = np.array([b.weights(h.theta[k], derivative=False)[0] for h in hypers])
         dim = f"{b.label}_membership"
         posterior[f"w.{b.label}"] = w.reshape(C, D, -1)

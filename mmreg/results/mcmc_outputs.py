@@ -364,8 +364,9 @@ class MCMCOutputs:
         (:func:`mmreg.results.diagnostics.ensemble_order`), so ``arviz.summary`` and
         ``arviz.rhat``/``ess`` give the R-hat, ESS and MCSE of :meth:`mcmc_diag`.
         Groups: ``posterior`` (parameters; random effects ``re.<block>`` labelled by
-        member/unit id; weights ``w.<block>`` labelled ``"<group>,<member>"`` per row of
-        the data), ``log_likelihood`` (``y``, one value per group), ``posterior_predictive``
+        member/unit id; weights ``w.<block>`` of estimated weight functions, labelled
+        ``"<group>,<member>"`` per row of the data), ``log_likelihood`` (``y``, one value
+        per group), ``posterior_predictive``
         (one simulated outcome per draw, seeded by ``seed``; left out with
         ``predictive=False``), ``observed_data`` and ``sample_stats`` (the ``step`` and
         ``walker`` of every draw — sort by them to get time order — and ``lp_loglik``, the

@@ -84,11 +84,29 @@ def test_export_has_all_groups_and_labelled_effects(fits):
         re = res.random_effects["hm1"]
         assert list(idata.posterior["re.hm1"].coords["hm1_id"].values) == [str(i) for i in
                                                                             re.index]
-        assert idata.posterior["w.mm1"].sizes["mm1_membership"] == len(res.weights["mm1"])
+        assert "w.mm1" not in idata.posterior  # 1/n weights are data
         assert idata.posterior_predictive["y"].shape == idata.log_likelihood["y"].shape
         np.testing.assert_array_equal(idata.observed_data["y"].values,
                                       res.model.design.outcome["y"])
     mc = fits["mcmc"]
     idata = mc.to_inference_data()
+    assert "hm1_id" in idata.posterior["re.hm1"].dims
     np.testing.assert_allclose(idata.posterior["re.hm1"].mean(("chain", "draw")).values,
                                mc.random_effects["hm1"]["mean"].values)
+
+
+def test_estimated_weights_are_exported_with_labels():
+    pytest.importorskip("arviz")
+    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=5, seed=2,
+                                            weights="estimated")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=50, tune=20,
+                                                         chains=2, seed=1)
+        idata = res.to_inference_data(predictive=False)
+    w = idata.posterior["w.mm1"]
+    tab = res.weights["mm1"]
+    assert w.sizes["mm1_membership"] == len(tab)
+    assert w.coords["mm1_membership"].values[0] == f"{tab.iloc[0, 0]},{tab.iloc[0, 1]}"
+    np.testing.assert_allclose(w.mean(("chain", "draw")).values, tab["weight"].values)
+    assert "posterior_predictive" not in idata.groups()
