@@ -171,7 +171,7 @@ def compare(fits: dict, ic: str = "loo", draws: int = 500, seed=0,
         import arviz as az
 
         data = {n: comparison_data(r, draws=draws, seed=seed) for n, r in fits.items()}
-        return az.compare(data, ic=ic)
+        return az.compare(data, ic=ic)  # type: ignore[arg-type]
     pointwise = {n: _pointwise(r, draws, seed) for n, r in fits.items()}
     tab = _own_compare(pointwise, ic)
     if tab["warning"].any():

@@ -356,7 +356,7 @@ class MCMCOutputs:
 
         return psis_loo(self._pointwise)
 
-    def to_inference_data(self, predictive: bool = True, seed=0):
+    def to_inference_data(self, draws: int | None = None, seed=0, predictive: bool = True):
         """Export to an ``arviz.InferenceData`` (needs the optional arviz).
 
         Chains are the run's chains (independent ensembles, coordinate ``chain``); each
@@ -370,7 +370,8 @@ class MCMCOutputs:
         (one simulated outcome per draw, seeded by ``seed``; left out with
         ``predictive=False``), ``observed_data`` and ``sample_stats`` (the ``step`` and
         ``walker`` of every draw — sort by them to get time order — and ``lp_loglik``, the
-        total log-likelihood); ``attrs["draw_order"]`` names the layout.
+        total log-likelihood); ``attrs["draw_order"]`` names the layout.  ``draws`` is
+        ignored (all kept draws are exported; it is there for the Laplace signature).
 
         Examples
         --------

@@ -9,7 +9,7 @@ so Laplace and MCMC fits share one implementation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,10 @@ class WorkflowMethods:
 
     model: Any
     exact_posterior: bool
+
+    if TYPE_CHECKING:  # provided by MMResults
+        def predict(self, data: pd.DataFrame | None = None,
+                    kind: str = "response") -> pd.Series: ...
 
     def posterior_predictive(self, draws: int | None = 200, seed=None) -> list[dict]:
         """Posterior predictive outcomes: one simulated data set per posterior draw.
@@ -94,7 +98,7 @@ class WorkflowMethods:
 
         return pp_check(self, kind=kind, stat=stat, draws=draws, seed=seed)
 
-    def to_inference_data(self, draws: int = 1000, seed=0, predictive: bool = True):
+    def to_inference_data(self, draws: int | None = 1000, seed=0, predictive: bool = True):
         """Export draws from the Laplace approximation as an ``arviz.InferenceData``.
 
         One chain of ``draws`` draws (hyperparameters from their Gaussian approximation,
@@ -132,7 +136,7 @@ class WorkflowMethods:
         from mmreg.results.idata import inference_data, require_arviz
 
         require_arviz()
-        dr = joint_draws(self, n=draws, seed=seed)
+        dr = joint_draws(self, n=draws or 1000, seed=seed)
         Z = np.array([z for _, z, _ in dr])[None]
         U = np.array([u for _, _, u in dr])[None]
         attrs = {"draws_from": "Laplace approximation (mmreg.results.draws)"}

@@ -94,3 +94,19 @@ def test_response_scale_and_plot(lap):
 def test_unknown_variable(lap):
     with pytest.raises(mmreg.MMSpecError):
         lap.conditional_effects("nonsense")
+
+
+def test_effects_frame_and_results_pickle(lap):
+    import pickle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ce = lap.conditional_effects("majority", kind="linear", draws=10)
+    back = pickle.loads(pickle.dumps(ce))
+    assert isinstance(back, ConditionalEffects) and back.equals(ce)
+    assert back.attrs["variable"] == "majority"
+    again = pickle.loads(pickle.dumps(lap))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ce2 = again.conditional_effects("majority", kind="linear", draws=10)
+    np.testing.assert_allclose(ce2["lower"], ce["lower"])
