@@ -14,6 +14,7 @@ from mmreg.bml_compat import bml
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
 from mmreg.io import load
 from mmreg.model import MMModel
+from mmreg.results.compare import compare
 from mmreg.results.laplace_results import LaplaceResults
 from mmreg.results.mcmc_results import MCMCResults
 from mmreg.results.plots import coefficients_plot as plot_coefficients
@@ -32,6 +33,7 @@ __all__ = [
     "MMWarning",
     "__version__",
     "bml",
+    "compare",
     "datasets",
     "load",
     "plot_coefficients",

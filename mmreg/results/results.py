@@ -16,12 +16,13 @@ from mmreg._threads import pin_public_methods
 from mmreg.results.habits import HabitsMixin
 from mmreg.results.plots.methods import PlotMethods
 from mmreg.results.protocol import PosteriorProtocol
+from mmreg.results.workflow import WorkflowMethods
 
 __all__ = ["MMResults"]
 
 
 @pin_public_methods
-class MMResults(PosteriorProtocol, PlotMethods, HabitsMixin):
+class MMResults(PosteriorProtocol, PlotMethods, HabitsMixin, WorkflowMethods):
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
     Examples

@@ -197,9 +197,12 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
     Returns
     -------
     SummaryTable
-        A DataFrame: two rows per parameter (estimate, SE; three with ``intervals``);
-        ``.to_latex()`` gives a LaTeX table that compiles as written (names escaped,
-        ``booktabs`` rules), ``_repr_html_`` renders it in Jupyter.
+        A DataFrame: two rows per parameter (estimate, SE; three with ``intervals``), then
+        ``N groups``, ``Method`` and the fit statistics: ``Log-lik.``, ``AIC``, ``BIC`` of
+        Laplace fits, ``LOO``, ``WAIC``, ``DIC`` of MCMC fits (deviance scale; see
+        :func:`mmreg.results.compare.fit_rows`); ``.to_latex()`` gives a LaTeX table that
+        compiles as written (names escaped, ``booktabs`` rules), ``_repr_html_`` renders it
+        in Jupyter.
 
     Examples
     --------
@@ -227,6 +230,9 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
                               (0.208)
     N groups          150         150
     Method        laplace     laplace
+    Log-lik.       -186.9      -186.8
+    AIC             383.8       385.6
+    BIC             398.8       403.6
 
     Part of the between-party variance moves to the country level (``sigma.mm1`` drops);
     parameters a model lacks are left blank.  With ``intervals=True`` a third row gives
@@ -257,7 +263,11 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
                     cells.append(f"[{ci.loc[p, 'lower']:.3f}, {ci.loc[p, 'upper']:.3f}]")
             else:
                 cells += [""] * per
-        cells += [str(r.nobs), r.method]
         cols[nm] = cells
-    index = [x for p in order for x in (p,) + ("",) * (per - 1)] + ["N groups", "Method"]
+    from mmreg.results.compare import fit_rows
+
+    stats_rows = fit_rows(list(results))
+    for k, nm in enumerate(names):
+        cols[nm] += [v[k] for v in stats_rows.values()]
+    index = [x for p in order for x in (p,) + ("",) * (per - 1)] + list(stats_rows)
     return SummaryTable(cols, index=index)
