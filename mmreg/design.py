@@ -32,6 +32,7 @@ from mmreg.checks import (
     typed_data,
 )
 from mmreg.design_blocks import HMBlockDesign, MMBlockDesign, build_hm, build_mm
+from mmreg.design_slopes import check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec
@@ -74,7 +75,7 @@ class Design:
     def re_blocks(self) -> tuple:
         """Blocks with random effects, in latent order (mm blocks first)."""
         return tuple(b for b in self.mm if b.re_state is not None) + tuple(
-            h for h in self.hm if h.re_state is not None
+            r for h in self.hm for r in h.random_blocks
         )
 
     @property
@@ -135,6 +136,8 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
         put(list(h.znames) + list(h.fenames), f"b.hm.{k}")
         if h.re_state is not None:
             names[f"sigma.{h.label}"] = f"sigma.hm.{k}"
+        for s in h.slopes:  # bml 1.0 names them as mmreg does
+            names[f"sigma.{s.label}"] = f"sigma.{s.label}"
     return names
 
 
@@ -165,6 +168,7 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     memory: dict = {}
     design = _materialise(spec, data, has_intercept=has_intercept, family=family,
                           outcome=outcome, memory=memory, weight_functions=None)
+    check_slope_means((s for h in design.hm for s in h.slopes), design.coef_names)
     learned = DesignSpec.from_memory(
         memory, formula=spec, family=family, has_intercept=has_intercept,
         group_ids=design.group_ids,

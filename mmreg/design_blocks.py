@@ -23,6 +23,7 @@ from mmreg.checks import (
     no_na,
     py,
 )
+from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import HMBlock, MMBlock
 from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
@@ -90,6 +91,13 @@ class HMBlockDesign:
     re_prev: np.ndarray | None
     re_labels: tuple = ()
     fixed_offset: np.ndarray | None = None  # Σ value * var of fix() in vars(), per group
+    slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+
+    @property
+    def random_blocks(self) -> tuple:
+        """This block's random-effect blocks in latent order: the intercepts (if any), then
+        each random slope."""
+        return ((self,) if self.re_state is not None else ()) + self.slopes
 
 
 # --------------------------------------------------------------------------- helpers
@@ -249,9 +257,14 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
         re_state = ucode
         # label random effects by the unit ids themselves (as mm blocks do), or by name =
         labels = unit_labels if blk.name else tuple(unit_ids.tolist())
+    slopes = build_slopes(label, blk, gframe, ucode,
+                          unit_labels if blk.name else tuple(unit_ids.tolist()), infos)
+    if re_state is not None and not blk.re_intercept and not blk.ar:
+        re_state = None  # re(0 + x): slopes only
     return HMBlockDesign(
         label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
         Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
         re_state=re_state, re_prev=re_prev,
         re_labels=labels if re_state is not None else (), fixed_offset=offset,
+        slopes=slopes,
     )

@@ -78,6 +78,13 @@ class HMBlock:
     type : {"RE", "FE"}
     show_fe : bool
     ar : bool
+    re_slopes : tuple of str
+        Group-level columns with a random slope per unit (``re(1 + x)``: ``("x",)``).  Set
+        by the bml 1.0 parser; empty for bml 0.9 formulas.
+    re_intercept : bool
+        The random intercept of ``type = "RE"`` (False for ``re(0 + x)``).
+    re_cor : bool
+        ``re(1 + x, cor = TRUE)``: correlated intercept and slope.
     """
 
     id: str
@@ -88,6 +95,9 @@ class HMBlock:
     show_fe: bool = False
     ar: bool = False
     source: str = ""
+    re_slopes: tuple[str, ...] = ()
+    re_intercept: bool = True
+    re_cor: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ def _design_arrays(model):
     for h in d.hm:
         yield from (h.unit, h.Z, h.fe)
         yield from (a for a in (h.re_state, h.re_prev, h.fixed_offset) if a is not None)
+        for sl in h.slopes:
+            yield from (sl.re_state, sl.re_values)
 
 
 def model_fingerprint(model, walkers: int, dim: int, layout: str = "") -> str:

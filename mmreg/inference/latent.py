@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mmreg.design import Design
+from mmreg.design import Design, HMBlockDesign
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
@@ -102,16 +102,17 @@ class LatentModel:
         rr, cc, src = [], [], []
         col0 = 0
         for blk in blocks:
+            size = int(blk.re_state.max()) + 1
             if any(blk is b for b in design.mm):  # mm block
-                size = int(blk.re_state.max()) + 1
                 rr.append(blk.group)
                 cc.append(col0 + blk.re_state)
                 src.append(("mm", design.mm.index(blk), len(blk.group)))
-            else:
-                size = int(blk.re_state.max()) + 1
+            else:  # hm intercepts (loading 1) or a random slope (loading x)
                 rr.append(np.arange(n))
                 cc.append(col0 + blk.re_state)
-                src.append(("hm", None, n))
+                vals = (np.ones(n) if isinstance(blk, HMBlockDesign)
+                        else np.asarray(blk.re_values, float))
+                src.append(("hm", vals, n))
             self.re_sizes.append(size)
             col0 += size
         self.q = col0
@@ -198,8 +199,8 @@ class LatentModel:
                 D[:, col:col + k] = np.hstack([h.Z, h.fe])
                 col += k
         if self.q:
-            vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)
-                                   for kind, i, m in self._r_src])
+            vals = np.concatenate([ws[i] if kind == "mm" else i
+                                   for kind, i, _ in self._r_src])
             R0 = self._R
             R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
         else:

@@ -44,6 +44,8 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     for h in d.hm:
         if h.re_state is not None:
             out[h.label] = sd[f"sigma.{h.label}"] ** 2
+        for sl in h.slopes:  # a random slope adds σ² x² to group i's variance
+            out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sl.re_values**2))
     if convention == "bml":
         resid = model.bound_family.family.bml_residual_variance(model.bound_family, hyper.phi)
     else:
