@@ -28,3 +28,21 @@ def slope_model(formula: str, data, slopes=("majority",), intercept: bool = True
 
     with mock.patch.object(mmreg.model, "parse_formula", parse):
         return mmreg.MMModel(formula, data, **kwargs)
+
+
+def simulate_slopes(n_groups: int = 628, seed: int = 1, sd_slope: float = 0.3,
+                    family: str = "gaussian", **kwargs):
+    """Coalition data (``simulate_coalitions``) whose outcome has a country random slope of
+    ``majority`` with SD ``sd_slope`` (Gaussian: added to y, exactly the model)."""
+    import numpy as np
+
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=n_groups, n_members=max(n_groups // 2, 60),
+        n_countries=kwargs.pop("n_countries", max(29, n_groups // 1000)), family=family,
+        seed=seed, **kwargs)
+    rng = np.random.default_rng(seed + 1000)
+    units, code = np.unique(df["cid"].to_numpy(), return_inverse=True)
+    v = sd_slope * rng.standard_normal(len(units))
+    df["y"] = df["y"] + v[code] * df["majority"].to_numpy()
+    df.attrs["truth"] = dict(df.attrs.get("truth", {}), **{"sigma.hm1.majority": sd_slope})
+    return df
