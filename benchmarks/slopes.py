@@ -48,6 +48,8 @@ def main() -> None:
                          "sigma.hm1.majority": res.params.get("sigma.hm1.majority", "")})
     print(f"Laplace fits ({machine()}, BLAS 1 thread):")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
+    if args.draws <= 0:
+        return
 
     df = simulate_slopes(seed=1)
     runs = []

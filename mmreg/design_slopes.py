@@ -41,6 +41,8 @@ class SlopeBlockDesign:
         The column's value per group (the loading).
     re_labels : tuple
         Label of each unit (as the block's random intercepts).
+    spec : HMBlock
+        The spec of the ``hm()`` block (its ``id`` names the units).
     """
 
     label: str
@@ -49,6 +51,7 @@ class SlopeBlockDesign:
     re_state: np.ndarray
     re_values: np.ndarray
     re_labels: tuple = ()
+    spec: HMBlock | None = None
     #: slopes are independent effects (no random-walk structure)
     re_prev: None = None
 
@@ -101,7 +104,7 @@ def build_slopes(label: str, blk: HMBlock, gframe: pd.DataFrame, ucode: np.ndarr
                               f"gives {len(names)} ({', '.join(names)})")
         out.append(SlopeBlockDesign(label=f"{label}.{var}", parent=label, variable=var,
                                     re_state=np.asarray(ucode), re_values=X[:, 0].copy(),
-                                    re_labels=tuple(labels)))
+                                    re_labels=tuple(labels), spec=blk))
     return tuple(out)
 
 
