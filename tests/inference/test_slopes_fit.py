@@ -50,3 +50,19 @@ def test_mcmc_summary_var_decomp_and_pickling():
     re = lap.random_effects
     assert list(re) == ["mm1", "hm1", "hm1.majority"]
     assert re["hm1.majority"].index.equals(re["hm1"].index)
+
+
+def test_predictions_on_new_data_carry_each_countrys_slope():
+    df = simulate_slopes(n_groups=200, n_countries=8, seed=5, sd_slope=0.5)
+    res = slope_model(df.attrs["formula"], df).fit()
+    full = res.predict(df, kind="linear").to_numpy()
+    np.testing.assert_allclose(full, res.predict(kind="linear").to_numpy(), rtol=1e-10)
+    # switching majority on or off changes eta by the fixed effect + the country's slope
+    gov = df.groupby("gid").first()
+    b, re = res.params, res.random_effects
+    flip = df.copy()
+    flip["majority"] = 1 - flip["majority"]
+    d = res.predict(flip, kind="linear").to_numpy() - full
+    sign = np.where(gov["majority"].to_numpy() == 1, -1.0, 1.0)
+    want = sign * (b["majority"] + re["hm1.majority"]["mean"].reindex(gov["cid"]).to_numpy())
+    np.testing.assert_allclose(d, want, rtol=1e-8, atol=1e-10)
