@@ -74,7 +74,7 @@ class Design:
     @property
     def re_blocks(self) -> tuple:
         """Blocks with random effects, in latent order (mm blocks first)."""
-        return tuple(b for b in self.mm if b.re_state is not None) + tuple(
+        return tuple(r for b in self.mm for r in b.random_blocks) + tuple(
             r for h in self.hm for r in h.random_blocks
         )
 
@@ -132,6 +132,8 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
             names[nm] = f"b.w.{k}[{j}]"
         if b.re_state is not None:
             names[f"sigma.{b.label}"] = f"sigma.mm.{k}"
+        for s in b.slopes:  # bml 1.0 names them as mmreg does
+            names[f"sigma.{s.label}"] = f"sigma.{s.label}"
     for k, h in enumerate(design_parts["hm"], 1):
         put(list(h.znames) + list(h.fenames), f"b.hm.{k}")
         if h.re_state is not None:
@@ -168,7 +170,8 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     memory: dict = {}
     design = _materialise(spec, data, has_intercept=has_intercept, family=family,
                           outcome=outcome, memory=memory, weight_functions=None)
-    check_slope_means((s for h in design.hm for s in h.slopes), design.coef_names)
+    check_slope_means((s for b in (*design.mm, *design.hm) for s in b.slopes),
+                      design.coef_names)
     learned = DesignSpec.from_memory(
         memory, formula=spec, family=family, has_intercept=has_intercept,
         group_ids=design.group_ids,

@@ -51,6 +51,13 @@ class MMBlockDesign:
     re_state: np.ndarray | None  # RE state per row (member code, or participation for ar)
     re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
     re_labels: tuple = ()
+    slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+
+    @property
+    def random_blocks(self) -> tuple:
+        """This block's random-effect blocks in latent order: the member intercepts (if
+        any), then each random slope."""
+        return ((self,) if self.re_state is not None else ()) + self.slopes
 
     def covariate(self, name: str) -> np.ndarray:
         """Values of a member covariate per membership row (canonical order).
@@ -201,11 +208,15 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
             labels = tuple(member_ids)
     elif blk.ar:
         raise MMSpecError(f"{label}: ar = TRUE needs member random effects (RE = TRUE)")
+    slopes = build_slopes(label, blk, frame, mcode, tuple(member_ids), infos,
+                          mm_index=k - 1, rows=gcode)
+    if re_state is not None and not blk.re_intercept and not blk.ar:
+        re_state, labels = None, ()  # re(0 + x): slopes only
     return MMBlockDesign(
         label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
         n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
         weights=bound, wnames=tuple(f"{label}.w.{p}" for p in wf.params),
-        re_state=re_state, re_prev=re_prev, re_labels=labels,
+        re_state=re_state, re_prev=re_prev, re_labels=labels, slopes=slopes,
     )
 
 

@@ -16,15 +16,18 @@ from mmreg.formula.parse import parse_formula
 
 
 def slope_model(formula: str, data, slopes=("majority",), intercept: bool = True,
-                cor: bool = False, block: int = 1, **kwargs) -> mmreg.MMModel:
-    """``MMModel(formula, data)`` with ``RE = re(1 + <slopes>)`` on ``hm()`` block ``block``."""
+                cor: bool = False, block: int = 1, kind: str = "hm",
+                **kwargs) -> mmreg.MMModel:
+    """``MMModel(formula, data)`` with ``RE = re(1 + <slopes>)`` on block ``block`` of
+    ``kind`` (``"hm"`` or ``"mm"``)."""
 
     def parse(f):
         spec = parse_formula(f)
-        hm = list(spec.hm)
-        hm[block - 1] = dataclasses.replace(hm[block - 1], re_slopes=tuple(slopes),
-                                            re_intercept=intercept, re_cor=cor)
-        return dataclasses.replace(spec, hm=tuple(hm))
+        blocks = list(getattr(spec, kind))
+        extra = {"re_cor": cor} if kind == "hm" else {}
+        blocks[block - 1] = dataclasses.replace(blocks[block - 1], re_slopes=tuple(slopes),
+                                                re_intercept=intercept, **extra)
+        return dataclasses.replace(spec, **{kind: tuple(blocks)})
 
     with mock.patch.object(mmreg.model, "parse_formula", parse):
         return mmreg.MMModel(formula, data, **kwargs)

@@ -50,6 +50,11 @@ class MMBlock:
         Member random effects (bml: defaults to TRUE when ``vars = NULL``, else FALSE).
     ar : bool
         Random-walk member effects over a member's successive participations.
+    re_slopes : tuple of str
+        Member-level columns with a random slope per member (``re(1 + x)``).  Set by the bml
+        1.0 parser; empty for bml 0.9 formulas.
+    re_intercept : bool
+        The member random intercept when ``re`` is set (False for ``re(0 + x)``).
     """
 
     member_id: str
@@ -60,6 +65,8 @@ class MMBlock:
     re: bool = True
     ar: bool = False
     source: str = ""
+    re_slopes: tuple[str, ...] = ()
+    re_intercept: bool = True
 
 
 @dataclass(frozen=True)

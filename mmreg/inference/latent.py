@@ -103,16 +103,20 @@ class LatentModel:
         col0 = 0
         for blk in blocks:
             size = int(blk.re_state.max()) + 1
-            if any(blk is b for b in design.mm):  # mm block
+            if any(blk is b for b in design.mm):  # mm block: loading w
                 rr.append(blk.group)
                 cc.append(col0 + blk.re_state)
-                src.append(("mm", design.mm.index(blk), len(blk.group)))
-            else:  # hm intercepts (loading 1) or a random slope (loading x)
+                src.append(("mm", design.mm.index(blk), None))
+            elif isinstance(blk, HMBlockDesign):  # hm intercepts: loading 1
                 rr.append(np.arange(n))
                 cc.append(col0 + blk.re_state)
-                vals = (np.ones(n) if isinstance(blk, HMBlockDesign)
-                        else np.asarray(blk.re_values, float))
-                src.append(("hm", vals, n))
+                src.append(("fixed", None, np.ones(n)))
+            else:  # a random slope: loading x (hm), w x (mm)
+                rr.append(np.arange(n) if blk.re_rows is None else blk.re_rows)
+                cc.append(col0 + blk.re_state)
+                x = np.asarray(blk.re_values, float)
+                src.append(("fixed", None, x) if blk.weighted_by is None
+                           else ("mm", blk.weighted_by, x))
             self.re_sizes.append(size)
             col0 += size
         self.q = col0
@@ -199,8 +203,8 @@ class LatentModel:
                 D[:, col:col + k] = np.hstack([h.Z, h.fe])
                 col += k
         if self.q:
-            vals = np.concatenate([ws[i] if kind == "mm" else i
-                                   for kind, i, _ in self._r_src])
+            vals = np.concatenate([x if kind == "fixed" else ws[i] if x is None else ws[i] * x
+                                   for kind, i, x in self._r_src])
             R0 = self._R
             R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
         else:
