@@ -170,8 +170,9 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     memory: dict = {}
     design = _materialise(spec, data, has_intercept=has_intercept, family=family,
                           outcome=outcome, memory=memory, weight_functions=None)
-    check_slope_means((s for b in (*design.mm, *design.hm) for s in b.slopes),
-                      design.coef_names)
+    slopes = [s for b in design.mm for s in b.slopes] + [s for h in design.hm
+                                                          for s in h.slopes]
+    check_slope_means(slopes, design.coef_names)
     learned = DesignSpec.from_memory(
         memory, formula=spec, family=family, has_intercept=has_intercept,
         group_ids=design.group_ids,

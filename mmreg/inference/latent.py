@@ -99,21 +99,26 @@ class LatentModel:
         # random-effect incidence R (n × q), data refreshed from the weights
         blocks = design.re_blocks
         self.re_sizes = []
-        rr, cc, src = [], [], []
+        rr: list[np.ndarray] = []
+        cc: list[np.ndarray] = []
+        #: loading source per block: ("mm", mm block, x or None) — the weights (times x);
+        #: ("fixed", None, values) — fixed loadings (1 for hm intercepts, x for hm slopes)
+        src: list[tuple[str, int | None, np.ndarray | None]] = []
         col0 = 0
         for blk in blocks:
-            size = int(blk.re_state.max()) + 1
+            state = np.asarray(blk.re_state)  # set on every block of re_blocks
+            size = int(state.max()) + 1
             if any(blk is b for b in design.mm):  # mm block: loading w
                 rr.append(blk.group)
-                cc.append(col0 + blk.re_state)
+                cc.append(col0 + state)
                 src.append(("mm", design.mm.index(blk), None))
             elif isinstance(blk, HMBlockDesign):  # hm intercepts: loading 1
                 rr.append(np.arange(n))
-                cc.append(col0 + blk.re_state)
+                cc.append(col0 + state)
                 src.append(("fixed", None, np.ones(n)))
             else:  # a random slope: loading x (hm), w x (mm)
                 rr.append(np.arange(n) if blk.re_rows is None else blk.re_rows)
-                cc.append(col0 + blk.re_state)
+                cc.append(col0 + state)
                 x = np.asarray(blk.re_values, float)
                 src.append(("fixed", None, x) if blk.weighted_by is None
                            else ("mm", blk.weighted_by, x))
