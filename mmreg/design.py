@@ -33,6 +33,7 @@ from mmreg.checks import (
     typed_data,
 )
 from mmreg.design_blocks import HMBlockDesign, MMBlockDesign, build_hm, build_mm
+from mmreg.design_slopes import check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec
@@ -75,8 +76,8 @@ class Design:
     @property
     def re_blocks(self) -> tuple:
         """Blocks with random effects, in latent order (mm blocks first)."""
-        return tuple(b for b in self.mm if b.re_state is not None) + tuple(
-            h for h in self.hm if h.re_state is not None
+        return tuple(r for b in self.mm for r in b.random_blocks) + tuple(
+            r for h in self.hm for r in h.random_blocks
         )
 
     @property
@@ -133,10 +134,14 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
             names[nm] = f"b.w.{k}[{j}]"
         if b.re_state is not None:
             names[f"sigma.{b.label}"] = f"sigma.mm.{k}"
+        for s in b.slopes:  # bml 1.0 names them as mmreg does
+            names[f"sigma.{s.label}"] = f"sigma.{s.label}"
     for k, h in enumerate(design_parts["hm"], 1):
         put(list(h.znames) + list(h.fenames), f"b.hm.{k}")
         if h.re_state is not None:
             names[f"sigma.{h.label}"] = f"sigma.hm.{k}"
+        for s in h.slopes:  # bml 1.0 names them as mmreg does
+            names[f"sigma.{s.label}"] = f"sigma.{s.label}"
     return names
 
 
@@ -167,6 +172,9 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     memory: dict = {}
     design = _materialise(spec, data, has_intercept=has_intercept, family=family,
                           outcome=outcome, memory=memory, weight_functions=None)
+    slopes = [s for b in design.mm for s in b.slopes] + [s for h in design.hm
+                                                          for s in h.slopes]
+    check_slope_means(slopes, design.coef_names)
     learned = DesignSpec.from_memory(
         memory, formula=spec, family=family, has_intercept=has_intercept,
         group_ids=design.group_ids,

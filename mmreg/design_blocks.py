@@ -23,6 +23,7 @@ from mmreg.checks import (
     no_na,
     py,
 )
+from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.aggregate import check_values, compile_aggregation
 from mmreg.formula.spec import AggSpec, HMBlock, MMBlock
@@ -51,6 +52,13 @@ class MMBlockDesign:
     re_state: np.ndarray | None  # RE state per row (member code, or participation for ar)
     re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
     re_labels: tuple = ()
+    slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+
+    @property
+    def random_blocks(self) -> tuple:
+        """This block's random-effect blocks in latent order: the member intercepts (if
+        any), then each random slope."""
+        return ((self,) if self.re_state is not None else ()) + self.slopes
 
     def covariate(self, name: str) -> np.ndarray:
         """Values of a member covariate per membership row (canonical order).
@@ -91,6 +99,13 @@ class HMBlockDesign:
     re_prev: np.ndarray | None
     re_labels: tuple = ()
     fixed_offset: np.ndarray | None = None  # Σ value * var of fix() in vars(), per group
+    slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+
+    @property
+    def random_blocks(self) -> tuple:
+        """This block's random-effect blocks in latent order: the intercepts (if any), then
+        each random slope."""
+        return ((self,) if self.re_state is not None else ()) + self.slopes
 
 
 # --------------------------------------------------------------------------- helpers
@@ -240,11 +255,15 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
             labels = tuple(member_ids)
     elif blk.ar:
         raise MMSpecError(f"{label}: ar = TRUE needs member random effects (RE = TRUE)")
+    slopes = build_slopes(label, blk, frame, mcode, tuple(member_ids), infos,
+                          mm_index=k - 1, rows=gcode)
+    if re_state is not None and not blk.re_intercept and not blk.ar:
+        re_state, labels = None, ()  # re(0 + x): slopes only
     return MMBlockDesign(
         label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
         n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
         weights=bound, wnames=tuple(f"{label}.w.{p}" for p in wf.params),
-        re_state=re_state, re_prev=re_prev, re_labels=labels,
+        re_state=re_state, re_prev=re_prev, re_labels=labels, slopes=slopes,
     )
 
 
@@ -296,9 +315,14 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
         re_state = ucode
         # label random effects by the unit ids themselves (as mm blocks do), or by name =
         labels = unit_labels if blk.name else tuple(unit_ids.tolist())
+    slopes = build_slopes(label, blk, gframe, ucode,
+                          unit_labels if blk.name else tuple(unit_ids.tolist()), infos)
+    if re_state is not None and not blk.re_intercept and not blk.ar:
+        re_state = None  # re(0 + x): slopes only
     return HMBlockDesign(
         label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
         Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
         re_state=re_state, re_prev=re_prev,
         re_labels=labels if re_state is not None else (), fixed_offset=offset,
+        slopes=slopes,
     )

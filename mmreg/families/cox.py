@@ -67,6 +67,17 @@ class CoxFamily(Family):
     default_particles = 16
     takes_intervals = True
     has_baseline = True
+    survival = True
+
+    def survival_function(self, eta, phi, times, cumhaz=None):
+        """``S(t | η) = exp(-H₀(t) e^η)`` with the cumulative baseline hazard ``cumhaz``."""
+        if cumhaz is None:
+            raise ValueError("Cox survival needs the cumulative baseline hazard")
+        return np.exp(-np.asarray(cumhaz)[None, :] * np.exp(np.asarray(eta)[:, None]))
+
+    def hazard_ratio(self, beta, phi):
+        """``exp(β)``."""
+        return np.exp(np.asarray(beta))
     summary_notes = ("No intercept: it is absorbed by the baseline hazard / choice sets.",)
     outcome_kind = "surv"
     outcome_keys = ("time", "event")

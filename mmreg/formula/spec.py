@@ -97,6 +97,11 @@ class MMBlock:
         The aggregation ``fn(type, ...)`` of the 1.0 grammar (None: the weighted sum).
     name : str or None
         The block's name (``name = "coal"``), usable in main-formula interactions.
+    re_slopes : tuple of str
+        Member-level columns with a random slope per member (``re(1 + x)``).  Set by the bml
+        1.0 parser; empty for bml 0.9 formulas.
+    re_intercept : bool
+        The member random intercept when ``re`` is set (False for ``re(0 + x)``).
     """
 
     member_id: str
@@ -109,6 +114,8 @@ class MMBlock:
     source: str = ""
     agg: AggSpec | None = None
     name: str | None = None
+    re_slopes: tuple[str, ...] = ()
+    re_intercept: bool = True
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,13 @@ class HMBlock:
     type : {"RE", "FE"}
     show_fe : bool
     ar : bool
+    re_slopes : tuple of str
+        Group-level columns with a random slope per unit (``re(1 + x)``: ``("x",)``).  Set
+        by the bml 1.0 parser; empty for bml 0.9 formulas.
+    re_intercept : bool
+        The random intercept of ``type = "RE"`` (False for ``re(0 + x)``).
+    re_cor : bool
+        ``re(1 + x, cor = TRUE)``: correlated intercept and slope.
     """
 
     id: str
@@ -137,6 +151,9 @@ class HMBlock:
     show_fe: bool = False
     ar: bool = False
     source: str = ""
+    re_slopes: tuple[str, ...] = ()
+    re_intercept: bool = True
+    re_cor: bool = False
 
 
 @dataclass(frozen=True)

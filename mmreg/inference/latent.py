@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mmreg.design import Design
+from mmreg.design import Design, HMBlockDesign
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
@@ -100,20 +100,29 @@ class LatentModel:
         # random-effect incidence R (n × q), data refreshed from the weights
         blocks = design.re_blocks
         self.re_sizes = []
-        rr, cc = [], []
-        src: list[tuple[str, int | None, int]] = []
+        rr: list[np.ndarray] = []
+        cc: list[np.ndarray] = []
+        #: loading source per block: ("mm", mm block, x or None) — the weights (times x);
+        #: ("fixed", None, values) — fixed loadings (1 for hm intercepts, x for hm slopes)
+        src: list[tuple[str, int | None, np.ndarray | None]] = []
         col0 = 0
         for blk in blocks:
-            if any(blk is b for b in design.mm):  # mm block
-                size = int(blk.re_state.max()) + 1
+            state = np.asarray(blk.re_state)  # set on every block of re_blocks
+            size = int(state.max()) + 1
+            if any(blk is b for b in design.mm):  # mm block: loading w
                 rr.append(blk.group)
-                cc.append(col0 + blk.re_state)
-                src.append(("mm", design.mm.index(blk), len(blk.group)))
-            else:
-                size = int(blk.re_state.max()) + 1
+                cc.append(col0 + state)
+                src.append(("mm", design.mm.index(blk), None))
+            elif isinstance(blk, HMBlockDesign):  # hm intercepts: loading 1
                 rr.append(np.arange(n))
-                cc.append(col0 + blk.re_state)
-                src.append(("hm", None, n))
+                cc.append(col0 + state)
+                src.append(("fixed", None, np.ones(n)))
+            else:  # a random slope: loading x (hm), w x (mm)
+                rr.append(np.arange(n) if blk.re_rows is None else blk.re_rows)
+                cc.append(col0 + state)
+                x = np.asarray(blk.re_values, float)
+                src.append(("fixed", None, x) if blk.weighted_by is None
+                           else ("mm", blk.weighted_by, x))
             self.re_sizes.append(size)
             col0 += size
         self.q = col0
@@ -200,8 +209,9 @@ class LatentModel:
                 D[:, col:col + k] = np.hstack([h.Z, h.fe])
                 col += k
         if self.q:
-            vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)  # type: ignore[index]
-                                   for kind, i, m in self._r_src])
+            vals = np.concatenate([x if kind == "fixed" else ws[i]  # type: ignore[index]
+                                   if x is None else ws[i] * x  # type: ignore[index]
+                                   for kind, i, x in self._r_src])
             R0 = self._R
             R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
         else:

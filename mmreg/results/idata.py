@@ -29,15 +29,18 @@ def require_arviz():
     return az
 
 
-def extra_params(family: str, names: list[str], values: np.ndarray) -> dict[str, np.ndarray]:
-    """Derived parameters reported next to the estimated ones, per family.
+def extra_params(family, names: list[str], values: np.ndarray) -> dict[str, np.ndarray]:
+    """Derived parameters reported next to the estimated ones (the family's
+    ``derived_params``, e.g. Weibull's ``sigma = 1/shape``).
 
-    Weibull: ``sigma = 1/shape`` (bml's parameter).  Family-specific for now (to move into
-    the family interface).
+    ``family`` is a :class:`mmreg.families.Family`; ``values`` has the parameters ``names``
+    on its last axis.
     """
-    if family == "weibull" and "shape" in names:
-        return {"sigma": 1.0 / values[..., names.index("shape")]}
-    return {}
+    if not family.derived_names or not all(n in names for n in family.hyper_names):
+        return {}
+    phi = values[..., [names.index(n) for n in family.hyper_names]]
+    derived = family.derived_params(phi)
+    return {n: derived[..., j] for j, n in enumerate(family.derived_names)}
 
 
 def _labels(labels) -> list[str]:
@@ -68,7 +71,7 @@ def inference_data(res, Z: np.ndarray, U: np.ndarray, *, posterior: dict | None 
         nat = np.array([space.natural_all(u) for u in flat_u]).reshape(C, D, -1)
         vals = np.concatenate([Z[..., : lat.P], nat], axis=-1)
         posterior = {n: vals[..., j] for j, n in enumerate(names)}
-        posterior.update(extra_params(model.family, names, vals))
+        posterior.update(extra_params(model.bound_family.family, names, vals))
     posterior = dict(posterior)
     for blk, sl in zip(design.re_blocks, lat.re_slices, strict=True):
         dim = f"{blk.label}_id"

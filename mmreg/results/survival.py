@@ -11,8 +11,8 @@
 Curves are computed at each posterior draw (:func:`mmreg.results.draws.joint_draws`);
 bands are their equal-tailed quantiles, the estimate the fit's point estimate (Laplace: at
 the estimates, with the baseline at its posterior mean; MCMC: the mean over the draws).
-The family-specific parts are small functions keyed on ``model.family`` for now (to move
-into the family interface).
+The family-specific parts are the family's ``survival_function``, ``median_survival`` and
+``hazard_ratio`` (:class:`mmreg.families.Family`).
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from mmreg.results.predict import linear_predictor_at, new_data_latent
 __all__ = ["survival_function", "survival_draws", "predict_survival", "median_survival",
            "hazard_ratios", "default_times"]
 
-SURVIVAL_FAMILIES = ("weibull", "cox")
+def _family(model):
+    return model.bound_family.family
 
 
 def _check(model) -> None:
-    if model.family not in SURVIVAL_FAMILIES:
-        raise MMSpecError(f"survival predictions need family 'weibull' or 'cox', not "
+    if not _family(model).survival:
+        raise MMSpecError(f"survival predictions need a survival family (weibull, cox), not "
                           f"{model.family!r}")
 
 
@@ -57,11 +58,10 @@ def survival_function(model, hyper, eta: np.ndarray, times: np.ndarray, fitted_e
     ``fitted_eta`` (Cox): η of the fitted groups at the same draw, for the baseline.
     """
     times = np.asarray(times, float)
-    if model.family == "weibull":
-        (r,) = hyper.phi
-        return np.exp(-((times[None, :] * np.exp(-eta[:, None])) ** r))
-    H0 = _cox_cumhaz(model, eta if fitted_eta is None else fitted_eta, times, rng)
-    return np.exp(-H0[None, :] * np.exp(eta[:, None]))
+    fam = _family(model)
+    H0 = (_cox_cumhaz(model, eta if fitted_eta is None else fitted_eta, times, rng)
+          if fam.has_baseline else None)
+    return fam.survival_function(eta, hyper.phi, times, H0)
 
 
 def default_times(model, n: int = 50) -> np.ndarray:
@@ -112,11 +112,6 @@ def predict_survival(res, data=None, times=None, groups=None, alpha: float = 0.0
     return out
 
 
-def _weibull_median(hyper, eta):
-    (r,) = hyper.phi
-    return np.exp(eta) * np.log(2) ** (1.0 / r)
-
-
 def median_survival(res, data=None, alpha: float = 0.05, draws: int = 200,
                     seed=0) -> pd.DataFrame:
     """Median survival time of every group with its band (Weibull: closed form; Cox: the
@@ -129,8 +124,9 @@ def median_survival(res, data=None, alpha: float = 0.05, draws: int = 200,
 
     def med(hyper, z):
         eta = linear_predictor_at(model, hyper, z, new)
-        if model.family == "weibull":
-            return _weibull_median(hyper, eta)
+        closed = _family(model).median_survival(eta, hyper.phi)
+        if closed is not None:
+            return closed
         S = survival_function(model, hyper, eta, times,
                               fitted_eta=linear_predictor_at(model, hyper, z))
         below = S <= 0.5
@@ -153,7 +149,7 @@ def hazard_ratios(res, alpha: float = 0.05, draws: int = 1000, seed=0) -> pd.Dat
 
     def hr(hyper, z):
         b = z[:P]
-        return np.exp(-hyper.phi[0] * b) if model.family == "weibull" else np.exp(b)
+        return _family(model).hazard_ratio(b, hyper.phi)
 
     per = np.array([hr(h, z) for h, z, _ in joint_draws(res, n=draws, seed=seed)])
     est = np.asarray(res.point_estimate(hr, per_draw=pd.DataFrame(per)), float)

@@ -34,16 +34,22 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     out: dict[str, float] = {}
     sd = dict(zip(d.sd_names, hyper.sd, strict=True))
     for k, b in enumerate(d.mm):
-        if b.re_state is None:
+        if not b.random_blocks:
             continue
         w = weights[k] if weights is not None else b.weights(hyper.theta[k],
                                                             derivative=False)[0]
         ssq = np.bincount(b.group, weights=w**2, minlength=d.nobs)
         present = np.bincount(b.group, minlength=d.nobs) > 0
-        out[b.label] = sd[f"sigma.{b.label}"] ** 2 * float(np.mean(ssq[present]))
+        if b.re_state is not None:
+            out[b.label] = sd[f"sigma.{b.label}"] ** 2 * float(np.mean(ssq[present]))
+        for sl in b.slopes:  # Σ_k w² x² per group: the variance the member slopes add
+            sx = np.bincount(b.group, weights=(w * sl.re_values) ** 2, minlength=d.nobs)
+            out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sx[present]))
     for h in d.hm:
         if h.re_state is not None:
             out[h.label] = sd[f"sigma.{h.label}"] ** 2
+        for sl in h.slopes:  # a random slope adds σ² x² to group i's variance
+            out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sl.re_values**2))
     if convention == "bml":
         resid = model.bound_family.family.bml_residual_variance(model.bound_family, hyper.phi)
     else:
