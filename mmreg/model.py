@@ -237,6 +237,30 @@ class MMModel:
         """
         return [*self.design.coef_names, *self.space.names, *self._family.derived_names]
 
+    def describe(self) -> str:
+        """A short text of what the model estimates: blocks, weight functions and their
+        parameters, aggregations, and the prior of every parameter.
+
+        Returns
+        -------
+        str
+            Print it: ``print(model.describe())``.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         weights="estimated", seed=2)
+        >>> print(mmreg.MMModel(df.attrs["formula"], df).describe())  # doctest: +ELLIPSIS
+        mmreg model: family gaussian, 150 groups
+        ...
+          weight parameters: mm1.w.b0, mm1.w.b1
+        ...
+        """
+        from mmreg.describe import describe_model
+
+        return describe_model(self)
+
     # ------------------------------------------------------------------ fitting
     def fit(self, method: str = "laplace", **kwargs):
         """Fit the model.
