@@ -90,7 +90,8 @@ def describe_model(model: MMModel) -> str:
                    + f", {len(b.member_ids)} members, {len(b.rows)} memberships")
         scale = "scaled to sum to 1" if s.fn.normalize else "not scaled"
         out.append(f"  weights: w ~ {s.fn.expr} ({scale})")
-        out.append("  weight parameters: " + (", ".join(b.wnames) if b.wnames
+        found = " (free symbols of w(), estimated)" if s.fn.free else " (estimated)"
+        out.append("  weight parameters: " + (", ".join(b.wnames) + found if b.wnames
                                                 else "none (fixed weights)"))
         agg = s.agg
         if agg is None:
