@@ -44,11 +44,14 @@ class MMModel:
         Long-format data: one row per (member, group) participation.  Not modified.
     family : str or Family
         ``"gaussian"``, ``"binomial"``, ``"weibull"``, ``"cox"`` or ``"clogit"`` (bml's
-        capitalised names work too), or a configured :class:`mmreg.families.Family`
-        (e.g. ``CoxFamily(intervals=10, a=0.001, b=0.1)``).
+        capitalised names work too; ``"bernoulli"`` = ``"binomial"``), or a family object
+        (``mmreg.families.weibull()``, ``mmreg.families.cox(intervals=10)``, any configured
+        :class:`mmreg.families.Family`).
     priors : dict, list of str, or None
-        Priors by glob pattern over parameter names (``{"mm1.w.*": Normal(0, 1)}``) or bml's
-        JAGS strings (``["b.w.1 ~ dnorm(0, 1)"]``).  Default: bml's priors.
+        Priors by glob pattern over parameter names (``{"mm1.w.*": Normal(0, 1)}``), bml's
+        JAGS strings (``["b.w.1 ~ dnorm(0, 1)"]``) and/or brms-style
+        :func:`mmreg.prior` objects (``[mmreg.prior("normal(0, 1)", class_="w")]``; see
+        :func:`mmreg.get_prior`).  Default: bml's priors.
     cox_intervals : int, optional
         Cox only: piecewise-constant baseline on this many intervals (bml's break rule);
         ``None`` puts a baseline increment at every unique event time.
