@@ -105,13 +105,13 @@ def describe_model(model: MMModel) -> str:
             f"sigma.{b.label}" + (" (random walk)" if s.ar else ""))
         out.append(f"  member random effects: {re}")
     for h in d.hm:
-        s = h.spec
-        out.append(f"{h.label}: hm(id = id({s.id}), type = {s.type}), {len(h.unit_ids)} units")
+        hs = h.spec
+        out.append(f"{h.label}: hm(id = id({hs.id}), type = {hs.type}), {len(h.unit_ids)} units")
         coefs = [*h.znames, *h.fenames]
         out.append("  coefficients: " + (", ".join(coefs) if coefs else "none"))
         if h.re_state is not None:
             out.append(f"  unit random effects: sigma.{h.label}"
-                       + (" (random walk)" if s.ar else ""))
+                       + (" (random walk)" if hs.ar else ""))
     table = prior_table(model)
     out.append("priors:")
     width = max((len(n) for n in table["parameter"]), default=0)

@@ -65,7 +65,7 @@ class MMModel:
     200
     """
 
-    def __init__(self, formula: str, data: pd.DataFrame, family: str = "gaussian",
+    def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                  priors=None, cox_intervals: int | None = None):
         if not isinstance(formula, str):
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
@@ -121,7 +121,7 @@ class MMModel:
         self._assemble()
 
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, family: str = "gaussian",
+    def from_formula(cls, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                      priors=None, cox_intervals: int | None = None) -> MMModel:
         """Build a model from a bml formula (statsmodels-style constructor).
 
