@@ -66,6 +66,12 @@ class PriorSpec:
     family: str = field(default="", compare=False)
     args: tuple[float, ...] = field(default=(), compare=False)
 
+    def __post_init__(self) -> None:
+        if not self.family:  # built directly rather than by prior(): parse the string now
+            family, args = _parse(self.dist)
+            object.__setattr__(self, "family", family)
+            object.__setattr__(self, "args", args)
+
     def __repr__(self) -> str:
         parts = [repr(self.dist), f"class_={self.class_!r}"]
         parts += [f"{k}={v!r}" for k, v in (("coef", self.coef), ("group", self.group)) if v]

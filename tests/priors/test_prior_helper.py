@@ -257,3 +257,13 @@ def test_get_prior_takes_family_objects(data):
     assert by_obj["default"].tolist()[-1] == "exponential(0.001)"
     cox = mmreg.get_prior(f, data, family=mmreg.families.cox(intervals=4))
     assert "Intercept" not in cox["parameter"].tolist()
+
+
+def test_prior_spec_built_directly_pickles_and_compares():
+    from mmreg.priors.brms import PriorSpec
+
+    spec = PriorSpec("gamma(2, 1)", "sd", group="hm1")
+    assert spec == mmreg.prior("gamma(2, 1)", class_="sd", group="hm1")
+    assert spec.to_prior("sd") == Gamma(2, 1)
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    assert repr(spec) == "prior('gamma(2, 1)', class_='sd', group='hm1')"
