@@ -257,7 +257,7 @@ class MMModel:
         >>> print(mmreg.MMModel(df.attrs["formula"], df).describe())  # doctest: +ELLIPSIS
         mmreg model: family gaussian, 150 groups
         ...
-          weight parameters: mm1.w.b0, mm1.w.b1
+          weight parameters: mm1.w.b0, mm1.w.b1 (estimated)
         ...
         """
         from mmreg.describe import describe_model
