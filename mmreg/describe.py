@@ -80,6 +80,7 @@ def get_prior(formula: str, data: pd.DataFrame, family: str | Family = "gaussian
 def describe_model(model: MMModel) -> str:
     """A short text of what ``model`` estimates (see :meth:`MMModel.describe`)."""
     d = model.design
+    names = model.param_names
     out = [f"mmreg model: family {model.family}, {d.nobs} groups",
            f"formula: {model.formula}"]
     out.append("main level: " + (", ".join(d.xnames) if d.xnames else "(no terms)"))
@@ -100,9 +101,11 @@ def describe_model(model: MMModel) -> str:
             what = f"~ {agg.expr}" if agg.kind == "expr" else agg.kind
             args = [*agg.variables, *(f"{k} = {v}" for k, v in agg.shapes)]
             out.append(f"  aggregation: {what}" + (f" ({', '.join(args)})" if args else ""))
+        shapes = [n for n in names if n.startswith(f"{b.label}.fn.")]
+        if shapes:
+            out.append("  aggregation parameters: " + ", ".join(shapes))
         out.append("  coefficients: " + (", ".join(b.xnames) if b.xnames else "none"))
-        re = "none" if b.re_state is None else (
-            f"sigma.{b.label}" + (" (random walk)" if s.ar else ""))
+        re = _re_parameters(names, b.label, b.re_state is not None, s.ar)
         out.append(f"  member random effects: {re}")
     for h in d.hm:
         hs = h.spec
@@ -110,15 +113,24 @@ def describe_model(model: MMModel) -> str:
         coefs = [*h.znames, *h.fenames]
         out.append("  coefficients: " + (", ".join(coefs) if coefs else "none"))
         if h.re_state is not None:
-            out.append(f"  unit random effects: sigma.{h.label}"
-                       + (" (random walk)" if hs.ar else ""))
+            re = _re_parameters(names, h.label, True, hs.ar)
+            out.append(f"  unit random effects: {re}")
     table = prior_table(model)
     out.append("priors:")
     width = max((len(n) for n in table["parameter"]), default=0)
     pwidth = max((len(p) for p in table["prior"]), default=0)
     for r in table.itertuples(index=False):
         out.append(f"  {r.parameter:<{width}}  ~ {r.prior:<{pwidth}}  (class {r[0]})")
-    derived = [n for n in model.param_names if n not in model.priors]
+    derived = [n for n in names if n not in model.priors]
     if derived:
         out.append("derived (no prior): " + ", ".join(derived))
     return "\n".join(out)
+
+
+def _re_parameters(names: list[str], label: str, has_re: bool, ar: bool) -> str:
+    """The SD (and slope SD / correlation) parameters of a block's random effects."""
+    if not has_re:
+        return "none"
+    own = [n for n in names if n == f"sigma.{label}" or n.startswith((f"sigma.{label}.",
+                                                                       f"cor.{label}."))]
+    return ", ".join(own or [f"sigma.{label}"]) + (" (random walk)" if ar else "")
