@@ -7,13 +7,14 @@ import difflib
 import numpy as np
 
 from mmreg.errors import MMSpecError
+from mmreg.families import Family
 from mmreg.inference.options import check_int, check_seed
 from mmreg.model import MMModel
 
 __all__ = ["bml"]
 
 
-def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int = 1000,
+def bml(formula: str, data, family: str | Family = "Gaussian", priors=None, n_iter: int = 1000,
         n_burnin: int = 500, n_thin: int | None = None, n_chains: int = 3, seed=None,
         cox_intervals: int | None = None, monitor: bool = True, run: bool = True,
         parallel: bool = False, progress: bool | None = None, inits=None, **unsupported):
@@ -25,7 +26,8 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     Parameters
     ----------
     formula, data, family, priors, cox_intervals
-        As in :class:`~mmreg.MMModel`; ``family`` takes bml's capitalised names.
+        As in :class:`~mmreg.MMModel`; ``family`` takes bml's capitalised names (or a
+        family object such as ``mmreg.families.weibull()``).
     n_iter, n_burnin, n_thin, n_chains, seed
         bml's MCMC settings (``n_thin`` defaults to 1); integers (``seed`` as for
         ``fit()``), checked before any work: a bad value raises

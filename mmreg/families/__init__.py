@@ -11,6 +11,7 @@ from mmreg.errors import MMSpecError
 from mmreg.families.base import BoundFamily, Curvature, Family
 from mmreg.families.binomial import BinomialFamily
 from mmreg.families.clogit import ConditionalLogitFamily
+from mmreg.families.constructors import bernoulli, binomial, clogit, cox, gaussian, weibull
 from mmreg.families.cox import CoxFamily
 from mmreg.families.gaussian import GaussianFamily
 from mmreg.families.weibull import WeibullFamily
@@ -26,6 +27,12 @@ __all__ = [
     "WeibullFamily",
     "FAMILY_NAMES",
     "get_family",
+    "gaussian",
+    "bernoulli",
+    "binomial",
+    "weibull",
+    "cox",
+    "clogit",
 ]
 
 _CLASSES: dict[str, type[Family]] = {
@@ -35,7 +42,7 @@ _CLASSES: dict[str, type[Family]] = {
     "cox": CoxFamily,
     "clogit": ConditionalLogitFamily,
 }
-_ALIASES = {"condlogit": "clogit", "conditionallogit": "clogit"}
+_ALIASES = {"condlogit": "clogit", "conditionallogit": "clogit", "bernoulli": "binomial"}
 
 #: Canonical family names.
 FAMILY_NAMES: tuple[str, ...] = tuple(_CLASSES)
@@ -47,7 +54,8 @@ def get_family(name: str | Family, **options: object) -> Family:
     Parameters
     ----------
     name : str or Family
-        Case-insensitive: ``"gaussian"``, ``"binomial"``, ``"weibull"``, ``"cox"``,
+        Case-insensitive: ``"gaussian"``, ``"binomial"`` (or ``"bernoulli"``), ``"weibull"``,
+        ``"cox"``,
         ``"clogit"`` (also ``"CondLogit"``, ``"conditional_logit"``); bml's ``"Gaussian"``,
         ``"Binomial"``, ``"Weibull"``, ``"Cox"``.  A :class:`Family` instance is returned as is.
     **options

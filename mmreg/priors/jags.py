@@ -38,7 +38,8 @@ from mmreg.priors.positive import (
     PrecisionScaledGamma,
 )
 
-__all__ = ["parse_jags_prior", "split_jags_lines", "bml_name_kind", "split_bml_name"]
+__all__ = ["parse_jags_prior", "split_jags_lines", "bml_name_kind", "split_bml_name",
+           "evaluate_arithmetic"]
 
 #: JAGS distributions understood here and their number of arguments.
 JAGS_DISTRIBUTIONS = {
@@ -333,3 +334,25 @@ def _eval(node: ast.AST) -> float:
     ):
         return float(_FUNCS[node.func.id][1](*(_eval(a) for a in node.args)))
     raise _NotNumeric
+
+
+def evaluate_arithmetic(node: ast.AST, text: str) -> float:
+    """Evaluate a parsed argument: numbers and arithmetic (+ - * / ^, pow, sqrt, exp, log).
+
+    Parameters
+    ----------
+    node : ast.AST
+        A parsed expression (``^`` already written as ``**``).
+    text : str
+        The whole prior as written, quoted in error messages.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    MMSpecError
+        Anything else than arithmetic of numbers, or a non-finite result.
+    """
+    return _evaluate_node(node, text)
