@@ -28,7 +28,7 @@ from mmreg.formula.spec import AggSpec, Est, WeightSpec
 
 __all__ = [
     "hm_type", "is_fn09", "mm_weights", "parse_agg", "parse_block_name", "parse_fe",
-    "parse_fn09", "parse_re", "parse_w",
+    "parse_fn09", "parse_re", "parse_re_terms", "parse_w",
 ]
 
 _NULL = "NULL"
@@ -36,7 +36,6 @@ _FN_FORMALS = ("w", "c")
 
 _SHAPES = {"var": ("moment",), "threshold": ("c", "kappa"), "smax": ("kappa",),
            "gmean": ("p",)}
-_SLOPES = "random slopes are not available yet (issue #15)"
 
 
 def _fname(name: str) -> str:
@@ -189,22 +188,54 @@ def _check_shapes(kind: str, shapes: dict, where: str) -> None:
 
 
 def parse_re(value: str, label: str, source: str) -> tuple[bool, bool]:
-    """``RE = TRUE/FALSE`` or ``re(1)`` / ``re(1, ar = TRUE)`` -> (random effects, ar)."""
+    """``RE = TRUE/FALSE`` or ``re(...)`` / ``re(1, ar = TRUE)`` -> (random effects, ar).
+
+    The terms of ``re()`` (random slopes, ``cor``) are read by :func:`parse_re_terms`.
+    """
     inner = _call(value, "re")
     if inner is None:
         return rs.parse_bool(value, "RE", label, source), False
     args = rs.match_args("re", rs.split_args(inner, "re", source) if inner.strip() else [],
                          ("x", "cor", "ar"), source)
-    x = "".join(args.get("x", "1").split())
-    if x != "1" or ("cor" in args and rs.parse_bool(args["cor"], "cor", "re", source)):
-        raise MMSpecError(f"re({rs.shorten(inner, 30)}) in {label}() of the term "
-                          f"{rs.shorten(source)!r}: {_SLOPES}. Use re(1) for random intercepts.")
     ar = args.get("ar", "FALSE").strip()
     if ar not in ("TRUE", "FALSE", "T", "F", "True", "False", "true", "false"):
         raise MMSpecError(f"re(1, ar = {ar}) in {label}() of the term {rs.shorten(source)!r}: a "
                           f"random walk ordered by a column is not available yet (issue #15). "
                           "Use ar = TRUE (participation order).")
-    return True, rs.parse_bool(ar, "ar", "re", source)
+    intercept, slopes, _ = parse_re_terms(value, label, source)
+    return bool(intercept or slopes), rs.parse_bool(ar, "ar", "re", source)
+
+
+def parse_re_terms(value: str, label: str, source: str) -> tuple[bool, tuple[str, ...], bool]:
+    """Terms of ``re(1 + x + z, cor = FALSE)`` -> (intercept, slope columns, cor).
+
+    ``re(0 + x)`` and ``re(x - 1)`` drop the intercept; ``RE = TRUE`` is ``re(1)``.
+    """
+    inner = _call(value, "re")
+    if inner is None:
+        return True, (), False
+    args = rs.match_args("re", rs.split_args(inner, "re", source) if inner.strip() else [],
+                         ("x", "cor", "ar"), source)
+    text = "".join(args.get("x", "1").split()).lstrip("~")
+    cor = rs.parse_bool(args["cor"], "cor", "re", source) if "cor" in args else False
+    intercept, slopes = True, []
+    for k, term in enumerate(text.replace("-", "+-").split("+")):
+        if term in ("", "1") and (term or k == 0):
+            continue
+        if term in ("0", "-1"):
+            intercept = False
+        elif term.isidentifier() and term not in slopes:
+            slopes.append(term)
+        else:
+            raise MMSpecError(
+                f"re({rs.shorten(inner, 30)}) in {label}() of the term {rs.shorten(source)!r}: "
+                f"{term!r} is not a column name; write re(1 + x) (random intercept and slope of "
+                "the column x), re(0 + x) (slope only) or re(1).")
+    if not intercept and not slopes:
+        raise MMSpecError(f"re({rs.shorten(inner, 30)}) in {label}() of the term "
+                          f"{rs.shorten(source)!r} has no random effect; write re(1) or "
+                          "re(1 + x).")
+    return intercept, tuple(slopes), cor
 
 
 def parse_fe(value: str, source: str) -> tuple[bool, bool]:

@@ -202,8 +202,15 @@ def _mm(inner: str, source: str) -> MMBlock:
         given, free = True, None  # the block's one covariate is the aggregated feature
     elif agg is not None:
         given = True
+    slopes: tuple[str, ...] = ()
+    intercept = True
     if "RE" in args:
         re_, ar10 = g10.parse_re(args["RE"], "mm", source)
+        intercept, slopes, cor = g10.parse_re_terms(args["RE"], "mm", source)
+        if cor:
+            raise MMSpecError(f"re(..., cor = TRUE) in {_at('mm', source)}: correlated member "
+                              "random effects are not available yet (issue #15); use "
+                              "cor = FALSE (independent slopes).")
     else:
         re_, ar10 = not given, False
     if ar10 and "ar" in args:
@@ -220,7 +227,8 @@ def _mm(inner: str, source: str) -> MMBlock:
             f"'ar = TRUE' in {_at('mm', source)} needs member random effects to evolve. Set RE = "
             "TRUE or drop ar."
         )
-    return MMBlock(member, group, free, fixed, fn, re_, ar, source, agg, name)
+    return MMBlock(member, group, free, fixed, fn, re_, ar, source, agg, name,
+                   re_slopes=slopes, re_intercept=intercept)
 
 
 def _hm(inner: str, source: str) -> HMBlock:
@@ -242,8 +250,11 @@ def _hm(inner: str, source: str) -> HMBlock:
             '(random effects) or "FE" (fixed effects).'
         )
     show, ar = _flag(args, "showFE", "hm", source, False), _flag(args, "ar", "hm", source, False)
-    if "RE" in args and g10.parse_re(args["RE"], "hm", source)[1]:
-        ar = True
+    slopes: tuple[str, ...] = ()
+    intercept, cor = True, False
+    if "RE" in args:
+        ar = ar or g10.parse_re(args["RE"], "hm", source)[1]
+        intercept, slopes, cor = g10.parse_re_terms(args["RE"], "hm", source)
     if "FE" in args and g10.parse_fe(args["FE"], source)[1]:
         show = True
     if ar and typ.upper() == "FE":
@@ -251,7 +262,8 @@ def _hm(inner: str, source: str) -> HMBlock:
             f"'ar = TRUE' in {_at('hm', source)} needs random effects to evolve. Use "
             'type = "RE" or drop ar.'
         )
-    return HMBlock(hid, free, fixed, name, typ.upper(), show, ar, source)
+    return HMBlock(hid, free, fixed, name, typ.upper(), show, ar, source, re_slopes=slopes,
+                   re_intercept=intercept, re_cor=cor)
 
 
 def _strata(inner: str, source: str) -> str:
