@@ -176,12 +176,14 @@ class LatentModel:
         d = self.design
         ws = [w for w, _ in self.weights(theta)]
         mm_parts, off = [], d.offset.copy()
-        for b, S0, w in zip(d.mm, self._agg, ws, strict=True):
+        for b, S0, w, t in zip(d.mm, self._agg, ws, theta, strict=True):
             if not np.all(np.isfinite(w)):
                 raise FloatingPointError(f"weights of {b.label} are not finite")
             # a new matrix on the shared pattern (thread-safe); CSR data order = row order
             S = sp.csr_matrix((w, S0.indices, S0.indptr), shape=S0.shape)
-            if b.X.shape[1]:
+            if b.feature is not None:  # aggregated feature F(θ) (design_agg)
+                mm_parts.append(self._feature(b, w, t)[:, None])
+            elif b.X.shape[1]:
                 mm_parts.append(S @ b.X)
             if b.spec.fixed:
                 off = off + S @ b.fixed_offset
@@ -205,6 +207,25 @@ class LatentModel:
         else:
             R = self._R
         return D, R, off
+
+    def _feature(self, b, w: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The aggregated feature of block ``b`` per observation at its parameters ``t``."""
+        F, _ = b.feature(w, None, t)
+        if F.shape[0] != self.n or not np.all(np.isfinite(F)):
+            raise FloatingPointError(f"the aggregated feature of {b.label} is not finite")
+        return F
+
+    def feature_derivative(self, theta: tuple[np.ndarray, ...]) -> list:
+        """Exact dF/dθ (len(θ_b) × n) of each block's aggregated feature (None for a block
+        without one): weight derivatives chained with dF/dw, and dF/dshape."""
+        out = []
+        for b, t in zip(self.design.mm, theta, strict=True):
+            if b.feature is None:
+                out.append(None)
+                continue
+            w, dw = b.weights(t, derivative=True)
+            out.append(b.feature(w, dw, t, derivative=True)[1])
+        return out
 
     def transpose(self, R: sp.csr_matrix):
         """Rᵀ, cached for the last ``R`` (building a transpose costs more than using it)."""
