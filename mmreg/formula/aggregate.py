@@ -265,7 +265,7 @@ class Aggregation:
             raise MMSpecError(f"{self.coef}: expected values of {list(self.params)}, got "
                               f"{par.size}")
         ev = _Evaluator(np.asarray(w, float), data, np.asarray(group), n_groups,
-                        dict(zip(self.params, par, strict=True)))
+                        dict(zip(self.params, par, strict=True)), tangent=derivative)
         with np.errstate(all="ignore"):
             val, dval = ev.run(self.tree)
         if not derivative:
@@ -280,14 +280,16 @@ class _Evaluator:
     """Forward mode: each value carries d value / d w~_j for the members j of its group
     (columns ``0 .. m-1``) and d value / d parameter (columns ``m ..``)."""
 
-    def __init__(self, w, data, group, n_groups, params=None):
+    def __init__(self, w, data, group, n_groups, params=None, tangent=True):
         self.data, self.group, self.G = data, group, n_groups
         counts = np.bincount(group, minlength=n_groups)
         start = np.concatenate([[0], np.cumsum(counts)[:-1]])
         self.pos = np.arange(len(group)) - start[group]
-        self.m = int(counts.max()) if len(counts) else 0
+        # without derivatives the values carry empty tangents (width 0): values only
+        self.tangent = tangent
+        self.m = (int(counts.max()) if len(counts) else 0) if tangent else 0
         self.params = dict(params or {})
-        self.width = self.m + len(self.params)
+        self.width = self.m + len(self.params) if tangent else 0
         self.pcol = {k: self.m + i for i, k in enumerate(self.params)}
         self.total = np.bincount(group, w, minlength=n_groups)
         self.wn = w / self.total[group]
@@ -313,14 +315,16 @@ class _Evaluator:
             if node[1] not in self.params:
                 raise MMSpecError(f"the fn() parameter {node[1]!r} has no value")
             v, d, member = self.const(self.params[node[1]], False)
-            d[:, self.pcol[node[1]]] = 1.0
+            if self.tangent:
+                d[:, self.pcol[node[1]]] = 1.0
             return v, d, member
         if op == "var":
             return (np.asarray(self.data[node[1]], float),
                     np.zeros((len(self.group), self.width)), True)
         if op == "w":
             d = np.zeros((len(self.group), self.width))
-            d[np.arange(len(self.group)), self.pos] = 1.0
+            if self.tangent:
+                d[np.arange(len(self.group)), self.pos] = 1.0
             return self.wn.copy(), d, True
         if op == "E":
             v, d, _ = self.lift(self.eval(node[1]))
@@ -329,7 +333,8 @@ class _Evaluator:
             val = np.bincount(self.group, wv, minlength=self.G)
             dd = np.zeros((self.G, self.width))
             np.add.at(dd, self.group, np.where(self.wn[:, None] == 0, 0.0, self.wn[:, None] * d))
-            dd[self.group, self.pos] += v
+            if self.tangent:
+                dd[self.group, self.pos] += v
             return val, dd, False
         args = [self.eval(a) for a in node[1:]]
         if any(a[2] for a in args):
