@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmreg.errors import MMSpecError
 from mmreg.formula.aggregate import Aggregation
 from mmreg.formula.spec import AggSpec, Est
 from mmreg.formula.weights import BoundWeights
@@ -142,7 +143,8 @@ class AggregatedFeature:
 
         ``c``: uniform on the range of x; ``kappa``: Gamma(2, rate 0.2) for threshold,
         N(0, 5²) for smax; ``p``: N(1, 10) (variance 10); both ``est()`` bounds given:
-        uniform(lower, upper); free symbols of ``fn(~ ...)``: N(0, 10²).
+        uniform(lower, upper); free symbols of ``fn(~ ...)``: N(0, 10²).  One bound alone
+        is checked against the prior by :meth:`check_bounds`.
         """
         bounds: Mapping = {k: v for k, v in self.spec.shapes if isinstance(v, Est)}
         out: dict[str, Prior] = {}
@@ -164,6 +166,28 @@ class AggregatedFeature:
                 prior = Normal(0.0, 10.0)
             out[f"{label}.fn.{name}"] = prior
         return out
+
+    def check_bounds(self, label: str, priors: Mapping[str, Prior]) -> None:
+        """A single ``est()`` bound must contain the support of the shape's prior (it is
+        enforced through the prior: ``kappa = est(lower = 0)`` of threshold, Gamma).
+
+        Raises
+        ------
+        MMSpecError
+            If the prior reaches beyond the bound.
+        """
+        for name, est in self.spec.shapes:
+            if not isinstance(est, Est) or (est.lower is None) == (est.upper is None):
+                continue
+            prior = priors[f"{label}.fn.{name}"]
+            lo, hi = prior.bounds()
+            if (est.lower is not None and lo < est.lower) or (
+                    est.upper is not None and hi > est.upper):
+                raise MMSpecError(
+                    f"est() of {name!r} in fn() of {label} gives one bound but the prior "
+                    f"{prior} reaches beyond it; give both bounds (a uniform prior), or a "
+                    f"prior on that range with priors={{'{label}.fn.{name}': ...}}."
+                )
 
     def start(self, label: str) -> dict[str, float]:
         """Starting values of unbounded shapes where 0 is singular: ``kappa`` of smax and

@@ -150,6 +150,9 @@ class MMModel:
         fn_defaults = {k: v for b in d.mm if b.feature is not None
                        for k, v in b.feature.default_priors(b.label).items()}
         self.priors = resolve_priors(priors, names, kinds, bml, defaults=fn_defaults)
+        for b in d.mm:
+            if b.feature is not None:
+                b.feature.check_bounds(b.label, self.priors)
         cp = [self.priors[n] for n in d.coef_names]
         fixed_coef = [n for n, p in zip(d.coef_names, cp, strict=True) if isinstance(p, Fixed)]
         # a fixed coefficient is a Normal with (numerically) zero variance

@@ -206,3 +206,15 @@ def test_estimated_shapes_recover_truth(kind, truth, fn):
         z.append((res.params[name] - truth) / res.bse[name])
     assert np.all(np.abs(z) < 3.5), z
     assert abs(np.mean(z)) < 2.5, z
+
+
+def test_one_bound(sim):
+    ok = MM.format(w="1/n", fn='fn("threshold", c = 0, kappa = est(lower = 0))')
+    assert mmreg.MMModel(ok, sim).priors["mm1.fn.kappa"] == Gamma(2.0, 0.2)
+    bad = MM.format(w="1/n", fn='fn("smax", kappa = est(lower = 0))')
+    with pytest.raises(mmreg.errors.MMSpecError, match="one bound"):
+        mmreg.MMModel(bad, sim)
+    from mmreg.priors import HalfNormal
+
+    assert mmreg.MMModel(bad, sim, priors={"mm1.fn.kappa": HalfNormal(3.0)}).priors[
+        "mm1.fn.kappa"] == HalfNormal(3.0)
