@@ -227,6 +227,27 @@ class LatentModel:
             out.append(b.feature(w, dw, t, derivative=True)[1])
         return out
 
+    def design_derivative(self, theta: tuple[np.ndarray, ...], block: int, j: int):
+        """Exact (∂D/∂θ, ∂R.data/∂θ, ∂offset/∂θ) for parameter ``j`` of mm block ``block``
+        (weights and, for an aggregated feature, dF/dθ); ∂R.data is None without REs."""
+        b, t = self.design.mm[block], theta[block]
+        w, dw = b.weights(t, derivative=True)
+        dwj = dw[j] if dw is not None else np.zeros_like(w)
+        S0 = self._agg[block]
+        Sd = sp.csr_matrix((dwj, S0.indices, S0.indptr), shape=S0.shape)
+        dD = np.zeros((self.n, self.P))
+        if b.feature is not None:
+            dD[:, self._mm_cols[block]] = b.feature(w, dw, t, derivative=True)[1][j][:, None]
+        elif b.X.shape[1]:
+            dD[:, self._mm_cols[block]] = Sd @ b.X
+        doff = Sd @ b.fixed_offset if b.spec.fixed else np.zeros(self.n)
+        dR = None
+        if self.q:
+            vals = np.concatenate([dwj if (kind == "mm" and i == block) else np.zeros(m)
+                                   for kind, i, m in self._r_src])
+            dR = vals[self._r_perm]
+        return dD, dR, doff
+
     def transpose(self, R: sp.csr_matrix):
         """Rᵀ, cached for the last ``R`` (building a transpose costs more than using it)."""
         cached = self._rt

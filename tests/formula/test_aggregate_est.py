@@ -136,6 +136,13 @@ def test_feature_derivative_is_exact(sim, name):
         num = (lat.assemble_fresh(tuple(up))[0][:, col]
                - lat.assemble_fresh(tuple(dn))[0][:, col]) / (2 * h)
         np.testing.assert_allclose(dF[j], num, rtol=1e-6, atol=1e-7)
+        # the whole design: D, the RE weights and the offset
+        dD, dR, doff = lat.design_derivative(tuple(theta), 0, j)
+        (Du, Ru, ou), (Dd, Rd, od) = (lat.assemble_fresh(tuple(up)),
+                                      lat.assemble_fresh(tuple(dn)))
+        np.testing.assert_allclose(dD, (Du - Dd) / (2 * h), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(dR, (Ru.data - Rd.data) / (2 * h), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(doff, (ou - od) / (2 * h), atol=1e-7)
 
 
 def test_names_and_default_priors(sim):
