@@ -18,6 +18,7 @@ import mmreg
 from mmreg.formula.aggregate import compile_aggregation
 from mmreg.inference.laplace import _Objective
 from mmreg.priors import Gamma, Normal, Uniform
+from validation.aggregate_coverage import simulate_aggregate
 
 RNG = np.random.default_rng(3)
 GROUP = np.repeat(np.arange(6), [2, 3, 1, 4, 2, 5])
@@ -179,26 +180,6 @@ def test_fit_pickle_predict(sim):
 
 
 # ----------------------------------------------------------------- recovery
-def simulate_aggregate(kind: str, truth: float, n_groups: int = 400, seed: int = 0,
-                       beta: float = 1.0, sigma: float = 0.3) -> pd.DataFrame:
-    """Groups of 2-5 members from a pool, x member-level N(0, 1), equal weights,
-    y = 0.5 + beta * F_g + N(0, sigma²) with F the threshold (kappa = 10, c = truth) or
-    smax (kappa = truth) feature of x."""
-    rng = np.random.default_rng(seed)
-    xpool = rng.normal(size=4 * n_groups)
-    rows = []
-    for g in range(n_groups):
-        m = rng.choice(len(xpool), size=rng.integers(2, 6), replace=False)
-        x = xpool[m]
-        if kind == "threshold":
-            F = np.mean(1 / (1 + np.exp(-10 * (x - truth))))
-        else:
-            F = np.log(np.mean(np.exp(truth * x))) / truth
-        y = 0.5 + beta * F + sigma * rng.normal()
-        rows += [(g, int(p), xi, y) for p, xi in zip(m, x, strict=True)]
-    return pd.DataFrame(rows, columns=["gid", "pid", "x", "y"])
-
-
 @pytest.mark.parametrize(("kind", "truth", "fn"), [
     ("threshold", 0.4, 'fn("threshold", c = est())'),
     ("smax", 2.0, 'fn("smax", kappa = est())'),
