@@ -215,18 +215,6 @@ class LatentModel:
             raise FloatingPointError(f"the aggregated feature of {b.label} is not finite")
         return F
 
-    def feature_derivative(self, theta: tuple[np.ndarray, ...]) -> list:
-        """Exact dF/dθ (len(θ_b) × n) of each block's aggregated feature (None for a block
-        without one): weight derivatives chained with dF/dw, and dF/dshape."""
-        out = []
-        for b, t in zip(self.design.mm, theta, strict=True):
-            if b.feature is None:
-                out.append(None)
-                continue
-            w, dw = b.weights(t, derivative=True)
-            out.append(b.feature(w, dw, t, derivative=True)[1])
-        return out
-
     def design_derivative(self, theta: tuple[np.ndarray, ...], block: int, j: int):
         """Exact (∂D/∂θ, ∂R.data/∂θ, ∂offset/∂θ) for parameter ``j`` of mm block ``block``
         (weights and, for an aggregated feature, dF/dθ); ∂R.data is None without REs."""
