@@ -278,7 +278,7 @@ class Aggregation:
 
 
 def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (),
-                        shapes: Mapping[str, float] | None = None, expr: str | None = None,
+                        shapes: Mapping[str, object] | None = None, expr: str | None = None,
                         columns: Collection[str] | None = None,
                         estimate: bool = False) -> Aggregation:
     """Compile ``fn(kind, ...)`` or ``fn(~ expr)`` of one block.
@@ -313,17 +313,17 @@ def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (
         column, or free parameters without a value when ``estimate`` is False.
     """
     given = dict(shapes or {}) if kind == "expr" else {**AGG_TYPES[kind][2], **(shapes or {})}
-    shapes = {k: float(v) for k, v in given.items()
-              if isinstance(v, (int, float, np.floating, np.integer))}
+    values: dict[str, float] = {k: float(v) for k, v in given.items()
+                                if isinstance(v, (int, float, np.floating, np.integer))}
     where = f"fn() of {block}"
     if kind == "expr":
         text, coef = (expr or "").strip(), f"{block}.fn"
     else:
-        text = named_expression(kind, variables, shapes)
+        text = named_expression(kind, variables, values)
         coef = (f"{block}.{variables[0]}" if kind == "sum"
                 else f"{block}.{kind}({', '.join(variables)})")
         columns = set(variables)  # c, kappa, p are shapes even if the data has such columns
-    comp = _Compiler(text, where, columns, shapes)
+    comp = _Compiler(text, where, columns, values)
     tree = comp.compile()
     if comp.free:
         names = ", ".join(f"{block}.fn.{p}" for p in comp.free)
