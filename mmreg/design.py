@@ -130,7 +130,7 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
     put(list(design_parts["main"]), "b")
     for k, b in enumerate(design_parts["mm"], 1):
         put(list(b.xnames), f"b.mm.{k}")
-        for j, nm in enumerate(b.wnames, 1):
+        for j, nm in enumerate((w for w in b.wnames if ".fn." not in w), 1):
             names[nm] = f"b.w.{k}[{j}]"
         if b.re_state is not None:
             names[f"sigma.{b.label}"] = f"sigma.mm.{k}"

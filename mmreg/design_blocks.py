@@ -23,6 +23,7 @@ from mmreg.checks import (
     no_na,
     py,
 )
+from mmreg.design_agg import AggregatedFeature, BlockWeights
 from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.aggregate import check_values, compile_aggregation
@@ -47,12 +48,15 @@ class MMBlockDesign:
     X: np.ndarray  # member covariates (n_rows, p)
     xnames: tuple[str, ...]
     fixed_offset: np.ndarray  # Σ value * var of fix() terms inside vars(), per row
-    weights: BoundWeights
+    weights: BoundWeights | BlockWeights
     wnames: tuple[str, ...]  # "mm1.w.b0", ...
     re_state: np.ndarray | None  # RE state per row (member code, or participation for ar)
     re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
     re_labels: tuple = ()
     slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+    #: the aggregated feature when it depends on parameters (estimated weights or shapes):
+    #: then ``X`` is a NaN placeholder and the feature is computed at θ when assembling
+    feature: AggregatedFeature | None = None
 
     @property
     def random_blocks(self) -> tuple:
@@ -138,28 +142,19 @@ def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
 
 def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
                       bound: BoundWeights, gcode: np.ndarray, n_groups: int
-                      ) -> tuple[np.ndarray, list[str]]:
+                      ) -> tuple[np.ndarray, list[str], AggregatedFeature | None]:
     """The aggregated feature of a block as its one member-level covariate.
 
     With fixed weights w the feature F of a group is fixed too; the member column F / Σw
     makes the block's weighted sum Σ w·x equal F, so the rest of the model is unchanged.
+    With estimated weights or shapes the column is a NaN placeholder and the returned
+    :class:`~mmreg.design_agg.AggregatedFeature` computes F(θ) (None otherwise).
     """
     where = f'fn() of {label} ({agg.kind if agg.kind != "expr" else "~ " + str(agg.expr)})'
-    if agg.estimated:
-        raise MMSpecError(
-            f"{where}: estimated shapes est() ({', '.join(agg.estimated)}) are not available "
-            "yet; give a number, e.g. kappa = 5."
-        )
-    if not bound.is_constant:
-        raise MMSpecError(
-            f"{where}: an aggregation other than fn(\"sum\") with estimated weights/shapes is "
-            f"not available yet (weight parameters {', '.join(bound.params)}); use fixed "
-            "weights such as w(~ 1/n) or w(~ pseat)."
-        )
     names = [c for c in columns if isinstance(c, str)]
     compiled = compile_aggregation(agg.kind, block=label, variables=agg.variables,
-                                   shapes=dict(agg.shapes),  # type: ignore[arg-type]  # no est()
-                                   expr=agg.expr, columns=names)
+                                   shapes=dict(agg.shapes), expr=agg.expr, columns=names,
+                                   estimate=True)
     values = {}
     for c in compiled.variables:
         need(frame, c, where)
@@ -167,17 +162,21 @@ def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
         check_column_type(frame[c], c, where, numeric=True)
         values[c] = frame[c].to_numpy(dtype=float)
     check_values(compiled, values, label)
+    coef = [compiled.coef.split(".", 1)[1]]
+    if compiled.params or not bound.is_constant:
+        feature = AggregatedFeature(compiled, values, gcode, n_groups, len(bound.params), agg)
+        return np.full((len(gcode), 1), np.nan), coef, feature
     w = bound(np.zeros(0), derivative=False)[0]
-    feature, _ = compiled.evaluate(w, values, gcode, n_groups)
+    F, _ = compiled.evaluate(w, values, gcode, n_groups)
     total = np.bincount(gcode, w, minlength=n_groups)
     with np.errstate(all="ignore"):
-        col = feature[gcode] / total[gcode]
+        col = F[gcode] / total[gcode]
     if not np.isfinite(col).all():
         raise MMDataError(
             f"{where}: the aggregated feature is not finite in some group (e.g. log of a zero "
             "weight or of a non-positive value); check the data or the fn() arguments."
         )
-    return col[:, None], [compiled.coef.split(".", 1)[1]]
+    return col[:, None], coef, None
 
 
 def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
@@ -225,8 +224,10 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
     if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
         bound.check(np.zeros(0))
 
+    feature = None
     if blk.agg is not None:  # bml 1.0 fn(type, ...): the block's covariate is the feature
-        X, xn = aggregate_feature(label, blk.agg, frame, data.columns, bound, gcode, len(gids))
+        X, xn, feature = aggregate_feature(label, blk.agg, frame, data.columns, bound, gcode,
+                                           len(gids))
     # member covariates; with weights summing to a constant in every group the full dummy
     # set of a categorical would repeat the intercept: reference coding drops a level
     elif blk.vars:
@@ -259,11 +260,16 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
                           mm_index=k - 1, rows=gcode)
     if re_state is not None and not blk.re_intercept and not blk.ar:
         re_state, labels = None, ()  # re(0 + x): slopes only
+    weights: BoundWeights | BlockWeights = bound
+    wnames = tuple(f"{label}.w.{p}" for p in wf.params)
+    if feature is not None and feature.params:  # estimated shapes follow the weights
+        weights = BlockWeights(bound, feature.params)
+        wnames += tuple(f"{label}.fn.{p}" for p in feature.params)
     return MMBlockDesign(
         label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
         n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
-        weights=bound, wnames=tuple(f"{label}.w.{p}" for p in wf.params),
-        re_state=re_state, re_prev=re_prev, re_labels=labels, slopes=slopes,
+        weights=weights, wnames=wnames,
+        re_state=re_state, re_prev=re_prev, re_labels=labels, slopes=slopes, feature=feature,
     )
 
 

@@ -23,6 +23,7 @@ from mmreg.inference.posterior import Posterior
 from mmreg.inference.scales import pinning_sd
 from mmreg.priors import (
     KIND_COEF,
+    KIND_FN,
     KIND_SD,
     KIND_WEIGHT,
     Fixed,
@@ -144,14 +145,19 @@ class MMModel:
     def _setup_parameters(self, priors) -> None:
         d, fam = self.design, self._family
         kinds = {n: KIND_COEF for n in d.coef_names}
-        kinds.update({n: KIND_WEIGHT for n in d.weight_names})
+        kinds.update({n: KIND_FN if ".fn." in n else KIND_WEIGHT for n in d.weight_names})
         kinds.update({n: KIND_SD for n in d.sd_names})
         kinds.update(zip(fam.hyper_names, fam.hyper_prior_kinds, strict=True))
         bml = dict(d.bml_names)
         bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
         names = list(kinds)
         self.bml_names = bml
-        self.priors = resolve_priors(priors, names, kinds, bml)
+        fn_defaults = {k: v for b in d.mm if b.feature is not None
+                       for k, v in b.feature.default_priors(b.label).items()}
+        self.priors = resolve_priors(priors, names, kinds, bml, defaults=fn_defaults)
+        for b in d.mm:
+            if b.feature is not None:
+                b.feature.check_bounds(b.label, self.priors)
         cp: list[Any] = [self.priors[n] for n in d.coef_names]  # Normal or Fixed (checked)
         fixed_coef = [n for n, p in zip(d.coef_names, cp, strict=True) if isinstance(p, Fixed)]
         # a fixed coefficient is a Normal with (numerically) zero variance
@@ -161,6 +167,8 @@ class MMModel:
         self.fixed_coef = fixed_coef
         latent = LatentModel(d, self.bound_family, mean, sd)
         space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names, self.priors)
+        space.starts.update({k: v for b in d.mm if b.feature is not None
+                             for k, v in b.feature.start(b.label).items()})
         #: the posterior both fitting routes take (latent model, layout, priors, family)
         self.posterior = Posterior(latent, space, source=self)
         self._check_weights()

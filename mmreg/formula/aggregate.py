@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmreg.errors import MMDataError, MMSpecError
+from mmreg.formula.aggeval import Evaluator
 
 __all__ = ["AGG_TYPES", "Aggregation", "check_values", "compile_aggregation", "named_expression",
            "near_miss"]
@@ -209,6 +210,9 @@ class Aggregation:
         The member-level data columns used.
     tree : tuple
         The compiled expression (nested tuples).
+    params : tuple of str
+        Estimated shapes / free DSL symbols (``"kappa"``, ...), named ``<block>.fn.<name>``
+        in the model; their values are given to :meth:`evaluate` as ``params``.
     """
 
     kind: str
@@ -216,9 +220,10 @@ class Aggregation:
     expr: str
     variables: tuple[str, ...]
     tree: tuple
+    params: tuple[str, ...] = ()
 
     def evaluate(self, w: np.ndarray, data: Mapping[str, np.ndarray], group: np.ndarray,
-                 n_groups: int, derivative: bool = False
+                 n_groups: int, derivative: bool = False, params: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray | None]:
         """The feature of every group and (optionally) its derivative w.r.t. the weights.
 
@@ -232,6 +237,8 @@ class Aggregation:
             Group code of each row, non-decreasing.
         n_groups : int
         derivative : bool
+        params : ndarray, shape (len(params),), optional
+            Values of :attr:`params` (required when there are any).
 
         Returns
         -------
@@ -240,97 +247,40 @@ class Aggregation:
         dF : ndarray, shape (n_rows,) or None
             ``dF[r] = d F[group[r]] / d w[r]``.
         """
-        ev = _Evaluator(np.asarray(w, float), data, np.asarray(group), n_groups)
+        val, dw, _ = self.evaluate_all(w, data, group, n_groups, params, derivative)
+        return val, dw
+
+    def evaluate_all(self, w: np.ndarray, data: Mapping[str, np.ndarray], group: np.ndarray,
+                     n_groups: int, params: np.ndarray | None = None, derivative: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """:meth:`evaluate` plus the exact derivative w.r.t. :attr:`params`.
+
+        Returns
+        -------
+        F : ndarray, shape (n_groups,)
+        dF_dw : ndarray, shape (n_rows,) or None
+        dF_dparams : ndarray, shape (len(params), n_groups) or None
+        """
+        par = np.asarray(params if params is not None else [], float).reshape(-1)
+        if par.size != len(self.params):
+            raise MMSpecError(f"{self.coef}: expected values of {list(self.params)}, got "
+                              f"{par.size}")
+        ev = Evaluator(np.asarray(w, float), data, np.asarray(group), n_groups,
+                        dict(zip(self.params, par, strict=True)), tangent=derivative)
         with np.errstate(all="ignore"):
             val, dval = ev.run(self.tree)
         if not derivative:
-            return val, None
+            return val, None, None
         # chain rule through the normalisation w~ = w / S
         d_norm = dval[ev.group, ev.pos]  # dF/dw~_r
         inner = np.bincount(ev.group, ev.wn * d_norm, minlength=n_groups)
-        return val, (d_norm - inner[ev.group]) / ev.total[ev.group]
-
-
-class _Evaluator:
-    """Forward mode: each value carries d value / d w~_j for the members j of its group."""
-
-    def __init__(self, w, data, group, n_groups):
-        self.data, self.group, self.G = data, group, n_groups
-        counts = np.bincount(group, minlength=n_groups)
-        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        self.pos = np.arange(len(group)) - start[group]
-        self.m = int(counts.max()) if len(counts) else 0
-        self.total = np.bincount(group, w, minlength=n_groups)
-        self.wn = w / self.total[group]
-
-    def run(self, node: tuple) -> tuple[np.ndarray, np.ndarray]:
-        val, d, member = self.eval(node)
-        return val, d
-
-    def const(self, v: float, member: bool):
-        size = len(self.group) if member else self.G
-        return np.full(size, v), np.zeros((size, self.m)), member
-
-    def lift(self, x):
-        """A group value on the member rows."""
-        v, d, member = x
-        return (v, d, member) if member else (v[self.group], d[self.group], True)
-
-    def eval(self, node: tuple):
-        op = node[0]
-        if op == "num":
-            return self.const(node[1], False)
-        if op == "par":
-            raise MMSpecError(f"the fn() parameter {node[1]!r} has no value")
-        if op == "var":
-            return (np.asarray(self.data[node[1]], float), np.zeros((len(self.group), self.m)),
-                    True)
-        if op == "w":
-            d = np.zeros((len(self.group), self.m))
-            d[np.arange(len(self.group)), self.pos] = 1.0
-            return self.wn.copy(), d, True
-        if op == "E":
-            v, d, _ = self.lift(self.eval(node[1]))
-            # members of zero weight are not in the measure (0 * log 0 = 0 in the entropy)
-            wv = np.where(self.wn == 0, 0.0, self.wn * v)
-            val = np.bincount(self.group, wv, minlength=self.G)
-            dd = np.zeros((self.G, self.m))
-            np.add.at(dd, self.group, np.where(self.wn[:, None] == 0, 0.0, self.wn[:, None] * d))
-            dd[self.group, self.pos] += v
-            return val, dd, False
-        args = [self.eval(a) for a in node[1:]]
-        if any(a[2] for a in args):
-            args = [self.lift(a) for a in args]
-        member = args[0][2]
-        if len(args) == 1:
-            v, d, _ = args[0]
-            if op == "neg":
-                return -v, -d, member
-            if op == "exp":
-                e = np.exp(v)
-                return e, e[:, None] * d, member
-            if op == "log":
-                return np.log(v), d / v[:, None], member
-            s = 1.0 / (1.0 + np.exp(-v))  # ilogit
-            return s, (s * (1 - s))[:, None] * d, member
-        (a, da, _), (b, db, _) = args
-        if op == "+":
-            return a + b, da + db, member
-        if op == "-":
-            return a - b, da - db, member
-        if op == "*":
-            return a * b, b[:, None] * da + a[:, None] * db, member
-        if op == "/":
-            return a / b, (da - (a / b)[:, None] * db) / b[:, None], member
-        p = a ** b  # "^" and pow
-        dp = b * a ** (b - 1)
-        dlog = np.where(a > 0, np.log(np.where(a > 0, a, 1.0)), 0.0) * p
-        return p, dp[:, None] * da + dlog[:, None] * db, member
+        return val, (d_norm - inner[ev.group]) / ev.total[ev.group], dval[:, ev.m:].T.copy()
 
 
 def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (),
-                        shapes: Mapping[str, float] | None = None, expr: str | None = None,
-                        columns: Collection[str] | None = None) -> Aggregation:
+                        shapes: Mapping[str, object] | None = None, expr: str | None = None,
+                        columns: Collection[str] | None = None,
+                        estimate: bool = False) -> Aggregation:
     """Compile ``fn(kind, ...)`` or ``fn(~ expr)`` of one block.
 
     Parameters
@@ -341,12 +291,16 @@ def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (
         ``"mm1"`` etc., for names and messages.
     variables : tuple of str
         The block's ``vars()`` columns (named types).
-    shapes : mapping of str to float
-        Fixed shape values (``c``, ``kappa``, ``p``, ``moment``) or values of DSL symbols.
+    shapes : mapping of str to float or Est
+        Fixed shape values (``c``, ``kappa``, ``p``, ``moment``) or values of DSL symbols;
+        a value that is not a number (``est()``) leaves the symbol free.
     expr : str, optional
         The DSL expression (``kind = "expr"``).
     columns : collection of str, optional
         The data columns; a DSL symbol that is none of them (nor ``w``) is a parameter.
+    estimate : bool
+        Free symbols are estimated parameters (:attr:`Aggregation.params`); if False they
+        are an error.
 
     Returns
     -------
@@ -356,27 +310,30 @@ def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (
     ------
     MMSpecError
         Syntax errors (with a caret), a member-level symbol outside ``E()``, a typo of a
-        column, or free parameters without a value (estimation is not available yet).
+        column, or free parameters without a value when ``estimate`` is False.
     """
-    shapes = dict(shapes or {})
+    given = dict(shapes or {}) if kind == "expr" else {**AGG_TYPES[kind][2], **(shapes or {})}
+    values: dict[str, float] = {k: float(v) for k, v in given.items()
+                                if isinstance(v, (int, float, np.floating, np.integer))}
     where = f"fn() of {block}"
     if kind == "expr":
         text, coef = (expr or "").strip(), f"{block}.fn"
     else:
-        shapes = {**AGG_TYPES[kind][2], **shapes}
-        text = named_expression(kind, variables, shapes)
+        text = named_expression(kind, variables, values)
         coef = (f"{block}.{variables[0]}" if kind == "sum"
                 else f"{block}.{kind}({', '.join(variables)})")
-        columns = set(columns or ()) | set(variables)
-    comp = _Compiler(text, where, columns, shapes)
+        columns = set(variables)  # c, kappa, p are shapes even if the data has such columns
+    comp = _Compiler(text, where, columns, values)
     tree = comp.compile()
     if comp.free:
         names = ", ".join(f"{block}.fn.{p}" for p in comp.free)
         log.info("%s: free parameters detected in fn(~ %s): %s", where, text, names)
+        if estimate:
+            return Aggregation(kind, coef, text, tuple(comp.used), tree, tuple(comp.free))
         raise MMSpecError(
-            f"{where}: the fn() expression {text!r} has free parameter(s) {names}; estimated "
-            "aggregation parameters are not available yet. Give them fixed values, e.g. "
-            f"fn(~ ..., {next(iter(comp.free))} = 1)."
+            f"{where}: the fn() expression {text!r} has free parameter(s) {names} but no "
+            "values were given and estimation was not asked for (estimate=False). Give them "
+            f"values, e.g. fn(~ ..., {next(iter(comp.free))} = 1), or est()."
         )
     return Aggregation(kind, coef, text, tuple(comp.used), tree)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["Direction", "Directions"]
 
@@ -100,6 +101,8 @@ class Directions:
         """A weight parameter: A and the offset depend on it."""
         latent, D, R = self.latent, self.D, self.R
         scale = max(self.unit[j], abs(self.theta[k_w[0]][k_w[1]]))
+        if latent.design.mm[k_w[0]].feature is not None:
+            return self._weight_exact(k_w, scale)
         h = 1e-6 * scale
         parts = []
         for sgn in (1.0, -1.0):
@@ -116,6 +119,20 @@ class Directions:
         zdot = self.mode.factor.solve(dG)
         return Direction(explicit=float(self.g0 @ deta), zdot=zdot,
                          eta_dot=deta + self.A(D, R, zdot), scale=scale, k_w=k_w, dDR=dDR)
+
+    def _weight_exact(self, k_w: tuple[int, int], scale: float) -> Direction:
+        """A parameter of a block with an aggregated feature: exact ∂A/∂θ and ∂offset/∂θ
+        (:meth:`~mmreg.inference.latent.LatentModel.design_derivative`)."""
+        latent, D, R = self.latent, self.D, self.R
+        dD, dRd, doff = latent.design_derivative(tuple(self.theta), *k_w)
+        dR = (sp.csr_matrix((dRd, R.indices, R.indptr), shape=R.shape) if latent.q
+              else R)
+        deta = doff + self.A(dD, dR, self.mode.z)  # ∂η/∂θ at fixed ẑ
+        dG = self.At(dD, dR, self.g0) - self.At(D, R, self.curv_apply(deta))
+        zdot = self.mode.factor.solve(dG)
+        return Direction(explicit=float(self.g0 @ deta), zdot=zdot,
+                         eta_dot=deta + self.A(D, R, zdot), scale=scale, k_w=k_w,
+                         dDR=(dD, dRd))
 
     def _sd(self, b: int) -> Direction:
         """A random-effect SD: Q_b = K / s²."""

@@ -67,6 +67,9 @@ class HyperSpace:
         #: natural scale of each free coordinate (set from the data by
         #: :func:`mmreg.inference.laplace.data_scales`; 1 = the defaults' O(1) units)
         self.scale = np.ones(len(self.free))
+        #: starting values of particular unbounded parameters (default 0), e.g. the ``kappa``
+        #: of fn("smax", kappa = est()) where 0 is singular
+        self.starts: dict[str, float] = {}
 
     @property
     def n_weights(self) -> int:

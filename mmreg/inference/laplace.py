@@ -102,7 +102,7 @@ def start_values(space: HyperSpace, bound: BoundFamily) -> np.ndarray:
         elif np.isfinite(lo):
             x.append(lo + 0.5 * (c_y if n in sd_names else 1.0))
         else:
-            x.append(0.0)
+            x.append(space.starts.get(n, 0.0))
     return space.unconstrain(np.array(x))
 
 

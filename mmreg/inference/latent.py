@@ -187,12 +187,14 @@ class LatentModel:
         d = self.design
         ws = [w for w, _ in self.weights(theta)]
         mm_parts, off = [], d.offset.copy()
-        for b, S0, w in zip(d.mm, self._agg, ws, strict=True):
+        for b, S0, w, t in zip(d.mm, self._agg, ws, theta, strict=True):
             if not np.all(np.isfinite(w)):
                 raise FloatingPointError(f"weights of {b.label} are not finite")
             # a new matrix on the shared pattern (thread-safe); CSR data order = row order
             S = sp.csr_matrix((w, S0.indices, S0.indptr), shape=S0.shape)
-            if b.X.shape[1]:
+            if b.feature is not None:  # aggregated feature F(θ) (design_agg)
+                mm_parts.append(self._feature(b, w, t)[:, None])
+            elif b.X.shape[1]:
                 mm_parts.append(S @ b.X)
             if b.spec.fixed:
                 off = off + S @ b.fixed_offset
@@ -217,6 +219,42 @@ class LatentModel:
         else:
             R = self._R
         return D, R, off
+
+    def _feature(self, b, w: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The aggregated feature of block ``b`` per observation at its parameters ``t``."""
+        F, _ = b.feature(w, None, t)
+        if F.shape[0] != self.n or not np.all(np.isfinite(F)):
+            raise FloatingPointError(f"the aggregated feature of {b.label} is not finite")
+        return F
+
+    def design_derivative(self, theta: tuple[np.ndarray, ...], block: int, j: int):
+        """Exact (∂D/∂θ, ∂R.data/∂θ, ∂offset/∂θ) for parameter ``j`` of mm block ``block``
+        (weights and, for an aggregated feature, dF/dθ); ∂R.data is None without REs."""
+        b, t = self.design.mm[block], theta[block]
+        w, dw = b.weights(t, derivative=True)
+        dwj = dw[j] if dw is not None else np.zeros_like(w)
+        S0 = self._agg[block]
+        Sd = sp.csr_matrix((dwj, S0.indices, S0.indptr), shape=S0.shape)
+        dD = np.zeros((self.n, self.P))
+        if b.feature is not None:
+            dF = b.feature(w, dw, t, derivative=True)[1]
+            assert dF is not None  # asked for the derivative
+            dD[:, self._mm_cols[block]] = dF[j][:, None]
+        elif b.X.shape[1]:
+            dD[:, self._mm_cols[block]] = Sd @ b.X
+        doff = Sd @ b.fixed_offset if b.spec.fixed else np.zeros(self.n)
+        dR = None
+        if self.q:
+            parts = []
+            for kind, i, x in self._r_src:  # loadings: w (mm), w·x (mm slopes), fixed
+                if kind == "mm" and i == block:
+                    parts.append(dwj if x is None else dwj * x)
+                else:
+                    rows = x if kind == "fixed" else self.design.mm[i].group  # type: ignore[index]
+                    parts.append(np.zeros(len(rows)))  # type: ignore[arg-type]
+            vals = np.concatenate(parts)
+            dR = vals[self._r_perm]
+        return dD, dR, doff
 
     def transpose(self, R: sp.csr_matrix):
         """Rᵀ, cached for the last ``R`` (building a transpose costs more than using it)."""

@@ -20,19 +20,24 @@ __all__ = [
     "KIND_WEIGHT",
     "KIND_SD",
     "KIND_SHAPE",
+    "KIND_FN",
     "KINDS",
     "default_prior",
     "check_prior_kind",
 ]
 
 KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE = "coef", "weight", "sd", "shape"
-KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE)
+#: shapes of an aggregation fn(type, kappa = est()) and free symbols of fn(~ ...): enter the
+#: model through the design like weight parameters; any prior (defaults per parameter)
+KIND_FN = "fn"
+KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN)
 
 _KIND_LABEL = {
     KIND_COEF: "coefficient",
     KIND_WEIGHT: "weight parameter",
     KIND_SD: "standard deviation",
     KIND_SHAPE: "Weibull shape",
+    KIND_FN: "aggregation parameter",
 }
 
 
@@ -58,6 +63,8 @@ def default_prior(kind: str) -> Prior:
     """
     if kind in (KIND_COEF, KIND_WEIGHT):
         return Normal(0.0, 100.0)
+    if kind == KIND_FN:  # free symbols of fn(~ ...); named shapes have their own defaults
+        return Normal(0.0, 10.0)
     if kind == KIND_SD:
         return HalfCauchy(25.0)
     if kind == KIND_SHAPE:
@@ -100,7 +107,7 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
                 "'<- value')."
             )
         return
-    if kind == KIND_WEIGHT:
+    if kind in (KIND_WEIGHT, KIND_FN):
         return
     # standard deviations and the Weibull shape: strictly positive parameters
     if isinstance(prior, Fixed):

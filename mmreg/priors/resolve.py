@@ -27,6 +27,7 @@ def resolve_priors(
     names: Sequence[str],
     kinds: Mapping[str, str],
     bml_names: Mapping[str, str],
+    defaults: Mapping[str, Prior] | None = None,
 ) -> dict[str, Prior]:
     """Give every parameter its prior: the user's where specified, bml's default otherwise.
 
@@ -52,6 +53,9 @@ def resolve_priors(
     bml_names : mapping
         Parameter name -> bml's internal name (``"b[2]"``, ``"b.w.1[1]"``, ``"sigma.mm.1"``,
         ...).  Parameters missing here cannot be addressed by JAGS strings.
+    defaults : mapping, optional
+        Default priors of particular parameters, instead of their kind's (e.g. the shapes
+        of an aggregation, SPEC §8).
 
     Returns
     -------
@@ -71,7 +75,8 @@ def resolve_priors(
     missing = [n for n in names if n not in kinds]
     if missing:
         raise ValueError(f"internal error: no parameter kind given for {missing}.")
-    out = {n: default_prior(kinds[n]) for n in names}
+    defaults = defaults or {}
+    out = {n: defaults.get(n) or default_prior(kinds[n]) for n in names}
     if priors is None:
         return out
     if isinstance(priors, Mapping):

@@ -113,7 +113,7 @@ def test_dsl_errors_have_a_caret():
         compile_aggregation("expr", block="mm1", expr="E(x))", columns=["x"])
     with pytest.raises(MMSpecError, match="did you mean cohesion"):
         compile_aggregation("expr", block="mm1", expr="E(cohesoin)", columns=["cohesion"])
-    with pytest.raises(MMSpecError, match="mm1.fn.kappa.*not available yet"):
+    with pytest.raises(MMSpecError, match="mm1.fn.kappa.*estimate=False"):
         compile_aggregation("expr", block="mm1", expr="E(ilogit(kappa * x))", columns=["x"])
     fixed = compile_aggregation("expr", block="mm1", expr="E(ilogit(kappa * x))",
                                 shapes={"kappa": 2.0}, columns=["x"])
@@ -171,13 +171,13 @@ def test_data_errors(sim):
     with pytest.raises(MMDataError, match=r'fn\("gmean"\) of mm1.*must be positive'):
         mmreg.MMModel(BASE.format(v="vars(neg)", fn='fn("gmean", p = 2)'), bad,
                       family="gaussian")
-    with pytest.raises(MMSpecError, match=r"est\(\) \(kappa\) are not available yet"):
-        mmreg.MMModel(BASE.format(v="vars(finance)", fn='fn("smax", kappa = est())'), sim,
-                      family="gaussian")
+    # estimated shapes and aggregations with estimated weights (tests/formula/test_aggregate_est)
+    est = mmreg.MMModel(BASE.format(v="vars(finance)", fn='fn("smax", kappa = est())'), sim,
+                        family="gaussian")
+    assert "mm1.fn.kappa" in est.design.weight_names
     est_w = ("y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), "
              'w = w(~ exp(gamma * pseat)), fn = fn("var"))')
-    with pytest.raises(MMSpecError, match="estimated weights/shapes is not available yet"):
-        mmreg.MMModel(est_w, sim, family="gaussian")
+    assert mmreg.MMModel(est_w, sim, family="gaussian").design.weight_names == ("mm1.w.gamma",)
     # fn("sum") with estimated weights is the 0.9 model
     ok = est_w.replace('fn("var")', 'fn("sum")')
     assert mmreg.MMModel(ok, sim, family="gaussian").design.weight_names == ("mm1.w.gamma",)
