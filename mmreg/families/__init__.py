@@ -11,6 +11,7 @@ from mmreg.errors import MMSpecError
 from mmreg.families.base import BoundFamily, Curvature, Family
 from mmreg.families.binomial import BinomialFamily
 from mmreg.families.clogit import ConditionalLogitFamily
+from mmreg.families.count import NegBinomialFamily, PoissonFamily
 from mmreg.families.cox import CoxFamily
 from mmreg.families.gaussian import GaussianFamily
 from mmreg.families.weibull import WeibullFamily
@@ -23,9 +24,14 @@ __all__ = [
     "Curvature",
     "Family",
     "GaussianFamily",
+    "NegBinomialFamily",
+    "PoissonFamily",
     "WeibullFamily",
     "FAMILY_NAMES",
     "get_family",
+    "bernoulli",
+    "poisson",
+    "negbinomial",
 ]
 
 _CLASSES: dict[str, type[Family]] = {
@@ -34,8 +40,16 @@ _CLASSES: dict[str, type[Family]] = {
     "weibull": WeibullFamily,
     "cox": CoxFamily,
     "clogit": ConditionalLogitFamily,
+    "poisson": PoissonFamily,
+    "negbinomial": NegBinomialFamily,
 }
-_ALIASES = {"condlogit": "clogit", "conditionallogit": "clogit"}
+_ALIASES = {
+    "condlogit": "clogit",
+    "conditionallogit": "clogit",
+    "bernoulli": "binomial",
+    "negbin": "negbinomial",
+    "nb": "negbinomial",
+}
 
 #: Canonical family names.
 FAMILY_NAMES: tuple[str, ...] = tuple(_CLASSES)
@@ -47,8 +61,9 @@ def get_family(name: str | Family, **options: object) -> Family:
     Parameters
     ----------
     name : str or Family
-        Case-insensitive: ``"gaussian"``, ``"binomial"``, ``"weibull"``, ``"cox"``,
-        ``"clogit"`` (also ``"CondLogit"``, ``"conditional_logit"``); bml's ``"Gaussian"``,
+        Case-insensitive: ``"gaussian"``, ``"binomial"`` (alias ``"bernoulli"``),
+        ``"weibull"``, ``"cox"``, ``"clogit"`` (also ``"CondLogit"``, ``"conditional_logit"``),
+        ``"poisson"``, ``"negbinomial"`` (also ``"negbin"``, ``"nb"``); bml's ``"Gaussian"``,
         ``"Binomial"``, ``"Weibull"``, ``"Cox"``.  A :class:`Family` instance is returned as is.
     **options
         ``cox``: ``intervals`` (alias ``cox_intervals``) ``None`` or a positive int, ``a``,
@@ -81,9 +96,10 @@ def get_family(name: str | Family, **options: object) -> Family:
     key = _ALIASES.get(key, key)
     if key not in _CLASSES:
         raise MMSpecError(
-            f"unknown family {name!r}; valid families are 'gaussian', 'binomial', 'weibull', "
-            "'cox' and 'clogit' (case-insensitive; bml's 'Gaussian', 'Binomial', 'Weibull', "
-            "'Cox' and 'CondLogit'/'conditional_logit' are accepted too)."
+            f"unknown family {name!r}; valid families are 'gaussian', 'binomial' ('bernoulli'), "
+            "'weibull', 'cox', 'clogit', 'poisson' and 'negbinomial' (case-insensitive; bml's "
+            "'Gaussian', 'Binomial', 'Weibull', 'Cox' and 'CondLogit'/'conditional_logit' are "
+            "accepted too)."
         )
     if key != "cox":
         if opts.get("intervals", None) is not None:
@@ -99,3 +115,22 @@ def get_family(name: str | Family, **options: object) -> Family:
             f"family {key!r} does not take the option(s) {sorted(opts)}; see "
             "mmreg.families.get_family for the valid options."
         ) from None
+
+
+
+# -- family objects by function (SPEC §8): accepted wherever a family name is -------------------
+# gaussian(), binomial(), weibull() and cox() would shadow the submodules of the same names
+# (mmreg.families.cox, ...) as package attributes, so they are not defined here.
+def bernoulli() -> BinomialFamily:
+    """The binomial (Bernoulli, logit link) family, ``get_family("bernoulli")``."""
+    return BinomialFamily()
+
+
+def poisson() -> PoissonFamily:
+    """The Poisson family (log link), ``get_family("poisson")``."""
+    return PoissonFamily()
+
+
+def negbinomial() -> NegBinomialFamily:
+    """The negative-binomial NB2 family (log link, ``shape``), ``get_family("negbinomial")``."""
+    return NegBinomialFamily()
