@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python -m validation.sbc [--reps 200] [--families gaussian,binomial,weibull,cox,poisson,negbinomial]
-                             [--workers 2] [--out sbc_ranks.csv]
+    python -m validation.sbc [--reps 200] [--workers 2] [--out sbc_ranks.csv]
+        [--families gaussian,binomial,weibull,cox,poisson,negbinomial]
 
 For every family a covariate design is simulated once (``simulate_coalitions``: groups in
 countries, members in many groups); then, per replication, every parameter is drawn from the
