@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
-from mmreg import datasets, priors
+from mmreg import datasets, families, priors
 from mmreg.bml_compat import bml
+from mmreg.describe import get_prior
 from mmreg.errors import MMDataError, MMSpecError, MMWarning
 from mmreg.io import load
 from mmreg.model import MMModel
+from mmreg.priors.brms import prior
+from mmreg.results.compare import compare
 from mmreg.results.laplace_results import LaplaceResults
 from mmreg.results.mcmc_results import MCMCResults
 from mmreg.results.plots import coefficients_plot as plot_coefficients
@@ -32,9 +35,13 @@ __all__ = [
     "MMWarning",
     "__version__",
     "bml",
+    "compare",
     "datasets",
+    "families",
+    "get_prior",
     "load",
     "plot_coefficients",
+    "prior",
     "priors",
     "summary_table",
 ]

@@ -26,7 +26,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["single_blas_thread", "single_threaded_blas", "pin_public_methods", "enabled"]
 
@@ -88,7 +88,7 @@ def single_threaded_blas(func: F) -> F:
         with single_blas_thread():
             return func(*args, **kwargs)
 
-    wrapper.__mmreg_pinned__ = True
+    wrapper.__mmreg_pinned__ = True  # type: ignore[attr-defined]  # a function attribute
     return wrapper  # type: ignore[return-value]
 
 
@@ -113,7 +113,7 @@ def pin_public_methods(cls: T) -> T:
         if name.startswith("_") and name != "__init__":
             continue
         if isinstance(attr, functools.cached_property):
-            new = functools.cached_property(single_threaded_blas(attr.func))
+            new: Any = functools.cached_property(single_threaded_blas(attr.func))
             new.__set_name__(cls, name)
         elif isinstance(attr, property) and attr.fget is not None:
             new = attr.getter(single_threaded_blas(attr.fget))

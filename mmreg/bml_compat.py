@@ -7,16 +7,17 @@ import difflib
 import numpy as np
 
 from mmreg.errors import MMSpecError
+from mmreg.families import Family
 from mmreg.inference.options import check_int, check_seed
 from mmreg.model import MMModel
 
 __all__ = ["bml"]
 
 
-def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int = 1000,
+def bml(formula: str, data, family: str | Family = "Gaussian", priors=None, n_iter: int = 1000,
         n_burnin: int = 500, n_thin: int | None = None, n_chains: int = 3, seed=None,
         cox_intervals: int | None = None, monitor: bool = True, run: bool = True,
-        parallel: bool = False, progress: bool = False, **unsupported):
+        parallel: bool = False, progress: bool | None = None, inits=None, **unsupported):
     """Fit a model the way ``bml::bml()`` does: MCMC with bml's argument names.
 
     bml's ``n.iter`` iterations include the ``n.burnin`` discarded ones; here they map to
@@ -25,15 +26,23 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     Parameters
     ----------
     formula, data, family, priors, cox_intervals
-        As in :class:`~mmreg.MMModel`; ``family`` takes bml's capitalised names.
+        As in :class:`~mmreg.MMModel`; ``family`` takes bml's capitalised names (or a
+        family object such as ``mmreg.families.weibull()``).
     n_iter, n_burnin, n_thin, n_chains, seed
         bml's MCMC settings (``n_thin`` defaults to 1); integers (``seed`` as for
         ``fit()``), checked before any work: a bad value raises
         :class:`~mmreg.MMSpecError` naming the argument.
     monitor, run, parallel
         Accepted for compatibility; ``run=False`` returns the unfitted model.
-    progress : bool
-        Show a progress bar.
+    progress : bool, optional
+        One progress bar per chain, counting draws; ``None`` (default): on in interactive
+        sessions (``sys.stderr`` a terminal), like bml's JAGS progress.
+    inits : dict or list of dict, optional
+        bml's (JAGS's) initial values, mapped to ``fit(start=...)``: a dict of
+        hyperparameter values keyed by bml or mmreg names (``{"sigma.mm.1": 0.5,
+        "b.w.1[1]": 0}``); of a list of per-chain dicts (JAGS's form) the first is used,
+        since every chain starts from the Laplace fit.  Coefficients and random effects are
+        integrated out and take no initial value.
 
     Returns
     -------
@@ -66,29 +75,52 @@ def bml(formula: str, data, family: str = "Gaussian", priors=None, n_iter: int =
     """
     if unsupported:
         raise _unsupported(sorted(unsupported))
-    n_burnin = check_int("n_burnin", n_burnin, 0, owner="bml()")
-    n_iter = check_int("n_iter", n_iter, 1, owner="bml()")
+    n_burnin = check_int("n_burnin", n_burnin, 0, owner="bml()")  # type: ignore[assignment]  # an int
+    n_iter = check_int("n_iter", n_iter, 1, owner="bml()")  # type: ignore[assignment]  # an int
     if n_iter <= n_burnin:
         raise MMSpecError(f"bml() argument n_iter ({n_iter}) must be larger than n_burnin "
                           f"({n_burnin}): n_iter counts the burn-in iterations too")
     n_thin = check_int("n_thin", n_thin, 1, none_ok=True, owner="bml()") or 1
-    n_chains = check_int("n_chains", n_chains, 1, owner="bml()")
+    n_chains = check_int("n_chains", n_chains, 1, owner="bml()")  # type: ignore[assignment]  # an int
     seed = check_seed(seed, "seed", owner="bml()")
     for name, val in (("monitor", monitor), ("run", run), ("parallel", parallel),
                       ("progress", progress)):
-        if not isinstance(val, (bool, np.bool_)):
+        if not isinstance(val, (bool, np.bool_)) and not (name == "progress" and val is None):
             raise MMSpecError(f"bml() argument {name} must be True or False, got {val!r}")
+    inits = _check_inits(inits)
     model = MMModel(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
+    start = None if inits is None else \
+        {_bml_to_mm(model).get(k, k): v for k, v in inits.items()}
     if not run:
         return model
     return model.fit(method="mcmc", draws=n_iter - n_burnin, tune=n_burnin,
-                     chains=n_chains, thin=n_thin, seed=seed, progress=progress)
+                     chains=n_chains, thin=n_thin, seed=seed, progress=progress, start=start)
+
+
+def _check_inits(inits) -> dict | None:
+    """bml's ``inits`` (a dict, or JAGS's list of per-chain dicts: the first is used)."""
+    if inits is None:
+        return None
+    if isinstance(inits, (list, tuple)):
+        if not inits or not all(isinstance(x, dict) for x in inits):
+            raise MMSpecError("bml() argument inits must be a dict or a list of dicts "
+                              f"(one per chain), got {inits!r}")
+        inits = inits[0]
+    if not isinstance(inits, dict):
+        raise MMSpecError(f"bml() argument inits must be a dict or a list of dicts, got "
+                          f"{inits!r}")
+    return inits
+
+
+def _bml_to_mm(model: MMModel) -> dict[str, str]:
+    """bml's parameter names to mmreg's."""
+    return {b: n for n, b in model.bml_names.items()}
 
 
 _BML_ARGS = ("formula", "data", "family", "priors", "n_iter", "n_burnin", "n_thin", "n_chains",
-             "seed", "cox_intervals", "monitor", "run", "parallel", "progress")
+             "seed", "cox_intervals", "monitor", "run", "parallel", "progress", "inits")
 _MMREG_NAMES = {"draws": "n_iter (draws + burn-in)", "tune": "n_burnin", "chains": "n_chains",
-                "thin": "n_thin", "n_adapt": "n_burnin", "inits": None, "method": None}
+                "thin": "n_thin", "n_adapt": "n_burnin", "start": "inits", "method": None}
 
 
 def _unsupported(keys: list[str]) -> MMSpecError:

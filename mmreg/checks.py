@@ -32,8 +32,8 @@ def no_na(values: pd.Series | np.ndarray, col: str, where: str) -> None:
         )
 
 
-def constant_within(values: np.ndarray, gcode: np.ndarray, ngroups: int, name: str,
-                     where: str, group_ids: np.ndarray) -> np.ndarray:
+def constant_within(values: np.ndarray, gcode: np.ndarray, name: str, where: str,
+                    group_ids: np.ndarray) -> np.ndarray:
     """First value per group; MMDataError if a group has differing values.
 
     ``where`` says where column ``name`` is used (``"main terms"``, ``"Surv()"``, ...).
@@ -91,7 +91,7 @@ def check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.
     cols = term_columns(rhs, data.columns, where)
     for c in cols:
         no_na(data[c], c, where)
-        constant_within(data[c].to_numpy(), gcode, len(gids), c, where, gids)
+        constant_within(data[c].to_numpy(), gcode, c, where, gids)
     return cols
 
 
@@ -248,7 +248,7 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
 # --------------------------------------------------------------------------- column types
 def term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool | str]]:
     """Every patsy right-hand side: (rhs, where, True for group level or the member id)."""
-    out = []
+    out: list[tuple[str, str, bool | str]] = []
     if outcome and spec.response.kind != "surv":
         out.append((spec.response.columns[0], "outcome", True))
     out.append((spec.main, "main terms", True))

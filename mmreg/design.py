@@ -14,6 +14,7 @@ The latent vector of the model is laid out as ``z = [coefficients | member REs |
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,13 +33,15 @@ from mmreg.checks import (
     typed_data,
 )
 from mmreg.design_blocks import HMBlockDesign, MMBlockDesign, build_hm, build_mm
+from mmreg.design_slopes import check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec
 from mmreg.formula.terms import design_matrix, r_to_patsy
 from mmreg.formula.weights import WeightFunction
 
-__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design", "apply"]
+__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design", "apply",
+           "named_features"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,8 +76,8 @@ class Design:
     @property
     def re_blocks(self) -> tuple:
         """Blocks with random effects, in latent order (mm blocks first)."""
-        return tuple(b for b in self.mm if b.re_state is not None) + tuple(
-            h for h in self.hm if h.re_state is not None
+        return tuple(r for b in self.mm for r in b.random_blocks) + tuple(
+            r for h in self.hm for r in h.random_blocks
         )
 
     @property
@@ -95,7 +98,7 @@ def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np
                 vals = s.to_numpy(dtype=float)
             except (TypeError, ValueError):
                 raise MMDataError(f"Surv() column {col!r} is not numeric") from None
-            out[key] = constant_within(vals, gcode, len(gids), col, "Surv()", gids)
+            out[key] = constant_within(vals, gcode, col, "Surv()", gids)
         return out
     expr = r_to_patsy(resp.columns[0])
     cols = check_group_level(expr, data, gcode, gids, "outcome")
@@ -131,10 +134,14 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
             names[nm] = f"b.w.{k}[{j}]"
         if b.re_state is not None:
             names[f"sigma.{b.label}"] = f"sigma.mm.{k}"
+        for s in b.slopes:  # bml 1.0 names them as mmreg does
+            names[f"sigma.{s.label}"] = f"sigma.{s.label}"
     for k, h in enumerate(design_parts["hm"], 1):
         put(list(h.znames) + list(h.fenames), f"b.hm.{k}")
         if h.re_state is not None:
             names[f"sigma.{h.label}"] = f"sigma.hm.{k}"
+        for s in h.slopes:  # bml 1.0 names them as mmreg does
+            names[f"sigma.{s.label}"] = f"sigma.{s.label}"
     return names
 
 
@@ -165,6 +172,9 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
     memory: dict = {}
     design = _materialise(spec, data, has_intercept=has_intercept, family=family,
                           outcome=outcome, memory=memory, weight_functions=None)
+    slopes = [s for b in design.mm for s in b.slopes] + [s for h in design.hm
+                                                          for s in h.slopes]
+    check_slope_means(slopes, design.coef_names)
     learned = DesignSpec.from_memory(
         memory, formula=spec, family=family, has_intercept=has_intercept,
         group_ids=design.group_ids,
@@ -211,6 +221,44 @@ def apply(design_spec: DesignSpec, data: pd.DataFrame, *, outcome: bool = False)
     return replace(design, design_spec=design_spec)
 
 
+def named_features(mm: tuple[MMBlockDesign, ...], n_groups: int,
+                   main: str) -> dict[str, np.ndarray]:
+    """The group feature Σ w·x of every named ``mm()`` block used in the main terms.
+
+    Parameters
+    ----------
+    mm : tuple of MMBlockDesign
+    n_groups : int
+    main : str
+        The main terms (blocks whose names do not appear there are skipped).
+
+    Returns
+    -------
+    dict of str to ndarray, shape (n_groups,)
+
+    Raises
+    ------
+    MMSpecError
+        A block with several features, or with estimated weights (not available yet).
+    """
+    out: dict[str, np.ndarray] = {}
+    for b in mm:
+        name = b.spec.name
+        if name is None or not re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", main):
+            continue
+        where = f"the named block {name!r} ({b.label})"
+        if b.X.shape[1] != 1 or b.fixed_offset.any():
+            raise MMSpecError(f"{where} has {b.X.shape[1]} features ({', '.join(b.xnames)}); "
+                              "only a single-feature block can be used in interactions.")
+        if not b.weights.is_constant:
+            raise MMSpecError(f"{where}: interactions of a block with estimated weights "
+                              f"({', '.join(b.wnames)}) are not available yet; use fixed "
+                              "weights such as w(~ 1/n).")
+        w = b.weights(np.zeros(0), derivative=False)[0]
+        out[name] = np.bincount(b.group, w * b.X[:, 0], minlength=n_groups)
+    return out
+
+
 def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
                  family: str, outcome: bool, memory: dict,
                  weight_functions: tuple[WeightFunction, ...] | None) -> Design:
@@ -240,6 +288,14 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
             )
     else:  # no membership structure: every row is one observation, identified by its index
         gids, gcode = row_ids(data)
+    names = [b.name for b in spec.mm if b.name is not None]
+    for name in names:
+        if name in data.columns or names.count(name) > 1:
+            raise MMSpecError(f"the block name {name!r} is already a data column or another "
+                              "block's name; choose another name.")
+    # named blocks: placeholders for the type checks of the main terms, filled below
+    if names:
+        data = data.assign(**dict.fromkeys(names, 0.0))
     data = typed_data(spec, data, len(gids), outcome)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
@@ -248,24 +304,36 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
     if spec.strata and (outcome or spec.strata in data.columns):
         s = need(data, spec.strata, "strata()")
         no_na(s, spec.strata, "strata()")
-        svals = constant_within(s.to_numpy(), gcode, len(gids), spec.strata, "strata()",
+        svals = constant_within(s.to_numpy(), gcode, spec.strata, "strata()",
                                  gids)
         resp["strata"] = codes(svals, spec.strata)[1]
 
     intercept = spec.intercept and has_intercept
-    rhs = r_to_patsy(spec.main)
-    check_group_level(rhs, data, gcode, gids, "main terms")
     infos = memory
-    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
-    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
-
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
     wfs = weight_functions or (None,) * len(spec.mm)
     mm = tuple(build_mm(k, b, data, gids, absorbed, infos, wf)
                for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1))
+    named = named_features(mm, len(gids), spec.main)
+    if named:  # named blocks in main-formula interactions: their features as group columns
+        data = data.assign(**{k: v[gcode] for k, v in named.items()})
+        gframe = gframe.assign(**named)
+    rhs = r_to_patsy(spec.main)
+    check_group_level(rhs, data, gcode, gids, "main terms")
+    X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
+    for bname, b in zip((b.spec.name for b in mm), mm, strict=True):
+        if bname in xn:
+            raise MMSpecError(
+                f"the named block {bname!r} ({b.label}) appears as a main term; its feature "
+                f"already enters as {', '.join(b.xnames)}. Use it only in interactions: write "
+                f"x:{bname} (not x*{bname})."
+            )
+    offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
+
     hm = tuple(build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
                for k, b in enumerate(spec.hm, 1))
-    offset = offset + sum((h.fixed_offset for h in hm), np.zeros(len(gids)))
+    offset = offset + sum((h.fixed_offset for h in hm),  # type: ignore[type-var]  # set by build_hm
+                          np.zeros(len(gids)))
     coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
         n for h in hm for n in (*h.znames, *h.fenames))
     if len(set(coef)) != len(coef):

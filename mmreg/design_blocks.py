@@ -23,12 +23,14 @@ from mmreg.checks import (
     no_na,
     py,
 )
+from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.formula.spec import HMBlock, MMBlock
+from mmreg.formula.aggregate import check_values, compile_aggregation
+from mmreg.formula.spec import AggSpec, HMBlock, MMBlock
 from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
 from mmreg.formula.weights import BoundWeights, WeightFunction, compile_weight_function
 
-__all__ = ["MMBlockDesign", "HMBlockDesign", "build_mm", "build_hm"]
+__all__ = ["MMBlockDesign", "HMBlockDesign", "aggregate_feature", "build_mm", "build_hm"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +52,13 @@ class MMBlockDesign:
     re_state: np.ndarray | None  # RE state per row (member code, or participation for ar)
     re_prev: np.ndarray | None  # AR: previous state of each state (-1 for a first one)
     re_labels: tuple = ()
+    slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+
+    @property
+    def random_blocks(self) -> tuple:
+        """This block's random-effect blocks in latent order: the member intercepts (if
+        any), then each random slope."""
+        return ((self,) if self.re_state is not None else ()) + self.slopes
 
     def covariate(self, name: str) -> np.ndarray:
         """Values of a member covariate per membership row (canonical order).
@@ -90,6 +99,13 @@ class HMBlockDesign:
     re_prev: np.ndarray | None
     re_labels: tuple = ()
     fixed_offset: np.ndarray | None = None  # Σ value * var of fix() in vars(), per group
+    slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+
+    @property
+    def random_blocks(self) -> tuple:
+        """This block's random-effect blocks in latent order: the intercepts (if any), then
+        each random slope."""
+        return ((self,) if self.re_state is not None else ()) + self.slopes
 
 
 # --------------------------------------------------------------------------- helpers
@@ -118,6 +134,50 @@ def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
         return design_matrix(rhs, frame, intercept=False, where=where, infos=infos)
     X, names = design_matrix(rhs, frame, intercept=True, where=where, infos=infos)
     return X[:, 1:], names[1:]
+
+
+def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
+                      bound: BoundWeights, gcode: np.ndarray, n_groups: int
+                      ) -> tuple[np.ndarray, list[str]]:
+    """The aggregated feature of a block as its one member-level covariate.
+
+    With fixed weights w the feature F of a group is fixed too; the member column F / Σw
+    makes the block's weighted sum Σ w·x equal F, so the rest of the model is unchanged.
+    """
+    where = f'fn() of {label} ({agg.kind if agg.kind != "expr" else "~ " + str(agg.expr)})'
+    if agg.estimated:
+        raise MMSpecError(
+            f"{where}: estimated shapes est() ({', '.join(agg.estimated)}) are not available "
+            "yet; give a number, e.g. kappa = 5."
+        )
+    if not bound.is_constant:
+        raise MMSpecError(
+            f"{where}: an aggregation other than fn(\"sum\") with estimated weights/shapes is "
+            f"not available yet (weight parameters {', '.join(bound.params)}); use fixed "
+            "weights such as w(~ 1/n) or w(~ pseat)."
+        )
+    names = [c for c in columns if isinstance(c, str)]
+    compiled = compile_aggregation(agg.kind, block=label, variables=agg.variables,
+                                   shapes=dict(agg.shapes),  # type: ignore[arg-type]  # no est()
+                                   expr=agg.expr, columns=names)
+    values = {}
+    for c in compiled.variables:
+        need(frame, c, where)
+        no_na(frame[c], c, where)
+        check_column_type(frame[c], c, where, numeric=True)
+        values[c] = frame[c].to_numpy(dtype=float)
+    check_values(compiled, values, label)
+    w = bound(np.zeros(0), derivative=False)[0]
+    feature, _ = compiled.evaluate(w, values, gcode, n_groups)
+    total = np.bincount(gcode, w, minlength=n_groups)
+    with np.errstate(all="ignore"):
+        col = feature[gcode] / total[gcode]
+    if not np.isfinite(col).all():
+        raise MMDataError(
+            f"{where}: the aggregated feature is not finite in some group (e.g. log of a zero "
+            "weight or of a non-positive value); check the data or the fn() arguments."
+        )
+    return col[:, None], [compiled.coef.split(".", 1)[1]]
 
 
 def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
@@ -151,7 +211,7 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
     # weight function (compiled on the training data, given when applying a design spec)
     if wf is None:
         names = [c for c in data.columns if isinstance(c, str)]
-        wf = compile_weight_function(blk.fn.expr, block=label, columns=names)
+        wf = compile_weight_function(blk.fn.expr, block=label, columns=names, free=blk.fn.free)
     wdata = {}
     for c in wf.columns:
         need(frame, c, f"fn() of {label}")
@@ -165,9 +225,11 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
     if bound.is_constant:  # no parameters: NaN/negative/zero-sum weights are a data error now
         bound.check(np.zeros(0))
 
+    if blk.agg is not None:  # bml 1.0 fn(type, ...): the block's covariate is the feature
+        X, xn = aggregate_feature(label, blk.agg, frame, data.columns, bound, gcode, len(gids))
     # member covariates; with weights summing to a constant in every group the full dummy
     # set of a categorical would repeat the intercept: reference coding drops a level
-    if blk.vars:
+    elif blk.vars:
         rhs = r_to_patsy(blk.vars)
         for c in term_columns(rhs, data.columns, f"vars() of {label}"):
             no_na(frame[c], c, f"vars() of {label}")
@@ -193,11 +255,15 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
             labels = tuple(member_ids)
     elif blk.ar:
         raise MMSpecError(f"{label}: ar = TRUE needs member random effects (RE = TRUE)")
+    slopes = build_slopes(label, blk, frame, mcode, tuple(member_ids), infos,
+                          mm_index=k - 1, rows=gcode)
+    if re_state is not None and not blk.re_intercept and not blk.ar:
+        re_state, labels = None, ()  # re(0 + x): slopes only
     return MMBlockDesign(
         label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
         n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
         weights=bound, wnames=tuple(f"{label}.w.{p}" for p in wf.params),
-        re_state=re_state, re_prev=re_prev, re_labels=labels,
+        re_state=re_state, re_prev=re_prev, re_labels=labels, slopes=slopes,
     )
 
 
@@ -207,15 +273,15 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
-    uvals = constant_within(col.to_numpy(), gcode, len(gids), blk.id, f"id() of {label}",
+    uvals = constant_within(col.to_numpy(), gcode, blk.id, f"id() of {label}",
                              gids)
     unit_ids, ucode = codes(uvals, blk.id)
     if blk.name:
         ncol = need(data, blk.name, f"name = of {label}")
         no_na(ncol, blk.name, f"name = of {label}")
-        names = constant_within(ncol.to_numpy(), gcode, len(gids), blk.name,
+        names = constant_within(ncol.to_numpy(), gcode, blk.name,
                                  f"name = of {label}", gids)
-        labs = {}
+        labs: dict = {}
         for u, nm in zip(ucode, names, strict=True):
             if labs.setdefault(u, nm) != nm:
                 raise MMDataError(
@@ -244,14 +310,19 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
     elif blk.ar:
         re_state = np.arange(len(gids))
         re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
-        labels = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
+        labels: tuple = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode
         # label random effects by the unit ids themselves (as mm blocks do), or by name =
         labels = unit_labels if blk.name else tuple(unit_ids.tolist())
+    slopes = build_slopes(label, blk, gframe, ucode,
+                          unit_labels if blk.name else tuple(unit_ids.tolist()), infos)
+    if re_state is not None and not blk.re_intercept and not blk.ar:
+        re_state = None  # re(0 + x): slopes only
     return HMBlockDesign(
         label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
         Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
         re_state=re_state, re_prev=re_prev,
         re_labels=labels if re_state is not None else (), fixed_offset=offset,
+        slopes=slopes,
     )

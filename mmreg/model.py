@@ -7,6 +7,8 @@ problem is reported before any fitting starts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -44,11 +46,14 @@ class MMModel:
         Long-format data: one row per (member, group) participation.  Not modified.
     family : str or Family
         ``"gaussian"``, ``"binomial"``, ``"weibull"``, ``"cox"`` or ``"clogit"`` (bml's
-        capitalised names work too), or a configured :class:`mmreg.families.Family`
-        (e.g. ``CoxFamily(intervals=10, a=0.001, b=0.1)``).
+        capitalised names work too; ``"bernoulli"`` = ``"binomial"``), or a family object
+        (``mmreg.families.weibull()``, ``mmreg.families.cox(intervals=10)``, any configured
+        :class:`mmreg.families.Family`).
     priors : dict, list of str, or None
-        Priors by glob pattern over parameter names (``{"mm1.w.*": Normal(0, 1)}``) or bml's
-        JAGS strings (``["b.w.1 ~ dnorm(0, 1)"]``).  Default: bml's priors.
+        Priors by glob pattern over parameter names (``{"mm1.w.*": Normal(0, 1)}``), bml's
+        JAGS strings (``["b.w.1 ~ dnorm(0, 1)"]``) and/or brms-style
+        :func:`mmreg.prior` objects (``[mmreg.prior("normal(0, 1)", class_="w")]``; see
+        :func:`mmreg.get_prior`).  Default: bml's priors.
     cox_intervals : int, optional
         Cox only: piecewise-constant baseline on this many intervals (bml's break rule);
         ``None`` puts a baseline increment at every unique event time.
@@ -62,7 +67,7 @@ class MMModel:
     200
     """
 
-    def __init__(self, formula: str, data: pd.DataFrame, family: str = "gaussian",
+    def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                  priors=None, cox_intervals: int | None = None):
         if not isinstance(formula, str):
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
@@ -118,7 +123,7 @@ class MMModel:
         self._assemble()
 
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, family: str = "gaussian",
+    def from_formula(cls, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                      priors=None, cox_intervals: int | None = None) -> MMModel:
         """Build a model from a bml formula (statsmodels-style constructor).
 
@@ -147,7 +152,7 @@ class MMModel:
         names = list(kinds)
         self.bml_names = bml
         self.priors = resolve_priors(priors, names, kinds, bml)
-        cp = [self.priors[n] for n in d.coef_names]
+        cp: list[Any] = [self.priors[n] for n in d.coef_names]  # Normal or Fixed (checked)
         fixed_coef = [n for n, p in zip(d.coef_names, cp, strict=True) if isinstance(p, Fixed)]
         # a fixed coefficient is a Normal with (numerically) zero variance
         mean = np.array([p.value if isinstance(p, Fixed) else p.mu for p in cp])
@@ -237,6 +242,30 @@ class MMModel:
         """
         return [*self.design.coef_names, *self.space.names, *self._family.derived_names]
 
+    def describe(self) -> str:
+        """A short text of what the model estimates: blocks, weight functions and their
+        parameters, aggregations, and the prior of every parameter.
+
+        Returns
+        -------
+        str
+            Print it: ``print(model.describe())``.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         weights="estimated", seed=2)
+        >>> print(mmreg.MMModel(df.attrs["formula"], df).describe())  # doctest: +ELLIPSIS
+        mmreg model: family gaussian, 150 groups
+        ...
+          weight parameters: mm1.w.b0, mm1.w.b1 (estimated)
+        ...
+        """
+        from mmreg.describe import describe_model
+
+        return describe_model(self)
+
     # ------------------------------------------------------------------ fitting
     def fit(self, method: str = "laplace", **kwargs):
         """Fit the model.
@@ -304,8 +333,8 @@ class MMModel:
         if method == "mcmc":
             from mmreg.inference.mcmc import fit_mcmc
 
-            raw = fit_mcmc(self.posterior, **kwargs)
-            res = MCMCResults(self, raw)
+            draws = fit_mcmc(self.posterior, **kwargs)
+            res = MCMCResults(self, draws)
             res.warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
             return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")

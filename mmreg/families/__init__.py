@@ -11,6 +11,16 @@ from mmreg.errors import MMSpecError
 from mmreg.families.base import BoundFamily, Curvature, Family
 from mmreg.families.binomial import BinomialFamily
 from mmreg.families.clogit import ConditionalLogitFamily
+from mmreg.families.constructors import (
+    bernoulli,
+    binomial,
+    clogit,
+    cox,
+    gaussian,
+    negbinomial,
+    poisson,
+    weibull,
+)
 from mmreg.families.count import NegBinomialFamily, PoissonFamily
 from mmreg.families.cox import CoxFamily
 from mmreg.families.gaussian import GaussianFamily
@@ -29,7 +39,12 @@ __all__ = [
     "WeibullFamily",
     "FAMILY_NAMES",
     "get_family",
+    "gaussian",
     "bernoulli",
+    "binomial",
+    "weibull",
+    "cox",
+    "clogit",
     "poisson",
     "negbinomial",
 ]
@@ -117,20 +132,3 @@ def get_family(name: str | Family, **options: object) -> Family:
         ) from None
 
 
-
-# -- family objects by function (SPEC §8): accepted wherever a family name is -------------------
-# gaussian(), binomial(), weibull() and cox() would shadow the submodules of the same names
-# (mmreg.families.cox, ...) as package attributes, so they are not defined here.
-def bernoulli() -> BinomialFamily:
-    """The binomial (Bernoulli, logit link) family, ``get_family("bernoulli")``."""
-    return BinomialFamily()
-
-
-def poisson() -> PoissonFamily:
-    """The Poisson family (log link), ``get_family("poisson")``."""
-    return PoissonFamily()
-
-
-def negbinomial() -> NegBinomialFamily:
-    """The negative-binomial NB2 family (log link, ``shape``), ``get_family("negbinomial")``."""
-    return NegBinomialFamily()

@@ -274,6 +274,24 @@ class Family(ABC):
     has_baseline: bool = False
     needs_choice_sets: bool = False
     summary_notes: tuple[str, ...] = ()
+    survival: bool = False
+
+    def survival_function(self, eta: np.ndarray, phi: Sequence[float], times: np.ndarray,
+                          cumhaz: np.ndarray | None = None) -> np.ndarray:
+        """S(t) of every group (rows) at ``times`` (columns) for linear predictors ``eta``.
+
+        Survival families only (:attr:`survival`).  ``cumhaz``: the cumulative baseline
+        hazard at ``times`` for families with a baseline (:attr:`has_baseline`).
+        """
+        raise NotImplementedError(f"family {self.name!r} has no survival function")
+
+    def median_survival(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray | None:
+        """Closed-form median survival time per group, or None (then found on a grid)."""
+        return None
+
+    def hazard_ratio(self, beta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
+        """Hazard ratio of a unit change of each coefficient ``beta`` (survival families)."""
+        raise NotImplementedError(f"family {self.name!r} has no hazard ratios")
 
     def derived_params(self, phi: np.ndarray) -> np.ndarray:
         """Derived parameters (:attr:`derived_names`) from ``phi``.

@@ -67,6 +67,17 @@ class CoxFamily(Family):
     default_particles = 16
     takes_intervals = True
     has_baseline = True
+    survival = True
+
+    def survival_function(self, eta, phi, times, cumhaz=None):
+        """``S(t | η) = exp(-H₀(t) e^η)`` with the cumulative baseline hazard ``cumhaz``."""
+        if cumhaz is None:
+            raise ValueError("Cox survival needs the cumulative baseline hazard")
+        return np.exp(-np.asarray(cumhaz)[None, :] * np.exp(np.asarray(eta)[:, None]))
+
+    def hazard_ratio(self, beta, phi):
+        """``exp(β)``."""
+        return np.exp(np.asarray(beta))
     summary_notes = ("No intercept: it is absorbed by the baseline hazard / choice sets.",)
     outcome_kind = "surv"
     outcome_keys = ("time", "event")
@@ -142,6 +153,7 @@ class BoundCox(BoundFamily):
 
     K: int
     d_k: np.ndarray
+    _event_logexp: np.ndarray
 
     def __init__(self, family: CoxFamily, time: np.ndarray, event: np.ndarray) -> None:
         self.family = family
@@ -388,7 +400,7 @@ class BoundCoxPiecewise(BoundCox):
 
     def __init__(self, family: CoxFamily, time: np.ndarray, event: np.ndarray) -> None:
         super().__init__(family, time, event)
-        K = int(family.intervals)
+        K = int(family.intervals)  # type: ignore[arg-type]  # not None for this variant
         self.K = K
         # The Gamma(a, rate b) prior of the hazards is per unit of time: with times of 1e-15
         # every exposure sum S_k is ~1e-13, far below b = 0.1, log(b + S_k) no longer

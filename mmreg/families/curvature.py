@@ -49,7 +49,8 @@ class Curvature:
         """
         out = np.diag(np.asarray(self.d, dtype=float))
         if self.U is not None:
-            U = self.U.toarray() if sp.issparse(self.U) else np.asarray(self.U)
+            U = self.U
+            U = U.toarray() if sp.issparse(U) else np.asarray(U)  # type: ignore[union-attr]
             out -= (U * self.c) @ U.T
         return out
 
@@ -70,6 +71,7 @@ class Curvature:
         dv = self.d * v if v.ndim == 1 else self.d[:, None] * v
         if self.U is None:
             return dv
+        assert self.c is not None  # U and c are set together (__post_init__)
         utv = self.U.T @ v
         scaled = self.c * utv if utv.ndim == 1 else self.c[:, None] * utv
         return dv - self.U @ scaled

@@ -63,6 +63,23 @@ class WeibullFamily(Family):
     outcome_kind = "surv"
     outcome_keys = ("time", "event")
 
+    survival = True
+
+    def survival_function(self, eta, phi, times, cumhaz=None):
+        """``S(t | η) = exp(-(t e^{-η})^r)`` (the JAGS parametrisation)."""
+        (r,) = phi
+        times = np.asarray(times, dtype=float)
+        return np.exp(-((times[None, :] * np.exp(-np.asarray(eta)[:, None])) ** r))
+
+    def median_survival(self, eta, phi):
+        """``e^η (log 2)^{1/r}``."""
+        (r,) = phi
+        return np.exp(np.asarray(eta)) * np.log(2) ** (1.0 / r)
+
+    def hazard_ratio(self, beta, phi):
+        """``exp(-r β)``: a coefficient scales time by ``e^β``, the hazard by ``e^{-r β}``."""
+        return np.exp(-phi[0] * np.asarray(beta))
+
     def derived_params(self, phi: np.ndarray) -> np.ndarray:
         """bml's ``sigma = 1 / shape`` (the scale of the log-time error)."""
         phi = np.asarray(phi, dtype=float)

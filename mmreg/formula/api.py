@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from mmreg.families import Family
 from mmreg.model import MMModel
 
 __all__ = ["mmm"]
 
 
 def mmm(
-    formula: str, data, family: str = "gaussian", priors=None, cox_intervals: int | None = None
+    formula: str, data, family: str | Family = "gaussian", priors=None,
+    cox_intervals: int | None = None,
 ) -> MMModel:
     """Build an :class:`~mmreg.MMModel` from a bml formula (same as ``MMModel.from_formula``).
 

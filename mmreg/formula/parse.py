@@ -1,4 +1,4 @@
-"""Parse a bml 0.9.0 formula string into a :class:`~mmreg.formula.spec.FormulaSpec`.
+"""Parse a bml formula (0.9.0 or 1.0 grammar) into a :class:`~mmreg.formula.spec.FormulaSpec`.
 
 The grammar is bml's (an R formula with special terms)::
 
@@ -8,7 +8,9 @@ The grammar is bml's (an R formula with special terms)::
 
 ``mm(id = id(mmid, gid), vars = vars(...), fn = fn(w ~ expr, c = TRUE), RE, ar)`` and
 ``hm(id = id(hid), vars, name, type = "RE", showFE = FALSE, ar = FALSE)`` take their arguments
-by name or by position, as in R.  Nothing is evaluated: patsy terms, ``vars()`` contents and
+by name or by position, as in R; the bml 1.0 arguments (``w =``, ``name =``, ``labels =``,
+``RE = re(...)``, ``FE = fe(...)``, ``fn = fn("type")``) by name only, read by
+:mod:`mmreg.formula.grammar10`.  Nothing is evaluated: patsy terms, ``vars()`` contents and
 the weight expression are kept verbatim for the modules that compile them (the patsy-side
 ones are checked against the allow-list of :mod:`mmreg.formula.safe` here already).
 """
@@ -18,18 +20,27 @@ from __future__ import annotations
 import re
 
 from mmreg.errors import MMSpecError
+from mmreg.formula import grammar10 as g10
 from mmreg.formula import rsyntax as rs
 from mmreg.formula.patsydesc import check_spec
-from mmreg.formula.spec import FixedTerm, FormulaSpec, HMBlock, MMBlock, ResponseSpec, WeightSpec
+from mmreg.formula.spec import (
+    FixedTerm,
+    FormulaSpec,
+    HMBlock,
+    MMBlock,
+    ResponseSpec,
+)
 
 __all__ = ["parse_formula"]
 
 _MM_FORMALS = ("id", "vars", "fn", "RE", "ar")
 _HM_FORMALS = ("id", "vars", "name", "type", "showFE", "ar")
-_FN_FORMALS = ("w", "c")
+_MM_NAMED = ("w", "name", "labels")  # bml 1.0, by name only
+_HM_NAMED = ("RE", "FE", "labels")
 _FIX_FORMALS = ("var", "value")
 _SURV_FORMALS = ("time", "event")
-_SPECIAL = frozenset({"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn"})
+_SPECIAL = frozenset({"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe",
+                      "est"})
 _NUMBER_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NULL = "NULL"
 
@@ -64,6 +75,15 @@ def _misplaced(name: str, term: str) -> MMSpecError:
     if name in ("id", "vars", "fn"):
         fix = f"{name}() can only be used as an argument of mm() or hm()."
     return MMSpecError(f"{name}() cannot be used inside the term {rs.shorten(term)!r}. {fix}")
+
+
+def _match(label: str, inner: str, formals: tuple[str, ...], named: tuple[str, ...],
+           source: str) -> dict[str, str]:
+    """Match arguments; the bml 1.0 ones (``named``) are taken by name only."""
+    args = rs.split_args(inner, label, source)
+    if any(n is None for n, _ in args):
+        rs.match_args(label, [a for a in args if a[0] not in named], formals, source)
+    return rs.match_args(label, args, formals + named, source)
 
 
 def _fix_term(inner: str, source: str) -> FixedTerm:
@@ -168,46 +188,28 @@ def _id(value: str | None, label: str, ncols: int, source: str) -> tuple[str, ..
     return tuple(rs.parse_name(v, f"A column of id() in {label}()", source) for _, v in args)
 
 
-def _fn(value: str, source: str) -> WeightSpec:
-    """``fn(w ~ expr, c = TRUE)`` -> WeightSpec."""
-    inner = _inner(value, "fn")
-    if inner is None:
-        raise MMSpecError(
-            f"'fn = {rs.shorten(value, 30)}' in {_at('mm', source)} must be written fn = fn(w ~ "
-            "expression, c = TRUE), e.g. fn(w ~ 1/n)."
-        )
-    args = rs.match_args("fn", rs.split_args(inner, "fn", source), _FN_FORMALS, source)
-    normalize = _flag(args, "c", "fn", source, True)
-    if "w" not in args:
-        return WeightSpec("1/n", normalize)
-    sides = rs.split_top(args["w"], "~")
-    lhs = sides[0][1].strip()
-    if len(sides) != 2 or lhs != "w":
-        raise MMSpecError(
-            f"The weight function {rs.shorten(args['w'], 40)!r} in {_at('fn', source)} must be a "
-            "formula 'w ~ expression'. Write e.g. fn(w ~ 1/n) or fn(w ~ ilogit(b0 + b1 * x))."
-        )
-    expr = sides[1][1].strip()
-    if not expr:
-        raise MMSpecError(
-            f"The weight function in {_at('fn', source)} has nothing after 'w ~'. Write e.g. fn(w "
-            "~ 1/n)."
-        )
-    return WeightSpec(expr, normalize)
-
-
 def _mm(inner: str, source: str) -> MMBlock:
-    """``mm(...)`` -> MMBlock."""
-    args = rs.match_args("mm", rs.split_args(inner, "mm", source), _MM_FORMALS, source)
+    """``mm(...)`` -> MMBlock (bml 0.9 or 1.0 arguments)."""
+    args = _match("mm", inner, _MM_FORMALS, _MM_NAMED, source)
     member, group = _id(args.get("id"), "mm", 2, source)
     given, free, fixed = _vars(args.get("vars"), "mm", source)
-    if args.get("fn", "").strip() == _NULL:
-        raise MMSpecError(
-            f"'fn = NULL' in {_at('mm', source)}: omit fn for equal weights fn(w ~ 1/n, c = "
-            "TRUE), or give fn(w ~ expression)."
-        )
-    fn = _fn(args["fn"], source) if "fn" in args else WeightSpec("1/n", True)
-    re_, ar = _flag(args, "RE", "mm", source, not given), _flag(args, "ar", "mm", source, False)
+    fn, agg = g10.mm_weights(args, free, fixed, source)
+    if "name" in args and "labels" in args:
+        raise MMSpecError(f"{_at('mm', source)} has both name = and labels =; keep one.")
+    label = args.get("name", args.get("labels"))
+    name = g10.parse_block_name(label, source) if label is not None else None
+    if agg is not None and agg.kind != "expr":
+        given, free = True, None  # the block's one covariate is the aggregated feature
+    elif agg is not None:
+        given = True
+    if "RE" in args:
+        re_, ar10 = g10.parse_re(args["RE"], "mm", source)
+    else:
+        re_, ar10 = not given, False
+    if ar10 and "ar" in args:
+        raise MMSpecError(f"{_at('mm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); "
+                          "keep one.")
+    ar = ar10 or _flag(args, "ar", "mm", source, False)
     if not given and not re_:
         raise MMSpecError(
             f"{_at('mm', source)} has neither vars() nor random effects, so it has no effect. Set "
@@ -218,18 +220,20 @@ def _mm(inner: str, source: str) -> MMBlock:
             f"'ar = TRUE' in {_at('mm', source)} needs member random effects to evolve. Set RE = "
             "TRUE or drop ar."
         )
-    return MMBlock(member, group, free, fixed, fn, re_, ar, source)
+    return MMBlock(member, group, free, fixed, fn, re_, ar, source, agg, name)
 
 
 def _hm(inner: str, source: str) -> HMBlock:
     """``hm(...)`` -> HMBlock."""
-    args = rs.match_args("hm", rs.split_args(inner, "hm", source), _HM_FORMALS, source)
+    args = _match("hm", inner, _HM_FORMALS, _HM_NAMED, source)
     (hid,) = _id(args.get("id"), "hm", 1, source)
     _, free, fixed = _vars(args.get("vars"), "hm", source)
-    name = args.get("name")
+    if "name" in args and "labels" in args:
+        raise MMSpecError(f"{_at('hm', source)} has both name = and labels =; keep one.")
+    name = args.get("name", args.get("labels"))
     if name is not None:
         name = None if name.strip() == _NULL else rs.parse_name(name, "'name' of hm()", source)
-    typ = args.get("type", '"RE"').strip()
+    typ = g10.hm_type(args, source)
     if len(typ) >= 2 and typ[0] == typ[-1] and typ[0] in "\"'":
         typ = typ[1:-1].strip()
     if typ.upper() not in ("RE", "FE"):
@@ -238,6 +242,10 @@ def _hm(inner: str, source: str) -> HMBlock:
             '(random effects) or "FE" (fixed effects).'
         )
     show, ar = _flag(args, "showFE", "hm", source, False), _flag(args, "ar", "hm", source, False)
+    if "RE" in args and g10.parse_re(args["RE"], "hm", source)[1]:
+        ar = True
+    if "FE" in args and g10.parse_fe(args["FE"], source)[1]:
+        show = True
     if ar and typ.upper() == "FE":
         raise MMSpecError(
             f"'ar = TRUE' in {_at('hm', source)} needs random effects to evolve. Use "

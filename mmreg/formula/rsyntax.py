@@ -313,7 +313,7 @@ _BINOPS = {
 
 def _eval_number(node: ast.AST) -> float:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # int or float (checked above)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
         x = _eval_number(node.operand)
         return -x if isinstance(node.op, ast.USub) else x

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FixedTerm", "WeightSpec", "MMBlock", "HMBlock", "ResponseSpec", "FormulaSpec"]
+__all__ = [
+    "FixedTerm", "WeightSpec", "Est", "AggSpec", "MMBlock", "HMBlock", "ResponseSpec",
+    "FormulaSpec",
+]
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,50 @@ class FixedTerm:
 
 @dataclass(frozen=True)
 class WeightSpec:
-    """``fn(w ~ expr, c = TRUE)``: the weight function of one mm() block."""
+    """``fn(w ~ expr, c = TRUE)`` (0.9) or ``w = w(~ expr, scale = TRUE)`` (1.0).
+
+    ``free`` is True for the 1.0 spelling: there any symbol that is not a data column or
+    ``n`` is an estimated parameter (in 0.9 only ``b0, b1, ...`` are).
+    """
 
     expr: str = "1/n"
     normalize: bool = True
+    free: bool = False
+
+
+@dataclass(frozen=True)
+class Est:
+    """``est(lower, upper)``: an estimated shape of ``fn()`` (bounds optional)."""
+
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class AggSpec:
+    """``fn(type, ...)`` or ``fn(~ E(...))`` of the bml 1.0 grammar (not ``"sum"``).
+
+    Attributes
+    ----------
+    kind : str
+        ``"var"``, ``"hhi"``, ... or ``"expr"`` for the DSL.
+    variables : tuple of str
+        The ``vars()`` columns the feature reads (named types).
+    shapes : tuple of (str, float or Est)
+        Shape arguments (``moment``, ``c``, ``kappa``, ``p``) or values of DSL symbols.
+    expr : str or None
+        The DSL expression (right-hand side of ``~``).
+    """
+
+    kind: str
+    variables: tuple[str, ...] = ()
+    shapes: tuple[tuple[str, float | Est], ...] = ()
+    expr: str | None = None
+
+    @property
+    def estimated(self) -> tuple[str, ...]:
+        """Names of the shapes given as ``est()``."""
+        return tuple(k for k, v in self.shapes if isinstance(v, Est))
 
 
 @dataclass(frozen=True)
@@ -50,6 +93,15 @@ class MMBlock:
         Member random effects (bml: defaults to TRUE when ``vars = NULL``, else FALSE).
     ar : bool
         Random-walk member effects over a member's successive participations.
+    agg : AggSpec or None
+        The aggregation ``fn(type, ...)`` of the 1.0 grammar (None: the weighted sum).
+    name : str or None
+        The block's name (``name = "coal"``), usable in main-formula interactions.
+    re_slopes : tuple of str
+        Member-level columns with a random slope per member (``re(1 + x)``).  Set by the bml
+        1.0 parser; empty for bml 0.9 formulas.
+    re_intercept : bool
+        The member random intercept when ``re`` is set (False for ``re(0 + x)``).
     """
 
     member_id: str
@@ -60,6 +112,10 @@ class MMBlock:
     re: bool = True
     ar: bool = False
     source: str = ""
+    agg: AggSpec | None = None
+    name: str | None = None
+    re_slopes: tuple[str, ...] = ()
+    re_intercept: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +134,13 @@ class HMBlock:
     type : {"RE", "FE"}
     show_fe : bool
     ar : bool
+    re_slopes : tuple of str
+        Group-level columns with a random slope per unit (``re(1 + x)``: ``("x",)``).  Set
+        by the bml 1.0 parser; empty for bml 0.9 formulas.
+    re_intercept : bool
+        The random intercept of ``type = "RE"`` (False for ``re(0 + x)``).
+    re_cor : bool
+        ``re(1 + x, cor = TRUE)``: correlated intercept and slope.
     """
 
     id: str
@@ -88,6 +151,9 @@ class HMBlock:
     show_fe: bool = False
     ar: bool = False
     source: str = ""
+    re_slopes: tuple[str, ...] = ()
+    re_intercept: bool = True
+    re_cor: bool = False
 
 
 @dataclass(frozen=True)

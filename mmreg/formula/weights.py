@@ -14,6 +14,7 @@ overflows or underflows, whatever the parameters.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,8 @@ from mmreg.formula.weval import Lowering, constant_value
 from mmreg.formula.wexpr import parse_weight_expr
 
 __all__ = ["compile_weight_function", "WeightFunction", "BoundWeights"]
+
+_log = logging.getLogger("mmreg")
 
 
 class BoundWeights:
@@ -339,7 +342,8 @@ def _validate_constants(node: wx.Node, where: str) -> None:
 
 
 def compile_weight_function(
-    expr: str, *, block: str = "mm1", columns: Collection[str] | None = None
+    expr: str, *, block: str = "mm1", columns: Collection[str] | None = None,
+    free: bool = False,
 ) -> WeightFunction:
     """Compile the weight function of one ``mm()`` block.
 
@@ -354,6 +358,11 @@ def compile_weight_function(
         Columns available in the data.  If given, any identifier that is neither one of
         them, ``n`` nor a parameter ``b0, b1, ...`` is an error.  Back-quote a column whose
         name clashes with ``n`` or a parameter: ```n```.
+    free : bool
+        bml 1.0's ``w(~ ...)``: identifiers that are not columns (nor ``n``) are estimated
+        parameters, after ``b0, b1, ...`` in order of appearance; one a single edit away from
+        a column raises "did you mean".  The parameters found are logged once (``mmreg``
+        logger, INFO).
 
     Returns
     -------
@@ -367,6 +376,9 @@ def compile_weight_function(
         parameters not named ``b<k>``, or an empty expression.
     """
     where = f"fn of {block}"
-    parsed = parse_weight_expr(expr, where=where, columns=columns)
+    parsed = parse_weight_expr(expr, where=where, columns=columns, free=free)
+    if free and parsed.params:
+        _log.info("%s (w ~ %s): estimated weight parameters %s", where, parsed.text,
+                  ", ".join(f"{block}.w.{p}" for p in parsed.params))
     _validate_constants(parsed.tree, f"{where} (w ~ {parsed.text})")
     return WeightFunction(parsed.text, block, parsed.params, parsed.columns, parsed.tree)

@@ -183,6 +183,7 @@ class Lowering:
         return self.data[node.name]
 
     def _groupsize(self, node: wx.GroupSize) -> np.ndarray:
+        assert self.n is not None  # None only for literal-only trees (constant_value)
         return self.n
 
     def _param(self, node: wx.Param) -> _Fn:
@@ -271,6 +272,7 @@ class Lowering:
 
     def _agg(self, node: wx.Agg) -> Any:
         agg, gr = AGGREGATE_FUNCS[node.name], self.groups
+        assert gr is not None  # None only for literal-only trees (constant_value)
         prob = None if node.prob is None else float(self.lower(node.prob))
         x = self.lower(node.arg)
         shape = (self.n_params, gr.n_rows)

@@ -18,6 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from mmreg.errors import MMSpecError
+from mmreg.formula.aggregate import near_miss
 from mmreg.formula.wast import (
     AGGREGATES,
     ELEMENTWISE,
@@ -52,6 +53,7 @@ _LOGICAL = {"TRUE": 1.0, "T": 1.0, "FALSE": 0.0, "F": 0.0}
 _RESERVED = {"NA", "NULL", "NaN", "Inf", "NA_real_", "NA_integer_", "function", "if", "else",
              "for", "while", "repeat", "break", "next", "in"}  # fmt: skip
 _PARAM = re.compile(r"b(\d+)\Z")
+_FREE_BASE = 1 << 30  # free parameters of w(~ ...) sort after b0, b1, ... in order of appearance
 _PARAM_LIKE = re.compile(
     r"(?i:b|beta|theta|alpha|gamma|delta|a|c|w|p|par|param|coef)[._]?\d*\Z|[A-Za-z]+[._]?\d+\Z"
 )
@@ -78,8 +80,9 @@ class _Tok:
 class _Parser:
     """Recursive-descent parser; one instance per expression."""
 
-    def __init__(self, source: str, start: int, where: str, columns: Collection[str] | None):
-        self.source, self.where = source, where
+    def __init__(self, source: str, start: int, where: str, columns: Collection[str] | None,
+                 free: bool = False):
+        self.source, self.where, self.free = source, where, free
         self.known = None if columns is None else set(columns)
         self.columns: dict[str, None] = {}
         self.params: dict[str, int] = {}
@@ -112,7 +115,7 @@ class _Parser:
             if kind == "bq":
                 toks.append(_Tok("id", text[1:-1], pos, quoted=True))
             elif kind != "ws":
-                toks.append(_Tok(kind, text, pos))
+                toks.append(_Tok(kind, text, pos))  # type: ignore[arg-type]  # a named group
             pos = m.end()
         toks.append(_Tok("end", "", len(src)))
         return toks
@@ -241,14 +244,21 @@ class _Parser:
                     raise self.fail(f"write parameter {name!r} as 'b{number}'", tok.pos)
                 self.params[name] = number
                 return Param(name, number)
+        if self.free and self.known is not None and name not in self.known and not tok.quoted:
+            close = near_miss(name, self.known)
+            if close:
+                raise self.fail(f"{name!r} is not a column; did you mean {close}? (a symbol "
+                                "that is not a column is an estimated parameter)", tok.pos)
+            self.params.setdefault(name, _FREE_BASE + len(self.params))
+            return Param(name, self.params[name])
         if self.known is not None and name not in self.known:
             msg = f"unknown column {name!r}: it is not a column of the data, not n"
             msg += " (the group size) and not a weight parameter"
             if _PARAM_LIKE.match(name):
                 msg += "; weight parameters must be named b0, b1, b2, ..."
-            close = difflib.get_close_matches(name, sorted(self.known), n=3)
-            if close:
-                msg += f"; did you mean {', '.join(map(repr, close))}?"
+            matches = difflib.get_close_matches(name, sorted(self.known), n=3)
+            if matches:
+                msg += f"; did you mean {', '.join(map(repr, matches))}?"
             raise self.fail(msg, tok.pos)
         self.columns.setdefault(name, None)
         return Col(name)
@@ -343,7 +353,8 @@ class _Parser:
 
 
 def parse_weight_expr(
-    expr: str, *, where: str = "fn of mm1", columns: Collection[str] | None = None
+    expr: str, *, where: str = "fn of mm1", columns: Collection[str] | None = None,
+    free: bool = False,
 ) -> ParsedExpr:
     """Parse a weight-function expression.
 
@@ -356,6 +367,9 @@ def parse_weight_expr(
     columns : collection of str, optional
         Names of the data columns.  If given, an identifier that is neither a column, ``n``
         nor a parameter ``b<k>`` is an error.
+    free : bool
+        The bml 1.0 ``w(~ ...)`` rule: an identifier that is not a column or ``n`` is an
+        estimated parameter (unless it is one edit away from a column: "did you mean").
 
     Returns
     -------
@@ -371,7 +385,7 @@ def parse_weight_expr(
         raise MMSpecError(f"{where}: the weight function must be a string, got {expr!r}")
     m = re.match(r"\s*(?:w\s*)?~", expr)
     start = m.end() if m else 0
-    parser = _Parser(expr, start, where, columns)
+    parser = _Parser(expr, start, where, columns, free)
     tree = parser.parse()
     if depth(tree) > _MAX_DEPTH:
         raise MMSpecError(f"{where}: the expression '{expr}' is nested more than {_MAX_DEPTH} deep")

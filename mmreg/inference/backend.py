@@ -124,7 +124,7 @@ def _locked(path: str):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _unreadable(path: str, err: Exception) -> MMSpecError:
+def _unreadable(path: str, err: Exception | str) -> MMSpecError:
     return MMSpecError(
         f"backend file {path!r} exists but is not a readable mmreg checkpoint ({err}); it may "
         "be damaged or belong to another program. Delete it (the run restarts) or pass "

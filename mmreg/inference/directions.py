@@ -110,7 +110,8 @@ class Directions:
                           Rm.data if latent.q else None))
         deta = (parts[0][0] - parts[1][0]) / (2 * h)  # ∂η/∂θ at fixed ẑ
         dDR = ((parts[0][2] - parts[1][2]) / (2 * h),
-               (parts[0][3] - parts[1][3]) / (2 * h) if latent.q else None)
+               (parts[0][3] - parts[1][3]) / (2 * h)  # type: ignore[operator]  # arrays if q
+               if latent.q else None)
         dG = (parts[0][1] - parts[1][1]) / (2 * h) - self.At(D, R, self.curv_apply(deta))
         zdot = self.mode.factor.solve(dG)
         return Direction(explicit=float(self.g0 @ deta), zdot=zdot,

@@ -27,6 +27,8 @@ def _design_arrays(model):
     for b in d.mm:
         yield from (b.group, b.member, b.X, b.fixed_offset)
         yield from (a for a in (b.re_state, b.re_prev) if a is not None)
+        for sl in b.slopes:
+            yield from (sl.re_state, sl.re_values)
         # the weight function's columns (and n) enter the model only through the weights:
         # probe it at two parameter vectors
         k = len(b.wnames)
@@ -36,6 +38,8 @@ def _design_arrays(model):
     for h in d.hm:
         yield from (h.unit, h.Z, h.fe)
         yield from (a for a in (h.re_state, h.re_prev, h.fixed_offset) if a is not None)
+        for sl in h.slopes:
+            yield from (sl.re_state, sl.re_values)
 
 
 def model_fingerprint(model, walkers: int, dim: int, layout: str = "") -> str:

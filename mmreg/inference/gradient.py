@@ -181,15 +181,17 @@ class _LogdetDerivative:
         tr_q = sum(-0.5 * sd[b] * v for b, v in self.dld_sd.items())
         if latent.P:
             tr_q += float(latent.coef_prec @ np.diag(self.mode.factor.coef_block(latent.P)))
+        assert d.k_phi is not None  # called for a dispersion direction only
         return -2.0 * (latent.dim - tr_q) / self.dirs.phi[d.k_phi]
 
     def _selected_traces(self, d: Direction, eps: float) -> float:
         """tr(H⁻¹ Ḣ) exactly (module seltrace)."""
         traces = self.traces
+        assert traces is not None  # called only when selected traces are available
         wdot = (self.curvature_at(eps, d.k_phi, d.eta_dot).d
                 - self.curvature_at(-eps, d.k_phi, d.eta_dot).d) / (2 * eps)
         dld = traces.curvature(wdot)
-        if d.k_w is not None:
+        if d.k_w is not None and d.dDR is not None:  # dDR is set for weight directions
             dld += traces.design(*d.dDR)
         if d.k_sd is not None:
             dld += -2.0 / self.dirs.sd[d.k_sd] ** 3 * traces.prior(d.k_sd)
@@ -200,7 +202,7 @@ class _LogdetDerivative:
         sl, K = self.latent.re_slices[d.k_sd], self.latent.re_K[d.k_sd]
         Hinv = self.mode.factor.inverse_block(np.arange(sl.start, sl.stop))
         tr = float(np.trace(Hinv)) if K is None else float(np.sum(K.toarray() * Hinv))
-        return -2.0 / self.dirs.sd[d.k_sd] ** 3 * tr
+        return float(-2.0 / self.dirs.sd[d.k_sd] ** 3 * tr)
 
 
 def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
@@ -210,7 +212,7 @@ def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
     dnat = np.full(len(space.names), np.nan)
     dnatural = space.dnatural(u)
     for j in np.flatnonzero(which):  # position among the free hyperparameters
-        d = dirs(j)
+        d = dirs(int(j))
         if sensitivity is not None:  # dẑ/dψ_k, on the u scale
             sensitivity[:, j] = d.zdot * dnatural[j]
         dnat[space.free_index[j]] = d.explicit - 0.5 * logdet(d)

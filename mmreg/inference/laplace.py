@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import optimize
@@ -66,7 +67,7 @@ class LaplaceFit:
         # (var_z) and drop it, so a pickled result holds arrays only
         self.var_z  # noqa: B018  (computes and caches it)
         state = dict(self.__dict__)
-        state["mode"] = replace(self.mode, factor=None)
+        state["mode"] = replace(self.mode, factor=None)  # type: ignore[arg-type]  # unpicklable
         return state
 
 
@@ -113,10 +114,10 @@ class _Objective:
 
     def __init__(self, latent: LatentModel, space: HyperSpace):
         self.latent, self.space = latent, space
-        self.z = None
-        self._pred = None  # (u, ẑ(u), dẑ/du) of the last gradient: predicts the next mode
+        self.z: np.ndarray | None = None
+        self._pred: tuple | None = None  # (u, ẑ(u), dẑ/du) of the last gradient, predicts next mode
         self.failures: set[str] = set()  # why evaluations were rejected (for a warning)
-        self._last = None  # (u, f, g, mode) of the last successful value_and_grad
+        self._last: tuple | None = None  # (u, f, g, mode) of the last successful value_and_grad
         #: unit of each unconstrained coordinate: the data scale for real (weight)
         #: parameters, 1 on the log/logit scales
         self.uscale = np.where(space.transform == 0, space.scale, 1.0)
@@ -278,14 +279,14 @@ def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
     except (MMDataError, MMSpecError):
         raise  # already named
     except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-        mode, f_opt = None, str(exc)
+        mode, f_opt = None, str(exc)  # type: ignore[assignment]  # f_opt: the reason
     if mode is None or not f_opt < _BIG:
-        nat = ", ".join(f"{n} = {v:.4g}" for n, v in zip(space.free, space.natural_free(u),
-                                                         strict=True))
+        at = ", ".join(f"{n} = {v:.4g}" for n, v in zip(space.free, space.natural_free(u),
+                                                        strict=True))
         why = f" ({f_opt})" if isinstance(f_opt, str) else ""
         raise MMDataError(
             f"the {latent.family.family.name} model cannot be evaluated at the hyperparameters "
-            f"the optimiser ended at ({nat or 'none'}){why}: the likelihood or its curvature "
+            f"the optimiser ended at ({at or 'none'}){why}: the likelihood or its curvature "
             "is not finite there. Check the scale of the outcome and covariates (rescale "
             "extreme values) and the weight function, or give starting values (start=...).")
     P = latent.P
@@ -332,15 +333,20 @@ def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int
             f, g = obj.value_and_grad(self._u(v))
             return f, g[rest]
 
-    res = _minimize(_Sub(), u0[rest], lo[rest], hi[rest], obj.uscale[rest],  # type: ignore
-                    maxiter)
+    res = _minimize(_Sub(), u0[rest], lo[rest], hi[rest], obj.uscale[rest], maxiter)
     out = u0.copy()
     if np.isfinite(res.fun) and res.fun < _BIG:
         out[rest] = res.x
     return out
 
 
-def _stationary(obj: _Objective, u: np.ndarray, lo: np.ndarray, us: np.ndarray) -> bool:
+class _ValueAndGrad(Protocol):
+    """What the minimiser needs of an objective (``_Objective`` or a restriction of it)."""
+
+    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]: ...
+
+
+def _stationary(obj: _ValueAndGrad, u: np.ndarray, lo: np.ndarray, us: np.ndarray) -> bool:
     """Is ``u`` a stationary point (or at the lower limit ``lo``)?  Guards against stalled
     line searches; the gradient is measured in the coordinates' units ``us``."""
     f0, g = obj.value_and_grad(u)
@@ -350,7 +356,7 @@ def _stationary(obj: _Objective, u: np.ndarray, lo: np.ndarray, us: np.ndarray) 
     return bool(np.all((np.abs(g * us) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
 
 
-def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def _minimize(obj: _ValueAndGrad, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
               us: np.ndarray, maxiter: int, radius: float = 2.5,
               rounds: int = 16) -> optimize.OptimizeResult:
     """L-BFGS-B inside a moving trust box, in the coordinates' data units ``u / us``.
@@ -374,7 +380,7 @@ def _minimize(obj: _Objective, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     vlo, vhi = lo / us, hi / us
     center = np.clip(u0 / us, vlo, vhi)
     nit = 0
-    res = None
+    res: Any = None  # set by the first round
     outward = np.zeros(len(center), dtype=bool)
     for _ in range(rounds):
         blo, bhi = np.maximum(vlo, center - radius), np.minimum(vhi, center + radius)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mmreg.design import Design
+from mmreg.design import Design, HMBlockDesign
 from mmreg.inference.eta import linear_predictor
+from mmreg.inference.factors import LatentFactor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
 
@@ -44,7 +45,7 @@ class Mode:
     z: np.ndarray
     eta: np.ndarray
     loglik: float
-    factor: object  # factor of the negative Hessian H (DenseFactor or SchurFactor)
+    factor: LatentFactor  # factor of the negative Hessian H (DenseFactor or SchurFactor)
     log_marginal: float  # Laplace approximation of log p(y | ψ)
     log_prior_z: float  # log N(ẑ; m, Q⁻¹)
     converged: bool
@@ -99,19 +100,29 @@ class LatentModel:
         # random-effect incidence R (n × q), data refreshed from the weights
         blocks = design.re_blocks
         self.re_sizes = []
-        rr, cc, src = [], [], []
+        rr: list[np.ndarray] = []
+        cc: list[np.ndarray] = []
+        #: loading source per block: ("mm", mm block, x or None) — the weights (times x);
+        #: ("fixed", None, values) — fixed loadings (1 for hm intercepts, x for hm slopes)
+        src: list[tuple[str, int | None, np.ndarray | None]] = []
         col0 = 0
         for blk in blocks:
-            if any(blk is b for b in design.mm):  # mm block
-                size = int(blk.re_state.max()) + 1
+            state = np.asarray(blk.re_state)  # set on every block of re_blocks
+            size = int(state.max()) + 1
+            if any(blk is b for b in design.mm):  # mm block: loading w
                 rr.append(blk.group)
-                cc.append(col0 + blk.re_state)
-                src.append(("mm", design.mm.index(blk), len(blk.group)))
-            else:
-                size = int(blk.re_state.max()) + 1
+                cc.append(col0 + state)
+                src.append(("mm", design.mm.index(blk), None))
+            elif isinstance(blk, HMBlockDesign):  # hm intercepts: loading 1
                 rr.append(np.arange(n))
-                cc.append(col0 + blk.re_state)
-                src.append(("hm", None, n))
+                cc.append(col0 + state)
+                src.append(("fixed", None, np.ones(n)))
+            else:  # a random slope: loading x (hm), w x (mm)
+                rr.append(np.arange(n) if blk.re_rows is None else blk.re_rows)
+                cc.append(col0 + state)
+                x = np.asarray(blk.re_values, float)
+                src.append(("fixed", None, x) if blk.weighted_by is None
+                           else ("mm", blk.weighted_by, x))
             self.re_sizes.append(size)
             col0 += size
         self.q = col0
@@ -138,8 +149,8 @@ class LatentModel:
             self.re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
             start += size
         self._static = None  # (D, R, offset) when the weights have no parameters
-        self._products = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
-        self._rt = None  # (R, Rᵀ): the transpose of the last assembled R
+        self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
+        self._rt: tuple | None = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
@@ -198,8 +209,9 @@ class LatentModel:
                 D[:, col:col + k] = np.hstack([h.Z, h.fe])
                 col += k
         if self.q:
-            vals = np.concatenate([ws[i] if kind == "mm" else np.ones(m)
-                                   for kind, i, m in self._r_src])
+            vals = np.concatenate([x if kind == "fixed" else ws[i]  # type: ignore[index]
+                                   if x is None else ws[i] * x  # type: ignore[index]
+                                   for kind, i, x in self._r_src])
             R0 = self._R
             R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
         else:
@@ -288,6 +300,7 @@ class LatentModel:
     def _cached_products(self, D, R, d0: float, prec: np.ndarray):
         if self._products is None:
             pat = self.pattern
+            assert pat is not None  # the sparse path only
             ones = np.ones(self.n)
             self._products = (D.T @ D, np.asarray((R.T @ D).T),
                               pat.fill(R.data, ones, np.zeros(len(self.re_sizes))))
@@ -295,6 +308,7 @@ class LatentModel:
         Hbb = d0 * DD
         Hbb[np.diag_indices(self.P)] += self.coef_prec
         pat = self.pattern
+        assert pat is not None
         Hrr = d0 * RR + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
         return Hbb, d0 * DR, Hrr
 
@@ -369,6 +383,7 @@ class LatentModel:
         log_prior_z = (-0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd)
                        - 0.5 * self.dim * _LOG2PI)
         loglik = fam.loglik(eta, phi)
+        assert fac is not None  # the loop runs at least once
         log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
         return Mode(z=z, eta=eta, loglik=float(loglik), factor=fac,
                     log_marginal=float(log_ml), log_prior_z=float(log_prior_z),

@@ -19,6 +19,7 @@ particles are regenerated afterwards from the same seeds instead of being stored
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 
 import emcee
@@ -167,7 +168,7 @@ def _default_walkers(dim: int) -> int:
 
 
 def fit_mcmc(posterior, draws: int = 1000, tune: int = 60, chains: int = 4, thin: int = 1,
-             seed: int | None = None, progress: bool = False, backend: str | None = None,
+             seed: int | None = None, progress: bool | None = None, backend: str | None = None,
              pool=None, cores: int | None = None, walkers: int | None = None,
              particles: int | None = None, moves=None, laplace=None,
              start=None) -> MCMCFit:
@@ -193,8 +194,10 @@ def fit_mcmc(posterior, draws: int = 1000, tune: int = 60, chains: int = 4, thin
         Makes the run reproducible bit for bit (also with ``pool``).  An int in
         ``[0, 2**64 - 1]``.  ``None``: a fresh random seed, or, when ``backend`` holds a
         checkpoint, the seed stored in it (so the same call resumes).
-    progress : bool
-        Show a progress bar (tqdm).
+    progress : bool, optional
+        Show one progress bar per chain (tqdm), labelled ``chain k/n`` and counting draws
+        (tuning and kept ensemble steps times walkers), also with ``cores``.  ``None``
+        (default): on in interactive sessions (``sys.stderr`` a terminal, or Jupyter).
     backend : str, optional
         HDF5 file (needs h5py) to checkpoint to; rerunning the same call resumes.  The file
         records the model, data and every setting that changes the draws (seed, tune,
@@ -274,8 +277,10 @@ def _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, p
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
     rng0 = np.random.default_rng(seed)
+    show = _interactive() if progress is None else bool(progress)
     jobs = [(logpost, laplace.u, laplace.cov_u, nw, tune, steps, thin, rng0.integers(2**63),
-             moves, adapt, pool, backends[c], progress) for c in range(chains)]
+             moves, adapt, pool, backends[c], (c, chains) if show else None)
+            for c in range(chains)]
     if cores is not None and cores > 1 and chains > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -334,7 +339,7 @@ def _chain_job(job):
 
 def _sampler(logpost, nw, moves, pool, backend, rng):
     dim = logpost.space.dim
-    blobs = [("seed", np.uint64)]
+    blobs: list[tuple] = [("seed", np.uint64)]
     if logpost.keep_z:
         blobs.append(("z", np.float64, (logpost.latent.dim,)))
     smp = emcee.EnsembleSampler(nw, dim, logpost, moves=moves, pool=pool, backend=backend,
@@ -361,6 +366,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     """
     tb, kb = backends if backends is not None else (emcee.backends.Backend(), None)
     ends = stage_ends(tune, adapt)
+    bar = _progress_bar(progress, (max(ends, default=0) + steps) * nw)
     for k, end in enumerate(ends):
         done = tb.iteration if tb.initialized else 0
         if done >= end:
@@ -369,7 +375,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
             adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
         st = _sampler(logpost, nw, mv, pool, tb, rng)
         p0 = _start(logpost, u_hat, cov_u, nw, rng) if done == 0 else None
-        st.run_mcmc(p0, end - done, progress=progress)
+        _advance(st, p0, end - done, bar, done * nw)
     if ends:
         last = tb.get_last_sample()
         state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
@@ -381,13 +387,51 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         mv = moves or default_moves(u_hat, cov_u)
     sk = _sampler(logpost, nw, mv, pool, kb, rng)
     done = kb.iteration if kb is not None and kb.initialized else 0
+    at = (max(ends, default=0) + done) * nw  # draws before this call (tuning, resumed)
     if done == 0:
-        sk.run_mcmc(state, steps, progress=progress)
+        _advance(sk, state, steps, bar, at)
     elif done < steps:
-        sk.run_mcmc(None, steps - done, progress=progress)
+        _advance(sk, None, steps - done, bar, at)
+    if bar is not None:
+        bar.close()
     chain = sk.get_chain()[:steps]
     blobs = sk.get_blobs()[:steps]
     return chain, blobs, sk.acceptance_fraction
+
+
+def _interactive() -> bool:
+    """A terminal or a Jupyter kernel (whose ``sys.stderr`` is not a TTY) is interactive."""
+    err = sys.stderr
+    return bool(getattr(err, "isatty", lambda: False)()) or \
+        type(err).__module__.startswith("ipykernel")
+
+
+def _progress_bar(progress, total: int):
+    """One tqdm bar for a chain (``progress`` is ``(chain, chains)``), or None."""
+    if progress is None:
+        return None
+    from tqdm.auto import tqdm
+
+    c, chains = progress
+    return tqdm(total=total, desc=f"chain {c + 1}/{chains}", unit="draw", position=c,
+                leave=True, dynamic_ncols=True)
+
+
+def _advance(smp, state, n: int, bar, at: int) -> None:
+    """``smp.run_mcmc(state, n)``, updating ``bar`` by the walkers of every step (draws).
+
+    The bar first moves to ``at`` draws (those of earlier stages, or stored in a resumed
+    checkpoint).  Without a bar this is exactly ``run_mcmc``.
+    """
+    if bar is None:
+        smp.run_mcmc(state, n, progress=False)
+        return
+    if at > bar.n:
+        bar.update(at - bar.n)
+    if state is None:  # resume: what run_mcmc(None) uses on a sampler with a stored backend
+        state = smp.get_last_sample()
+    for _ in smp.sample(state, iterations=n):
+        bar.update(smp.nwalkers)
 
 
 def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray):

@@ -45,7 +45,7 @@ MCMC_OPTIONS = {
     "chains": "an integer >= 1",
     "thin": "an integer >= 1 and <= draws",
     "seed": "None, an integer in [0, 2**64 - 1] or a numpy Generator/SeedSequence",
-    "progress": "True or False",
+    "progress": "True, False or None (on when stderr is a terminal)",
     "backend": "None or an HDF5 file name",
     "pool": "None or an executor with a map() method",
     "cores": "None or an integer >= 1 (not together with pool)",
@@ -199,7 +199,8 @@ def _check_moves(moves) -> None:
     for m in items or ():
         if isinstance(m, tuple):
             ok &= (len(m) == 2 and isinstance(m[0], Move) and isinstance(m[1], numbers.Real)
-                   and not isinstance(m[1], bool) and np.isfinite(m[1]) and m[1] > 0)
+                   and not isinstance(m[1], bool) and bool(np.isfinite(float(m[1])))
+                   and float(m[1]) > 0)
         else:
             ok &= isinstance(m, Move)
     if not ok:
@@ -287,9 +288,10 @@ def check_fit_options(model, method, options: dict, owner: str = "fit()") -> tup
         raise MMSpecError(f"{owner} argument thin ({g['thin']}) must be <= draws "
                           f"({g['draws']}): draws counts the kept draws after thinning")
     out["seed"] = check_seed(out.get("seed"), owner=owner)
-    progress = out.get("progress", False)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise MMSpecError(f"{owner} argument progress must be True or False, got {progress!r}")
+    progress = out.get("progress")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise MMSpecError(f"{owner} argument progress must be True, False or None, got "
+                          f"{progress!r}")
     backend = out.get("backend")
     if backend is not None and not isinstance(backend, (str, os.PathLike)):
         raise MMSpecError(f"{owner} argument backend must be None or a file name (str or "

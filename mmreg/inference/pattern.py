@@ -42,9 +42,9 @@ class SparsePattern:
             rr = np.flatnonzero(counts == k)
             pos = R.indptr[rr][:, None] + np.arange(k)[None, :]  # (m, k) positions in data
             a = np.repeat(pos, k, axis=1)
-            b = np.tile(pos, (1, k))
+            a2 = np.tile(pos, (1, k))
             p1.append(a.ravel())
-            p2.append(b.ravel())
+            p2.append(a2.ravel())
             rows.append(np.repeat(rr, k * k))
         self.p1 = np.concatenate(p1) if p1 else np.zeros(0, int)
         self.p2 = np.concatenate(p2) if p2 else np.zeros(0, int)
@@ -64,7 +64,7 @@ class SparsePattern:
                 qj.append(sl.start + K.col)
                 qval.append(K.data)
             qblock.append(np.full(len(qi[-1]), b))
-        qi, qj = np.concatenate(qi), np.concatenate(qj)
+        qi, qj = np.concatenate(qi), np.concatenate(qj)  # type: ignore[assignment]  # lists→arrays
         self.qval, self.qblock = np.concatenate(qval), np.concatenate(qblock)
         pat = sp.csc_matrix((np.ones(len(ti) + len(qi)),
                              (np.concatenate([ti, qi]), np.concatenate([tj, qj]))), shape=(q, q))
@@ -148,7 +148,7 @@ class SparsePattern:
             which = np.empty(len(starts), dtype=np.int64)
             which[members] = np.arange(nb)
             slots = np.flatnonzero(np.isin(comp_of_state[cols], members))
-            r, c = rows_of[slots], cols[slots]
+            r, c = rows_of[slots], cols[slots]  # type: ignore[assignment]  # c reused as array
             slot_bucket[slots] = b
             slot_flat[slots] = (which[comp_of_state[c]] * cap + local[r]) * cap + local[c]
             pad = pos == q

@@ -97,7 +97,7 @@ class BlockRR:
             logdet += 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
             self.L.append(L)
         self.logdet = logdet
-        self._Linv = None
+        self._Linv: list[np.ndarray] | None = None
 
     def _inverses(self) -> list[np.ndarray]:
         """L⁻¹ per bucket, formed on first use (as dear as the factorisation)."""

@@ -15,6 +15,7 @@ import ast
 import math
 import operator
 import re
+from collections.abc import Callable
 
 from mmreg.errors import MMSpecError
 from mmreg.priors.distributions import (
@@ -37,7 +38,8 @@ from mmreg.priors.positive import (
     PrecisionScaledGamma,
 )
 
-__all__ = ["parse_jags_prior", "split_jags_lines", "bml_name_kind", "split_bml_name"]
+__all__ = ["parse_jags_prior", "split_jags_lines", "bml_name_kind", "split_bml_name",
+           "evaluate_arithmetic"]
 
 #: JAGS distributions understood here and their number of arguments.
 JAGS_DISTRIBUTIONS = {
@@ -67,7 +69,8 @@ _BINOPS = {
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
-_FUNCS = {"pow": (2, math.pow), "sqrt": (1, math.sqrt), "exp": (1, math.exp), "log": (1, math.log)}
+_FUNCS: dict[str, tuple[int, Callable[..., float]]] = {
+    "pow": (2, math.pow), "sqrt": (1, math.sqrt), "exp": (1, math.exp), "log": (1, math.log)}
 _INDEXED = re.compile(r"^(?P<base>.+?)\[\s*(?P<index>\d+)\s*\]$")
 
 
@@ -316,7 +319,7 @@ class _NotNumeric(Exception):
 
 def _eval(node: ast.AST) -> float:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # int or float (checked above)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _eval(node.operand)
         return -value if isinstance(node.op, ast.USub) else value
@@ -331,3 +334,25 @@ def _eval(node: ast.AST) -> float:
     ):
         return float(_FUNCS[node.func.id][1](*(_eval(a) for a in node.args)))
     raise _NotNumeric
+
+
+def evaluate_arithmetic(node: ast.AST, text: str) -> float:
+    """Evaluate a parsed argument: numbers and arithmetic (+ - * / ^, pow, sqrt, exp, log).
+
+    Parameters
+    ----------
+    node : ast.AST
+        A parsed expression (``^`` already written as ``**``).
+    text : str
+        The whole prior as written, quoted in error messages.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    MMSpecError
+        Anything else than arithmetic of numbers, or a non-finite result.
+    """
+    return _evaluate_node(node, text)

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 
 from mmreg.errors import MMSpecError
+from mmreg.priors.brms import PriorSpec
+from mmreg.priors.classes import apply_prior_spec
 from mmreg.priors.distributions import Prior
 from mmreg.priors.jags import parse_jags_prior, split_bml_name, split_jags_lines
 from mmreg.priors.kinds import check_prior_kind, default_prior
@@ -15,12 +17,13 @@ __all__ = ["resolve_priors"]
 
 _FORMS = (
     "a dict {pattern: Prior} over mmreg parameter names (e.g. {'sigma.mm1': HalfNormal(1), "
-    "'mm1.w.*': Normal(0, 1)}) or a list of bml/JAGS strings (e.g. ['b.w.1 ~ dnorm(0, 1)'])"
+    "'mm1.w.*': Normal(0, 1)}) or a list of bml/JAGS strings (e.g. ['b.w.1 ~ dnorm(0, 1)']) "
+    "and/or mmreg.prior() objects (e.g. [mmreg.prior('normal(0, 1)', class_='w')])"
 )
 
 
 def resolve_priors(
-    priors: None | Mapping[str, Prior] | Sequence[str] | str,
+    priors: None | Mapping[str, Prior] | Sequence[str | PriorSpec] | str | PriorSpec,
     names: Sequence[str],
     kinds: Mapping[str, str],
     bml_names: Mapping[str, str],
@@ -40,6 +43,8 @@ def resolve_priors(
           newlines or ``;``): see :func:`parse_jags_prior`.  A name with index
           (``b.w.1[2]``) sets one parameter, without index (``b.w.1``) its whole family;
           statements apply in order, so a later one overrides an earlier one (as in bml).
+        - :func:`mmreg.prior` objects (brms style: class, coef, group), alone or in a list,
+          mixed with JAGS strings if wished; list items apply in order.
     names : sequence of str
         The model's parameter names, in order.
     kinds : mapping
@@ -71,7 +76,7 @@ def resolve_priors(
         return out
     if isinstance(priors, Mapping):
         _apply_dict(priors, names, kinds, bml_names, out)
-    elif isinstance(priors, str):
+    elif isinstance(priors, (str, PriorSpec)):
         _apply_jags([priors], names, kinds, bml_names, out)
     elif isinstance(priors, (list, tuple)):
         _apply_jags(priors, names, kinds, bml_names, out)
@@ -132,11 +137,14 @@ def _no_match_dict(key: str, names: list[str], bml_names: Mapping[str, str]) -> 
 
 def _apply_jags(priors, names, kinds, bml_names, out) -> None:
     for item in priors:
+        if isinstance(item, PriorSpec):
+            apply_prior_spec(item, names, kinds, out)
+            continue
         if not isinstance(item, str):
             raise MMSpecError(
                 f"prior {item!r} in the list is not a string; a list of priors holds bml/JAGS "
-                "strings such as 'b.w.1 ~ dnorm(0, 1)' (use a dict {pattern: Prior} for "
-                "mmreg.priors objects)."
+                "strings such as 'b.w.1 ~ dnorm(0, 1)' or mmreg.prior() objects (use a dict "
+                "{pattern: Prior} for mmreg.priors distributions)."
             )
         statements = split_jags_lines(item)
         if not statements:

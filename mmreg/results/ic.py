@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["waic", "psis_loo", "gpd_fit", "dic", "mc_digits"]
+__all__ = ["waic", "psis_loo", "loo_pointwise", "gpd_fit", "dic", "mc_digits"]
 
 
 def waic(ll: np.ndarray) -> dict[str, float]:
@@ -79,6 +79,22 @@ def psis_loo(ll: np.ndarray) -> dict[str, float]:
     return {"loo": float(-2 * elpd.sum()), "p_loo": float((lppd - elpd).sum()),
             "se": float(2 * np.sqrt(n * elpd.var(ddof=1))), "max_k": float(ks.max()),
             "n_bad_k": int(np.sum(ks > 0.7))}
+
+
+def loo_pointwise(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise PSIS-LOO elpd and Pareto k of a (S, n) log-likelihood matrix.
+
+    Returns
+    -------
+    elpd, k : numpy.ndarray
+        Log scale (``-2 * elpd.sum()`` is :func:`psis_loo`'s ``loo``); one value per column.
+    """
+    n = ll.shape[1]
+    elpd, ks = np.empty(n), np.empty(n)
+    for i in range(n):
+        lw, ks[i] = _psis_smooth(-ll[:, i])
+        elpd[i] = logsumexp(lw + ll[:, i]) - logsumexp(lw)
+    return elpd, ks
 
 
 def dic(dev: np.ndarray) -> tuple[float, float]:

@@ -190,7 +190,7 @@ def warn_collinear(model) -> tuple[str, ...]:
     D[:, is_zero] = 0.0
     A = D / scale
     if A.shape[0] > A.shape[1]:  # same singular values from the small triangular factor
-        A = np.linalg.qr(A, mode="r")
+        A = np.linalg.qr(A, mode="r")  # type: ignore[assignment]  # mode "r": R only
     s, Vt = np.linalg.svd(A)[1:]
     null = Vt[s <= RANK_TOL * max(s.max(initial=0.0), 1.0)]
     combos, flagged = [], list(zero)

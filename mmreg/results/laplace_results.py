@@ -365,6 +365,17 @@ class LaplaceResults(MMResults):
         L = np.linalg.cholesky(self.raw.cov_u + 1e-12 * np.eye(space.dim))
         return [space.hyper(self._u + L @ e) for e in rng.standard_normal((n, space.dim))]
 
+    def latent_draws(self, most: int = 1000, seed: int = 0) -> list:
+        """``most`` pairs ``(hyper, z)``: the hyperparameters at the mode and draws of the
+        coefficients and random effects from their Gaussian approximation given them."""
+        rng = np.random.default_rng(seed)
+        hyp = self.point_hyper()
+        mode = self.raw.mode
+        if mode.factor is None:  # dropped when pickled: solve the mode again (warm start)
+            mode = self.model.latent.mode(hyp, z0=mode.z)
+        zs = self.model.latent.draw_conditional(mode, rng, most).T
+        return [(hyp, z) for z in zs]
+
     def point_estimate(self, fn, per_draw=None):
         """``fn`` at the estimates (plug-in; see :meth:`MMResults.point_estimate`)."""
         return fn(self.point_hyper(), self.raw.mode.z)

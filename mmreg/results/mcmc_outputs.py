@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods
-from mmreg.errors import MMSpecError
 from mmreg.results import diagnostics
 
 __all__ = ["MCMCOutputs"]
@@ -357,15 +356,22 @@ class MCMCOutputs:
 
         return psis_loo(self._pointwise)
 
-    def to_inference_data(self):
+    def to_inference_data(self, draws: int | None = None, seed=0, predictive: bool = True):
         """Export to an ``arviz.InferenceData`` (needs the optional arviz).
 
         Chains are the run's chains (independent ensembles, coordinate ``chain``); each
         chain's ``draw`` axis holds its steps x walkers in split-walker order
         (:func:`mmreg.results.diagnostics.ensemble_order`), so ``arviz.summary`` and
         ``arviz.rhat``/``ess`` give the R-hat, ESS and MCSE of :meth:`mcmc_diag`.
-        ``sample_stats`` holds the ``step`` and ``walker`` of every draw (sort by them to
-        get time order); ``attrs["draw_order"]`` names the layout.
+        Groups: ``posterior`` (parameters; random effects ``re.<block>`` labelled by
+        member/unit id; weights ``w.<block>`` of estimated weight functions, labelled
+        ``"<group>,<member>"`` per row of the data), ``log_likelihood`` (``y``, one value
+        per group), ``posterior_predictive``
+        (one simulated outcome per draw, seeded by ``seed``; left out with
+        ``predictive=False``), ``observed_data`` and ``sample_stats`` (the ``step`` and
+        ``walker`` of every draw — sort by them to get time order — and ``lp_loglik``, the
+        total log-likelihood); ``attrs["draw_order"]`` names the layout.  ``draws`` is
+        ignored (all kept draws are exported; it is there for the Laplace signature).
 
         Examples
         --------
@@ -379,12 +385,15 @@ class MCMCOutputs:
         >>> idata = res.to_inference_data()
         >>> idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
         (2, 64)
+        >>> sorted(idata.groups())  # doctest: +NORMALIZE_WHITESPACE
+        ['log_likelihood', 'observed_data', 'posterior', 'posterior_predictive',
+         'sample_stats']
+        >>> idata.posterior["re.hm1"].sizes["hm1_id"]
+        10
         """
-        try:
-            import arviz as az
-        except ImportError:
-            raise MMSpecError("to_inference_data() needs arviz: pip install 'mmreg[arviz]'") \
-                from None
+        from mmreg.results.idata import inference_data, require_arviz
+
+        require_arviz()
         C, S, W, _ = self._vals.shape
         order = diagnostics.ensemble_order
         post = {n: order(self._vals[..., j]) for j, n in enumerate(self._names)}
@@ -393,5 +402,6 @@ class MCMCOutputs:
         attrs = {"draw_order": "split-walker: first half of the steps walker by walker, "
                                "then the second half (mmreg.results.diagnostics.ensemble_order)",
                  "walkers": W, "steps": S, "sampler": "emcee ensemble (mmreg)"}
-        return az.from_dict(posterior=post, log_likelihood={"y": order(self.raw.loglik)},
-                            sample_stats=stats_, attrs=attrs)
+        return inference_data(self, order(self.raw.z), order(self.raw.u), posterior=post,
+                              log_likelihood=order(self.raw.loglik), sample_stats=stats_,
+                              attrs=attrs, predictive=predictive, seed=seed)

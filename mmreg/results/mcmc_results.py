@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmreg.errors import MMSpecError
 from mmreg.results.mcmc_outputs import MCMCOutputs
 from mmreg.results.results import MMResults
 
@@ -67,7 +66,9 @@ class MCMCResults(MCMCOutputs, MMResults):
 
     # ---------------------------------------------------------------- draws
     def _steps_of(self, name: str) -> np.ndarray:
-        """Draws of one parameter as (chains, steps, walkers)."""
+        """Draws of one parameter as (chains, steps, walkers); bml names are accepted."""
+        if name not in self._names:
+            (name,) = self._select([name])[:1]
         return self._vals[..., self._names.index(name)]
 
     def _ensembles_of(self, name: str) -> np.ndarray:
@@ -79,11 +80,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         if params is None:
             return [n for n in self._names if n not in self.model.space.fixed
                     and n not in self.model.fixed_coef]
-        params = [params] if isinstance(params, str) else list(params)
-        bad = [p for p in params if p not in self._names]
-        if bad:
-            raise MMSpecError(f"unknown parameter(s) {bad}; available: {self._names}")
-        return params
+        return self.resolve_names(params, available=self._names)
 
     @cached_property
     def draws(self) -> pd.DataFrame:
@@ -221,6 +218,51 @@ class MCMCResults(MCMCOutputs, MMResults):
         """The hyperparameters at the posterior mean of the unconstrained hyperparameters."""
         space = self.model.space
         return space.hyper(self.raw.u.reshape(-1, space.dim).mean(axis=0))
+
+    def mcmcDiag(self, parameters=None, lag: int = 50) -> pd.DataFrame:  # noqa: N802
+        """bml's ``mcmcDiag(bml, parameters)``: :meth:`mcmc_diag` of bml names or prefixes
+        (``parameters="b"``: every coefficient; ``"b.w"``: every weight parameter)."""
+        return self.mcmc_diag(parameters, lag=lag)
+
+    def monetPlot(self, parameter: str, label: str | None = None,  # type: ignore[override]  # noqa: N802,E501
+                  r: int = 2, yaxis: bool = True, prob: float = 0.9):
+        """bml's ``monetPlot(bml, parameter, label, r, yaxis)``: :meth:`plot_posterior`.
+
+        Parameters
+        ----------
+        parameter : str
+            mmreg or bml name (``"b[2]"``, ``"b.w.1[2]"``).
+        label : str, optional
+            Title of the plot (default ``"Parameter: <parameter>"``).
+        r : int
+            Decimal places of the value-axis tick labels.
+        yaxis : bool
+            False hides the density's y axis, as bml's ``yaxis = FALSE``.
+        prob : float
+            Mass of the shaded HPD region.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from matplotlib.ticker import FormatStrFormatter
+
+        fig = self.plot_posterior(parameter, prob=prob)
+        top = fig.axes[0]
+        if label is not None:
+            top.set_title(label)
+        for ax in fig.axes:
+            ax.xaxis.set_major_formatter(FormatStrFormatter(f"%.{int(r)}f"))
+        if not yaxis:
+            top.get_yaxis().set_visible(False)
+        return fig
+
+    def latent_draws(self, most: int = 1000, seed: int = 0) -> list:
+        """Up to ``most`` evenly spaced kept draws as pairs ``(hyper, z)`` (``seed`` unused)."""
+        zs = self.raw.z.reshape(-1, self.raw.z.shape[-1])
+        us = self.raw.u.reshape(-1, self.raw.u.shape[-1])
+        idx = np.linspace(0, len(zs) - 1, min(most, len(zs))).astype(int)
+        return [(self.model.space.hyper(us[i]), zs[i]) for i in idx]
 
     def point_estimate(self, fn, per_draw=None):
         """Posterior mean of ``fn(hyper, z)`` (see :meth:`MMResults.point_estimate`)."""

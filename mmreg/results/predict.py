@@ -9,7 +9,7 @@ from mmreg.design import apply
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.inference.latent import LatentModel
 
-__all__ = ["predict"]
+__all__ = ["predict", "prediction_draws", "new_data_latent", "linear_predictor_at"]
 
 
 def _map_re(fit_latent: LatentModel, new_latent: LatentModel, z: np.ndarray) -> np.ndarray:
@@ -41,8 +41,28 @@ def _linear(model, latent, hyper, z, new_latent=None):
     return eta
 
 
-def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
-    """See :meth:`mmreg.results.results.MMResults.predict`."""
+def new_data_latent(model, data: pd.DataFrame) -> LatentModel:
+    """The latent model of new data, built with what was learned from the fitted data
+    (see :meth:`~mmreg.results.results.MMResults.predict`)."""
+    latent = model.latent
+    design = apply(model.design.design_spec, data)
+    if design.coef_names != model.design.coef_names:
+        raise MMDataError(
+            "the new data give different coefficient columns "
+            f"({list(design.coef_names)} vs {list(model.design.coef_names)}); categorical "
+            "variables must have the same levels as in the fitted data")
+    return LatentModel(design, None, latent.coef_mean, 1 / np.sqrt(latent.coef_prec))
+
+
+def linear_predictor_at(model, hyper, z: np.ndarray,
+                        new_latent: LatentModel | None = None) -> np.ndarray:
+    """η at ``(hyper, z)`` of the fitted groups, or of the groups of ``new_latent``
+    (:func:`new_data_latent`; known members and units keep their effects, others get 0)."""
+    return _linear(model, model.latent, hyper, z, new_latent)
+
+
+def _setup(res, data, kind):
+    """The per-draw prediction function ``one(hyper, z)`` and the group index."""
     if kind not in ("response", "linear"):
         raise MMSpecError(f"kind must be 'response' or 'linear', not {kind!r}")
     model = res.model
@@ -50,14 +70,8 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
     new_latent = None
     index = model.design.group_ids
     if data is not None:
-        design = apply(model.design.design_spec, data)
-        if design.coef_names != model.design.coef_names:
-            raise MMDataError(
-                "the new data give different coefficient columns "
-                f"({list(design.coef_names)} vs {list(model.design.coef_names)}); categorical "
-                "variables must have the same levels as in the fitted data")
-        new_latent = LatentModel(design, None, latent.coef_mean, 1 / np.sqrt(latent.coef_prec))
-        index = design.group_ids
+        new_latent = new_data_latent(model, data)
+        index = new_latent.design.group_ids
     fam = model.bound_family
 
     def one(hyper, z):
@@ -65,12 +79,31 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
         if kind == "linear":
             return eta
         if model.bound_family.family.needs_choice_sets and data is not None:
-            s = new_latent.design.outcome.get("strata")
+            s = new_latent.design.outcome.get("strata")  # type: ignore[union-attr]  # data given
             if s is None:
                 raise MMDataError("clogit predictions need the strata() column in the data")
             e = np.exp(eta - eta.max())
             return e / np.bincount(s, weights=e)[s]
         return fam.mean(eta, hyper.phi)
 
+    return one, pd.Index(index, name="group")
+
+
+def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd.Series:
+    """See :meth:`mmreg.results.results.MMResults.predict`."""
+    one, index = _setup(res, data, kind)
     out = res.point_estimate(one)
-    return pd.Series(out, index=pd.Index(index, name="group"), name=kind)
+    return pd.Series(out, index=index, name=kind)
+
+
+def prediction_draws(res, data: pd.DataFrame | None = None, kind: str = "response",
+                     most: int = 1000, seed: int = 0) -> tuple[np.ndarray, pd.Index]:
+    """Predictions at draws of the posterior: an array ``(draws, groups)`` and the index.
+
+    MCMC: up to ``most`` evenly spaced kept draws.  Laplace: ``most`` draws of the
+    coefficients and random effects from their Gaussian approximation given the
+    hyperparameters at the mode (hyperparameter uncertainty is not propagated).
+    """
+    one, index = _setup(res, data, kind)
+    out = [one(h, z) for h, z in res.latent_draws(most=most, seed=seed)]
+    return np.asarray(out), index

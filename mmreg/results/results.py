@@ -13,14 +13,16 @@ import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods
+from mmreg.results.habits import HabitsMixin
 from mmreg.results.plots.methods import PlotMethods
 from mmreg.results.protocol import PosteriorProtocol
+from mmreg.results.workflow import WorkflowMethods
 
 __all__ = ["MMResults"]
 
 
 @pin_public_methods
-class MMResults(PosteriorProtocol, PlotMethods):
+class MMResults(PosteriorProtocol, PlotMethods, HabitsMixin, WorkflowMethods):
     """Common interface of fitted models.  Not constructed directly: use ``model.fit()``.
 
     Examples
@@ -119,13 +121,15 @@ class MMResults(PosteriorProtocol, PlotMethods):
 
         save(self, path)
 
-    def summary(self, alpha: float = 0.05):
+    def summary(self, alpha: float = 0.05, r: int = 4):
         """A statsmodels ``Summary``: ``print()``, ``as_text()``, ``as_latex()``, ``as_html()``.
 
         Parameters
         ----------
         alpha : float
             The table shows ``1 - alpha`` intervals (see :meth:`conf_int`).
+        r : int
+            Decimal places of the parameter table (bml's ``summary(r = 3)``).
 
         Returns
         -------
@@ -161,21 +165,31 @@ class MMResults(PosteriorProtocol, PlotMethods):
         """
         from mmreg.results.summary import make_summary
 
-        return make_summary(self, alpha=alpha)
+        return make_summary(self, alpha=alpha, r=r)
 
-    def to_latex(self, alpha: float = 0.05) -> str:
-        r"""Publication table as LaTeX.
+    def _repr_html_(self) -> str:
+        """The summary as HTML (Jupyter shows a fitted result as its summary)."""
+        return self.summary().as_html()
+
+    def to_latex(self, alpha: float = 0.05, r: int = 4, label: str = "") -> str:
+        r"""Publication table as LaTeX that compiles as written.
 
         Parameters
         ----------
         alpha : float
             The table shows ``1 - alpha`` intervals.
+        r : int
+            Decimal places of the parameter table.
+        label : str
+            ``\label`` of the table (none when empty).
 
         Returns
         -------
         str
             A ``table`` environment (caption: the formula) holding the header and the
-            parameter table of :meth:`summary`; write it to a ``.tex`` file.
+            parameter table of :meth:`summary`; write it to a ``.tex`` file.  Names and
+            the caption are escaped (``~ _ ^ % & # $ { }``), missing values print as
+            ``--``; no LaTeX package is needed.
 
         Examples
         --------
@@ -189,10 +203,10 @@ class MMResults(PosteriorProtocol, PlotMethods):
         >>> "sigma.mm.1" in tex  # rows carry bml's parameter names
         True
         """
-        return self.summary(alpha=alpha).as_latex()
+        return self.summary(alpha=alpha, r=r).as_latex(label=label)
 
     def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg",
-                   alpha: float = 0.05) -> pd.DataFrame:
+                   alpha: float = 0.05, style: str = "mmreg") -> pd.DataFrame:
         """Variance decomposition and ICCs (see :func:`mmreg.results.vardecomp.var_decomp`).
 
         Parameters
@@ -204,6 +218,9 @@ class MMResults(PosteriorProtocol, PlotMethods):
             the Weibull residual variance as ``sigma² = 1/shape²`` like bml.
         alpha : float
             The intervals of ``uncertainty="ci"`` have coverage ``1 - alpha``.
+        style : {"mmreg", "bml"}
+            ``"bml"`` gives the columns of bml's ``varDecomp()``: ``Component``, ``sigma``
+            (the component's SD), ``sigma_sd``, ``ICC``, ``ICC_sd``.
 
         Returns
         -------
@@ -231,9 +248,13 @@ class MMResults(PosteriorProtocol, PlotMethods):
         """
         from mmreg.results.vardecomp import var_decomp
 
-        return var_decomp(self, uncertainty=uncertainty, convention=convention, alpha=alpha)
+        return var_decomp(self, uncertainty=uncertainty, convention=convention, alpha=alpha,
+                          style=style)
 
-    varDecomp = var_decomp  # noqa: N815  (bml's name)
+    def varDecomp(self, convention: str = "mmreg") -> pd.DataFrame:  # noqa: N802
+        """bml's ``varDecomp()``: :meth:`var_decomp` with ``style="bml"`` (columns
+        ``Component, sigma, sigma_sd, ICC, ICC_sd``)."""
+        return self.var_decomp(convention=convention, style="bml")
 
     def baseline_hazard(self) -> pd.DataFrame:
         """Cox only: posterior of the baseline hazard increments (integrated out in the fit).

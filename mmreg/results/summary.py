@@ -10,7 +10,76 @@ import numpy as np
 import pandas as pd
 from statsmodels.iolib.summary2 import Summary
 
-__all__ = ["make_summary", "summary_table", "param_table"]
+__all__ = ["make_summary", "summary_table", "param_table", "MMSummary", "SummaryTable"]
+
+
+class MMSummary(Summary):
+    """statsmodels' ``Summary`` whose ``as_latex()`` compiles as written.
+
+    Names, the caption (the formula) and header cells are escaped for LaTeX and missing
+    values print as ``--``; ``as_html()`` (and ``_repr_html_``, Jupyter) adds the title
+    to statsmodels' HTML tables.
+    """
+
+    def as_html(self) -> str:
+        """statsmodels' HTML tables under the title (the formula, HTML-escaped).
+
+        Returns
+        -------
+        str
+        """
+        import html
+
+        title = f"<p><b>{html.escape(self.title)}</b></p>\n" if self.title else ""
+        return title + super().as_html()
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
+
+    def as_latex(self, label: str = "") -> str:
+        """The summary as a LaTeX ``table`` environment (caption: the formula, escaped).
+
+        Parameters
+        ----------
+        label : str
+            ``\\label`` of the table (none when empty).
+
+        Returns
+        -------
+        str
+        """
+        from mmreg.results.latex import latex_escape, tabular
+
+        parts = [r"\begin{table}", r"\caption{" + latex_escape(self.title or "") + "}"]
+        if label:
+            parts.append(r"\label{" + label + "}")  # labels take _ as is
+        for tab, st in zip(self.tables, self.settings, strict=True):
+            parts += [r"\begin{center}", tabular(tab, index=st["index"], header=st["header"],
+                                                 float_format=st["float_format"]),
+                      r"\end{center}"]
+        parts.append(r"\end{table}")
+        notes = " \\newline\n".join(latex_escape(t) for t in self.extra_txt)
+        return "\n".join(parts) + ("\n\\bigskip\n" + notes if notes else "")
+
+
+class SummaryTable(pd.DataFrame):
+    """The DataFrame of :func:`summary_table` whose ``to_latex()`` escapes names and
+    captions (``escape=True``) and prints missing values as ``--`` by default."""
+
+    @property
+    def _constructor(self):
+        return SummaryTable
+
+    def to_latex(self, *args, **kwargs) -> str:  # type: ignore[override]
+        """pandas' ``to_latex`` with ``escape=True`` and ``na_rep="--"`` as defaults (a
+        ``booktabs`` table; ``caption=`` is escaped too)."""
+        from mmreg.results.latex import latex_escape
+
+        kwargs.setdefault("escape", True)
+        kwargs.setdefault("na_rep", "--")
+        if isinstance(kwargs.get("caption"), str) and kwargs["escape"]:
+            kwargs["caption"] = latex_escape(kwargs["caption"])
+        return super().to_latex(*args, **kwargs)
 
 
 def _hidden(res) -> set[str]:
@@ -68,7 +137,7 @@ def _header(res) -> dict[str, str]:
     return info
 
 
-def make_summary(res, alpha: float = 0.05) -> Summary:
+def make_summary(res, alpha: float = 0.05, r: int = 4) -> MMSummary:
     """Build the statsmodels ``Summary`` of a fit (see :meth:`MMResults.summary`).
 
     Examples
@@ -84,7 +153,7 @@ def make_summary(res, alpha: float = 0.05) -> Summary:
     >>> "Converged:" in smry.as_text()
     True
     """
-    smry = Summary()
+    smry = MMSummary()
     smry.add_title(f"Multiple-membership multilevel model: {res.model.formula}")
     info = _header(res)
     keys, vals = list(info), list(info.values())
@@ -92,9 +161,12 @@ def make_summary(res, alpha: float = 0.05) -> Summary:
     left = pd.DataFrame({0: keys[:half], 1: vals[:half]})
     right = pd.DataFrame({0: keys[half:] + [""] * (2 * half - len(keys)),
                           1: vals[half:] + [""] * (2 * half - len(keys))})
-    smry.add_df(pd.concat([left, right], axis=1), index=False, header=False)
+    # statsmodels formats every table with the first table's float_format (the header
+    # holds strings only): give it the parameter table's digits
+    smry.add_df(pd.concat([left, right], axis=1), index=False, header=False,
+                float_format=f"%.{int(r)}f")
     tab = param_table(res, alpha)
-    smry.add_df(tab, float_format="%.4f")
+    smry.add_df(tab, float_format=f"%.{int(r)}f")
     hidden = _hidden(res)
     if hidden:
         smry.add_text(f"{len(hidden)} fixed-effect levels not shown (showFE = FALSE).")
@@ -104,7 +176,7 @@ def make_summary(res, alpha: float = 0.05) -> Summary:
 
 
 def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
-                  stars: bool = False, intervals: bool = False) -> pd.DataFrame:
+                  stars: bool = False, intervals: bool = False) -> SummaryTable:
     """Several fits side by side: estimate with (SE) below, one column per model.
 
     Parameters
@@ -124,9 +196,13 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
 
     Returns
     -------
-    pandas.DataFrame
-        Two rows per parameter (estimate, SE; three with ``intervals``); ``.to_latex()``
-        gives a LaTeX table.
+    SummaryTable
+        A DataFrame: two rows per parameter (estimate, SE; three with ``intervals``), then
+        ``N groups``, ``Method`` and the fit statistics: ``Log-lik.``, ``AIC``, ``BIC`` of
+        Laplace fits, ``LOO``, ``WAIC``, ``DIC`` of MCMC fits (deviance scale; see
+        :func:`mmreg.results.compare.fit_rows`); ``.to_latex()`` gives a LaTeX table that
+        compiles as written (names escaped, ``booktabs`` rules), ``_repr_html_`` renders it
+        in Jupyter.
 
     Examples
     --------
@@ -154,6 +230,9 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
                               (0.208)
     N groups          150         150
     Method        laplace     laplace
+    Log-lik.       -186.9      -186.8
+    AIC             383.8       385.6
+    BIC             398.8       403.6
 
     Part of the between-party variance moves to the country level (``sigma.mm1`` drops);
     parameters a model lacks are left blank.  With ``intervals=True`` a third row gives
@@ -184,7 +263,11 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
                     cells.append(f"[{ci.loc[p, 'lower']:.3f}, {ci.loc[p, 'upper']:.3f}]")
             else:
                 cells += [""] * per
-        cells += [str(r.nobs), r.method]
         cols[nm] = cells
-    index = [x for p in order for x in (p,) + ("",) * (per - 1)] + ["N groups", "Method"]
-    return pd.DataFrame(cols, index=index)
+    from mmreg.results.compare import fit_rows
+
+    stats_rows = fit_rows(list(results))
+    for k, nm in enumerate(names):
+        cols[nm] += [v[k] for v in stats_rows.values()]
+    index = [x for p in order for x in (p,) + ("",) * (per - 1)] + list(stats_rows)
+    return SummaryTable(cols, index=index)

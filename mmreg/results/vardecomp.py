@@ -34,16 +34,22 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     out: dict[str, float] = {}
     sd = dict(zip(d.sd_names, hyper.sd, strict=True))
     for k, b in enumerate(d.mm):
-        if b.re_state is None:
+        if not b.random_blocks:
             continue
         w = weights[k] if weights is not None else b.weights(hyper.theta[k],
                                                             derivative=False)[0]
         ssq = np.bincount(b.group, weights=w**2, minlength=d.nobs)
         present = np.bincount(b.group, minlength=d.nobs) > 0
-        out[b.label] = sd[f"sigma.{b.label}"] ** 2 * float(np.mean(ssq[present]))
+        if b.re_state is not None:
+            out[b.label] = sd[f"sigma.{b.label}"] ** 2 * float(np.mean(ssq[present]))
+        for sl in b.slopes:  # Σ_k w² x² per group: the variance the member slopes add
+            sx = np.bincount(b.group, weights=(w * sl.re_values) ** 2, minlength=d.nobs)
+            out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sx[present]))
     for h in d.hm:
         if h.re_state is not None:
             out[h.label] = sd[f"sigma.{h.label}"] ** 2
+        for sl in h.slopes:  # a random slope adds σ² x² to group i's variance
+            out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sl.re_values**2))
     if convention == "bml":
         resid = model.bound_family.family.bml_residual_variance(model.bound_family, hyper.phi)
     else:
@@ -54,7 +60,7 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
 
 
 def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
-               alpha: float = 0.05) -> pd.DataFrame:
+               alpha: float = 0.05, style: str = "mmreg") -> pd.DataFrame:
     """Variance components and ICCs with their uncertainty.
 
     Parameters
@@ -69,12 +75,19 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
         ``"mmreg"`` uses each draw's weights; ``"bml"`` the posterior-mean weights and,
         for the Weibull family, ``sigma² = 1/shape²`` as the residual variance.
     alpha : float
+    style : {"mmreg", "bml"}
+        ``"bml"``: the columns of bml's ``varDecomp()``: ``Component``, ``sigma`` (the
+        component's SD, ``sqrt(variance)``, averaged over the draws for MCMC), ``sigma_sd``,
+        ``ICC`` and ``ICC_sd`` (spreads are SDs whatever ``uncertainty``).
 
     Returns
     -------
     pandas.DataFrame
-        Index: components; columns ``variance``, ``icc`` and their spread.
+        Index: components; columns ``variance``, ``icc`` and their spread (``style="bml"``:
+        bml's columns).
     """
+    if style not in ("mmreg", "bml"):
+        raise MMSpecError(f"style must be 'mmreg' or 'bml', not {style!r}")
     if uncertainty not in ("sd", "mad", "ci"):
         raise MMSpecError(f"uncertainty must be 'sd', 'mad' or 'ci', not {uncertainty!r}")
     if convention not in ("mmreg", "bml"):
@@ -112,6 +125,14 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
             f"direction{where}, so the spread of every component and ICC is undefined and "
             "reported as NaN; the point estimates are unaffected. Use fit(method='mcmc') for "
             "their uncertainty.", MMWarning, stacklevel=3)
+    if style == "bml":
+        sd_draws = np.sqrt(var)
+        sig = res.point_estimate(lambda h, z: np.sqrt(point_components(h, z)),
+                                 per_draw=sd_draws)
+        spread = (lambda f: f.std(ddof=1)) if finite else (lambda f: f.std() * np.nan)
+        return pd.DataFrame({"Component": list(var.columns), "sigma": sig,
+                             "sigma_sd": spread(sd_draws), "ICC": point_i,
+                             "ICC_sd": spread(icc)}, index=var.columns)
     for name, frame in (("variance", var), ("icc", icc)):
         if not finite:
             frame = frame * np.nan

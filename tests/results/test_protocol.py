@@ -171,7 +171,9 @@ def test_summary_table_honours_alpha(fits, method):
     # estimates and SEs do not depend on alpha; without intervals the table is unchanged
     assert tabs[0.05].iloc[:2, 0].tolist() == tabs[0.2].iloc[:2, 0].tolist()
     plain = mmreg.summary_table([res])
-    assert plain.shape[0] == 2 * len(res.params) + 2
+    # two rows per parameter, N groups and Method, then 3 fit statistics (Log-lik./AIC/BIC
+    # or LOO/WAIC/DIC)
+    assert plain.shape[0] == 2 * len(res.params) + 2 + 3
 
 
 def test_summary_table_stars_follow_alpha(fits):

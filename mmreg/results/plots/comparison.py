@@ -120,8 +120,8 @@ def coefficients_plot(results, names=None, alpha: float = 0.05, params=None):
     alpha : float
         Intervals from each fit's ``conf_int(alpha)``.
     params : list of str, optional
-        Coefficients to show (default all; random-effect SDs and weight parameters are
-        never shown).
+        Coefficients to show, by mmreg or bml name or bml prefix (``"b[2]"``, ``"b.mm"``);
+        default all; random-effect SDs and weight parameters are never shown.
 
     Returns
     -------
@@ -149,7 +149,21 @@ def coefficients_plot(results, names=None, alpha: float = 0.05, params=None):
     tables = {}
     for nm, r in zip(names, results, strict=True):
         ci = r.conf_int(alpha)
-        keep = [p for p in r.model.design.coef_names if params is None or p in params]
+        wanted = None if params is None else _known(r, params)
+        keep = [p for p in r.model.design.coef_names if wanted is None or p in wanted]
         tables[nm] = pd.DataFrame({"coef": r.params[keep], "lower": ci["lower"][keep],
                                    "upper": ci["upper"][keep]})
     return plot_coefficients(tables)
+
+
+def _known(res, params) -> set[str]:
+    """mmreg names of those of ``params`` (mmreg/bml names, prefixes) this fit has."""
+    from mmreg.errors import MMSpecError
+
+    out: set[str] = set()
+    for p in [params] if isinstance(params, str) else params:
+        try:
+            out.update(res.resolve_names([p]))
+        except MMSpecError:
+            continue  # a parameter of another model
+    return out
