@@ -202,7 +202,11 @@ CASES = {
     ),
     "formula not a string": Case(3, MMSpecError, ("formula", "int")),
     # -- family
-    "unknown family": Case(G, MMSpecError, ("'poisson'", "gaussian"), family="poisson"),
+    "unknown family": Case(G, MMSpecError, ("'zip'", "gaussian", "poisson"), family="zip"),
+    "non-integer counts": Case(G, MMDataError, ("'score'", "counts"), family="poisson"),
+    "non-integer counts, negbinomial": Case(
+        G, MMDataError, ("'score'", "non-negative integers"), family="negbinomial"
+    ),
     "Surv() with gaussian": Case(
         W, MMSpecError, ("'gaussian'", "single outcome"), family="gaussian"
     ),

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python -m validation.sbc [--reps 200] [--families gaussian,binomial,weibull,cox]
-                             [--workers 2] [--out sbc_ranks.csv]
+    python -m validation.sbc [--reps 200] [--workers 2] [--out sbc_ranks.csv]
+        [--families gaussian,binomial,weibull,cox,poisson,negbinomial]
 
 For every family a covariate design is simulated once (``simulate_coalitions``: groups in
 countries, members in many groups); then, per replication, every parameter is drawn from the
@@ -22,6 +22,9 @@ Outcome models, so that the simulation is exactly the fitted model:
 * binomial, weibull: equal weights ``1/n``, member and country random effects; Weibull
   times are right-censored at fixed, independent censoring times (the same in every
   replication), which the likelihood handles exactly;
+* poisson, negbinomial: the binomial design (equal weights, member and country random
+  effects), counts drawn by ``MMModel.simulate``; the NB2 ``shape`` has the LogNormal prior
+  of :data:`PRIORS` (``shape`` kind);
 * cox: no censoring, baseline increments with a nearly flat Gamma(1e-4, 1e-4) prior.  The
   marginal posterior of the coefficients is then prior × Breslow partial likelihood, which
   without censoring or ties is the exact likelihood of the rank order of the times — the
@@ -46,6 +49,7 @@ from mmreg.priors import HalfNormal, LogNormal, Normal
 
 __all__ = [
     "FAMILIES",
+    "COUNT_FAMILIES",
     "PRIORS",
     "SBCSetup",
     "setup_for",
@@ -63,7 +67,9 @@ __all__ = [
     "sbc_table",
 ]
 
-FAMILIES = ("gaussian", "binomial", "weibull", "cox")
+FAMILIES = ("gaussian", "binomial", "weibull", "cox", "poisson", "negbinomial")
+#: count families: the design of the binomial one, counts drawn by ``MMModel.simulate``
+COUNT_FAMILIES = ("poisson", "negbinomial")
 
 #: Prior by parameter kind: (mmreg prior given to the fit, scipy distribution drawn from).
 PRIORS = {
@@ -82,7 +88,8 @@ class SBCSetup:
     Parameters
     ----------
     family : str
-        ``"gaussian"``, ``"binomial"``, ``"weibull"`` or ``"cox"``.
+        ``"gaussian"``, ``"binomial"``, ``"weibull"``, ``"cox"``, ``"poisson"`` or
+        ``"negbinomial"``.
     weights : {"equal", "estimated"}
         Weight function of the mm() block (see ``simulate_coalitions``).
     n_groups, n_members, n_countries : int
@@ -135,7 +142,7 @@ def build_template(setup: SBCSetup):
         n_groups=setup.n_groups,
         n_members=setup.n_members,
         n_countries=setup.n_countries,
-        family=setup.family,
+        family="binomial" if setup.family in COUNT_FAMILIES else setup.family,
         weights=setup.weights,
         seed=setup.design_seed,
     )
@@ -150,6 +157,8 @@ def build_template(setup: SBCSetup):
         df["dur"], df["event"] = cens[gid], 0
     elif setup.family == "cox":
         df["dur"], df["event"] = 1.0 + gid, 1
+    elif setup.family in COUNT_FAMILIES:
+        df["y"] = 1.0  # placeholder counts, replaced in every replication
     family = CoxFamily(a=COX_GAMMA, b=COX_GAMMA) if setup.family == "cox" else setup.family
     probe = mmreg.MMModel(formula, df, family=family)
     names = list(probe.design.coef_names) + list(probe.space.names)

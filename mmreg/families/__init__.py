@@ -11,7 +11,17 @@ from mmreg.errors import MMSpecError
 from mmreg.families.base import BoundFamily, Curvature, Family
 from mmreg.families.binomial import BinomialFamily
 from mmreg.families.clogit import ConditionalLogitFamily
-from mmreg.families.constructors import bernoulli, binomial, clogit, cox, gaussian, weibull
+from mmreg.families.constructors import (
+    bernoulli,
+    binomial,
+    clogit,
+    cox,
+    gaussian,
+    negbinomial,
+    poisson,
+    weibull,
+)
+from mmreg.families.count import NegBinomialFamily, PoissonFamily
 from mmreg.families.cox import CoxFamily
 from mmreg.families.gaussian import GaussianFamily
 from mmreg.families.weibull import WeibullFamily
@@ -24,6 +34,8 @@ __all__ = [
     "Curvature",
     "Family",
     "GaussianFamily",
+    "NegBinomialFamily",
+    "PoissonFamily",
     "WeibullFamily",
     "FAMILY_NAMES",
     "get_family",
@@ -33,6 +45,8 @@ __all__ = [
     "weibull",
     "cox",
     "clogit",
+    "poisson",
+    "negbinomial",
 ]
 
 _CLASSES: dict[str, type[Family]] = {
@@ -41,8 +55,16 @@ _CLASSES: dict[str, type[Family]] = {
     "weibull": WeibullFamily,
     "cox": CoxFamily,
     "clogit": ConditionalLogitFamily,
+    "poisson": PoissonFamily,
+    "negbinomial": NegBinomialFamily,
 }
-_ALIASES = {"condlogit": "clogit", "conditionallogit": "clogit", "bernoulli": "binomial"}
+_ALIASES = {
+    "condlogit": "clogit",
+    "conditionallogit": "clogit",
+    "bernoulli": "binomial",
+    "negbin": "negbinomial",
+    "nb": "negbinomial",
+}
 
 #: Canonical family names.
 FAMILY_NAMES: tuple[str, ...] = tuple(_CLASSES)
@@ -54,9 +76,9 @@ def get_family(name: str | Family, **options: object) -> Family:
     Parameters
     ----------
     name : str or Family
-        Case-insensitive: ``"gaussian"``, ``"binomial"`` (or ``"bernoulli"``), ``"weibull"``,
-        ``"cox"``,
-        ``"clogit"`` (also ``"CondLogit"``, ``"conditional_logit"``); bml's ``"Gaussian"``,
+        Case-insensitive: ``"gaussian"``, ``"binomial"`` (alias ``"bernoulli"``),
+        ``"weibull"``, ``"cox"``, ``"clogit"`` (also ``"CondLogit"``, ``"conditional_logit"``),
+        ``"poisson"``, ``"negbinomial"`` (also ``"negbin"``, ``"nb"``); bml's ``"Gaussian"``,
         ``"Binomial"``, ``"Weibull"``, ``"Cox"``.  A :class:`Family` instance is returned as is.
     **options
         ``cox``: ``intervals`` (alias ``cox_intervals``) ``None`` or a positive int, ``a``,
@@ -89,9 +111,10 @@ def get_family(name: str | Family, **options: object) -> Family:
     key = _ALIASES.get(key, key)
     if key not in _CLASSES:
         raise MMSpecError(
-            f"unknown family {name!r}; valid families are 'gaussian', 'binomial', 'weibull', "
-            "'cox' and 'clogit' (case-insensitive; bml's 'Gaussian', 'Binomial', 'Weibull', "
-            "'Cox' and 'CondLogit'/'conditional_logit' are accepted too)."
+            f"unknown family {name!r}; valid families are 'gaussian', 'binomial' ('bernoulli'), "
+            "'weibull', 'cox', 'clogit', 'poisson' and 'negbinomial' (case-insensitive; bml's "
+            "'Gaussian', 'Binomial', 'Weibull', 'Cox' and 'CondLogit'/'conditional_logit' are "
+            "accepted too)."
         )
     if key != "cox":
         if opts.get("intervals", None) is not None:
@@ -107,3 +130,5 @@ def get_family(name: str | Family, **options: object) -> Family:
             f"family {key!r} does not take the option(s) {sorted(opts)}; see "
             "mmreg.families.get_family for the valid options."
         ) from None
+
+

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from mmreg.families.binomial import BinomialFamily
 from mmreg.families.clogit import ConditionalLogitFamily
+from mmreg.families.count import NegBinomialFamily, PoissonFamily
 from mmreg.families.cox import CoxFamily
 from mmreg.families.gaussian import GaussianFamily
 from mmreg.families.weibull import WeibullFamily
 
-__all__ = ["gaussian", "bernoulli", "binomial", "weibull", "cox", "clogit"]
+__all__ = ["gaussian", "bernoulli", "binomial", "weibull", "cox", "clogit", "poisson",
+           "negbinomial"]
 
 
 def gaussian() -> GaussianFamily:
@@ -94,3 +96,23 @@ def clogit(ties: str = "exact") -> ConditionalLogitFamily:
     ConditionalLogitFamily
     """
     return ConditionalLogitFamily(ties=ties)
+
+
+def poisson() -> PoissonFamily:
+    """Count outcome, Poisson with log link (``family="poisson"``).
+
+    Returns
+    -------
+    PoissonFamily
+    """
+    return PoissonFamily()
+
+
+def negbinomial() -> NegBinomialFamily:
+    """Overdispersed counts, negative binomial NB2 with log link (``family="negbinomial"``).
+
+    Returns
+    -------
+    NegBinomialFamily
+    """
+    return NegBinomialFamily()

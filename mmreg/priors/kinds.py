@@ -12,6 +12,7 @@ from mmreg.priors.distributions import (
 )
 from mmreg.priors.positive import (
     Exponential,
+    Gamma,
     HalfCauchy,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "KIND_SD",
     "KIND_SHAPE",
     "KIND_FN",
+    "KIND_DISPERSION",
     "KINDS",
     "default_prior",
     "check_prior_kind",
@@ -30,7 +32,9 @@ KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE = "coef", "weight", "sd", "shape"
 #: shapes of an aggregation fn(type, kappa = est()) and free symbols of fn(~ ...): enter the
 #: model through the design like weight parameters; any prior (defaults per parameter)
 KIND_FN = "fn"
-KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN)
+#: the negative-binomial shape (NB2 dispersion, Var = mu + mu^2 / shape)
+KIND_DISPERSION = "dispersion"
+KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_DISPERSION)
 
 _KIND_LABEL = {
     KIND_COEF: "coefficient",
@@ -38,6 +42,7 @@ _KIND_LABEL = {
     KIND_SD: "standard deviation",
     KIND_SHAPE: "Weibull shape",
     KIND_FN: "aggregation parameter",
+    KIND_DISPERSION: "negative-binomial shape",
 }
 
 
@@ -46,7 +51,7 @@ def default_prior(kind: str) -> Prior:
 
     Parameters
     ----------
-    kind : {"coef", "weight", "sd", "shape"}
+    kind : {"coef", "weight", "sd", "shape", "dispersion"}
 
     Returns
     -------
@@ -54,12 +59,13 @@ def default_prior(kind: str) -> Prior:
         ``Normal(0, 100)`` for coefficients and weight parameters (JAGS
         ``dnorm(0, 0.0001)``); ``HalfCauchy(25)`` for every SD (JAGS
         ``dscaled.gamma(25, 1)`` on the precision); ``Exponential(0.001)`` for the Weibull
-        shape (JAGS ``dexp(0.001)``).
+        shape (JAGS ``dexp(0.001)``); ``Gamma(0.01, 0.01)`` for the negative-binomial shape
+        (JAGS ``dgamma(0.01, 0.01)``, SPEC §8).
 
     Raises
     ------
     MMSpecError
-        If ``kind`` is not one of the four kinds.
+        If ``kind`` is not one of :data:`KINDS`.
     """
     if kind in (KIND_COEF, KIND_WEIGHT):
         return Normal(0.0, 100.0)
@@ -69,6 +75,8 @@ def default_prior(kind: str) -> Prior:
         return HalfCauchy(25.0)
     if kind == KIND_SHAPE:
         return Exponential(0.001)
+    if kind == KIND_DISPERSION:
+        return Gamma(0.01, 0.01)
     raise MMSpecError(f"unknown parameter kind {kind!r}; expected one of {', '.join(KINDS)}.")
 
 
@@ -83,7 +91,7 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
     Parameters
     ----------
     prior : Prior
-    kind : {"coef", "weight", "sd", "shape"}
+    kind : {"coef", "weight", "sd", "shape", "dispersion"}
     name : str
         The parameter's name (for the message).
     source : str

@@ -13,6 +13,8 @@ from mmreg.families import (
     CoxFamily,
     Curvature,
     GaussianFamily,
+    NegBinomialFamily,
+    PoissonFamily,
     WeibullFamily,
     get_family,
 )
@@ -69,6 +71,10 @@ def test_diagonal_curvature():
         ("clogit", ConditionalLogitFamily),
         ("CondLogit", ConditionalLogitFamily),
         ("conditional_logit", ConditionalLogitFamily),
+        ("bernoulli", BinomialFamily),
+        ("Poisson", PoissonFamily),
+        ("negbinomial", NegBinomialFamily),
+        ("NegBin", NegBinomialFamily),
     ],
 )
 def test_get_family_names(name, cls):
@@ -84,6 +90,8 @@ def test_family_attributes():
         "weibull": (("shape",), True, "surv"),
         "cox": ((), False, "surv"),
         "clogit": ((), False, "plain"),
+        "poisson": ((), True, "plain"),
+        "negbinomial": (("shape",), True, "plain"),
     }
     for name, (hyper, icpt, kind) in expect.items():
         fam = get_family(name)
@@ -104,8 +112,8 @@ def test_cox_options():
 
 
 def test_unknown_family_and_option_errors_list_valid_names():
-    with pytest.raises(MMSpecError, match="gaussian.*binomial.*weibull.*cox.*clogit"):
-        get_family("poisson")
+    with pytest.raises(MMSpecError, match="gaussian.*binomial.*weibull.*cox.*clogit.*poisson"):
+        get_family("zeroinflated")
     with pytest.raises(MMSpecError, match="does not take"):
         get_family("gaussian", ties="exact")
     with pytest.raises(MMSpecError, match="ties"):
@@ -120,3 +128,16 @@ def test_phi_validation():
         bf.loglik(np.zeros(3), ())
     with pytest.raises(MMSpecError, match="shape"):
         bf.loglik(np.zeros(4), (1.0,))
+
+
+def test_family_functions_and_count_validation():
+    import mmreg.families as fams
+    from mmreg.errors import MMDataError
+
+    assert fams.poisson() == get_family("poisson")
+    assert fams.negbinomial() == get_family("negbinomial")
+    assert fams.bernoulli() == get_family("binomial")
+    for name in ("poisson", "negbinomial"):
+        for bad in ([1.0, -1.0, 2.0], [0.0, 1.5, 2.0]):
+            with pytest.raises(MMDataError, match="'n_events' \\(outcome\\).*counts"):
+                get_family(name).bind({"y": np.array(bad)}, labels={"y": "n_events"})

@@ -48,6 +48,9 @@ def _cases():
     return [
         ("gaussian", {}, {"y": rng.normal(size=N)}, (1.3,)),
         ("binomial", {}, {"y": rng.integers(0, 2, N)}, ()),
+        ("poisson", {}, {"y": rng.poisson(3.0, N)}, ()),
+        ("negbinomial", {}, {"y": rng.poisson(3.0, N)}, (2.5,)),
+        ("negbinomial", {}, {"y": rng.negative_binomial(0.5, 0.1, N)}, (0.4,)),
         ("weibull", {}, {"time": t_cont, "event": ev}, (1.7,)),
         ("weibull", {}, {"time": t_cont, "event": ev}, (0.6,)),
         ("cox", {}, {"time": t_tied, "event": ev}, ()),
@@ -86,7 +89,10 @@ def test_loglik_terms_sum_to_loglik(name, opts, outcome, phi):
     assert terms.sum() == pytest.approx(bf.loglik(eta, phi), rel=1e-12, abs=1e-12)
 
 
-@pytest.mark.parametrize("name, phi", [("gaussian", (0.7,)), ("weibull", (2.3,))])
+@pytest.mark.parametrize(
+    "name, phi",
+    [("gaussian", (0.7,)), ("weibull", (2.3,)), ("negbinomial", (2.5,)), ("negbinomial", (0.3,))],
+)
 def test_dphi_matches_finite_differences(name, phi):
     case = next(c for c in CASES if c[0] == name)
     bf = get_family(name).bind(case[2])
