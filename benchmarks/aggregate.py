@@ -51,19 +51,27 @@ def main() -> None:
         formula = MODELS[name][0]
         for seed in (int(s) for s in args.seeds.split(",")):
             with timer() as t:
-                res = mmreg.MMModel(formula, df).fit(method="mcmc", draws=args.draws,
-                                                     chains=args.chains, seed=seed,
-                                                     cores=args.cores)
+                res = mmreg.MMModel(formula, df).fit(
+                    method="mcmc", draws=args.draws, chains=args.chains, seed=seed, cores=args.cores
+                )
             wall = t()
             diag = res.mcmc_diag()
-            rows.append({"model": name, "seed": seed, "wall s": wall,
-                         "min ESS": diag["ess_bulk"].min(),
-                         "(param)": diag["ess_bulk"].idxmin(),
-                         "max R-hat": diag["rhat"].max(),
-                         "ESS/s": diag["ess_bulk"].min() / wall,
-                         "JAGS ESS/s": jags_ess_per_s(name)})
-    print(f"MCMC, aggregation models: {args.chains} chains x {args.draws} draws, "
-          f"{args.cores} processes (BLAS 1 thread; {machine()})")
+            rows.append(
+                {
+                    "model": name,
+                    "seed": seed,
+                    "wall s": wall,
+                    "min ESS": diag["ess_bulk"].min(),
+                    "(param)": diag["ess_bulk"].idxmin(),
+                    "max R-hat": diag["rhat"].max(),
+                    "ESS/s": diag["ess_bulk"].min() / wall,
+                    "JAGS ESS/s": jags_ess_per_s(name),
+                }
+            )
+    print(
+        f"MCMC, aggregation models: {args.chains} chains x {args.draws} draws, "
+        f"{args.cores} processes (BLAS 1 thread; {machine()})"
+    )
     print(pd.DataFrame(rows).round(3).to_string(index=False))
 
 

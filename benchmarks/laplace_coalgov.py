@@ -36,11 +36,19 @@ def main() -> None:
         with timer() as t:
             ci = res.conf_int()  # profile intervals of the random-effect SDs (cached after)
         sd_zero = [n for n in ci.index if n.startswith("sigma.") and ci.loc[n, "lower"] == 0]
-        rows.append({"model": name, "family": spec.family, "params": len(res.params),
-                     "latent dim": model.latent.dim, "best s": min(times),
-                     "median s": sorted(times)[len(times) // 2],
-                     "converged": bool(res.raw.optimizer.success),
-                     "profile CI s": t(), "SD CI incl. 0": ",".join(sd_zero) or "-"})
+        rows.append(
+            {
+                "model": name,
+                "family": spec.family,
+                "params": len(res.params),
+                "latent dim": model.latent.dim,
+                "best s": min(times),
+                "median s": sorted(times)[len(times) // 2],
+                "converged": bool(res.raw.optimizer.success),
+                "profile CI s": t(),
+                "SD CI incl. 0": ",".join(sd_zero) or "-",
+            }
+        )
     print(f"Laplace fits on coalgov (build + fit, BLAS 1 thread; {machine()})")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
 

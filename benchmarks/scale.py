@@ -49,9 +49,14 @@ def child(argv: list[str]) -> dict:
     SparsePattern.use_cholmod = argv[3] == "cholmod"
     family, weights, ar = CASES[case]
     t0 = time.perf_counter()
-    df = mmreg.datasets.simulate_coalitions(n_groups=n, n_members=max(n // 5, 20),
-                                            n_countries=max(29, n // 1000), family=family,
-                                            weights=weights, seed=1)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=n,
+        n_members=max(n // 5, 20),
+        n_countries=max(29, n // 1000),
+        family=family,
+        weights=weights,
+        seed=1,
+    )
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = mmreg.MMModel(_formula(df, ar), df, family=family)
@@ -66,10 +71,17 @@ def child(argv: list[str]) -> dict:
     pat = model.latent.pattern
     large = pat is not None and not pat.blocks
     sparse = ("cholmod" if pat.uses_cholmod else "superlu") if large else "dense blocks"
-    out = {"case": case, "groups": n, "rows": len(df), "latent": model.latent.dim,
-           "H_rr": sparse,
-           "simulate s": t_sim, "build s": t_build, "laplace s": t_fit,
-           "factorisations": len(calls)}
+    out = {
+        "case": case,
+        "groups": n,
+        "rows": len(df),
+        "latent": model.latent.dim,
+        "H_rr": sparse,
+        "simulate s": t_sim,
+        "build s": t_build,
+        "laplace s": t_fit,
+        "factorisations": len(calls),
+    }
     if steps:
         from mmreg.inference.mcmc import fit_mcmc
 
@@ -86,16 +98,22 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000,300000")
     ap.add_argument("--models", default=",".join(CASES))
     ap.add_argument("--mcmc-steps", type=int, default=10)
-    ap.add_argument("--sparse", default="cholmod", choices=("cholmod", "superlu"),
-                    help="factorisation of a large sparse H_rr (cholmod: if installed)")
+    ap.add_argument(
+        "--sparse",
+        default="cholmod",
+        choices=("cholmod", "superlu"),
+        help="factorisation of a large sparse H_rr (cholmod: if installed)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads per case")
     args = ap.parse_args()
     rows = []
     for case in args.models.split(","):
         for n in map(int, args.sizes.split(",")):
-            row = run_child("benchmarks.scale",
-                            [case, str(n), str(args.mcmc_steps), args.sparse,
-                             str(args.threads)], threads=args.threads)
+            row = run_child(
+                "benchmarks.scale",
+                [case, str(n), str(args.mcmc_steps), args.sparse, str(args.threads)],
+                threads=args.threads,
+            )
             row.setdefault("case", case)
             row.setdefault("groups", n)
             rows.append(row)

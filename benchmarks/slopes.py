@@ -55,8 +55,14 @@ def main() -> None:
         for slopes in ((), ("majority",)):
             out = _laplace(df, slopes)
             res = out.pop("res")
-            rows.append({"groups": n, "slope": bool(slopes), **out,
-                         "sigma.hm1.majority": res.params.get("sigma.hm1.majority", "")})
+            rows.append(
+                {
+                    "groups": n,
+                    "slope": bool(slopes),
+                    **out,
+                    "sigma.hm1.majority": res.params.get("sigma.hm1.majority", ""),
+                }
+            )
     print(f"Laplace fits ({machine()}, BLAS 1 thread):")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
     if args.draws <= 0:
@@ -67,18 +73,30 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         for slopes in (("majority",), ()):  # the same run without the slope: the baseline
             with timer() as t:
-                model = (slope_model(df.attrs["formula"], df, slopes=slopes) if slopes
-                         else mmreg.MMModel(df.attrs["formula"], df))
-                res = model.fit(method="mcmc", draws=args.draws, chains=args.chains,
-                                seed=seed, cores=args.cores)
+                model = (
+                    slope_model(df.attrs["formula"], df, slopes=slopes)
+                    if slopes
+                    else mmreg.MMModel(df.attrs["formula"], df)
+                )
+                res = model.fit(
+                    method="mcmc", draws=args.draws, chains=args.chains, seed=seed, cores=args.cores
+                )
             diag = res.mcmc_diag()
-            runs.append({"seed": seed, "slope": bool(slopes), "wall s": t(),
-                         "min ESS": diag["ess_bulk"].min(),
-                         "(param)": diag["ess_bulk"].idxmin(),
-                         "max R-hat": diag["rhat"].max(),
-                         "ESS/s": diag["ess_bulk"].min() / t()})
-    print(f"\nMCMC, coalgov-sized (628 groups) with a country slope: {args.chains} chains x "
-          f"{args.draws} draws, {args.cores} process(es)")
+            runs.append(
+                {
+                    "seed": seed,
+                    "slope": bool(slopes),
+                    "wall s": t(),
+                    "min ESS": diag["ess_bulk"].min(),
+                    "(param)": diag["ess_bulk"].idxmin(),
+                    "max R-hat": diag["rhat"].max(),
+                    "ESS/s": diag["ess_bulk"].min() / t(),
+                }
+            )
+    print(
+        f"\nMCMC, coalgov-sized (628 groups) with a country slope: {args.chains} chains x "
+        f"{args.draws} draws, {args.cores} process(es)"
+    )
     print(pd.DataFrame(runs).round(3).to_string(index=False))
 
 

@@ -13,8 +13,12 @@ import time
 
 import pandas as pd
 
-CASES = {"gauss": ("gaussian", "equal"), "weib": ("weibull", "equal"),
-         "west": ("gaussian", "estimated"), "binom": ("binomial", "equal")}
+CASES = {
+    "gauss": ("gaussian", "equal"),
+    "weib": ("weibull", "equal"),
+    "west": ("gaussian", "estimated"),
+    "binom": ("binomial", "equal"),
+}
 
 
 def count(n: int, family: str, weights: str) -> dict:
@@ -38,8 +42,13 @@ def count(n: int, family: str, weights: str) -> dict:
     LatentModel.mode, LatentModel.factor = counted_mode, counted_factor
     try:
         df = mmreg.datasets.simulate_coalitions(
-            n_groups=n, n_members=max(n // 5, 20), n_countries=max(29, n // 1000),
-            family=family, weights=weights, seed=1)
+            n_groups=n,
+            n_members=max(n // 5, 20),
+            n_countries=max(29, n // 1000),
+            family=family,
+            weights=weights,
+            seed=1,
+        )
         model = mmreg.MMModel(df.attrs["formula"], df, family=family)
         t0 = time.process_time()
         res = model.fit()

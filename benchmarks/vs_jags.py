@@ -48,10 +48,11 @@ def jags_available() -> str | None:
     """``None`` if Rscript, rjags and bml are installed, else the reason they are not."""
     if shutil.which("Rscript") is None:
         return "Rscript not found (install r-base, jags, r-cran-rjags and bml 0.9.0)"
-    code = ("ok <- sapply(c('rjags', 'R2jags', 'bml'), requireNamespace, quietly = TRUE); "
-            "cat(names(ok)[!ok])")
-    proc = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True,
-                          check=False)
+    code = (
+        "ok <- sapply(c('rjags', 'R2jags', 'bml'), requireNamespace, quietly = TRUE); "
+        "cat(names(ok)[!ok])"
+    )
+    proc = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=False)
     missing = proc.stdout.strip()
     if proc.returncode != 0 or missing:
         return f"R packages missing: {missing or proc.stderr.strip()[-200:]}"
@@ -63,9 +64,13 @@ def run_jags(name: str, seed: int, names: list[str], timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="vs_jags_") as tmp:
         out = str(Path(tmp) / name)
         try:
-            proc = subprocess.run(["Rscript", str(R_SCRIPT), name, str(seed), out,
-                                   str(COALGOV)], capture_output=True, text=True,
-                                  timeout=timeout, check=False)
+            proc = subprocess.run(
+                ["Rscript", str(R_SCRIPT), name, str(seed), out, str(COALGOV)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return {"JAGS note": f"timed out after {timeout:.0f} s"}
         if proc.returncode != 0:
@@ -80,16 +85,19 @@ def run_jags(name: str, seed: int, names: list[str], timeout: float) -> dict:
     bulk = {n: ess_bulk(np.stack([c[n].to_numpy() for c in chains])) for n in present}
     rh = max(rhat(np.stack([c[n].to_numpy() for c in chains])) for n in present)
     wall = float(summ["wall_s"])
-    return {"JAGS wall s": wall, "JAGS cpu s": float(summ["cpu_s"]),
-            "JAGS min ESS": float(ess[present].min()),
-            "JAGS (param)": str(ess[present].idxmin()),
-            "JAGS ESS/s": float(ess[present].min()) / wall,
-            "JAGS ESS/cpu s": float(ess[present].min()) / float(summ["cpu_s"]),
-            "JAGS min bulk ESS": float(min(bulk.values())),
-            "JAGS max R-hat": float(rh),
-            "JAGS settings": f"{summ['n_chains']}x{summ['n_iter']} (burn-in "
-                             f"{summ['n_burnin']}, thin {summ['n_thin']})",
-            "JAGS note": f"not monitored: {', '.join(lacking)}" if lacking else ""}
+    return {
+        "JAGS wall s": wall,
+        "JAGS cpu s": float(summ["cpu_s"]),
+        "JAGS min ESS": float(ess[present].min()),
+        "JAGS (param)": str(ess[present].idxmin()),
+        "JAGS ESS/s": float(ess[present].min()) / wall,
+        "JAGS ESS/cpu s": float(ess[present].min()) / float(summ["cpu_s"]),
+        "JAGS min bulk ESS": float(min(bulk.values())),
+        "JAGS max R-hat": float(rh),
+        "JAGS settings": f"{summ['n_chains']}x{summ['n_iter']} (burn-in "
+        f"{summ['n_burnin']}, thin {summ['n_thin']})",
+        "JAGS note": f"not monitored: {', '.join(lacking)}" if lacking else "",
+    }
 
 
 def run_mmreg(name: str, df: pd.DataFrame, seed: int) -> tuple[dict, list[str]]:
@@ -102,10 +110,15 @@ def run_mmreg(name: str, df: pd.DataFrame, seed: int) -> tuple[dict, list[str]]:
     wall, cpu = t(), time.process_time() - c0
     diag = res.mcmc_diag()
     ess = diag["ess_bulk"]
-    row = {"mmreg wall s": wall, "mmreg cpu s": cpu, "mmreg min ESS": float(ess.min()),
-           "mmreg (param)": str(ess.idxmin()), "mmreg ESS/s": float(ess.min()) / wall,
-           "mmreg ESS/cpu s": float(ess.min()) / cpu,
-           "mmreg max R-hat": float(diag["rhat"].max())}
+    row = {
+        "mmreg wall s": wall,
+        "mmreg cpu s": cpu,
+        "mmreg min ESS": float(ess.min()),
+        "mmreg (param)": str(ess.idxmin()),
+        "mmreg ESS/s": float(ess.min()) / wall,
+        "mmreg ESS/cpu s": float(ess.min()) / cpu,
+        "mmreg max R-hat": float(diag["rhat"].max()),
+    }
     return row, [str(res.bml_names[p]) for p in diag.index]
 
 
@@ -114,6 +127,7 @@ def _single_thread() -> None:
     pin_blas()
     try:
         from mmreg.inference import cholmod
+
         cholmod.threads = 1
     except ImportError:  # pragma: no cover - older layouts
         pass
@@ -121,12 +135,17 @@ def _single_thread() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default=",".join(ALL),
-                    help=f"comma-separated, from {', '.join(ALL)}")
+    ap.add_argument(
+        "--models", default=",".join(ALL), help=f"comma-separated, from {', '.join(ALL)}"
+    )
     ap.add_argument("--seeds", default="1", help="comma-separated seeds (both programs)")
     ap.add_argument("--skip-jags", action="store_true", help="run mmreg only")
-    ap.add_argument("--jags-timeout", type=float, default=3600.0,
-                    help="seconds before one bml() run is abandoned")
+    ap.add_argument(
+        "--jags-timeout",
+        type=float,
+        default=3600.0,
+        help="seconds before one bml() run is abandoned",
+    )
     args = ap.parse_args(argv)
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in names if m not in ALL]
@@ -159,17 +178,30 @@ def main(argv: list[str] | None = None) -> None:
             runs.append(row)
             print(f"  done {name} seed {seed}", file=sys.stderr, flush=True)
     runs = pd.DataFrame(runs)
-    cols = ["model", "mmreg wall s", "mmreg min ESS", "mmreg ESS/s", "JAGS wall s",
-            "JAGS min ESS", "JAGS ESS/s", "ratio", "ratio (cpu)"]
+    cols = [
+        "model",
+        "mmreg wall s",
+        "mmreg min ESS",
+        "mmreg ESS/s",
+        "JAGS wall s",
+        "JAGS min ESS",
+        "JAGS ESS/s",
+        "ratio",
+        "ratio (cpu)",
+    ]
     main_tab = runs.reindex(columns=cols).groupby("model", sort=False).median()
     main_tab = main_tab.dropna(axis=1, how="all")  # no JAGS columns when JAGS was skipped
     pd.set_option("display.width", 200)
-    print(f"mmreg {mmreg.__version__} vs bml/JAGS on coalgov, seeds {args.seeds}, one process "
-          f"each ({machine()})")
+    print(
+        f"mmreg {mmreg.__version__} vs bml/JAGS on coalgov, seeds {args.seeds}, one process "
+        f"each ({machine()})"
+    )
     print("\nEvery run:")
     print(runs.round(3).to_string(index=False))
-    print(f"\n{'Median over seeds' if len(seeds) > 1 else 'Summary'} (ESS/s = lowest ESS / "
-          "wall s; ratio = mmreg ESS/s / JAGS ESS/s; ratio (cpu): the same per CPU second):")
+    print(
+        f"\n{'Median over seeds' if len(seeds) > 1 else 'Summary'} (ESS/s = lowest ESS / "
+        "wall s; ratio = mmreg ESS/s / JAGS ESS/s; ratio (cpu): the same per CPU second):"
+    )
     print(main_tab.round(2).to_string())
 
 

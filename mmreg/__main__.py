@@ -25,26 +25,41 @@ def demo(out: Path, seed: int = 2026, quick: bool = False) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     n_groups = 300 if quick else 628
-    df = mmreg.datasets.simulate_coalitions(n_groups=n_groups, n_members=n_groups // 2,
-                                            n_countries=29, family="gaussian",
-                                            weights="estimated", seed=seed)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=n_groups,
+        n_members=n_groups // 2,
+        n_countries=29,
+        family="gaussian",
+        weights="estimated",
+        seed=seed,
+    )
     formula = df.attrs["formula"]
     truth = pd.Series(df.attrs["truth"], name="truth")
-    print(f"Simulated {df['gid'].nunique()} governments, {df['pid'].nunique()} parties, "
-          f"{df['cid'].nunique()} countries ({len(df)} rows).\nFormula: {formula}\n")
-    model = mmreg.MMModel.from_formula(formula, df, family="gaussian",
-                                       priors={"mm1.w.*": mmreg.priors.Normal(0, 3)})
+    print(
+        f"Simulated {df['gid'].nunique()} governments, {df['pid'].nunique()} parties, "
+        f"{df['cid'].nunique()} countries ({len(df)} rows).\nFormula: {formula}\n"
+    )
+    model = mmreg.MMModel.from_formula(
+        formula, df, family="gaussian", priors={"mm1.w.*": mmreg.priors.Normal(0, 3)}
+    )
     t0 = time.perf_counter()
     lap = model.fit()
     print(f"--- MAP + Laplace ({time.perf_counter() - t0:.2f} s) ---")
     print(lap.summary())
     t0 = time.perf_counter()
-    mc = model.fit(method="mcmc", draws=400 if quick else 1000, chains=2 if quick else 4,
-                   seed=seed, progress=True, cores=2)
+    mc = model.fit(
+        method="mcmc",
+        draws=400 if quick else 1000,
+        chains=2 if quick else 4,
+        seed=seed,
+        progress=True,
+        cores=2,
+    )
     print(f"\n--- MCMC ({time.perf_counter() - t0:.1f} s) ---")
     print(mc.summary())
-    comp = pd.DataFrame({"truth": truth, "laplace": lap.params, "mcmc": mc.params,
-                         "mcmc_sd": mc.bse}).dropna(subset=["truth"])
+    comp = pd.DataFrame(
+        {"truth": truth, "laplace": lap.params, "mcmc": mc.params, "mcmc_sd": mc.bse}
+    ).dropna(subset=["truth"])
     print("\nEstimates against the simulation truth:\n" + comp.round(3).to_string())
     print("\nVariance decomposition (MCMC, per-draw weights):")
     print(mc.var_decomp().round(3).to_string())

@@ -14,10 +14,24 @@ from mmreg.model import MMModel
 __all__ = ["bml"]
 
 
-def bml(formula: str, data, family: str | Family = "Gaussian", priors=None, n_iter: int = 1000,
-        n_burnin: int = 500, n_thin: int | None = None, n_chains: int = 3, seed=None,
-        cox_intervals: int | None = None, monitor: bool = True, run: bool = True,
-        parallel: bool = False, progress: bool | None = None, inits=None, **unsupported):
+def bml(
+    formula: str,
+    data,
+    family: str | Family = "Gaussian",
+    priors=None,
+    n_iter: int = 1000,
+    n_burnin: int = 500,
+    n_thin: int | None = None,
+    n_chains: int = 3,
+    seed=None,
+    cox_intervals: int | None = None,
+    monitor: bool = True,
+    run: bool = True,
+    parallel: bool = False,
+    progress: bool | None = None,
+    inits=None,
+    **unsupported,
+):
     """Fit a model the way ``bml::bml()`` does: MCMC with bml's argument names.
 
     bml's ``n.iter`` iterations include the ``n.burnin`` discarded ones; here they map to
@@ -78,23 +92,36 @@ def bml(formula: str, data, family: str | Family = "Gaussian", priors=None, n_it
     n_burnin = check_int("n_burnin", n_burnin, 0, owner="bml()")  # type: ignore[assignment]  # an int
     n_iter = check_int("n_iter", n_iter, 1, owner="bml()")  # type: ignore[assignment]  # an int
     if n_iter <= n_burnin:
-        raise MMSpecError(f"bml() argument n_iter ({n_iter}) must be larger than n_burnin "
-                          f"({n_burnin}): n_iter counts the burn-in iterations too")
+        raise MMSpecError(
+            f"bml() argument n_iter ({n_iter}) must be larger than n_burnin "
+            f"({n_burnin}): n_iter counts the burn-in iterations too"
+        )
     n_thin = check_int("n_thin", n_thin, 1, none_ok=True, owner="bml()") or 1
     n_chains = check_int("n_chains", n_chains, 1, owner="bml()")  # type: ignore[assignment]  # an int
     seed = check_seed(seed, "seed", owner="bml()")
-    for name, val in (("monitor", monitor), ("run", run), ("parallel", parallel),
-                      ("progress", progress)):
+    for name, val in (
+        ("monitor", monitor),
+        ("run", run),
+        ("parallel", parallel),
+        ("progress", progress),
+    ):
         if not isinstance(val, (bool, np.bool_)) and not (name == "progress" and val is None):
             raise MMSpecError(f"bml() argument {name} must be True or False, got {val!r}")
     inits = _check_inits(inits)
     model = MMModel(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
-    start = None if inits is None else \
-        {_bml_to_mm(model).get(k, k): v for k, v in inits.items()}
+    start = None if inits is None else {_bml_to_mm(model).get(k, k): v for k, v in inits.items()}
     if not run:
         return model
-    return model.fit(method="mcmc", draws=n_iter - n_burnin, tune=n_burnin,
-                     chains=n_chains, thin=n_thin, seed=seed, progress=progress, start=start)
+    return model.fit(
+        method="mcmc",
+        draws=n_iter - n_burnin,
+        tune=n_burnin,
+        chains=n_chains,
+        thin=n_thin,
+        seed=seed,
+        progress=progress,
+        start=start,
+    )
 
 
 def _check_inits(inits) -> dict | None:
@@ -103,12 +130,13 @@ def _check_inits(inits) -> dict | None:
         return None
     if isinstance(inits, (list, tuple)):
         if not inits or not all(isinstance(x, dict) for x in inits):
-            raise MMSpecError("bml() argument inits must be a dict or a list of dicts "
-                              f"(one per chain), got {inits!r}")
+            raise MMSpecError(
+                "bml() argument inits must be a dict or a list of dicts "
+                f"(one per chain), got {inits!r}"
+            )
         inits = inits[0]
     if not isinstance(inits, dict):
-        raise MMSpecError(f"bml() argument inits must be a dict or a list of dicts, got "
-                          f"{inits!r}")
+        raise MMSpecError(f"bml() argument inits must be a dict or a list of dicts, got {inits!r}")
     return inits
 
 
@@ -117,10 +145,32 @@ def _bml_to_mm(model: MMModel) -> dict[str, str]:
     return {b: n for n, b in model.bml_names.items()}
 
 
-_BML_ARGS = ("formula", "data", "family", "priors", "n_iter", "n_burnin", "n_thin", "n_chains",
-             "seed", "cox_intervals", "monitor", "run", "parallel", "progress", "inits")
-_MMREG_NAMES = {"draws": "n_iter (draws + burn-in)", "tune": "n_burnin", "chains": "n_chains",
-                "thin": "n_thin", "n_adapt": "n_burnin", "start": "inits", "method": None}
+_BML_ARGS = (
+    "formula",
+    "data",
+    "family",
+    "priors",
+    "n_iter",
+    "n_burnin",
+    "n_thin",
+    "n_chains",
+    "seed",
+    "cox_intervals",
+    "monitor",
+    "run",
+    "parallel",
+    "progress",
+    "inits",
+)
+_MMREG_NAMES = {
+    "draws": "n_iter (draws + burn-in)",
+    "tune": "n_burnin",
+    "chains": "n_chains",
+    "thin": "n_thin",
+    "n_adapt": "n_burnin",
+    "start": "inits",
+    "method": None,
+}
 
 
 def _unsupported(keys: list[str]) -> MMSpecError:
@@ -137,4 +187,5 @@ def _unsupported(keys: list[str]) -> MMSpecError:
             parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return MMSpecError(
         f"bml() does not take {', '.join(parts)}; valid arguments: {', '.join(_BML_ARGS)} "
-        "(for other MCMC options use mmreg.MMModel(...).fit(method='mcmc', ...))")
+        "(for other MCMC options use mmreg.MMModel(...).fit(method='mcmc', ...))"
+    )

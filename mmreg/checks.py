@@ -32,8 +32,9 @@ def no_na(values: pd.Series | np.ndarray, col: str, where: str) -> None:
         )
 
 
-def constant_within(values: np.ndarray, gcode: np.ndarray, name: str, where: str,
-                    group_ids: np.ndarray) -> np.ndarray:
+def constant_within(
+    values: np.ndarray, gcode: np.ndarray, name: str, where: str, group_ids: np.ndarray
+) -> np.ndarray:
     """First value per group; MMDataError if a group has differing values.
 
     ``where`` says where column ``name`` is used (``"main terms"``, ``"Surv()"``, ...).
@@ -45,8 +46,11 @@ def constant_within(values: np.ndarray, gcode: np.ndarray, name: str, where: str
         same |= np.isclose(values, firstvals[gcode], rtol=1e-12, atol=0.0)
     if not np.all(same):
         g = py(group_ids[gcode[np.flatnonzero(~same)[0]]])
-        hint = (" (a member-level variable belongs in vars() of an mm() block)"
-                if "main terms" in where else "")
+        hint = (
+            " (a member-level variable belongs in vars() of an mm() block)"
+            if "main terms" in where
+            else ""
+        )
         raise MMDataError(
             f"column {name!r} ({where}) is a group-level variable but varies within group "
             f"{g!r}; it must be constant within each group{hint}"
@@ -85,8 +89,9 @@ def codes(values: np.ndarray, col: str = "") -> tuple[np.ndarray, np.ndarray]:
     return uniq, codes.ravel()
 
 
-def check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.ndarray,
-                       where: str) -> list[str]:
+def check_group_level(
+    rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.ndarray, where: str
+) -> list[str]:
     """Columns of a group-level right-hand side: known, without NA, constant within groups."""
     cols = term_columns(rhs, data.columns, where)
     for c in cols:
@@ -95,9 +100,15 @@ def check_group_level(rhs: str, data: pd.DataFrame, gcode: np.ndarray, gids: np.
     return cols
 
 
-def group_fixed(fixed: tuple[FixedTerm, ...], data: pd.DataFrame, gframe: pd.DataFrame,
-                 gcode: np.ndarray, gids: np.ndarray, where: str,
-                 infos: dict | None = None) -> np.ndarray:
+def group_fixed(
+    fixed: tuple[FixedTerm, ...],
+    data: pd.DataFrame,
+    gframe: pd.DataFrame,
+    gcode: np.ndarray,
+    gids: np.ndarray,
+    where: str,
+    infos: dict | None = None,
+) -> np.ndarray:
     """Offset of group-level fix() terms (main terms, hm vars), one value per group."""
     for ft in fixed:
         check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"fix() in {where}")
@@ -117,6 +128,7 @@ def _example(values: pd.Series, mask: np.ndarray) -> str:
 
 def _value_kinds(values: pd.Series) -> np.ndarray:
     """Kind of every value of an object column: "n"umber, "b"ool, "s"tring, "t"ime, "o"ther."""
+
     def kind(v) -> str:
         if isinstance(v, (bool, np.bool_)):
             return "b"
@@ -125,14 +137,23 @@ def _value_kinds(values: pd.Series) -> np.ndarray:
         if isinstance(v, str):
             return "s"
         if isinstance(v, (pd.Timestamp, pd.Timedelta, np.datetime64, np.timedelta64)) or (
-                hasattr(v, "isoformat") and hasattr(v, "year")):
+            hasattr(v, "isoformat") and hasattr(v, "year")
+        ):
             return "t"
         return "n" if isinstance(v, numbers.Number) else "o"
+
     return np.array([kind(v) for v in values.to_numpy()], dtype="<U1")
 
 
-def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool = False,
-                      n_units: int | None = None, categorical: bool = False) -> bool:
+def check_column_type(
+    values: pd.Series,
+    col: str,
+    where: str,
+    *,
+    numeric: bool = False,
+    n_units: int | None = None,
+    categorical: bool = False,
+) -> bool:
     """Refuse column types that a formula would silently misread; True for a boolean column.
 
     One mechanism for every column a formula term uses (SPEC §6): dates, times and durations,
@@ -233,15 +254,19 @@ def check_column_type(values: pd.Series, col: str, where: str, *, numeric: bool 
                 f"as a category: {fix_num}, or use {fix_cat} if the codes are categories"
             )
     if numeric:
-        raise MMDataError(f"column {col!r} used in {where} is not numeric ({dtype}); "
-                          "a weight function needs numbers")
+        raise MMDataError(
+            f"column {col!r} used in {where} is not numeric ({dtype}); "
+            "a weight function needs numbers"
+        )
     levels = len(vals)
     if n_units is not None and levels >= 3 and levels > MAX_LEVEL_SHARE * n_units:
         warnings.warn(
             f"categorical column {col!r} ({where}) has {levels} distinct levels for "
             f"{n_units} rows/groups: one coefficient per level is barely informed by the "
             "data. Is it an id (then use it in id()/hm()) or a number stored as text?",
-            MMWarning, stacklevel=5)
+            MMWarning,
+            stacklevel=5,
+        )
     return False
 
 
@@ -275,9 +300,14 @@ def _categorical_only(rhs: str, col: str) -> bool:
                 tree = ast.parse(factor.code, mode="eval")
             except SyntaxError:
                 return False
-            wrapped = {id(call.args[0]) for call in ast.walk(tree)
-                       if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                       and call.func.id in ("C", "factor") and call.args}
+            wrapped = {
+                id(call.args[0])
+                for call in ast.walk(tree)
+                if isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id in ("C", "factor")
+                and call.args
+            }
             for node in ast.walk(tree):
                 if isinstance(node, ast.Name) and node.id == col:
                     if id(node) not in wrapped:
@@ -286,16 +316,19 @@ def _categorical_only(rhs: str, col: str) -> bool:
     return seen
 
 
-def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
-                outcome: bool) -> pd.DataFrame:
+def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int, outcome: bool) -> pd.DataFrame:
     """Check the type of every column a formula term uses; booleans become 0.0/1.0.
 
     Returns ``data`` itself, or a shallow copy with the boolean term columns as floats (so
     ``x`` is one 0/1 covariate named ``x``, never a dummy per value).  Id columns keep their
     values.  Type errors: see :func:`mmreg.checks.check_column_type`.
     """
-    ids = {b.member_id for b in spec.mm} | {b.group_id for b in spec.mm} | {
-        h.id for h in spec.hm} | {spec.strata}
+    ids = (
+        {b.member_id for b in spec.mm}
+        | {b.group_id for b in spec.mm}
+        | {h.id for h in spec.hm}
+        | {spec.strata}
+    )
     to_float: list[str] = []
     for rhs, where, level in term_sources(spec, outcome):
         if not rhs.strip():
@@ -308,7 +341,8 @@ def typed_data(spec: FormulaSpec, data: pd.DataFrame, n_groups: int,
                 units = n_groups if level is True else min(len(data), data[level].nunique())
             cat = _categorical_only(r_to_patsy(rhs), c)
             if check_column_type(data[c], c, where, n_units=units, categorical=cat) and (
-                    c not in ids):
+                c not in ids
+            ):
                 to_float.append(c)
     if not to_float:
         return data
@@ -339,4 +373,6 @@ def degenerate_outcome(y: np.ndarray, col: str, family: str) -> None:
             f"the outcome {col!r} is {y[0]:g} for every group (complete separation): the data "
             "cannot locate the intercept, so its estimate (and those of terms collinear with "
             "it) are set by the priors alone",
-            MMWarning, stacklevel=5)
+            MMWarning,
+            stacklevel=5,
+        )

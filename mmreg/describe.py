@@ -35,8 +35,12 @@ def prior_table(model: MMModel) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*_COLUMNS, "prior"])
 
 
-def get_prior(formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
-              cox_intervals: int | None = None) -> pd.DataFrame:
+def get_prior(
+    formula: str,
+    data: pd.DataFrame,
+    family: str | Family = "gaussian",
+    cox_intervals: int | None = None,
+) -> pd.DataFrame:
     """Every prior that can be set for a model, with its default (brms's ``get_prior``).
 
     The model is built (formula parsed, data checked) but not fitted.
@@ -81,19 +85,22 @@ def describe_model(model: MMModel) -> str:
     """A short text of what ``model`` estimates (see :meth:`MMModel.describe`)."""
     d = model.design
     names = model.param_names
-    out = [f"mmreg model: family {model.family}, {d.nobs} groups",
-           f"formula: {model.formula}"]
+    out = [f"mmreg model: family {model.family}, {d.nobs} groups", f"formula: {model.formula}"]
     out.append("main level: " + (", ".join(d.xnames) if d.xnames else "(no terms)"))
     for b in d.mm:
         s = b.spec
-        out.append(f"{b.label}: mm(id = id({s.member_id}, {s.group_id}))"
-                   + (f', name = "{s.name}"' if s.name else "")
-                   + f", {len(b.member_ids)} members, {len(b.rows)} memberships")
+        out.append(
+            f"{b.label}: mm(id = id({s.member_id}, {s.group_id}))"
+            + (f', name = "{s.name}"' if s.name else "")
+            + f", {len(b.member_ids)} members, {len(b.rows)} memberships"
+        )
         scale = "scaled to sum to 1" if s.fn.normalize else "not scaled"
         out.append(f"  weights: w ~ {s.fn.expr} ({scale})")
         found = " (free symbols of w(), estimated)" if s.fn.free else " (estimated)"
-        out.append("  weight parameters: " + (", ".join(b.wnames) + found if b.wnames
-                                                else "none (fixed weights)"))
+        out.append(
+            "  weight parameters: "
+            + (", ".join(b.wnames) + found if b.wnames else "none (fixed weights)")
+        )
         agg = s.agg
         if agg is None:
             out.append("  aggregation: sum (weighted sum of the covariates)")
@@ -131,6 +138,9 @@ def _re_parameters(names: list[str], label: str, has_re: bool, ar: bool) -> str:
     """The SD (and slope SD / correlation) parameters of a block's random effects."""
     if not has_re:
         return "none"
-    own = [n for n in names if n == f"sigma.{label}" or n.startswith((f"sigma.{label}.",
-                                                                       f"cor.{label}."))]
+    own = [
+        n
+        for n in names
+        if n == f"sigma.{label}" or n.startswith((f"sigma.{label}.", f"cor.{label}."))
+    ]
     return ", ".join(own or [f"sigma.{label}"]) + (" (random walk)" if ar else "")

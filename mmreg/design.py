@@ -40,8 +40,7 @@ from mmreg.formula.spec import FormulaSpec
 from mmreg.formula.terms import design_matrix, r_to_patsy
 from mmreg.formula.weights import WeightFunction
 
-__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design", "apply",
-           "named_features"]
+__all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design", "apply", "named_features"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,8 +85,14 @@ class Design:
 
 
 # --------------------------------------------------------------------------- top level
-def _outcome(spec: FormulaSpec, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-             gids: np.ndarray, family: str = "gaussian") -> dict:
+def _outcome(
+    spec: FormulaSpec,
+    data: pd.DataFrame,
+    first: np.ndarray,
+    gcode: np.ndarray,
+    gids: np.ndarray,
+    family: str = "gaussian",
+) -> dict:
     resp = spec.response
     out: dict = {}
     if resp.kind == "surv":
@@ -145,8 +150,14 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
     return names
 
 
-def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool = True,
-                 family: str = "gaussian", outcome: bool = True) -> Design:
+def build_design(
+    spec: FormulaSpec,
+    data: pd.DataFrame,
+    *,
+    has_intercept: bool = True,
+    family: str = "gaussian",
+    outcome: bool = True,
+) -> Design:
     """Validate ``data`` against ``spec``, learn the design spec and materialise the design.
 
     Parameters
@@ -170,17 +181,27 @@ def build_design(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool =
         data)`` gives the same arrays.
     """
     memory: dict = {}
-    design = _materialise(spec, data, has_intercept=has_intercept, family=family,
-                          outcome=outcome, memory=memory, weight_functions=None)
-    slopes = [s for b in design.mm for s in b.slopes] + [s for h in design.hm
-                                                          for s in h.slopes]
+    design = _materialise(
+        spec,
+        data,
+        has_intercept=has_intercept,
+        family=family,
+        outcome=outcome,
+        memory=memory,
+        weight_functions=None,
+    )
+    slopes = [s for b in design.mm for s in b.slopes] + [s for h in design.hm for s in h.slopes]
     check_slope_means(slopes, design.coef_names)
     learned = DesignSpec.from_memory(
-        memory, formula=spec, family=family, has_intercept=has_intercept,
+        memory,
+        formula=spec,
+        family=family,
+        has_intercept=has_intercept,
         group_ids=design.group_ids,
         member_ids=tuple(b.member_ids for b in design.mm),
         unit_ids=tuple(h.unit_ids for h in design.hm),
-        weight_functions=tuple(b.weights.function for b in design.mm))
+        weight_functions=tuple(b.weights.function for b in design.mm),
+    )
     return replace(design, design_spec=learned)
 
 
@@ -213,16 +234,23 @@ def apply(design_spec: DesignSpec, data: pd.DataFrame, *, outcome: bool = False)
     """
     memory = design_spec.memory()
     known = set(memory)
-    design = _materialise(design_spec.formula, data, has_intercept=design_spec.has_intercept,
-                          family=design_spec.family, outcome=outcome, memory=memory,
-                          weight_functions=design_spec.weight_functions)
+    design = _materialise(
+        design_spec.formula,
+        data,
+        has_intercept=design_spec.has_intercept,
+        family=design_spec.family,
+        outcome=outcome,
+        memory=memory,
+        weight_functions=design_spec.weight_functions,
+    )
     if set(memory) != known:  # never happens: the same formula has the same terms
         raise MMSpecError(f"the design spec does not cover the terms {set(memory) - known}")
     return replace(design, design_spec=design_spec)
 
 
-def named_features(mm: tuple[MMBlockDesign, ...], n_groups: int,
-                   main: str) -> dict[str, np.ndarray]:
+def named_features(
+    mm: tuple[MMBlockDesign, ...], n_groups: int, main: str
+) -> dict[str, np.ndarray]:
     """The group feature Σ w·x of every named ``mm()`` block used in the main terms.
 
     Parameters
@@ -248,20 +276,31 @@ def named_features(mm: tuple[MMBlockDesign, ...], n_groups: int,
             continue
         where = f"the named block {name!r} ({b.label})"
         if b.X.shape[1] != 1 or b.fixed_offset.any():
-            raise MMSpecError(f"{where} has {b.X.shape[1]} features ({', '.join(b.xnames)}); "
-                              "only a single-feature block can be used in interactions.")
+            raise MMSpecError(
+                f"{where} has {b.X.shape[1]} features ({', '.join(b.xnames)}); "
+                "only a single-feature block can be used in interactions."
+            )
         if not b.weights.is_constant:
-            raise MMSpecError(f"{where}: interactions of a block with estimated weights "
-                              f"({', '.join(b.wnames)}) are not available yet; use fixed "
-                              "weights such as w(~ 1/n).")
+            raise MMSpecError(
+                f"{where}: interactions of a block with estimated weights "
+                f"({', '.join(b.wnames)}) are not available yet; use fixed "
+                "weights such as w(~ 1/n)."
+            )
         w = b.weights(np.zeros(0), derivative=False)[0]
         out[name] = np.bincount(b.group, w * b.X[:, 0], minlength=n_groups)
     return out
 
 
-def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
-                 family: str, outcome: bool, memory: dict,
-                 weight_functions: tuple[WeightFunction, ...] | None) -> Design:
+def _materialise(
+    spec: FormulaSpec,
+    data: pd.DataFrame,
+    *,
+    has_intercept: bool,
+    family: str,
+    outcome: bool,
+    memory: dict,
+    weight_functions: tuple[WeightFunction, ...] | None,
+) -> Design:
     """The design of ``data``; ``memory`` holds learned terms (reused or filled)."""
     if not isinstance(data, pd.DataFrame):
         raise MMDataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -269,8 +308,10 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
         raise MMDataError("data has no rows")
     dup = data.columns[data.columns.duplicated()]
     if len(dup):
-        raise MMDataError(f"data has duplicated column name(s) {sorted(map(str, set(dup)))}; "
-                          "rename them so that every column is unique")
+        raise MMDataError(
+            f"data has duplicated column name(s) {sorted(map(str, set(dup)))}; "
+            "rename them so that every column is unique"
+        )
     if spec.mm:
         gcol = spec.mm[0].group_id
         graw = need(data, gcol, "id() of mm1").to_numpy()
@@ -291,8 +332,10 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
     names = [b.name for b in spec.mm if b.name is not None]
     for name in names:
         if name in data.columns or names.count(name) > 1:
-            raise MMSpecError(f"the block name {name!r} is already a data column or another "
-                              "block's name; choose another name.")
+            raise MMSpecError(
+                f"the block name {name!r} is already a data column or another "
+                "block's name; choose another name."
+            )
     # named blocks: placeholders for the type checks of the main terms, filled below
     if names:
         data = data.assign(**dict.fromkeys(names, 0.0))
@@ -304,16 +347,17 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
     if spec.strata and (outcome or spec.strata in data.columns):
         s = need(data, spec.strata, "strata()")
         no_na(s, spec.strata, "strata()")
-        svals = constant_within(s.to_numpy(), gcode, spec.strata, "strata()",
-                                 gids)
+        svals = constant_within(s.to_numpy(), gcode, spec.strata, "strata()", gids)
         resp["strata"] = codes(svals, spec.strata)[1]
 
     intercept = spec.intercept and has_intercept
     infos = memory
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
     wfs = weight_functions or (None,) * len(spec.mm)
-    mm = tuple(build_mm(k, b, data, gids, absorbed, infos, wf)
-               for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1))
+    mm = tuple(
+        build_mm(k, b, data, gids, absorbed, infos, wf)
+        for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1)
+    )
     named = named_features(mm, len(gids), spec.main)
     if named:  # named blocks in main-formula interactions: their features as group columns
         data = data.assign(**{k: v[gcode] for k, v in named.items()})
@@ -330,12 +374,19 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
             )
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
-    hm = tuple(build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
-               for k, b in enumerate(spec.hm, 1))
-    offset = offset + sum((h.fixed_offset for h in hm),  # type: ignore[type-var]  # set by build_hm
-                          np.zeros(len(gids)))
-    coef = tuple(xn) + tuple(n for b in mm for n in b.xnames) + tuple(
-        n for h in hm for n in (*h.znames, *h.fenames))
+    hm = tuple(
+        build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
+        for k, b in enumerate(spec.hm, 1)
+    )
+    offset = offset + sum(
+        (h.fixed_offset for h in hm),  # type: ignore[type-var]  # set by build_hm
+        np.zeros(len(gids)),
+    )
+    coef = (
+        tuple(xn)
+        + tuple(n for b in mm for n in b.xnames)
+        + tuple(n for h in hm for n in (*h.znames, *h.fenames))
+    )
     if len(set(coef)) != len(coef):
         dupl = sorted({c for c in coef if coef.count(c) > 1})
         raise MMSpecError(f"coefficient name(s) {dupl} appear twice; remove the repeated term")
@@ -344,6 +395,17 @@ def _materialise(spec: FormulaSpec, data: pd.DataFrame, *, has_intercept: bool,
     labels = dict(zip(keys, spec.response.columns, strict=False))
     if spec.strata:
         labels["strata"] = spec.strata
-    return Design(spec=spec, family=family, group_ids=gids, outcome=resp, X=X,
-                  xnames=tuple(xn), offset=offset, mm=mm, hm=hm, coef_names=coef,
-                  bml_names=bml, outcome_labels=labels)
+    return Design(
+        spec=spec,
+        family=family,
+        group_ids=gids,
+        outcome=resp,
+        X=X,
+        xnames=tuple(xn),
+        offset=offset,
+        mm=mm,
+        hm=hm,
+        coef_names=coef,
+        bml_names=bml,
+        outcome_labels=labels,
+    )

@@ -112,8 +112,9 @@ class AggregatedFeature:
         """The shape parameters (without the ``mm<b>.fn.`` prefix)."""
         return self.agg.params
 
-    def __call__(self, w: np.ndarray, dw: np.ndarray | None, theta,
-                 derivative: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def __call__(
+        self, w: np.ndarray, dw: np.ndarray | None, theta, derivative: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """F(θ) per group, and dF/dθ (len(θ) × n_groups) if ``derivative``.
 
         Parameters
@@ -127,15 +128,16 @@ class AggregatedFeature:
         derivative : bool
         """
         th = np.asarray(theta, float).reshape(-1)
-        F, dFdw, dFdp = self.agg.evaluate_all(w, self.values, self.group, self.n_groups,
-                                              th[self.n_weight:], derivative)
+        F, dFdw, dFdp = self.agg.evaluate_all(
+            w, self.values, self.group, self.n_groups, th[self.n_weight :], derivative
+        )
         if not derivative:
             return F, None
         out = np.zeros((len(th), self.n_groups))
         if dw is not None:
             for j in range(self.n_weight):
                 out[j] = np.bincount(self.group, dFdw * dw[j], minlength=self.n_groups)
-        out[self.n_weight:] = dFdp
+        out[self.n_weight :] = dFdp
         return F, out
 
     def default_priors(self, label: str) -> dict[str, Prior]:
@@ -182,7 +184,8 @@ class AggregatedFeature:
             prior = priors[f"{label}.fn.{name}"]
             lo, hi = prior.bounds()
             if (est.lower is not None and lo < est.lower) or (
-                    est.upper is not None and hi > est.upper):
+                est.upper is not None and hi > est.upper
+            ):
                 raise MMSpecError(
                     f"est() of {name!r} in fn() of {label} gives one bound but the prior "
                     f"{prior} reaches beyond it; give both bounds (a uniform prior), or a "
@@ -195,5 +198,8 @@ class AggregatedFeature:
         such as ``ilogit(a * x)`` makes the feature constant)."""
         if self.agg.kind == "expr":
             return {f"{label}.fn.{n}": 0.5 for n in self.params}
-        return {f"{label}.fn.{n}": 1.0 for n in self.params
-                if (self.agg.kind, n) in (("smax", "kappa"), ("gmean", "p"))}
+        return {
+            f"{label}.fn.{n}": 1.0
+            for n in self.params
+            if (self.agg.kind, n) in (("smax", "kappa"), ("gmean", "p"))
+        }

@@ -123,8 +123,9 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
-                  infos: dict | None = None) -> tuple[np.ndarray, list[str]]:
+def _block_matrix(
+    rhs: str, frame: pd.DataFrame, *, reference: bool, where: str, infos: dict | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Covariates of a block (no intercept of their own).
 
     ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
@@ -140,9 +141,15 @@ def _block_matrix(rhs: str, frame: pd.DataFrame, *, reference: bool, where: str,
     return X[:, 1:], names[1:]
 
 
-def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
-                      bound: BoundWeights, gcode: np.ndarray, n_groups: int
-                      ) -> tuple[np.ndarray, list[str], AggregatedFeature | None]:
+def aggregate_feature(
+    label: str,
+    agg: AggSpec,
+    frame: pd.DataFrame,
+    columns,
+    bound: BoundWeights,
+    gcode: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, list[str], AggregatedFeature | None]:
     """The aggregated feature of a block as its one member-level covariate.
 
     With fixed weights w the feature F of a group is fixed too; the member column F / Σw
@@ -150,11 +157,17 @@ def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
     With estimated weights or shapes the column is a NaN placeholder and the returned
     :class:`~mmreg.design_agg.AggregatedFeature` computes F(θ) (None otherwise).
     """
-    where = f'fn() of {label} ({agg.kind if agg.kind != "expr" else "~ " + str(agg.expr)})'
+    where = f"fn() of {label} ({agg.kind if agg.kind != 'expr' else '~ ' + str(agg.expr)})"
     names = [c for c in columns if isinstance(c, str)]
-    compiled = compile_aggregation(agg.kind, block=label, variables=agg.variables,
-                                   shapes=dict(agg.shapes), expr=agg.expr, columns=names,
-                                   estimate=True)
+    compiled = compile_aggregation(
+        agg.kind,
+        block=label,
+        variables=agg.variables,
+        shapes=dict(agg.shapes),
+        expr=agg.expr,
+        columns=names,
+        estimate=True,
+    )
     values = {}
     for c in compiled.variables:
         need(frame, c, where)
@@ -179,9 +192,15 @@ def aggregate_feature(label: str, agg: AggSpec, frame: pd.DataFrame, columns,
     return col[:, None], coef, None
 
 
-def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
-              absorbed: bool = True, infos: dict | None = None,
-              wf: WeightFunction | None = None) -> MMBlockDesign:
+def build_mm(
+    k: int,
+    blk: MMBlock,
+    data: pd.DataFrame,
+    gids: np.ndarray,
+    absorbed: bool = True,
+    infos: dict | None = None,
+    wf: WeightFunction | None = None,
+) -> MMBlockDesign:
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -226,8 +245,9 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
 
     feature = None
     if blk.agg is not None:  # bml 1.0 fn(type, ...): the block's covariate is the feature
-        X, xn, feature = aggregate_feature(label, blk.agg, frame, data.columns, bound, gcode,
-                                           len(gids))
+        X, xn, feature = aggregate_feature(
+            label, blk.agg, frame, data.columns, bound, gcode, len(gids)
+        )
     # member covariates; with weights summing to a constant in every group the full dummy
     # set of a categorical would repeat the intercept: reference coding drops a level
     elif blk.vars:
@@ -238,8 +258,9 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
         if bound.is_constant and not sums:
             gsum = np.bincount(gcode, bound(np.zeros(0))[0])
             sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
-        X, xn = _block_matrix(rhs, frame, reference=absorbed and sums,
-                              where=f"vars() of {label}", infos=infos)
+        X, xn = _block_matrix(
+            rhs, frame, reference=absorbed and sums, where=f"vars() of {label}", infos=infos
+        )
     else:
         X, xn = np.zeros((len(rows), 0)), []
     fixed = fixed_offset(blk.fixed, frame, where, infos)
@@ -256,8 +277,9 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
             labels = tuple(member_ids)
     elif blk.ar:
         raise MMSpecError(f"{label}: ar = TRUE needs member random effects (RE = TRUE)")
-    slopes = build_slopes(label, blk, frame, mcode, tuple(member_ids), infos,
-                          mm_index=k - 1, rows=gcode)
+    slopes = build_slopes(
+        label, blk, frame, mcode, tuple(member_ids), infos, mm_index=k - 1, rows=gcode
+    )
     if re_state is not None and not blk.re_intercept and not blk.ar:
         re_state, labels = None, ()  # re(0 + x): slopes only
     weights: BoundWeights | BlockWeights = bound
@@ -266,27 +288,46 @@ def build_mm(k: int, blk: MMBlock, data: pd.DataFrame, gids: np.ndarray,
         weights = BlockWeights(bound, feature.params)
         wnames += tuple(f"{label}.fn.{p}" for p in feature.params)
     return MMBlockDesign(
-        label=label, spec=blk, rows=rows, group=gcode, member=mcode, member_ids=member_ids,
-        n=n, X=X, xnames=tuple(f"{label}.{c}" for c in xn), fixed_offset=fixed,
-        weights=weights, wnames=wnames,
-        re_state=re_state, re_prev=re_prev, re_labels=labels, slopes=slopes, feature=feature,
+        label=label,
+        spec=blk,
+        rows=rows,
+        group=gcode,
+        member=mcode,
+        member_ids=member_ids,
+        n=n,
+        X=X,
+        xnames=tuple(f"{label}.{c}" for c in xn),
+        fixed_offset=fixed,
+        weights=weights,
+        wnames=wnames,
+        re_state=re_state,
+        re_prev=re_prev,
+        re_labels=labels,
+        slopes=slopes,
+        feature=feature,
     )
 
 
-def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode: np.ndarray,
-              gids: np.ndarray, has_intercept: bool, absorbed: bool = True,
-              infos: dict | None = None) -> HMBlockDesign:
+def build_hm(
+    k: int,
+    blk: HMBlock,
+    data: pd.DataFrame,
+    first: np.ndarray,
+    gcode: np.ndarray,
+    gids: np.ndarray,
+    has_intercept: bool,
+    absorbed: bool = True,
+    infos: dict | None = None,
+) -> HMBlockDesign:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
-    uvals = constant_within(col.to_numpy(), gcode, blk.id, f"id() of {label}",
-                             gids)
+    uvals = constant_within(col.to_numpy(), gcode, blk.id, f"id() of {label}", gids)
     unit_ids, ucode = codes(uvals, blk.id)
     if blk.name:
         ncol = need(data, blk.name, f"name = of {label}")
         no_na(ncol, blk.name, f"name = of {label}")
-        names = constant_within(ncol.to_numpy(), gcode, blk.name,
-                                 f"name = of {label}", gids)
+        names = constant_within(ncol.to_numpy(), gcode, blk.name, f"name = of {label}", gids)
         labs: dict = {}
         for u, nm in zip(ucode, names, strict=True):
             if labs.setdefault(u, nm) != nm:
@@ -302,8 +343,9 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = _block_matrix(rhs, gframe, reference=absorbed, where=f"vars() of {label}",
-                              infos=infos)
+        Z, zn = _block_matrix(
+            rhs, gframe, reference=absorbed, where=f"vars() of {label}", infos=infos
+        )
     else:
         Z, zn = np.zeros((len(gids), 0)), []
     fe = np.zeros((len(gids), 0))
@@ -321,14 +363,24 @@ def build_hm(k: int, blk: HMBlock, data: pd.DataFrame, first: np.ndarray, gcode:
         re_state = ucode
         # label random effects by the unit ids themselves (as mm blocks do), or by name =
         labels = unit_labels if blk.name else tuple(unit_ids.tolist())
-    slopes = build_slopes(label, blk, gframe, ucode,
-                          unit_labels if blk.name else tuple(unit_ids.tolist()), infos)
+    slopes = build_slopes(
+        label, blk, gframe, ucode, unit_labels if blk.name else tuple(unit_ids.tolist()), infos
+    )
     if re_state is not None and not blk.re_intercept and not blk.ar:
         re_state = None  # re(0 + x): slopes only
     return HMBlockDesign(
-        label=label, spec=blk, unit=ucode, unit_ids=unit_ids, unit_labels=unit_labels,
-        Z=Z, znames=tuple(f"{label}.{c}" for c in zn), fe=fe, fenames=fenames,
-        re_state=re_state, re_prev=re_prev,
-        re_labels=labels if re_state is not None else (), fixed_offset=offset,
+        label=label,
+        spec=blk,
+        unit=ucode,
+        unit_ids=unit_ids,
+        unit_labels=unit_labels,
+        Z=Z,
+        znames=tuple(f"{label}.{c}" for c in zn),
+        fe=fe,
+        fenames=fenames,
+        re_state=re_state,
+        re_prev=re_prev,
+        re_labels=labels if re_state is not None else (),
+        fixed_offset=offset,
         slopes=slopes,
     )

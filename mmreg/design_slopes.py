@@ -69,10 +69,16 @@ class SlopeBlockDesign:
     re_prev: None = None
 
 
-def build_slopes(label: str, blk: HMBlock | MMBlock, frame: pd.DataFrame,
-                 ucode: np.ndarray, labels: tuple, infos: dict | None = None,
-                 mm_index: int | None = None,
-                 rows: np.ndarray | None = None) -> tuple[SlopeBlockDesign, ...]:
+def build_slopes(
+    label: str,
+    blk: HMBlock | MMBlock,
+    frame: pd.DataFrame,
+    ucode: np.ndarray,
+    labels: tuple,
+    infos: dict | None = None,
+    mm_index: int | None = None,
+    rows: np.ndarray | None = None,
+) -> tuple[SlopeBlockDesign, ...]:
     """The random slopes of the block ``label``.
 
     Parameters
@@ -110,22 +116,37 @@ def build_slopes(label: str, blk: HMBlock | MMBlock, frame: pd.DataFrame,
     if (isinstance(blk, HMBlock) and blk.type == "FE") or blk.ar:
         raise MMSpecError(f"{where}: random slopes need random effects without ar")
     if isinstance(blk, HMBlock) and blk.re_cor:
-        raise MMSpecError(f"{where}: correlated random slopes (cor = TRUE) are not available "
-                          "yet (issue #15); use independent slopes (cor = FALSE)")
+        raise MMSpecError(
+            f"{where}: correlated random slopes (cor = TRUE) are not available "
+            "yet (issue #15); use independent slopes (cor = FALSE)"
+        )
     if len(set(blk.re_slopes)) != len(blk.re_slopes):
         raise MMSpecError(f"{where}: a slope appears twice in {blk.re_slopes}")
     id_column = blk.member_id if isinstance(blk, MMBlock) else blk.id
     out = []
     for var in blk.re_slopes:
-        X, names = design_matrix(r_to_patsy(var), frame, intercept=False,
-                                 where=f"{where}, slope {var}", infos=infos)
+        X, names = design_matrix(
+            r_to_patsy(var), frame, intercept=False, where=f"{where}, slope {var}", infos=infos
+        )
         if X.shape[1] != 1:
-            raise MMSpecError(f"{where}: the slope {var!r} must be one numeric column, it "
-                              f"gives {len(names)} ({', '.join(names)})")
-        out.append(SlopeBlockDesign(label=f"{label}.{var}", parent=label, variable=var,
-                                    re_state=np.asarray(ucode), re_values=X[:, 0].copy(),
-                                    re_labels=tuple(labels), spec=blk, id_column=id_column,
-                                    weighted_by=mm_index, re_rows=rows))
+            raise MMSpecError(
+                f"{where}: the slope {var!r} must be one numeric column, it "
+                f"gives {len(names)} ({', '.join(names)})"
+            )
+        out.append(
+            SlopeBlockDesign(
+                label=f"{label}.{var}",
+                parent=label,
+                variable=var,
+                re_state=np.asarray(ucode),
+                re_values=X[:, 0].copy(),
+                re_labels=tuple(labels),
+                spec=blk,
+                id_column=id_column,
+                weighted_by=mm_index,
+                re_rows=rows,
+            )
+        )
     return tuple(out)
 
 
@@ -143,4 +164,6 @@ def check_slope_means(slopes, coef_names) -> None:
             warnings.warn(
                 f"the random slope {s.label} has no fixed effect of {s.variable!r}: the "
                 f"slope's mean is forced to 0 (add {s.variable} to the main terms)",
-                MMWarning, stacklevel=4)
+                MMWarning,
+                stacklevel=4,
+            )

@@ -68,10 +68,18 @@ class DesignSpec:
     weight_functions: tuple[WeightFunction, ...] = field(repr=False)
 
     @classmethod
-    def from_memory(cls, memory: dict, *, formula: FormulaSpec, family: str,
-                    has_intercept: bool, group_ids: np.ndarray,
-                    member_ids: tuple[np.ndarray, ...], unit_ids: tuple[np.ndarray, ...],
-                    weight_functions: tuple[WeightFunction, ...]) -> DesignSpec:
+    def from_memory(
+        cls,
+        memory: dict,
+        *,
+        formula: FormulaSpec,
+        family: str,
+        has_intercept: bool,
+        group_ids: np.ndarray,
+        member_ids: tuple[np.ndarray, ...],
+        unit_ids: tuple[np.ndarray, ...],
+        weight_functions: tuple[WeightFunction, ...],
+    ) -> DesignSpec:
         """Freeze the build-time memory of :func:`~mmreg.formula.terms.design_matrix`.
 
         Parameters
@@ -88,10 +96,17 @@ class DesignSpec:
         """
         terms = tuple(v for v in memory.values() if isinstance(v, LearnedTerms))
         ref = tuple((k[1], bool(v)) for k, v in memory.items() if k[0] == _REFERENCE)
-        return cls(formula=formula, family=family, has_intercept=has_intercept, terms=terms,
-                   reference_coding=ref, group_ids=np.asarray(group_ids),
-                   member_ids=tuple(member_ids), unit_ids=tuple(unit_ids),
-                   weight_functions=tuple(weight_functions))
+        return cls(
+            formula=formula,
+            family=family,
+            has_intercept=has_intercept,
+            terms=terms,
+            reference_coding=ref,
+            group_ids=np.asarray(group_ids),
+            member_ids=tuple(member_ids),
+            unit_ids=tuple(unit_ids),
+            weight_functions=tuple(weight_functions),
+        )
 
     def memory(self) -> dict:
         """A fresh build-time memory holding what was learned (to build other data with).

@@ -103,23 +103,25 @@ def load(path: str | os.PathLike):
         if not head.startswith(_MAGIC):
             raise MMDataError(
                 f"{path!r} is not an mmreg result file (it does not start with "
-                f"{_MAGIC.decode().strip()!r}); load only files written by res.save(path)")
+                f"{_MAGIC.decode().strip()!r}); load only files written by res.save(path)"
+            )
         try:
-            meta = json.loads(head[len(_MAGIC):].decode())
+            meta = json.loads(head[len(_MAGIC) :].decode())
             fmt = int(meta["format"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise MMDataError(f"{path!r}: the header of the mmreg result file is damaged") \
-                from None
+            raise MMDataError(f"{path!r}: the header of the mmreg result file is damaged") from None
         if fmt > FORMAT:
             raise MMDataError(
                 f"{path!r} was written by mmreg {meta.get('mmreg')} in file format {fmt}; this "
-                f"mmreg reads format {FORMAT} and older: upgrade mmreg to load it")
+                f"mmreg reads format {FORMAT} and older: upgrade mmreg to load it"
+            )
         try:
             res = pickle.load(fh)
         except Exception as exc:  # truncated or corrupted body
             raise MMDataError(
                 f"{path!r}: the mmreg result file is damaged and cannot be read "
-                f"({type(exc).__name__}: {exc}); save the result again") from None
+                f"({type(exc).__name__}: {exc}); save the result again"
+            ) from None
     from mmreg.results.results import MMResults
 
     if not isinstance(res, MMResults):

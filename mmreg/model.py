@@ -68,8 +68,14 @@ class MMModel:
     200
     """
 
-    def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
-                 priors=None, cox_intervals: int | None = None):
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        family: str | Family = "gaussian",
+        priors=None,
+        cox_intervals: int | None = None,
+    ):
         if not isinstance(formula, str):
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
         self.formula = formula
@@ -87,21 +93,28 @@ class MMModel:
         else:
             raise MMSpecError(
                 "family must be one of 'gaussian', 'binomial', 'weibull', 'cox', 'clogit' "
-                f"or a mmreg.families.Family, got {type(family).__name__} {family!r}")
+                f"or a mmreg.families.Family, got {type(family).__name__} {family!r}"
+            )
         fam = self._family
         kind = self.spec.response.kind
         if kind != fam.outcome_kind:
             want = "Surv(time, event)" if fam.outcome_kind == "surv" else "a single outcome"
             raise MMSpecError(
                 f"family {fam.name!r} needs {want} on the left of ~, got "
-                f"{' '.join(self.spec.response.columns)!r}")
+                f"{' '.join(self.spec.response.columns)!r}"
+            )
         if (self.spec.strata is not None) != fam.needs_choice_sets:
             raise MMSpecError(
                 "strata(id) defines the choice sets of family='clogit'; "
-                + ("add it to the formula" if fam.needs_choice_sets
-                   else "it cannot be used with family=" + repr(fam.name)))
-        self.design: Design = build_design(self.spec, data, has_intercept=fam.has_intercept,
-                                           family=fam.name)
+                + (
+                    "add it to the formula"
+                    if fam.needs_choice_sets
+                    else "it cannot be used with family=" + repr(fam.name)
+                )
+            )
+        self.design: Design = build_design(
+            self.spec, data, has_intercept=fam.has_intercept, family=fam.name
+        )
         self._priors_arg = priors
         self._assemble()
 
@@ -124,8 +137,14 @@ class MMModel:
         self._assemble()
 
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
-                     priors=None, cox_intervals: int | None = None) -> MMModel:
+    def from_formula(
+        cls,
+        formula: str,
+        data: pd.DataFrame,
+        family: str | Family = "gaussian",
+        priors=None,
+        cox_intervals: int | None = None,
+    ) -> MMModel:
         """Build a model from a bml formula (statsmodels-style constructor).
 
         Same arguments as :class:`MMModel`.
@@ -152,8 +171,12 @@ class MMModel:
         bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
         names = list(kinds)
         self.bml_names = bml
-        fn_defaults = {k: v for b in d.mm if b.feature is not None
-                       for k, v in b.feature.default_priors(b.label).items()}
+        fn_defaults = {
+            k: v
+            for b in d.mm
+            if b.feature is not None
+            for k, v in b.feature.default_priors(b.label).items()
+        }
         self.priors = resolve_priors(priors, names, kinds, bml, defaults=fn_defaults)
         for b in d.mm:
             if b.feature is not None:
@@ -167,8 +190,14 @@ class MMModel:
         self.fixed_coef = fixed_coef
         latent = LatentModel(d, self.bound_family, mean, sd)
         space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names, self.priors)
-        space.starts.update({k: v for b in d.mm if b.feature is not None
-                             for k, v in b.feature.start(b.label).items()})
+        space.starts.update(
+            {
+                k: v
+                for b in d.mm
+                if b.feature is not None
+                for k, v in b.feature.start(b.label).items()
+            }
+        )
         #: the posterior both fitting routes take (latent model, layout, priors, family)
         self.posterior = Posterior(latent, space, source=self)
         self._check_weights()
@@ -176,8 +205,7 @@ class MMModel:
             hyp0 = self.space.hyper(self.posterior.start_values())
             pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
             held = np.isin(d.coef_names, fixed_coef)
-            self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held],
-                                                     pin[held] ** -2.0)
+            self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held], pin[held] ** -2.0)
         #: coefficients in a linear dependence of the design (warned about once, here)
         self.collinear = warn_collinear(self)
 
@@ -354,8 +382,9 @@ class MMModel:
         prior = self.priors.get(name)
         if isinstance(prior, Fixed):
             return float(prior.value)
-        raise MMSpecError(f"no value for parameter {name!r}; give every parameter of "
-                          f"{self.param_names}")
+        raise MMSpecError(
+            f"no value for parameter {name!r}; give every parameter of {self.param_names}"
+        )
 
     def hyper_from_params(self, params) -> Hyper:
         """Natural-scale :class:`Hyper` from a mapping of parameter values.
@@ -457,7 +486,7 @@ class MMModel:
         hyp = self.hyper_from_params(params)
         u = None
         if re and self.latent.q:
-            Q = self.latent.prior_precision(hyp.sd)[self.latent.P:, self.latent.P:]
+            Q = self.latent.prior_precision(hyp.sd)[self.latent.P :, self.latent.P :]
             L = np.linalg.cholesky(Q)
             u = np.linalg.solve(L.T, rng.standard_normal(self.latent.q))
         eta = self.linear_predictor(params, u)

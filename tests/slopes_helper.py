@@ -15,9 +15,16 @@ import mmreg.model
 from mmreg.formula.parse import parse_formula
 
 
-def slope_model(formula: str, data, slopes=("majority",), intercept: bool = True,
-                cor: bool = False, block: int = 1, kind: str = "hm",
-                **kwargs) -> mmreg.MMModel:
+def slope_model(
+    formula: str,
+    data,
+    slopes=("majority",),
+    intercept: bool = True,
+    cor: bool = False,
+    block: int = 1,
+    kind: str = "hm",
+    **kwargs,
+) -> mmreg.MMModel:
     """``MMModel(formula, data)`` with ``RE = re(1 + <slopes>)`` on block ``block`` of
     ``kind`` (``"hm"`` or ``"mm"``)."""
 
@@ -25,24 +32,30 @@ def slope_model(formula: str, data, slopes=("majority",), intercept: bool = True
         spec = parse_formula(f)
         blocks = list(getattr(spec, kind))
         extra = {"re_cor": cor} if kind == "hm" else {}
-        blocks[block - 1] = dataclasses.replace(blocks[block - 1], re_slopes=tuple(slopes),
-                                                re_intercept=intercept, **extra)
+        blocks[block - 1] = dataclasses.replace(
+            blocks[block - 1], re_slopes=tuple(slopes), re_intercept=intercept, **extra
+        )
         return dataclasses.replace(spec, **{kind: tuple(blocks)})
 
     with mock.patch.object(mmreg.model, "parse_formula", parse):
         return mmreg.MMModel(formula, data, **kwargs)
 
 
-def simulate_slopes(n_groups: int = 628, seed: int = 1, sd_slope: float = 0.3,
-                    family: str = "gaussian", **kwargs):
+def simulate_slopes(
+    n_groups: int = 628, seed: int = 1, sd_slope: float = 0.3, family: str = "gaussian", **kwargs
+):
     """Coalition data (``simulate_coalitions``) whose outcome has a country random slope of
     ``majority`` with SD ``sd_slope`` (Gaussian: added to y, exactly the model)."""
     import numpy as np
 
     df = mmreg.datasets.simulate_coalitions(
-        n_groups=n_groups, n_members=max(n_groups // 2, 60),
-        n_countries=kwargs.pop("n_countries", max(29, n_groups // 1000)), family=family,
-        seed=seed, **kwargs)
+        n_groups=n_groups,
+        n_members=max(n_groups // 2, 60),
+        n_countries=kwargs.pop("n_countries", max(29, n_groups // 1000)),
+        family=family,
+        seed=seed,
+        **kwargs,
+    )
     rng = np.random.default_rng(seed + 1000)
     units, code = np.unique(df["cid"].to_numpy(), return_inverse=True)
     v = sd_slope * rng.standard_normal(len(units))

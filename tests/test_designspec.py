@@ -40,8 +40,9 @@ FORMULA_1N = (
 
 @cache
 def _data() -> pd.DataFrame:
-    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
-                                            weights="estimated", seed=2)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=30, n_countries=6, weights="estimated", seed=2
+    )
     df["region"] = np.array(["north", "south", "west"])[df["cid"].to_numpy() % 3]
     df["cscore"] = 0.7 * df["cid"] + 1.0
     df["pfam"] = np.array(["A", "B", "C"])[df["pid"].to_numpy() % 3]
@@ -64,20 +65,45 @@ def _fit(formula: str = FORMULA):
 
 def _arrays(design, data: pd.DataFrame) -> dict:
     """Every array and name of a design; membership rows as the user's row labels."""
-    out = {"group_ids": design.group_ids, "X": design.X, "offset": design.offset,
-           "xnames": design.xnames, "coef_names": design.coef_names}
+    out = {
+        "group_ids": design.group_ids,
+        "X": design.X,
+        "offset": design.offset,
+        "xnames": design.xnames,
+        "coef_names": design.coef_names,
+    }
     out.update({f"outcome.{k}": v for k, v in design.outcome.items()})
     theta = np.array([0.3, -1.2])
     for b in design.mm:
-        for f in ("group", "member", "member_ids", "n", "X", "xnames", "fixed_offset",
-                  "wnames", "re_state", "re_labels"):
+        for f in (
+            "group",
+            "member",
+            "member_ids",
+            "n",
+            "X",
+            "xnames",
+            "fixed_offset",
+            "wnames",
+            "re_state",
+            "re_labels",
+        ):
             out[f"{b.label}.{f}"] = getattr(b, f)
         out[f"{b.label}.rows"] = data.index.to_numpy()[b.rows]
-        w, dw = b.weights(theta[:len(b.wnames)])
+        w, dw = b.weights(theta[: len(b.wnames)])
         out[f"{b.label}.w"], out[f"{b.label}.dw"] = w, dw
     for h in design.hm:
-        for f in ("unit", "unit_ids", "unit_labels", "Z", "znames", "fe", "fenames",
-                  "re_state", "re_labels", "fixed_offset"):
+        for f in (
+            "unit",
+            "unit_ids",
+            "unit_labels",
+            "Z",
+            "znames",
+            "fe",
+            "fenames",
+            "re_state",
+            "re_labels",
+            "fixed_offset",
+        ):
             out[f"{h.label}.{f}"] = getattr(h, f)
     return out
 
@@ -104,7 +130,11 @@ def test_build_design_learns_a_frozen_spec():
     assert spec.weight_functions[0].params == ("b0", "b1")
     # each learned term keeps only the columns it uses
     assert {tuple(t.frame.columns) for t in spec.terms} == {
-        ("majority", "region"), ("investiture",), ("finance", "pfam"), ("cscore",)}
+        ("majority", "region"),
+        ("investiture",),
+        ("finance", "pfam"),
+        ("cscore",),
+    }
 
 
 def test_apply_to_training_data_reproduces_the_design_exactly():
@@ -137,10 +167,12 @@ def test_the_spec_pickles_and_applies_the_same_after_unpickling():
 def test_predict_on_training_rows_equals_fitted_values(formula, rows):
     res = _fit(formula)
     d = _data()
-    new = {"one group": d[d["gid"] == 7],
-           "some groups": d[d["gid"].isin([1, 2, 20, 41])],
-           "all shuffled": d.sample(frac=1.0, random_state=0),
-           "one region": d[d["region"] == "west"]}[rows].drop(columns="y")
+    new = {
+        "one group": d[d["gid"] == 7],
+        "some groups": d[d["gid"].isin([1, 2, 20, 41])],
+        "all shuffled": d.sample(frac=1.0, random_state=0),
+        "one region": d[d["region"] == "west"],
+    }[rows].drop(columns="y")
     fitted = res.predict(kind="linear")
     got = res.predict(new, kind="linear")
     assert list(got.index) == sorted(new["gid"].unique())
@@ -191,10 +223,12 @@ def test_weights_plot_needs_no_data():
     fig = res.plot_weights("mm1")
     assert fig.axes[0].get_xlabel() == "pseat"
     blk = res.model.design.mm[0]
-    np.testing.assert_array_equal(blk.covariate("pseat"),
-                                  _data()["pseat"].to_numpy(float)[blk.rows])
-    np.testing.assert_array_equal(blk.covariate("pfam[T.B]"),
-                                  blk.X[:, blk.xnames.index("mm1.pfam[T.B]")])
+    np.testing.assert_array_equal(
+        blk.covariate("pseat"), _data()["pseat"].to_numpy(float)[blk.rows]
+    )
+    np.testing.assert_array_equal(
+        blk.covariate("pfam[T.B]"), blk.X[:, blk.xnames.index("mm1.pfam[T.B]")]
+    )
     with pytest.raises(mmreg.MMSpecError, match="no member covariate 'rile'"):
         blk.covariate("rile")
 

@@ -58,8 +58,7 @@ def imports_of(tree: ast.AST, current: str, is_package: bool, known: set[str]):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             mod = _resolve(node, current, is_package)
-            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod
-                       for a in node.names]
+            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod for a in node.names]
         for t in targets:
             if t == PACKAGE or t.startswith(PACKAGE + "."):
                 yield t, id(node) in deferred_nodes
@@ -93,8 +92,11 @@ def graph(root: Path, modules_level: bool = False) -> dict[str, dict[str, bool]]
             if dst in (src, PACKAGE) or dst.startswith("_"):
                 continue  # inside one node, the package root, private helpers (_threads)
             edges[src][dst] = edges[src].get(dst, True) and deferred
-    return {k: dict(sorted(v.items())) for k, v in sorted(edges.items())
-            if k != PACKAGE and not k.startswith("_")}
+    return {
+        k: dict(sorted(v.items()))
+        for k, v in sorted(edges.items())
+        if k != PACKAGE and not k.startswith("_")
+    }
 
 
 def as_text(g: dict[str, dict[str, bool]]) -> str:

@@ -19,12 +19,20 @@ import warnings
 import numpy as np
 import pandas as pd
 
-TRUTH = {"threshold": ("c", 0.4, 'fn("threshold", c = est())'),
-         "smax": ("kappa", 2.0, 'fn("smax", kappa = est())')}
+TRUTH = {
+    "threshold": ("c", 0.4, 'fn("threshold", c = est())'),
+    "smax": ("kappa", 2.0, 'fn("smax", kappa = est())'),
+}
 
 
-def simulate_aggregate(kind: str, truth: float, n_groups: int = 400, seed: int = 0,
-                       beta: float = 1.0, sigma: float = 0.3) -> pd.DataFrame:
+def simulate_aggregate(
+    kind: str,
+    truth: float,
+    n_groups: int = 400,
+    seed: int = 0,
+    beta: float = 1.0,
+    sigma: float = 0.3,
+) -> pd.DataFrame:
     """Groups of 2-5 members from a pool of 4·n_groups, x ~ N(0, 1) per member, equal
     weights, y = 0.5 + beta * F_g + N(0, sigma²): F the threshold (kappa = 10, c = truth)
     or smax (kappa = truth) feature of x."""
@@ -60,15 +68,25 @@ def main() -> None:
             df = simulate_aggregate(kind, truth, n_groups=args.n_groups, seed=rep)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = mmreg.MMModel(f"y ~ 1 + mm(id = id(pid, gid), vars = vars(x), fn = {fn})",
-                                    df).fit()
+                res = mmreg.MMModel(
+                    f"y ~ 1 + mm(id = id(pid, gid), vars = vars(x), fn = {fn})", df
+                ).fit()
             est, se = res.params[name], res.bse[name]
             hits.append(abs(est - truth) <= 1.96 * se)
             z.append((est - truth) / se)
         cov = float(np.mean(hits))
-        rows.append({"kind": kind, "param": name, "truth": truth, "reps": args.reps,
-                     "coverage": cov, "MC SE": np.sqrt(cov * (1 - cov) / args.reps),
-                     "mean z": float(np.mean(z)), "sd z": float(np.std(z))})
+        rows.append(
+            {
+                "kind": kind,
+                "param": name,
+                "truth": truth,
+                "reps": args.reps,
+                "coverage": cov,
+                "MC SE": np.sqrt(cov * (1 - cov) / args.reps),
+                "mean z": float(np.mean(z)),
+                "sd z": float(np.std(z)),
+            }
+        )
     print(pd.DataFrame(rows).round(3).to_string(index=False))
 
 

@@ -32,18 +32,33 @@ MODELS: dict[str, tuple[str, str, dict[str, float]]] = {
     "agg_var": (
         "y_var ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
         'w = w(~ exp(g * pseat)), fn = fn("var"))',
-        "y_var", {"Intercept": 0.0, "majority": 0.5, "mm1.var(finance)": 1.0, "mm1.w.g": 2.0,
-                  "sigma": 0.5}),
+        "y_var",
+        {"Intercept": 0.0, "majority": 0.5, "mm1.var(finance)": 1.0, "mm1.w.g": 2.0, "sigma": 0.5},
+    ),
     "agg_smax": (
         "y_smax ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), w = w(~ 1/n), "
         'fn = fn("smax", kappa = est()))',
-        "y_smax", {"Intercept": 0.0, "majority": 0.5, "mm1.smax(finance)": 1.0,
-                   "mm1.fn.kappa": 2.0, "sigma": 0.5}),
+        "y_smax",
+        {
+            "Intercept": 0.0,
+            "majority": 0.5,
+            "mm1.smax(finance)": 1.0,
+            "mm1.fn.kappa": 2.0,
+            "sigma": 0.5,
+        },
+    ),
     "agg_thr": (
         "y_thr ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), w = w(~ 1/n), "
         'fn = fn("threshold", c = est()))',
-        "y_thr", {"Intercept": 0.0, "majority": 0.5, "mm1.threshold(finance)": 1.0,
-                  "mm1.fn.c": 0.5, "sigma": 0.5}),
+        "y_thr",
+        {
+            "Intercept": 0.0,
+            "majority": 0.5,
+            "mm1.threshold(finance)": 1.0,
+            "mm1.fn.c": 0.5,
+            "sigma": 0.5,
+        },
+    ),
 }
 
 
@@ -71,10 +86,13 @@ def simulate(seed: int = 2016) -> pd.DataFrame:
     gov = df.groupby("gid")["majority"].first()
     for name, F in _features(df).items():
         _, col, t = MODELS[name]
-        beta = t[[k for k in t if k.startswith("mm1.") and ".w." not in k
-                  and ".fn." not in k][0]]
-        y = (t["Intercept"] + t["majority"] * gov + beta * F.reindex(gov.index)
-             + t["sigma"] * rng.standard_normal(len(gov)))
+        beta = t[[k for k in t if k.startswith("mm1.") and ".w." not in k and ".fn." not in k][0]]
+        y = (
+            t["Intercept"]
+            + t["majority"] * gov
+            + beta * F.reindex(gov.index)
+            + t["sigma"] * rng.standard_normal(len(gov))
+        )
         df[col] = df["gid"].map(y)
     return df
 

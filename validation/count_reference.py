@@ -46,8 +46,9 @@ JAGS_RUN = {"chains": 3, "burnin": 4000, "iter": 20000, "thin": 2}
 FILES = {"poisson": "poisson_jags.csv", "negbinomial": "negbin_jags.csv"}
 
 
-def simulate_counts(family: str, seed: int = SEED, shape: float = SHAPE,
-                    truth: dict | None = None, **sizes) -> pd.DataFrame:
+def simulate_counts(
+    family: str, seed: int = SEED, shape: float = SHAPE, truth: dict | None = None, **sizes
+) -> pd.DataFrame:
     """Coalgov-shaped long data with a count outcome ``y`` and ``log_exposure``.
 
     Parameters
@@ -70,8 +71,13 @@ def simulate_counts(family: str, seed: int = SEED, shape: float = SHAPE,
     opts = SIZES | sizes
     # the Gaussian simulator with a negligible residual SD returns the linear predictor
     df = mmreg.datasets.simulate_coalitions(
-        seed=seed, member_re=True, country_re=True, family="gaussian",
-        **opts, **(truth | {"sigma": 1e-9}))
+        seed=seed,
+        member_re=True,
+        country_re=True,
+        family="gaussian",
+        **opts,
+        **(truth | {"sigma": 1e-9}),
+    )
     rng = np.random.default_rng([seed, 1])
     groups = df.groupby("gid", sort=True)
     eta = groups["y"].first().to_numpy()
@@ -107,8 +113,17 @@ def run_reference(family: str) -> pd.DataFrame:
         data_csv, out_csv = Path(tmp) / "data.csv", Path(tmp) / "out.csv"
         df.to_csv(data_csv, index=False)
         run = JAGS_RUN
-        cmd = ["Rscript", str(R_SCRIPT), family, str(data_csv), str(out_csv),
-               str(run["chains"]), str(run["burnin"]), str(run["iter"]), str(run["thin"])]
+        cmd = [
+            "Rscript",
+            str(R_SCRIPT),
+            family,
+            str(data_csv),
+            str(out_csv),
+            str(run["chains"]),
+            str(run["burnin"]),
+            str(run["iter"]),
+            str(run["thin"]),
+        ]
         subprocess.run(cmd, check=True)
         summary = pd.read_csv(out_csv, comment="#")
         version = (Path(tmp) / "out.csv").read_text().splitlines()[0].split("JAGS ")[-1]

@@ -22,8 +22,9 @@ import mmreg
 from validation.reference_models import MODELS, load_coalgov, load_reference
 
 
-def compare(name: str, df: pd.DataFrame, draws: int, tune: int, chains: int,
-            seed: int) -> pd.DataFrame:
+def compare(
+    name: str, df: pd.DataFrame, draws: int, tune: int, chains: int, seed: int
+) -> pd.DataFrame:
     spec = MODELS[name]
     model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
     t0 = time.perf_counter()
@@ -31,17 +32,22 @@ def compare(name: str, df: pd.DataFrame, draws: int, tune: int, chains: int,
     wall = time.perf_counter() - t0
     ref = load_reference(name)
     diag = res.mcmc_diag(list(ref.index))
-    out = pd.DataFrame({
-        "mmreg": res.params[ref.index], "jags": ref["mean"],
-        "sd": res.bse[ref.index], "sd_jags": ref["sd"],
-    })
+    out = pd.DataFrame(
+        {
+            "mmreg": res.params[ref.index],
+            "jags": ref["mean"],
+            "sd": res.bse[ref.index],
+            "sd_jags": ref["sd"],
+        }
+    )
     out["dmean/sd"] = (out["mmreg"] - out["jags"]) / out["sd_jags"]
     out["sd_ratio"] = out["sd"] / out["sd_jags"]
     out["rhat"] = diag["rhat"]
     out["ess"] = diag["ess_bulk"]
     mc = 2 / np.sqrt(out["ess"])
     out["pass"] = (out["dmean/sd"].abs() <= 0.1 + mc) & (
-        (out["sd_ratio"] - 1).abs() <= 0.1 + mc / np.sqrt(2))
+        (out["sd_ratio"] - 1).abs() <= 0.1 + mc / np.sqrt(2)
+    )
     out.attrs["wall"] = wall
     return out
 

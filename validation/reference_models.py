@@ -37,40 +37,60 @@ _HM = 'hm(id = id(cid), type = "RE")'
 
 MODELS: dict[str, ReferenceModel] = {
     "gaus_hm": ReferenceModel(
-        "gaus_hm", f"logdur ~ 1 + majority + {_MM_COH} + {_HM}", "Gaussian",
-        jags_ess_per_s=11.3, stan_ess_per_s="8-12"),
+        "gaus_hm",
+        f"logdur ~ 1 + majority + {_MM_COH} + {_HM}",
+        "Gaussian",
+        jags_ess_per_s=11.3,
+        stan_ess_per_s="8-12",
+    ),
     "gaus_w": ReferenceModel(
         "gaus_w",
         f"logdur ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), {_W}, RE = TRUE)"
         f" + {_HM}",
-        "Gaussian", {"priors": ["b.w.1 ~ dnorm(0,1)"]}, jags_ess_per_s=1.5),
+        "Gaussian",
+        {"priors": ["b.w.1 ~ dnorm(0,1)"]},
+        jags_ess_per_s=1.5,
+    ),
     "weib_eq": ReferenceModel(
-        "weib_eq", f"Surv(dur_wkb, event_wkb) ~ 1 + majority + {_MM_FIN}", "Weibull",
-        jags_ess_per_s=1.9),
+        "weib_eq",
+        f"Surv(dur_wkb, event_wkb) ~ 1 + majority + {_MM_FIN}",
+        "Weibull",
+        jags_ess_per_s=1.9,
+    ),
     "binom_hm": ReferenceModel(
-        "binom_hm", f"event_wkb ~ 1 + majority + {_MM_COH} + {_HM}", "Binomial",
-        jags_ess_per_s=2.9),
+        "binom_hm", f"event_wkb ~ 1 + majority + {_MM_COH} + {_HM}", "Binomial", jags_ess_per_s=2.9
+    ),
     "cox10": ReferenceModel(
         "cox10",
         "Surv(dur_wkb, event_wkb) ~ 0 + majority + mm(id = id(pid, gid), vars = vars(cohesion),"
         " fn = fn(w ~ 1/n), RE = TRUE)",
-        "Cox", {"cox_intervals": 10}, jags_ess_per_s=0.58),
+        "Cox",
+        {"cox_intervals": 10},
+        jags_ess_per_s=0.58,
+    ),
 }
 
 # models timed in the JAGS speed table without a stored posterior
 SPEED_ONLY: dict[str, ReferenceModel] = {
     "weib_hm": ReferenceModel(
-        "weib_hm", f"Surv(dur_wkb, event_wkb) ~ 1 + majority + {_MM_COH} + {_HM}", "Weibull",
-        jags_ess_per_s=0.55),
+        "weib_hm",
+        f"Surv(dur_wkb, event_wkb) ~ 1 + majority + {_MM_COH} + {_HM}",
+        "Weibull",
+        jags_ess_per_s=0.55,
+    ),
     "weib_w": ReferenceModel(
         "weib_w",
         "Surv(dur_wkb, event_wkb) ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
-        f"{_W}, RE = TRUE)", "Weibull", {"priors": ["b.w.1 ~ dnorm(0,1)"]},
-        jags_ess_per_s=0.19),
+        f"{_W}, RE = TRUE)",
+        "Weibull",
+        {"priors": ["b.w.1 ~ dnorm(0,1)"]},
+        jags_ess_per_s=0.19,
+    ),
     # gaus_hm with a random walk of the party effects over their participations (bml's
     # ar = TRUE); JAGS had not converged at bml's defaults (lowest ESS 9 in 144 s)
     "gaus_ar": ReferenceModel(
-        "gaus_ar", f"logdur ~ 1 + majority + {_MM_COH[:-1]}, ar = TRUE) + {_HM}", "Gaussian"),
+        "gaus_ar", f"logdur ~ 1 + majority + {_MM_COH[:-1]}, ar = TRUE) + {_HM}", "Gaussian"
+    ),
 }
 
 

@@ -388,8 +388,9 @@ def main() -> None:
     allok = True
     for fam in args.families.split(","):
         over = {
-            k: v for k, v in (("weights", args.weights), ("draws", args.draws),
-                                          ("tune", args.tune)) if v is not None
+            k: v
+            for k, v in (("weights", args.weights), ("draws", args.draws), ("tune", args.tune))
+            if v is not None
         }
         setup = setup_for(fam, **over)
         t0 = time.perf_counter()

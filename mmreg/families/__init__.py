@@ -130,5 +130,3 @@ def get_family(name: str | Family, **options: object) -> Family:
             f"family {key!r} does not take the option(s) {sorted(opts)}; see "
             "mmreg.families.get_family for the valid options."
         ) from None
-
-

@@ -276,8 +276,13 @@ class Family(ABC):
     summary_notes: tuple[str, ...] = ()
     survival: bool = False
 
-    def survival_function(self, eta: np.ndarray, phi: Sequence[float], times: np.ndarray,
-                          cumhaz: np.ndarray | None = None) -> np.ndarray:
+    def survival_function(
+        self,
+        eta: np.ndarray,
+        phi: Sequence[float],
+        times: np.ndarray,
+        cumhaz: np.ndarray | None = None,
+    ) -> np.ndarray:
         """S(t) of every group (rows) at ``times`` (columns) for linear predictors ``eta``.
 
         Survival families only (:attr:`survival`).  ``cumhaz``: the cumulative baseline

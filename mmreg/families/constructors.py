@@ -20,8 +20,16 @@ from mmreg.families.cox import CoxFamily
 from mmreg.families.gaussian import GaussianFamily
 from mmreg.families.weibull import WeibullFamily
 
-__all__ = ["gaussian", "bernoulli", "binomial", "weibull", "cox", "clogit", "poisson",
-           "negbinomial"]
+__all__ = [
+    "gaussian",
+    "bernoulli",
+    "binomial",
+    "weibull",
+    "cox",
+    "clogit",
+    "poisson",
+    "negbinomial",
+]
 
 
 def gaussian() -> GaussianFamily:
@@ -64,8 +72,9 @@ def weibull() -> WeibullFamily:
     return WeibullFamily()
 
 
-def cox(intervals: int | None = None, a: float = 0.001, b: float = 0.1,
-        grid: str = "all") -> CoxFamily:
+def cox(
+    intervals: int | None = None, a: float = 0.001, b: float = 0.1, grid: str = "all"
+) -> CoxFamily:
     """Cox proportional hazards (``family="cox"``).
 
     Parameters

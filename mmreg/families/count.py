@@ -45,8 +45,9 @@ def count_array(
     if bad.any():
         idx = np.flatnonzero(bad)
         vals = ", ".join(f"{v:g}" for v in np.unique(y[bad])[:5])
-        rows = ", ".join(str(i) for i in idx[:5]) + (f", ... ({idx.size} rows)"
-                                                      if idx.size > 5 else "")
+        rows = ", ".join(str(i) for i in idx[:5]) + (
+            f", ... ({idx.size} rows)" if idx.size > 5 else ""
+        )
         raise MMDataError(
             f"{column_label('y', labels)} must hold counts (non-negative integers) for family "
             f"'{family}'; found {vals} at rows {rows}."
@@ -55,7 +56,9 @@ def count_array(
         warnings.warn(
             f"the outcome {column_label('y', labels)} is 0 for every group: the data cannot "
             "locate the intercept of a log-link model, so its estimate is set by its prior alone",
-            MMWarning, stacklevel=3)
+            MMWarning,
+            stacklevel=3,
+        )
     return y
 
 
@@ -203,8 +206,14 @@ class BoundNegBinomial(_BoundCount):
         (k,) = self._phi(phi)
         eta = self._eta(eta)
         log_k_mu = np.logaddexp(np.log(k), eta)  # log(k + mu)
-        return (gammaln(self.y + k) - gammaln(k) - self._lgy1 + k * np.log(k)
-                + self.y * eta - (self.y + k) * log_k_mu)
+        return (
+            gammaln(self.y + k)
+            - gammaln(k)
+            - self._lgy1
+            + k * np.log(k)
+            + self.y * eta
+            - (self.y + k) * log_k_mu
+        )
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float]) -> float:
         """Sum of the negative-binomial log-probabilities."""

@@ -78,6 +78,7 @@ class CoxFamily(Family):
     def hazard_ratio(self, beta, phi):
         """``exp(β)``."""
         return np.exp(np.asarray(beta))
+
     summary_notes = ("No intercept: it is absorbed by the baseline hazard / choice sets.",)
     outcome_kind = "surv"
     outcome_keys = ("time", "event")
@@ -139,7 +140,8 @@ class CoxFamily(Family):
                 f"cox_intervals={self.intervals} is more than the {n_times} distinct event "
                 f"times in '{col}': use at most cox_intervals={n_times} (each interval's "
                 "hazard needs events to be informed), or cox_intervals=None for one piece "
-                "per unique time.")
+                "per unique time."
+            )
         return BoundCoxPiecewise(self, time, event)
 
 

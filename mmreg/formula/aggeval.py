@@ -57,8 +57,11 @@ class Evaluator:
                 d[:, self.pcol[node[1]]] = 1.0
             return v, d, member
         if op == "var":
-            return (np.asarray(self.data[node[1]], float),
-                    np.zeros((len(self.group), self.width)), True)
+            return (
+                np.asarray(self.data[node[1]], float),
+                np.zeros((len(self.group), self.width)),
+                True,
+            )
         if op == "w":
             d = np.zeros((len(self.group), self.width))
             if self.tangent:
@@ -98,7 +101,7 @@ class Evaluator:
             return a * b, b[:, None] * da + a[:, None] * db, member
         if op == "/":
             return a / b, (da - (a / b)[:, None] * db) / b[:, None], member
-        p = a ** b  # "^" and pow
+        p = a**b  # "^" and pow
         dp = b * a ** (b - 1)
         dlog = np.where(a > 0, np.log(np.where(a > 0, a, 1.0)), 0.0) * p
         return p, dp[:, None] * da + dlog[:, None] * db, member

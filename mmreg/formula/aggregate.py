@@ -29,8 +29,14 @@ import numpy as np
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.aggeval import Evaluator
 
-__all__ = ["AGG_TYPES", "Aggregation", "check_values", "compile_aggregation", "named_expression",
-           "near_miss"]
+__all__ = [
+    "AGG_TYPES",
+    "Aggregation",
+    "check_values",
+    "compile_aggregation",
+    "named_expression",
+    "near_miss",
+]
 
 log = logging.getLogger("mmreg")
 
@@ -62,8 +68,7 @@ def named_expression(kind: str, variables: tuple[str, ...], shapes: Mapping[str,
         "threshold": f"E(ilogit(kappa * ({x} - c)))",
         "smax": f"log(E(exp(kappa * {x}))) / kappa",
         "gmean": f"E({x}^p)^(1 / p)",
-        "cov": (f"E(({x} - E({x})) * ({variables[-1]} - E({variables[-1]})))"
-                if variables else ""),
+        "cov": (f"E(({x} - E({x})) * ({variables[-1]} - E({variables[-1]})))" if variables else ""),
     }
     return forms[kind]
 
@@ -85,7 +90,9 @@ def near_miss(name: str, columns: Collection[str]) -> str | None:
         rest_a, rest_b = a[i:], b[i:]
         if len(a) == len(b):
             if rest_a[1:] == rest_b[1:] or (
-                len(rest_a) >= 2 and rest_a[0] == rest_b[1] and rest_a[1] == rest_b[0]
+                len(rest_a) >= 2
+                and rest_a[0] == rest_b[1]
+                and rest_a[1] == rest_b[0]
                 and rest_a[2:] == rest_b[2:]
             ):
                 return col
@@ -115,8 +122,9 @@ def _to_python(text: str) -> tuple[str, list[int]]:
 class _Compiler:
     """Python ``ast`` of the DSL -> nested tuples, with the checks of the grammar."""
 
-    def __init__(self, text: str, where: str, columns: Collection[str] | None,
-                 values: Mapping[str, float]):
+    def __init__(
+        self, text: str, where: str, columns: Collection[str] | None, values: Mapping[str, float]
+    ):
         self.text, self.where = text, where
         self.columns, self.values = columns, values
         self.used: dict[str, None] = {}
@@ -133,18 +141,24 @@ class _Compiler:
             tree = ast.parse(self.py.strip() and self.py, mode="eval").body
         except SyntaxError as exc:
             pos = self.back[min(max((exc.offset or 1) - 1, 0), len(self.back) - 1)]
-            raise MMSpecError(f"{self.where}: syntax error in the fn() expression"
-                              f"{_caret(self.text, pos)}") from None
+            raise MMSpecError(
+                f"{self.where}: syntax error in the fn() expression{_caret(self.text, pos)}"
+            ) from None
         out, level = self.node(tree, inside=False)
         if not self.has_e:
-            raise MMSpecError(f"{self.where}: the fn() expression {self.text!r} has no E(...); "
-                              "the top level must be a group-level scalar such as E(x).")
+            raise MMSpecError(
+                f"{self.where}: the fn() expression {self.text!r} has no E(...); "
+                "the top level must be a group-level scalar such as E(x)."
+            )
         return out
 
     def node(self, nd: ast.AST, inside: bool) -> tuple[tuple, str]:
         """(tuple node, level) with level 'group' or 'member'."""
-        if isinstance(nd, ast.Constant) and isinstance(nd.value, (int, float)) \
-                and not isinstance(nd.value, bool):
+        if (
+            isinstance(nd, ast.Constant)
+            and isinstance(nd.value, (int, float))
+            and not isinstance(nd.value, bool)
+        ):
             return ("num", float(nd.value)), "group"
         if isinstance(nd, ast.Name):
             return self.symbol(nd, inside)
@@ -158,8 +172,11 @@ class _Compiler:
         if isinstance(nd, ast.Call) and isinstance(nd.func, ast.Name):
             name = nd.func.id
             if name not in _FUNCS:
-                raise self.fail(f"{name}() is not allowed in fn(~ ...); use + - * / ^ and "
-                                "E, exp, log, ilogit, pow", nd)
+                raise self.fail(
+                    f"{name}() is not allowed in fn(~ ...); use + - * / ^ and "
+                    "E, exp, log, ilogit, pow",
+                    nd,
+                )
             if nd.keywords or len(nd.args) != _FUNCS[name]:
                 raise self.fail(f"{name}() takes {_FUNCS[name]} argument(s)", nd)
             if name == "E":
@@ -169,16 +186,22 @@ class _Compiler:
             args = [self.node(a, inside) for a in nd.args]
             lev = "member" if any(lv == "member" for _, lv in args) else "group"
             return (name, *[a for a, _ in args]), lev
-        raise self.fail("this is not allowed in fn(~ ...); use numbers, columns, + - * / ^ "
-                        "and E, exp, log, ilogit, pow", nd)
+        raise self.fail(
+            "this is not allowed in fn(~ ...); use numbers, columns, + - * / ^ "
+            "and E, exp, log, ilogit, pow",
+            nd,
+        )
 
     def symbol(self, nd: ast.Name, inside: bool) -> tuple[tuple, str]:
         name = nd.id
         member = name == "w" or (self.columns is not None and name in self.columns)
         if member:
             if not inside:
-                raise self.fail(f"the member-level {name!r} appears outside E(); the top level "
-                                f"must be a group-level scalar: write E({name})", nd)
+                raise self.fail(
+                    f"the member-level {name!r} appears outside E(); the top level "
+                    f"must be a group-level scalar: write E({name})",
+                    nd,
+                )
             if name == "w":
                 return ("w",), "member"
             self.used[name] = None
@@ -188,8 +211,11 @@ class _Compiler:
         if self.columns is not None:
             close = near_miss(name, self.columns)
             if close:
-                raise self.fail(f"{name!r} is not a column; did you mean {close}? (a symbol "
-                                "that is not a column is an estimated parameter)", nd)
+                raise self.fail(
+                    f"{name!r} is not a column; did you mean {close}? (a symbol "
+                    "that is not a column is an estimated parameter)",
+                    nd,
+                )
         self.free[name] = None
         return ("par", name), "group"
 
@@ -222,9 +248,15 @@ class Aggregation:
     tree: tuple
     params: tuple[str, ...] = ()
 
-    def evaluate(self, w: np.ndarray, data: Mapping[str, np.ndarray], group: np.ndarray,
-                 n_groups: int, derivative: bool = False, params: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    def evaluate(
+        self,
+        w: np.ndarray,
+        data: Mapping[str, np.ndarray],
+        group: np.ndarray,
+        n_groups: int,
+        derivative: bool = False,
+        params: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The feature of every group and (optionally) its derivative w.r.t. the weights.
 
         Parameters
@@ -250,9 +282,15 @@ class Aggregation:
         val, dw, _ = self.evaluate_all(w, data, group, n_groups, params, derivative)
         return val, dw
 
-    def evaluate_all(self, w: np.ndarray, data: Mapping[str, np.ndarray], group: np.ndarray,
-                     n_groups: int, params: np.ndarray | None = None, derivative: bool = True
-                     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def evaluate_all(
+        self,
+        w: np.ndarray,
+        data: Mapping[str, np.ndarray],
+        group: np.ndarray,
+        n_groups: int,
+        params: np.ndarray | None = None,
+        derivative: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """:meth:`evaluate` plus the exact derivative w.r.t. :attr:`params`.
 
         Returns
@@ -263,10 +301,17 @@ class Aggregation:
         """
         par = np.asarray(params if params is not None else [], float).reshape(-1)
         if par.size != len(self.params):
-            raise MMSpecError(f"{self.coef}: expected values of {list(self.params)}, got "
-                              f"{par.size}")
-        ev = Evaluator(np.asarray(w, float), data, np.asarray(group), n_groups,
-                        dict(zip(self.params, par, strict=True)), tangent=derivative)
+            raise MMSpecError(
+                f"{self.coef}: expected values of {list(self.params)}, got {par.size}"
+            )
+        ev = Evaluator(
+            np.asarray(w, float),
+            data,
+            np.asarray(group),
+            n_groups,
+            dict(zip(self.params, par, strict=True)),
+            tangent=derivative,
+        )
         with np.errstate(all="ignore"):
             val, dval = ev.run(self.tree)
         if not derivative:
@@ -274,13 +319,19 @@ class Aggregation:
         # chain rule through the normalisation w~ = w / S
         d_norm = dval[ev.group, ev.pos]  # dF/dw~_r
         inner = np.bincount(ev.group, ev.wn * d_norm, minlength=n_groups)
-        return val, (d_norm - inner[ev.group]) / ev.total[ev.group], dval[:, ev.m:].T.copy()
+        return val, (d_norm - inner[ev.group]) / ev.total[ev.group], dval[:, ev.m :].T.copy()
 
 
-def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (),
-                        shapes: Mapping[str, object] | None = None, expr: str | None = None,
-                        columns: Collection[str] | None = None,
-                        estimate: bool = False) -> Aggregation:
+def compile_aggregation(
+    kind: str,
+    *,
+    block: str,
+    variables: tuple[str, ...] = (),
+    shapes: Mapping[str, object] | None = None,
+    expr: str | None = None,
+    columns: Collection[str] | None = None,
+    estimate: bool = False,
+) -> Aggregation:
     """Compile ``fn(kind, ...)`` or ``fn(~ expr)`` of one block.
 
     Parameters
@@ -313,15 +364,21 @@ def compile_aggregation(kind: str, *, block: str, variables: tuple[str, ...] = (
         column, or free parameters without a value when ``estimate`` is False.
     """
     given = dict(shapes or {}) if kind == "expr" else {**AGG_TYPES[kind][2], **(shapes or {})}
-    values: dict[str, float] = {k: float(v) for k, v in given.items()
-                                if isinstance(v, (int, float, np.floating, np.integer))}
+    values: dict[str, float] = {
+        k: float(v)
+        for k, v in given.items()
+        if isinstance(v, (int, float, np.floating, np.integer))
+    }
     where = f"fn() of {block}"
     if kind == "expr":
         text, coef = (expr or "").strip(), f"{block}.fn"
     else:
         text = named_expression(kind, variables, values)
-        coef = (f"{block}.{variables[0]}" if kind == "sum"
-                else f"{block}.{kind}({', '.join(variables)})")
+        coef = (
+            f"{block}.{variables[0]}"
+            if kind == "sum"
+            else f"{block}.{kind}({', '.join(variables)})"
+        )
         columns = set(variables)  # c, kappa, p are shapes even if the data has such columns
     comp = _Compiler(text, where, columns, values)
     tree = comp.compile()
@@ -344,6 +401,6 @@ def check_values(agg: Aggregation, data: Mapping[str, np.ndarray], block: str) -
         x = np.asarray(data[agg.variables[0]], float)
         if (x <= 0).any() or not np.isfinite(x).all():
             raise MMDataError(
-                f"fn(\"gmean\") of {block}: {agg.variables[0]!r} must be positive (found "
+                f'fn("gmean") of {block}: {agg.variables[0]!r} must be positive (found '
                 f"{x.min():g}); transform it (e.g. shift it) or use another fn type."
             )

@@ -9,7 +9,10 @@ __all__ = ["mmm"]
 
 
 def mmm(
-    formula: str, data, family: str | Family = "gaussian", priors=None,
+    formula: str,
+    data,
+    family: str | Family = "gaussian",
+    priors=None,
     cox_intervals: int | None = None,
 ) -> MMModel:
     """Build an :class:`~mmreg.MMModel` from a bml formula (same as ``MMModel.from_formula``).

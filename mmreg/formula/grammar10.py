@@ -27,15 +27,22 @@ from mmreg.formula.aggregate import AGG_TYPES
 from mmreg.formula.spec import AggSpec, Est, WeightSpec
 
 __all__ = [
-    "hm_type", "is_fn09", "mm_weights", "parse_agg", "parse_block_name", "parse_fe",
-    "parse_fn09", "parse_re", "parse_re_terms", "parse_w",
+    "hm_type",
+    "is_fn09",
+    "mm_weights",
+    "parse_agg",
+    "parse_block_name",
+    "parse_fe",
+    "parse_fn09",
+    "parse_re",
+    "parse_re_terms",
+    "parse_w",
 ]
 
 _NULL = "NULL"
 _FN_FORMALS = ("w", "c")
 
-_SHAPES = {"var": ("moment",), "threshold": ("c", "kappa"), "smax": ("kappa",),
-           "gmean": ("p",)}
+_SHAPES = {"var": ("moment",), "threshold": ("c", "kappa"), "smax": ("kappa",), "gmean": ("p",)}
 
 
 def _fname(name: str) -> str:
@@ -95,10 +102,16 @@ def _shape(value: str, name: str, where: str, source: str) -> float | Est:
     inner = _call(value, "est")
     if inner is None:
         return rs.parse_number(value, f"'{name}' of {where}", source)
-    args = rs.match_args("est", rs.split_args(inner, "est", source) if inner.strip() else [],
-                         ("lower", "upper"), source)
-    bounds = {k: (None if v.strip() == "NULL" else rs.parse_number(v, f"est({k})", source))
-              for k, v in args.items()}
+    args = rs.match_args(
+        "est",
+        rs.split_args(inner, "est", source) if inner.strip() else [],
+        ("lower", "upper"),
+        source,
+    )
+    bounds = {
+        k: (None if v.strip() == "NULL" else rs.parse_number(v, f"est({k})", source))
+        for k, v in args.items()
+    }
     est = Est(bounds.get("lower"), bounds.get("upper"))
     if est.lower is not None and est.upper is not None and est.lower >= est.upper:
         raise MMSpecError(
@@ -119,23 +132,29 @@ def _variables(vars_: str | None, fixed: tuple, kind: str, where: str) -> tuple[
             raise MMSpecError(f"'- {term}' in vars() of {where}: list the variables with '+'.")
     arity = AGG_TYPES[kind][0]
     if len(names) != arity:
-        need = {0: "no variables (vars = NULL)", 1: "exactly one variable, vars(x)",
-                2: "exactly two variables, vars(x + z)"}[arity]
+        need = {
+            0: "no variables (vars = NULL)",
+            1: "exactly one variable, vars(x)",
+            2: "exactly two variables, vars(x + z)",
+        }[arity]
         raise MMSpecError(
-            f"{where} has {len(names)} variable(s) in vars() but fn(\"{kind}\") takes {need}."
+            f'{where} has {len(names)} variable(s) in vars() but fn("{kind}") takes {need}.'
         )
     return tuple(names)
 
 
-def parse_agg(value: str, vars_: str | None, fixed: tuple, label: str,
-              source: str) -> AggSpec | None:
+def parse_agg(
+    value: str, vars_: str | None, fixed: tuple, label: str, source: str
+) -> AggSpec | None:
     """``fn("type", ...)`` or ``fn(~ E(...), sym = value)`` -> AggSpec (None for "sum")."""
     inner = _call(value, "fn") or ""
     args = rs.split_args(inner, "fn", source)
     (name0, first), rest = args[0], args[1:]
     if name0 not in (None, "type"):
-        raise MMSpecError(f"fn() of {label} in {rs.shorten(source)!r}: give the type first, "
-                          'e.g. fn("var") or fn(~ E(x)).')
+        raise MMSpecError(
+            f"fn() of {label} in {rs.shorten(source)!r}: give the type first, "
+            'e.g. fn("var") or fn(~ E(x)).'
+        )
     where = f"fn() of {label} ({rs.shorten(source, 50)!r})"
     named: dict[str, str] = {}
     for k, v in rest:
@@ -151,7 +170,7 @@ def parse_agg(value: str, vars_: str | None, fixed: tuple, label: str,
     kind = _string(first)
     if kind is None or kind not in AGG_TYPES:
         close = difflib.get_close_matches(kind or first, list(AGG_TYPES), n=1)
-        hint = f" Did you mean \"{close[0]}\"?" if close else ""
+        hint = f' Did you mean "{close[0]}"?' if close else ""
         raise MMSpecError(
             f"{where}: unknown aggregation type {first}. Use one of "
             f"{', '.join(map(repr, AGG_TYPES))}, or a formula fn(~ E(...)).{hint}"
@@ -159,8 +178,10 @@ def parse_agg(value: str, vars_: str | None, fixed: tuple, label: str,
     allowed = _SHAPES.get(kind, ())
     for k in named:
         if k not in allowed:
-            raise MMSpecError(f"{where}: fn(\"{kind}\") has no argument {k!r}"
-                              + (f"; it takes {', '.join(allowed)}." if allowed else "."))
+            raise MMSpecError(
+                f'{where}: fn("{kind}") has no argument {k!r}'
+                + (f"; it takes {', '.join(allowed)}." if allowed else ".")
+            )
     shape_map = {k: _shape(v, k, where, source) for k, v in named.items()}
     _check_shapes(kind, shape_map, where)
     if kind == "sum":
@@ -173,18 +194,25 @@ def _check_shapes(kind: str, shapes: dict, where: str) -> None:
     """Required and valid shapes of the named types."""
     required = {"threshold": "c", "smax": "kappa", "gmean": "p"}.get(kind)
     if required and required not in shapes:
-        raise MMSpecError(f"{where}: fn(\"{kind}\") needs {required} = <number> or "
-                          f"{required} = est().")
+        raise MMSpecError(
+            f'{where}: fn("{kind}") needs {required} = <number> or {required} = est().'
+        )
     m = shapes.get("moment", 2.0)
     if isinstance(m, Est) or m < 2 or m != int(m):
-        raise MMSpecError(f"{where}: 'moment' of fn(\"var\") must be a whole number >= 2 "
-                          "(2 = variance, 3 = skewness-type), not estimated.")
+        raise MMSpecError(
+            f"{where}: 'moment' of fn(\"var\") must be a whole number >= 2 "
+            "(2 = variance, 3 = skewness-type), not estimated."
+        )
     if kind == "smax" and shapes["kappa"] == 0:
-        raise MMSpecError(f"{where}: kappa of fn(\"smax\") must be nonzero (kappa -> 0 is the "
-                          "weighted mean: use fn(\"sum\")).")
+        raise MMSpecError(
+            f'{where}: kappa of fn("smax") must be nonzero (kappa -> 0 is the '
+            'weighted mean: use fn("sum")).'
+        )
     if kind == "gmean" and shapes["p"] == 0:
-        raise MMSpecError(f"{where}: p of fn(\"gmean\") must be nonzero (p -> 0 is the "
-                          "geometric mean: use fn(~ exp(E(log(x))))).")
+        raise MMSpecError(
+            f'{where}: p of fn("gmean") must be nonzero (p -> 0 is the '
+            "geometric mean: use fn(~ exp(E(log(x)))))."
+        )
 
 
 def parse_re(value: str, label: str, source: str) -> tuple[bool, bool]:
@@ -195,13 +223,19 @@ def parse_re(value: str, label: str, source: str) -> tuple[bool, bool]:
     inner = _call(value, "re")
     if inner is None:
         return rs.parse_bool(value, "RE", label, source), False
-    args = rs.match_args("re", rs.split_args(inner, "re", source) if inner.strip() else [],
-                         ("x", "cor", "ar"), source)
+    args = rs.match_args(
+        "re",
+        rs.split_args(inner, "re", source) if inner.strip() else [],
+        ("x", "cor", "ar"),
+        source,
+    )
     ar = args.get("ar", "FALSE").strip()
     if ar not in ("TRUE", "FALSE", "T", "F", "True", "False", "true", "false"):
-        raise MMSpecError(f"re(1, ar = {ar}) in {label}() of the term {rs.shorten(source)!r}: a "
-                          f"random walk ordered by a column is not available yet (issue #15). "
-                          "Use ar = TRUE (participation order).")
+        raise MMSpecError(
+            f"re(1, ar = {ar}) in {label}() of the term {rs.shorten(source)!r}: a "
+            f"random walk ordered by a column is not available yet (issue #15). "
+            "Use ar = TRUE (participation order)."
+        )
     intercept, slopes, _ = parse_re_terms(value, label, source)
     return bool(intercept or slopes), rs.parse_bool(ar, "ar", "re", source)
 
@@ -214,8 +248,12 @@ def parse_re_terms(value: str, label: str, source: str) -> tuple[bool, tuple[str
     inner = _call(value, "re")
     if inner is None:
         return True, (), False
-    args = rs.match_args("re", rs.split_args(inner, "re", source) if inner.strip() else [],
-                         ("x", "cor", "ar"), source)
+    args = rs.match_args(
+        "re",
+        rs.split_args(inner, "re", source) if inner.strip() else [],
+        ("x", "cor", "ar"),
+        source,
+    )
     text = "".join(args.get("x", "1").split()).lstrip("~")
     cor = rs.parse_bool(args["cor"], "cor", "re", source) if "cor" in args else False
     intercept, slopes = True, []
@@ -230,11 +268,14 @@ def parse_re_terms(value: str, label: str, source: str) -> tuple[bool, tuple[str
             raise MMSpecError(
                 f"re({rs.shorten(inner, 30)}) in {label}() of the term {rs.shorten(source)!r}: "
                 f"{term!r} is not a column name; write re(1 + x) (random intercept and slope of "
-                "the column x), re(0 + x) (slope only) or re(1).")
+                "the column x), re(0 + x) (slope only) or re(1)."
+            )
     if not intercept and not slopes:
-        raise MMSpecError(f"re({rs.shorten(inner, 30)}) in {label}() of the term "
-                          f"{rs.shorten(source)!r} has no random effect; write re(1) or "
-                          "re(1 + x).")
+        raise MMSpecError(
+            f"re({rs.shorten(inner, 30)}) in {label}() of the term "
+            f"{rs.shorten(source)!r} has no random effect; write re(1) or "
+            "re(1 + x)."
+        )
     return intercept, tuple(slopes), cor
 
 
@@ -243,12 +284,15 @@ def parse_fe(value: str, source: str) -> tuple[bool, bool]:
     inner = _call(value, "fe")
     if inner is None:
         return rs.parse_bool(value, "FE", "hm", source), False
-    args = rs.match_args("fe", rs.split_args(inner, "fe", source) if inner.strip() else [],
-                         ("x", "showFE"), source)
+    args = rs.match_args(
+        "fe", rs.split_args(inner, "fe", source) if inner.strip() else [], ("x", "showFE"), source
+    )
     if "".join(args.get("x", "1").split()) != "1":
-        raise MMSpecError(f"fe({rs.shorten(inner, 30)}) in hm() of the term "
-                          f"{rs.shorten(source)!r}: unit-specific slopes are not available yet "
-                          "(issue #15). Use fe(1).")
+        raise MMSpecError(
+            f"fe({rs.shorten(inner, 30)}) in hm() of the term "
+            f"{rs.shorten(source)!r}: unit-specific slopes are not available yet "
+            "(issue #15). Use fe(1)."
+        )
     show = rs.parse_bool(args["showFE"], "showFE", "fe", source) if "showFE" in args else False
     return True, show
 
@@ -257,8 +301,10 @@ def parse_block_name(value: str, source: str) -> str:
     """``name = "coal"`` of an mm() block."""
     name = _string(value) or value.strip()
     if not name.isidentifier():
-        raise MMSpecError(f"name = {value.strip()} in mm() of the term {rs.shorten(source)!r} "
-                          "must be a simple name such as \"coal\".")
+        raise MMSpecError(
+            f"name = {value.strip()} in mm() of the term {rs.shorten(source)!r} "
+            'must be a simple name such as "coal".'
+        )
     return name
 
 
@@ -290,8 +336,9 @@ def parse_fn09(value: str, source: str) -> WeightSpec:
     return WeightSpec(expr, normalize)
 
 
-def mm_weights(args: dict[str, str], vars_: str | None, fixed: tuple,
-                source: str) -> tuple[WeightSpec, AggSpec | None]:
+def mm_weights(
+    args: dict[str, str], vars_: str | None, fixed: tuple, source: str
+) -> tuple[WeightSpec, AggSpec | None]:
     """Weights and aggregation of an mm() block, in the 0.9 or the 1.0 spelling."""
     if args.get("fn", "").strip() == _NULL:
         raise MMSpecError(

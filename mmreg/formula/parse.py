@@ -39,8 +39,9 @@ _MM_NAMED = ("w", "name", "labels")  # bml 1.0, by name only
 _HM_NAMED = ("RE", "FE", "labels")
 _FIX_FORMALS = ("var", "value")
 _SURV_FORMALS = ("time", "event")
-_SPECIAL = frozenset({"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe",
-                      "est"})
+_SPECIAL = frozenset(
+    {"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe", "est"}
+)
 _NUMBER_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NULL = "NULL"
 
@@ -77,8 +78,9 @@ def _misplaced(name: str, term: str) -> MMSpecError:
     return MMSpecError(f"{name}() cannot be used inside the term {rs.shorten(term)!r}. {fix}")
 
 
-def _match(label: str, inner: str, formals: tuple[str, ...], named: tuple[str, ...],
-           source: str) -> dict[str, str]:
+def _match(
+    label: str, inner: str, formals: tuple[str, ...], named: tuple[str, ...], source: str
+) -> dict[str, str]:
     """Match arguments; the bml 1.0 ones (``named``) are taken by name only."""
     args = rs.split_args(inner, label, source)
     if any(n is None for n, _ in args):
@@ -208,14 +210,17 @@ def _mm(inner: str, source: str) -> MMBlock:
         re_, ar10 = g10.parse_re(args["RE"], "mm", source)
         intercept, slopes, cor = g10.parse_re_terms(args["RE"], "mm", source)
         if cor:
-            raise MMSpecError(f"re(..., cor = TRUE) in {_at('mm', source)}: correlated member "
-                              "random effects are not available yet (issue #15); use "
-                              "cor = FALSE (independent slopes).")
+            raise MMSpecError(
+                f"re(..., cor = TRUE) in {_at('mm', source)}: correlated member "
+                "random effects are not available yet (issue #15); use "
+                "cor = FALSE (independent slopes)."
+            )
     else:
         re_, ar10 = not given, False
     if ar10 and "ar" in args:
-        raise MMSpecError(f"{_at('mm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); "
-                          "keep one.")
+        raise MMSpecError(
+            f"{_at('mm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); keep one."
+        )
     ar = ar10 or _flag(args, "ar", "mm", source, False)
     if not given and not re_:
         raise MMSpecError(
@@ -227,8 +232,20 @@ def _mm(inner: str, source: str) -> MMBlock:
             f"'ar = TRUE' in {_at('mm', source)} needs member random effects to evolve. Set RE = "
             "TRUE or drop ar."
         )
-    return MMBlock(member, group, free, fixed, fn, re_, ar, source, agg, name,
-                   re_slopes=slopes, re_intercept=intercept)
+    return MMBlock(
+        member,
+        group,
+        free,
+        fixed,
+        fn,
+        re_,
+        ar,
+        source,
+        agg,
+        name,
+        re_slopes=slopes,
+        re_intercept=intercept,
+    )
 
 
 def _hm(inner: str, source: str) -> HMBlock:
@@ -262,8 +279,19 @@ def _hm(inner: str, source: str) -> HMBlock:
             f"'ar = TRUE' in {_at('hm', source)} needs random effects to evolve. Use "
             'type = "RE" or drop ar.'
         )
-    return HMBlock(hid, free, fixed, name, typ.upper(), show, ar, source, re_slopes=slopes,
-                   re_intercept=intercept, re_cor=cor)
+    return HMBlock(
+        hid,
+        free,
+        fixed,
+        name,
+        typ.upper(),
+        show,
+        ar,
+        source,
+        re_slopes=slopes,
+        re_intercept=intercept,
+        re_cor=cor,
+    )
 
 
 def _strata(inner: str, source: str) -> str:

@@ -124,8 +124,10 @@ def _parse(formula: str, where: str) -> tuple[patsy.ModelDesc, tuple[str, ...]]:
     except Exception as exc:  # patsy's tokenizer asserts on some inputs (a lone '|')
         if "|" in unquoted(formula):
             raise MMSpecError(f"in the {where}: {lme4_hint(formula)}.") from None
-        raise MMSpecError(f"cannot read the {where} {formula!r} ({type(exc).__name__}); "
-                          "check the brackets and operators") from None
+        raise MMSpecError(
+            f"cannot read the {where} {formula!r} ({type(exc).__name__}); "
+            "check the brackets and operators"
+        ) from None
     if not isinstance(desc, patsy.ModelDesc):  # pragma: no cover - parse_formula adds '~'
         raise MMSpecError(f"cannot read the {where} {formula!r}")
     columns: dict[str, None] = {}

@@ -50,32 +50,80 @@ def _r_log(x, base=None):
 
 # name -> (min, max) positional arguments
 ALLOWED_FUNCTIONS: dict[str, tuple[int, int]] = {
-    "I": (1, 1), "Q": (1, 1), "C": (1, 2),
-    "center": (1, 1), "standardize": (1, 1), "scale": (1, 1),
-    "log": (1, 2), "exp": (1, 1), "sqrt": (1, 1), "abs": (1, 1),
-    "log10": (1, 1), "log2": (1, 1), "log1p": (1, 1), "expm1": (1, 1),
+    "I": (1, 1),
+    "Q": (1, 1),
+    "C": (1, 2),
+    "center": (1, 1),
+    "standardize": (1, 1),
+    "scale": (1, 1),
+    "log": (1, 2),
+    "exp": (1, 1),
+    "sqrt": (1, 1),
+    "abs": (1, 1),
+    "log10": (1, 1),
+    "log2": (1, 1),
+    "log1p": (1, 1),
+    "expm1": (1, 1),
 }
 """Functions a patsy-side term may call (``factor()``/``as.factor()`` are read as ``C()``)."""
 
 ALLOWED_NUMPY: dict[str, tuple[int, int]] = {
-    **{f: (1, 1) for f in (
-        "log", "log10", "log2", "log1p", "exp", "expm1", "sqrt", "abs", "absolute", "square",
-        "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-        "floor", "ceil", "trunc", "fix", "rint", "sign", "cbrt", "exp2", "reciprocal",
-        "logical_not",
-    )},
+    **{
+        f: (1, 1)
+        for f in (
+            "log",
+            "log10",
+            "log2",
+            "log1p",
+            "exp",
+            "expm1",
+            "sqrt",
+            "abs",
+            "absolute",
+            "square",
+            "sin",
+            "cos",
+            "tan",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "floor",
+            "ceil",
+            "trunc",
+            "fix",
+            "rint",
+            "sign",
+            "cbrt",
+            "exp2",
+            "reciprocal",
+            "logical_not",
+        )
+    },
     **{f: (2, 2) for f in ("maximum", "minimum", "power", "logical_and", "logical_or")},
-    "round": (1, 2), "where": (3, 3), "clip": (3, 3),
+    "round": (1, 2),
+    "where": (3, 3),
+    "clip": (3, 3),
 }
 """numpy functions a term may call as ``np.<name>(...)``."""
 
 _NUMPY_CONSTANTS = frozenset({"pi", "e"})
-_CONTRASTS = {"Treatment": ("reference",), "Sum": ("omit",), "Helmert": (), "Diff": (),
-              "Poly": ()}
+_CONTRASTS = {"Treatment": ("reference",), "Sum": ("omit",), "Helmert": (), "Diff": (), "Poly": ()}
 _KEYWORDS = {"C": ("levels",), **_CONTRASTS}
 
-_R_FUNCS = {"log": _r_log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs, "log10": np.log10,
-            "log2": np.log2, "log1p": np.log1p, "expm1": np.expm1, "np": np}
+_R_FUNCS = {
+    "log": _r_log,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "log10": np.log10,
+    "log2": np.log2,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+    "np": np,
+}
 # Builtins shadowed in the evaluation namespace: a second line of defence behind the check.
 _BLOCKED = {name: None for name in dir(builtins) if name not in ("True", "False", "None")}
 _BLOCKED["__builtins__"] = None
@@ -83,12 +131,39 @@ EVAL_NAMESPACE = {**_BLOCKED, **_R_FUNCS}
 """Namespace patsy evaluates terms in (data columns are looked up first)."""
 
 _OPS = (
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.BitAnd,
-    ast.USub, ast.UAdd, ast.Not, ast.Invert, ast.And, ast.Or,
-    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Load,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.BitAnd,
+    ast.USub,
+    ast.UAdd,
+    ast.Not,
+    ast.Invert,
+    ast.And,
+    ast.Or,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.Load,
 )
-_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Name,
-          ast.Constant, ast.Call, ast.Attribute) + _OPS
+_NODES = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Name,
+    ast.Constant,
+    ast.Call,
+    ast.Attribute,
+) + _OPS
 _FACTOR_RE = re.compile(r"(?<![\w.])(?:base::)?(?:as\.)?factor\s*\(")
 _QUOTED_RE = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
 TOO_DEEP = (
@@ -100,8 +175,10 @@ TOO_DEEP = (
 
 def _allowed_text() -> str:
     numpy = ", ".join(f"np.{f}" for f in ALLOWED_NUMPY)
-    return (f"allowed: data columns, numbers, + - * / ** comparisons & ~, and the functions "
-            f"{', '.join(ALLOWED_FUNCTIONS)}, factor, as.factor, {numpy}")
+    return (
+        f"allowed: data columns, numbers, + - * / ** comparisons & ~, and the functions "
+        f"{', '.join(ALLOWED_FUNCTIONS)}, factor, as.factor, {numpy}"
+    )
 
 
 def r_syntax(text: str) -> str:
@@ -112,7 +189,7 @@ def r_syntax(text: str) -> str:
     """
     out, last = [], 0
     for m in _QUOTED_RE.finditer(text):
-        out += [_r_plain(text[last:m.start()]), m.group(0)]
+        out += [_r_plain(text[last : m.start()]), m.group(0)]
         last = m.end()
     out.append(_r_plain(text[last:]))
     return "".join(out)
@@ -132,10 +209,12 @@ def lme4_hint(code: str) -> str:
     """Why ``|`` is refused, with the mmreg spelling of ``(1 | unit)``."""
     right = code.rsplit("|", 1)[-1].strip().strip("()").strip()
     unit = right if re.fullmatch(r"[A-Za-z_][\w.]*", right) else "cid"
-    return (f"'|' is not an mmreg operator: {code!r} looks like lme4/brms random-effects syntax "
-            f"'(... | {unit})'. mmreg writes a random intercept per {unit} as the term "
-            f"hm(id = id({unit}), type = \"RE\") (random slopes are not available); for a "
-            "logical or inside I() use np.logical_or(a, b)")
+    return (
+        f"'|' is not an mmreg operator: {code!r} looks like lme4/brms random-effects syntax "
+        f"'(... | {unit})'. mmreg writes a random intercept per {unit} as the term "
+        f'hm(id = id({unit}), type = "RE") (random slopes are not available); for a '
+        "logical or inside I() use np.logical_or(a, b)"
+    )
 
 
 def _dunder(name: str) -> bool:
@@ -171,8 +250,12 @@ def _callee(node: ast.Call) -> tuple[str, tuple[int, int]] | None:
     f = node.func
     if isinstance(f, ast.Name) and f.id in ALLOWED_FUNCTIONS:
         return f.id, ALLOWED_FUNCTIONS[f.id]
-    if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "np"
-            and f.attr in ALLOWED_NUMPY):
+    if (
+        isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id == "np"
+        and f.attr in ALLOWED_NUMPY
+    ):
         return f"np.{f.attr}", ALLOWED_NUMPY[f.attr]
     return None
 
@@ -181,11 +264,14 @@ def _contrast(node: ast.AST) -> bool:
     """``Treatment``, ``Sum(omit = 1)``, ``Treatment("a")``: a contrast with literal args."""
     if isinstance(node, ast.Name):
         return node.id in _CONTRASTS
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id in _CONTRASTS and len(node.args) <= 1
-            and all(_is_literal(a) for a in node.args)
-            and all(k.arg in _CONTRASTS[node.func.id] and _is_literal(k.value)
-                    for k in node.keywords))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _CONTRASTS
+        and len(node.args) <= 1
+        and all(_is_literal(a) for a in node.args)
+        and all(k.arg in _CONTRASTS[node.func.id] and _is_literal(k.value) for k in node.keywords)
+    )
 
 
 def check_code(code: str, where: str) -> list[str]:
@@ -209,9 +295,11 @@ def check_code(code: str, where: str) -> list[str]:
     MMSpecError
         The code uses anything outside the allow-list; the message names the term.
     """
+
     def bad(what: str) -> MMSpecError:
-        return MMSpecError(f"{what} is not allowed in the term {code!r} of the {where}; "
-                           f"{_allowed_text()}.")
+        return MMSpecError(
+            f"{what} is not allowed in the term {code!r} of the {where}; {_allowed_text()}."
+        )
 
     if "|" in unquoted(code):
         raise MMSpecError(f"in the {where}: {lme4_hint(code)}.")
@@ -219,8 +307,9 @@ def check_code(code: str, where: str) -> list[str]:
         tree = ast.parse(code.strip(), mode="eval")
     except SyntaxError as exc:
         if "too many nested" not in str(exc):
-            raise MMSpecError(f"the term {code!r} of the {where} is not a valid expression; "
-                              f"{_allowed_text()}.") from None
+            raise MMSpecError(
+                f"the term {code!r} of the {where} is not a valid expression; {_allowed_text()}."
+            ) from None
         raise MMSpecError(TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
     except (RecursionError, MemoryError):
         raise MMSpecError(TOO_DEEP.format(what=f"the term {code[:60]!r} of the {where}")) from None
@@ -229,19 +318,26 @@ def check_code(code: str, where: str) -> list[str]:
     while stack:  # iterative: a deep expression cannot overflow the check itself
         node = stack.pop()
         if not isinstance(node, _NODES):
-            raise bad(f"{type(node).__name__} syntax ({_show(node)})"
-                      if isinstance(node, ast.expr) else f"the operator {type(node).__name__}")
+            raise bad(
+                f"{type(node).__name__} syntax ({_show(node)})"
+                if isinstance(node, ast.expr)
+                else f"the operator {type(node).__name__}"
+            )
         if isinstance(node, ast.Name):
             if _dunder(node.id):
                 raise bad(f"the name {node.id!r}")
             columns.setdefault(node.id, (node.lineno, node.col_offset))
         elif isinstance(node, ast.Constant):
             if not isinstance(node.value, int | float | str | bool) or (
-                    isinstance(node.value, str) and _dunder(node.value)):
+                isinstance(node.value, str) and _dunder(node.value)
+            ):
                 raise bad(f"the constant {str(node.value)[:40]!r}")
         elif isinstance(node, ast.Attribute):
-            if not (isinstance(node.value, ast.Name) and node.value.id == "np"
-                    and node.attr in _NUMPY_CONSTANTS):
+            if not (
+                isinstance(node.value, ast.Name)
+                and node.value.id == "np"
+                and node.attr in _NUMPY_CONSTANTS
+            ):
                 dotted = ast.unparse(node) if isinstance(node.value, ast.Name) else ""
                 hint = f" (a column named {dotted!r} is written Q({dotted!r}))" if dotted else ""
                 raise bad(f"the attribute {_show(node)}{hint}")
@@ -266,19 +362,25 @@ def _has_power(node: ast.AST) -> bool:
 def _check_arithmetic(node: ast.BinOp, bad) -> None:
     """No arithmetic on strings (``'x' * 10**9``), no huge constant powers (``9**9**9``):
     Python computes those exactly, without bound, before numpy ever sees a column."""
-    if any(isinstance(o, ast.Constant) and isinstance(o.value, str)
-           for o in (node.left, node.right)):
+    if any(
+        isinstance(o, ast.Constant) and isinstance(o.value, str) for o in (node.left, node.right)
+    ):
         raise bad(f"arithmetic on a string ({_show(node)})")
     if not isinstance(node.op, ast.Pow) or not _constant_only(node.right):
         return
     exponent = node.right.operand if isinstance(node.right, ast.UnaryOp) else node.right
-    small = (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float)
-             and abs(exponent.value) <= 1024)
+    small = (
+        isinstance(exponent, ast.Constant)
+        and isinstance(exponent.value, int | float)
+        and abs(exponent.value) <= 1024
+    )
     constant_base = _constant_only(node.left)
     if _has_power(node.right) or (constant_base and (not small or _has_power(node.left))):
-        raise bad(f"the constant power {_show(node)} (a power of numbers only needs a plain "
-                  "exponent of at most 1024 in absolute value and no power inside; compute "
-                  "the constant yourself)")
+        raise bad(
+            f"the constant power {_show(node)} (a power of numbers only needs a plain "
+            "exponent of at most 1024 in absolute value and no power inside; compute "
+            "the constant yourself)"
+        )
 
 
 def _call_children(node: ast.Call, bad, columns: dict[str, tuple[int, int]]) -> list:
@@ -288,8 +390,10 @@ def _call_children(node: ast.Call, bad, columns: dict[str, tuple[int, int]]) -> 
         raise bad(f"the call {_show(node.func)}(...)")
     name, (lo, hi) = callee
     if not lo <= len(node.args) <= hi or any(isinstance(a, ast.Starred) for a in node.args):
-        raise bad(f"{name}() with {len(node.args)} argument(s) (it takes {lo}"
-                  + (f" to {hi})" if hi > lo else ")"))
+        raise bad(
+            f"{name}() with {len(node.args)} argument(s) (it takes {lo}"
+            + (f" to {hi})" if hi > lo else ")")
+        )
     for k in node.keywords:
         if k.arg not in _KEYWORDS.get(name, ()) or not _is_literal(k.value):
             raise bad(f"the keyword argument {k.arg or '**'!r} of {name}()")
@@ -303,7 +407,9 @@ def _call_children(node: ast.Call, bad, columns: dict[str, tuple[int, int]]) -> 
         return []
     if name == "C" and len(node.args) == 2:
         if not _contrast(node.args[1]):
-            raise bad(f"the contrast {_show(node.args[1])} of C() (use "
-                      "Treatment, Treatment(reference = level), Sum, Helmert, Diff or Poly)")
+            raise bad(
+                f"the contrast {_show(node.args[1])} of C() (use "
+                "Treatment, Treatment(reference = level), Sum, Helmert, Diff or Poly)"
+            )
         return [node.args[0]]
     return list(node.args)

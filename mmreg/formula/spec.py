@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FixedTerm", "WeightSpec", "Est", "AggSpec", "MMBlock", "HMBlock", "ResponseSpec",
+    "FixedTerm",
+    "WeightSpec",
+    "Est",
+    "AggSpec",
+    "MMBlock",
+    "HMBlock",
+    "ResponseSpec",
     "FormulaSpec",
 ]
 

@@ -68,8 +68,13 @@ def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:
 def _dmatrix(formula: str, where: str, data: pd.DataFrame) -> pd.DataFrame:
     """patsy's design matrix of ``formula`` on ``data``, learning stateful transforms."""
     desc = model_desc(formula, where)[0]  # the allow-list check: nothing unchecked runs
-    return patsy.dmatrix(desc, data, eval_env=patsy.EvalEnvironment([EVAL_NAMESPACE]),
-                         NA_action=patsy.NAAction(NA_types=[]), return_type="dataframe")
+    return patsy.dmatrix(
+        desc,
+        data,
+        eval_env=patsy.EvalEnvironment([EVAL_NAMESPACE]),
+        NA_action=patsy.NAAction(NA_types=[]),
+        return_type="dataframe",
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,12 +104,17 @@ class LearnedTerms:
     _info: list = field(default_factory=list, repr=False)  # cache: [] or [DesignInfo]
 
     @classmethod
-    def learned(cls, where: str, formula: str, data: pd.DataFrame,
-                info: patsy.DesignInfo) -> LearnedTerms:
+    def learned(
+        cls, where: str, formula: str, data: pd.DataFrame, info: patsy.DesignInfo
+    ) -> LearnedTerms:
         """The record of ``info``, learned by patsy on ``data``."""
         used = [c for c in model_desc(formula, where)[1] if c in data.columns]
-        cols = {c: data[c].array if isinstance(data[c].dtype, pd.api.extensions.ExtensionDtype)
-                else data[c].to_numpy() for c in used}
+        cols = {
+            c: data[c].array
+            if isinstance(data[c].dtype, pd.api.extensions.ExtensionDtype)
+            else data[c].to_numpy()
+            for c in used
+        }
         return cls(where, formula, cols, [info])
 
     @property
@@ -126,8 +136,11 @@ class LearnedTerms:
         return state
 
 
-_UNSEEN = re.compile(r"observation with value (.+?) does not match any of the expected "
-                     r"levels \(expected: (.*)\)$", re.S)
+_UNSEEN = re.compile(
+    r"observation with value (.+?) does not match any of the expected "
+    r"levels \(expected: (.*)\)$",
+    re.S,
+)
 
 
 def _unseen_level(exc: patsy.PatsyError, data: pd.DataFrame, where: str) -> MMDataError | None:
@@ -136,12 +149,13 @@ def _unseen_level(exc: patsy.PatsyError, data: pd.DataFrame, where: str) -> MMDa
     if m is None:
         return None
     o = exc.origin
-    code = o.code[o.start:o.end] if o is not None else ""
+    code = o.code[o.start : o.end] if o is not None else ""
     cols = [n for n in _names_in(code) if n in data.columns] or [code]
     return MMDataError(
         f"column {cols[0]!r} ({where}, term {code!r}) has the level {m.group(1)} in the new "
         f"data, which the fitted data do not have (fitted levels: {m.group(2)}); predictions "
-        "can only use levels seen in the fit: drop these rows or refit with them")
+        "can only use levels seen in the fit: drop these rows or refit with them"
+    )
 
 
 def design_matrix(
@@ -166,9 +180,12 @@ def design_matrix(
     key = (where, formula)
     try:
         if infos is not None and key in infos:
-            (mat,) = patsy.build_design_matrices([infos[key].info], data,
-                                                 NA_action=patsy.NAAction(NA_types=[]),
-                                                 return_type="dataframe")
+            (mat,) = patsy.build_design_matrices(
+                [infos[key].info],
+                data,
+                NA_action=patsy.NAAction(NA_types=[]),
+                return_type="dataframe",
+            )
         else:
             mat = _dmatrix(formula, where, data)
             if infos is not None:
@@ -188,8 +205,9 @@ def design_matrix(
     return values, names
 
 
-def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str,
-                 infos: dict | None = None) -> np.ndarray:
+def fixed_offset(
+    fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str, infos: dict | None = None
+) -> np.ndarray:
     """Offset ``sum(value * term)`` of ``fix(term, value)`` terms, one value per row of ``frame``.
 
     Parameters
@@ -218,8 +236,9 @@ def fixed_offset(fixed: Iterable[FixedTerm], frame: pd.DataFrame, where: str,
     for ft in fixed:
         term = r_to_patsy(ft.term)
         term_columns(term, frame.columns, f"fix() in {where}")
-        mat, names = design_matrix(term, frame, intercept=False, where=f"fix() in {where}",
-                                   infos=infos)
+        mat, names = design_matrix(
+            term, frame, intercept=False, where=f"fix() in {where}", infos=infos
+        )
         if mat.shape[1] != 1:
             raise MMSpecError(
                 f"fix({ft.term}, {ft.value:g}) in {where} must name a single numeric column; "

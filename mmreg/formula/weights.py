@@ -47,9 +47,17 @@ class BoundWeights:
         True when the function has no parameters (weights computed once, at bind time).
     """
 
-    def __init__(self, wf: WeightFunction, tree: wx.Node, arrays: Mapping[str, np.ndarray],
-                 n: np.ndarray, groups: Groups, normalize: bool,
-                 log_scale: bool = False, root: Any = None) -> None:
+    def __init__(
+        self,
+        wf: WeightFunction,
+        tree: wx.Node,
+        arrays: Mapping[str, np.ndarray],
+        n: np.ndarray,
+        groups: Groups,
+        normalize: bool,
+        log_scale: bool = False,
+        root: Any = None,
+    ) -> None:
         self.params = wf.params
         self.function = wf  # the compiled (picklable) weight function
         # the recipe of the evaluator (tree + the block's column arrays): it is lowered to
@@ -80,8 +88,9 @@ class BoundWeights:
         """The lowered tree: a constant or a closure ``(theta, der) -> (value, d)``."""
         if self._root_cache is None:
             with np.errstate(all="ignore"):
-                self._root_cache = Lowering(self.params, self._arrays, self._n,
-                                            self._groups).lower(self._tree)
+                self._root_cache = Lowering(self.params, self._arrays, self._n, self._groups).lower(
+                    self._tree
+                )
         return self._root_cache
 
     def __getstate__(self) -> dict:
@@ -110,8 +119,10 @@ class BoundWeights:
             A copy, rows in the block's canonical (group, member) order.
         """
         if name not in self._arrays:
-            raise MMSpecError(f"{self._where} does not use a column {name!r}; it uses "
-                              f"{list(self._columns) or 'none'}")
+            raise MMSpecError(
+                f"{self._where} does not use a column {name!r}; it uses "
+                f"{list(self._columns) or 'none'}"
+            )
         return self._arrays[name].copy()
 
     @property
@@ -320,8 +331,9 @@ class WeightFunction:
             if log_scale and not callable(root):  # the argument turned out parameter-free
                 tree, log_scale = self.tree, False
                 root = Lowering(self.params, arrays, n_arr, groups).lower(tree)
-        return BoundWeights(self, tree, arrays, n_arr, groups, bool(normalize), log_scale,
-                            root=root)
+        return BoundWeights(
+            self, tree, arrays, n_arr, groups, bool(normalize), log_scale, root=root
+        )
 
 
 def _validate_constants(node: wx.Node, where: str) -> None:
@@ -342,7 +354,10 @@ def _validate_constants(node: wx.Node, where: str) -> None:
 
 
 def compile_weight_function(
-    expr: str, *, block: str = "mm1", columns: Collection[str] | None = None,
+    expr: str,
+    *,
+    block: str = "mm1",
+    columns: Collection[str] | None = None,
     free: bool = False,
 ) -> WeightFunction:
     """Compile the weight function of one ``mm()`` block.
@@ -378,7 +393,11 @@ def compile_weight_function(
     where = f"fn of {block}"
     parsed = parse_weight_expr(expr, where=where, columns=columns, free=free)
     if free and parsed.params:
-        _log.info("%s (w ~ %s): estimated weight parameters %s", where, parsed.text,
-                  ", ".join(f"{block}.w.{p}" for p in parsed.params))
+        _log.info(
+            "%s (w ~ %s): estimated weight parameters %s",
+            where,
+            parsed.text,
+            ", ".join(f"{block}.w.{p}" for p in parsed.params),
+        )
     _validate_constants(parsed.tree, f"{where} (w ~ {parsed.text})")
     return WeightFunction(parsed.text, block, parsed.params, parsed.columns, parsed.tree)

@@ -80,8 +80,14 @@ class _Tok:
 class _Parser:
     """Recursive-descent parser; one instance per expression."""
 
-    def __init__(self, source: str, start: int, where: str, columns: Collection[str] | None,
-                 free: bool = False):
+    def __init__(
+        self,
+        source: str,
+        start: int,
+        where: str,
+        columns: Collection[str] | None,
+        free: bool = False,
+    ):
         self.source, self.where, self.free = source, where, free
         self.known = None if columns is None else set(columns)
         self.columns: dict[str, None] = {}
@@ -247,8 +253,11 @@ class _Parser:
         if self.free and self.known is not None and name not in self.known and not tok.quoted:
             close = near_miss(name, self.known)
             if close:
-                raise self.fail(f"{name!r} is not a column; did you mean {close}? (a symbol "
-                                "that is not a column is an estimated parameter)", tok.pos)
+                raise self.fail(
+                    f"{name!r} is not a column; did you mean {close}? (a symbol "
+                    "that is not a column is an estimated parameter)",
+                    tok.pos,
+                )
             self.params.setdefault(name, _FREE_BASE + len(self.params))
             return Param(name, self.params[name])
         if self.known is not None and name not in self.known:
@@ -353,7 +362,10 @@ class _Parser:
 
 
 def parse_weight_expr(
-    expr: str, *, where: str = "fn of mm1", columns: Collection[str] | None = None,
+    expr: str,
+    *,
+    where: str = "fn of mm1",
+    columns: Collection[str] | None = None,
     free: bool = False,
 ) -> ParsedExpr:
     """Parse a weight-function expression.

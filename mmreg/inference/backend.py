@@ -360,8 +360,13 @@ def stored_seed(path) -> int | None:
 
 
 def open_backends(
-    path: str | os.PathLike | None, model, chains: int, walkers: int, dim: int,
-    layout: str = "", settings: dict | None = None,
+    path: str | os.PathLike | None,
+    model,
+    chains: int,
+    walkers: int,
+    dim: int,
+    layout: str = "",
+    settings: dict | None = None,
 ) -> list:
     """Checkpoint backends ``(tuning, kept)`` for every chain.
 
@@ -396,8 +401,13 @@ def open_backends(
         return [None] * chains
     _h5py()
     path = _check_path(path)
-    full = {"model": _model_hash(model), "walkers": int(walkers), "dim": int(dim),
-            "layout": layout, **(settings or {})}
+    full = {
+        "model": _model_hash(model),
+        "walkers": int(walkers),
+        "dim": int(dim),
+        "layout": layout,
+        **(settings or {}),
+    }
     f = _open_read(path)
     if f is not None:
         with f:
@@ -405,7 +415,9 @@ def open_backends(
         if diffs:
             raise _mismatch(path, diffs)
     return [
-        (CheckpointBackend(path, f"chain{c}_tune", full),
-         CheckpointBackend(path, f"chain{c}", full))
+        (
+            CheckpointBackend(path, f"chain{c}_tune", full),
+            CheckpointBackend(path, f"chain{c}", full),
+        )
         for c in range(chains)
     ]

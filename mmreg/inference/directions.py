@@ -109,30 +109,49 @@ class Directions:
             th = [x.copy() for x in self.theta]
             th[k_w[0]][k_w[1]] += sgn * h
             Dm, Rm, om = latent.assemble_fresh(tuple(th))
-            parts.append((om + self.A(Dm, Rm, self.mode.z), self.At(Dm, Rm, self.g0), Dm,
-                          Rm.data if latent.q else None))
+            parts.append(
+                (
+                    om + self.A(Dm, Rm, self.mode.z),
+                    self.At(Dm, Rm, self.g0),
+                    Dm,
+                    Rm.data if latent.q else None,
+                )
+            )
         deta = (parts[0][0] - parts[1][0]) / (2 * h)  # ∂η/∂θ at fixed ẑ
-        dDR = ((parts[0][2] - parts[1][2]) / (2 * h),
-               (parts[0][3] - parts[1][3]) / (2 * h)  # type: ignore[operator]  # arrays if q
-               if latent.q else None)
+        dDR = (
+            (parts[0][2] - parts[1][2]) / (2 * h),
+            (parts[0][3] - parts[1][3]) / (2 * h)  # type: ignore[operator]  # arrays if q
+            if latent.q
+            else None,
+        )
         dG = (parts[0][1] - parts[1][1]) / (2 * h) - self.At(D, R, self.curv_apply(deta))
         zdot = self.mode.factor.solve(dG)
-        return Direction(explicit=float(self.g0 @ deta), zdot=zdot,
-                         eta_dot=deta + self.A(D, R, zdot), scale=scale, k_w=k_w, dDR=dDR)
+        return Direction(
+            explicit=float(self.g0 @ deta),
+            zdot=zdot,
+            eta_dot=deta + self.A(D, R, zdot),
+            scale=scale,
+            k_w=k_w,
+            dDR=dDR,
+        )
 
     def _weight_exact(self, k_w: tuple[int, int], scale: float) -> Direction:
         """A parameter of a block with an aggregated feature: exact ∂A/∂θ and ∂offset/∂θ
         (:meth:`~mmreg.inference.latent.LatentModel.design_derivative`)."""
         latent, D, R = self.latent, self.D, self.R
         dD, dRd, doff = latent.design_derivative(tuple(self.theta), *k_w)
-        dR = (sp.csr_matrix((dRd, R.indices, R.indptr), shape=R.shape) if latent.q
-              else R)
+        dR = sp.csr_matrix((dRd, R.indices, R.indptr), shape=R.shape) if latent.q else R
         deta = doff + self.A(dD, dR, self.mode.z)  # ∂η/∂θ at fixed ẑ
         dG = self.At(dD, dR, self.g0) - self.At(D, R, self.curv_apply(deta))
         zdot = self.mode.factor.solve(dG)
-        return Direction(explicit=float(self.g0 @ deta), zdot=zdot,
-                         eta_dot=deta + self.A(D, R, zdot), scale=scale, k_w=k_w,
-                         dDR=(dD, dRd))
+        return Direction(
+            explicit=float(self.g0 @ deta),
+            zdot=zdot,
+            eta_dot=deta + self.A(D, R, zdot),
+            scale=scale,
+            k_w=k_w,
+            dDR=(dD, dRd),
+        )
 
     def _sd(self, b: int) -> Direction:
         """A random-effect SD: Q_b = K / s²."""
@@ -145,8 +164,9 @@ class Directions:
         dG = np.zeros(latent.dim)  # ∂G/∂s = −(∂Q/∂s) r = (2 / s³) K r_b
         dG[sl] = 2.0 * Kr / s**3
         zdot = self.mode.factor.solve(dG)
-        return Direction(explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot),
-                         scale=s, k_sd=b)
+        return Direction(
+            explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot), scale=s, k_sd=b
+        )
 
     def _phi(self, j: int, i: int) -> Direction:
         """A family parameter."""
@@ -162,5 +182,6 @@ class Directions:
         dg = (fam.derivs(eta, up)[0] - fam.derivs(eta, dn)[0]) / (2 * h)
         explicit = float(np.atleast_1d(fam.dphi(eta, phi))[i])
         zdot = self.mode.factor.solve(self.At(self.D, self.R, dg))
-        return Direction(explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot),
-                         scale=scale, k_phi=i)
+        return Direction(
+            explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot), scale=scale, k_phi=i
+        )

@@ -7,8 +7,9 @@ import numpy as np
 __all__ = ["linear_predictor"]
 
 
-def linear_predictor(D, R, offset: np.ndarray | None, z: np.ndarray, P: int,
-                     re: np.ndarray | None = None) -> np.ndarray:
+def linear_predictor(
+    D, R, offset: np.ndarray | None, z: np.ndarray, P: int, re: np.ndarray | None = None
+) -> np.ndarray:
     """The linear predictor ``eta = offset + D b + R r`` (the one place it is computed).
 
     Parameters

@@ -95,11 +95,19 @@ def _describe(obj, depth: int = 0) -> str:
     if isinstance(obj, (list, tuple)):
         return "[" + ",".join(_describe(o, depth + 1) for o in obj) + "]"
     if isinstance(obj, np.ndarray):
-        return f"array{obj.shape}:" + hashlib.sha256(np.ascontiguousarray(obj).tobytes()
-                                                      ).hexdigest()[:16]
+        return (
+            f"array{obj.shape}:"
+            + hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()[:16]
+        )
     if isinstance(obj, dict):
-        return "{" + ",".join(f"{k}={_describe(v, depth + 1)}" for k, v in sorted(
-            obj.items(), key=lambda kv: str(kv[0]))) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{k}={_describe(v, depth + 1)}"
+                for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))
+            )
+            + "}"
+        )
     attrs = getattr(obj, "__dict__", None)
     name = f"{type(obj).__module__}.{type(obj).__qualname__}"
     if attrs is None or callable(obj) and not attrs:
@@ -107,8 +115,9 @@ def _describe(obj, depth: int = 0) -> str:
     return name + _describe({k: v for k, v in attrs.items() if not callable(v)}, depth + 1)
 
 
-def run_settings(seed: int | None, tune: int, chains: int, walkers: int, particles: int,
-                 moves=None) -> dict:
+def run_settings(
+    seed: int | None, tune: int, chains: int, walkers: int, particles: int, moves=None
+) -> dict:
     """The sampler settings that change an MCMC run's draws (recorded in a checkpoint).
 
     Parameters
@@ -125,13 +134,21 @@ def run_settings(seed: int | None, tune: int, chains: int, walkers: int, particl
     dict
         JSON-serialisable settings; :func:`open_backends` adds the model's hash and layout.
     """
-    return {"seed": seed, "tune": int(tune), "chains": int(chains), "walkers": int(walkers),
-            "particles": int(particles),
-            "moves": "default" if moves is None else _hash([_describe(moves)])[:16]}
+    return {
+        "seed": seed,
+        "tune": int(tune),
+        "chains": int(chains),
+        "walkers": int(walkers),
+        "particles": int(particles),
+        "moves": "default" if moves is None else _hash([_describe(moves)])[:16],
+    }
 
 
-_WHAT = {"model": "model, data or priors", "layout": "sampler layout", "dim": "number of "
-         "sampled hyperparameters"}
+_WHAT = {
+    "model": "model, data or priors",
+    "layout": "sampler layout",
+    "dim": "number of sampled hyperparameters",
+}
 
 
 def _differences(stored: dict, ours: dict) -> list[str]:
@@ -141,8 +158,9 @@ def _differences(stored: dict, ours: dict) -> list[str]:
         if stored.get(k) == v:
             continue
         if k in ("model", "layout", "moves"):
-            out.append(f"the {_WHAT.get(k, k)} differ" if k == "model" else
-                       f"{_WHAT.get(k, k)} differs")
+            out.append(
+                f"the {_WHAT.get(k, k)} differ" if k == "model" else f"{_WHAT.get(k, k)} differs"
+            )
         elif k not in stored:
             out.append(f"{k} is not recorded in the file (written by an older mmreg)")
         else:

@@ -60,8 +60,9 @@ def _gaussian_mask(latent, space) -> np.ndarray:
     return mask
 
 
-def laplace_gradient(latent, space, u: np.ndarray, mode,
-                     sensitivity: np.ndarray | None = None) -> np.ndarray:
+def laplace_gradient(
+    latent, space, u: np.ndarray, mode, sensitivity: np.ndarray | None = None
+) -> np.ndarray:
     """d log p̂(y | ψ) / d u for every free hyperparameter (``space.free`` order).
 
     Closed forms where they exist and diag(H⁻¹) is cheap (:func:`gaussian_gradient`), the
@@ -111,7 +112,10 @@ def mode_sensitivity(latent, space, u: np.ndarray, mode) -> np.ndarray:
             f"the sensitivity of the latent effects to {bad} cannot be computed at the "
             "estimate (the weights or the likelihood overflow next to it); the coefficients' "
             "standard errors leave the uncertainty of these parameters out. Rescale the "
-            "covariates of the weight function or fit(method='mcmc').", MMWarning, stacklevel=3)
+            "covariates of the weight function or fit(method='mcmc').",
+            MMWarning,
+            stacklevel=3,
+        )
     return np.column_stack(cols)
 
 
@@ -146,8 +150,9 @@ class _LogdetDerivative:
         th = [x.copy() for x in dirs.theta]
         if d.k_w is not None:
             th[d.k_w[0]][d.k_w[1]] += t
-        Dm, Rm, _ = latent.assemble_fresh(tuple(th)) if d.k_w is not None else (
-            dirs.D, dirs.R, dirs.off)
+        Dm, Rm, _ = (
+            latent.assemble_fresh(tuple(th)) if d.k_w is not None else (dirs.D, dirs.R, dirs.off)
+        )
         s2 = dirs.sd.copy()
         if d.k_sd is not None:
             s2[d.k_sd] += t
@@ -163,8 +168,11 @@ class _LogdetDerivative:
             dld = self._sigma_identity(d)
         elif self.traces is not None:
             dld = self._selected_traces(d, eps)
-        elif d.k_sd is not None and self.quadratic and _small_block(self.latent,
-                                                                    self.mode.factor, d.k_sd):
+        elif (
+            d.k_sd is not None
+            and self.quadratic
+            and _small_block(self.latent, self.mode.factor, d.k_sd)
+        ):
             dld = self._small_block(d)
         else:
             vals = [self.shifted(sg * eps, d) for sg in (1.0, -1.0)]
@@ -188,8 +196,10 @@ class _LogdetDerivative:
         """tr(H⁻¹ Ḣ) exactly (module seltrace)."""
         traces = self.traces
         assert traces is not None  # called only when selected traces are available
-        wdot = (self.curvature_at(eps, d.k_phi, d.eta_dot).d
-                - self.curvature_at(-eps, d.k_phi, d.eta_dot).d) / (2 * eps)
+        wdot = (
+            self.curvature_at(eps, d.k_phi, d.eta_dot).d
+            - self.curvature_at(-eps, d.k_phi, d.eta_dot).d
+        ) / (2 * eps)
         dld = traces.curvature(wdot)
         if d.k_w is not None and d.dDR is not None:  # dDR is set for weight directions
             dld += traces.design(*d.dDR)
@@ -205,8 +215,9 @@ class _LogdetDerivative:
         return float(-2.0 / self.dirs.sd[d.k_sd] ** 3 * tr)
 
 
-def _logdet_gradient(latent, space, u, mode, which: np.ndarray,
-                     sensitivity: np.ndarray | None = None) -> np.ndarray:
+def _logdet_gradient(
+    latent, space, u, mode, which: np.ndarray, sensitivity: np.ndarray | None = None
+) -> np.ndarray:
     dirs = Directions(latent, space, u, mode)
     logdet = _LogdetDerivative(dirs)
     dnat = np.full(len(space.names), np.nan)

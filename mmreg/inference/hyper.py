@@ -35,8 +35,9 @@ class HyperSpace:
 
     def __init__(self, weight_names, sd_names, phi_names, priors: dict[str, Prior]):
         self.block_names = [tuple(b) for b in weight_names]
-        self.names = tuple(n for b in self.block_names for n in b) + tuple(sd_names) + tuple(
-            phi_names)
+        self.names = (
+            tuple(n for b in self.block_names for n in b) + tuple(sd_names) + tuple(phi_names)
+        )
         self.n_sd = len(sd_names)
         n_w = sum(len(b) for b in self.block_names)
         #: positions of the weight parameters, the SDs and the family parameters ``phi``
@@ -58,8 +59,10 @@ class HyperSpace:
         #: transform of each free coordinate: 0 identity (real), 1 log above a lower bound,
         #: 2 scaled logit (bounded), 3 log below an upper bound
         self.transform = np.where(
-            np.isfinite(self.lower) & np.isfinite(self.upper), 2,
-            np.where(np.isfinite(self.lower), 1, np.where(np.isfinite(self.upper), 3, 0)))
+            np.isfinite(self.lower) & np.isfinite(self.upper),
+            2,
+            np.where(np.isfinite(self.lower), 1, np.where(np.isfinite(self.upper), 3, 0)),
+        )
         base = np.zeros(len(self.names))
         for n, v in self.fixed.items():
             base[self.names.index(n)] = v
@@ -142,8 +145,7 @@ class HyperSpace:
         if b.any():
             # log(hi - lo) + log s + log(1 - s), s = expit(u), computed stably
             ub = u[b]
-            out += float(np.sum(np.log(hi[b] - lo[b]) - np.logaddexp(0, ub)
-                                - np.logaddexp(0, -ub)))
+            out += float(np.sum(np.log(hi[b] - lo[b]) - np.logaddexp(0, ub) - np.logaddexp(0, -ub)))
         return out
 
     def dnatural(self, u: np.ndarray) -> np.ndarray:
@@ -174,7 +176,7 @@ class HyperSpace:
         x = np.asarray(x, float)
         theta, i = [], 0
         for b in self.block_names:
-            theta.append(x[i:i + len(b)])
+            theta.append(x[i : i + len(b)])
             i += len(b)
         sd = x[self.sd_slice]
         phi = tuple(float(v) for v in x[self.phi_slice])

@@ -204,8 +204,9 @@ class _Objective:
         return md, self._value(md, u)
 
 
-def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
-                maxiter: int = 500, mcmc_start: bool = False) -> LaplaceFit:
+def fit_laplace(
+    posterior: Posterior, u0: np.ndarray | None = None, maxiter: int = 500, mcmc_start: bool = False
+) -> LaplaceFit:
     """Optimise the hyperparameters and compute the Laplace covariance.
 
     Parameters
@@ -230,7 +231,11 @@ def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
             f"the priors of {', '.join(conflicts)} lie far below the scale of the outcome "
             "(SD {:.4g}): they will pull these estimates towards 0. Rescale the outcome "
             "(e.g. to thousands) or give priors on its scale.".format(
-                float(np.std(latent.design.outcome["y"]))), MMWarning, stacklevel=3)
+                float(np.std(latent.design.outcome["y"]))
+            ),
+            MMWarning,
+            stacklevel=3,
+        )
     obj = _Objective(latent, space)
     lo, hi = space.search_box()
     if space.dim:
@@ -247,10 +252,13 @@ def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
             u0 = res.x
         res.nit = nit
         for msg in sorted(obj.failures):
-            warnings.warn(f"{msg} for some parameter values tried by the optimiser (e.g. exp() "
-                          "overflowing); those values were rejected. Consider rescaling the "
-                          "covariate or reparametrising the weight function.", MMWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"{msg} for some parameter values tried by the optimiser (e.g. exp() "
+                "overflowing); those values were rejected. Consider rescaling the "
+                "covariate or reparametrising the weight function.",
+                MMWarning,
+                stacklevel=3,
+            )
         if edge.any():
             nat = space.natural_free(res.x)
             names = ", ".join(f"{space.free[j]} = {nat[j]:.4g}" for j in np.flatnonzero(edge))
@@ -260,15 +268,17 @@ def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
                 "bound it, so it is not an estimate. Rescale the outcome or covariates, give "
                 "this parameter an informative prior or fix it (priors={...: Fixed(value)}).",
                 MMWarning,
-                stacklevel=3)
+                stacklevel=3,
+            )
             res.success = False
             res.message = f"estimate at the edge of the search region ({names})"
         if res.success and not _stationary(obj, res.x, lo, us):
             res.success = False
             res.message = "the gradient at the solution is not small (optimiser stalled)"
         if not res.success:
-            warnings.warn(f"the Laplace optimiser did not converge: {res.message}", MMWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"the Laplace optimiser did not converge: {res.message}", MMWarning, stacklevel=3
+            )
         u = res.x
     else:
         u = np.zeros(0)
@@ -281,14 +291,16 @@ def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
     except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
         mode, f_opt = None, str(exc)  # type: ignore[assignment]  # f_opt: the reason
     if mode is None or not f_opt < _BIG:
-        at = ", ".join(f"{n} = {v:.4g}" for n, v in zip(space.free, space.natural_free(u),
-                                                        strict=True))
+        at = ", ".join(
+            f"{n} = {v:.4g}" for n, v in zip(space.free, space.natural_free(u), strict=True)
+        )
         why = f" ({f_opt})" if isinstance(f_opt, str) else ""
         raise MMDataError(
             f"the {latent.family.family.name} model cannot be evaluated at the hyperparameters "
             f"the optimiser ended at ({at or 'none'}){why}: the likelihood or its curvature "
             "is not finite there. Check the scale of the outcome and covariates (rescale "
-            "extreme values) and the weight function, or give starting values (start=...).")
+            "extreme values) and the weight function, or give starting values (start=...)."
+        )
     P = latent.P
     cov_u, ok = _hyper_covariance(obj, u, warn=not mcmc_start)
     cov_bb = mode.factor.coef_block(P)
@@ -299,14 +311,23 @@ def fit_laplace(posterior: Posterior, u0: np.ndarray | None = None,
     else:
         J = np.zeros((latent.dim, 0))
         cross, cov_coef = J, cov_bb
-    return LaplaceFit(u=u, cov_u=cov_u, mode=mode, cov_coef=cov_coef,
-                      cross=cross, sensitivity=J,
-                      log_posterior=-float(f_opt), optimizer=res, hessian_ok=ok,
-                      box=(lo, hi))
+    return LaplaceFit(
+        u=u,
+        cov_u=cov_u,
+        mode=mode,
+        cov_coef=cov_coef,
+        cross=cross,
+        sensitivity=J,
+        log_posterior=-float(f_opt),
+        optimizer=res,
+        hessian_ok=ok,
+        box=(lo, hi),
+    )
 
 
-def _warm_start(obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int,
-                lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _warm_start(
+    obj: _Objective, u0: np.ndarray, space: HyperSpace, maxiter: int, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Optimise the other hyperparameters with the weight parameters held at their start.
 
     Weight functions such as ``exp(b1 * x)`` make the objective strongly non-quadratic in
@@ -356,9 +377,16 @@ def _stationary(obj: _ValueAndGrad, u: np.ndarray, lo: np.ndarray, us: np.ndarra
     return bool(np.all((np.abs(g * us) < 1e-2 * max(1.0, abs(f0)) ** 0.5) | at_lower))
 
 
-def _minimize(obj: _ValueAndGrad, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-              us: np.ndarray, maxiter: int, radius: float = 2.5,
-              rounds: int = 16) -> optimize.OptimizeResult:
+def _minimize(
+    obj: _ValueAndGrad,
+    u0: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    us: np.ndarray,
+    maxiter: int,
+    radius: float = 2.5,
+    rounds: int = 16,
+) -> optimize.OptimizeResult:
     """L-BFGS-B inside a moving trust box, in the coordinates' data units ``u / us``.
 
     A quasi-Newton step can jump to hyperparameters where the likelihood underflows or the
@@ -385,12 +413,16 @@ def _minimize(obj: _ValueAndGrad, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray
     for _ in range(rounds):
         blo, bhi = np.maximum(vlo, center - radius), np.minimum(vhi, center + radius)
         bounds = list(zip(blo, bhi, strict=True))
-        res = optimize.minimize(fun, center, method="L-BFGS-B", bounds=bounds,
-                                jac=True, options={"maxiter": maxiter, "ftol": 1e-13,
-                                                   "gtol": 1e-6})
+        res = optimize.minimize(
+            fun,
+            center,
+            method="L-BFGS-B",
+            bounds=bounds,
+            jac=True,
+            options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-6},
+        )
         nit += res.nit
-        at_box = ((np.isclose(res.x, blo) & (blo > vlo))
-                  | (np.isclose(res.x, bhi) & (bhi < vhi)))
+        at_box = (np.isclose(res.x, blo) & (blo > vlo)) | (np.isclose(res.x, bhi) & (bhi < vhi))
         moved = np.abs(res.x - center)
         center = res.x
         outward = at_box | (moved >= radius)
@@ -406,8 +438,7 @@ def _minimize(obj: _ValueAndGrad, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray
     return res
 
 
-def _hyper_covariance(obj: _Objective, u: np.ndarray,
-                      warn: bool = True) -> tuple[np.ndarray, bool]:
+def _hyper_covariance(obj: _Objective, u: np.ndarray, warn: bool = True) -> tuple[np.ndarray, bool]:
     """Inverse observed information of ``u`` (central differences of the exact gradient).
 
     The curvature is taken in the coordinates' data units (``obj.uscale``: a weight
@@ -432,13 +463,15 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray,
     small = w <= tol
     ok = not bool(small.any())
     if not ok and warn:
-        bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, small]).max(axis=1)
-                                                          > 0.3)]
+        bad = [obj.space.free[i] for i in np.flatnonzero(np.abs(V[:, small]).max(axis=1) > 0.3)]
         warnings.warn(
             "the marginal posterior of the hyperparameters is flat or not at a maximum in "
             f"the direction of {bad or list(obj.space.free)}; their standard errors are not "
             "reliable (an SD may be at its lower bound, or a weight parameter unidentified). "
-            "Consider fit(method='mcmc').", MMWarning, stacklevel=4)
+            "Consider fit(method='mcmc').",
+            MMWarning,
+            stacklevel=4,
+        )
     if not ok:
         w = np.maximum(w, 1e-8 * max(1.0, np.max(np.abs(w))))
     return us[:, None] * ((V / w) @ V.T) * us[None, :], ok

@@ -121,8 +121,9 @@ class LatentModel:
                 rr.append(np.arange(n) if blk.re_rows is None else blk.re_rows)
                 cc.append(col0 + state)
                 x = np.asarray(blk.re_values, float)
-                src.append(("fixed", None, x) if blk.weighted_by is None
-                           else ("mm", blk.weighted_by, x))
+                src.append(
+                    ("fixed", None, x) if blk.weighted_by is None else ("mm", blk.weighted_by, x)
+                )
             self.re_sizes.append(size)
             col0 += size
         self.q = col0
@@ -154,8 +155,11 @@ class LatentModel:
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
-        self.pattern = (SparsePattern(self._R, list(zip(local, self.re_K, strict=True)))
-                         if self.q >= self.SPARSE_MIN else None)
+        self.pattern = (
+            SparsePattern(self._R, list(zip(local, self.re_K, strict=True)))
+            if self.q >= self.SPARSE_MIN
+            else None
+        )
         # column positions of each block's aggregated covariates in D
         p0 = design.X.shape[1]
         self._mm_cols = []
@@ -166,8 +170,9 @@ class LatentModel:
     # ------------------------------------------------------------------ assembly
     def weights(self, theta: tuple[np.ndarray, ...], derivative: bool = False):
         """Weights (and derivatives) of every mm block at ``theta``."""
-        return [b.weights(t, derivative=derivative) for b, t in zip(self.design.mm, theta,
-                                                                      strict=True)]
+        return [
+            b.weights(t, derivative=derivative) for b, t in zip(self.design.mm, theta, strict=True)
+        ]
 
     def assemble(self, theta: tuple[np.ndarray, ...]):
         """Dense coefficient design D (n × P), sparse RE design R and offset at ``theta``.
@@ -203,17 +208,24 @@ class LatentModel:
         D[:, :p0] = d.X
         col = p0
         for part in mm_parts:
-            D[:, col:col + part.shape[1]] = part
+            D[:, col : col + part.shape[1]] = part
             col += part.shape[1]
         for h in d.hm:
             k = h.Z.shape[1] + h.fe.shape[1]
             if k:
-                D[:, col:col + k] = np.hstack([h.Z, h.fe])
+                D[:, col : col + k] = np.hstack([h.Z, h.fe])
                 col += k
         if self.q:
-            vals = np.concatenate([x if kind == "fixed" else ws[i]  # type: ignore[index]
-                                   if x is None else ws[i] * x  # type: ignore[index]
-                                   for kind, i, x in self._r_src])
+            vals = np.concatenate(
+                [
+                    x
+                    if kind == "fixed"
+                    else ws[i]  # type: ignore[index]
+                    if x is None
+                    else ws[i] * x  # type: ignore[index]
+                    for kind, i, x in self._r_src
+                ]
+            )
             R0 = self._R
             R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
         else:
@@ -340,8 +352,11 @@ class LatentModel:
             pat = self.pattern
             assert pat is not None  # the sparse path only
             ones = np.ones(self.n)
-            self._products = (D.T @ D, np.asarray((R.T @ D).T),
-                              pat.fill(R.data, ones, np.zeros(len(self.re_sizes))))
+            self._products = (
+                D.T @ D,
+                np.asarray((R.T @ D).T),
+                pat.fill(R.data, ones, np.zeros(len(self.re_sizes))),
+            )
         DD, DR, RR = self._products
         Hbb = d0 * DD
         Hbb[np.diag_indices(self.P)] += self.coef_prec
@@ -350,8 +365,14 @@ class LatentModel:
         Hrr = d0 * RR + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
         return Hbb, d0 * DR, Hrr
 
-    def mode(self, hyper: Hyper, z0: np.ndarray | None = None, tol: float = 1e-9,
-             max_iter: int = 100, chord: bool = False) -> Mode:
+    def mode(
+        self,
+        hyper: Hyper,
+        z0: np.ndarray | None = None,
+        tol: float = 1e-9,
+        max_iter: int = 100,
+        chord: bool = False,
+    ) -> Mode:
         """Conditional mode ẑ(ψ) and the Laplace approximation of log p(y | ψ).
 
         With ``chord=True`` the Hessian is factored once, at ``z0``, and reused for every
@@ -418,14 +439,22 @@ class LatentModel:
                 converged = t == 1.0
                 break
         r = z - m
-        log_prior_z = (-0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd)
-                       - 0.5 * self.dim * _LOG2PI)
+        log_prior_z = (
+            -0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd) - 0.5 * self.dim * _LOG2PI
+        )
         loglik = fam.loglik(eta, phi)
         assert fac is not None  # the loop runs at least once
         log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
-        return Mode(z=z, eta=eta, loglik=float(loglik), factor=fac,
-                    log_marginal=float(log_ml), log_prior_z=float(log_prior_z),
-                    converged=converged, iterations=it)
+        return Mode(
+            z=z,
+            eta=eta,
+            loglik=float(loglik),
+            factor=fac,
+            log_marginal=float(log_ml),
+            log_prior_z=float(log_prior_z),
+            converged=converged,
+            iterations=it,
+        )
 
     # ------------------------------------------------------------------ sampling
     def draw_conditional(self, mode: Mode, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -433,8 +462,16 @@ class LatentModel:
         eps = rng.standard_normal((self.dim, size))
         return mode.z[:, None] + mode.factor.sample(eps)
 
-    def _mean_shift(self, hyper: Hyper, mode: Mode, D, R, rng: np.random.Generator,
-                    pilot: int = 16, h: float = 1e-4) -> np.ndarray:
+    def _mean_shift(
+        self,
+        hyper: Hyper,
+        mode: Mode,
+        D,
+        R,
+        rng: np.random.Generator,
+        pilot: int = 16,
+        h: float = 1e-4,
+    ) -> np.ndarray:
         """Approximate E[z | y, ψ] − ẑ: the first-order (skewness) correction of the mode,
 
         δ = ½ H⁻¹ Aᵀ (ℓ‴(η̂) ∘ v),  v_i = Var(η_i) under the Laplace Gaussian,

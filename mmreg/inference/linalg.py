@@ -80,8 +80,9 @@ class SchurFactor:
     blocks, SuperLU or CHOLMOD), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb
     (a :class:`~mmreg.inference.factors.LatentFactor`)."""
 
-    def __init__(self, Hbb: np.ndarray, Hbr: np.ndarray, rr_data: np.ndarray,
-                 pattern: SparsePattern):
+    def __init__(
+        self, Hbb: np.ndarray, Hbr: np.ndarray, rr_data: np.ndarray, pattern: SparsePattern
+    ):
         self.pattern = pattern
         self.P = Hbb.shape[0]
         self.rr = pattern.factor_rr(rr_data)
@@ -118,8 +119,11 @@ class SchurFactor:
         """
         P, pat = self.P, self.pattern
         eps = np.atleast_2d(eps.T).T
-        xb = sla.solve_triangular(self.LS, eps[:P], lower=True, trans="T",
-                                  check_finite=False) if P else eps[:0]
+        xb = (
+            sla.solve_triangular(self.LS, eps[:P], lower=True, trans="T", check_finite=False)
+            if P
+            else eps[:0]
+        )
         xr = self.rr.sample(np.ascontiguousarray(eps[P:])) - self.W @ xb
         return np.vstack([xb, xr[pat.inv]])
 

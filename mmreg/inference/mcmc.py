@@ -59,8 +59,11 @@ class MCMCFit:
 
 
 def _seed_for(u: np.ndarray, seed: int) -> int:
-    h = hashlib.blake2b(np.ascontiguousarray(u, dtype=np.float64).tobytes(),
-                        digest_size=8, key=seed.to_bytes(8, "little", signed=False))
+    h = hashlib.blake2b(
+        np.ascontiguousarray(u, dtype=np.float64).tobytes(),
+        digest_size=8,
+        key=seed.to_bytes(8, "little", signed=False),
+    )
     return int.from_bytes(h.digest(), "little")
 
 
@@ -71,8 +74,16 @@ class LogPosterior:
     the seed is kept by emcee as a blob to regenerate the particles of kept states.
     """
 
-    def __init__(self, posterior, z0: np.ndarray, u0: np.ndarray, J: np.ndarray,
-                 particles: int, seed: int, keep_z: bool = False):
+    def __init__(
+        self,
+        posterior,
+        z0: np.ndarray,
+        u0: np.ndarray,
+        J: np.ndarray,
+        particles: int,
+        seed: int,
+        keep_z: bool = False,
+    ):
         self.posterior = posterior = as_posterior(posterior)
         # keep_z: also return the latent draw of every evaluated point (an emcee blob), so
         # kept states need no second evaluation; only for small latent vectors (memory)
@@ -89,15 +100,19 @@ class LogPosterior:
         self.tol = 1e-9 if particles == 0 else 1e-2
 
     @classmethod
-    def from_laplace(cls, posterior, laplace, particles: int, seed: int,
-                     keep_z: bool = False) -> LogPosterior:
+    def from_laplace(
+        cls, posterior, laplace, particles: int, seed: int, keep_z: bool = False
+    ) -> LogPosterior:
         """The log posterior warm-started from a Laplace fit."""
-        return cls(posterior, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed,
-                   keep_z)
+        return cls(
+            posterior, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed, keep_z
+        )
 
     def __reduce__(self):
-        return (type(self), (self.posterior, self.z0, self.u0, self.J, self.K, self.seed,
-                             self.keep_z))
+        return (
+            type(self),
+            (self.posterior, self.z0, self.u0, self.J, self.K, self.seed, self.keep_z),
+        )
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -167,11 +182,23 @@ def _default_walkers(dim: int) -> int:
     return w + (w % 2)
 
 
-def fit_mcmc(posterior, draws: int = 1000, tune: int = 60, chains: int = 4, thin: int = 1,
-             seed: int | None = None, progress: bool | None = None, backend: str | None = None,
-             pool=None, cores: int | None = None, walkers: int | None = None,
-             particles: int | None = None, moves=None, laplace=None,
-             start=None) -> MCMCFit:
+def fit_mcmc(
+    posterior,
+    draws: int = 1000,
+    tune: int = 60,
+    chains: int = 4,
+    thin: int = 1,
+    seed: int | None = None,
+    progress: bool | None = None,
+    backend: str | None = None,
+    pool=None,
+    cores: int | None = None,
+    walkers: int | None = None,
+    particles: int | None = None,
+    moves=None,
+    laplace=None,
+    start=None,
+) -> MCMCFit:
     """Sample the exact posterior.
 
     Parameters
@@ -241,46 +268,102 @@ def fit_mcmc(posterior, draws: int = 1000, tune: int = 60, chains: int = 4, thin
         :func:`~mmreg.inference.options.check_fit_options`), or a checkpoint file of
         another model or settings, or in use by another run.
     """
-    opts = dict(draws=draws, tune=tune, chains=chains, thin=thin, seed=seed,
-                progress=progress, backend=backend, pool=pool, cores=cores, walkers=walkers,
-                particles=particles, moves=moves, laplace=laplace, start=start)
+    opts = dict(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        thin=thin,
+        seed=seed,
+        progress=progress,
+        backend=backend,
+        pool=pool,
+        cores=cores,
+        walkers=walkers,
+        particles=particles,
+        moves=moves,
+        laplace=laplace,
+        start=start,
+    )
     posterior = as_posterior(posterior)
     model = posterior.source  # option checks and checkpoint fingerprints name the model
     _, opts = check_fit_options(model, "mcmc", opts)
-    draws, tune, chains, thin, seed = (opts[k] for k in ("draws", "tune", "chains", "thin",
-                                                         "seed"))
+    draws, tune, chains, thin, seed = (opts[k] for k in ("draws", "tune", "chains", "thin", "seed"))
     space = posterior.space
     dim = space.dim
     K = posterior.particles(particles)
     nw = walkers or _default_walkers(dim)
     with run_lock(backend):
-        settings = run_settings(seed=seed, tune=tune, chains=chains, walkers=nw, particles=K,
-                                moves=moves)
+        settings = run_settings(
+            seed=seed, tune=tune, chains=chains, walkers=nw, particles=K, moves=moves
+        )
         if seed is None:
             seed = stored_seed(backend)
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
         settings["seed"] = seed
         # the checkpoint (if any) is checked before the Laplace fit: a mismatch costs nothing
-        backends = open_backends(backend, model, chains, nw, dim,
-                                 layout=sampler_layout(posterior), settings=settings)
+        backends = open_backends(
+            backend, model, chains, nw, dim, layout=sampler_layout(posterior), settings=settings
+        )
         if laplace is None:
             laplace = fit_laplace(posterior, opts["start"], mcmc_start=True)
-        return _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool,
-                       cores, backends, progress)
+        return _sample(
+            posterior,
+            laplace,
+            K,
+            seed,
+            nw,
+            draws,
+            tune,
+            chains,
+            thin,
+            moves,
+            pool,
+            cores,
+            backends,
+            progress,
+        )
 
 
-def _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, pool, cores,
-            backends, progress) -> MCMCFit:
-    logpost = LogPosterior.from_laplace(posterior, laplace, K, seed,
-                                        keep_z=keeps_latent(posterior))
+def _sample(
+    posterior,
+    laplace,
+    K,
+    seed,
+    nw,
+    draws,
+    tune,
+    chains,
+    thin,
+    moves,
+    pool,
+    cores,
+    backends,
+    progress,
+) -> MCMCFit:
+    logpost = LogPosterior.from_laplace(posterior, laplace, K, seed, keep_z=keeps_latent(posterior))
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
     rng0 = np.random.default_rng(seed)
     show = _interactive() if progress is None else bool(progress)
-    jobs = [(logpost, laplace.u, laplace.cov_u, nw, tune, steps, thin, rng0.integers(2**63),
-             moves, adapt, pool, backends[c], (c, chains) if show else None)
-            for c in range(chains)]
+    jobs = [
+        (
+            logpost,
+            laplace.u,
+            laplace.cov_u,
+            nw,
+            tune,
+            steps,
+            thin,
+            rng0.integers(2**63),
+            moves,
+            adapt,
+            pool,
+            backends[c],
+            (c, chains) if show else None,
+        )
+        for c in range(chains)
+    ]
     if cores is not None and cores > 1 and chains > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -288,8 +371,7 @@ def _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, p
         # CHOLMOD (and the BLAS it runs on) can hang in a forked child once the parent has
         # used it: such models start fresh interpreters instead
         pat = posterior.latent.pattern
-        ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod \
-            else None
+        ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
             out = list(ex.map(_chain_job, jobs))
     else:
@@ -299,9 +381,18 @@ def _sample(posterior, laplace, K, seed, nw, draws, tune, chains, thin, moves, p
     lls = np.stack([o[2] for o in out])
     acc = [o[3] for o in out]
     sd_est = _estimator_sd(logpost, laplace.u) if K else 0.0
-    return MCMCFit(u=u, z=zs, loglik=lls, acceptance=np.stack(acc), n_chains=chains,
-                   n_draws=draws, tune=tune, particles=K, log_estimate_sd=sd_est,
-                   laplace=laplace)
+    return MCMCFit(
+        u=u,
+        z=zs,
+        loglik=lls,
+        acceptance=np.stack(acc),
+        n_chains=chains,
+        n_draws=draws,
+        tune=tune,
+        particles=K,
+        log_estimate_sd=sd_est,
+        laplace=laplace,
+    )
 
 
 def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
@@ -318,20 +409,35 @@ def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
         p0[bad] = rng.multivariate_normal(u_hat, cov, size=len(bad))
     raise MMDataError(
         "could not find starting points with a finite posterior around the Laplace fit; "
-        "check the weight function and priors (see the Laplace fit's warnings)")
+        "check the weight function and priors (see the Laplace fit's warnings)"
+    )
 
 
 def _chain_job(job):
     """One chain: sample, thin, and draw the latent vector of every kept state."""
-    (logpost, u_hat, cov_u, nw, tune, steps, thin, cseed, moves, adapt, pool, backends,
-     progress) = job
+    (
+        logpost,
+        u_hat,
+        cov_u,
+        nw,
+        tune,
+        steps,
+        thin,
+        cseed,
+        moves,
+        adapt,
+        pool,
+        backends,
+        progress,
+    ) = job
     from threadpoolctl import threadpool_limits
 
     crng = np.random.default_rng(cseed)
     # one BLAS thread also in worker processes (cores=); emcee's (-inf) - (-inf) is harmless
     with threadpool_limits(1, user_api="blas"), np.errstate(invalid="ignore", over="ignore"):
-        chain, blob, af = _run_chain(logpost, u_hat, cov_u, nw, tune, steps, crng, moves,
-                                     adapt, pool, backends, progress)
+        chain, blob, af = _run_chain(
+            logpost, u_hat, cov_u, nw, tune, steps, crng, moves, adapt, pool, backends, progress
+        )
     u = chain[::thin]
     z, ll = _latent_draws(logpost.posterior, logpost, u[None], blob[::thin][None])
     return u, z[0], ll[0], af
@@ -342,14 +448,14 @@ def _sampler(logpost, nw, moves, pool, backend, rng):
     blobs: list[tuple] = [("seed", np.uint64)]
     if logpost.keep_z:
         blobs.append(("z", np.float64, (logpost.latent.dim,)))
-    smp = emcee.EnsembleSampler(nw, dim, logpost, moves=moves, pool=pool, backend=backend,
-                                blobs_dtype=blobs)
+    smp = emcee.EnsembleSampler(
+        nw, dim, logpost, moves=moves, pool=pool, backend=backend, blobs_dtype=blobs
+    )
     smp.random_state = np.random.RandomState(rng.integers(2**31)).get_state()
     return smp
 
 
-def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, backends,
-               progress):
+def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, backends, progress):
     """One ensemble: staged tuning with an adapted independence proposal, kept steps.
 
     Tuning starts around the Laplace fit with :func:`default_moves`; with ``adapt`` it
@@ -371,8 +477,11 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
         done = tb.iteration if tb.initialized else 0
         if done >= end:
             continue
-        mv = (moves or default_moves(u_hat, cov_u)) if k == 0 else \
-            adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
+        mv = (
+            (moves or default_moves(u_hat, cov_u))
+            if k == 0
+            else adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
+        )
         st = _sampler(logpost, nw, mv, pool, tb, rng)
         p0 = _start(logpost, u_hat, cov_u, nw, rng) if done == 0 else None
         _advance(st, p0, end - done, bar, done * nw)
@@ -402,8 +511,9 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
 def _interactive() -> bool:
     """A terminal or a Jupyter kernel (whose ``sys.stderr`` is not a TTY) is interactive."""
     err = sys.stderr
-    return bool(getattr(err, "isatty", lambda: False)()) or \
-        type(err).__module__.startswith("ipykernel")
+    return bool(getattr(err, "isatty", lambda: False)()) or type(err).__module__.startswith(
+        "ipykernel"
+    )
 
 
 def _progress_bar(progress, total: int):
@@ -413,8 +523,14 @@ def _progress_bar(progress, total: int):
     from tqdm.auto import tqdm
 
     c, chains = progress
-    return tqdm(total=total, desc=f"chain {c + 1}/{chains}", unit="draw", position=c,
-                leave=True, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=f"chain {c + 1}/{chains}",
+        unit="draw",
+        position=c,
+        leave=True,
+        dynamic_ncols=True,
+    )
 
 
 def _advance(smp, state, n: int, bar, at: int) -> None:

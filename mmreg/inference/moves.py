@@ -31,10 +31,10 @@ class LaplaceIndependenceMove(MHMove):
         Inflation of the proposal scale.
     """
 
-    def __init__(self, mean: np.ndarray, cov: np.ndarray, df: float = 5.0,
-                 scale: float = 1.2):
-        self.dist = stats.multivariate_t(loc=np.asarray(mean, float),
-                                         shape=scale**2 * np.asarray(cov, float), df=df)
+    def __init__(self, mean: np.ndarray, cov: np.ndarray, df: float = 5.0, scale: float = 1.2):
+        self.dist = stats.multivariate_t(
+            loc=np.asarray(mean, float), shape=scale**2 * np.asarray(cov, float), df=df
+        )
         self._chol = np.linalg.cholesky(self.dist.shape)
         super().__init__(self._propose, ndim=len(mean))
 
@@ -76,8 +76,15 @@ class KDEIndependenceMove(MHMove):
         Degrees of freedom and scale inflation of the t component.
     """
 
-    def __init__(self, points: np.ndarray, mean: np.ndarray, cov: np.ndarray,
-                 tail: float = 0.1, df: float = 10.0, scale: float = 1.1):
+    def __init__(
+        self,
+        points: np.ndarray,
+        mean: np.ndarray,
+        cov: np.ndarray,
+        tail: float = 0.1,
+        df: float = 10.0,
+        scale: float = 1.1,
+    ):
         self.kde = stats.gaussian_kde(np.asarray(points, float).T)
         self.t = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)  # the tail component
         self.tail = float(tail)

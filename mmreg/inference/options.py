@@ -36,7 +36,7 @@ MAX_SEED = 2**64 - 1
 
 LAPLACE_OPTIONS = {
     "start": "a dict {hyperparameter name: value} or an array of the unconstrained free "
-             "hyperparameters",
+    "hyperparameters",
     "maxiter": "an integer >= 1 (optimiser iterations)",
 }
 MCMC_OPTIONS = {
@@ -57,23 +57,34 @@ MCMC_OPTIONS = {
 }
 _METHODS = {"laplace": LAPLACE_OPTIONS, "mcmc": MCMC_OPTIONS}
 #: Names that users of other packages pass, with the mmreg option they mean.
-_ALIASES = {"n_iter": "draws (= bml's n_iter - n_burnin)", "n_burnin": "tune", "n_chains": "chains",
-            "n_thin": "thin", "nwalkers": "walkers", "iterations": "draws",
-            "warmup": "tune", "burn": "tune", "burnin": "tune", "random_state": "seed",
-            "n_jobs": "cores", "samples": "draws", "nsteps": "draws"}
+_ALIASES = {
+    "n_iter": "draws (= bml's n_iter - n_burnin)",
+    "n_burnin": "tune",
+    "n_chains": "chains",
+    "n_thin": "thin",
+    "nwalkers": "walkers",
+    "iterations": "draws",
+    "warmup": "tune",
+    "burn": "tune",
+    "burnin": "tune",
+    "random_state": "seed",
+    "n_jobs": "cores",
+    "samples": "draws",
+    "nsteps": "draws",
+}
 _BIG = 2**62  # integers beyond this are refused before any arithmetic on them
 
 
 def check_method(method) -> str:
     """``method`` lower-cased and stripped; MMSpecError for anything but laplace/mcmc."""
     if not isinstance(method, str) or method.strip().lower() not in _METHODS:
-        raise MMSpecError(f"method must be 'laplace' or 'mcmc' (case-insensitive), got "
-                          f"{method!r}")
+        raise MMSpecError(f"method must be 'laplace' or 'mcmc' (case-insensitive), got {method!r}")
     return method.strip().lower()
 
 
-def check_int(name: str, value, lo: int, hi: int | None = None, none_ok: bool = False,
-              owner: str = "fit()") -> int | None:
+def check_int(
+    name: str, value, lo: int, hi: int | None = None, none_ok: bool = False, owner: str = "fit()"
+) -> int | None:
     """``value`` as an int in ``[lo, hi]``; bools, floats and strings are refused.
 
     Parameters
@@ -100,8 +111,9 @@ def check_int(name: str, value, lo: int, hi: int | None = None, none_ok: bool = 
     rng = f">= {lo}" if hi is None else f"in [{lo}, {shown}]"
     what = f"{'None or ' if none_ok else ''}an integer {rng}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral)):
-        raise MMSpecError(f"{owner} argument {name} must be {what}, got "
-                          f"{type(value).__name__} {value!r}")
+        raise MMSpecError(
+            f"{owner} argument {name} must be {what}, got {type(value).__name__} {value!r}"
+        )
     if not lo <= int(value) <= top:
         raise MMSpecError(f"{owner} argument {name} must be {what}, got {value!r}")
     return int(value)
@@ -137,8 +149,10 @@ def _unknown(method: str, keys: list[str], owner: str) -> MMSpecError:
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
         lines.append(f"{k!r}{hint}")
-    return MMSpecError(f"{owner} with method={method!r} does not take {', '.join(lines)}; "
-                       f"valid options: {', '.join(valid)}")
+    return MMSpecError(
+        f"{owner} with method={method!r} does not take {', '.join(lines)}; "
+        f"valid options: {', '.join(valid)}"
+    )
 
 
 def _check_start(model, start, owner: str) -> np.ndarray | None:
@@ -159,8 +173,10 @@ def _check_start(model, start, owner: str) -> np.ndarray | None:
                 parts.append(f"{coef} are coefficients (integrated out, no start value)")
             if fixed:
                 parts.append(f"{fixed} are fixed by their prior")
-            raise MMSpecError(f"{owner} argument start: {'; '.join(parts)}; start takes "
-                              f"values of the free hyperparameters {free}")
+            raise MMSpecError(
+                f"{owner} argument start: {'; '.join(parts)}; start takes "
+                f"values of the free hyperparameters {free}"
+            )
         u0 = model.posterior.start_values()
         x = space.natural_free(u0)
         for k, v in start.items():
@@ -170,12 +186,15 @@ def _check_start(model, start, owner: str) -> np.ndarray | None:
                 raise MMSpecError(
                     f"{owner} argument start[{k!r}] must be a finite number in "
                     f"({space.lower[i]}, {space.upper[i]}) (the support of its prior), "
-                    f"got {v!r}")
+                    f"got {v!r}"
+                )
             x[i] = float(v)
         return space.unconstrain(x)
     if isinstance(start, (str, bytes)) or not np.iterable(start):
-        raise MMSpecError(f"{owner} argument start must be a dict {{name: value}} over "
-                          f"{free} or an array of length {len(free)}, got {start!r}")
+        raise MMSpecError(
+            f"{owner} argument start must be a dict {{name: value}} over "
+            f"{free} or an array of length {len(free)}, got {start!r}"
+        )
     try:
         u = np.asarray(start, dtype=float)
     except (TypeError, ValueError):
@@ -183,7 +202,8 @@ def _check_start(model, start, owner: str) -> np.ndarray | None:
     if u.shape != (len(free),):
         raise MMSpecError(
             f"{owner} argument start has shape {u.shape}; an array start must have length "
-            f"{len(free)} (unconstrained values of {free}), or pass a dict by name")
+            f"{len(free)} (unconstrained values of {free}), or pass a dict by name"
+        )
     if not np.all(np.isfinite(u)):
         raise MMSpecError(f"{owner} argument start must be finite, got {start!r}")
     return u
@@ -198,14 +218,18 @@ def _check_moves(moves) -> None:
     ok = bool(items)
     for m in items or ():
         if isinstance(m, tuple):
-            ok &= (len(m) == 2 and isinstance(m[0], Move) and isinstance(m[1], numbers.Real)
-                   and not isinstance(m[1], bool) and bool(np.isfinite(float(m[1])))
-                   and float(m[1]) > 0)
+            ok &= (
+                len(m) == 2
+                and isinstance(m[0], Move)
+                and isinstance(m[1], numbers.Real)
+                and not isinstance(m[1], bool)
+                and bool(np.isfinite(float(m[1])))
+                and float(m[1]) > 0
+            )
         else:
             ok &= isinstance(m, Move)
     if not ok:
-        raise MMSpecError(f"fit() argument moves must be {MCMC_OPTIONS['moves']}, got "
-                          f"{moves!r}")
+        raise MMSpecError(f"fit() argument moves must be {MCMC_OPTIONS['moves']}, got {moves!r}")
 
 
 def _available_memory() -> float | None:
@@ -223,8 +247,9 @@ def _available_memory() -> float | None:
         return None
 
 
-def mcmc_memory_bytes(model, draws: int, tune: int, chains: int, thin: int, walkers: int,
-                      particles: int) -> float:
+def mcmc_memory_bytes(
+    model, draws: int, tune: int, chains: int, thin: int, walkers: int, particles: int
+) -> float:
     """Estimated memory of an MCMC run's stored chains and outputs, in bytes.
 
     Per chain: emcee keeps every ensemble step (tuning and kept) with the hyperparameters,
@@ -280,30 +305,38 @@ def check_fit_options(model, method, options: dict, owner: str = "fit()") -> tup
         if "maxiter" in out:
             out["maxiter"] = check_int("maxiter", out["maxiter"], 1, owner=owner)
         return method, out
-    g = {k: out.get(k, v) for k, v in (("draws", 1000), ("tune", 60), ("chains", 4),
-                                       ("thin", 1))}
+    g = {k: out.get(k, v) for k, v in (("draws", 1000), ("tune", 60), ("chains", 4), ("thin", 1))}
     for name, lo in (("draws", 1), ("tune", 0), ("chains", 1), ("thin", 1)):
         out[name] = g[name] = check_int(name, g[name], lo, owner=owner)
     if g["thin"] > g["draws"]:
-        raise MMSpecError(f"{owner} argument thin ({g['thin']}) must be <= draws "
-                          f"({g['draws']}): draws counts the kept draws after thinning")
+        raise MMSpecError(
+            f"{owner} argument thin ({g['thin']}) must be <= draws "
+            f"({g['draws']}): draws counts the kept draws after thinning"
+        )
     out["seed"] = check_seed(out.get("seed"), owner=owner)
     progress = out.get("progress")
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
-        raise MMSpecError(f"{owner} argument progress must be True, False or None, got "
-                          f"{progress!r}")
+        raise MMSpecError(
+            f"{owner} argument progress must be True, False or None, got {progress!r}"
+        )
     backend = out.get("backend")
     if backend is not None and not isinstance(backend, (str, os.PathLike)):
-        raise MMSpecError(f"{owner} argument backend must be None or a file name (str or "
-                          f"path), got {type(backend).__name__} {backend!r}")
+        raise MMSpecError(
+            f"{owner} argument backend must be None or a file name (str or "
+            f"path), got {type(backend).__name__} {backend!r}"
+        )
     pool = out.get("pool")
     if pool is not None and not callable(getattr(pool, "map", None)):
-        raise MMSpecError(f"{owner} argument pool must have a map() method (e.g. a "
-                          f"multiprocessing.Pool), got {type(pool).__name__}")
+        raise MMSpecError(
+            f"{owner} argument pool must have a map() method (e.g. a "
+            f"multiprocessing.Pool), got {type(pool).__name__}"
+        )
     cores = check_int("cores", out.get("cores"), 1, none_ok=True, owner=owner)
     if cores is not None and cores > 1 and pool is not None:
-        raise MMSpecError(f"{owner}: use either cores= (chains in parallel) or pool= "
-                          "(walkers in parallel), not both")
+        raise MMSpecError(
+            f"{owner}: use either cores= (chains in parallel) or pool= "
+            "(walkers in parallel), not both"
+        )
     dim = model.space.dim
     wmin = max(4, 2 * dim)
     walkers = check_int("walkers", out.get("walkers"), wmin, none_ok=True, owner=owner)
@@ -314,20 +347,26 @@ def check_fit_options(model, method, options: dict, owner: str = "fit()") -> tup
         from mmreg.inference.laplace import LaplaceFit
 
         if not isinstance(lap, LaplaceFit) or np.shape(lap.u) != (dim,):
-            raise MMSpecError(f"{owner} argument laplace must be the .raw LaplaceFit of a "
-                              "Laplace fit of this model (res.raw of model.fit())")
+            raise MMSpecError(
+                f"{owner} argument laplace must be the .raw LaplaceFit of a "
+                "Laplace fit of this model (res.raw of model.fit())"
+            )
         if out["start"] is not None:
-            raise MMSpecError(f"{owner}: give start= or laplace=, not both (start is the "
-                              "starting point of the Laplace fit)")
+            raise MMSpecError(
+                f"{owner}: give start= or laplace=, not both (start is the "
+                "starting point of the Laplace fit)"
+            )
     from mmreg.inference.mcmc import _default_walkers
 
     nw = walkers or _default_walkers(dim)
-    need = mcmc_memory_bytes(model, g["draws"], g["tune"], g["chains"], g["thin"], nw,
-                             particles or 16)
+    need = mcmc_memory_bytes(
+        model, g["draws"], g["tune"], g["chains"], g["thin"], nw, particles or 16
+    )
     have = _available_memory()
     if have is not None and need > have:
         raise MMSpecError(
             f"{owner}: draws={g['draws']}, tune={g['tune']}, chains={g['chains']}, "
             f"thin={g['thin']} with {nw} walkers would need about {_gb(need)} of memory for "
-            f"the chains ({_gb(have)} available); reduce tune, draws or chains")
+            f"the chains ({_gb(have)} available); reduce tune, draws or chains"
+        )
     return method, out

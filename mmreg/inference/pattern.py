@@ -66,8 +66,10 @@ class SparsePattern:
             qblock.append(np.full(len(qi[-1]), b))
         qi, qj = np.concatenate(qi), np.concatenate(qj)  # type: ignore[assignment]  # lists→arrays
         self.qval, self.qblock = np.concatenate(qval), np.concatenate(qblock)
-        pat = sp.csc_matrix((np.ones(len(ti) + len(qi)),
-                             (np.concatenate([ti, qi]), np.concatenate([tj, qj]))), shape=(q, q))
+        pat = sp.csc_matrix(
+            (np.ones(len(ti) + len(qi)), (np.concatenate([ti, qi]), np.concatenate([tj, qj]))),
+            shape=(q, q),
+        )
         ncomp, comp = connected_components(pat, directed=False)
         self.comp = comp  # connected component of every random effect (original order)
         sizes = np.bincount(comp)
@@ -81,8 +83,12 @@ class SparsePattern:
             perm = np.arange(q)  # one large component: CHOLMOD orders it (see factor_rr)
         else:  # one large component: sparse LDLᵀ with a fill-reducing order computed once
             pat = pat + sp.eye(q, format="csc") * (abs(pat).sum(axis=1).max() + 1.0)
-            lu = spla.splu(pat, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                           options={"SymmetricMode": True})
+            lu = spla.splu(
+                pat,
+                permc_spec="MMD_AT_PLUS_A",
+                diag_pivot_thresh=0.0,
+                options={"SymmetricMode": True},
+            )
             # SuperLU factors A[:, perm_c] with perm_c[i] the position of column i; the
             # fill-reducing order itself (states in elimination order) is its inverse
             perm = np.argsort(lu.perm_c)
@@ -99,7 +105,7 @@ class SparsePattern:
         cols = (uniq // q).astype(np.int64)
         self.indptr = np.searchsorted(cols, np.arange(q + 1)).astype(np.int32)
         self.slot_pairs = slot[: len(ti)]
-        self.slot_q = slot[len(ti):]
+        self.slot_q = slot[len(ti) :]
         self.slot_cols = cols.astype(np.int64)  # column (permuted) of every slot
         self.q = q
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))

@@ -95,8 +95,9 @@ class Posterior:
 
         return start_values(self.space, self.bound_family)
 
-    def eta(self, theta: tuple[np.ndarray, ...], z: np.ndarray,
-            re: np.ndarray | None = None) -> np.ndarray:
+    def eta(
+        self, theta: tuple[np.ndarray, ...], z: np.ndarray, re: np.ndarray | None = None
+    ) -> np.ndarray:
         """The linear predictor ``offset + D b + R r`` at the weight parameters ``theta``.
 
         Parameters

@@ -51,8 +51,9 @@ class _Profile:
     def __call__(self, t: float) -> float:
         if not len(self.others):
             return 2.0 * (self.obj(self._u(t, np.zeros(0))) - self.f_hat)
-        start = np.clip(self.u_hat[self.others] + self.slope * (t - self.u_hat[self.j]),
-                        self.lo, self.hi)
+        start = np.clip(
+            self.u_hat[self.others] + self.slope * (t - self.u_hat[self.j]), self.lo, self.hi
+        )
         f_start = self.obj(self._u(t, start))
         if self.last is not None:  # continuation: the optimum at the nearest profiled t
             near = min(self.last, key=lambda tv: abs(tv[0] - t))[1]
@@ -67,16 +68,23 @@ class _Profile:
 
         # 2Δ is needed to ~1e-3: a relative tolerance of 1e-10 on f (|f| ~ 1e2–1e5) suffices
         bounds = list(zip(self.lo, self.hi, strict=True))
-        res = optimize.minimize(fun, start, method="L-BFGS-B", bounds=bounds, jac=True,
-                                options={"maxiter": 200, "ftol": 1e-10, "gtol": 1e-5})
+        res = optimize.minimize(
+            fun,
+            start,
+            method="L-BFGS-B",
+            bounds=bounds,
+            jac=True,
+            options={"maxiter": 200, "ftol": 1e-10, "gtol": 1e-5},
+        )
         best, v = (res.fun, res.x) if res.fun <= f_start else (f_start, start)
         if best < _BIG:
             self.last = [*(self.last or []), (t, v)]
         return 2.0 * (best - self.f_hat) if best < _BIG else np.inf
 
 
-def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05,
-                     xtol: float = 2e-3) -> tuple[float, float]:
+def profile_interval(
+    latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05, xtol: float = 2e-3
+) -> tuple[float, float]:
     """Profile interval of the ``j``-th free hyperparameter, on its natural scale.
 
     Parameters
@@ -140,8 +148,7 @@ def profile_interval(latent, space, fit: LaplaceFit, j: int, alpha: float = 0.05
         if g(inner) > 0:  # the optimum itself is off (e.g. a better point found): no end
             return inner
         # a rejected region (inf) is bisected towards the last finite point
-        return float(optimize.toms748(lambda s: min(g(s), 1.0), *sorted((inner, t)),
-                                      xtol=xtol))
+        return float(optimize.toms748(lambda s: min(g(s), 1.0), *sorted((inner, t)), xtol=xtol))
 
     lo_t = end(-1, t_lo)
     hi_t = end(+1, t_hi)

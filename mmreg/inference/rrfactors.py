@@ -28,8 +28,9 @@ class SuperLURR:
 
     def __init__(self, H: sp.csc_matrix):
         try:
-            self.lu = spla.splu(H, permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                                options={"SymmetricMode": True})
+            self.lu = spla.splu(
+                H, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+            )
         except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
             raise np.linalg.LinAlgError(str(exc)) from None
         self.d = self.lu.U.diagonal()
@@ -142,17 +143,25 @@ class BlockRR:
 def _batched_tri_solve(L: np.ndarray, X: np.ndarray, trans: bool) -> np.ndarray:
     """L⁻¹ X (or L⁻ᵀ X) for a batch of lower-triangular L (nb × cap × cap)."""
     if _BATCHED_TRSM:
-        return sla.solve_triangular(L, X, lower=True, trans="T" if trans else "N",
-                                    check_finite=False)
-    return np.stack([sla.solve_triangular(L[k], X[k], lower=True, trans="T" if trans else "N",
-                                          check_finite=False) for k in range(len(L))])
+        return sla.solve_triangular(
+            L, X, lower=True, trans="T" if trans else "N", check_finite=False
+        )
+    return np.stack(
+        [
+            sla.solve_triangular(
+                L[k], X[k], lower=True, trans="T" if trans else "N", check_finite=False
+            )
+            for k in range(len(L))
+        ]
+    )
 
 
 def _probe_batched_trsm() -> bool:
     """SciPy ≥ 1.15 solves batches of triangular systems in one call."""
     try:
-        out = sla.solve_triangular(np.eye(2)[None].repeat(2, axis=0), np.ones((2, 2, 1)),
-                                   lower=True)
+        out = sla.solve_triangular(
+            np.eye(2)[None].repeat(2, axis=0), np.ones((2, 2, 1)), lower=True
+        )
     except ValueError:
         return False
     return out.shape == (2, 2, 1)

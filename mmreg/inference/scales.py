@@ -103,8 +103,7 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
 WIDEN = 3
 
 
-def internal_edge(u: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   kind: np.ndarray) -> np.ndarray:
+def internal_edge(u: np.ndarray, lo: np.ndarray, hi: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """Coordinates at an edge of the search region that is not a boundary of the
     parameter's support.  The lower edge of a log/logit coordinate (an SD of e^-15 of the
     data's scale: zero) and both edges of a logit one (the limits of a bounded prior) are
@@ -115,8 +114,9 @@ def internal_edge(u: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     return at_hi | at_lo
 
 
-def widen(lo: np.ndarray, hi: np.ndarray, edge: np.ndarray,
-           kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def widen(
+    lo: np.ndarray, hi: np.ndarray, edge: np.ndarray, kind: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Widen the search region of the coordinates flagged in ``edge``: ten times for a real
     coordinate (both sides), ``e^8`` times higher for a log one."""
     lo, hi = lo.copy(), hi.copy()
@@ -128,8 +128,9 @@ def widen(lo: np.ndarray, hi: np.ndarray, edge: np.ndarray,
     return lo, hi
 
 
-def pinning_sd(latent: LatentModel, theta: tuple, beta: np.ndarray, phi: tuple,
-               ratio: float = 1e14) -> np.ndarray:
+def pinning_sd(
+    latent: LatentModel, theta: tuple, beta: np.ndarray, phi: tuple, ratio: float = 1e14
+) -> np.ndarray:
     """Prior SDs that pin coefficients at ``beta`` whatever the units of the data.
 
     A coefficient is held at a value by a Normal prior whose precision is ``ratio`` times
@@ -157,8 +158,9 @@ def pinning_sd(latent: LatentModel, theta: tuple, beta: np.ndarray, phi: tuple,
     D, R, off = latent.assemble(theta)
     with np.errstate(all="ignore"):
         eta = linear_predictor(D, R, off, beta, latent.P)
-        curv = np.broadcast_to(np.asarray(latent.family.derivs(eta, phi)[1].d,
-                                          float), (D.shape[0],))
+        curv = np.broadcast_to(
+            np.asarray(latent.family.derivs(eta, phi)[1].d, float), (D.shape[0],)
+        )
         prec = np.abs(curv) @ (np.asarray(D, float) ** 2)
     prec = np.where(np.isfinite(prec), prec, 1.0)
     return 1.0 / np.sqrt(ratio * np.maximum(prec, 1.0))

@@ -28,8 +28,11 @@ def capped(cov: np.ndarray, max_sd: float) -> np.ndarray:
 
 def default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
     """Tuning phase: independence proposals around the Laplace fit mixed with DE moves."""
-    return [(LaplaceIndependenceMove(mean, capped(cov, 3.0)), 0.5),
-            (emcee.moves.DEMove(), 0.4), (emcee.moves.DESnookerMove(), 0.1)]
+    return [
+        (LaplaceIndependenceMove(mean, capped(cov, 3.0)), 0.5),
+        (emcee.moves.DEMove(), 0.4),
+        (emcee.moves.DESnookerMove(), 0.1),
+    ]
 
 
 #: Most hyperparameters for which the kept phase proposes from a kernel density estimate
@@ -95,5 +98,5 @@ def fit_points(chain: np.ndarray, ends: list[int], upto: int) -> np.ndarray:
     proposal fits the posterior, so the later proposals are fitted to more and better
     points).
     """
-    pts = chain[ends[0] // 2: ends[0]] if upto <= ends[0] else chain[ends[0]: upto]
+    pts = chain[ends[0] // 2 : ends[0]] if upto <= ends[0] else chain[ends[0] : upto]
     return pts.reshape(-1, chain.shape[-1])

@@ -28,8 +28,7 @@ from mmreg.priors.positive import (
     LogNormal,
 )
 
-__all__ = ["PriorSpec", "prior", "DISTRIBUTIONS", "CLASSES", "POSITIVE_CLASSES",
-           "prior_string"]
+__all__ = ["PriorSpec", "prior", "DISTRIBUTIONS", "CLASSES", "POSITIVE_CLASSES", "prior_string"]
 
 #: brms-style distributions and their arguments.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -138,13 +137,19 @@ class PriorSpec:
             return StudentT(a[1], a[2], a[0])
         if f == "cauchy":
             return StudentT(a[0], a[1], 1.0)
-        cls = {"exponential": Exponential, "gamma": Gamma, "uniform": Uniform,
-               "lognormal": LogNormal, "beta": Beta}[f]
+        cls = {
+            "exponential": Exponential,
+            "gamma": Gamma,
+            "uniform": Uniform,
+            "lognormal": LogNormal,
+            "beta": Beta,
+        }[f]
         return cls(*a)
 
 
-def prior(dist: str, class_: str | None = None, coef: str | None = None,
-          group: str | None = None) -> PriorSpec:
+def prior(
+    dist: str, class_: str | None = None, coef: str | None = None, group: str | None = None
+) -> PriorSpec:
     """A brms-style prior for ``priors=``.
 
     Parameters
@@ -184,12 +189,14 @@ def prior(dist: str, class_: str | None = None, coef: str | None = None,
     HalfCauchy(scale=2.5)
     """
     if not isinstance(dist, str):
-        raise MMSpecError(f"prior(): the distribution must be a string such as 'normal(0, 1)', "
-                          f"got {dist!r}.")
+        raise MMSpecError(
+            f"prior(): the distribution must be a string such as 'normal(0, 1)', got {dist!r}."
+        )
     class_ = "b" if class_ is None else class_
     if class_ not in CLASSES:
-        raise MMSpecError(f"prior({dist!r}): unknown class_ {class_!r}; classes are "
-                          f"{', '.join(CLASSES)}.")
+        raise MMSpecError(
+            f"prior({dist!r}): unknown class_ {class_!r}; classes are {', '.join(CLASSES)}."
+        )
     for nm, v in (("coef", coef), ("group", group)):
         if v is not None and (not isinstance(v, str) or not v):
             raise MMSpecError(f"prior({dist!r}): {nm} must be a non-empty string, got {v!r}.")
@@ -213,14 +220,20 @@ def _parse(text: str) -> tuple[str, tuple[float, ...]]:
         )
     name = node.func.id
     if name not in DISTRIBUTIONS:
-        hint = " (JAGS's dnorm etc. go in bml strings: 'b[2] ~ dnorm(0, 1)')" if (
-            name.startswith("d")) else ""
-        raise MMSpecError(f"unknown distribution {name!r} in prior {text!r}; distributions: "
-                          f"{_dist_list()}{hint}.")
+        hint = (
+            " (JAGS's dnorm etc. go in bml strings: 'b[2] ~ dnorm(0, 1)')"
+            if (name.startswith("d"))
+            else ""
+        )
+        raise MMSpecError(
+            f"unknown distribution {name!r} in prior {text!r}; distributions: {_dist_list()}{hint}."
+        )
     want = DISTRIBUTIONS[name]
     if len(node.args) != len(want):
-        raise MMSpecError(f"{name} takes {len(want)} argument(s) ({', '.join(want)}), got "
-                          f"{len(node.args)} in prior {text!r}.")
+        raise MMSpecError(
+            f"{name} takes {len(want)} argument(s) ({', '.join(want)}), got "
+            f"{len(node.args)} in prior {text!r}."
+        )
     return name, tuple(evaluate_arithmetic(a, text) for a in node.args)
 
 
@@ -260,9 +273,14 @@ def prior_string(p: Prior) -> str:
         return f"normal({g(p.mu)}, {g(p.sd)})"
     if isinstance(p, StudentT):
         return f"student_t({g(p.df)}, {g(p.mu)}, {g(p.sd)})"
-    simple = {Exponential: ("exponential", ("rate",)), Gamma: ("gamma", ("shape", "rate")),
-              Uniform: ("uniform", ("lower", "upper")), LogNormal: ("lognormal", ("mu", "sd")),
-              Beta: ("beta", ("a", "b")), LKJ: ("lkj", ("eta",))}
+    simple = {
+        Exponential: ("exponential", ("rate",)),
+        Gamma: ("gamma", ("shape", "rate")),
+        Uniform: ("uniform", ("lower", "upper")),
+        LogNormal: ("lognormal", ("mu", "sd")),
+        Beta: ("beta", ("a", "b")),
+        LKJ: ("lkj", ("eta",)),
+    }
     if type(p) in simple:
         name, attrs = simple[type(p)]
         return f"{name}({', '.join(g(getattr(p, a)) for a in attrs)})"

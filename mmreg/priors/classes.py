@@ -111,8 +111,9 @@ def matches(spec: PriorSpec, row: PriorRow) -> bool:
     return spec.coef is None or spec.coef in (row.coef, row.parameter)
 
 
-def apply_prior_spec(spec: PriorSpec, names: Sequence[str], kinds: Mapping[str, str],
-                     out: dict[str, Prior]) -> None:
+def apply_prior_spec(
+    spec: PriorSpec, names: Sequence[str], kinds: Mapping[str, str], out: dict[str, Prior]
+) -> None:
     """Set ``out[name]`` for every parameter ``spec`` matches.
 
     Raises
@@ -136,5 +137,7 @@ def _no_match(spec: PriorSpec, rows: list[PriorRow]) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in (("coef", r.coef), ("group", r.group)) if v)
         return f"class_={r.class_!r}{extra} ({r.parameter})"
 
-    return (f"{spec!r} matches no parameter of this model; the settable priors are: "
-            f"{'; '.join(show(r) for r in rows)} (see mmreg.get_prior).")
+    return (
+        f"{spec!r} matches no parameter of this model; the settable priors are: "
+        f"{'; '.join(show(r) for r in rows)} (see mmreg.get_prior)."
+    )

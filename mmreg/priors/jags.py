@@ -38,8 +38,13 @@ from mmreg.priors.positive import (
     PrecisionScaledGamma,
 )
 
-__all__ = ["parse_jags_prior", "split_jags_lines", "bml_name_kind", "split_bml_name",
-           "evaluate_arithmetic"]
+__all__ = [
+    "parse_jags_prior",
+    "split_jags_lines",
+    "bml_name_kind",
+    "split_bml_name",
+    "evaluate_arithmetic",
+]
 
 #: JAGS distributions understood here and their number of arguments.
 JAGS_DISTRIBUTIONS = {
@@ -70,7 +75,11 @@ _BINOPS = {
     ast.Pow: operator.pow,
 }
 _FUNCS: dict[str, tuple[int, Callable[..., float]]] = {
-    "pow": (2, math.pow), "sqrt": (1, math.sqrt), "exp": (1, math.exp), "log": (1, math.log)}
+    "pow": (2, math.pow),
+    "sqrt": (1, math.sqrt),
+    "exp": (1, math.exp),
+    "log": (1, math.log),
+}
 _INDEXED = re.compile(r"^(?P<base>.+?)\[\s*(?P<index>\d+)\s*\]$")
 
 

@@ -33,8 +33,11 @@ class LKJ(Prior):
         return (2.0 * e - 1.0) * math.log(2.0) + 2.0 * math.lgamma(e) - math.lgamma(2.0 * e)
 
     def _logpdf(self, x):
-        return (self.eta - 1.0) * np.log1p(-x * x) - self._log_norm() if self.eta != 1.0 else (
-            np.full_like(x, -math.log(2.0)))
+        return (
+            (self.eta - 1.0) * np.log1p(-x * x) - self._log_norm()
+            if self.eta != 1.0
+            else (np.full_like(x, -math.log(2.0)))
+        )
 
     def _dlogpdf(self, x):
         return -2.0 * (self.eta - 1.0) * x / (1.0 - x * x)

@@ -44,8 +44,9 @@ def comparison_data(res, draws: int = 500, seed=0):
     seed : int, optional
         Random state of those draws.
     """
-    return res.to_inference_data(predictive=False, **({} if res.exact_posterior
-                                                      else {"draws": draws, "seed": seed}))
+    return res.to_inference_data(
+        predictive=False, **({} if res.exact_posterior else {"draws": draws, "seed": seed})
+    )
 
 
 def _pointwise(res, draws: int, seed) -> np.ndarray:
@@ -73,10 +74,13 @@ def _stacking(elpd: np.ndarray) -> np.ndarray:
     """Stacking weights from the (groups, models) pointwise elpd matrix."""
     e = np.exp(elpd)
     m = e.shape[1]
-    r = minimize(lambda w: -np.sum(np.log(e @ w)), np.full(m, 1 / m),
-                 jac=lambda w: -np.sum(e / (e @ w)[:, None], axis=0),
-                 bounds=Bounds(np.zeros(m), np.ones(m)),
-                 constraints=LinearConstraint(np.ones(m), 1.0, 1.0))
+    r = minimize(
+        lambda w: -np.sum(np.log(e @ w)),
+        np.full(m, 1 / m),
+        jac=lambda w: -np.sum(e / (e @ w)[:, None], axis=0),
+        bounds=Bounds(np.zeros(m), np.ones(m)),
+        constraints=LinearConstraint(np.ones(m), 1.0, 1.0),
+    )
     return r.x
 
 
@@ -85,19 +89,22 @@ def _own_compare(pointwise: dict[str, np.ndarray], ic: str) -> pd.DataFrame:
     for name, ll in pointwise.items():
         e, p, warn = _own_ic(ll, ic)
         elpd_i[name] = e
-        rows[name] = {f"elpd_{ic}": e.sum(), f"p_{ic}": p,
-                      "se": float(np.sqrt(len(e) * e.var())), "warning": warn}
+        rows[name] = {
+            f"elpd_{ic}": e.sum(),
+            f"p_{ic}": p,
+            "se": float(np.sqrt(len(e) * e.var())),
+            "warning": warn,
+        }
     tab = pd.DataFrame(rows).T.sort_values(f"elpd_{ic}", ascending=False)
     best = tab.index[0]
-    tab["elpd_diff"] = [tab.loc[best, f"elpd_{ic}"] - tab.loc[n, f"elpd_{ic}"]
-                        for n in tab.index]
-    tab["dse"] = [float(np.sqrt(len(elpd_i[n]) * np.var(elpd_i[best] - elpd_i[n])))
-                  for n in tab.index]
+    tab["elpd_diff"] = [tab.loc[best, f"elpd_{ic}"] - tab.loc[n, f"elpd_{ic}"] for n in tab.index]
+    tab["dse"] = [
+        float(np.sqrt(len(elpd_i[n]) * np.var(elpd_i[best] - elpd_i[n]))) for n in tab.index
+    ]
     tab["weight"] = _stacking(np.column_stack([elpd_i[n] for n in tab.index]))
     tab.insert(0, "rank", np.arange(len(tab)))
     tab["scale"] = "log"
-    cols = ["rank", f"elpd_{ic}", f"p_{ic}", "elpd_diff", "weight", "se", "dse", "warning",
-            "scale"]
+    cols = ["rank", f"elpd_{ic}", f"p_{ic}", "elpd_diff", "weight", "se", "dse", "warning", "scale"]
     tab = tab[cols]
     for c in cols[1:-2]:
         tab[c] = tab[c].astype(float)
@@ -106,8 +113,9 @@ def _own_compare(pointwise: dict[str, np.ndarray], ic: str) -> pd.DataFrame:
     return tab
 
 
-def compare(fits: dict, ic: str = "loo", draws: int = 500, seed=0,
-            use_arviz: bool | None = None) -> pd.DataFrame:
+def compare(
+    fits: dict, ic: str = "loo", draws: int = 500, seed=0, use_arviz: bool | None = None
+) -> pd.DataFrame:
     """Compare fits of the same outcome by PSIS-LOO (or WAIC), ranked best first.
 
     Parameters
@@ -164,6 +172,7 @@ def compare(fits: dict, ic: str = "loo", draws: int = 500, seed=0,
     if use_arviz is None:
         try:
             import arviz  # noqa: F401
+
             use_arviz = True
         except ImportError:
             use_arviz = False
@@ -175,9 +184,12 @@ def compare(fits: dict, ic: str = "loo", draws: int = 500, seed=0,
     pointwise = {n: _pointwise(r, draws, seed) for n, r in fits.items()}
     tab = _own_compare(pointwise, ic)
     if tab["warning"].any():
-        warnings.warn(f"unreliable {ic.upper()} for {tab.index[tab['warning']].tolist()}: "
-                      "see the Pareto k diagnostics (res.loo) or run MCMC longer",
-                      MMWarning, stacklevel=2)
+        warnings.warn(
+            f"unreliable {ic.upper()} for {tab.index[tab['warning']].tolist()}: "
+            "see the Pareto k diagnostics (res.loo) or run MCMC longer",
+            MMWarning,
+            stacklevel=2,
+        )
     return tab
 
 
@@ -188,18 +200,32 @@ def fit_rows(results: list) -> dict[str, list[str]]:
     them (Laplace) and ``LOO``, ``WAIC``, ``DIC`` (deviance scale, smaller is better) for
     fits with posterior draws (MCMC); a row appears when some fit has it, blank elsewhere.
     """
-    rows: dict[str, list[str]] = {"N groups": [str(r.nobs) for r in results],
-                                  "Method": [r.method for r in results]}
-    getters = {"Log-lik.": lambda r: r.llf, "AIC": lambda r: r.aic, "BIC": lambda r: r.bic,
-               "LOO": lambda r: r.loo["loo"], "WAIC": lambda r: r.waic["waic"],
-               "DIC": lambda r: r.dic}
-    attr = {"Log-lik.": "llf", "AIC": "aic", "BIC": "bic", "LOO": "loo", "WAIC": "waic",
-            "DIC": "dic"}
+    rows: dict[str, list[str]] = {
+        "N groups": [str(r.nobs) for r in results],
+        "Method": [r.method for r in results],
+    }
+    getters = {
+        "Log-lik.": lambda r: r.llf,
+        "AIC": lambda r: r.aic,
+        "BIC": lambda r: r.bic,
+        "LOO": lambda r: r.loo["loo"],
+        "WAIC": lambda r: r.waic["waic"],
+        "DIC": lambda r: r.dic,
+    }
+    attr = {
+        "Log-lik.": "llf",
+        "AIC": "aic",
+        "BIC": "bic",
+        "LOO": "loo",
+        "WAIC": "waic",
+        "DIC": "dic",
+    }
     for label, get in getters.items():
         have = [hasattr(type(r), attr[label]) for r in results]
         if any(have):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rows[label] = [f"{get(r):.1f}" if h else "" for r, h in zip(results, have,
-                                                                             strict=True)]
+                rows[label] = [
+                    f"{get(r):.1f}" if h else "" for r, h in zip(results, have, strict=True)
+                ]
     return rows

@@ -48,8 +48,9 @@ class ConditionalEffects(pd.DataFrame):
         from mmreg.results.plots.workflow import plot_band
 
         var = self.attrs.get("variable", self.columns[0])
-        ylabel = {"weight": "weight"}.get(self.attrs.get("kind", ""),
-                                          f"prediction ({self.attrs.get('scale', '')})")
+        ylabel = {"weight": "weight"}.get(
+            self.attrs.get("kind", ""), f"prediction ({self.attrs.get('scale', '')})"
+        )
         fig = plot_band(pd.DataFrame(self), var, ylabel)
         lo = 1 - self.attrs.get("alpha", 0.05)
         fig.axes[0].set_title(f"Conditional effect of {var} ({lo:.0%} band)")
@@ -102,13 +103,18 @@ def _linear_curve(res, var, grid, data, at, kind):
             d2[var] = v
             for c, val in at.items():
                 d2[c] = val
-            lats.append(LatentModel(apply(design.design_spec, d2), None, lat.coef_mean,
-                                    1 / np.sqrt(lat.coef_prec)))
+            lats.append(
+                LatentModel(
+                    apply(design.design_spec, d2), None, lat.coef_mean, 1 / np.sqrt(lat.coef_prec)
+                )
+            )
 
         def rows(hyper):
             parts = [nl.assemble(hyper.theta) for nl in lats]
-            return (np.array([p[0].mean(axis=0) for p in parts]),
-                    np.array([p[2].mean() for p in parts]))
+            return (
+                np.array([p[0].mean(axis=0) for p in parts]),
+                np.array([p[2].mean() for p in parts]),
+            )
     else:
         member = [b for b in design.mm if f"{b.label}.{var}" in names]
         col = names.index(f"{member[0].label}.{var}" if member else var)
@@ -144,8 +150,11 @@ def _grid_values(res, var, data, values, n_points, weight_blk):
         if var not in data.columns:
             raise MMSpecError(f"{var!r} is not a column of the data")
         col = data[var]
-        return np.sort(col.unique()) if not pd.api.types.is_numeric_dtype(col) else \
-            _grid(col.to_numpy(float), n_points)
+        return (
+            np.sort(col.unique())
+            if not pd.api.types.is_numeric_dtype(col)
+            else _grid(col.to_numpy(float), n_points)
+        )
     design = res.model.design
     if weight_blk is not None:
         return _grid(weight_blk.covariate(var), n_points)
@@ -157,13 +166,23 @@ def _grid_values(res, var, data, values, n_points, weight_blk):
     raise MMSpecError(
         f"{var!r} is not a numeric main-level column ({list(design.xnames)}), a vars() column "
         "or a weight-function variable of the model; pass data= for categorical or "
-        "transformed variables")
+        "transformed variables"
+    )
 
 
-def conditional_effects(res, var: str, data: pd.DataFrame | None = None, values=None,
-                        at: dict | None = None, kind: str = "response", n: int | None = None,
-                        n_points: int = 50, alpha: float = 0.05, draws: int = 200,
-                        seed=0) -> ConditionalEffects:
+def conditional_effects(
+    res,
+    var: str,
+    data: pd.DataFrame | None = None,
+    values=None,
+    at: dict | None = None,
+    kind: str = "response",
+    n: int | None = None,
+    n_points: int = 50,
+    alpha: float = 0.05,
+    draws: int = 200,
+    seed=0,
+) -> ConditionalEffects:
     """See :meth:`mmreg.results.results.MMResults.conditional_effects`."""
     if kind not in ("response", "linear"):
         raise MMSpecError(f"kind must be 'response' or 'linear', not {kind!r}")
@@ -181,9 +200,14 @@ def conditional_effects(res, var: str, data: pd.DataFrame | None = None, values=
         which, scale = ("member" if member else "main"), kind
     per_draw = np.array([curve(h, z) for h, z, _ in joint_draws(res, n=draws, seed=seed)])
     est = np.asarray(res.point_estimate(curve, per_draw=pd.DataFrame(per_draw)), float)
-    out = ConditionalEffects({var: grid, "estimate": est,
-                              "lower": np.quantile(per_draw, alpha / 2, axis=0),
-                              "upper": np.quantile(per_draw, 1 - alpha / 2, axis=0)})
+    out = ConditionalEffects(
+        {
+            var: grid,
+            "estimate": est,
+            "lower": np.quantile(per_draw, alpha / 2, axis=0),
+            "upper": np.quantile(per_draw, 1 - alpha / 2, axis=0),
+        }
+    )
     out.attrs.update(variable=var, kind=which, scale=scale, alpha=alpha)
     if which == "weight":
         out.attrs["group_size"] = size

@@ -272,8 +272,11 @@ def _coda_columns(arr: np.ndarray, lag: int) -> tuple[float, float, float]:
     ac = [autocorr(c, int(lag)) for c in arr] if lag < arr.shape[1] else [np.nan]
     with np.errstate(all="ignore"):
         zmax = z[np.nanargmax(np.abs(z))] if np.isfinite(z).any() else np.nan
-    return (float(zmax), float(np.nanmin(hw)) if np.isfinite(hw).any() else np.nan,
-            float(np.nanmean(ac)) if np.isfinite(ac).any() else np.nan)
+    return (
+        float(zmax),
+        float(np.nanmin(hw)) if np.isfinite(hw).any() else np.nan,
+        float(np.nanmean(ac)) if np.isfinite(ac).any() else np.nan,
+    )
 
 
 def _ensemble_columns(x: np.ndarray, lag: int) -> tuple[float, float, float]:
@@ -361,9 +364,13 @@ def summarize(draws: dict[str, np.ndarray], lag: int = 50, alpha: float = 0.05) 
         out.attrs["convention"] = "ensemble"
         steps = min(np.shape(x)[1] for x in draws.values() if np.ndim(x) == 3)
         if lag >= steps:
-            out.attrs["note"] = (f"autocorr_lag{lag} is NaN: the run has {steps} steps per "
-                                 f"chain; choose lag < {steps} or run longer.")
+            out.attrs["note"] = (
+                f"autocorr_lag{lag} is NaN: the run has {steps} steps per "
+                f"chain; choose lag < {steps} or run longer."
+            )
         if steps < MIN_CODA_DRAWS:
-            out.attrs["note"] = (out.attrs.get("note", "") + f" hw_p needs at least "
-                                 f"{MIN_CODA_DRAWS} steps per chain (the run has {steps}).").strip()
+            out.attrs["note"] = (
+                out.attrs.get("note", "") + f" hw_p needs at least "
+                f"{MIN_CODA_DRAWS} steps per chain (the run has {steps})."
+            ).strip()
     return out

@@ -87,7 +87,7 @@ def ensemble_positions(steps: int, walkers: int) -> tuple[np.ndarray, np.ndarray
     w = np.arange(walkers)
     first = (np.repeat(w, half), np.tile(s[:half], walkers))
     middle = (w, np.full(walkers, half)) if steps % 2 else (w[:0], s[:0])
-    last = (np.repeat(w, half), np.tile(s[steps - half:], walkers))
+    last = (np.repeat(w, half), np.tile(s[steps - half :], walkers))
     walker = np.concatenate([first[0], middle[0], last[0]])
     step = np.concatenate([first[1], middle[1], last[1]])
     return step, walker
@@ -149,7 +149,7 @@ def geweke_ensemble(x: np.ndarray, first: float = 0.1, last: float = 0.5) -> flo
     arr = _ensemble(x, min_steps=3)
     n = arr.shape[1]
     a = arr[:, : math.ceil(1 + first * (n - 1))]
-    b = arr[:, math.floor(n - last * (n - 1)) - 1:]
+    b = arr[:, math.floor(n - last * (n - 1)) - 1 :]
     d = (a.mean(axis=1) - b.mean(axis=1)).ravel()
     if d.size < 2:
         raise MMDataError("geweke_ensemble: needs at least 2 walkers in all.")
@@ -190,7 +190,7 @@ def heidel_welch_ensemble(x: np.ndarray, pvalue: float = 0.05) -> dict:
     walkers = np.moveaxis(by_step, 1, 2).reshape(-1, arr.shape[1])  # (N, steps)
     n_walkers, n_all = walkers.shape
     m = walkers.mean(axis=0)
-    second = walkers[:, math.ceil(n_all / 2 - 1e-5) - 1:]
+    second = walkers[:, math.ceil(n_all / 2 - 1e-5) - 1 :]
     s0 = second.shape[1] * second.mean(axis=1).var(ddof=1) / n_walkers if n_walkers > 1 else 0
     n_steps = math.floor((n_all / 2 - 1) / (n_all / 10) + 1e-10)
     converged, stat, start = False, np.nan, 0
@@ -204,8 +204,9 @@ def heidel_welch_ensemble(x: np.ndarray, pvalue: float = 0.05) -> dict:
         if converged:
             break
     p = float(1 - pcramer(stat)) if np.isfinite(stat) else np.nan
-    return dict(stationarity_p=p, passed_stationarity=converged,
-                start=int(start) if converged else None)
+    return dict(
+        stationarity_p=p, passed_stationarity=converged, start=int(start) if converged else None
+    )
 
 
 def autocorr_ensemble(x: np.ndarray, lag: int) -> float:

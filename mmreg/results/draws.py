@@ -102,10 +102,13 @@ def joint_draws(res, n: int = 200, seed=None) -> list[tuple]:
 
         from mmreg.errors import MMWarning
 
-        warnings.warn(f"the Laplace approximation of the hyperparameters is poor here "
-                      f"(importance ESS {ess:.0f} of {len(w)} proposals): posterior draws, "
-                      "bands and comparisons of this fit are rough; fit by MCMC",
-                      MMWarning, stacklevel=3)
+        warnings.warn(
+            f"the Laplace approximation of the hyperparameters is poor here "
+            f"(importance ESS {ess:.0f} of {len(w)} proposals): posterior draws, "
+            "bands and comparisons of this fit are rough; fit by MCMC",
+            MMWarning,
+            stacklevel=3,
+        )
     pick = rng.choice(len(pool), size=n, replace=True, p=w)
     out = []
     for i in pick:
@@ -119,11 +122,10 @@ def linear_predictor(model, hyper, z: np.ndarray) -> np.ndarray:
     lat = model.latent
     D, R, off = lat.assemble(hyper.theta)
     eta = off + D @ z[: lat.P]
-    return eta + R @ z[lat.P:] if lat.q else eta
+    return eta + R @ z[lat.P :] if lat.q else eta
 
 
 def pointwise_loglik(model, draws: list[tuple]) -> np.ndarray:
     """Pointwise log-likelihood, shape (draws, groups), of :func:`joint_draws` output."""
     fam = model.bound_family
-    return np.array([fam.loglik_terms(linear_predictor(model, h, z), h.phi)
-                     for h, z, _ in draws])
+    return np.array([fam.loglik_terms(linear_predictor(model, h, z), h.phi) for h, z, _ in draws])

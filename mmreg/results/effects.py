@@ -24,8 +24,13 @@ def random_effects_table(model, mean: np.ndarray, sd: np.ndarray) -> dict[str, p
         if labels and isinstance(labels[0], tuple):  # random walk: (member, group)
             index = pd.MultiIndex.from_tuples(labels, names=["id", "group"])
         else:
-            col = (blk.id_column if hasattr(blk, "id_column")  # a random slope
-                   else blk.spec.member_id if hasattr(blk, "member") else blk.spec.id)
+            col = (
+                blk.id_column
+                if hasattr(blk, "id_column")  # a random slope
+                else blk.spec.member_id
+                if hasattr(blk, "member")
+                else blk.spec.id
+            )
             index = pd.Index(labels, name=col)
         out[blk.label] = pd.DataFrame({"mean": mean[sl], "sd": sd[sl]}, index=index)
     return out
@@ -35,10 +40,12 @@ def weights_table(model, blk, w: np.ndarray, sd: np.ndarray) -> pd.DataFrame:
     """Weights of one mm block with group id, member id and group size."""
     gids = model.design.group_ids[blk.group]
     mids = blk.member_ids[blk.member]
-    return pd.DataFrame({
-        blk.spec.group_id: gids,
-        blk.spec.member_id: mids,
-        "n": blk.n.astype(int),
-        "weight": w,
-        "sd": sd,
-    })
+    return pd.DataFrame(
+        {
+            blk.spec.group_id: gids,
+            blk.spec.member_id: mids,
+            "n": blk.n.astype(int),
+            "weight": w,
+            "sd": sd,
+        }
+    )

@@ -43,9 +43,15 @@ class PredictionResults:
         The interval is the equal-tailed ``1 - alpha`` interval of the draws.
         """
         lo, hi = np.quantile(self.draws, [alpha / 2, 1 - alpha / 2], axis=0)
-        return pd.DataFrame({"mean": self.predicted_mean, "mean_se": self.se_mean,
-                             "mean_ci_lower": lo, "mean_ci_upper": hi},
-                            index=self.predicted_mean.index)
+        return pd.DataFrame(
+            {
+                "mean": self.predicted_mean,
+                "mean_se": self.se_mean,
+                "mean_ci_lower": lo,
+                "mean_ci_upper": hi,
+            },
+            index=self.predicted_mean.index,
+        )
 
 
 def _observed(res) -> np.ndarray:
@@ -53,7 +59,8 @@ def _observed(res) -> np.ndarray:
     if y is None:
         raise MMSpecError(
             "residuals are not defined for a survival outcome (censored times have no "
-            "observed value to subtract); use posterior predictive checks instead")
+            "observed value to subtract); use posterior predictive checks instead"
+        )
     return np.asarray(y, dtype=float)
 
 
@@ -68,6 +75,7 @@ class HabitsMixin:
     method: str
     has_tests: bool
     if TYPE_CHECKING:
+
         @property
         def nobs(self) -> int: ...
 
@@ -107,8 +115,9 @@ class HabitsMixin:
         @property
         def loo(self) -> dict[str, float]: ...
 
-        def predict(self, data: pd.DataFrame | None = None,
-                    kind: str = "response") -> pd.Series: ...
+        def predict(
+            self, data: pd.DataFrame | None = None, kind: str = "response"
+        ) -> pd.Series: ...
 
         def point_hyper(self) -> Any: ...
 
@@ -139,8 +148,11 @@ class HabitsMixin:
         Survival outcomes (Weibull, Cox) have no response residual (censoring): raises
         :class:`~mmreg.MMSpecError`.
         """
-        return pd.Series(_observed(self) - self.fittedvalues.to_numpy(),
-                         index=self.fittedvalues.index, name="resid")
+        return pd.Series(
+            _observed(self) - self.fittedvalues.to_numpy(),
+            index=self.fittedvalues.index,
+            name="resid",
+        )
 
     def _score_parts(self):
         y = _observed(self)
@@ -148,8 +160,9 @@ class HabitsMixin:
         fam, phi = self.model.bound_family, self.point_hyper().phi
         grad, curv = fam.derivs(eta, phi)
         if getattr(curv, "U", None) is not None:
-            raise MMSpecError("Pearson and deviance residuals are defined for Gaussian and "
-                              "binomial outcomes only")
+            raise MMSpecError(
+                "Pearson and deviance residuals are defined for Gaussian and binomial outcomes only"
+            )
         return y, eta, fam, phi, np.asarray(grad), np.asarray(curv.d)
 
     @property
@@ -183,8 +196,13 @@ class HabitsMixin:
         return pd.Series(r, index=self.fittedvalues.index, name="resid_deviance")
 
     # ---------------------------------------------------------------- predictions
-    def get_prediction(self, data: pd.DataFrame | None = None, kind: str = "response",
-                       draws: int = 1000, seed: int = 0) -> PredictionResults:
+    def get_prediction(
+        self,
+        data: pd.DataFrame | None = None,
+        kind: str = "response",
+        draws: int = 1000,
+        seed: int = 0,
+    ) -> PredictionResults:
         """Predictions with uncertainty; ``.summary_frame(alpha)`` as in statsmodels.
 
         Parameters
@@ -214,7 +232,8 @@ class HabitsMixin:
         """``(R, q, names)`` from a matrix, a constraint string or a list of strings."""
         names = list(self.params.index)
         if isinstance(r_matrix, (str, list, tuple)) and (
-                isinstance(r_matrix, str) or all(isinstance(x, str) for x in r_matrix)):
+            isinstance(r_matrix, str) or all(isinstance(x, str) for x in r_matrix)
+        ):
             from patsy import DesignInfo
 
             bml = [b for b in self.bml_names if b not in names]
@@ -227,8 +246,9 @@ class HabitsMixin:
             return R, lc.constants.ravel(), names
         R = np.atleast_2d(np.asarray(r_matrix, dtype=float))
         if R.shape[1] != len(names):
-            raise MMSpecError(f"r_matrix needs {len(names)} columns (one per parameter "
-                              f"{names}), got {R.shape[1]}")
+            raise MMSpecError(
+                f"r_matrix needs {len(names)} columns (one per parameter {names}), got {R.shape[1]}"
+            )
         q = np.zeros(len(R)) if q_matrix is None else np.asarray(q_matrix, float).ravel()
         return R, q, names
 
@@ -259,15 +279,22 @@ class HabitsMixin:
             cov = self.cov_params().loc[names, names].to_numpy()
             effect = R @ self.params.to_numpy() - q
             sd = np.sqrt(np.diag(R @ cov @ R.T))
-            return ContrastResults(effect=effect, sd=sd, statistic=effect / sd,
-                                   distribution="norm", alpha=alpha)
+            return ContrastResults(
+                effect=effect, sd=sd, statistic=effect / sd, distribution="norm", alpha=alpha
+            )
         used = [n for j, n in enumerate(names) if np.any(R[:, j] != 0)]
         d = self.draws[used].to_numpy() @ R[:, [names.index(n) for n in used]].T - q
         lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2], axis=0)
-        return pd.DataFrame({"mean": d.mean(axis=0), "sd": d.std(axis=0, ddof=1),
-                             f"[{alpha / 2:g}": lo, f"{1 - alpha / 2:g}]": hi,
-                             "P(>0)": (d > 0).mean(axis=0)},
-                            index=[f"c{i}" for i in range(len(R))])
+        return pd.DataFrame(
+            {
+                "mean": d.mean(axis=0),
+                "sd": d.std(axis=0, ddof=1),
+                f"[{alpha / 2:g}": lo,
+                f"{1 - alpha / 2:g}]": hi,
+                "P(>0)": (d > 0).mean(axis=0),
+            },
+            index=[f"c{i}" for i in range(len(R))],
+        )
 
     def wald_test(self, r_matrix, q_matrix=None):
         """Joint Wald (chi²) test of ``R b = q`` on the Laplace covariance.
@@ -282,8 +309,7 @@ class HabitsMixin:
         diff = R @ self.params.to_numpy() - q
         chi2 = float(diff @ np.linalg.solve(R @ cov @ R.T, diff))
         J = len(R)
-        return ContrastResults(statistic=chi2, distribution="chi2", df_denom=J,
-                               dist_args=(J,))
+        return ContrastResults(statistic=chi2, distribution="chi2", df_denom=J, dist_args=(J,))
 
     # ---------------------------------------------------------------- tidy data
     def tidy(self, alpha: float = 0.05, params=None) -> pd.DataFrame:
@@ -294,16 +320,24 @@ class HabitsMixin:
         rows by mmreg or bml name or bml prefix.
         """
         ci = self.conf_int(alpha)
-        out = pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
-                            "std_error": self.bse.to_numpy(),
-                            "conf_low": ci["lower"].to_numpy(),
-                            "conf_high": ci["upper"].to_numpy(),
-                            "bml_name": self.bml_names.to_numpy()})
+        out = pd.DataFrame(
+            {
+                "term": self.params.index,
+                "estimate": self.params.to_numpy(),
+                "std_error": self.bse.to_numpy(),
+                "conf_low": ci["lower"].to_numpy(),
+                "conf_high": ci["upper"].to_numpy(),
+                "bml_name": self.bml_names.to_numpy(),
+            }
+        )
         if self.has_tests:
             out["statistic"] = self.tvalues.to_numpy()
             out["p_value"] = self.pvalues.to_numpy()
-        keep = self.resolve_names(params) if params is not None else \
-            [n for n in self.params.index if n not in self.hidden_params]
+        keep = (
+            self.resolve_names(params)
+            if params is not None
+            else [n for n in self.params.index if n not in self.hidden_params]
+        )
         return out.set_index("term", drop=False).loc[keep].reset_index(drop=True)
 
     def glance(self) -> pd.DataFrame:
@@ -311,10 +345,14 @@ class HabitsMixin:
         ``bic`` (Laplace) or ``dic``/``waic``/``loo`` (MCMC)."""
         row: dict = {"nobs": self.nobs, "method": self.method, "family": self.family}
         if self.has_tests:
-            row.update(llf=float(self.llf), aic=float(self.aic), bic=float(self.bic),
-                       df_model=self.df_model)
+            row.update(
+                llf=float(self.llf),
+                aic=float(self.aic),
+                bic=float(self.bic),
+                df_model=self.df_model,
+            )
         else:
-            row.update(dic=float(self.dic), waic=float(self.waic["waic"]),
-                       loo=float(self.loo["loo"]))
+            row.update(
+                dic=float(self.dic), waic=float(self.waic["waic"]), loo=float(self.loo["loo"])
+            )
         return pd.DataFrame([row])
-

@@ -21,8 +21,11 @@ def waic(ll: np.ndarray) -> dict[str, float]:
     lppd = logsumexp(ll, axis=0) - np.log(S)
     p = ll.var(axis=0, ddof=1)
     elpd = lppd - p
-    return {"waic": float(-2 * elpd.sum()), "p_waic": float(p.sum()),
-            "se": float(2 * np.sqrt(len(elpd) * elpd.var(ddof=1)))}
+    return {
+        "waic": float(-2 * elpd.sum()),
+        "p_waic": float(p.sum()),
+        "se": float(2 * np.sqrt(len(elpd) * elpd.var(ddof=1))),
+    }
 
 
 def gpd_fit(x: np.ndarray) -> tuple[float, float]:
@@ -76,9 +79,13 @@ def psis_loo(ll: np.ndarray) -> dict[str, float]:
         lw, ks[i] = _psis_smooth(-ll[:, i])
         elpd[i] = logsumexp(lw + ll[:, i]) - logsumexp(lw)
     lppd = logsumexp(ll, axis=0) - np.log(S)
-    return {"loo": float(-2 * elpd.sum()), "p_loo": float((lppd - elpd).sum()),
-            "se": float(2 * np.sqrt(n * elpd.var(ddof=1))), "max_k": float(ks.max()),
-            "n_bad_k": int(np.sum(ks > 0.7))}
+    return {
+        "loo": float(-2 * elpd.sum()),
+        "p_loo": float((lppd - elpd).sum()),
+        "se": float(2 * np.sqrt(n * elpd.var(ddof=1))),
+        "max_k": float(ks.max()),
+        "n_bad_k": int(np.sum(ks > 0.7)),
+    }
 
 
 def loo_pointwise(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

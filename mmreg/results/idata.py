@@ -47,9 +47,18 @@ def _labels(labels) -> list[str]:
     return [",".join(map(str, x)) if isinstance(x, tuple) else str(x) for x in labels]
 
 
-def inference_data(res, Z: np.ndarray, U: np.ndarray, *, posterior: dict | None = None,
-                   log_likelihood: np.ndarray | None = None, sample_stats: dict | None = None,
-                   attrs: dict | None = None, predictive: bool = True, seed=0):
+def inference_data(
+    res,
+    Z: np.ndarray,
+    U: np.ndarray,
+    *,
+    posterior: dict | None = None,
+    log_likelihood: np.ndarray | None = None,
+    sample_stats: dict | None = None,
+    attrs: dict | None = None,
+    predictive: bool = True,
+    seed=0,
+):
     """Build the InferenceData of a fit from latent draws ``Z`` (chain, draw, dim) and
     unconstrained hyperparameter draws ``U`` (chain, draw, dim_u).
 
@@ -84,27 +93,39 @@ def inference_data(res, Z: np.ndarray, U: np.ndarray, *, posterior: dict | None 
         w = np.array([b.weights(h.theta[k], derivative=False)[0] for h in hypers])
         dim = f"{b.label}_membership"
         posterior[f"w.{b.label}"] = w.reshape(C, D, -1)
-        coords[dim] = [f"{g},{m}" for g, m in zip(design.group_ids[b.group],
-                                                  b.member_ids[b.member], strict=True)]
+        coords[dim] = [
+            f"{g},{m}"
+            for g, m in zip(design.group_ids[b.group], b.member_ids[b.member], strict=True)
+        ]
         dims[f"w.{b.label}"] = [dim]
-    etas = np.array([linear_predictor(model, h, z) for h, z in zip(hypers, flat_z,
-                                                                    strict=True)])
+    etas = np.array([linear_predictor(model, h, z) for h, z in zip(hypers, flat_z, strict=True)])
     if log_likelihood is None:
-        log_likelihood = np.array([fam.loglik_terms(e, h.phi) for e, h in
-                                   zip(etas, hypers, strict=True)]).reshape(C, D, -1)
+        log_likelihood = np.array(
+            [fam.loglik_terms(e, h.phi) for e, h in zip(etas, hypers, strict=True)]
+        ).reshape(C, D, -1)
     coords["group"] = [str(g) for g in design.group_ids]
     groups: dict = {"log_likelihood": {"y": log_likelihood}}
-    obs = {k: np.asarray(v) for k, v in design.outcome.items()
-           if np.ndim(v) == 1 and len(v) == len(design.group_ids)}
+    obs = {
+        k: np.asarray(v)
+        for k, v in design.outcome.items()
+        if np.ndim(v) == 1 and len(v) == len(design.group_ids)
+    }
     groups["observed_data"] = obs
     if predictive:
         rng = np.random.default_rng(seed)
         sims = [fam.simulate(e, h.phi, rng) for e, h in zip(etas, hypers, strict=True)]
-        groups["posterior_predictive"] = {k: np.array([s[k] for s in sims]).reshape(C, D, -1)
-                                          for k in obs}
+        groups["posterior_predictive"] = {
+            k: np.array([s[k] for s in sims]).reshape(C, D, -1) for k in obs
+        }
     for k in ["y", *obs]:
         dims.setdefault(k, ["group"])
     stats_ = dict(sample_stats or {})
     stats_.setdefault("lp_loglik", log_likelihood.sum(axis=-1))
-    return az.from_dict(posterior=posterior, sample_stats=stats_, coords=coords, dims=dims,
-                        attrs=attrs or {}, **groups)
+    return az.from_dict(
+        posterior=posterior,
+        sample_stats=stats_,
+        coords=coords,
+        dims=dims,
+        attrs=attrs or {},
+        **groups,
+    )

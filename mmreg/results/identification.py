@@ -28,8 +28,15 @@ import pandas as pd
 from mmreg.errors import MMWarning
 from mmreg.priors import Fixed, Normal
 
-__all__ = ["RATIO", "RATIO_MCMC", "identified", "prior_sd", "uninformed", "warn_collinear",
-           "warn_uninformed"]
+__all__ = [
+    "RATIO",
+    "RATIO_MCMC",
+    "identified",
+    "prior_sd",
+    "uninformed",
+    "warn_collinear",
+    "warn_uninformed",
+]
 
 #: posterior SD / prior SD at or above which the data are said not to inform a direction
 RATIO = 0.9
@@ -135,7 +142,9 @@ def warn_uninformed(res) -> dict[str, float]:
             "c = TRUE cancels (e.g. b0 in w ~ exp(b0 + b1 * x)), a weight variable constant "
             "within every group, a full set of dummies. Remove the parameter, fix it "
             "(fix() or a Fixed prior), or give it an informative prior.",
-            MMWarning, stacklevel=4)
+            MMWarning,
+            stacklevel=4,
+        )
     return found
 
 
@@ -202,26 +211,33 @@ def warn_collinear(model) -> tuple[str, ...]:
             continue
         top = sorted(idx, key=lambda j: -abs(v[j]))
         more = " ..." if len(top) > 6 else ""
-        combos.append(" ".join(f"{v[j]:+.3g}*{names[j]}" for j in sorted(top[:6]))
-                      + more + " = 0")
+        combos.append(" ".join(f"{v[j]:+.3g}*{names[j]}" for j in sorted(top[:6])) + more + " = 0")
         flagged += [names[j] for j in idx if names[j] not in flagged]
     if not flagged:
         return ()
-    shown = ", ".join(flagged[:12]) + (f" and {len(flagged) - 12} more" if len(flagged) > 12
-                                       else "")
-    absorbed = "" if model.bound_family.family.has_intercept else (
-        " (after removing the intercept that the family absorbs)")
+    shown = ", ".join(flagged[:12]) + (
+        f" and {len(flagged) - 12} more" if len(flagged) > 12 else ""
+    )
+    absorbed = (
+        ""
+        if model.bound_family.family.has_intercept
+        else (" (after removing the intercept that the family absorbs)")
+    )
     parts = []
     if zero:
         parts.append(f"{', '.join(zero)} is zero on every group{absorbed}")
     if combos:
-        parts.append(f"the columns are collinear{absorbed}: {'; '.join(combos[:3])}"
-                     + (f" (and {len(combos) - 3} more)" if len(combos) > 3 else ""))
+        parts.append(
+            f"the columns are collinear{absorbed}: {'; '.join(combos[:3])}"
+            + (f" (and {len(combos) - 3} more)" if len(combos) > 3 else "")
+        )
     warnings.warn(
         f"the fixed-effect design is rank deficient, so the data cannot separate "
         f"{shown}: {'; '.join(parts)}. Their estimates follow the priors; drop "
         "one term of each dependence (or use a reference level for a categorical).",
-        MMWarning, stacklevel=4)
+        MMWarning,
+        stacklevel=4,
+    )
     return tuple(flagged)
 
 

@@ -53,8 +53,12 @@ class LaplaceResults(MMResults):
         cov[fi, :P] = cov[:P, fi].T
         fam = model.bound_family.family  # derived parameters (sigma = 1/shape): delta method
         at = [names.index(n) for n in fam.hyper_names]
-        for name, val, jac in zip(fam.derived_names, fam.derived_params(values[at]),
-                                  fam.derived_jacobian(values[at]), strict=True):
+        for name, val, jac in zip(
+            fam.derived_names,
+            fam.derived_params(values[at]),
+            fam.derived_jacobian(values[at]),
+            strict=True,
+        ):
             grad = np.zeros(len(values))
             grad[at] = jac
             newcol = cov @ grad
@@ -107,16 +111,22 @@ class LaplaceResults(MMResults):
     def _profiled(self, sd_method: str) -> list[str]:
         """Random-effect SDs that get a profile interval under ``sd_method``."""
         space = self.model.space
-        sds = [n for n, j in self._free_pos.items()
-               if n.startswith("sigma.") and np.isfinite(space.lower[j])]
+        sds = [
+            n
+            for n, j in self._free_pos.items()
+            if n.startswith("sigma.") and np.isfinite(space.lower[j])
+        ]
         if sd_method == "wald":
             return []
         if sd_method == "profile" or self.model.latent.dim <= self.AUTO_PROFILE_DIM:
             return sds
         # NaN-safe: an SE that is not a number also counts as unreliable
         cov = self.raw.cov_u
-        return [n for n in sds
-                if not np.sqrt(cov[self._free_pos[n], self._free_pos[n]]) <= self.AUTO_PROFILE_SE]
+        return [
+            n
+            for n in sds
+            if not np.sqrt(cov[self._free_pos[n], self._free_pos[n]]) <= self.AUTO_PROFILE_SE
+        ]
 
     def _profile_sd(self, alpha: float, names: list[str]) -> dict[str, tuple[float, float]]:
         """Profile intervals of the random-effect SDs ``names``, cached per ``alpha``."""
@@ -127,8 +137,9 @@ class LaplaceResults(MMResults):
         for n in names:
             if (alpha, n) not in cache:
                 with np.errstate(all="ignore"):
-                    cache[alpha, n] = profile_interval(model.latent, model.space, self.raw,
-                                                       self._free_pos[n], alpha)
+                    cache[alpha, n] = profile_interval(
+                        model.latent, model.space, self.raw, self._free_pos[n], alpha
+                    )
         return {n: cache[alpha, n] for n in names}
 
     def conf_int(self, alpha: float = 0.05, sd_method: str = "auto") -> pd.DataFrame:
@@ -193,8 +204,7 @@ class LaplaceResults(MMResults):
         if sd_method not in ("auto", "profile", "wald"):
             from mmreg.errors import MMSpecError
 
-            raise MMSpecError(
-                f"sd_method must be 'auto', 'profile' or 'wald', got {sd_method!r}")
+            raise MMSpecError(f"sd_method must be 'auto', 'profile' or 'wald', got {sd_method!r}")
         z = stats.norm.ppf(1 - alpha / 2)
         lo = self.params - z * self.bse
         hi = self.params + z * self.bse
@@ -214,8 +224,9 @@ class LaplaceResults(MMResults):
         for n in space.fixed:
             lo[n] = hi[n] = self.params[n]
         fam = self.model.bound_family.family  # derived parameters: monotone maps of phi
-        d_lo, d_hi = fam.derived_interval(np.array([lo[n] for n in fam.hyper_names]),
-                                          np.array([hi[n] for n in fam.hyper_names]))
+        d_lo, d_hi = fam.derived_interval(
+            np.array([lo[n] for n in fam.hyper_names]), np.array([hi[n] for n in fam.hyper_names])
+        )
         for j, n in enumerate(fam.derived_names):
             lo[n], hi[n] = d_lo[j], d_hi[j]
         return pd.DataFrame({"lower": lo, "upper": hi})
@@ -257,8 +268,9 @@ class LaplaceResults(MMResults):
         >>> round(float(p["majority"]), 3), bool(p.isna()["sigma.mm1"])
         (0.048, True)
         """
-        return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index,
-                         name="P>|z|")
+        return pd.Series(
+            2 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index, name="P>|z|"
+        )
 
     def _bounded(self) -> list[str]:
         space = self.model.space
@@ -297,8 +309,7 @@ class LaplaceResults(MMResults):
         >>> res.df_model  # 3 coefficients, 2 random-effect SDs and the residual SD
         6
         """
-        return len(self.model.design.coef_names) - len(self.model.fixed_coef) + \
-            self.model.space.dim
+        return len(self.model.design.coef_names) - len(self.model.fixed_coef) + self.model.space.dim
 
     @property
     def aic(self) -> float:
@@ -390,15 +401,21 @@ class LaplaceResults(MMResults):
         return self.cov_params().loc[names, names]
 
     def _estimate_columns(self) -> dict[str, pd.Series]:
-        return {"Coef.": self.params, "Std.Err.": self.bse, "z": self.tvalues,
-                "P>|z|": self.pvalues}
+        return {
+            "Coef.": self.params,
+            "Std.Err.": self.bse,
+            "z": self.tvalues,
+            "P>|z|": self.pvalues,
+        }
 
     def fit_statistics(self) -> dict[str, str]:
         """Log-likelihood, AIC, BIC and convergence, formatted for the summary header."""
-        return {"Log-lik.:": f"{self.llf:.3f}", "AIC:": f"{self.aic:.3f}",
-                "BIC:": f"{self.bic:.3f}",
-                "Converged:": str(bool(self.raw.optimizer.success
-                                       and self.raw.mode.converged))}
+        return {
+            "Log-lik.:": f"{self.llf:.3f}",
+            "AIC:": f"{self.aic:.3f}",
+            "BIC:": f"{self.bic:.3f}",
+            "Converged:": str(bool(self.raw.optimizer.success and self.raw.mode.converged)),
+        }
 
     @property
     def random_effects(self) -> dict[str, pd.DataFrame]:

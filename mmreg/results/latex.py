@@ -16,10 +16,21 @@ __all__ = ["latex_escape", "tabular"]
 
 _NAN = re.compile(r"(?<![A-Za-z])(nan|NaN|None)(?![A-Za-z])")
 
-_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-            "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-            "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
-            "|": r"\textbar{}"}
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
 
 
 def latex_escape(text: object) -> str:
@@ -44,8 +55,9 @@ def _cell(x: object, float_format: str) -> str:
     return latex_escape(x)
 
 
-def tabular(df: pd.DataFrame, index: bool = True, header: bool = True,
-            float_format: str = "%.4f") -> str:
+def tabular(
+    df: pd.DataFrame, index: bool = True, header: bool = True, float_format: str = "%.4f"
+) -> str:
     """A ``tabular`` (``\\hline`` rules) of ``df``, every cell escaped, NaN as ``--``."""
     rows = []
     ncol = df.shape[1] + int(index)
@@ -57,5 +69,6 @@ def tabular(df: pd.DataFrame, index: bool = True, header: bool = True,
         cells = ([latex_escape(lab)] if index else []) + [_cell(v, float_format) for v in vals]
         rows.append(" & ".join(cells) + r" \\")
     align = ("l" if index else "") + "r" * (ncol - int(index))
-    return "\n".join([r"\begin{tabular}{" + align + "}", r"\hline", *rows, r"\hline",
-                      r"\end{tabular}"])
+    return "\n".join(
+        [r"\begin{tabular}{" + align + "}", r"\hline", *rows, r"\hline", r"\end{tabular}"]
+    )

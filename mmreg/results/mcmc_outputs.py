@@ -32,6 +32,7 @@ class MCMCOutputs:
     model: Any
 
     if TYPE_CHECKING:  # provided by MCMCResults
+
         def _select(self, params) -> list[str]: ...
 
         def _steps_of(self, name: str) -> np.ndarray: ...
@@ -63,13 +64,14 @@ class MCMCOutputs:
         if bad_r:
             parts.append(f"R-hat > {rhat_max} for {bad_r} (max {diag['rhat'].max():.3f})")
         if bad_e:
-            parts.append(f"bulk ESS < {ess_min:g} for {bad_e} "
-                         f"(min {diag['ess_bulk'].min():.0f})")
+            parts.append(f"bulk ESS < {ess_min:g} for {bad_e} (min {diag['ess_bulk'].min():.0f})")
         C, S, W, _ = self._vals.shape
         more = " and chains= to at least 2 to compare ensembles" if C < 2 else ""
-        return ("MCMC run not converged: " + "; ".join(parts) + f". The run kept {S} steps "
-                f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
-                f"R-hat is high){more}, then check res.mcmc_diag().")
+        return (
+            "MCMC run not converged: " + "; ".join(parts) + f". The run kept {S} steps "
+            f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
+            f"R-hat is high){more}, then check res.mcmc_diag()."
+        )
 
     def warn_convergence(self) -> None:
         """Warn (MMWarning) when :meth:`convergence_problems` finds any."""
@@ -172,8 +174,13 @@ class MCMCOutputs:
 
         self._select(param)
         C, S, W, _ = self._vals.shape
-        return plot_posterior(self._ensembles_of(param), param, prob=prob,
-                              trace_label=f"Step ({C} chains x {W} walkers)", per_step=W)
+        return plot_posterior(
+            self._ensembles_of(param),
+            param,
+            prob=prob,
+            trace_label=f"Step ({C} chains x {W} walkers)",
+            per_step=W,
+        )
 
     monetPlot = plot_posterior  # noqa: N815
 
@@ -399,9 +406,21 @@ class MCMCOutputs:
         post = {n: order(self._vals[..., j]) for j, n in enumerate(self._names)}
         step, walker = diagnostics.ensemble_positions(S, W)
         stats_ = {"step": np.tile(step, (C, 1)), "walker": np.tile(walker, (C, 1))}
-        attrs = {"draw_order": "split-walker: first half of the steps walker by walker, "
-                               "then the second half (mmreg.results.diagnostics.ensemble_order)",
-                 "walkers": W, "steps": S, "sampler": "emcee ensemble (mmreg)"}
-        return inference_data(self, order(self.raw.z), order(self.raw.u), posterior=post,
-                              log_likelihood=order(self.raw.loglik), sample_stats=stats_,
-                              attrs=attrs, predictive=predictive, seed=seed)
+        attrs = {
+            "draw_order": "split-walker: first half of the steps walker by walker, "
+            "then the second half (mmreg.results.diagnostics.ensemble_order)",
+            "walkers": W,
+            "steps": S,
+            "sampler": "emcee ensemble (mmreg)",
+        }
+        return inference_data(
+            self,
+            order(self.raw.z),
+            order(self.raw.u),
+            posterior=post,
+            log_likelihood=order(self.raw.loglik),
+            sample_stats=stats_,
+            attrs=attrs,
+            predictive=predictive,
+            seed=seed,
+        )

@@ -78,8 +78,11 @@ class MCMCResults(MCMCOutputs, MMResults):
 
     def _select(self, params) -> list[str]:
         if params is None:
-            return [n for n in self._names if n not in self.model.space.fixed
-                    and n not in self.model.fixed_coef]
+            return [
+                n
+                for n in self._names
+                if n not in self.model.space.fixed and n not in self.model.fixed_coef
+            ]
         return self.resolve_names(params, available=self._names)
 
     @cached_property
@@ -126,13 +129,18 @@ class MCMCResults(MCMCOutputs, MMResults):
         z = self.raw.z.reshape(-1, self.raw.z.shape[-1])
         lat, d = self.model.latent, self.model.design
         for blk, sl in zip(d.re_blocks, lat.re_slices, strict=True):
-            labels = [",".join(map(str, lab)) if isinstance(lab, tuple) else str(lab)
-                      for lab in blk.re_labels]
+            labels = [
+                ",".join(map(str, lab)) if isinstance(lab, tuple) else str(lab)
+                for lab in blk.re_labels
+            ]
             parts.append(pd.DataFrame(z[:, sl], columns=[f"{blk.label}[{x}]" for x in labels]))
         for b, w in zip(d.mm, self.weight_draws, strict=True):
             g, m = d.group_ids[b.group], b.member_ids[b.member]
-            parts.append(pd.DataFrame(w, columns=[f"w.{b.label}[{gi},{mi}]"
-                                                  for gi, mi in zip(g, m, strict=True)]))
+            parts.append(
+                pd.DataFrame(
+                    w, columns=[f"w.{b.label}[{gi},{mi}]" for gi, mi in zip(g, m, strict=True)]
+                )
+            )
         df = pd.concat(parts, axis=1)
         df.insert(0, "walker", idx[2])
         df.insert(0, "draw", idx[1] * W + idx[2])
@@ -157,8 +165,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         True
         """
         flat = self._vals.reshape(-1, len(self._names))
-        return pd.DataFrame(np.cov(flat, rowvar=False), index=self._names,
-                            columns=self._names)
+        return pd.DataFrame(np.cov(flat, rowvar=False), index=self._names, columns=self._names)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Equal-tailed ``1 - alpha`` credible intervals.
@@ -188,9 +195,13 @@ class MCMCResults(MCMCOutputs, MMResults):
         True
         """
         flat = self._vals.reshape(-1, len(self._names))
-        return pd.DataFrame({"lower": np.quantile(flat, alpha / 2, axis=0),
-                             "upper": np.quantile(flat, 1 - alpha / 2, axis=0)},
-                            index=self._names)
+        return pd.DataFrame(
+            {
+                "lower": np.quantile(flat, alpha / 2, axis=0),
+                "upper": np.quantile(flat, 1 - alpha / 2, axis=0),
+            },
+            index=self._names,
+        )
 
     # ---------------------------------------------------------------- the posterior protocol
     method_label = "MCMC (emcee)"
@@ -206,7 +217,7 @@ class MCMCResults(MCMCOutputs, MMResults):
             hyp = self.model.space.hyper(us[i])
             D, R, off = lat.assemble(hyp.theta)
             eta = off + D @ zs[i, : lat.P]
-            out.append(eta + R @ zs[i, lat.P:] if lat.q else eta)
+            out.append(eta + R @ zs[i, lat.P :] if lat.q else eta)
         return out
 
     def hyper_draws(self) -> list:
@@ -224,8 +235,14 @@ class MCMCResults(MCMCOutputs, MMResults):
         (``parameters="b"``: every coefficient; ``"b.w"``: every weight parameter)."""
         return self.mcmc_diag(parameters, lag=lag)
 
-    def monetPlot(self, parameter: str, label: str | None = None,  # type: ignore[override]  # noqa: N802,E501
-                  r: int = 2, yaxis: bool = True, prob: float = 0.9):
+    def monetPlot(  # type: ignore[override]  # noqa: N802
+        self,
+        parameter: str,
+        label: str | None = None,
+        r: int = 2,
+        yaxis: bool = True,
+        prob: float = 0.9,
+    ):
         """bml's ``monetPlot(bml, parameter, label, r, yaxis)``: :meth:`plot_posterior`.
 
         Parameters
@@ -284,13 +301,11 @@ class MCMCResults(MCMCOutputs, MMResults):
 
     def _quality_columns(self) -> dict[str, pd.Series]:
         diag = self.mcmc_diag()
-        return {"R-hat": diag["rhat"],
-                "ESS": diag["ess_bulk"].round(0).astype("Int64").astype(str)}
+        return {"R-hat": diag["rhat"], "ESS": diag["ess_bulk"].round(0).astype("Int64").astype(str)}
 
     def fit_statistics(self) -> dict[str, str]:
         """Draws, DIC (to its Monte Carlo precision), WAIC and the largest R-hat."""
-        info = {"Draws:": f"{self.raw.n_chains} chains x {self.raw.n_draws} "
-                          f"(tune {self.raw.tune})"}
+        info = {"Draws:": f"{self.raw.n_chains} chains x {self.raw.n_draws} (tune {self.raw.tune})"}
         try:
             from mmreg.results.ic import mc_digits
 
@@ -379,5 +394,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         """
         from mmreg.results.effects import weights_table
 
-        return {b.label: weights_table(self.model, b, w.mean(axis=0), w.std(axis=0, ddof=1))
-                for b, w in zip(self.model.design.mm, self.weight_draws, strict=True)}
+        return {
+            b.label: weights_table(self.model, b, w.mean(axis=0), w.std(axis=0, ddof=1))
+            for b, w in zip(self.model.design.mm, self.weight_draws, strict=True)
+        }

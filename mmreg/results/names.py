@@ -20,12 +20,13 @@ def _prefix_match(bml: str, prefix: str) -> bool:
     """bml's ``parameters`` prefixes: ``"b"`` matches ``b[1]`` and ``b.mm.1``, not ``beta``."""
     if not bml.startswith(prefix):
         return False
-    rest = bml[len(prefix):]
+    rest = bml[len(prefix) :]
     return rest == "" or rest[0] in ".[" or prefix.endswith((".", "["))
 
 
-def resolve_names(res, names: str | Iterable[str] | None,
-                  available: Iterable[str] | None = None) -> list[str]:
+def resolve_names(
+    res, names: str | Iterable[str] | None, available: Iterable[str] | None = None
+) -> list[str]:
     """mmreg's parameter names for names written in mmreg's or bml's spelling.
 
     Parameters
@@ -90,6 +91,7 @@ def resolve_names(res, names: str | Iterable[str] | None,
             raise MMSpecError(
                 f"unknown parameter {n!r}{hint} Parameters: {avail} (bml names: "
                 f"{[b for b in to_mm if b not in avail]}; a bml prefix such as 'b' or "
-                "'sigma' selects a group)")
+                "'sigma' selects a group)"
+            )
         out += [f for f in found if f not in out]
     return out

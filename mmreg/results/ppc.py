@@ -18,8 +18,11 @@ __all__ = ["posterior_predictive", "pp_check", "STATS"]
 
 #: statistics available by name in :func:`pp_check`
 STATS: dict[str, Callable[[np.ndarray], float]] = {
-    "mean": np.mean, "sd": lambda v: float(np.std(v, ddof=1)), "median": np.median,
-    "min": np.min, "max": np.max,
+    "mean": np.mean,
+    "sd": lambda v: float(np.std(v, ddof=1)),
+    "median": np.median,
+    "min": np.min,
+    "max": np.max,
 }
 
 
@@ -39,8 +42,7 @@ def _outcome_key(res) -> str:
     return "y" if "y" in outcome else "time"
 
 
-def pp_check(res, kind: str = "density", stat: str | Callable = "mean", draws: int = 50,
-             seed=None):
+def pp_check(res, kind: str = "density", stat: str | Callable = "mean", draws: int = 50, seed=None):
     """See :meth:`MMResults.pp_check`."""
     from mmreg.results.plots.workflow import plot_pp_density, plot_pp_stat
 

@@ -16,14 +16,19 @@ def _map_re(fit_latent: LatentModel, new_latent: LatentModel, z: np.ndarray) -> 
     """Random effects of the fitted model placed at the new design's RE states."""
     out = np.zeros(new_latent.q)
     off = 0
-    for fblk, nblk, fsl, size in zip(fit_latent.design.re_blocks, new_latent.design.re_blocks,
-                                     fit_latent.re_slices, new_latent.re_sizes, strict=True):
+    for fblk, nblk, fsl, size in zip(
+        fit_latent.design.re_blocks,
+        new_latent.design.re_blocks,
+        fit_latent.re_slices,
+        new_latent.re_sizes,
+        strict=True,
+    ):
         pos = {lab: i for i, lab in enumerate(fblk.re_labels)}
         idx = np.array([pos.get(lab, -1) for lab in nblk.re_labels], dtype=int)
         known = idx >= 0
         vals = np.zeros(size)
         vals[known] = z[fsl][idx[known]]
-        out[off:off + size] = vals
+        out[off : off + size] = vals
         off += size
     return out
 
@@ -31,7 +36,7 @@ def _map_re(fit_latent: LatentModel, new_latent: LatentModel, z: np.ndarray) -> 
 def _linear(model, latent, hyper, z, new_latent=None):
     lat = new_latent or latent
     D, R, off = lat.assemble(hyper.theta)
-    re = z[latent.P:] if new_latent is None else _map_re(latent, new_latent, z)
+    re = z[latent.P :] if new_latent is None else _map_re(latent, new_latent, z)
     # a row-wise product: each group's value is computed the same way whatever the other
     # rows (BLAS's D @ z may round differently for different numbers of rows), so
     # predictions on rows of the fitted data equal the fitted values exactly
@@ -50,12 +55,14 @@ def new_data_latent(model, data: pd.DataFrame) -> LatentModel:
         raise MMDataError(
             "the new data give different coefficient columns "
             f"({list(design.coef_names)} vs {list(model.design.coef_names)}); categorical "
-            "variables must have the same levels as in the fitted data")
+            "variables must have the same levels as in the fitted data"
+        )
     return LatentModel(design, None, latent.coef_mean, 1 / np.sqrt(latent.coef_prec))
 
 
-def linear_predictor_at(model, hyper, z: np.ndarray,
-                        new_latent: LatentModel | None = None) -> np.ndarray:
+def linear_predictor_at(
+    model, hyper, z: np.ndarray, new_latent: LatentModel | None = None
+) -> np.ndarray:
     """η at ``(hyper, z)`` of the fitted groups, or of the groups of ``new_latent``
     (:func:`new_data_latent`; known members and units keep their effects, others get 0)."""
     return _linear(model, model.latent, hyper, z, new_latent)
@@ -96,8 +103,9 @@ def predict(res, data: pd.DataFrame | None = None, kind: str = "response") -> pd
     return pd.Series(out, index=index, name=kind)
 
 
-def prediction_draws(res, data: pd.DataFrame | None = None, kind: str = "response",
-                     most: int = 1000, seed: int = 0) -> tuple[np.ndarray, pd.Index]:
+def prediction_draws(
+    res, data: pd.DataFrame | None = None, kind: str = "response", most: int = 1000, seed: int = 0
+) -> tuple[np.ndarray, pd.Index]:
     """Predictions at draws of the posterior: an array ``(draws, groups)`` and the index.
 
     MCMC: up to ``most`` evenly spaced kept draws.  Laplace: ``most`` draws of the

@@ -82,8 +82,9 @@ class PosteriorProtocol:
         """
         raise NotImplementedError
 
-    def point_estimate(self, fn: Callable[[Hyper, np.ndarray], Any],
-                       per_draw: pd.DataFrame | None = None) -> Any:
+    def point_estimate(
+        self, fn: Callable[[Hyper, np.ndarray], Any], per_draw: pd.DataFrame | None = None
+    ) -> Any:
         """Point estimate of a function ``fn(hyper, z)`` of the hyperparameters and the latent
         effects ``z`` (coefficients then random effects).
 

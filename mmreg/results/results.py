@@ -205,8 +205,13 @@ class MMResults(PosteriorProtocol, PlotMethods, HabitsMixin, WorkflowMethods):
         """
         return self.summary(alpha=alpha, r=r).as_latex(label=label)
 
-    def var_decomp(self, uncertainty: str = "sd", convention: str = "mmreg",
-                   alpha: float = 0.05, style: str = "mmreg") -> pd.DataFrame:
+    def var_decomp(
+        self,
+        uncertainty: str = "sd",
+        convention: str = "mmreg",
+        alpha: float = 0.05,
+        style: str = "mmreg",
+    ) -> pd.DataFrame:
         """Variance decomposition and ICCs (see :func:`mmreg.results.vardecomp.var_decomp`).
 
         Parameters
@@ -248,8 +253,9 @@ class MMResults(PosteriorProtocol, PlotMethods, HabitsMixin, WorkflowMethods):
         """
         from mmreg.results.vardecomp import var_decomp
 
-        return var_decomp(self, uncertainty=uncertainty, convention=convention, alpha=alpha,
-                          style=style)
+        return var_decomp(
+            self, uncertainty=uncertainty, convention=convention, alpha=alpha, style=style
+        )
 
     def varDecomp(self, convention: str = "mmreg") -> pd.DataFrame:  # noqa: N802
         """bml's ``varDecomp()``: :meth:`var_decomp` with ``style="bml"`` (columns

@@ -54,9 +54,13 @@ class MMSummary(Summary):
         if label:
             parts.append(r"\label{" + label + "}")  # labels take _ as is
         for tab, st in zip(self.tables, self.settings, strict=True):
-            parts += [r"\begin{center}", tabular(tab, index=st["index"], header=st["header"],
-                                                 float_format=st["float_format"]),
-                      r"\end{center}"]
+            parts += [
+                r"\begin{center}",
+                tabular(
+                    tab, index=st["index"], header=st["header"], float_format=st["float_format"]
+                ),
+                r"\end{center}",
+            ]
         parts.append(r"\end{table}")
         notes = " \\newline\n".join(latex_escape(t) for t in self.extra_txt)
         return "\n".join(parts) + ("\n\\bigskip\n" + notes if notes else "")
@@ -159,12 +163,17 @@ def make_summary(res, alpha: float = 0.05, r: int = 4) -> MMSummary:
     keys, vals = list(info), list(info.values())
     half = (len(keys) + 1) // 2
     left = pd.DataFrame({0: keys[:half], 1: vals[:half]})
-    right = pd.DataFrame({0: keys[half:] + [""] * (2 * half - len(keys)),
-                          1: vals[half:] + [""] * (2 * half - len(keys))})
+    right = pd.DataFrame(
+        {
+            0: keys[half:] + [""] * (2 * half - len(keys)),
+            1: vals[half:] + [""] * (2 * half - len(keys)),
+        }
+    )
     # statsmodels formats every table with the first table's float_format (the header
     # holds strings only): give it the parameter table's digits
-    smry.add_df(pd.concat([left, right], axis=1), index=False, header=False,
-                float_format=f"%.{int(r)}f")
+    smry.add_df(
+        pd.concat([left, right], axis=1), index=False, header=False, float_format=f"%.{int(r)}f"
+    )
     tab = param_table(res, alpha)
     smry.add_df(tab, float_format=f"%.{int(r)}f")
     hidden = _hidden(res)
@@ -175,8 +184,13 @@ def make_summary(res, alpha: float = 0.05, r: int = 4) -> MMSummary:
     return smry
 
 
-def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
-                  stars: bool = False, intervals: bool = False) -> SummaryTable:
+def summary_table(
+    results,
+    names: list[str] | None = None,
+    alpha: float = 0.05,
+    stars: bool = False,
+    intervals: bool = False,
+) -> SummaryTable:
     """Several fits side by side: estimate with (SE) below, one column per model.
 
     Parameters
@@ -256,8 +270,15 @@ def summary_table(results, names: list[str] | None = None, alpha: float = 0.05,
                 est = f"{r.params[p]:.3f}"
                 if stars and r.has_tests and np.isfinite(r.pvalues[p]):
                     pv = r.pvalues[p]
-                    est += "***" if pv < alpha / 50 else "**" if pv < alpha / 5 \
-                        else "*" if pv < alpha else ""
+                    est += (
+                        "***"
+                        if pv < alpha / 50
+                        else "**"
+                        if pv < alpha / 5
+                        else "*"
+                        if pv < alpha
+                        else ""
+                    )
                 cells += [est, f"({r.bse[p]:.3f})"]
                 if ci is not None:
                     cells.append(f"[{ci.loc[p, 'lower']:.3f}, {ci.loc[p, 'upper']:.3f}]")

@@ -36,8 +36,7 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     for k, b in enumerate(d.mm):
         if not b.random_blocks:
             continue
-        w = weights[k] if weights is not None else b.weights(hyper.theta[k],
-                                                            derivative=False)[0]
+        w = weights[k] if weights is not None else b.weights(hyper.theta[k], derivative=False)[0]
         ssq = np.bincount(b.group, weights=w**2, minlength=d.nobs)
         present = np.bincount(b.group, minlength=d.nobs) > 0
         if b.re_state is not None:
@@ -59,8 +58,13 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     return out
 
 
-def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
-               alpha: float = 0.05, style: str = "mmreg") -> pd.DataFrame:
+def var_decomp(
+    res,
+    uncertainty: str = "sd",
+    convention: str = "mmreg",
+    alpha: float = 0.05,
+    style: str = "mmreg",
+) -> pd.DataFrame:
     """Variance components and ICCs with their uncertainty.
 
     Parameters
@@ -124,15 +128,24 @@ def var_decomp(res, uncertainty: str = "sd", convention: str = "mmreg",
             "var_decomp: the Laplace posterior of the hyperparameters is flat in some "
             f"direction{where}, so the spread of every component and ICC is undefined and "
             "reported as NaN; the point estimates are unaffected. Use fit(method='mcmc') for "
-            "their uncertainty.", MMWarning, stacklevel=3)
+            "their uncertainty.",
+            MMWarning,
+            stacklevel=3,
+        )
     if style == "bml":
         sd_draws = np.sqrt(var)
-        sig = res.point_estimate(lambda h, z: np.sqrt(point_components(h, z)),
-                                 per_draw=sd_draws)
+        sig = res.point_estimate(lambda h, z: np.sqrt(point_components(h, z)), per_draw=sd_draws)
         spread = (lambda f: f.std(ddof=1)) if finite else (lambda f: f.std() * np.nan)
-        return pd.DataFrame({"Component": list(var.columns), "sigma": sig,
-                             "sigma_sd": spread(sd_draws), "ICC": point_i,
-                             "ICC_sd": spread(icc)}, index=var.columns)
+        return pd.DataFrame(
+            {
+                "Component": list(var.columns),
+                "sigma": sig,
+                "sigma_sd": spread(sd_draws),
+                "ICC": point_i,
+                "ICC_sd": spread(icc),
+            },
+            index=var.columns,
+        )
     for name, frame in (("variance", var), ("icc", icc)):
         if not finite:
             frame = frame * np.nan

@@ -24,8 +24,10 @@ class WorkflowMethods:
     exact_posterior: bool
 
     if TYPE_CHECKING:  # provided by MMResults
-        def predict(self, data: pd.DataFrame | None = None,
-                    kind: str = "response") -> pd.Series: ...
+
+        def predict(
+            self, data: pd.DataFrame | None = None, kind: str = "response"
+        ) -> pd.Series: ...
 
     def posterior_predictive(self, draws: int | None = 200, seed=None) -> list[dict]:
         """Posterior predictive outcomes: one simulated data set per posterior draw.
@@ -60,8 +62,9 @@ class WorkflowMethods:
 
         return posterior_predictive(self, draws=draws, seed=seed)
 
-    def pp_check(self, kind: str = "density", stat: str | Callable = "mean", draws: int = 50,
-                 seed=None):
+    def pp_check(
+        self, kind: str = "density", stat: str | Callable = "mean", draws: int = 50, seed=None
+    ):
         """Posterior predictive check (brms's ``pp_check``) as a figure.
 
         Parameters
@@ -143,10 +146,19 @@ class WorkflowMethods:
         return inference_data(self, Z, U, attrs=attrs, predictive=predictive, seed=seed)
 
     # ---------------------------------------------------------------- effects
-    def conditional_effects(self, var: str, data: pd.DataFrame | None = None, values=None,
-                            at: dict | None = None, kind: str = "response",
-                            n: int | None = None, n_points: int = 50, alpha: float = 0.05,
-                            draws: int = 200, seed=0):
+    def conditional_effects(
+        self,
+        var: str,
+        data: pd.DataFrame | None = None,
+        values=None,
+        at: dict | None = None,
+        kind: str = "response",
+        n: int | None = None,
+        n_points: int = 50,
+        alpha: float = 0.05,
+        draws: int = 200,
+        seed=0,
+    ):
         """Predictions over a grid of one variable, others at their means (brms's
         ``conditional_effects``).
 
@@ -199,12 +211,30 @@ class WorkflowMethods:
         """
         from mmreg.results.conditional import conditional_effects
 
-        return conditional_effects(self, var, data=data, values=values, at=at, kind=kind,
-                                   n=n, n_points=n_points, alpha=alpha, draws=draws, seed=seed)
+        return conditional_effects(
+            self,
+            var,
+            data=data,
+            values=values,
+            at=at,
+            kind=kind,
+            n=n,
+            n_points=n_points,
+            alpha=alpha,
+            draws=draws,
+            seed=seed,
+        )
 
     # ---------------------------------------------------------------- survival
-    def predict_survival(self, data: pd.DataFrame | None = None, times=None, groups=None,
-                         alpha: float = 0.05, draws: int = 200, seed=0) -> pd.DataFrame:
+    def predict_survival(
+        self,
+        data: pd.DataFrame | None = None,
+        times=None,
+        groups=None,
+        alpha: float = 0.05,
+        draws: int = 200,
+        seed=0,
+    ) -> pd.DataFrame:
         """Survival curves ``S(t)`` per group with bands (Weibull and Cox fits).
 
         Parameters
@@ -238,11 +268,13 @@ class WorkflowMethods:
         """
         from mmreg.results.survival import predict_survival
 
-        return predict_survival(self, data=data, times=times, groups=groups, alpha=alpha,
-                                draws=draws, seed=seed)
+        return predict_survival(
+            self, data=data, times=times, groups=groups, alpha=alpha, draws=draws, seed=seed
+        )
 
-    def median_survival(self, data: pd.DataFrame | None = None, alpha: float = 0.05,
-                        draws: int = 200, seed=0) -> pd.DataFrame:
+    def median_survival(
+        self, data: pd.DataFrame | None = None, alpha: float = 0.05, draws: int = 200, seed=0
+    ) -> pd.DataFrame:
         """Median survival time per group with its band (Weibull and Cox fits; see
         :func:`mmreg.results.survival.median_survival`).
 
@@ -267,8 +299,15 @@ class WorkflowMethods:
 
         return hazard_ratios(self, alpha=alpha, draws=draws, seed=seed)
 
-    def plot_survival(self, groups=None, data: pd.DataFrame | None = None, times=None,
-                      alpha: float = 0.05, draws: int = 200, seed=0):
+    def plot_survival(
+        self,
+        groups=None,
+        data: pd.DataFrame | None = None,
+        times=None,
+        alpha: float = 0.05,
+        draws: int = 200,
+        seed=0,
+    ):
         """Survival curves with bands for some groups (a matplotlib Figure).
 
         Parameters
@@ -289,8 +328,9 @@ class WorkflowMethods:
         if groups is None and data is None:
             eta = self.predict(kind="linear").sort_values()
             groups = list(eta.index[np.linspace(0, len(eta) - 1, 4).astype(int)])
-        sv = self.predict_survival(data=data, times=times, groups=groups, alpha=alpha,
-                                   draws=draws, seed=seed)
+        sv = self.predict_survival(
+            data=data, times=times, groups=groups, alpha=alpha, draws=draws, seed=seed
+        )
         fig = plot_curves(sv, "time", "survival probability", by="group")
         fig.axes[0].set_title(f"Survival curves ({1 - alpha:.0%} bands)")
         return fig

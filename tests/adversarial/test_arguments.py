@@ -59,37 +59,74 @@ class _MapPool:
 
 # (options, fragment the message must contain); each is one case
 BAD_MCMC = [
-    ({"seed": "abc"}, "seed"), ({"seed": -1}, "seed"), ({"seed": 2**70}, "seed"),
-    ({"seed": 1.5}, "seed"), ({"seed": True}, "seed"), ({"seed": False}, "seed"),
-    ({"seed": np.float64(2.0)}, "seed"), ({"seed": [1, 2]}, "seed"),
-    ({"draws": 0}, "draws"), ({"draws": -5}, "draws"), ({"draws": 1.5}, "draws"),
-    ({"draws": True}, "draws"), ({"draws": "100"}, "draws"), ({"draws": None}, "draws"),
+    ({"seed": "abc"}, "seed"),
+    ({"seed": -1}, "seed"),
+    ({"seed": 2**70}, "seed"),
+    ({"seed": 1.5}, "seed"),
+    ({"seed": True}, "seed"),
+    ({"seed": False}, "seed"),
+    ({"seed": np.float64(2.0)}, "seed"),
+    ({"seed": [1, 2]}, "seed"),
+    ({"draws": 0}, "draws"),
+    ({"draws": -5}, "draws"),
+    ({"draws": 1.5}, "draws"),
+    ({"draws": True}, "draws"),
+    ({"draws": "100"}, "draws"),
+    ({"draws": None}, "draws"),
     ({"draws": 10.0}, "draws"),
-    ({"tune": -1}, "tune"), ({"tune": 2.0}, "tune"), ({"tune": False}, "tune"),
-    ({"tune": "60"}, "tune"), ({"tune": 10**12}, "tune"), ({"tune": 10**30}, "tune"),
-    ({"draws": 10**13}, "draws"), ({"chains": 10**12}, "chains"),
-    ({"chains": 0}, "chains"), ({"chains": 1.5}, "chains"), ({"chains": True}, "chains"),
+    ({"tune": -1}, "tune"),
+    ({"tune": 2.0}, "tune"),
+    ({"tune": False}, "tune"),
+    ({"tune": "60"}, "tune"),
+    ({"tune": 10**12}, "tune"),
+    ({"tune": 10**30}, "tune"),
+    ({"draws": 10**13}, "draws"),
+    ({"chains": 10**12}, "chains"),
+    ({"chains": 0}, "chains"),
+    ({"chains": 1.5}, "chains"),
+    ({"chains": True}, "chains"),
     ({"chains": "4"}, "chains"),
-    ({"thin": 0}, "thin"), ({"thin": 2.5}, "thin"), ({"thin": 17}, "thin"),
+    ({"thin": 0}, "thin"),
+    ({"thin": 2.5}, "thin"),
+    ({"thin": 17}, "thin"),
     ({"thin": True}, "thin"),
-    ({"walkers": 2}, "walkers"), ({"walkers": 5}, "walkers"), ({"walkers": True}, "walkers"),
-    ({"walkers": 16.0}, "walkers"), ({"walkers": -16}, "walkers"),
-    ({"particles": 0}, "particles"), ({"particles": -3}, "particles"),
-    ({"particles": 2.5}, "particles"), ({"particles": True}, "particles"),
-    ({"cores": 0}, "cores"), ({"cores": 1.5}, "cores"), ({"cores": True}, "cores"),
+    ({"walkers": 2}, "walkers"),
+    ({"walkers": 5}, "walkers"),
+    ({"walkers": True}, "walkers"),
+    ({"walkers": 16.0}, "walkers"),
+    ({"walkers": -16}, "walkers"),
+    ({"particles": 0}, "particles"),
+    ({"particles": -3}, "particles"),
+    ({"particles": 2.5}, "particles"),
+    ({"particles": True}, "particles"),
+    ({"cores": 0}, "cores"),
+    ({"cores": 1.5}, "cores"),
+    ({"cores": True}, "cores"),
     ({"cores": 2, "pool": _MapPool()}, "pool"),
-    ({"progress": "yes"}, "progress"), ({"progress": 1}, "progress"),
-    ({"backend": 3.5}, "backend"), ({"backend": ["run.h5"]}, "backend"),
-    ({"pool": _Pool()}, "pool"), ({"pool": "processes"}, "pool"),
-    ({"moves": "de"}, "moves"), ({"moves": [1, 2]}, "moves"),
-    ({"moves": [(emcee.moves.DEMove(), -1.0)]}, "moves"), ({"moves": []}, "moves"),
+    ({"progress": "yes"}, "progress"),
+    ({"progress": 1}, "progress"),
+    ({"backend": 3.5}, "backend"),
+    ({"backend": ["run.h5"]}, "backend"),
+    ({"pool": _Pool()}, "pool"),
+    ({"pool": "processes"}, "pool"),
+    ({"moves": "de"}, "moves"),
+    ({"moves": [1, 2]}, "moves"),
+    ({"moves": [(emcee.moves.DEMove(), -1.0)]}, "moves"),
+    ({"moves": []}, "moves"),
     ({"laplace": "fit"}, "laplace"),
-    ({"start": [1.0, 2.0]}, "start"), ({"start": {"nope": 1.0}}, "nope"),
-    ({"start": {"Intercept": 0.0}}, "Intercept"), ({"start": {"sigma": -1.0}}, "sigma"),
-    ({"start": {"sigma": "a"}}, "sigma"), ({"start": "abc"}, "start"),
-    ({"start": [np.nan, 0.0, 0.0]}, "start"), ({"start": 3.0}, "start"),
-    ({"drawz": 10}, "'draws'"), ({"n_iter": 10}, "n_iter"), ({"nwalkers": 16}, "walkers"),
-    ({"warmup": 10}, "tune"), ({"maxiter": 10}, "maxiter"),
+    ({"start": [1.0, 2.0]}, "start"),
+    ({"start": {"nope": 1.0}}, "nope"),
+    ({"start": {"Intercept": 0.0}}, "Intercept"),
+    ({"start": {"sigma": -1.0}}, "sigma"),
+    ({"start": {"sigma": "a"}}, "sigma"),
+    ({"start": "abc"}, "start"),
+    ({"start": [np.nan, 0.0, 0.0]}, "start"),
+    ({"start": 3.0}, "start"),
+    ({"drawz": 10}, "'draws'"),
+    ({"n_iter": 10}, "n_iter"),
+    ({"nwalkers": 16}, "walkers"),
+    ({"warmup": 10}, "tune"),
+    ({"maxiter": 10}, "maxiter"),
 ]
 
 
@@ -101,16 +138,20 @@ def test_bad_mcmc_option_refused_before_any_work(model, no_work, opts, fragment)
 
 
 BAD_LAPLACE = [
-    ({"seed": 1}, "seed"), ({"draws": 100}, "draws"), ({"maxiter": 0}, "maxiter"),
-    ({"maxiter": 1.5}, "maxiter"), ({"maxiter": True}, "maxiter"),
-    ({"start": [0.0]}, "start"), ({"start": {"sigma.mm1": 0.0}}, "sigma.mm1"),
-    ({"start": {"sigma.mm1": np.inf}}, "sigma.mm1"), ({"stat": [0.0, 0.0, 0.0]}, "'start'"),
+    ({"seed": 1}, "seed"),
+    ({"draws": 100}, "draws"),
+    ({"maxiter": 0}, "maxiter"),
+    ({"maxiter": 1.5}, "maxiter"),
+    ({"maxiter": True}, "maxiter"),
+    ({"start": [0.0]}, "start"),
+    ({"start": {"sigma.mm1": 0.0}}, "sigma.mm1"),
+    ({"start": {"sigma.mm1": np.inf}}, "sigma.mm1"),
+    ({"stat": [0.0, 0.0, 0.0]}, "'start'"),
     ({"n_iter": 5}, "n_iter"),
 ]
 
 
-@pytest.mark.parametrize("opts,fragment", BAD_LAPLACE,
-                         ids=[repr(o)[:40] for o, _ in BAD_LAPLACE])
+@pytest.mark.parametrize("opts,fragment", BAD_LAPLACE, ids=[repr(o)[:40] for o, _ in BAD_LAPLACE])
 def test_bad_laplace_option_refused_before_any_work(model, no_work, opts, fragment):
     with pytest.raises(mmreg.MMSpecError) as err:
         model.fit(**opts)
@@ -155,14 +196,23 @@ def test_fit_mcmc_called_directly_checks_too(model, monkeypatch, bad):
 
 # ------------------------------------------------------------------ bml()
 BAD_BML = [
-    ({"n_iter": 10, "n_burnin": 20}, "n_iter"), ({"n_iter": 1.5}, "n_iter"),
-    ({"n_iter": True}, "n_iter"), ({"n_burnin": -1}, "n_burnin"),
-    ({"n_burnin": "5"}, "n_burnin"), ({"n_chains": 0}, "n_chains"),
-    ({"n_chains": 2.0}, "n_chains"), ({"n_thin": 0}, "n_thin"), ({"seed": "abc"}, "seed"),
-    ({"seed": -1}, "seed"), ({"seed": 2**70}, "seed"), ({"run": "yes"}, "run"),
-    ({"progress": 1}, "progress"), ({"draws": 100}, "calls it n_iter"),
+    ({"n_iter": 10, "n_burnin": 20}, "n_iter"),
+    ({"n_iter": 1.5}, "n_iter"),
+    ({"n_iter": True}, "n_iter"),
+    ({"n_burnin": -1}, "n_burnin"),
+    ({"n_burnin": "5"}, "n_burnin"),
+    ({"n_chains": 0}, "n_chains"),
+    ({"n_chains": 2.0}, "n_chains"),
+    ({"n_thin": 0}, "n_thin"),
+    ({"seed": "abc"}, "seed"),
+    ({"seed": -1}, "seed"),
+    ({"seed": 2**70}, "seed"),
+    ({"run": "yes"}, "run"),
+    ({"progress": 1}, "progress"),
+    ({"draws": 100}, "calls it n_iter"),
     ({"chains": 2}, "calls it n_chains"),
-    ({"n_iters": 100}, "did you mean 'n_iter'"), ({"n.iter": 100}, "write n_iter"),
+    ({"n_iters": 100}, "did you mean 'n_iter'"),
+    ({"n.iter": 100}, "write n_iter"),
 ]
 
 
@@ -176,14 +226,17 @@ def test_bad_bml_argument_refused_before_any_work(data, monkeypatch, opts, fragm
 
 # ------------------------------------------------------------------ MMModel / mmf.mmm
 BAD_MODEL = [
-    ({"family": "gausian"}, "family"), ({"family": 3}, "family"), ({"family": None}, "family"),
+    ({"family": "gausian"}, "family"),
+    ({"family": 3}, "family"),
+    ({"family": None}, "family"),
     ({"family": "cox", "cox_intervals": 0}, "cox_intervals"),
     ({"family": "cox", "cox_intervals": 2.5}, "cox_intervals"),
     ({"family": "cox", "cox_intervals": "3"}, "cox_intervals"),
     ({"family": "cox", "cox_intervals": True}, "cox_intervals"),
     ({"cox_intervals": 3}, "cox_intervals"),
     ({"family": mmreg.families.get_family("gaussian"), "cox_intervals": 3}, "cox_intervals"),
-    ({"priors": 5}, "priors"), ({"priors": {"sigma.mm1": 3}}, "sigma.mm1"),
+    ({"priors": 5}, "priors"),
+    ({"priors": {"sigma.mm1": 3}}, "sigma.mm1"),
     ({"priors": [1, 2]}, "prior"),
 ]
 
@@ -215,8 +268,9 @@ def test_method_is_case_insensitive_same_numbers(model):
 @pytest.mark.parametrize("kind", ["numpy int", "SeedSequence"])
 def test_seed_objects_equal_their_integer(model, kind):
     ss = np.random.SeedSequence(11)
-    seed, as_int = (np.int64(11), 11) if kind == "numpy int" else (
-        ss, int(ss.generate_state(1, np.uint64)[0]))
+    seed, as_int = (
+        (np.int64(11), 11) if kind == "numpy int" else (ss, int(ss.generate_state(1, np.uint64)[0]))
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         a = model.fit(method="mcmc", seed=seed, **TINY)
@@ -238,8 +292,9 @@ def test_start_by_name_reaches_the_same_optimum(model):
     by_name = model.fit(start={"sigma.mm1": 0.2, "sigma": 1.5})
     arr = model.fit(start=np.zeros(model.space.dim))
     for res in (by_name, arr):
-        np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-4,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-4, atol=1e-5
+        )
 
 
 def test_mcmc_start_by_name_starts_its_laplace_fit(model, monkeypatch):
@@ -252,6 +307,5 @@ def test_mcmc_start_by_name_starts_its_laplace_fit(model, monkeypatch):
 
     monkeypatch.setattr(mcmc_mod, "fit_laplace", capture)
     with pytest.raises(RuntimeError, match="captured"):
-        model.fit(method="mcmc", start={"sigma.mm1": 0.2, "sigma.hm1": 0.3, "sigma": 1.5},
-                  **TINY)
+        model.fit(method="mcmc", start={"sigma.mm1": 0.2, "sigma.hm1": 0.3, "sigma": 1.5}, **TINY)
     np.testing.assert_allclose(seen[0], np.log([0.2, 0.3, 1.5]), rtol=1e-12)

@@ -29,8 +29,7 @@ def _blas_threads() -> list[int]:
 
 @pytest.fixture(scope="module")
 def data():
-    return mmreg.datasets.simulate_coalitions(n_groups=120, n_members=50, n_countries=8,
-                                              seed=4)
+    return mmreg.datasets.simulate_coalitions(n_groups=120, n_members=50, n_countries=8, seed=4)
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +37,33 @@ def fits(data):
     model = mmreg.MMModel(data.attrs["formula"], data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MMWarning)
-        return {"model": model, "laplace": model.fit(),
-                "mcmc": model.fit(method="mcmc", draws=64, tune=10, chains=2, seed=1)}
+        return {
+            "model": model,
+            "laplace": model.fit(),
+            "mcmc": model.fit(method="mcmc", draws=64, tune=10, chains=2, seed=1),
+        }
 
 
 # (entry point, module whose function is probed, name of the probed function)
 CALLS = {
     "fit laplace": (lambda f: f["model"].fit(), latent.LatentModel, "assemble"),
-    "fit mcmc": (lambda f: f["model"].fit(method="mcmc", draws=32, tune=4, chains=1, seed=2),
-                 latent.LatentModel, "assemble"),
-    "loglike": (lambda f: f["model"].loglike(f["laplace"].params), latent.LatentModel,
-                "assemble"),
-    "simulate": (lambda f: f["model"].simulate(f["laplace"].params, seed=1),
-                 latent.LatentModel, "assemble"),
+    "fit mcmc": (
+        lambda f: f["model"].fit(method="mcmc", draws=32, tune=4, chains=1, seed=2),
+        latent.LatentModel,
+        "assemble",
+    ),
+    "loglike": (lambda f: f["model"].loglike(f["laplace"].params), latent.LatentModel, "assemble"),
+    "simulate": (
+        lambda f: f["model"].simulate(f["laplace"].params, seed=1),
+        latent.LatentModel,
+        "assemble",
+    ),
     "laplace summary": (lambda f: f["laplace"].summary(), latent.LatentModel, "assemble"),
-    "laplace conf_int": (lambda f: f["laplace"].conf_int(alpha=0.1, sd_method="profile"),
-                         latent.LatentModel, "assemble"),
+    "laplace conf_int": (
+        lambda f: f["laplace"].conf_int(alpha=0.1, sd_method="profile"),
+        latent.LatentModel,
+        "assemble",
+    ),
     "laplace var_decomp": (lambda f: f["laplace"].var_decomp(), vardecomp, "var_decomp"),
     "laplace predict": (lambda f: f["laplace"].predict(), latent.LatentModel, "assemble"),
     "mcmc summary": (lambda f: f["mcmc"].summary(), diagnostics, "summarize"),
@@ -61,8 +71,11 @@ CALLS = {
     "mcmc var_decomp": (lambda f: f["mcmc"].var_decomp(), vardecomp, "var_decomp"),
     "mcmc predict": (lambda f: f["mcmc"].predict(), latent.LatentModel, "assemble"),
     "mcmc plot_trace": (lambda f: f["mcmc"].plot_trace(["majority"]), plots, "gaussian_kde"),
-    "mcmc to_inference_data": (lambda f: f["mcmc"].to_inference_data(), diagnostics,
-                               "ensemble_order"),
+    "mcmc to_inference_data": (
+        lambda f: f["mcmc"].to_inference_data(),
+        diagnostics,
+        "ensemble_order",
+    ),
 }
 
 

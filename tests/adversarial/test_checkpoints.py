@@ -66,19 +66,44 @@ CASES = {
     "fewer chains": (_model, {}, _model, {"chains": 1}, "chains=2 in the file, chains=1"),
     "walkers": (_model, {}, _model, {"walkers": 18}, "walkers=16 in the file, walkers=18"),
     "moves": (_model, {}, _model, {"moves": emcee.moves.DEMove()}, "moves differs"),
-    "particles": (_binomial, {"chains": 1}, _binomial, {"chains": 1, "particles": 4},
-                  "particles=8 in the file, particles=4"),
-    "outcome": (_model, {}, lambda: _model(_data().assign(y=lambda d: d["y"] + 0.01)), {},
-                "model, data or priors differ"),
-    "member covariate": (_model, {}, lambda: _model(_data().assign(finance=lambda d:
-                                                                   -d["finance"])), {},
-                         "model, data or priors differ"),
-    "priors": (_model, {}, lambda: _model(priors={"sigma": mmreg.priors.HalfNormal(2.0)}), {},
-               "model, data or priors differ"),
-    "formula": (_model, {}, lambda: mmreg.MMModel(_data().attrs["formula"].replace(
-        "vars(finance)", "vars(rile)"), _data()), {}, "model, data or priors differ"),
-    "family": (_model, {}, lambda: _model(family=mmreg.families.get_family("gaussian")), {},
-               None),
+    "particles": (
+        _binomial,
+        {"chains": 1},
+        _binomial,
+        {"chains": 1, "particles": 4},
+        "particles=8 in the file, particles=4",
+    ),
+    "outcome": (
+        _model,
+        {},
+        lambda: _model(_data().assign(y=lambda d: d["y"] + 0.01)),
+        {},
+        "model, data or priors differ",
+    ),
+    "member covariate": (
+        _model,
+        {},
+        lambda: _model(_data().assign(finance=lambda d: -d["finance"])),
+        {},
+        "model, data or priors differ",
+    ),
+    "priors": (
+        _model,
+        {},
+        lambda: _model(priors={"sigma": mmreg.priors.HalfNormal(2.0)}),
+        {},
+        "model, data or priors differ",
+    ),
+    "formula": (
+        _model,
+        {},
+        lambda: mmreg.MMModel(
+            _data().attrs["formula"].replace("vars(finance)", "vars(rile)"), _data()
+        ),
+        {},
+        "model, data or priors differ",
+    ),
+    "family": (_model, {}, lambda: _model(family=mmreg.families.get_family("gaussian")), {}, None),
 }
 
 
@@ -167,16 +192,23 @@ def test_second_process_is_refused_while_a_run_holds_the_file(tmp_path, monkeypa
     model = _model()
     first = _fit(model, path)
     content = path.read_bytes()
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
     try:
         assert proc.stdout.readline().strip() == b"locked"
         with monkeypatch.context() as mp:
             mp.setattr(mcmc_mod, "fit_laplace", _fail)
-            with pytest.raises(mmreg.MMSpecError,
-                               match=rf"in use by another running fit \(process {proc.pid}"):
+            with pytest.raises(
+                mmreg.MMSpecError, match=rf"in use by another running fit \(process {proc.pid}"
+            ):
                 _fit(model, path)
         assert path.read_bytes() == content
     finally:
@@ -197,8 +229,15 @@ def test_second_open_in_the_same_process_is_refused(tmp_path):
 
 def _backends(path, model, seed):
     settings = run_settings(seed, 4, 1, 16, 0)
-    (tb, _), = ckpt.open_backends(str(path), model, 1, 16, model.space.dim,
-                                  layout=mcmc_mod.sampler_layout(model), settings=settings)
+    ((tb, _),) = ckpt.open_backends(
+        str(path),
+        model,
+        1,
+        16,
+        model.space.dim,
+        layout=mcmc_mod.sampler_layout(model),
+        settings=settings,
+    )
     return tb
 
 

@@ -24,8 +24,9 @@ MM = "mm(id = id(pid, gid), vars = vars({v}), fn = fn(w ~ 1/n, c = TRUE), RE = F
 PLACES = {
     "main terms": "y ~ 1 + majority + {v}",
     "vars() of mm1": "y ~ 1 + majority + " + MM,
-    "vars() of hm1": "y ~ 1 + majority + " + MM.format(v="finance")
-                     + " + hm(id = id(cid), vars = vars({v}), type = 'RE')",
+    "vars() of hm1": "y ~ 1 + majority + "
+    + MM.format(v="finance")
+    + " + hm(id = id(cid), vars = vars({v}), type = 'RE')",
 }
 
 
@@ -49,28 +50,44 @@ def _mixed(df):
 
 
 BAD = {
-    "mixed number and string": (_mixed, ["mixes values of different types", "'n/a'",
-                                         "pd.to_numeric"]),
-    "numbers as strings": (lambda df: _per_group(df, ["1.5", "2", "3.25", "4"]),
-                           ["numbers stored as strings", "pd.to_numeric"]),
-    "datetime64": (lambda df: pd.to_datetime(_per_group(df, ["2020-01-01", "2021-06-30"])),
-                   ["dates/times", "2020-01-01"]),
-    "tz-aware datetime": (lambda df: pd.to_datetime(
-        _per_group(df, ["2020-01-01", "2021-06-30"])).dt.tz_localize("UTC"),
-        ["dates/times", "2020-01-01"]),
-    "timedelta": (lambda df: pd.to_timedelta(_per_group(df, [1, 2, 3]), unit="D"),
-                  ["dates/times"]),
-    "python datetime objects": (lambda df: _per_group(df, [dt.date(2020, 1, 1),
-                                                           dt.date(2021, 1, 1)]),
-                                ["dates/times", "2020-01-01"]),
-    "decimal objects": (lambda df: _per_group(df, [decimal.Decimal("1.5"),
-                                                    decimal.Decimal("2.5")]),
-                        ["Python objects", "pd.to_numeric"]),
-    "interval objects": (lambda df: _per_group(df, [pd.Interval(0, 1), pd.Interval(1, 2)]),
-                         ["Interval", "(0, 1]"]),
-    "period": (lambda df: pd.Series(pd.PeriodIndex(pd.to_datetime(
-        _per_group(df, ["2020-01-01", "2021-06-30"])), freq="M"), index=df.index),
-        ["dates/times"]),
+    "mixed number and string": (
+        _mixed,
+        ["mixes values of different types", "'n/a'", "pd.to_numeric"],
+    ),
+    "numbers as strings": (
+        lambda df: _per_group(df, ["1.5", "2", "3.25", "4"]),
+        ["numbers stored as strings", "pd.to_numeric"],
+    ),
+    "datetime64": (
+        lambda df: pd.to_datetime(_per_group(df, ["2020-01-01", "2021-06-30"])),
+        ["dates/times", "2020-01-01"],
+    ),
+    "tz-aware datetime": (
+        lambda df: pd.to_datetime(_per_group(df, ["2020-01-01", "2021-06-30"])).dt.tz_localize(
+            "UTC"
+        ),
+        ["dates/times", "2020-01-01"],
+    ),
+    "timedelta": (lambda df: pd.to_timedelta(_per_group(df, [1, 2, 3]), unit="D"), ["dates/times"]),
+    "python datetime objects": (
+        lambda df: _per_group(df, [dt.date(2020, 1, 1), dt.date(2021, 1, 1)]),
+        ["dates/times", "2020-01-01"],
+    ),
+    "decimal objects": (
+        lambda df: _per_group(df, [decimal.Decimal("1.5"), decimal.Decimal("2.5")]),
+        ["Python objects", "pd.to_numeric"],
+    ),
+    "interval objects": (
+        lambda df: _per_group(df, [pd.Interval(0, 1), pd.Interval(1, 2)]),
+        ["Interval", "(0, 1]"],
+    ),
+    "period": (
+        lambda df: pd.Series(
+            pd.PeriodIndex(pd.to_datetime(_per_group(df, ["2020-01-01", "2021-06-30"])), freq="M"),
+            index=df.index,
+        ),
+        ["dates/times"],
+    ),
 }
 
 
@@ -89,12 +106,15 @@ def test_bad_column_type_is_named(coal, kind, place):
     pd.testing.assert_frame_equal(df, before)  # the user's data are never modified
 
 
-@pytest.mark.parametrize("kind", ["mixed number and string", "numbers as strings",
-                                  "datetime64", "decimal objects"])
+@pytest.mark.parametrize(
+    "kind", ["mixed number and string", "numbers as strings", "datetime64", "decimal objects"]
+)
 def test_bad_type_in_weight_function(coal, kind):
     df = coal.assign(bad=BAD[kind][0](coal))
-    f = "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), fn = fn(w ~ exp(b1 * bad), " \
+    f = (
+        "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), fn = fn(w ~ exp(b1 * bad), "
         "c = TRUE), RE = FALSE)"
+    )
     with pytest.raises(MMDataError, match=r"'bad'.*fn\(\) of mm1"):
         mmreg.MMModel(f, df)
 
@@ -123,8 +143,9 @@ RTOL = 1e-5
 def _wide(formula: str, df: pd.DataFrame, **priors) -> mmreg.MMModel:
     """The model with (nearly) flat N(0, 1e4) priors on every coefficient."""
     names = mmreg.MMModel(formula, df).design.coef_names
-    return mmreg.MMModel(formula, df, priors={**{n: mmreg.priors.Normal(0, 1e4)
-                                                  for n in names}, **priors})
+    return mmreg.MMModel(
+        formula, df, priors={**{n: mmreg.priors.Normal(0, 1e4) for n in names}, **priors}
+    )
 
 
 @pytest.mark.parametrize("dtype", ["bool", "boolean", "object-bool"])
@@ -145,8 +166,9 @@ def test_boolean_main_term_is_one_0_1_covariate(coal):
     df = coal.assign(flag=coal["majority"].astype(bool))
     res = _wide("y ~ 1 + flag", df).fit()  # no mm(): one observation per row
     assert "flag" in res.params.index
-    np.testing.assert_allclose(res.params[["Intercept", "flag"]],
-                               _ols(coal["y"], coal[["majority"]]), rtol=RTOL)
+    np.testing.assert_allclose(
+        res.params[["Intercept", "flag"]], _ols(coal["y"], coal[["majority"]]), rtol=RTOL
+    )
 
 
 def test_boolean_column_with_missing_value_is_named(coal):
@@ -158,14 +180,21 @@ def test_boolean_column_with_missing_value_is_named(coal):
 
 @pytest.mark.parametrize("dtype", ["str", "category"])
 def test_categorical_in_vars_under_c_true_drops_reference_level(coal, dtype):
-    lev = np.where(coal["finance"] > 0.5, "high", np.where(coal["finance"] < -0.5, "low",
-                                                             "mid"))
+    lev = np.where(coal["finance"] > 0.5, "high", np.where(coal["finance"] < -0.5, "low", "mid"))
     df = coal.assign(lev=pd.Series(lev, index=coal.index).astype(dtype))
     res = _wide("y ~ 1 + majority + " + MM.format(v="lev"), df).fit()
-    assert list(res.params.index[:4]) == ["Intercept", "majority", "mm1.lev[T.low]",
-                                          "mm1.lev[T.mid]"]
-    shares = pd.get_dummies(pd.Series(lev, index=coal.index), dtype=float).groupby(
-        coal["gid"]).mean().sort_index()
+    assert list(res.params.index[:4]) == [
+        "Intercept",
+        "majority",
+        "mm1.lev[T.low]",
+        "mm1.lev[T.mid]",
+    ]
+    shares = (
+        pd.get_dummies(pd.Series(lev, index=coal.index), dtype=float)
+        .groupby(coal["gid"])
+        .mean()
+        .sort_index()
+    )
     g = _groups(coal)
     X = pd.concat([g[["majority"]], shares[["low", "mid"]]], axis=1)
     np.testing.assert_allclose(res.params.iloc[:4], _ols(g["y"], X), rtol=RTOL)
@@ -173,8 +202,10 @@ def test_categorical_in_vars_under_c_true_drops_reference_level(coal, dtype):
 
 
 def test_categorical_in_hm_vars_drops_reference_level(coal):
-    region = {c: "north" if c % 3 == 0 else ("south" if c % 3 == 1 else "east")
-              for c in coal["cid"].unique()}
+    region = {
+        c: "north" if c % 3 == 0 else ("south" if c % 3 == 1 else "east")
+        for c in coal["cid"].unique()
+    }
     df = coal.assign(region=coal["cid"].map(region))
     f = "y ~ 1 + majority + hm(id = id(cid), vars = vars(region), type = 'FE')"
     with warnings.catch_warnings():
@@ -185,15 +216,21 @@ def test_categorical_in_hm_vars_drops_reference_level(coal):
 
 
 def test_categorical_in_hm_vars_equals_ols(coal):
-    region = {c: "north" if c % 3 == 0 else ("south" if c % 3 == 1 else "east")
-              for c in coal["cid"].unique()}
+    region = {
+        c: "north" if c % 3 == 0 else ("south" if c % 3 == 1 else "east")
+        for c in coal["cid"].unique()
+    }
     df = coal.assign(region=coal["cid"].map(region))
     # no mm(): every row is an observation; sigma.hm1 fixed ~0 leaves the OLS of the rows
-    res = _wide("y ~ 1 + majority + hm(id = id(cid), vars = vars(region), type = 'RE')", df,
-                **{"sigma.hm1": mmreg.priors.Fixed(1e-6)}).fit()
+    res = _wide(
+        "y ~ 1 + majority + hm(id = id(cid), vars = vars(region), type = 'RE')",
+        df,
+        **{"sigma.hm1": mmreg.priors.Fixed(1e-6)},
+    ).fit()
     assert list(res.params.index[2:4]) == ["hm1.region[T.north]", "hm1.region[T.south]"]
-    X = pd.concat([df[["majority"]], pd.get_dummies(df["region"], dtype=float)[
-        ["north", "south"]]], axis=1)
+    X = pd.concat(
+        [df[["majority"]], pd.get_dummies(df["region"], dtype=float)[["north", "south"]]], axis=1
+    )
     np.testing.assert_allclose(res.params.iloc[:4], _ols(df["y"], X), rtol=RTOL)
 
 
@@ -222,9 +259,12 @@ def test_numeric_codes_declared_categorical_with_c_are_accepted(coal, codes):
 
 @pytest.mark.parametrize("ids", ["strings", "floats", "datetimes", "tuples"])
 def test_id_columns_may_be_any_hashable_type(coal, ids):
-    conv = {"strings": lambda s: "id-" + s.astype(str), "floats": lambda s: s + 0.5,
-            "datetimes": lambda s: pd.Timestamp("2000-01-01") + pd.to_timedelta(s, "D"),
-            "tuples": lambda s: pd.Series([(int(v), "x") for v in s], index=s.index)}[ids]
+    conv = {
+        "strings": lambda s: "id-" + s.astype(str),
+        "floats": lambda s: s + 0.5,
+        "datetimes": lambda s: pd.Timestamp("2000-01-01") + pd.to_timedelta(s, "D"),
+        "tuples": lambda s: pd.Series([(int(v), "x") for v in s], index=s.index),
+    }[ids]
     f = "y ~ 1 + majority + " + MM.format(v="finance").replace("RE = FALSE", "RE = TRUE")
     ref = mmreg.MMModel(f, coal).fit().params
     df = coal.assign(pid=conv(coal["pid"]), gid=conv(coal["gid"]))

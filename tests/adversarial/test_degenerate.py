@@ -38,13 +38,15 @@ def _mm_warnings(fn) -> list[str]:
 
 
 # ------------------------------------------------------------------ constant outcomes
-@pytest.mark.parametrize("value, formula", [
-    (0.0, "y ~ 1 + majority"),
-    (5.0, "y ~ 1 + majority + " + MM.format(v="finance", fn="1/n")),
-    (True, "y ~ 1 + majority + " + MM.format(v="finance", fn="1/n")),
-    (-1e6, "y ~ 1 + " + MM.format(v="finance", fn="1/n")
-     + " + hm(id = id(cid), type = 'RE')"),
-])
+@pytest.mark.parametrize(
+    "value, formula",
+    [
+        (0.0, "y ~ 1 + majority"),
+        (5.0, "y ~ 1 + majority + " + MM.format(v="finance", fn="1/n")),
+        (True, "y ~ 1 + majority + " + MM.format(v="finance", fn="1/n")),
+        (-1e6, "y ~ 1 + " + MM.format(v="finance", fn="1/n") + " + hm(id = id(cid), type = 'RE')"),
+    ],
+)
 def test_constant_gaussian_outcome_is_named(coal, value, formula):
     with pytest.raises(MMDataError, match=r"outcome 'y' is constant"):
         mmreg.MMModel(formula, coal.assign(y=value))
@@ -71,34 +73,57 @@ def _cases(df: pd.DataFrame) -> dict:
     gx = _group_mean(df, "finance")
     mmf = MM.format(v="finance", fn="1/n")
     return {
-        "x2 = 2 x1": (df.assign(x2=2 * df["majority"]), "y ~ 1 + majority + x2 + " + mmf,
-                      ["majority", "x2"]),
-        "x3 = x1 + x2": (df.assign(mwc2=df["mwc"] + df["majority"]),
-                         "y ~ 1 + majority + mwc + mwc2 + " + mmf,
-                         ["majority", "mwc", "mwc2"]),
+        "x2 = 2 x1": (
+            df.assign(x2=2 * df["majority"]),
+            "y ~ 1 + majority + x2 + " + mmf,
+            ["majority", "x2"],
+        ),
+        "x3 = x1 + x2": (
+            df.assign(mwc2=df["mwc"] + df["majority"]),
+            "y ~ 1 + majority + mwc + mwc2 + " + mmf,
+            ["majority", "mwc", "mwc2"],
+        ),
         "constant column": (df.assign(one=1.0), "y ~ 1 + one + " + mmf, ["Intercept", "one"]),
         "all-zero column": (df.assign(z=0.0), "y ~ 1 + majority + z + " + mmf, ["z"]),
-        "dummy and its complement": (df.assign(minority=1 - df["majority"]),
-                                     "y ~ 1 + majority + minority + " + mmf,
-                                     ["Intercept", "majority", "minority"]),
+        "dummy and its complement": (
+            df.assign(minority=1 - df["majority"]),
+            "y ~ 1 + majority + minority + " + mmf,
+            ["Intercept", "majority", "minority"],
+        ),
         "main term = aggregated member variable": (
-            df.assign(fbar=gx), "y ~ 1 + fbar + " + mmf, ["fbar", "mm1.finance"]),
+            df.assign(fbar=gx),
+            "y ~ 1 + fbar + " + mmf,
+            ["fbar", "mm1.finance"],
+        ),
         "two collinear member variables": (
-            df.assign(f3=3 * df["finance"]), "y ~ 1 + " + MM.format(v="finance + f3", fn="1/n"),
-            ["mm1.finance", "mm1.f3"]),
+            df.assign(f3=3 * df["finance"]),
+            "y ~ 1 + " + MM.format(v="finance + f3", fn="1/n"),
+            ["mm1.finance", "mm1.f3"],
+        ),
         "hm covariate = main term": (
-            df.assign(g=df["cid"] * 0.5), "y ~ 1 + g + " + mmf
-            + " + hm(id = id(cid), vars = vars(cid), type = 'RE')", ["g", "hm1.cid"]),
+            df.assign(g=df["cid"] * 0.5),
+            "y ~ 1 + g + " + mmf + " + hm(id = id(cid), vars = vars(cid), type = 'RE')",
+            ["g", "hm1.cid"],
+        ),
         "full dummy set next to country FE": (
-            df, "y ~ 1 + C(cname) + " + mmf + " + hm(id = id(cid), type = 'FE')",
-            ["C(cname)[T.C02]", "hm1[2]"]),
+            df,
+            "y ~ 1 + C(cname) + " + mmf + " + hm(id = id(cid), type = 'FE')",
+            ["C(cname)[T.C02]", "hm1[2]"],
+        ),
     }
 
 
-CASES = ["x2 = 2 x1", "x3 = x1 + x2", "constant column", "all-zero column",
-         "dummy and its complement", "main term = aggregated member variable",
-         "two collinear member variables", "hm covariate = main term",
-         "full dummy set next to country FE"]
+CASES = [
+    "x2 = 2 x1",
+    "x3 = x1 + x2",
+    "constant column",
+    "all-zero column",
+    "dummy and its complement",
+    "main term = aggregated member variable",
+    "two collinear member variables",
+    "hm covariate = main term",
+    "full dummy set next to country FE",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -119,8 +144,7 @@ def test_cox_covariate_constant_is_absorbed_by_the_baseline(coal):
 
 def test_clogit_covariate_constant_within_choice_sets(coal):
     df = coal.assign(setx=coal["opportunity"] * 0.1)
-    f = f"chosen ~ 0 + majority + setx + {MM.format(v='finance', fn='1/n')} + " \
-        "strata(opportunity)"
+    f = f"chosen ~ 0 + majority + setx + {MM.format(v='finance', fn='1/n')} + strata(opportunity)"
     msgs = _mm_warnings(lambda: mmreg.MMModel(f, df, family="clogit"))
     assert any("setx is zero" in m and "absorbs" in m for m in msgs), msgs
 
@@ -130,8 +154,11 @@ POST = {
     "b0 cancelled by c = TRUE": ("exp(b0 + b1 * pseat)", {}, "mm1.w.b0"),
     "weight variable constant within groups": ("exp(b1 * gx)", {}, "mm1.w.b1"),
     "group size as weight variable": ("exp(b1 * n)", {}, "mm1.w.b1"),
-    "narrow prior, nothing learnt": ("exp(b1 * gx)",
-                                     {"mm1.w.b1": mmreg.priors.Normal(0, 0.5)}, "mm1.w.b1"),
+    "narrow prior, nothing learnt": (
+        "exp(b1 * gx)",
+        {"mm1.w.b1": mmreg.priors.Normal(0, 0.5)},
+        "mm1.w.b1",
+    ),
 }
 
 
@@ -139,34 +166,39 @@ POST = {
 def test_uninformed_weight_parameter_warns_after_laplace(coal, case):
     fn, priors, name = POST[case]
     df = coal.assign(gx=_group_mean(coal, "pseat"))
-    model = mmreg.MMModel("y ~ 1 + majority + " + MM.format(v="finance", fn=fn), df,
-                          priors=priors or None)
+    model = mmreg.MMModel(
+        "y ~ 1 + majority + " + MM.format(v="finance", fn=fn), df, priors=priors or None
+    )
     msgs = _mm_warnings(model.fit)
     assert any("do not inform" in m and name in m for m in msgs), msgs
 
 
 @pytest.mark.slow
 def test_uninformed_weight_parameter_warns_after_mcmc(coal):
-    model = mmreg.MMModel("y ~ 1 + majority + " + MM.format(v="finance",
-                                                            fn="exp(b0 + b1 * pseat)"), coal)
-    msgs = _mm_warnings(lambda: model.fit(method="mcmc", draws=200, tune=100, chains=2,
-                                          seed=1))
+    model = mmreg.MMModel(
+        "y ~ 1 + majority + " + MM.format(v="finance", fn="exp(b0 + b1 * pseat)"), coal
+    )
+    msgs = _mm_warnings(lambda: model.fit(method="mcmc", draws=200, tune=100, chains=2, seed=1))
     assert any("do not inform" in m and "mm1.w.b0" in m for m in msgs), msgs
 
 
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 def test_identified_model_does_not_warn(family):
-    df = mmreg.datasets.simulate_coalitions(n_groups=120, n_members=50, n_countries=8,
-                                            family=family, seed=5)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=120, n_members=50, n_countries=8, family=family, seed=5
+    )
     model = mmreg.MMModel(df.attrs["formula"], df, family=family)
     assert _mm_warnings(model.fit) == []
 
 
 # ------------------------------------------------------------------ the criterion itself
-@pytest.mark.parametrize("scale, expected", [
-    (1.0, {"a": 1.0, "b": 1.0}),   # posterior = prior
-    (0.5, {}),                     # posterior SD half the prior's: informed
-])
+@pytest.mark.parametrize(
+    "scale, expected",
+    [
+        (1.0, {"a": 1.0, "b": 1.0}),  # posterior = prior
+        (0.5, {}),  # posterior SD half the prior's: informed
+    ],
+)
 def test_uninformed_diagonal(scale, expected):
     sds = pd.Series({"a": 2.0, "b": 100.0})
     cov = pd.DataFrame(np.diag((scale * sds) ** 2), index=sds.index, columns=sds.index)

@@ -47,17 +47,27 @@ def exported(run):
         warnings.simplefilter("always")
         idata = run.to_inference_data()
         summ = az.summary(idata, kind="diagnostics")
-    return idata, summ, [w for w in caught if "arviz" in str(w.filename).lower()
-                         and not issubclass(w.category, FutureWarning)]
+    return (
+        idata,
+        summ,
+        [
+            w
+            for w in caught
+            if "arviz" in str(w.filename).lower() and not issubclass(w.category, FutureWarning)
+        ],
+    )
 
 
 # ----------------------------------------------------------------- mmreg vs ArviZ, real run
-@pytest.mark.parametrize("column, az_column, tol", [
-    ("rhat", "r_hat", 0.005),        # ArviZ rounds to 2 decimals
-    ("ess_bulk", "ess_bulk", 0.5),   # ... and ESS to integers
-    ("ess_tail", "ess_tail", 0.5),
-    ("mcse_mean", "mcse_mean", 0.0005),
-])
+@pytest.mark.parametrize(
+    "column, az_column, tol",
+    [
+        ("rhat", "r_hat", 0.005),  # ArviZ rounds to 2 decimals
+        ("ess_bulk", "ess_bulk", 0.5),  # ... and ESS to integers
+        ("ess_tail", "ess_tail", 0.5),
+        ("mcse_mean", "mcse_mean", 0.0005),
+    ],
+)
 def test_mcmc_diag_equals_arviz_summary_of_export(run, exported, column, az_column, tol):
     diag = run.mcmc_diag()
     summ = exported[1].loc[diag.index]
@@ -73,8 +83,7 @@ def test_converged_verdict_is_the_same_in_mmreg_and_arviz(run, exported):
         assert float(az_rhat[name]) == pytest.approx(diag.loc[name, "rhat"], abs=1e-10), name
         assert float(az_ess[name]) == pytest.approx(diag.loc[name, "ess_bulk"], rel=1e-10)
     mm_ok = (diag["rhat"] <= 1.01) & (diag["ess_bulk"] >= 400)
-    az_ok = np.array([float(az_rhat[n]) <= 1.01 and float(az_ess[n]) >= 400
-                      for n in diag.index])
+    az_ok = np.array([float(az_rhat[n]) <= 1.01 and float(az_ess[n]) >= 400 for n in diag.index])
     assert mm_ok.tolist() == az_ok.tolist()
     assert exported[2] == []  # ArviZ raises no warning (e.g. "more chains than draws")
 
@@ -95,20 +104,24 @@ def test_export_chains_are_the_runs_chains_and_walkers_are_identifiable(run, exp
     step = idata.sample_stats["step"].values
     walker = idata.sample_stats["walker"].values
     j = run._names.index("majority")
-    np.testing.assert_array_equal(post["majority"].values,
-                                  run._vals[np.arange(C)[:, None], step, walker, j])
+    np.testing.assert_array_equal(
+        post["majority"].values, run._vals[np.arange(C)[:, None], step, walker, j]
+    )
     assert "split-walker" in idata.attrs["draw_order"]
 
 
 # ---------------------------------------------------------- calibration (stationary runs)
-@pytest.mark.parametrize("chains, steps, walkers, phi", [
-    (2, 32, 16, 0.0),
-    (4, 63, 16, 0.0),
-    (1, 31, 32, 0.0),
-    (2, 19, 16, 0.0),   # the short runs that gave Geweke z up to 17 before
-    (2, 32, 16, 0.8),   # correlated walkers
-    (4, 63, 16, 0.9),
-])
+@pytest.mark.parametrize(
+    "chains, steps, walkers, phi",
+    [
+        (2, 32, 16, 0.0),
+        (4, 63, 16, 0.0),
+        (1, 31, 32, 0.0),
+        (2, 19, 16, 0.0),  # the short runs that gave Geweke z up to 17 before
+        (2, 32, 16, 0.8),  # correlated walkers
+        (4, 63, 16, 0.9),
+    ],
+)
 def test_geweke_and_hw_calibrated_on_stationary_ensembles(chains, steps, walkers, phi):
     rng = np.random.default_rng(steps * 100 + walkers + int(10 * phi))
     reps = 200
@@ -135,14 +148,18 @@ def test_geweke_and_hw_detect_a_drifting_ensemble(drift):
 
 
 # -------------------------------------------------------- ESS and autocorrelation (AR(1))
-@pytest.mark.parametrize("chains, steps, walkers, phi", [
-    (2, 64, 16, 0.5), (4, 63, 16, 0.8), (2, 125, 32, 0.9),
-])
+@pytest.mark.parametrize(
+    "chains, steps, walkers, phi",
+    [
+        (2, 64, 16, 0.5),
+        (4, 63, 16, 0.8),
+        (2, 125, 32, 0.9),
+    ],
+)
 def test_ess_matches_ar1_closed_form_and_interleaving_would_not(chains, steps, walkers, phi):
     rng = np.random.default_rng(7)
     truth = chains * steps * walkers * (1 - phi) / (1 + phi)  # N / integrated autocorr. time
-    ess = [d.ess_bulk(d.ensemble_order(_ar1(rng, chains, steps, walkers, phi)))
-           for _ in range(10)]
+    ess = [d.ess_bulk(d.ensemble_order(_ar1(rng, chains, steps, walkers, phi))) for _ in range(10)]
     inter = d.ess_bulk(_ar1(rng, chains, steps, walkers, phi).reshape(chains, -1))
     assert 0.8 * truth < np.mean(ess) < 1.35 * truth  # measured: +6% to +18%
     assert inter > 2.5 * truth  # why walkers are not interleaved step by step (tau >= 3)
@@ -176,8 +193,13 @@ def test_short_run_warns_with_what_to_do():
     model = mmreg.MMModel(df.attrs["formula"], df)
     with pytest.warns(MMWarning, match=r"bulk ESS < 400 for \[.*'majority'") as rec:
         model.fit(method="mcmc", draws=48, tune=10, chains=2, seed=3)
-    msg = str([w.message for w in rec if issubclass(w.category, MMWarning)
-               and "not converged" in str(w.message)][0])
+    msg = str(
+        [
+            w.message
+            for w in rec
+            if issubclass(w.category, MMWarning) and "not converged" in str(w.message)
+        ][0]
+    )
     assert "increase draws=" in msg and "mcmc_diag()" in msg
 
 
@@ -201,24 +223,30 @@ _NAN = _X.copy()
 _NAN[1, 3, 2] = np.nan
 
 
-@pytest.mark.parametrize("call, error, fragment", [
-    (lambda: d.summarize({"sigma.mm1": _NAN}), mmreg.MMDataError, "'sigma.mm1'"),
-    (lambda: d.summarize({"x": _X}, lag=-2), mmreg.MMSpecError, "lag=-2"),
-    (lambda: d.geweke_ensemble(_X, first=0.6, last=0.5), mmreg.MMSpecError, "first=0.6"),
-    (lambda: d.heidel_welch_ensemble(_X[:, :5]), mmreg.MMDataError, "at least 10"),
-    (lambda: d.autocorr_ensemble(_X, lag=1.5), mmreg.MMSpecError, "lag=1.5"),
-    (lambda: d.geweke_ensemble(_X[0]), mmreg.MMDataError, "(chains, steps, walkers)"),
-])
+@pytest.mark.parametrize(
+    "call, error, fragment",
+    [
+        (lambda: d.summarize({"sigma.mm1": _NAN}), mmreg.MMDataError, "'sigma.mm1'"),
+        (lambda: d.summarize({"x": _X}, lag=-2), mmreg.MMSpecError, "lag=-2"),
+        (lambda: d.geweke_ensemble(_X, first=0.6, last=0.5), mmreg.MMSpecError, "first=0.6"),
+        (lambda: d.heidel_welch_ensemble(_X[:, :5]), mmreg.MMDataError, "at least 10"),
+        (lambda: d.autocorr_ensemble(_X, lag=1.5), mmreg.MMSpecError, "lag=1.5"),
+        (lambda: d.geweke_ensemble(_X[0]), mmreg.MMDataError, "(chains, steps, walkers)"),
+    ],
+)
 def test_bad_diagnostic_input_is_a_named_error(call, error, fragment):
     with pytest.raises(error, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         call()
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda r: r.mcmc_diag(lag=-3), "lag=-3"),
-    (lambda r: r.plot_trace(["nope"]), "nope"),
-    (lambda r: r.plot_posterior("sigma.zz"), "sigma.zz"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda r: r.mcmc_diag(lag=-3), "lag=-3"),
+        (lambda r: r.plot_trace(["nope"]), "nope"),
+        (lambda r: r.plot_posterior("sigma.zz"), "sigma.zz"),
+    ],
+)
 def test_bad_diagnostic_request_on_results_is_a_spec_error(run, call, fragment):
     with pytest.raises(mmreg.MMSpecError, match=fragment):
         call(run)

@@ -41,8 +41,10 @@ LME4 = {
     "nested": ("y ~ 1 + (1 | cid/pid) + " + MM, HM_SPELLING),
     "brms_gr": ("y ~ 1 + (1 | gr(cid)) + " + MM, "hm(id = id("),
     "other_unit": ("y ~ 1 + (1 | cname) + " + MM, 'hm(id = id(cname), type = "RE")'),
-    "mm_vars": ("y ~ 1 + mm(id = id(pid, gid), vars = vars(finance + (1 | cid)), RE = TRUE)",
-                HM_SPELLING),
+    "mm_vars": (
+        "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance + (1 | cid)), RE = TRUE)",
+        HM_SPELLING,
+    ),
     "hm_vars": ("y ~ 1 + hm(id = id(cid), vars = vars(investiture | cid))", HM_SPELLING),
     "fix": ("y ~ 1 + fix(majority | cid, 1) + " + MM, HM_SPELLING),
     "outcome": ("I(y | cid) ~ 1 + majority + " + MM, HM_SPELLING),
@@ -59,8 +61,9 @@ def test_lme4_bar_is_refused_with_the_mmreg_spelling(formula: str, fragment: str
 
 
 def test_logical_or_spelled_with_numpy_works() -> None:
-    x, _ = design_matrix("np.logical_or(majority > 0, mwc > 0)", DF, intercept=False,
-                         where="main terms")
+    x, _ = design_matrix(
+        "np.logical_or(majority > 0, mwc > 0)", DF, intercept=False, where="main terms"
+    )
     ref = ((DF["majority"] > 0) | (DF["mwc"] > 0)).to_numpy(float)
     np.testing.assert_array_equal(x[:, -1], ref)
 
@@ -70,14 +73,17 @@ def test_logical_or_spelled_with_numpy_works() -> None:
 def small() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 60
-    df = pd.DataFrame({"g": rng.choice(["a", "b", "c"], n), "z": rng.normal(size=n),
-                       "k": rng.integers(1, 4, n)})
+    df = pd.DataFrame(
+        {"g": rng.choice(["a", "b", "c"], n), "z": rng.normal(size=n), "k": rng.integers(1, 4, n)}
+    )
     df["y"] = 1 + 0.5 * df.z + df.g.map({"a": 0, "b": 1, "c": -1}) + rng.normal(size=n) * 0.3
     return df
 
 
-@pytest.mark.parametrize("spelling", ["factor(g)", "as.factor(g)", "base::factor(g)",
-                                      "factor( g )", "as.factor(k)", "factor(k)"])
+@pytest.mark.parametrize(
+    "spelling",
+    ["factor(g)", "as.factor(g)", "base::factor(g)", "factor( g )", "as.factor(k)", "factor(k)"],
+)
 def test_factor_is_C(small: pd.DataFrame, spelling: str) -> None:
     col = spelling.split("(")[1].strip(" )")
     ref = mmreg.MMModel.from_formula(f"y ~ 1 + z + C({col})", small).fit()
@@ -118,17 +124,25 @@ DESIGNS = {
     "standardize": ("standardize(finance)", "standardize(finance)"),
     "scale": ("scale(rile)", "scale(rile)"),
     "Q": ("Q('majority')", "Q('majority')"),
-    "functions": ("np.sqrt(pseat) + exp(majority) + abs(rile)",
-                  "np.sqrt(pseat) + exp(majority) + abs(rile)"),
-    "comparison": ("I(finance > 0) + I((majority == 1) & (mwc == 1))",
-                   "I(finance > 0) + I((majority == 1) & (mwc == 1))"),
-    "numpy_two_args": ("np.maximum(finance, rile) + np.where(majority, finance, 0)",
-                       "np.maximum(finance, rile) + np.where(majority, finance, 0)"),
+    "functions": (
+        "np.sqrt(pseat) + exp(majority) + abs(rile)",
+        "np.sqrt(pseat) + exp(majority) + abs(rile)",
+    ),
+    "comparison": (
+        "I(finance > 0) + I((majority == 1) & (mwc == 1))",
+        "I(finance > 0) + I((majority == 1) & (mwc == 1))",
+    ),
+    "numpy_two_args": (
+        "np.maximum(finance, rile) + np.where(majority, finance, 0)",
+        "np.maximum(finance, rile) + np.where(majority, finance, 0)",
+    ),
     "constant": ("I(np.pi * finance - 1 / 3)", "I(np.pi * finance - 1 / 3)"),
     "boolean": ("I(majority * TRUE)", "I(majority * True)"),
     "root": ("I(pseat^(1/3))", "I(pseat**(1/3))"),
-    "column_exponent": ("I(2^majority) + I(10^3 * pseat) + I(pseat^-1)",
-                        "I(2**majority) + I(10**3 * pseat) + I(pseat**-1)"),
+    "column_exponent": (
+        "I(2^majority) + I(10^3 * pseat) + I(pseat^-1)",
+        "I(2**majority) + I(10**3 * pseat) + I(pseat**-1)",
+    ),
     "string_comparison": ("I(cname == 'C1')", "I(cname == 'C1')"),
     "bar_in_a_string": ("I(cname == 'a|b')", "I(cname == 'a|b')"),
 }
@@ -137,16 +151,29 @@ DESIGNS = {
 @pytest.mark.parametrize(("mm_terms", "patsy_terms"), DESIGNS.values(), ids=DESIGNS.keys())
 def test_ordinary_terms_give_patsys_design(mm_terms: str, patsy_terms: str) -> None:
     x, names = design_matrix(r_syntax(mm_terms), DF, intercept=True, where="main terms")
-    ref = patsy.dmatrix("1 + " + patsy_terms, DF, eval_env=patsy.EvalEnvironment([_ENV]),
-                        return_type="dataframe")
+    ref = patsy.dmatrix(
+        "1 + " + patsy_terms, DF, eval_env=patsy.EvalEnvironment([_ENV]), return_type="dataframe"
+    )
     np.testing.assert_array_equal(x, ref.to_numpy())
     if mm_terms == patsy_terms:
         assert names == list(ref.columns)
 
 
-TERM_LISTS = ["a + b - a", "0 + a + b", "a + b - 1", "-1 + a + b", "a*b - a:b",
-              "a + (b + c) - c + 1", "a + 0 + b", "a + b + 1 - 1 + c", "a - 0 + b",
-              "a + b - (a + 1)", "(a + b)**2 - b", "a/b + c - a", "1 + a + a + b:a"]
+TERM_LISTS = [
+    "a + b - a",
+    "0 + a + b",
+    "a + b - 1",
+    "-1 + a + b",
+    "a*b - a:b",
+    "a + (b + c) - c + 1",
+    "a + 0 + b",
+    "a + b + 1 - 1 + c",
+    "a - 0 + b",
+    "a + b - (a + 1)",
+    "(a + b)**2 - b",
+    "a/b + c - a",
+    "1 + a + a + b:a",
+]
 
 
 @pytest.mark.parametrize("formula", TERM_LISTS)
@@ -182,8 +209,11 @@ DEEP = {
     "long_sum_in_I": "y ~ 1 + I(" + " + ".join(["majority"] * 20000) + ") + " + MM,
     "interaction_chain": "y ~ 1 + " + ":".join(["majority"] * 1000) + " + " + MM,
     "outcome": "I(" + _nest("y") + ") ~ 1 + " + MM,
-    "mm_vars": "y ~ 1 + mm(id = id(pid, gid), vars = vars(" + "(finance + " * 1000 + "rile"
-               + ")" * 1000 + "), RE = TRUE)",
+    "mm_vars": "y ~ 1 + mm(id = id(pid, gid), vars = vars("
+    + "(finance + " * 1000
+    + "rile"
+    + ")" * 1000
+    + "), RE = TRUE)",
     "hm_vars": "y ~ 1 + hm(id = id(cid), vars = vars(I(" + _nest("investiture") + ")))",
     "fix": "y ~ 1 + fix(I(" + _nest("majority") + "), 1) + " + MM,
     "not_chain": "y ~ 1 + I(" + "not " * 3000 + "majority) + " + MM,
@@ -200,19 +230,41 @@ def test_deep_formula_is_a_named_error(formula: str) -> None:
         mmreg.MMModel.from_formula(formula, DF)
 
 
-@pytest.mark.parametrize(("formula", "priors", "fragment"), [
-    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + _nest("1/n") + "), RE = TRUE)", None,
-     "nested more than"),
-    ("y ~ 1 + " + MM, ["sigma ~ dnorm(" + _nest("0") + ", 1)"], "prior"),
-    ("y ~ 1 + " + MM, ["sigma ~ dnorm(0" + "+0" * 20000 + ", 1)"], "prior"),
-    ("y ~ 1 + " + MM, ["sigma ~ dnorm(" + "-" * 100000 + "1, 1)"], "prior"),
-    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + "^".join(["1"] * 2000) + "), RE = TRUE)",
-     None, "fn"),
-    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + "-" * 5000 + "1), RE = TRUE)", None, "fn"),
-    ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + " + ".join(["1/n"] * 5000) + "), RE = TRUE)",
-     None, "fn"),
-], ids=["fn", "prior_parens", "prior_long_sum", "prior_unary", "fn_power", "fn_unary",
-        "fn_long_sum"])
+@pytest.mark.parametrize(
+    ("formula", "priors", "fragment"),
+    [
+        (
+            "y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + _nest("1/n") + "), RE = TRUE)",
+            None,
+            "nested more than",
+        ),
+        ("y ~ 1 + " + MM, ["sigma ~ dnorm(" + _nest("0") + ", 1)"], "prior"),
+        ("y ~ 1 + " + MM, ["sigma ~ dnorm(0" + "+0" * 20000 + ", 1)"], "prior"),
+        ("y ~ 1 + " + MM, ["sigma ~ dnorm(" + "-" * 100000 + "1, 1)"], "prior"),
+        (
+            "y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + "^".join(["1"] * 2000) + "), RE = TRUE)",
+            None,
+            "fn",
+        ),
+        ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ " + "-" * 5000 + "1), RE = TRUE)", None, "fn"),
+        (
+            "y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ "
+            + " + ".join(["1/n"] * 5000)
+            + "), RE = TRUE)",
+            None,
+            "fn",
+        ),
+    ],
+    ids=[
+        "fn",
+        "prior_parens",
+        "prior_long_sum",
+        "prior_unary",
+        "fn_power",
+        "fn_unary",
+        "fn_long_sum",
+    ],
+)
 def test_deep_weight_function_and_prior_are_named_errors(formula, priors, fragment) -> None:
     """fn() and priors have their own parsers (depth 40 and Python's ast): named errors too."""
     with pytest.raises(MMSpecError, match=fragment):
@@ -250,11 +302,15 @@ def test_dotted_column_name_is_refused_with_the_Q_spelling(named) -> None:
 # --------------------------------------------------------------------------- blow-ups (hangs)
 BLOWUPS = {
     "product_of_20": ("y ~ 1 + " + "*".join(f"x{k}" for k in range(20)), "5000 terms"),
-    "power_of_a_sum": ("y ~ 1 + (" + " + ".join(f"x{k}" for k in range(14)) + ")**14",
-                       "5000 terms"),
-    "interaction_grid": ("y ~ 1 + (a + b + c + d + e + f + g)*(h + i + j + k + l + m + n)*"
-                         "(o + p + q + r + s + t + u)*(v + w + z + aa + bb + cc + dd)*(ee + ff)",
-                         "5000 terms"),
+    "power_of_a_sum": (
+        "y ~ 1 + (" + " + ".join(f"x{k}" for k in range(14)) + ")**14",
+        "5000 terms",
+    ),
+    "interaction_grid": (
+        "y ~ 1 + (a + b + c + d + e + f + g)*(h + i + j + k + l + m + n)*"
+        "(o + p + q + r + s + t + u)*(v + w + z + aa + bb + cc + dd)*(ee + ff)",
+        "5000 terms",
+    ),
     "tower_of_powers": ("y ~ 1 + I(majority * 9**9**9)", "constant power"),
     "huge_constant_power": ("y ~ 1 + I(majority + 10**100000)", "constant power"),
     "power_of_power": ("y ~ 1 + I(majority + (10**1000)**1000)", "constant power"),
@@ -275,11 +331,65 @@ def test_large_but_sane_interaction_is_allowed() -> None:
     assert len(desc.rhs_termlist) == 1 + 6 + 255  # intercept, (a+b+c)**2, 2^8 - 1
 
 
-_TOKENS = ["x", "y", "np", ".", "log", "I", "C", "Q", "(", ")", "[", "]", "{", "}", "+", "-",
-           "*", "/", "**", ":", "|", "~", "&", "=", ",", "'a'", '"__class__"', "1", "0", "1e9",
-           "__import__", "lambda", "if", "else", "for", "in", "not", " ", "center", "factor",
-           "Treatment", "levels", "np.log", "np.save", "__builtins__", "...", "@", "%", "^",
-           "<", ">", "==", "!", "#", "\\", "\n", "`"]
+_TOKENS = [
+    "x",
+    "y",
+    "np",
+    ".",
+    "log",
+    "I",
+    "C",
+    "Q",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    ":",
+    "|",
+    "~",
+    "&",
+    "=",
+    ",",
+    "'a'",
+    '"__class__"',
+    "1",
+    "0",
+    "1e9",
+    "__import__",
+    "lambda",
+    "if",
+    "else",
+    "for",
+    "in",
+    "not",
+    " ",
+    "center",
+    "factor",
+    "Treatment",
+    "levels",
+    "np.log",
+    "np.save",
+    "__builtins__",
+    "...",
+    "@",
+    "%",
+    "^",
+    "<",
+    ">",
+    "==",
+    "!",
+    "#",
+    "\\",
+    "\n",
+    "`",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -37,7 +37,7 @@ PAYLOADS = {
     "np_savetxt": "np.savetxt('SENT', finance)",
     "np_attribute_chain": "np.lib.npyio.savetxt('SENT', finance)",
     "subclasses": "[c for c in ().__class__.__base__.__subclasses__() "
-                  "if c.__name__ == 'Popen'][0](['touch', 'SENT'])",
+    "if c.__name__ == 'Popen'][0](['touch', 'SENT'])",
     "lambda": "(lambda: open('SENT', 'w'))()",
     "list_comprehension": "[open('SENT', 'w') for _ in [1]]",
     "generator": "sum(open('SENT', 'w') for _ in [1])",
@@ -52,7 +52,7 @@ PAYLOADS = {
     "np_dict": "np.__dict__['save']('SENT', finance)",
     "function_globals": "log.__globals__['__builtins__']['open']('SENT', 'w')",
     "transform_globals": "center(finance).__class__.__init__.__globals__['__builtins__']"
-                         "['open']('SENT', 'w')",
+    "['open']('SENT', 'w')",
     "if_expression": "finance if open('SENT', 'w') else finance",
     "set_display": "{open('SENT', 'w')}",
     "subscript": "finance[open('SENT', 'w')]",
@@ -76,31 +76,42 @@ PLACES = {
     "main_terms": ("y ~ 1 + majority + {p} + " + MM, "gaussian", "main terms"),
     "main_I": ("y ~ 1 + I({p}) + " + MM, "gaussian", "main terms"),
     "outcome": ("I({p}) ~ 1 + majority + " + MM, "gaussian", "outcome"),
-    "mm_vars": ("y ~ 1 + mm(id = id(pid, gid), vars = vars(finance + {p}), RE = TRUE)",
-                "gaussian", "vars() of mm1"),
-    "hm_vars": ("y ~ 1 + majority + hm(id = id(cid), vars = vars({p}), type = 'RE')",
-                "gaussian", "vars() of hm1"),
+    "mm_vars": (
+        "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance + {p}), RE = TRUE)",
+        "gaussian",
+        "vars() of mm1",
+    ),
+    "hm_vars": (
+        "y ~ 1 + majority + hm(id = id(cid), vars = vars({p}), type = 'RE')",
+        "gaussian",
+        "vars() of hm1",
+    ),
     "fix_main": ("y ~ 1 + fix({p}, 1) + " + MM, "gaussian", "fix()"),
-    "fix_in_vars": ("y ~ 1 + mm(id = id(pid, gid), vars = vars(fix({p}, 0.5) + finance), "
-                    "RE = TRUE)", "gaussian", "fix()"),
+    "fix_in_vars": (
+        "y ~ 1 + mm(id = id(pid, gid), vars = vars(fix({p}, 0.5) + finance), RE = TRUE)",
+        "gaussian",
+        "fix()",
+    ),
     "fix_value": ("y ~ 1 + fix(majority, {p}) + " + MM, "gaussian", "fix()"),
     "C_argument": ("y ~ 1 + C(cid, {p}) + " + MM, "gaussian", "main terms"),
     "surv_time": ("Surv({p}, event) ~ 1 + majority + " + MM, "weibull", "Surv()"),
     "surv_event": ("Surv(dur, {p}) ~ 1 + majority + " + MM, "weibull", "Surv()"),
     "strata": ("chosen ~ 0 + majority + " + MM + " + strata({p})", "clogit", "strata()"),
-    "fn_weight": ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ {p}), RE = TRUE)", "gaussian",
-                  "fn"),
+    "fn_weight": ("y ~ 1 + mm(id = id(pid, gid), fn = fn(w ~ {p}), RE = TRUE)", "gaussian", "fn"),
     "hm_name": ("y ~ 1 + hm(id = id(cid), name = {p})", "gaussian", "hm()"),
     "id": ("y ~ 1 + mm(id = id({p}, gid), RE = TRUE)", "gaussian", "id()"),
 }
-EVERYWHERE = ("issue_example", "open", "column_method", "Q_builtins", "lambda",
-              "function_globals")
+EVERYWHERE = ("issue_example", "open", "column_method", "Q_builtins", "lambda", "function_globals")
 
 
 def _cases() -> list:
     cases = [pytest.param("main_terms", name, id=f"main_terms-{name}") for name in PAYLOADS]
-    cases += [pytest.param(place, name, id=f"{place}-{name}")
-              for place in PLACES if place != "main_terms" for name in EVERYWHERE]
+    cases += [
+        pytest.param(place, name, id=f"{place}-{name}")
+        for place in PLACES
+        if place != "main_terms"
+        for name in EVERYWHERE
+    ]
     return cases
 
 
@@ -127,8 +138,9 @@ def _assert_refused(call, sentinel: str, fragment: str) -> None:
 def test_formula_injection_is_refused(place: str, payload: str, sentinel: str) -> None:
     template, family, fragment = PLACES[place]
     formula = template.format(p=PAYLOADS[payload].replace("SENT", sentinel))
-    _assert_refused(lambda: mmreg.MMModel.from_formula(formula, DF, family=family),
-                    sentinel, fragment)
+    _assert_refused(
+        lambda: mmreg.MMModel.from_formula(formula, DF, family=family), sentinel, fragment
+    )
 
 
 PRIOR_TEMPLATES = {
@@ -142,8 +154,11 @@ PRIOR_TEMPLATES = {
 @pytest.mark.parametrize("payload", ("issue_example", "open", "lambda", "getattr"))
 def test_prior_injection_is_refused(template: str, payload: str, sentinel: str) -> None:
     prior = template.format(p=PAYLOADS[payload].replace("SENT", sentinel))
-    _assert_refused(lambda: mmreg.MMModel.from_formula("y ~ 1 + majority + " + MM, DF,
-                                                       priors=[prior]), sentinel, "prior")
+    _assert_refused(
+        lambda: mmreg.MMModel.from_formula("y ~ 1 + majority + " + MM, DF, priors=[prior]),
+        sentinel,
+        "prior",
+    )
 
 
 @pytest.mark.parametrize("payload", ("issue_example", "column_method", "Q_builtins"))

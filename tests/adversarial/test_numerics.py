@@ -45,8 +45,9 @@ def _fit(model, **kw):
 
 @cache
 def _surv(family: str) -> pd.DataFrame:
-    return mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-                                              family=family, seed=3)
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=150, n_members=60, n_countries=10, family=family, seed=3
+    )
 
 
 # ------------------------------------------------------------------ Weibull: any time unit
@@ -90,18 +91,26 @@ def test_breslow_cox_depends_only_on_the_order_of_times(c):
 
 def _piecewise_glm(df: pd.DataFrame, breaks: np.ndarray) -> pd.Series:
     """Poisson GLM on the split data (statsmodels): the piecewise-exponential MLE."""
-    g = df.groupby("gid").agg(dur=("dur", "first"), event=("event", "first"),
-                              majority=("majority", "first"), finance=("finance", "mean"))
+    g = df.groupby("gid").agg(
+        dur=("dur", "first"),
+        event=("event", "first"),
+        majority=("majority", "first"),
+        finance=("finance", "mean"),
+    )
     pieces = []
     for k, (lo, hi) in enumerate(zip(breaks[:-1], breaks[1:], strict=True)):
         expo = np.clip(g["dur"].to_numpy() - lo, 0.0, hi - lo)
         d = ((g["event"] == 1) & (g["dur"] > lo) & (g["dur"] <= hi)).astype(float)
         keep = expo > 0
-        pieces.append(g.loc[keep, ["majority", "finance"]].assign(
-            piece=k, exposure=expo[keep], d=d[keep].to_numpy()))
+        pieces.append(
+            g.loc[keep, ["majority", "finance"]].assign(
+                piece=k, exposure=expo[keep], d=d[keep].to_numpy()
+            )
+        )
     pw = pd.concat(pieces, ignore_index=True)
-    X = pd.concat([pd.get_dummies(pw["piece"], prefix="h").astype(float),
-                   pw[["majority", "finance"]]], axis=1)
+    X = pd.concat(
+        [pd.get_dummies(pw["piece"], prefix="h").astype(float), pw[["majority", "finance"]]], axis=1
+    )
     glm = sm.GLM(pw["d"], X, family=sm.families.Poisson(), offset=np.log(pw["exposure"]))
     ref = glm.fit(tol=1e-12)
     return ref.params[["majority", "finance"]], ref.bse[["majority", "finance"]]
@@ -144,8 +153,9 @@ def test_cox_intervals_at_the_maximum_uses_at_most_the_event_times():
 # ------------------------------------------------------------------ weight covariate units
 @cache
 def _weights_data() -> pd.DataFrame:
-    return mmreg.datasets.simulate_coalitions(n_groups=300, n_members=80, n_countries=15,
-                                              weights="estimated", seed=5)
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=300, n_members=80, n_countries=15, weights="estimated", seed=5
+    )
 
 
 @cache
@@ -204,8 +214,7 @@ def test_covariance_in_data_units_is_exact_when_the_parameter_scales_differ():
 
 # ------------------------------------------------------------------ overflowing weights
 def test_mode_sensitivity_warns_instead_of_crashing_when_weights_overflow():
-    df = mmreg.datasets.simulate_coalitions(n_groups=100, n_members=40, n_countries=8,
-                                            seed=4)
+    df = mmreg.datasets.simulate_coalitions(n_groups=100, n_members=40, n_countries=8, seed=4)
     big = np.zeros(len(df))
     big[0] = 500.0  # one party: exp(b1 * 500) is finite at b1 but overflows at b1 + h
     df = df.assign(big=big)
@@ -228,15 +237,18 @@ def test_mode_sensitivity_warns_instead_of_crashing_when_weights_overflow():
 def test_a_parameter_the_data_do_not_bound_is_named_not_capped():
     # the outcome follows the finance of each government's party with the largest x: the
     # limit b1 -> inf of softmax(b1 x) weights, so the likelihood grows without bound in b1
-    df = mmreg.datasets.simulate_coalitions(n_groups=200, n_members=60, n_countries=10,
-                                            member_re=False, country_re=False, seed=4)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=200, n_members=60, n_countries=10, member_re=False, country_re=False, seed=4
+    )
     rng = np.random.default_rng(0)
     df["x"] = rng.normal(size=len(df))
     top = df.loc[df.groupby("gid")["x"].idxmax()].set_index("gid")["finance"]
     noise = pd.Series(0.01 * rng.normal(size=len(top)), index=top.index)
     df["y"] = df["gid"].map(1.0 + 2.0 * top + noise)
-    formula = ("y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), "
-               "fn = fn(w ~ exp(b1 * x), c = TRUE), RE = FALSE)")
+    formula = (
+        "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), "
+        "fn = fn(w ~ exp(b1 * x), c = TRUE), RE = FALSE)"
+    )
     res, msgs = _fit(mmreg.MMModel(formula, df, priors={"mm1.w.b1": Normal(0, 1e12)}))
     assert any("mm1.w.b1" in m and "do not bound it" in m for m in msgs), msgs
     assert not res.raw.optimizer.success

@@ -147,8 +147,10 @@ def test_caterpillar_refuses_non_finite_estimates(bad):
 
     from mmreg.results.plots import plot_caterpillar
 
-    df = pd.DataFrame({"mean": [0.1, bad, -0.2], "lower": [-1.0, -1, -1],
-                       "upper": [1.0, 1, 1]}, index=["a", "party 7", "c"])
+    df = pd.DataFrame(
+        {"mean": [0.1, bad, -0.2], "lower": [-1.0, -1, -1], "upper": [1.0, 1, 1]},
+        index=["a", "party 7", "c"],
+    )
     with pytest.raises(MMDataError, match="'party 7' is not finite"):
         plot_caterpillar(df)
 
@@ -156,8 +158,9 @@ def test_caterpillar_refuses_non_finite_estimates(bad):
 # --------------------------------------------------------------------------- var_decomp
 @cache
 def _fit_family(family: str, method: str):
-    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
-                                            family=family, seed=2)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=30, n_countries=6, family=family, seed=2
+    )
     model = mmreg.MMModel(df.attrs["formula"], df, family=family)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -175,8 +178,13 @@ def _residual(family: str, convention: str, p) -> np.ndarray:
     return np.full(len(p["sigma.hm1"]), np.pi**2 / 3)
 
 
-VD_CASES = [(f, c, m) for f in ("weibull", "gaussian", "binomial") for c in ("bml", "mmreg")
-            for m in ("laplace", "mcmc") if m == "laplace" or f == "weibull"]
+VD_CASES = [
+    (f, c, m)
+    for f in ("weibull", "gaussian", "binomial")
+    for c in ("bml", "mmreg")
+    for m in ("laplace", "mcmc")
+    if m == "laplace" or f == "weibull"
+]
 
 
 @pytest.mark.parametrize(("family", "convention", "method"), VD_CASES)
@@ -193,8 +201,11 @@ def test_var_decomp_closed_form(family, convention, method):
         p = {k: np.atleast_1d(float(v)) for k, v in res.params.items()}
     else:
         p = {k: res.draws[k].to_numpy() for k in res.draws.columns}
-    comp = {"mm1": p["sigma.mm1"] ** 2 * mean_w2, "hm1": p["sigma.hm1"] ** 2,
-            "residual": _residual(family, convention, p)}
+    comp = {
+        "mm1": p["sigma.mm1"] ** 2 * mean_w2,
+        "hm1": p["sigma.hm1"] ** 2,
+        "residual": _residual(family, convention, p),
+    }
     total = sum(comp.values())
     for k, v in comp.items():
         np.testing.assert_allclose(vd.loc[k, "variance"], np.mean(v), rtol=1e-10)
@@ -216,8 +227,9 @@ def test_var_decomp_spread_of_a_flat_laplace_fit_is_nan_with_a_warning(uncertain
 
 
 def test_var_decomp_spread_of_a_regular_laplace_fit_is_finite():
-    df = mmreg.datasets.simulate_coalitions(n_groups=300, n_members=100, n_countries=30,
-                                            seed=3, **{"sigma.mm1": 1.5, "sigma.hm1": 1.0})
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=300, n_members=100, n_countries=30, seed=3, **{"sigma.mm1": 1.5, "sigma.hm1": 1.0}
+    )
     res = mmreg.MMModel(df.attrs["formula"], df).fit()
     assert res.raw.hessian_ok
     with warnings.catch_warnings():
@@ -264,8 +276,10 @@ def test_dic_se_of_constant_deviance_is_zero():
     assert dic(np.full((2, 10, 4), 50.0)) == (50.0, 0.0)
 
 
-@pytest.mark.parametrize(("se", "digits"), [(12.0, 0), (1.2, 1), (0.35, 2), (0.05, 3),
-                                            (1e-9, 3), (float("nan"), 3), (0.0, 3)])
+@pytest.mark.parametrize(
+    ("se", "digits"),
+    [(12.0, 0), (1.2, 1), (0.35, 2), (0.05, 3), (1e-9, 3), (float("nan"), 3), (0.0, 3)],
+)
 def test_mc_digits(se, digits):
     assert mc_digits(se) == digits
 

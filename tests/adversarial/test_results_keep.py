@@ -32,8 +32,9 @@ def _result(kind: str):
     """Small fits; 60 members + 6 countries > 40 random effects: the sparse (SuperLU)
     factorisation that made ``pickle.dumps`` fail is used."""
     family, method = kind.split("-")
-    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=60, n_countries=6,
-                                            family=family, seed=2)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=60, n_countries=6, family=family, seed=2
+    )
     model = mmreg.MMModel(df.attrs["formula"], df, family=family)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -42,8 +43,14 @@ def _result(kind: str):
         return model.fit(method="mcmc", draws=50, tune=20, chains=2, seed=1)
 
 
-KINDS = ["gaussian-laplace", "weibull-laplace", "binomial-laplace", "cox-laplace",
-         "gaussian-mcmc", "weibull-mcmc"]
+KINDS = [
+    "gaussian-laplace",
+    "weibull-laplace",
+    "binomial-laplace",
+    "cox-laplace",
+    "gaussian-mcmc",
+    "weibull-mcmc",
+]
 
 
 def _outputs(res) -> dict:
@@ -63,8 +70,17 @@ def _outputs(res) -> dict:
         }
 
 
-ACCESSORS = ["params", "bse", "conf_int", "cov_params", "summary", "predict", "var_decomp",
-             "random_effects", "weights"]
+ACCESSORS = [
+    "params",
+    "bse",
+    "conf_int",
+    "cov_params",
+    "summary",
+    "predict",
+    "var_decomp",
+    "random_effects",
+    "weights",
+]
 
 
 def _equal(a, b) -> bool:
@@ -117,16 +133,28 @@ def test_save_load_in_a_fresh_process(kind, tmp_path):
         "print(json.dumps({'type': type(r).__name__, 'params': r.params.tolist(),"
         " 'bse': r.bse.tolist(), 'ci': r.conf_int().to_numpy().tolist(),"
         " 'summary': r.summary().as_text(), 'predict': r.predict().tolist(),"
-        " 'vd': r.var_decomp().to_numpy().tolist()}))\n")
+        " 'vd': r.var_decomp().to_numpy().tolist()}))\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
-                         text=True, env=env, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        want = {"type": type(res).__name__, "params": res.params.tolist(),
-                "bse": res.bse.tolist(), "ci": res.conf_int().to_numpy().tolist(),
-                "summary": res.summary().as_text(), "predict": res.predict().tolist(),
-                "vd": res.var_decomp().to_numpy().tolist()}
+        want = {
+            "type": type(res).__name__,
+            "params": res.params.tolist(),
+            "bse": res.bse.tolist(),
+            "ci": res.conf_int().to_numpy().tolist(),
+            "summary": res.summary().as_text(),
+            "predict": res.predict().tolist(),
+            "vd": res.var_decomp().to_numpy().tolist(),
+        }
     # JSON writes floats by repr (exact round trip) and NaN as NaN: compare the texts
     assert out.stdout.strip() == json.dumps(want)
 
@@ -140,16 +168,23 @@ def _mmreg_file(tmp_path: Path) -> bytes:
 BAD_FILES = {
     "csv": (lambda ok: b"gid,pid,y\n1,2,3.5\n", ("not an mmreg result file", "res.save")),
     "empty": (lambda ok: b"", ("not an mmreg result file",)),
-    "plain pickle of a result": (lambda ok: pickle.dumps(_result("gaussian-laplace")),
-                                 ("not an mmreg result file",)),
+    "plain pickle of a result": (
+        lambda ok: pickle.dumps(_result("gaussian-laplace")),
+        ("not an mmreg result file",),
+    ),
     "truncated": (lambda ok: ok[: len(ok) // 2], ("damaged", "save the result again")),
-    "newer format": (lambda ok: ok.replace(b'"format": 1', b'"format": 99', 1),
-                     ("format 99", "upgrade mmreg")),
-    "damaged header": (lambda ok: ok.replace(b'{"format": 1', b'{"formt": 1', 1),
-                       ("header", "damaged")),
+    "newer format": (
+        lambda ok: ok.replace(b'"format": 1', b'"format": 99', 1),
+        ("format 99", "upgrade mmreg"),
+    ),
+    "damaged header": (
+        lambda ok: ok.replace(b'{"format": 1', b'{"formt": 1', 1),
+        ("header", "damaged"),
+    ),
     "header on another object": (
         lambda ok: ok.split(b"\n", 1)[0] + b"\n" + pickle.dumps({"params": [1.0]}),
-        ("does not hold mmreg results", "dict")),
+        ("does not hold mmreg results", "dict"),
+    ),
 }
 
 
@@ -179,8 +214,9 @@ def test_save_refuses_non_results(obj, tmp_path):
 def test_round_trip_before_anything_is_cached(family):
     """Pickled straight after fit(): profile intervals, llf and var_z are computed after
     loading, from the rebuilt model and the stored arrays, and equal the original's."""
-    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=60, n_countries=6,
-                                            family=family, seed=3)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=60, n_countries=6, family=family, seed=3
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mmreg.MMModel(df.attrs["formula"], df, family=family).fit()
@@ -193,10 +229,12 @@ def test_round_trip_before_anything_is_cached(family):
 
 
 EXTRA_MODELS = {
-    "bml prior strings": dict(family="gaussian", priors=["b.w.1 ~ dnorm(0, 1)"],
-                              weights="estimated"),
-    "prior objects": dict(family="gaussian", priors={"mm1.w.*": "Normal(0, 3)"},
-                          weights="estimated"),
+    "bml prior strings": dict(
+        family="gaussian", priors=["b.w.1 ~ dnorm(0, 1)"], weights="estimated"
+    ),
+    "prior objects": dict(
+        family="gaussian", priors={"mm1.w.*": "Normal(0, 3)"}, weights="estimated"
+    ),
     "cox intervals": dict(family="cox", cox_intervals=5),
 }
 
@@ -210,8 +248,9 @@ def test_round_trip_keeps_priors_and_options(case):
         from mmreg.priors import Normal
 
         opts["priors"] = {"mm1.w.*": Normal(0, 3)}
-    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
-                                            family=family, weights=weights, seed=4)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=30, n_countries=6, family=family, weights=weights, seed=4
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mmreg.MMModel(df.attrs["formula"], df, family=family, **opts).fit()

@@ -48,8 +48,9 @@ RTOL = 1e-4
 
 @cache
 def _data(country_re: bool) -> pd.DataFrame:
-    return mmreg.datasets.simulate_coalitions(n_groups=300, n_members=60, n_countries=20,
-                                              member_re=False, country_re=country_re, seed=11)
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=300, n_members=60, n_countries=20, member_re=False, country_re=country_re, seed=11
+    )
 
 
 def _scaled(df: pd.DataFrame, target: str, s: float) -> pd.DataFrame:
@@ -58,8 +59,12 @@ def _scaled(df: pd.DataFrame, target: str, s: float) -> pd.DataFrame:
 
 def _group_level(df: pd.DataFrame) -> pd.DataFrame:
     """One row per government: y, majority, cid and the mean finance of its parties (1/n)."""
-    return df.groupby("gid").agg(y=("y", "first"), majority=("majority", "first"),
-                                 cid=("cid", "first"), finance=("finance", "mean"))
+    return df.groupby("gid").agg(
+        y=("y", "first"),
+        majority=("majority", "first"),
+        cid=("cid", "first"),
+        finance=("finance", "mean"),
+    )
 
 
 def _fit(formula: str, df: pd.DataFrame):
@@ -108,9 +113,11 @@ def test_no_re_gaussian_equals_ols_at_any_scale(target, s):
 def _mixedlm_reference():
     g = _group_level(_data(True))
     reml = sm.MixedLM.from_formula("y ~ majority + finance", g, groups="cid").fit(
-        reml=True, method="bfgs", gtol=1e-10)
+        reml=True, method="bfgs", gtol=1e-10
+    )
     ml = sm.MixedLM.from_formula("y ~ majority + finance", g, groups="cid").fit(
-        reml=False, method="bfgs", gtol=1e-10)
+        reml=False, method="bfgs", gtol=1e-10
+    )
     assert reml.converged and ml.converged
     return reml, ml, len(g)
 
@@ -128,7 +135,8 @@ def test_country_re_gaussian_equals_mixedlm_at_any_scale(target, s):
     fe = pd.Series(reml.fe_params.to_numpy(), index=COEF) * fac
     _close(res.params[COEF], fe, reml.bse_fe.to_numpy() * fac.to_numpy())
     assert res.params["sigma.hm1"] == pytest.approx(
-        np.sqrt(reml.cov_re.iloc[0, 0]) * sd_fac, rel=RTOL)
+        np.sqrt(reml.cov_re.iloc[0, 0]) * sd_fac, rel=RTOL
+    )
     assert res.params["sigma"] == pytest.approx(np.sqrt(reml.scale) * sd_fac, rel=RTOL)
     # SEs: MixedLM's are conditional on the SDs, ours add their small uncertainty
     ratio = res.bse[COEF].to_numpy() / (reml.bse_fe.to_numpy() * fac.to_numpy())
@@ -136,8 +144,7 @@ def test_country_re_gaussian_equals_mixedlm_at_any_scale(target, s):
 
     # the ML log-likelihood at MixedLM's ML estimates, in the scaled units
     at = dict(zip(COEF, ml.fe_params.to_numpy() * fac.to_numpy(), strict=True))
-    at |= {"sigma.hm1": np.sqrt(ml.cov_re.iloc[0, 0]) * sd_fac,
-           "sigma": np.sqrt(ml.scale) * sd_fac}
+    at |= {"sigma.hm1": np.sqrt(ml.cov_re.iloc[0, 0]) * sd_fac, "sigma": np.sqrt(ml.scale) * sd_fac}
     model = mmreg.MMModel(formula, df, family="gaussian", priors=FLAT)
     llf = ml.llf - (n * np.log(s) if target == "y" else 0.0)
     assert model.loglike(at) == pytest.approx(llf, rel=1e-9, abs=1e-6)
@@ -152,7 +159,8 @@ def test_country_sd_of_5000_is_recovered_not_capped(priors):
     df = df.assign(y=df["y"] * 5000.0 / np.sqrt(unit.cov_re.iloc[0, 0]))
     g = _group_level(df)
     reml = sm.MixedLM.from_formula("y ~ majority + finance", g, groups="cid").fit(
-        reml=True, method="bfgs", gtol=1e-10)
+        reml=True, method="bfgs", gtol=1e-10
+    )
     sd_ref = float(np.sqrt(reml.cov_re.iloc[0, 0]))
     assert sd_ref > 3000.0
     pri = FLAT if priors == "flat" else {c: Normal(0, 1e12) for c in COEF}
@@ -178,8 +186,12 @@ def test_default_priors_far_below_the_outcome_scale_are_named(s):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mmreg.MMModel("y ~ 1 + majority + " + MM + HM, df).fit()
-    hits = [str(w.message) for w in caught if issubclass(w.category, mmreg.MMWarning)
-            and "far below the scale of the outcome" in str(w.message)]
+    hits = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, mmreg.MMWarning)
+        and "far below the scale of the outcome" in str(w.message)
+    ]
     if s >= 1e4:
         assert len(hits) == 1, hits
         assert "sigma.hm1 (HalfCauchy(25))" in hits[0] and "Intercept" in hits[0], hits[0]
@@ -216,9 +228,11 @@ def _fixed_fit(target: str, s: float):
         return mmreg.MMModel("y ~ 1 + majority + " + MM + HM, df, priors=pri).fit(), value
 
 
-@pytest.mark.parametrize(("target", "s"), [("majority", 1e-8), ("majority", 1e4),
-                                           ("majority", 1e8), ("y", 1e-8), ("y", 1e8)],
-                         ids=lambda v: f"{v:g}" if isinstance(v, float) else v)
+@pytest.mark.parametrize(
+    ("target", "s"),
+    [("majority", 1e-8), ("majority", 1e4), ("majority", 1e8), ("y", 1e-8), ("y", 1e8)],
+    ids=lambda v: f"{v:g}" if isinstance(v, float) else v,
+)
 def test_a_fixed_coefficient_stays_at_its_value_in_any_units(target, s):
     # a fixed coefficient was a Normal prior with SD 1e-9, which the data outweigh once
     # the covariate is on a 1e8 scale (majority drifted from 0.5 to 0.48)

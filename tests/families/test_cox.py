@@ -170,9 +170,7 @@ def test_extreme_linear_predictors_keep_every_risk_set_exact(intervals, eta):
     # hugely positive (+890.8 instead of -128.4 for the first case).
     time, event = np.array([1.0, 2.0, 3.0]), np.ones(3)
     eta = np.asarray(eta)
-    bf = get_family("cox", intervals=intervals, a=1e-4, b=1e-4).bind(
-        {"time": time, "event": event}
-    )
+    bf = get_family("cox", intervals=intervals, a=1e-4, b=1e-4).bind({"time": time, "event": event})
     if intervals is None:
         E = (time[:, None] >= time[None, :]).astype(float)
         dN = np.eye(3)
@@ -205,7 +203,9 @@ def test_derivatives_match_finite_differences_on_the_rescaled_curvature():
     )
     np.testing.assert_allclose(g, num_g, rtol=1e-6, atol=1e-8)
     num_H = np.array(
-        [(bf.derivs(ETA + h * e)[0] - bf.derivs(ETA - h * e)[0]) / (2 * h)
-         for e in np.eye(len(ETA))]
+        [
+            (bf.derivs(ETA + h * e)[0] - bf.derivs(ETA - h * e)[0]) / (2 * h)
+            for e in np.eye(len(ETA))
+        ]
     )
     np.testing.assert_allclose(-curv.dense(), num_H, rtol=1e-5, atol=1e-7)

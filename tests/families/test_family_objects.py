@@ -24,8 +24,9 @@ CASES = [
 
 
 def _data(family: str) -> pd.DataFrame:
-    return mmreg.datasets.simulate_coalitions(n_groups=120, n_members=50, n_countries=8,
-                                              family=family, seed=5)
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=120, n_members=50, n_countries=8, family=family, seed=5
+    )
 
 
 @pytest.mark.parametrize(("sim", "name", "ctor"), CASES)
@@ -77,7 +78,12 @@ def test_object_with_cox_intervals_argument_is_an_error():
 def test_objects_pickle():
     import pickle
 
-    for ctor in (families.gaussian, families.bernoulli, families.weibull, families.cox,
-                 families.clogit):
+    for ctor in (
+        families.gaussian,
+        families.bernoulli,
+        families.weibull,
+        families.cox,
+        families.clogit,
+    ):
         fam = ctor()
         assert pickle.loads(pickle.dumps(fam)) == fam

@@ -42,8 +42,10 @@ IDS = [f"{t[0]}{i}" for i, t in enumerate(TYPES)]
 
 def _reference(kind: str, shapes: dict) -> np.ndarray:
     """The feature computed directly with numpy, from the definitions in SPEC §8."""
+
     def gsum(v):
         return np.bincount(GROUP, v)
+
     wn = W / gsum(W)[GROUP]
     a = gsum(wn * X)
     kappa = shapes.get("kappa", 10.0)
@@ -62,21 +64,22 @@ def _reference(kind: str, shapes: dict) -> np.ndarray:
 
 @pytest.mark.parametrize(("kind", "variables", "shapes", "dsl"), TYPES, ids=IDS)
 def test_values_and_dsl(kind, variables, shapes, dsl):
-    agg = compile_aggregation(kind, block="mm1", variables=variables, shapes=shapes,
-                              columns=["x", "z"])
+    agg = compile_aggregation(
+        kind, block="mm1", variables=variables, shapes=shapes, columns=["x", "z"]
+    )
     feature, _ = agg.evaluate(W, DATA, GROUP, 6)
     np.testing.assert_allclose(feature, _reference(kind, shapes), rtol=1e-12, atol=1e-14)
     mine = compile_aggregation("expr", block="mm1", expr=dsl, columns=["x", "z"])
-    np.testing.assert_allclose(mine.evaluate(W, DATA, GROUP, 6)[0], feature, rtol=1e-12,
-                               atol=1e-14)
+    np.testing.assert_allclose(mine.evaluate(W, DATA, GROUP, 6)[0], feature, rtol=1e-12, atol=1e-14)
     assert mine.coef == "mm1.fn"
     assert agg.coef == ("mm1.x" if kind == "sum" else f"mm1.{kind}({', '.join(variables)})")
 
 
 @pytest.mark.parametrize(("kind", "variables", "shapes", "dsl"), TYPES, ids=IDS)
 def test_weight_derivatives_match_finite_differences(kind, variables, shapes, dsl):
-    agg = compile_aggregation(kind, block="mm1", variables=variables, shapes=shapes,
-                              columns=["x", "z"])
+    agg = compile_aggregation(
+        kind, block="mm1", variables=variables, shapes=shapes, columns=["x", "z"]
+    )
     _, grad = agg.evaluate(W, DATA, GROUP, 6, derivative=True)
     h = 1e-6
     for r in range(R):
@@ -88,15 +91,16 @@ def test_weight_derivatives_match_finite_differences(kind, variables, shapes, ds
 
 
 def test_nested_dsl_derivative_and_pickle():
-    agg = compile_aggregation("expr", block="mm2", expr="exp(E(log(x) * E(z))) + E(w * x)^2",
-                              columns=["x", "z"])
+    agg = compile_aggregation(
+        "expr", block="mm2", expr="exp(E(log(x) * E(z))) + E(w * x)^2", columns=["x", "z"]
+    )
     v, g = agg.evaluate(W, DATA, GROUP, 6, derivative=True)
     again = pickle.loads(pickle.dumps(agg))
     assert again == agg
     np.testing.assert_array_equal(again.evaluate(W, DATA, GROUP, 6)[0], v)
     e = np.zeros(R)
     e[4] = 1e-6
-    num = (agg.evaluate(W + e, DATA, GROUP, 6)[0] - agg.evaluate(W - e, DATA, GROUP, 6)[0])
+    num = agg.evaluate(W + e, DATA, GROUP, 6)[0] - agg.evaluate(W - e, DATA, GROUP, 6)[0]
     assert g[4] == pytest.approx(num[GROUP[4]] / 2e-6, rel=1e-6)
 
 
@@ -115,8 +119,9 @@ def test_dsl_errors_have_a_caret():
         compile_aggregation("expr", block="mm1", expr="E(cohesoin)", columns=["cohesion"])
     with pytest.raises(MMSpecError, match="mm1.fn.kappa.*estimate=False"):
         compile_aggregation("expr", block="mm1", expr="E(ilogit(kappa * x))", columns=["x"])
-    fixed = compile_aggregation("expr", block="mm1", expr="E(ilogit(kappa * x))",
-                                shapes={"kappa": 2.0}, columns=["x"])
+    fixed = compile_aggregation(
+        "expr", block="mm1", expr="E(ilogit(kappa * x))", shapes={"kappa": 2.0}, columns=["x"]
+    )
     assert fixed.variables == ("x",)
 
 
@@ -131,8 +136,9 @@ def test_near_miss():
 # ----------------------------------------------------------------- in a model
 @pytest.fixture(scope="module")
 def sim() -> pd.DataFrame:
-    df = mmreg.datasets.simulate_coalitions(n_groups=200, n_members=80, seed=5,
-                                            member_re=False, country_re=False)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=200, n_members=80, seed=5, member_re=False, country_re=False
+    )
     df["pos"] = df["pseat"] + 0.1
     return df
 
@@ -140,15 +146,21 @@ def sim() -> pd.DataFrame:
 BASE = "y ~ 1 + majority + mm(id = id(pid, gid), vars = {v}, w = w(~ pseat), fn = {fn})"
 
 
-@pytest.mark.parametrize(("v", "named", "dsl"), [
-    ("vars(finance)", 'fn("var")', "fn(~ E((finance - E(finance))^2))"),
-    ("NULL", 'fn("hhi")', "fn(~ E(w))"),
-    ("NULL", 'fn("entropy")', "fn(~ -E(log(w)))"),
-    ("vars(finance)", 'fn("smax", kappa = 2)', "fn(~ log(E(exp(k * finance))) / k, k = 2)"),
-    ("vars(pos)", 'fn("gmean", p = 2)', "fn(~ E(pos^2)^(1/2))"),
-    ("vars(finance + majority)", 'fn("cov")',
-     "fn(~ E((finance - E(finance)) * (majority - E(majority))))"),
-])
+@pytest.mark.parametrize(
+    ("v", "named", "dsl"),
+    [
+        ("vars(finance)", 'fn("var")', "fn(~ E((finance - E(finance))^2))"),
+        ("NULL", 'fn("hhi")', "fn(~ E(w))"),
+        ("NULL", 'fn("entropy")', "fn(~ -E(log(w)))"),
+        ("vars(finance)", 'fn("smax", kappa = 2)', "fn(~ log(E(exp(k * finance))) / k, k = 2)"),
+        ("vars(pos)", 'fn("gmean", p = 2)', "fn(~ E(pos^2)^(1/2))"),
+        (
+            "vars(finance + majority)",
+            'fn("cov")',
+            "fn(~ E((finance - E(finance)) * (majority - E(majority))))",
+        ),
+    ],
+)
 def test_dsl_spelling_gives_identical_fits(sim, v, named, dsl):
     r1 = mmreg.MMModel(BASE.format(v=v, fn=named), sim, family="gaussian").fit()
     r2 = mmreg.MMModel(BASE.format(v=v, fn=dsl), sim, family="gaussian").fit()
@@ -158,8 +170,7 @@ def test_dsl_spelling_gives_identical_fits(sim, v, named, dsl):
 
 
 def test_aggregation_models_pickle_and_predict(sim):
-    model = mmreg.MMModel(BASE.format(v="vars(finance)", fn='fn("var")'), sim,
-                          family="gaussian")
+    model = mmreg.MMModel(BASE.format(v="vars(finance)", fn='fn("var")'), sim, family="gaussian")
     res = model.fit()
     assert "mm1.var(finance)" in res.params.index
     back = pickle.loads(pickle.dumps(res))
@@ -169,14 +180,16 @@ def test_aggregation_models_pickle_and_predict(sim):
 def test_data_errors(sim):
     bad = sim.assign(neg=sim["finance"])
     with pytest.raises(MMDataError, match=r'fn\("gmean"\) of mm1.*must be positive'):
-        mmreg.MMModel(BASE.format(v="vars(neg)", fn='fn("gmean", p = 2)'), bad,
-                      family="gaussian")
+        mmreg.MMModel(BASE.format(v="vars(neg)", fn='fn("gmean", p = 2)'), bad, family="gaussian")
     # estimated shapes and aggregations with estimated weights (tests/formula/test_aggregate_est)
-    est = mmreg.MMModel(BASE.format(v="vars(finance)", fn='fn("smax", kappa = est())'), sim,
-                        family="gaussian")
+    est = mmreg.MMModel(
+        BASE.format(v="vars(finance)", fn='fn("smax", kappa = est())'), sim, family="gaussian"
+    )
     assert "mm1.fn.kappa" in est.design.weight_names
-    est_w = ("y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), "
-             'w = w(~ exp(gamma * pseat)), fn = fn("var"))')
+    est_w = (
+        "y ~ 1 + mm(id = id(pid, gid), vars = vars(finance), "
+        'w = w(~ exp(gamma * pseat)), fn = fn("var"))'
+    )
     assert mmreg.MMModel(est_w, sim, family="gaussian").design.weight_names == ("mm1.w.gamma",)
     # fn("sum") with estimated weights is the 0.9 model
     ok = est_w.replace('fn("var")', 'fn("sum")')

@@ -38,8 +38,9 @@ def _compile(kind, variables, est, fixed):
     from mmreg.formula.spec import Est
 
     shapes = {**fixed, **{k: Est() for k in est}}
-    return compile_aggregation(kind, block="mm1", variables=variables, shapes=shapes,
-                               columns=["x"], estimate=True)
+    return compile_aggregation(
+        kind, block="mm1", variables=variables, shapes=shapes, columns=["x"], estimate=True
+    )
 
 
 @pytest.mark.parametrize(("kind", "variables", "est", "fixed"), SHAPES)
@@ -49,47 +50,59 @@ def test_shape_derivatives_match_differences(kind, variables, est, fixed):
     par = np.array([est[p] for p in agg.params])
     F, dw, dp = agg.evaluate_all(W, {"x": X}, GROUP, 6, par)
     # the fixed-value spelling gives the same feature
-    F_fixed, _ = compile_aggregation(kind, block="mm1", variables=variables,
-                                     shapes={**fixed, **est}).evaluate(W, {"x": X}, GROUP, 6)
+    F_fixed, _ = compile_aggregation(
+        kind, block="mm1", variables=variables, shapes={**fixed, **est}
+    ).evaluate(W, {"x": X}, GROUP, 6)
     np.testing.assert_allclose(F, F_fixed, rtol=1e-13)
     h = 1e-6
     for j in range(len(par)):
         e = np.zeros(len(par))
         e[j] = h
-        num = (agg.evaluate_all(W, {"x": X}, GROUP, 6, par + e, False)[0]
-               - agg.evaluate_all(W, {"x": X}, GROUP, 6, par - e, False)[0]) / (2 * h)
+        num = (
+            agg.evaluate_all(W, {"x": X}, GROUP, 6, par + e, False)[0]
+            - agg.evaluate_all(W, {"x": X}, GROUP, 6, par - e, False)[0]
+        ) / (2 * h)
         np.testing.assert_allclose(dp[j], num, rtol=1e-7, atol=1e-9)
 
 
 def test_dsl_free_symbol_derivative():
-    agg = compile_aggregation("expr", block="mm1", expr="E(ilogit(a * (x - b)))^2 + a * E(w)",
-                              columns=["x"], estimate=True)
+    agg = compile_aggregation(
+        "expr",
+        block="mm1",
+        expr="E(ilogit(a * (x - b)))^2 + a * E(w)",
+        columns=["x"],
+        estimate=True,
+    )
     assert agg.params == ("a", "b")
     par = np.array([0.8, 1.2])
     _, _, dp = agg.evaluate_all(W, {"x": X}, GROUP, 6, par)
     h = 1e-6
     for j in range(2):
         e = np.eye(2)[j] * h
-        num = (agg.evaluate_all(W, {"x": X}, GROUP, 6, par + e, False)[0]
-               - agg.evaluate_all(W, {"x": X}, GROUP, 6, par - e, False)[0]) / (2 * h)
+        num = (
+            agg.evaluate_all(W, {"x": X}, GROUP, 6, par + e, False)[0]
+            - agg.evaluate_all(W, {"x": X}, GROUP, 6, par - e, False)[0]
+        ) / (2 * h)
         np.testing.assert_allclose(dp[j], num, rtol=1e-7, atol=1e-9)
 
 
 # ----------------------------------------------------------------- in a model
 @pytest.fixture(scope="module")
 def sim() -> pd.DataFrame:
-    return mmreg.datasets.simulate_coalitions(n_groups=250, n_members=100, n_countries=10,
-                                              seed=4)
+    return mmreg.datasets.simulate_coalitions(n_groups=250, n_members=100, n_countries=10, seed=4)
 
 
-MM = ("y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), w = w(~ {w}), "
-      "fn = {fn}, RE = TRUE) + hm(id = id(cid), type = 'RE')")
+MM = (
+    "y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), w = w(~ {w}), "
+    "fn = {fn}, RE = TRUE) + hm(id = id(cid), type = 'RE')"
+)
 MODELS = {
     "var, estimated weights": MM.format(w="exp(g * pseat)", fn='fn("var")'),
     "smax, kappa = est()": MM.format(w="1/n", fn='fn("smax", kappa = est())'),
     "threshold, c = est()": MM.format(w="1/n", fn='fn("threshold", c = est())'),
     "threshold, both est, estimated weights": MM.format(
-        w="exp(g * pseat)", fn='fn("threshold", c = est(), kappa = est(lower = 0.5, upper = 20))'),
+        w="exp(g * pseat)", fn='fn("threshold", c = est(), kappa = est(lower = 0.5, upper = 20))'
+    ),
     "dsl": MM.format(w="1/n", fn="fn(~ E(ilogit(a * finance)))"),
 }
 
@@ -136,13 +149,13 @@ def test_feature_derivative_is_exact(sim, name):
         up, dn = [t.copy() for t in theta], [t.copy() for t in theta]
         up[0][j] += h
         dn[0][j] -= h
-        num = (lat.assemble_fresh(tuple(up))[0][:, col]
-               - lat.assemble_fresh(tuple(dn))[0][:, col]) / (2 * h)
+        num = (
+            lat.assemble_fresh(tuple(up))[0][:, col] - lat.assemble_fresh(tuple(dn))[0][:, col]
+        ) / (2 * h)
         np.testing.assert_allclose(dF[j], num, rtol=1e-6, atol=1e-7)
         # the whole design: D, the RE weights and the offset
         dD, dR, doff = lat.design_derivative(tuple(theta), 0, j)
-        (Du, Ru, ou), (Dd, Rd, od) = (lat.assemble_fresh(tuple(up)),
-                                      lat.assemble_fresh(tuple(dn)))
+        (Du, Ru, ou), (Dd, Rd, od) = (lat.assemble_fresh(tuple(up)), lat.assemble_fresh(tuple(dn)))
         np.testing.assert_allclose(dD, (Du - Dd) / (2 * h), rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(dR, (Ru.data - Rd.data) / (2 * h), rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(doff, (ou - od) / (2 * h), atol=1e-7)
@@ -158,16 +171,17 @@ def test_names_and_default_priors(sim):
     assert both.priors["mm1.w.g"] == Normal(0.0, 100.0)
     thr_k = mmreg.MMModel(MM.format(w="1/n", fn='fn("threshold", c = 0, kappa = est())'), sim)
     assert thr_k.priors["mm1.fn.kappa"] == Gamma(2.0, 0.2)
-    assert mmreg.MMModel(MODELS["smax, kappa = est()"], sim).priors["mm1.fn.kappa"] == \
-        Normal(0.0, 5.0)
+    assert mmreg.MMModel(MODELS["smax, kappa = est()"], sim).priors["mm1.fn.kappa"] == Normal(
+        0.0, 5.0
+    )
     sim2 = sim.assign(pos=sim["pseat"] + 0.1)
-    gm = mmreg.MMModel(MM.format(w="1/n", fn='fn("gmean", p = est())').replace(
-        "vars(finance)", "vars(pos)"), sim2)
+    gm = mmreg.MMModel(
+        MM.format(w="1/n", fn='fn("gmean", p = est())').replace("vars(finance)", "vars(pos)"), sim2
+    )
     assert gm.priors["mm1.fn.p"] == Normal(1.0, float(np.sqrt(10.0)))
     assert mmreg.MMModel(MODELS["dsl"], sim).priors["mm1.fn.a"] == Normal(0.0, 10.0)
     # user priors address the new parameters by name
-    m = mmreg.MMModel(MODELS["smax, kappa = est()"], sim,
-                      priors={"mm1.fn.kappa": Normal(1.0, 2.0)})
+    m = mmreg.MMModel(MODELS["smax, kappa = est()"], sim, priors={"mm1.fn.kappa": Normal(1.0, 2.0)})
     assert m.priors["mm1.fn.kappa"] == Normal(1.0, 2.0)
 
 
@@ -177,22 +191,23 @@ def test_fit_pickle_predict(sim):
     assert {"mm1.fn.c", "mm1.fn.kappa", "mm1.w.g"} <= set(res.params.index)
     back = pickle.loads(pickle.dumps(res))
     pd.testing.assert_series_equal(back.params, res.params)
-    np.testing.assert_allclose(res.predict(sim).to_numpy(), res.predict().to_numpy(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(res.predict(sim).to_numpy(), res.predict().to_numpy(), rtol=1e-10)
 
 
 # ----------------------------------------------------------------- recovery
-@pytest.mark.parametrize(("kind", "truth", "fn"), [
-    ("threshold", 0.4, 'fn("threshold", c = est())'),
-    ("smax", 2.0, 'fn("smax", kappa = est())'),
-])
+@pytest.mark.parametrize(
+    ("kind", "truth", "fn"),
+    [
+        ("threshold", 0.4, 'fn("threshold", c = est())'),
+        ("smax", 2.0, 'fn("smax", kappa = est())'),
+    ],
+)
 def test_estimated_shapes_recover_truth(kind, truth, fn):
     name = f"mm1.fn.{'c' if kind == 'threshold' else 'kappa'}"
     z = []
     for seed in range(3):
         df = simulate_aggregate(kind, truth, seed=seed)
-        res = mmreg.MMModel(f"y ~ 1 + mm(id = id(pid, gid), vars = vars(x), fn = {fn})",
-                            df).fit()
+        res = mmreg.MMModel(f"y ~ 1 + mm(id = id(pid, gid), vars = vars(x), fn = {fn})", df).fit()
         z.append((res.params[name] - truth) / res.bse[name])
     assert np.all(np.abs(z) < 3.5), z
     assert abs(np.mean(z)) < 2.5, z
@@ -207,4 +222,5 @@ def test_one_bound(sim):
     from mmreg.priors import HalfNormal
 
     assert mmreg.MMModel(bad, sim, priors={"mm1.fn.kappa": HalfNormal(3.0)}).priors[
-        "mm1.fn.kappa"] == HalfNormal(3.0)
+        "mm1.fn.kappa"
+    ] == HalfNormal(3.0)

@@ -76,4 +76,5 @@ def test_formula_spelling_gives_the_same_fit_as_the_spec_fields():
     np.testing.assert_array_equal(a.params.to_numpy(), b.params.to_numpy())
     np.testing.assert_array_equal(a.bse.to_numpy(), b.bse.to_numpy())
     assert dataclasses.replace(via_formula.spec.hm[0], source="") == dataclasses.replace(
-        via_spec.spec.hm[0], source="")
+        via_spec.spec.hm[0], source=""
+    )

@@ -170,8 +170,12 @@ def test_normalised_exponentials_never_overflow(b0: float) -> None:
     # Unstabilised, exp(400 * 7) overflows and exp(-400 * 7) underflows to 0 / 0.
     w, dw = bind("exp(b0 * x + z)", normalize=True)(np.array([b0]))
     starts = [0, 4, 9]
-    ref = np.concatenate([special.softmax(b0 * X[a:b] + Z[a:b])
-                          for a, b in zip(starts, [*starts[1:], 10], strict=True)])
+    ref = np.concatenate(
+        [
+            special.softmax(b0 * X[a:b] + Z[a:b])
+            for a, b in zip(starts, [*starts[1:], 10], strict=True)
+        ]
+    )
     np.testing.assert_allclose(w, ref, rtol=1e-12, atol=1e-300)
     mean_x = np.repeat(np.add.reduceat(ref * X, starts), SIZES)
     np.testing.assert_allclose(dw[0], ref * (X - mean_x), rtol=1e-10, atol=1e-14)

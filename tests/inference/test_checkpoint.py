@@ -341,8 +341,9 @@ def test_sigkill_during_checkpoint_writes_never_corrupts_the_file(model, referen
         # every kill loses at most the step being written: progress never goes back
         assert all(saved.get(k, 0) >= v for k, v in previous.items())
         previous = saved
-        ckpt.open_backends(str(path), model, CHAINS, WALKERS, model.space.dim,
-                           layout=sampler_layout(model))
+        ckpt.open_backends(
+            str(path), model, CHAINS, WALKERS, model.space.dim, layout=sampler_layout(model)
+        )
     assert sum(previous.values()) > 0
     res = _fit(model, backend=str(path))
     assert res.draws.shape == reference.draws.shape

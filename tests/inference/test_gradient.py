@@ -22,10 +22,10 @@ from mmreg.inference.gradient import (
 from mmreg.inference.laplace import _Objective
 
 
-def _model(ar: bool = False, family: str = "gaussian", weights: str = "estimated",
-           priors=None):
-    df = mmreg.datasets.simulate_coalitions(n_groups=300, n_members=120, n_countries=12,
-                                            family=family, weights=weights, seed=4)
+def _model(ar: bool = False, family: str = "gaussian", weights: str = "estimated", priors=None):
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=300, n_members=120, n_countries=12, family=family, weights=weights, seed=4
+    )
     f = df.attrs["formula"]
     if ar:
         f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
@@ -110,22 +110,31 @@ def test_large_sparse_factors_take_the_log_determinant_route(monkeypatch):
     np.testing.assert_allclose(routed, closed, rtol=1e-7)
 
 
-@pytest.mark.parametrize(("family", "weights", "ar", "n_groups"), [
-    ("weibull", "estimated", False, 3000),  # SDs, shape and weight parameters
-    ("gaussian", "estimated", False, 3000),
-    ("binomial", "equal", False, 3000),
-    ("gaussian", "equal", True, 300),  # random walks in dense country blocks
-])
+@pytest.mark.parametrize(
+    ("family", "weights", "ar", "n_groups"),
+    [
+        ("weibull", "estimated", False, 3000),  # SDs, shape and weight parameters
+        ("gaussian", "estimated", False, 3000),
+        ("binomial", "equal", False, 3000),
+        ("gaussian", "equal", True, 300),  # random walks in dense country blocks
+    ],
+)
 def test_selected_inverse_traces_equal_log_determinant_differences(
-        family, weights, ar, n_groups, monkeypatch):
+    family, weights, ar, n_groups, monkeypatch
+):
     # two derivations of d log|H| / dψ: exact traces tr(H⁻¹ Ḣ) from selected entries of
     # H⁻¹ (block-diagonal random effects) and central differences of log|H| (two
     # factorisations per hyperparameter); they agree to the differences' error (~1e-8)
     from mmreg.inference.linalg import SchurFactor
 
-    df = mmreg.datasets.simulate_coalitions(n_groups=n_groups, n_members=n_groups // 3,
-                                            n_countries=8, family=family, weights=weights,
-                                            seed=3)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=n_groups,
+        n_members=n_groups // 3,
+        n_countries=8,
+        family=family,
+        weights=weights,
+        seed=3,
+    )
     f = df.attrs["formula"]
     if ar:
         f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
@@ -142,7 +151,8 @@ def test_selected_inverse_traces_equal_log_determinant_differences(
 
 @pytest.mark.parametrize("ar", [False, True])
 def test_gaussian_sigma_from_the_trace_identity_equals_its_log_determinant_difference(
-        ar, monkeypatch):
+    ar, monkeypatch
+):
     # with every SD's d log|H|/ds done, the Gaussian sigma's comes from
     # tr(H⁻¹H) = dim (no factorisation); asked for alone, it is a central difference of
     # log|H| (two factorisations): the two must agree to the differences' error.  (The
@@ -195,9 +205,15 @@ def test_small_block_traces_equal_log_determinant_differences(ar, monkeypatch):
     np.testing.assert_allclose(by_solves, differenced, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize(("family", "weights", "ar"), [
-    ("gaussian", "estimated", True), ("weibull", "estimated", False),
-    ("binomial", "equal", False), ("cox", "estimated", False)])
+@pytest.mark.parametrize(
+    ("family", "weights", "ar"),
+    [
+        ("gaussian", "estimated", True),
+        ("weibull", "estimated", False),
+        ("binomial", "equal", False),
+        ("cox", "estimated", False),
+    ],
+)
 def test_mode_sensitivity_equals_central_differences_of_modes(family, weights, ar):
     # dẑ/du = H⁻¹ ∂G/∂ψ (implicit function theorem) against central differences of
     # conditional modes solved to 1e-14 (h = 1e-5: truncation ~1e-10, noise ~1e-9)

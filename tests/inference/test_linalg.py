@@ -18,8 +18,9 @@ from mmreg.inference import cholmod
 
 
 def _setup(n_groups: int, ar: bool):
-    df = mmreg.datasets.simulate_coalitions(n_groups=n_groups, n_members=n_groups // 3,
-                                            n_countries=8, family="weibull", seed=3)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=n_groups, n_members=n_groups // 3, n_countries=8, family="weibull", seed=3
+    )
     f = df.attrs["formula"]
     if ar:
         f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
@@ -34,16 +35,20 @@ def _setup(n_groups: int, ar: bool):
     return fac, H
 
 
-_needs_cholmod = pytest.mark.skipif(not cholmod.available(),
-                                    reason="scikit-sparse (CHOLMOD) not installed")
+_needs_cholmod = pytest.mark.skipif(
+    not cholmod.available(), reason="scikit-sparse (CHOLMOD) not installed"
+)
 
 
-@pytest.mark.parametrize(("n_groups", "ar", "kind"), [
-    (3000, False, rrf.BlockRR),  # 959 parties nested in countries: batched dense blocks
-    (300, True, rrf.BlockRR),  # random walks over 992 states: one block per country
-    (900, False, rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
-    pytest.param(900, False, cholmod.CholmodRR, marks=_needs_cholmod),  # the same by CHOLMOD
-])
+@pytest.mark.parametrize(
+    ("n_groups", "ar", "kind"),
+    [
+        (3000, False, rrf.BlockRR),  # 959 parties nested in countries: batched dense blocks
+        (300, True, rrf.BlockRR),  # random walks over 992 states: one block per country
+        (900, False, rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
+        pytest.param(900, False, cholmod.CholmodRR, marks=_needs_cholmod),  # the same by CHOLMOD
+    ],
+)
 @pytest.mark.parametrize("batched", [True, False])
 def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeypatch):
     monkeypatch.setattr(rrf, "_BATCHED_TRSM", batched and rrf._BATCHED_TRSM)
@@ -69,8 +74,9 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     q_last = 8
     idx = np.r_[np.arange(len(H) - q_last, len(H)), fac.P + np.array([0, 5, 2])]
     for chunk in (32, 2):  # one batch of solves, or several
-        np.testing.assert_allclose(fac.inverse_block(idx, chunk=chunk), Hinv[np.ix_(idx, idx)],
-                                   rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(
+            fac.inverse_block(idx, chunk=chunk), Hinv[np.ix_(idx, idx)], rtol=1e-8, atol=1e-12
+        )
     comps = fac.pattern.comp[idx - fac.P]
     assert fac.block_solves(idx) == max(np.bincount(comps))
 
@@ -115,8 +121,13 @@ def test_chains_in_processes_with_cholmod_finish_and_equal_the_serial_run():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _SPAWN_SCRIPT], capture_output=True,
-                         text=True, timeout=300, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", _SPAWN_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "same True"
 
@@ -131,8 +142,7 @@ def test_cholmod_uses_every_core_in_the_main_process_and_one_in_workers(monkeypa
 
     assert cholmod.blas_threads() == os.cpu_count()
     with cholmod._blas_threads():
-        used = {i["num_threads"] for i in cholmod._controller().info()
-                if i["user_api"] == "blas"}
+        used = {i["num_threads"] for i in cholmod._controller().info() if i["user_api"] == "blas"}
     assert used == {os.cpu_count()}
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as ex:
         assert ex.submit(cholmod.blas_threads).result() == 1

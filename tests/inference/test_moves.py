@@ -31,15 +31,19 @@ def _kde_move(seed=0, shift=0.4):
 
 def test_kde_proposal_density_is_normalised():
     move = _kde_move()
-    val, err = integrate.quad(lambda x: float(np.exp(move.logpdf(np.array([[x]]))[0])),
-                              -np.inf, np.inf, limit=200)
+    val, err = integrate.quad(
+        lambda x: float(np.exp(move.logpdf(np.array([[x]]))[0])), -np.inf, np.inf, limit=200
+    )
     assert val == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("make", ["kde", "t"])
 def test_independence_moves_leave_a_skewed_target_invariant(make):
-    move = _kde_move() if make == "kde" else LaplaceIndependenceMove(
-        np.array([0.0]), np.array([[2.0]]), df=10.0, scale=1.1)
+    move = (
+        _kde_move()
+        if make == "kde"
+        else LaplaceIndependenceMove(np.array([0.0]), np.array([[2.0]]), df=10.0, scale=1.1)
+    )
     nw, steps = 16, 1200
     smp = emcee.EnsembleSampler(nw, 1, _log_exp_of_log, moves=[(move, 1.0)])
     smp.random_state = np.random.RandomState(3).get_state()
@@ -60,8 +64,9 @@ def test_independence_moves_leave_a_skewed_target_invariant(make):
 def test_kept_latent_blobs_equal_regenerated_draws(monkeypatch):
     # keeping each evaluation's latent draw as a blob must give exactly the draws of
     # re-evaluating the kept states (the evaluation is seeded by the state)
-    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=6,
-                                            family="binomial", seed=5)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=30, n_countries=6, family="binomial", seed=5
+    )
     model = mmreg.MMModel(df.attrs["formula"], df, family="binomial")
     assert mcmc.keeps_latent(model)
     kept = model.fit(method="mcmc", draws=48, tune=20, chains=2, seed=7)

@@ -45,8 +45,9 @@ def _big_data() -> pd.DataFrame:
     return df
 
 
-def _overflow_model(expr: str = "exp(b1 * big)", c: str = "TRUE",
-                    stretch: float = 1.0) -> mmreg.MMModel:
+def _overflow_model(
+    expr: str = "exp(b1 * big)", c: str = "TRUE", stretch: float = 1.0
+) -> mmreg.MMModel:
     df = _big_data()
     if stretch != 1.0:  # exp(b1 * big) overflows for |b1| > 709.78 / (500 * stretch)
         df = df.assign(big=df["big"] * stretch)
@@ -104,13 +105,15 @@ def test_overflowing_weights_warn_naming_the_block_or_stay_scale_invariant():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = _overflow_model(UNSTABLE, stretch=10.0).fit()
-    assert all("mm1" in str(w.message) for w in caught
-               if issubclass(w.category, mmreg.MMWarning) and "overflow" in str(w.message))
+    assert all(
+        "mm1" in str(w.message)
+        for w in caught
+        if issubclass(w.category, mmreg.MMWarning) and "overflow" in str(w.message)
+    )
     assert _finite(res)
     base = _quiet(_overflow_model(UNSTABLE).fit)
     assert res.params["mm1.w.b1"] * 10.0 == pytest.approx(base.params["mm1.w.b1"], rel=1e-3)
-    np.testing.assert_allclose(res.params.drop("mm1.w.b1"), base.params.drop("mm1.w.b1"),
-                               rtol=1e-4)
+    np.testing.assert_allclose(res.params.drop("mm1.w.b1"), base.params.drop("mm1.w.b1"), rtol=1e-4)
 
 
 def _weights_defined(b1: float) -> bool:

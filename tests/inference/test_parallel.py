@@ -136,9 +136,12 @@ def test_dask_executor_gives_bit_identical_draws():
     # the docs' dask recipe (Laplace vs MCMC, "Parallel and distributed runs"); dask is not a
     # dependency, so this runs only where it is installed
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         pool = CountingPool(client.get_executor())
         draws = _fit("weibull", pool=pool).draws.to_numpy()
     assert pool.items == _expected_evaluations()

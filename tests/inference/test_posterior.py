@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def model():
-    df = mmreg.datasets.simulate_coalitions(n_groups=120, n_members=50, n_countries=8,
-                                            family="weibull", seed=3)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=120, n_members=50, n_countries=8, family="weibull", seed=3
+    )
     return mmreg.MMModel(df.attrs["formula"], df, family="weibull")
 
 
@@ -39,8 +40,7 @@ def test_eta_matches_the_model_linear_predictor(model):
     beta = np.linspace(-0.5, 0.5, model.latent.P)
     re = np.linspace(-1, 1, model.latent.q)
     D, R, off = model.latent.assemble(hyp.theta)
-    assert np.array_equal(model.posterior.eta(hyp.theta, beta, re=re),
-                          off + D @ beta + R @ re)
+    assert np.array_equal(model.posterior.eta(hyp.theta, beta, re=re), off + D @ beta + R @ re)
     z = np.concatenate([beta, re])
     assert np.array_equal(model.posterior.eta(hyp.theta, z), off + D @ beta + R @ re)
 
@@ -87,6 +87,7 @@ def test_factors_implement_the_declared_protocols():
 
 
 def test_check_seams_runs():
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "check_seams.py")],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "check_seams.py")], capture_output=True, text=True
+    )
     assert "family-name comparisons outside families/: 0" in out.stdout

@@ -21,13 +21,20 @@ from tests.inference.test_gradient import _numeric
 from tests.slopes_helper import slope_model
 
 
-def _model(family="gaussian", weights="estimated", n_groups=300, intercept=True,
-           slopes=("majority",), **kw):
-    df = mmreg.datasets.simulate_coalitions(n_groups=n_groups, n_members=n_groups // 3,
-                                            n_countries=12, family=family, weights=weights,
-                                            seed=4)
-    return slope_model(df.attrs["formula"], df, slopes=slopes, intercept=intercept,
-                       family=family, **kw)
+def _model(
+    family="gaussian", weights="estimated", n_groups=300, intercept=True, slopes=("majority",), **kw
+):
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=n_groups,
+        n_members=n_groups // 3,
+        n_countries=12,
+        family=family,
+        weights=weights,
+        seed=4,
+    )
+    return slope_model(
+        df.attrs["formula"], df, slopes=slopes, intercept=intercept, family=family, **kw
+    )
 
 
 def test_layout_names_and_prior():
@@ -52,12 +59,15 @@ def test_log_determinant_of_the_prior_is_exact():
     assert lat._logdet_Q(sd) == pytest.approx(np.linalg.slogdet(Q)[1], rel=1e-12)
 
 
-@pytest.mark.parametrize(("family", "weights", "intercept"), [
-    ("gaussian", "estimated", True),
-    ("gaussian", "equal", False),
-    ("binomial", "equal", True),
-    ("weibull", "equal", True),
-])
+@pytest.mark.parametrize(
+    ("family", "weights", "intercept"),
+    [
+        ("gaussian", "estimated", True),
+        ("gaussian", "equal", False),
+        ("binomial", "equal", True),
+        ("weibull", "equal", True),
+    ],
+)
 def test_gradient_matches_finite_differences(family, weights, intercept):
     model = _model(family, weights, intercept=intercept)
     obj = _Objective(model.latent, model.space)

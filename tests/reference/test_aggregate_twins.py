@@ -26,21 +26,29 @@ WEIGHTS = {"1/n": None, "pseat": "pseat"}
 CASES = [
     ('fn("sum")', "cohesion", lambda d, w: _g(d, w * d.cohesion)),
     ('fn("var")', "cohesion", lambda d, w: _g(d, w * (d.cohesion - _a(d, w, "cohesion")) ** 2)),
-    ('fn("var", moment = 3)', "rile",
-     lambda d, w: _g(d, w * (d.rile - _a(d, w, "rile")) ** 3)),
+    ('fn("var", moment = 3)', "rile", lambda d, w: _g(d, w * (d.rile - _a(d, w, "rile")) ** 3)),
     ('fn("hhi")', None, lambda d, w: _g(d, w**2)),
     ('fn("effn")', None, lambda d, w: 1 / _g(d, w**2)),
     ('fn("entropy")', None, lambda d, w: -_g(d, w * np.log(np.where(w > 0, w, 1.0)))),
-    ('fn("threshold", c = 0.3)', "cohesion",
-     lambda d, w: _g(d, w / (1 + np.exp(-10 * (d.cohesion - 0.3))))),
-    ('fn("smax", kappa = 3)', "finance",
-     lambda d, w: np.log(_g(d, w * np.exp(3 * d.finance))) / 3),
-    ('fn("smax", kappa = -2)', "finance",
-     lambda d, w: np.log(_g(d, w * np.exp(-2 * d.finance))) / -2),
+    (
+        'fn("threshold", c = 0.3)',
+        "cohesion",
+        lambda d, w: _g(d, w / (1 + np.exp(-10 * (d.cohesion - 0.3)))),
+    ),
+    ('fn("smax", kappa = 3)', "finance", lambda d, w: np.log(_g(d, w * np.exp(3 * d.finance))) / 3),
+    (
+        'fn("smax", kappa = -2)',
+        "finance",
+        lambda d, w: np.log(_g(d, w * np.exp(-2 * d.finance))) / -2,
+    ),
     ('fn("gmean", p = 0.5)', "seats", lambda d, w: _g(d, w * np.sqrt(d.seats)) ** 2),
-    ('fn("cov")', "cohesion + finance",
-     lambda d, w: _g(d, w * (d.cohesion - _a(d, w, "cohesion"))
-                     * (d.finance - _a(d, w, "finance")))),
+    (
+        'fn("cov")',
+        "cohesion + finance",
+        lambda d, w: _g(
+            d, w * (d.cohesion - _a(d, w, "cohesion")) * (d.finance - _a(d, w, "finance"))
+        ),
+    ),
 ]
 
 
@@ -71,16 +79,19 @@ def coalgov(coalgov: pd.DataFrame) -> pd.DataFrame:
 
 def _formula(y: str, fn: str, v: str | None, wcol: str, name: str = "") -> str:
     vars_ = f"vars({v})" if v else "NULL"
-    return (f"{y} ~ 1 + majority{name and ' + majority:' + name} + mm(id = id(pid, gid), "
-            f"vars = {vars_}, w = w(~ {wcol}), fn = {fn}, RE = FALSE"
-            f"{name and ', name = ' + repr(name)})")
+    return (
+        f"{y} ~ 1 + majority{name and ' + majority:' + name} + mm(id = id(pid, gid), "
+        f"vars = {vars_}, w = w(~ {wcol}), fn = {fn}, RE = FALSE"
+        f"{name and ', name = ' + repr(name)})"
+    )
 
 
 def _check(res, ref, k=1e-4) -> None:
     ours = res.params[: len(ref.params)].to_numpy()
     se = ref.bse.to_numpy()
     assert np.all(np.abs(ours - ref.params.to_numpy()) <= k * se), (
-        f"|Δ|/SE = {np.abs(ours - ref.params.to_numpy()) / se}")
+        f"|Δ|/SE = {np.abs(ours - ref.params.to_numpy()) / se}"
+    )
     np.testing.assert_allclose(res.bse[: len(ref.params)].to_numpy(), se, rtol=1e-3)
 
 
@@ -93,8 +104,9 @@ def test_gaussian_equals_ols(coalgov, fn, v, feature, wfn):
     g["F"] = feature(d, w)
     ols = sm.OLS(g["logdur"], sm.add_constant(g[["majority", "F"]])).fit()
     model = mmreg.MMModel(_formula("logdur", fn, v, wfn), d, family="gaussian")
-    res = mmreg.MMModel(_formula("logdur", fn, v, wfn), d, family="gaussian",
-                        priors=_wide(model.design.coef_names)).fit()
+    res = mmreg.MMModel(
+        _formula("logdur", fn, v, wfn), d, family="gaussian", priors=_wide(model.design.coef_names)
+    ).fit()
     _check(res, ols)
     assert res.params["sigma"] == pytest.approx(np.sqrt(ols.scale), rel=1e-5)
 
@@ -106,10 +118,15 @@ def test_binomial_equals_logit(coalgov, fn, v, feature):
     g = d.groupby("gid").agg(ev=("event_wkb", "first"), majority=("majority", "first"))
     g["F"] = feature(d, w)
     logit = sm.Logit(g["ev"], sm.add_constant(g[["majority", "F"]])).fit(disp=0, tol=1e-12)
-    names = mmreg.MMModel(_formula("event_wkb", fn, v, "pseat"), d,
-                          family="binomial").design.coef_names
-    res = mmreg.MMModel(_formula("event_wkb", fn, v, "pseat"), d, family="binomial",
-                        priors=_wide(names, sigma=False)).fit()
+    names = mmreg.MMModel(
+        _formula("event_wkb", fn, v, "pseat"), d, family="binomial"
+    ).design.coef_names
+    res = mmreg.MMModel(
+        _formula("event_wkb", fn, v, "pseat"),
+        d,
+        family="binomial",
+        priors=_wide(names, sigma=False),
+    ).fit()
     _check(res, logit)
 
 

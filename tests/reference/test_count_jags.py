@@ -37,7 +37,8 @@ def test_count_posterior_matches_jags(family):
     tol_mean = 0.1 * ref["sd"] + 3 * np.sqrt(ref["sd"] ** 2 / ess + ref["mc_error"] ** 2)
     assert (dmean <= tol_mean).all(), (
         f"{family}: posterior means differ from JAGS: "
-        f"{(dmean / ref['sd']).round(3).to_dict()} (in posterior SDs)")
+        f"{(dmean / ref['sd']).round(3).to_dict()} (in posterior SDs)"
+    )
     ratio = res.bse[names] / ref["sd"]
     tol_sd = 0.1 + 3 / np.sqrt(2 * ess) + 3 / np.sqrt(2 * ref["n_eff"])
     assert ((ratio - 1).abs() <= tol_sd).all(), f"{family}: SD ratios {ratio.round(3).to_dict()}"

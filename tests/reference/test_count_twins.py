@@ -26,17 +26,28 @@ from mmreg.priors import Fixed, Gamma, Normal
 from validation.count_reference import simulate_counts
 
 COEF = ["Intercept", "majority", "mm1.finance"]
-FORMULA = ("y ~ 1 + majority + fix(log_exposure, 1) + mm(id = id(pid, gid), "
-           "vars = vars(finance), fn = fn(w ~ 1/n, c = TRUE), RE = FALSE)")
+FORMULA = (
+    "y ~ 1 + majority + fix(log_exposure, 1) + mm(id = id(pid, gid), "
+    "vars = vars(finance), fn = fn(w ~ 1/n, c = TRUE), RE = FALSE)"
+)
 VAGUE = {c: Normal(0, 1e4) for c in COEF}
 
 
 def _case(family: str, seed: int = 3):
-    df = simulate_counts(family, seed=seed, n_groups=1000, n_members=300,
-                         truth={"sigma.mm1": 1e-9, "sigma.hm1": 1e-9})
+    df = simulate_counts(
+        family,
+        seed=seed,
+        n_groups=1000,
+        n_members=300,
+        truth={"sigma.mm1": 1e-9, "sigma.hm1": 1e-9},
+    )
     d = df.assign(_wf=df["finance"] / df["n"])
-    g = d.groupby("gid").agg(y=("y", "first"), majority=("majority", "first"),
-                             finance=("_wf", "sum"), log_exposure=("log_exposure", "first"))
+    g = d.groupby("gid").agg(
+        y=("y", "first"),
+        majority=("majority", "first"),
+        finance=("_wf", "sum"),
+        log_exposure=("log_exposure", "first"),
+    )
     X = sm.add_constant(g[["majority", "finance"]])
     return df, g, X
 
@@ -63,8 +74,9 @@ def test_negbinomial_fixed_shape_equals_statsmodels_ml():
     df, g, X = _case("negbinomial")
     _, ref = _nb_ml(g, X)
     shape = 1.0 / ref.params["alpha"]
-    res = mmreg.MMModel(FORMULA, df, family="negbinomial",
-                        priors=VAGUE | {"shape": Fixed(shape)}).fit()
+    res = mmreg.MMModel(
+        FORMULA, df, family="negbinomial", priors=VAGUE | {"shape": Fixed(shape)}
+    ).fit()
     V = ref.cov_params().to_numpy()
     Vbb, Vba, Vaa = V[:3, :3], V[:3, 3:], V[3:, 3:]
     se_cond = np.sqrt(np.diag(Vbb - Vba @ np.linalg.solve(Vaa, Vba.T)))
@@ -99,8 +111,9 @@ def _nb_restricted_reference(X, y, offset, a=1e-8, b=1e-8, prec=1e-8):
             mu = np.exp(X @ bb + offset)
             return X.T @ (X * ((y + k) * k * mu / (k + mu) ** 2)[:, None]) + prec * np.eye(p)
 
-        opt = optimize.minimize(nll, beta, jac=grad, hess=hess, method="trust-exact",
-                                options={"gtol": 1e-10})
+        opt = optimize.minimize(
+            nll, beta, jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-10}
+        )
         beta[:] = opt.x
         log_prior_b = 0.5 * p * np.log(prec) - 0.5 * p * np.log(2 * np.pi)
         laplace = 0.5 * p * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(hess(opt.x))[1]
@@ -119,7 +132,8 @@ def test_negbinomial_no_re_restricted_shape_and_ml():
     res = mmreg.MMModel(FORMULA, df, family="negbinomial", priors=priors).fit()
     # exactly: the restricted likelihood computed with scipy
     shape, se_shape = _nb_restricted_reference(
-        X.to_numpy(), g["y"].to_numpy(), g["log_exposure"].to_numpy())
+        X.to_numpy(), g["y"].to_numpy(), g["log_exposure"].to_numpy()
+    )
     assert res.params["shape"] == pytest.approx(shape, rel=1e-5)
     assert res.bse["shape"] == pytest.approx(se_shape, rel=1e-3)
     # against the MLE: the restricted shape differs by O(p/n) relative, a fraction of an SE;
@@ -131,4 +145,3 @@ def test_negbinomial_no_re_restricted_shape_and_ml():
     assert (dz < 0.02).all(), dz
     np.testing.assert_allclose(res.bse[COEF], ref.bse.iloc[:3], rtol=5e-3)
     assert res.params["shape"] == pytest.approx(2.0, rel=0.25)  # the truth
-

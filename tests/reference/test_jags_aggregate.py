@@ -40,7 +40,8 @@ def test_posterior_matches_jags(name):
     tol_mean = 0.1 * ref["sd"] + 3 * ref["sd"] / np.sqrt(ess)
     assert (dmean <= tol_mean).all(), (
         f"{name}: posterior means differ from JAGS: "
-        f"{(dmean / ref['sd']).round(3).to_dict()} (in posterior SDs)")
+        f"{(dmean / ref['sd']).round(3).to_dict()} (in posterior SDs)"
+    )
     ratio = res.bse[ref.index] / ref["sd"]
     tol_sd = 0.1 + 3 / np.sqrt(2 * ess)
     assert ((ratio - 1).abs() <= tol_sd).all(), f"{name}: SD ratios {ratio.round(3).to_dict()}"

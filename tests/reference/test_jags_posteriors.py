@@ -16,9 +16,12 @@ import pytest
 
 from validation.reference_models import COALGOV, MODELS, load_coalgov, load_reference
 
-pytestmark = [pytest.mark.skipif(not COALGOV.exists(),
-                                 reason="../shared (coalgov and JAGS references) not present"),
-              pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(
+        not COALGOV.exists(), reason="../shared (coalgov and JAGS references) not present"
+    ),
+    pytest.mark.slow,
+]
 
 RUNS = {  # short runs: (draws per chain, tune, chains); two chains in two processes
     "gaus_hm": (1000, 100, 2),
@@ -51,7 +54,8 @@ def test_posterior_matches_jags(name, coalgov):
     tol_mean = 0.1 * ref["sd"] + 3 * ref["sd"] / np.sqrt(ess)
     assert (dmean <= tol_mean).all(), (
         f"{name}: posterior means differ from JAGS: "
-        f"{(dmean / ref['sd']).round(3).to_dict()} (in posterior SDs)")
+        f"{(dmean / ref['sd']).round(3).to_dict()} (in posterior SDs)"
+    )
     ratio = res.bse[ref.index] / ref["sd"]
     tol_sd = 0.1 + 3 / np.sqrt(2 * ess)
     assert ((ratio - 1).abs() <= tol_sd).all(), f"{name}: SD ratios {ratio.round(3).to_dict()}"

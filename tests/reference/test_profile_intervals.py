@@ -30,8 +30,12 @@ FORMULA = (
 
 
 def _reml_profile_interval(df, level=0.95):
-    g = df.groupby("gid").agg(y=("y", "first"), majority=("majority", "first"),
-                              cid=("cid", "first"), finance=("finance", "mean"))
+    g = df.groupby("gid").agg(
+        y=("y", "first"),
+        majority=("majority", "first"),
+        cid=("cid", "first"),
+        finance=("finance", "mean"),
+    )
     X = np.column_stack([np.ones(len(g)), g["majority"], g["finance"]])
     C = (g["cid"].to_numpy()[:, None] == np.unique(g["cid"])[None, :]).astype(float)
     y = g["y"].to_numpy()
@@ -46,12 +50,17 @@ def _reml_profile_interval(df, level=0.95):
         return -0.5 * (2 * np.log(np.diag(L)).sum() + np.linalg.slogdet(A)[1] + r @ r)
 
     def prof(s):
-        res = optimize.minimize_scalar(lambda ls: -reml(s, np.exp(ls)), bounds=(-5, 3),
-                                       method="bounded", options={"xatol": 1e-10})
+        res = optimize.minimize_scalar(
+            lambda ls: -reml(s, np.exp(ls)),
+            bounds=(-5, 3),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
         return -res.fun
 
-    best = optimize.minimize_scalar(lambda ls: -prof(np.exp(ls)), bounds=(-12, 3),
-                                    method="bounded", options={"xatol": 1e-10})
+    best = optimize.minimize_scalar(
+        lambda ls: -prof(np.exp(ls)), bounds=(-12, 3), method="bounded", options={"xatol": 1e-10}
+    )
     s_hat, top = np.exp(best.x), -best.fun
     crit = stats.chi2.ppf(level, 1)
 
@@ -66,8 +75,12 @@ def _reml_profile_interval(df, level=0.95):
 @pytest.mark.parametrize(("country_sd", "seed"), [(0.5, 1), (0.0, 4)])
 def test_sd_profile_interval_equals_direct_reml_profile(country_sd, seed):
     df = mmreg.datasets.simulate_coalitions(
-        n_groups=240, n_members=90, n_countries=10, member_re=False,
-        country_re=country_sd > 0, seed=seed,
+        n_groups=240,
+        n_members=90,
+        n_countries=10,
+        member_re=False,
+        country_re=country_sd > 0,
+        seed=seed,
         **({"sigma.hm1": country_sd} if country_sd > 0 else {}),
     )
     res = mmreg.MMModel(FORMULA, df, family="gaussian", priors=WIDE).fit()
@@ -90,8 +103,9 @@ def test_sd_profile_interval_equals_direct_reml_profile(country_sd, seed):
 
 def test_auto_profiles_small_models_and_unreliable_sds_of_large_ones(monkeypatch):
     # country SD near 0 (a tiny country effect), member SD well determined
-    df = mmreg.datasets.simulate_coalitions(n_groups=600, n_members=200, n_countries=10,
-                                            seed=4, **{"sigma.hm1": 0.02, "sigma.mm1": 0.8})
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=600, n_members=200, n_countries=10, seed=4, **{"sigma.hm1": 0.02, "sigma.mm1": 0.8}
+    )
     res = mmreg.MMModel(df.attrs["formula"], df).fit()
     se_log = {n: np.sqrt(res.raw.cov_u[j, j]) for n, j in res._free_pos.items()}
     prof, wald = res.conf_int(sd_method="profile"), res.conf_int(sd_method="wald")

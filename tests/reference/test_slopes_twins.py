@@ -41,16 +41,20 @@ def _mixedlm(g, **kw):
     # purpose (the SDs agree to 1e-6); its ConvergenceWarning is noise here
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sm.MixedLM.from_formula("logdur ~ majority + mwc", g, groups="cid",
-                                       **kw).fit(reml=True, **TIGHT)
+        return sm.MixedLM.from_formula("logdur ~ majority + mwc", g, groups="cid", **kw).fit(
+            reml=True, **TIGHT
+        )
 
 
 def test_independent_slope_equals_mixedlm_variance_component(governments):
     ref = _mixedlm(governments, re_formula="1", vc_formula={"maj": "0 + majority"})
     res = slope_model(FORMULA, governments, priors=WIDE).fit()
-    want = pd.Series(np.r_[ref.fe_params, np.sqrt(ref.cov_re.iloc[0, 0]),
-                           np.sqrt(ref.vcomp[0]), np.sqrt(ref.scale)],
-                     index=COEF + ["sigma.hm1", "sigma.hm1.majority", "sigma"])
+    want = pd.Series(
+        np.r_[
+            ref.fe_params, np.sqrt(ref.cov_re.iloc[0, 0]), np.sqrt(ref.vcomp[0]), np.sqrt(ref.scale)
+        ],
+        index=COEF + ["sigma.hm1", "sigma.hm1.majority", "sigma"],
+    )
     np.testing.assert_allclose(res.params[want.index], want, rtol=1e-4)
     ratio = res.bse[COEF].to_numpy() / ref.bse_fe.to_numpy()
     assert np.all(ratio > 1 - 1e-4) and np.all(ratio < 1.02), ratio
@@ -59,7 +63,9 @@ def test_independent_slope_equals_mixedlm_variance_component(governments):
 def test_slope_only_equals_mixedlm(governments):
     ref = _mixedlm(governments, re_formula="0 + majority")
     res = slope_model(FORMULA, governments, intercept=False, priors=WIDE).fit()
-    want = pd.Series(np.r_[ref.fe_params, np.sqrt(ref.cov_re.iloc[0, 0]), np.sqrt(ref.scale)],
-                     index=COEF + ["sigma.hm1.majority", "sigma"])
+    want = pd.Series(
+        np.r_[ref.fe_params, np.sqrt(ref.cov_re.iloc[0, 0]), np.sqrt(ref.scale)],
+        index=COEF + ["sigma.hm1.majority", "sigma"],
+    )
     assert "sigma.hm1" not in res.params.index
     np.testing.assert_allclose(res.params[want.index], want, rtol=1e-4)

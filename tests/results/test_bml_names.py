@@ -7,14 +7,17 @@ import pytest
 import mmreg
 from mmreg.results.names import resolve_names
 
-EST = ("y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
-       "fn = fn(w ~ 1 / (1 + (n - 1) * exp(-(b0 + b1 * pseat))), c = TRUE), RE = TRUE)")
+EST = (
+    "y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
+    "fn = fn(w ~ 1 / (1 + (n - 1) * exp(-(b0 + b1 * pseat))), c = TRUE), RE = TRUE)"
+)
 
 
 @pytest.fixture(scope="module")
 def df():
-    return mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-                                              seed=2, weights="estimated")
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=150, n_members=60, n_countries=10, seed=2, weights="estimated"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +34,11 @@ def post(df):
 def test_resolver_mmreg_bml_and_prefix(res):
     bml = res.bml_names
     assert bml["mm1.w.b1"] == "b.w.1[2]"
-    assert resolve_names(res, ["b[2]", "sigma.mm.1", "b.w.1[2]"]) == \
-        ["majority", "sigma.mm1", "mm1.w.b1"]
+    assert resolve_names(res, ["b[2]", "sigma.mm.1", "b.w.1[2]"]) == [
+        "majority",
+        "sigma.mm1",
+        "mm1.w.b1",
+    ]
     assert resolve_names(res, "majority") == ["majority"]
     coefs = ["Intercept", "majority", "mm1.finance"]
     assert resolve_names(res, "b") == coefs + ["mm1.w.b0", "mm1.w.b1"]  # b.w.1[k] too
@@ -100,8 +106,15 @@ def test_bml_inits_map_to_start(df):
     with pytest.raises(mmreg.MMSpecError, match="inits"):
         mmreg.bml(EST, df, run=False, inits=3)
     with pytest.warns(mmreg.MMWarning, match="not converged"):
-        fit = mmreg.bml(EST, df, n_iter=40, n_burnin=20, n_chains=1, seed=1,
-                        inits={"sigma.mm.1": 0.5, "b.w.1[2]": 0.0})
+        fit = mmreg.bml(
+            EST,
+            df,
+            n_iter=40,
+            n_burnin=20,
+            n_chains=1,
+            seed=1,
+            inits={"sigma.mm.1": 0.5, "b.w.1[2]": 0.0},
+        )
     assert type(fit).__name__ == "MCMCResults"
 
 

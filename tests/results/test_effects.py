@@ -14,8 +14,9 @@ from mmreg.results.conditional import ConditionalEffects
 
 @pytest.fixture(scope="module")
 def data():
-    return mmreg.datasets.simulate_coalitions(n_groups=120, n_members=50, n_countries=8, seed=3,
-                                              weights="estimated")
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=120, n_members=50, n_countries=8, seed=3, weights="estimated"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,9 @@ def lap(data):
 def mc(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return mmreg.MMModel(data.attrs["formula"], data).fit(method="mcmc", draws=100,
-                                                              tune=50, chains=2, seed=1)
+        return mmreg.MMModel(data.attrs["formula"], data).fit(
+            method="mcmc", draws=100, tune=50, chains=2, seed=1
+        )
 
 
 @pytest.mark.parametrize("var, coef", [("majority", "majority"), ("finance", "mm1.finance")])
@@ -62,8 +64,11 @@ def test_weight_variable_effect_is_a_weight(lap):
         warnings.simplefilter("ignore")
         ce = lap.conditional_effects("pseat", n=3, n_points=11, draws=40)
     assert ce.attrs["kind"] == "weight" and ce.attrs["group_size"] == 3
-    assert ((ce[["estimate", "lower", "upper"]] >= 0) & (ce[["estimate", "lower", "upper"]]
-                                                         <= 1)).all().all()
+    assert (
+        ((ce[["estimate", "lower", "upper"]] >= 0) & (ce[["estimate", "lower", "upper"]] <= 1))
+        .all()
+        .all()
+    )
     # at the estimates: the logistic weight of a member with pseat among 2 average members
     p = lap.params
     mm = lap.model.design.mm[0]

@@ -9,15 +9,16 @@ import statsmodels.api as sm
 
 import mmreg
 
-NO_RE = ("y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
-         "fn = fn(w ~ 1/n, c = TRUE), RE = FALSE)")
+NO_RE = (
+    "y ~ 1 + majority + mm(id = id(pid, gid), vars = vars(finance), "
+    "fn = fn(w ~ 1/n, c = TRUE), RE = FALSE)"
+)
 FLAT = ["b[1] ~ dnorm(0, 1e-12)", "b[2] ~ dnorm(0, 1e-12)", "b.mm.1 ~ dnorm(0, 1e-12)"]
 
 
 @pytest.fixture(scope="module")
 def df():
-    return mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-                                              seed=2)
+    return mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10, seed=2)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +29,9 @@ def res(df):
 @pytest.fixture(scope="module")
 def post(df):
     with pytest.warns(mmreg.MMWarning):
-        return mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=50, tune=20,
-                                                          chains=2, seed=1)
+        return mmreg.MMModel(df.attrs["formula"], df).fit(
+            method="mcmc", draws=50, tune=20, chains=2, seed=1
+        )
 
 
 def _observed(df):
@@ -52,8 +54,9 @@ def test_gaussian_pearson_and_deviance_residuals(res):
 
 
 def test_binomial_residuals_match_statsmodels_formulas():
-    df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-                                            family="binomial", seed=3)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=150, n_members=60, n_countries=10, family="binomial", seed=3
+    )
     r = mmreg.MMModel(df.attrs["formula"], df, family="binomial").fit()
     y = df.groupby("gid")[df.attrs["formula"].split("~")[0].strip()].first().to_numpy()
     p = r.fittedvalues.to_numpy()
@@ -63,8 +66,9 @@ def test_binomial_residuals_match_statsmodels_formulas():
 
 
 def test_survival_residuals_raise():
-    df = mmreg.datasets.simulate_coalitions(n_groups=80, n_members=40, n_countries=8,
-                                            family="weibull", seed=1)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=80, n_members=40, n_countries=8, family="weibull", seed=1
+    )
     r = mmreg.MMModel(df.attrs["formula"], df, family="weibull").fit()
     assert np.isfinite(r.fittedvalues).all()
     with pytest.raises(mmreg.MMSpecError, match="survival"):
@@ -91,8 +95,9 @@ def test_t_test_equals_statsmodels_ols(df):
     np.testing.assert_allclose(by_name.effect, mine.effect, rtol=1e-12)
     np.testing.assert_allclose(by_name.pvalue, mine.pvalue, rtol=1e-12)
     w = r.wald_test("majority = 0, mm1.finance = 0")
-    wo = ols.wald_test(np.eye(3)[1:], cov_p=r.cov_params().iloc[:3, :3].to_numpy(),
-                       use_f=False, scalar=True)
+    wo = ols.wald_test(
+        np.eye(3)[1:], cov_p=r.cov_params().iloc[:3, :3].to_numpy(), use_f=False, scalar=True
+    )
     np.testing.assert_allclose(w.statistic, wo.statistic, rtol=1e-6)
     np.testing.assert_allclose(w.pvalue, wo.pvalue, rtol=1e-6)
 
@@ -116,8 +121,9 @@ def test_summary_frame_intervals(request, df, which):
     assert (sf["mean_se"] > 0).all()
     assert (sf["mean_ci_lower"] < sf["mean_ci_upper"]).all()
     wide = r.get_prediction().summary_frame(alpha=0.01)
-    assert (wide["mean_ci_upper"] - wide["mean_ci_lower"]
-            > sf["mean_ci_upper"] - sf["mean_ci_lower"]).all()
+    assert (
+        wide["mean_ci_upper"] - wide["mean_ci_lower"] > sf["mean_ci_upper"] - sf["mean_ci_lower"]
+    ).all()
     new = df[df["gid"] <= 3].drop(columns="y")
     sf_new = r.get_prediction(new).summary_frame()
     assert np.allclose(sf_new["mean"], sf["mean"].loc[[1, 2, 3]])
@@ -134,8 +140,14 @@ def test_get_prediction_after_pickle(res):
 def test_tidy_and_glance(request, which):
     r = request.getfixturevalue(which)
     t = r.tidy(alpha=0.1)
-    assert list(t.columns[:6]) == ["term", "estimate", "std_error", "conf_low", "conf_high",
-                                   "bml_name"]
+    assert list(t.columns[:6]) == [
+        "term",
+        "estimate",
+        "std_error",
+        "conf_low",
+        "conf_high",
+        "bml_name",
+    ]
     assert t["term"].tolist() == list(r.params.index)
     np.testing.assert_allclose(t["conf_low"], r.conf_int(0.1)["lower"])
     assert r.tidy(params="b")["term"].tolist() == ["Intercept", "majority", "mm1.finance"]

@@ -10,10 +10,14 @@ import pytest
 import mmreg
 from mmreg.results.latex import latex_escape
 
-PREAMBLE = (r"\documentclass{article}"
-            r"\IfFileExists{booktabs.sty}{\usepackage{booktabs}}{\newcommand\toprule{\hline}"
-            r"\newcommand\midrule{\hline}\newcommand\bottomrule{\hline}}"
-            "\n" r"\begin{document}" "\n")
+PREAMBLE = (
+    r"\documentclass{article}"
+    r"\IfFileExists{booktabs.sty}{\usepackage{booktabs}}{\newcommand\toprule{\hline}"
+    r"\newcommand\midrule{\hline}\newcommand\bottomrule{\hline}}"
+    "\n"
+    r"\begin{document}"
+    "\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,8 @@ def fits():
 
 def test_escape():
     assert latex_escape("a_b~c^d%e&f#g$h{i}") == (
-        r"a\_b\textasciitilde{}c\textasciicircum{}d\%e\&f\#g\$h\{i\}")
+        r"a\_b\textasciitilde{}c\textasciicircum{}d\%e\&f\#g\$h\{i\}"
+    )
 
 
 def test_latex_has_no_raw_specials_or_nan(fits):
@@ -51,15 +56,24 @@ def test_latex_has_no_raw_specials_or_nan(fits):
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_pdflatex_compiles(fits, tmp_path):
     f, res, post = fits
-    body = "\n".join([
-        res.to_latex(label="tab:fit_1"), post.to_latex(alpha=0.1, r=3),
-        res.summary().as_latex(),
-        mmreg.summary_table([res, post], names=["Laplace", "MCMC"], stars=True,
-                            intervals=True).to_latex(caption="Formula: " + f),
-    ])
+    body = "\n".join(
+        [
+            res.to_latex(label="tab:fit_1"),
+            post.to_latex(alpha=0.1, r=3),
+            res.summary().as_latex(),
+            mmreg.summary_table(
+                [res, post], names=["Laplace", "MCMC"], stars=True, intervals=True
+            ).to_latex(caption="Formula: " + f),
+        ]
+    )
     (tmp_path / "t.tex").write_text(PREAMBLE + body + "\n\\end{document}\n")
-    out = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout[-2000:]
     assert (tmp_path / "t.pdf").stat().st_size > 1000
 

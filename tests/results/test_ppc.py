@@ -16,8 +16,9 @@ FAMILIES = ["gaussian", "binomial", "weibull", "cox"]
 @pytest.fixture(scope="module", params=FAMILIES)
 def fit(request):
     fam = request.param
-    df = mmreg.datasets.simulate_coalitions(n_groups=80, n_members=40, n_countries=6,
-                                            family=fam, seed=5)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=80, n_members=40, n_countries=6, family=fam, seed=5
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return mmreg.MMModel(df.attrs["formula"], df, family=fam).fit()
@@ -71,8 +72,9 @@ def test_pp_check_mcmc_and_bad_kind():
     df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=5, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=50, tune=20,
-                                                         chains=2, seed=1)
+        res = mmreg.MMModel(df.attrs["formula"], df).fit(
+            method="mcmc", draws=50, tune=20, chains=2, seed=1
+        )
     fig = res.pp_check(kind="stat", stat=np.max, draws=20, seed=0)
     assert fig.axes[0].get_xlabel() == "max"
     with pytest.raises(mmreg.MMSpecError):

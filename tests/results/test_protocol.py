@@ -15,14 +15,20 @@ from mmreg.results.laplace_results import LaplaceResults
 from mmreg.results.mcmc_results import MCMCResults
 from mmreg.results.results import MMResults
 
-PROTOCOL = ["hyper_draws", "point_hyper", "linear_predictors", "point_estimate",
-            "posterior_cov", "param_table", "fit_statistics"]
+PROTOCOL = [
+    "hyper_draws",
+    "point_hyper",
+    "linear_predictors",
+    "point_estimate",
+    "posterior_cov",
+    "param_table",
+    "fit_statistics",
+]
 
 
 @pytest.fixture(scope="module")
 def data():
-    return mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-                                              seed=2)
+    return mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10, seed=2)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +36,10 @@ def fits(data):
     model = mmreg.MMModel(data.attrs["formula"], data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MMWarning)
-        return {"laplace": model.fit(),
-                "mcmc": model.fit(method="mcmc", draws=64, tune=10, chains=2, seed=1)}
+        return {
+            "laplace": model.fit(),
+            "mcmc": model.fit(method="mcmc", draws=64, tune=10, chains=2, seed=1),
+        }
 
 
 @pytest.mark.parametrize("cls", [LaplaceResults, MCMCResults])
@@ -40,8 +48,13 @@ def test_both_result_types_implement_the_protocol(cls):
     for name in PROTOCOL:
         assert callable(getattr(cls, name)), name
     # the abstract methods are overridden, not inherited
-    for name in ["hyper_draws", "point_hyper", "linear_predictors", "point_estimate",
-                 "posterior_cov"]:
+    for name in [
+        "hyper_draws",
+        "point_hyper",
+        "linear_predictors",
+        "point_estimate",
+        "posterior_cov",
+    ]:
         assert getattr(cls, name) is not getattr(MMResults, name), (cls.__name__, name)
 
 
@@ -53,8 +66,9 @@ def test_protocol_values_have_the_declared_shapes(fits, method):
     assert isinstance(res.point_hyper(), Hyper)
     etas = res.linear_predictors()
     assert etas and all(e.shape == (res.nobs,) for e in etas)
-    assert set(res.fit_statistics()) and all(isinstance(v, str)
-                                             for v in res.fit_statistics().values())
+    assert set(res.fit_statistics()) and all(
+        isinstance(v, str) for v in res.fit_statistics().values()
+    )
     names = ["Intercept", "majority"]
     assert res.posterior_cov(names).shape == (2, 2)
 
@@ -64,8 +78,7 @@ def test_mcmc_hyper_draws_are_the_kept_draws(fits):
     hypers = res.hyper_draws()
     assert len(hypers) == res.draws.shape[0]
     sd = np.array([h.sd for h in hypers])
-    np.testing.assert_allclose(sd.mean(axis=0), res.params[["sigma.mm1", "sigma.hm1"]],
-                               rtol=1e-12)
+    np.testing.assert_allclose(sd.mean(axis=0), res.params[["sigma.mm1", "sigma.hm1"]], rtol=1e-12)
     np.testing.assert_allclose(sd[:, 0], res.draws["sigma.mm1"], rtol=1e-12)
 
 
@@ -88,8 +101,7 @@ def test_laplace_hyper_draws_have_the_laplace_covariance(fits):
     # the same seed gives the same draws; the point is the MAP
     again = res.hyper_draws(n=5, seed=3)
     np.testing.assert_array_equal(again[0].sd, hypers[0].sd)
-    np.testing.assert_allclose([*res.point_hyper().sd, *res.point_hyper().phi], point,
-                               rtol=1e-12)
+    np.testing.assert_allclose([*res.point_hyper().sd, *res.point_hyper().phi], point, rtol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["laplace", "mcmc"])
@@ -135,8 +147,9 @@ def test_plot_var_decomp_honours_alpha(fits, method):
         out = {}
         for alpha in (0.05, 0.5):
             vd = res.var_decomp(uncertainty="ci", alpha=alpha)
-            want = np.column_stack([np.minimum(vd["icc_lower"], vd["icc"]),
-                                    np.maximum(vd["icc_upper"], vd["icc"])])
+            want = np.column_stack(
+                [np.minimum(vd["icc_lower"], vd["icc"]), np.maximum(vd["icc_upper"], vd["icc"])]
+            )
             got = _errorbar_bounds(res.plot_var_decomp(alpha=alpha))
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
             out[alpha] = got
@@ -165,8 +178,9 @@ def test_summary_table_honours_alpha(fits, method):
     tabs = {a: mmreg.summary_table([res], intervals=True, alpha=a) for a in (0.05, 0.2)}
     for alpha, tab in tabs.items():
         ci = res.conf_int(alpha)
-        assert tab.iloc[2, 0] == (f"[{ci.loc['Intercept', 'lower']:.3f}, "
-                                  f"{ci.loc['Intercept', 'upper']:.3f}]")
+        assert tab.iloc[2, 0] == (
+            f"[{ci.loc['Intercept', 'lower']:.3f}, {ci.loc['Intercept', 'upper']:.3f}]"
+        )
     assert tabs[0.05].iloc[2, 0] != tabs[0.2].iloc[2, 0]
     # estimates and SEs do not depend on alpha; without intervals the table is unchanged
     assert tabs[0.05].iloc[:2, 0].tolist() == tabs[0.2].iloc[:2, 0].tolist()

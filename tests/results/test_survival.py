@@ -14,12 +14,12 @@ from mmreg.results.survival import survival_draws
 
 
 def _fit(family, method="laplace"):
-    df = mmreg.datasets.simulate_coalitions(n_groups=80, n_members=40, n_countries=6,
-                                            family=family, seed=1)
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=80, n_members=40, n_countries=6, family=family, seed=1
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        kw = {} if method == "laplace" else dict(method="mcmc", draws=50, tune=30, chains=2,
-                                                 seed=1)
+        kw = {} if method == "laplace" else dict(method="mcmc", draws=50, tune=30, chains=2, seed=1)
         return mmreg.MMModel(df.attrs["formula"], df, family=family).fit(**kw), df
 
 
@@ -71,7 +71,8 @@ def test_hazard_ratios(weibull):
     if not weibull.exact_posterior:
         p = weibull.params
         assert hr.loc["majority", "hazard_ratio"] == pytest.approx(
-            np.exp(-p["shape"] * p["majority"]))
+            np.exp(-p["shape"] * p["majority"])
+        )
     assert (hr["lower"] <= hr["upper"]).all()
 
 

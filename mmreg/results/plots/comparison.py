@@ -104,8 +104,13 @@ def plot_coefficients(tables: Mapping[str, pd.DataFrame], title: str | None = No
 def var_decomp_plot(res, alpha: float = 0.05):
     """ICCs as bars with ``1 - alpha`` intervals."""
     vd = res.var_decomp(uncertainty="ci", alpha=alpha)
-    df = pd.DataFrame({"share": vd["icc"], "lower": np.minimum(vd["icc_lower"], vd["icc"]),
-                       "upper": np.maximum(vd["icc_upper"], vd["icc"])})
+    df = pd.DataFrame(
+        {
+            "share": vd["icc"],
+            "lower": np.minimum(vd["icc_lower"], vd["icc"]),
+            "upper": np.maximum(vd["icc_upper"], vd["icc"]),
+        }
+    )
     return plot_var_decomp(df, title="variance decomposition")
 
 
@@ -151,8 +156,9 @@ def coefficients_plot(results, names=None, alpha: float = 0.05, params=None):
         ci = r.conf_int(alpha)
         wanted = None if params is None else _known(r, params)
         keep = [p for p in r.model.design.coef_names if wanted is None or p in wanted]
-        tables[nm] = pd.DataFrame({"coef": r.params[keep], "lower": ci["lower"][keep],
-                                   "upper": ci["upper"][keep]})
+        tables[nm] = pd.DataFrame(
+            {"coef": r.params[keep], "lower": ci["lower"][keep], "upper": ci["upper"][keep]}
+        )
     return plot_coefficients(tables)
 
 

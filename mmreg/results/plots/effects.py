@@ -42,7 +42,8 @@ def plot_caterpillar(df: pd.DataFrame, title: str | None = None) -> Figure:
         raise MMDataError(
             f"plot_caterpillar: the estimate of {df.index[bad][0]!r} is not finite "
             f"({int(bad.sum())} of {len(df)} values); every point needs a finite estimate "
-            "(drop or fix those rows)")
+            "(drop or fix those rows)"
+        )
     d = df.sort_values("mean", kind="stable")
     y = np.arange(len(d))
     fig = new_figure(figsize=(6, max(2.5, 0.25 * len(d) + 1)))
@@ -100,8 +101,9 @@ def caterpillar(res, block: str | None = None, alpha: float = 0.05):
     # arrays, not Series: Series would be aligned on the new (string) index and every value
     # of a block with integer ids would become NaN (an empty plot)
     mean, sd = t["mean"].to_numpy(float), t["sd"].to_numpy(float)
-    df = pd.DataFrame({"mean": mean, "lower": mean - z * sd, "upper": mean + z * sd},
-                      index=t.index.map(str))
+    df = pd.DataFrame(
+        {"mean": mean, "lower": mean - z * sd, "upper": mean + z * sd}, index=t.index.map(str)
+    )
     return plot_caterpillar(df, title=f"{block} random effects")
 
 
@@ -121,8 +123,15 @@ def weights_plot(res, block: str = "mm1", covariate: str | None = None, alpha: f
     x = b.covariate(covariate) if covariate else b.n
     t = res.weights[block]
     z = z_of(alpha)
-    df = pd.DataFrame({"x": x, "weight": t["weight"], "lower": t["weight"] - z * t["sd"],
-                       "upper": t["weight"] + z * t["sd"], "n": t["n"]})
+    df = pd.DataFrame(
+        {
+            "x": x,
+            "weight": t["weight"],
+            "lower": t["weight"] - z * t["sd"],
+            "upper": t["weight"] + z * t["sd"],
+            "n": t["n"],
+        }
+    )
     fig = plot_weights(df, title=f"{block}: w ~ {b.spec.fn.expr}")
     fig.axes[0].set_xlabel(covariate or "group size n")
     return fig

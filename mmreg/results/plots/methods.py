@@ -46,8 +46,7 @@ class PlotMethods:
 
         return caterpillar(self, block, alpha)
 
-    def plot_weights(self, block: str = "mm1", covariate: str | None = None,
-                     alpha: float = 0.05):
+    def plot_weights(self, block: str = "mm1", covariate: str | None = None, alpha: float = 0.05):
         """Estimated weights of an mm() block against a member covariate.
 
         Parameters

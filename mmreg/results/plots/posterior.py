@@ -104,8 +104,9 @@ def plot_posterior(
     return fig
 
 
-def plot_trace(draws: Mapping[str, np.ndarray], names: Sequence[str] | None = None,
-               per_step: int = 1) -> Figure:
+def plot_trace(
+    draws: Mapping[str, np.ndarray], names: Sequence[str] | None = None, per_step: int = 1
+) -> Figure:
     """Per-chain densities (left) and traces (right), one row per parameter.
 
     Parameters

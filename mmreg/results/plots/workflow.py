@@ -48,16 +48,28 @@ def plot_pp_density(y: np.ndarray, yrep: np.ndarray, label: str = "y") -> Figure
         freq = [np.mean(y == v) for v in values]
         ax.bar(values, freq, width=0.4, color="0.75", label="y")
         for k, r in enumerate(yrep):
-            ax.plot(values, [np.mean(r == v) for v in values], "o", color="C0", alpha=0.3,
-                    label="y_rep" if k == 0 else "_y_rep")
+            ax.plot(
+                values,
+                [np.mean(r == v) for v in values],
+                "o",
+                color="C0",
+                alpha=0.3,
+                label="y_rep" if k == 0 else "_y_rep",
+            )
         ax.set_ylabel("relative frequency")
     else:
         lo = min(y.min(), np.quantile(yrep, 0.005))
         hi = max(y.max(), np.quantile(yrep, 0.995))
         xs = np.linspace(lo, hi, 200)
         for k, r in enumerate(yrep):
-            ax.plot(xs, gaussian_kde(r)(xs), color="C0", alpha=0.2, lw=0.8,
-                    label="y_rep" if k == 0 else "_y_rep")
+            ax.plot(
+                xs,
+                gaussian_kde(r)(xs),
+                color="C0",
+                alpha=0.2,
+                lw=0.8,
+                label="y_rep" if k == 0 else "_y_rep",
+            )
         ax.plot(xs, gaussian_kde(y)(xs), color="k", lw=2, label="y")
         ax.set_ylabel("density")
     ax.set_xlabel(label)
@@ -77,8 +89,13 @@ def plot_pp_stat(observed: float, replicated: np.ndarray, stat_name: str) -> Fig
     replicated = np.asarray(replicated, float)
     fig = new_figure(figsize=(6, 4))
     ax = fig.add_subplot()
-    ax.hist(replicated, bins=min(30, max(5, len(replicated) // 5)), color="C0", alpha=0.6,
-            label=f"{stat_name}(y_rep)")
+    ax.hist(
+        replicated,
+        bins=min(30, max(5, len(replicated) // 5)),
+        color="C0",
+        alpha=0.6,
+        label=f"{stat_name}(y_rep)",
+    )
     ax.axvline(observed, color="k", lw=2, label=f"{stat_name}(y)")
     ppp = float(np.mean(replicated >= observed))
     ax.set_xlabel(stat_name)
@@ -97,10 +114,19 @@ def plot_band(df: pd.DataFrame, x: str, ylabel: str, by: str | None = None) -> F
     groups = [(None, df)] if by is None else list(df.groupby(by, sort=False))
     for k, (key, part) in enumerate(groups):
         xs = part[x].to_numpy(float)
-        ax.fill_between(xs, part["lower"].to_numpy(float), part["upper"].to_numpy(float),
-                        color=f"C{k}", alpha=0.25)
-        ax.plot(xs, part["estimate"].to_numpy(float), color=f"C{k}",
-                label="estimate" if key is None else f"{by} = {key}")
+        ax.fill_between(
+            xs,
+            part["lower"].to_numpy(float),
+            part["upper"].to_numpy(float),
+            color=f"C{k}",
+            alpha=0.25,
+        )
+        ax.plot(
+            xs,
+            part["estimate"].to_numpy(float),
+            color=f"C{k}",
+            label="estimate" if key is None else f"{by} = {key}",
+        )
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel)
     ax.legend()
