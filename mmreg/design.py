@@ -339,6 +339,10 @@ def _materialise(
     # named blocks: placeholders for the type checks of the main terms, filled below
     if names:
         data = data.assign(**dict.fromkeys(names, 0.0))
+    # bml names the intercept column X0: fix(X0, v) fixes the intercept at v (an offset v)
+    x0 = any(ft.term.strip() == "X0" for ft in spec.fixed) and "X0" not in data.columns
+    if x0:
+        data = data.assign(X0=1.0)
     data = typed_data(spec, data, len(gids), outcome)
     first = np.unique(gcode, return_index=True)[1]  # first row of each group
     gframe = data.iloc[first].reset_index(drop=True)
@@ -350,7 +354,7 @@ def _materialise(
         svals = constant_within(s.to_numpy(), gcode, spec.strata, "strata()", gids)
         resp["strata"] = codes(svals, spec.strata)[1]
 
-    intercept = spec.intercept and has_intercept
+    intercept = spec.intercept and has_intercept and not x0
     infos = memory
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
     wfs = weight_functions or (None,) * len(spec.mm)
