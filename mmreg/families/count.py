@@ -72,6 +72,10 @@ class _BoundCount(BoundFamily):
         self._lgy1 = gammaln(y + 1.0)
         self._ybar = float(y.mean())
 
+    def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
+        """Sum of the log-probabilities (:meth:`loglik_terms`)."""
+        return float(self.loglik_terms(eta, phi).sum())
+
     def mean(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
         """``E[y] = mu = exp(eta)``."""
         return np.exp(self._eta(eta, any_length=True))
@@ -86,19 +90,17 @@ class _BoundCount(BoundFamily):
         return self._ybar
 
 
-class PoissonFamily(Family):
-    """Count outcome, Poisson with log link (``family = "poisson"``)."""
+class _CountFamily(Family):
+    """Shared parts of the count families: a log link, one count outcome ``y``."""
 
-    name = "poisson"
-    bml_name = "Poisson"
-    hyper_names = ()
     has_intercept = True
     outcome_kind = "plain"
     outcome_keys = ("y",)
+    _bound: type[_BoundCount]
 
     def bind(
         self, outcome: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None
-    ) -> BoundPoisson:
+    ) -> _BoundCount:
         """Validate ``outcome["y"]`` (non-negative integer counts) and bind it.
 
         Parameters
@@ -110,9 +112,17 @@ class PoissonFamily(Family):
 
         Returns
         -------
-        BoundPoisson
+        BoundPoisson or BoundNegBinomial
         """
-        return BoundPoisson(self, count_array(outcome, self.name, labels))
+        return self._bound(self, count_array(outcome, self.name, labels))
+
+
+class PoissonFamily(_CountFamily):
+    """Count outcome, Poisson with log link (``family = "poisson"``)."""
+
+    name = "poisson"
+    bml_name = "Poisson"
+    hyper_names = ()
 
 
 class BoundPoisson(_BoundCount):
@@ -129,10 +139,6 @@ class BoundPoisson(_BoundCount):
         self._phi(phi)
         eta = self._eta(eta)
         return self.y * eta - np.exp(eta) - self._lgy1
-
-    def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
-        """Sum of the Poisson log-probabilities."""
-        return float(self.loglik_terms(eta, phi).sum())
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float] = ()) -> tuple[np.ndarray, Curvature]:
         """Gradient ``y - mu``; negative Hessian ``diag(mu)``."""
@@ -157,7 +163,7 @@ class BoundPoisson(_BoundCount):
         return float(np.log1p(1.0 / max(self._ybar, 1e-12)))
 
 
-class NegBinomialFamily(Family):
+class NegBinomialFamily(_CountFamily):
     """Overdispersed counts, negative binomial NB2 with log link (``family = "negbinomial"``).
 
     ``Var(y) = mu + mu^2 / shape``; the hyperparameter is ``shape`` (default prior
@@ -168,27 +174,6 @@ class NegBinomialFamily(Family):
     bml_name = "NegBinomial"
     hyper_names = ("shape",)
     hyper_prior_kinds = (KIND_DISPERSION,)
-    has_intercept = True
-    outcome_kind = "plain"
-    outcome_keys = ("y",)
-
-    def bind(
-        self, outcome: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None
-    ) -> BoundNegBinomial:
-        """Validate ``outcome["y"]`` (non-negative integer counts) and bind it.
-
-        Parameters
-        ----------
-        outcome : mapping
-            ``{"y": array}``.
-        labels : mapping, optional
-            User-facing column names for error messages.
-
-        Returns
-        -------
-        BoundNegBinomial
-        """
-        return BoundNegBinomial(self, count_array(outcome, self.name, labels))
 
 
 class BoundNegBinomial(_BoundCount):
@@ -214,10 +199,6 @@ class BoundNegBinomial(_BoundCount):
             + self.y * eta
             - (self.y + k) * log_k_mu
         )
-
-    def loglik(self, eta: np.ndarray, phi: Sequence[float]) -> float:
-        """Sum of the negative-binomial log-probabilities."""
-        return float(self.loglik_terms(eta, phi).sum())
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float]) -> tuple[np.ndarray, Curvature]:
         """Gradient ``k (y - mu) / (k + mu)``; negative Hessian
@@ -257,3 +238,7 @@ class BoundNegBinomial(_BoundCount):
         m, v = self._ybar, float(self.y.var())
         k = m * m / (v - m) if v > m > 0 else 10.0
         return (float(np.clip(k, 0.1, 100.0)),)
+
+
+PoissonFamily._bound = BoundPoisson
+NegBinomialFamily._bound = BoundNegBinomial
