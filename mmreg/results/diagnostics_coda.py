@@ -22,6 +22,8 @@ from statsmodels.tsa.stattools import levinson_durbin
 from mmreg.errors import MMDataError, MMSpecError
 
 __all__ = [
+    "second_half",
+    "stationarity",
     "spectrum0_ar",
     "geweke_z",
     "pcramer",
@@ -176,6 +178,45 @@ def pcramer(q: float | np.ndarray) -> np.ndarray:
     return np.where(q > 0, np.clip(total, 0.0, 1.0), 0.0)
 
 
+def second_half(n_all: int) -> int:
+    """Index of the first draw of the second half of ``n_all`` draws (coda's rule)."""
+    return math.ceil(n_all / 2 - 1e-5) - 1
+
+
+def stationarity(y: np.ndarray, s0: float, pvalue: float) -> tuple[float, bool, int]:
+    """Schruben's Cramér--von Mises test of ``heidel.diag``, after discarding the first 0%,
+    10%, ..., 40% of ``y`` until it passes.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The series tested.
+    s0 : float
+        Its spectral density at frequency 0 (how it is estimated is the caller's choice).
+    pvalue : float
+        Level of the test.
+
+    Returns
+    -------
+    (float, bool, int)
+        p-value of the last test done, whether it passed, and the first retained index.
+    """
+    n_all = y.size
+    n_steps = math.floor((n_all / 2 - 1) / (n_all / 10) + 1e-10)
+    converged, stat, start = False, np.nan, 0
+    for k in range(n_steps + 1):
+        start = math.ceil(1 + k * n_all / 10 - 1e-5) - 1
+        kept = y[start:]
+        n = kept.size
+        b = np.cumsum(kept) - kept.mean() * np.arange(1, n + 1)
+        stat = np.sum(b * b) / (n * s0) / n if s0 > 0 else np.nan
+        converged = bool(np.isfinite(stat) and pcramer(stat) < 1 - pvalue)
+        if converged:
+            break
+    p = float(1 - pcramer(stat)) if np.isfinite(stat) else np.nan
+    return p, converged, start
+
+
 def heidel_welch(x_1d: np.ndarray, eps: float = 0.1, pvalue: float = 0.05) -> dict:
     """Heidelberger--Welch stationarity and half-width test (coda's ``heidel.diag``).
 
@@ -207,20 +248,9 @@ def heidel_welch(x_1d: np.ndarray, eps: float = 0.1, pvalue: float = 0.05) -> di
             f"heidel_welch: pvalue={pvalue} must lie in (0, 1) and eps={eps} must be > 0."
         )
     y = _series(x_1d, "x_1d")
-    n_all = y.size
-    s0 = _spectrum0_ar(y[math.ceil(n_all / 2 - 1e-5) - 1 :])[0]
-    n_steps = math.floor((n_all / 2 - 1) / (n_all / 10) + 1e-10)
-    converged, stat, kept, start = False, np.nan, y, 0
-    for k in range(n_steps + 1):
-        start = math.ceil(1 + k * n_all / 10 - 1e-5) - 1
-        kept = y[start:]
-        n = kept.size
-        b = np.cumsum(kept) - kept.mean() * np.arange(1, n + 1)
-        stat = np.sum(b * b) / (n * s0) / n if s0 > 0 else np.nan
-        converged = bool(np.isfinite(stat) and pcramer(stat) < 1 - pvalue)
-        if converged:
-            break
-    p = float(1 - pcramer(stat)) if np.isfinite(stat) else np.nan
+    s0 = _spectrum0_ar(y[second_half(y.size) :])[0]
+    p, converged, start = stationarity(y, s0, pvalue)
+    kept = y[start:]
     if not converged:
         return dict(
             stationarity_p=p,

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from mmreg.errors import MMDataError, MMSpecError
-from mmreg.results.diagnostics_coda import pcramer
+from mmreg.results.diagnostics_coda import second_half, stationarity
 
 __all__ = [
     "ensemble_order",
@@ -190,20 +190,9 @@ def heidel_welch_ensemble(x: np.ndarray, pvalue: float = 0.05) -> dict:
     walkers = np.moveaxis(by_step, 1, 2).reshape(-1, arr.shape[1])  # (N, steps)
     n_walkers, n_all = walkers.shape
     m = walkers.mean(axis=0)
-    second = walkers[:, math.ceil(n_all / 2 - 1e-5) - 1 :]
+    second = walkers[:, second_half(n_all) :]
     s0 = second.shape[1] * second.mean(axis=1).var(ddof=1) / n_walkers if n_walkers > 1 else 0
-    n_steps = math.floor((n_all / 2 - 1) / (n_all / 10) + 1e-10)
-    converged, stat, start = False, np.nan, 0
-    for k in range(n_steps + 1):
-        start = math.ceil(1 + k * n_all / 10 - 1e-5) - 1
-        kept = m[start:]
-        n = kept.size
-        b = np.cumsum(kept) - kept.mean() * np.arange(1, n + 1)
-        stat = np.sum(b * b) / (n * s0) / n if s0 > 0 else np.nan
-        converged = bool(np.isfinite(stat) and pcramer(stat) < 1 - pvalue)
-        if converged:
-            break
-    p = float(1 - pcramer(stat)) if np.isfinite(stat) else np.nan
+    p, converged, start = stationarity(m, s0, pvalue)
     return dict(
         stationarity_p=p, passed_stationarity=converged, start=int(start) if converged else None
     )
