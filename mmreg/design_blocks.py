@@ -64,6 +64,11 @@ class MMBlockDesign:
         any), then each random slope."""
         return ((self,) if self.re_state is not None else ()) + self.slopes
 
+    @property
+    def id_column(self) -> str:
+        """Column of the member ids (indexes the random-effect table)."""
+        return self.spec.member_id
+
     def covariate(self, name: str) -> np.ndarray:
         """Values of a member covariate per membership row (canonical order).
 
@@ -110,6 +115,11 @@ class HMBlockDesign:
         """This block's random-effect blocks in latent order: the intercepts (if any), then
         each random slope."""
         return ((self,) if self.re_state is not None else ()) + self.slopes
+
+    @property
+    def id_column(self) -> str:
+        """Column of the unit ids (indexes the random-effect table)."""
+        return self.spec.id
 
 
 # --------------------------------------------------------------------------- helpers

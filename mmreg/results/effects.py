@@ -24,14 +24,7 @@ def random_effects_table(model, mean: np.ndarray, sd: np.ndarray) -> dict[str, p
         if labels and isinstance(labels[0], tuple):  # random walk: (member, group)
             index = pd.MultiIndex.from_tuples(labels, names=["id", "group"])
         else:
-            col = (
-                blk.id_column
-                if hasattr(blk, "id_column")  # a random slope
-                else blk.spec.member_id
-                if hasattr(blk, "member")
-                else blk.spec.id
-            )
-            index = pd.Index(labels, name=col)
+            index = pd.Index(labels, name=blk.id_column)
         out[blk.label] = pd.DataFrame({"mean": mean[sl], "sd": sd[sl]}, index=index)
     return out
 
