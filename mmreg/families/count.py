@@ -96,7 +96,7 @@ class _CountFamily(Family):
     has_intercept = True
     outcome_kind = "plain"
     outcome_keys = ("y",)
-    _bound: type[_BoundCount]
+    bound_class: type[_BoundCount]
 
     def bind(
         self, outcome: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None
@@ -114,15 +114,7 @@ class _CountFamily(Family):
         -------
         BoundPoisson or BoundNegBinomial
         """
-        return self._bound(self, count_array(outcome, self.name, labels))
-
-
-class PoissonFamily(_CountFamily):
-    """Count outcome, Poisson with log link (``family = "poisson"``)."""
-
-    name = "poisson"
-    bml_name = "Poisson"
-    hyper_names = ()
+        return self.bound_class(self, count_array(outcome, self.name, labels))
 
 
 class BoundPoisson(_BoundCount):
@@ -161,19 +153,6 @@ class BoundPoisson(_BoundCount):
         """``log(1 + 1/lambda)``, ``lambda`` the observed mean count (lognormal approximation,
         Nakagawa, Johnson & Schielzeth 2017)."""
         return float(np.log1p(1.0 / max(self._ybar, 1e-12)))
-
-
-class NegBinomialFamily(_CountFamily):
-    """Overdispersed counts, negative binomial NB2 with log link (``family = "negbinomial"``).
-
-    ``Var(y) = mu + mu^2 / shape``; the hyperparameter is ``shape`` (default prior
-    Gamma(0.01, 0.01)); ``shape -> inf`` is the Poisson.
-    """
-
-    name = "negbinomial"
-    bml_name = "NegBinomial"
-    hyper_names = ("shape",)
-    hyper_prior_kinds = (KIND_DISPERSION,)
 
 
 class BoundNegBinomial(_BoundCount):
@@ -240,5 +219,24 @@ class BoundNegBinomial(_BoundCount):
         return (float(np.clip(k, 0.1, 100.0)),)
 
 
-PoissonFamily._bound = BoundPoisson
-NegBinomialFamily._bound = BoundNegBinomial
+class PoissonFamily(_CountFamily):
+    """Count outcome, Poisson with log link (``family = "poisson"``)."""
+
+    name = "poisson"
+    bml_name = "Poisson"
+    hyper_names = ()
+    bound_class = BoundPoisson
+
+
+class NegBinomialFamily(_CountFamily):
+    """Overdispersed counts, negative binomial NB2 with log link (``family = "negbinomial"``).
+
+    ``Var(y) = mu + mu^2 / shape``; the hyperparameter is ``shape`` (default prior
+    Gamma(0.01, 0.01)); ``shape -> inf`` is the Poisson.
+    """
+
+    name = "negbinomial"
+    bml_name = "NegBinomial"
+    hyper_names = ("shape",)
+    hyper_prior_kinds = (KIND_DISPERSION,)
+    bound_class = BoundNegBinomial
