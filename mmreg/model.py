@@ -23,6 +23,7 @@ from mmreg.inference.posterior import Posterior
 from mmreg.inference.scales import pinning_sd
 from mmreg.priors import (
     KIND_COEF,
+    KIND_COR,
     KIND_FN,
     KIND_SD,
     KIND_WEIGHT,
@@ -166,6 +167,7 @@ class MMModel:
         kinds = {n: KIND_COEF for n in d.coef_names}
         kinds.update({n: KIND_FN if ".fn." in n else KIND_WEIGHT for n in d.weight_names})
         kinds.update({n: KIND_SD for n in d.sd_names})
+        kinds.update({n: KIND_COR for n in d.cor_names})
         kinds.update(zip(fam.hyper_names, fam.hyper_prior_kinds, strict=True))
         bml = dict(d.bml_names)
         bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
@@ -189,7 +191,9 @@ class MMModel:
         #: coefficients fixed by their prior (held by a pinning Normal)
         self.fixed_coef = fixed_coef
         latent = LatentModel(d, self.bound_family, mean, sd)
-        space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names, self.priors)
+        space = HyperSpace(
+            [b.wnames for b in d.mm], d.sd_names, fam.hyper_names, self.priors, d.cor_names
+        )
         space.starts.update(
             {
                 k: v
@@ -258,7 +262,8 @@ class MMModel:
 
     @property
     def param_names(self) -> list[str]:
-        """Parameter names in order: coefficients, weights, SDs, family parameters.
+        """Parameter names in order: coefficients, weights, SDs, correlations, family
+        parameters.
 
         Examples
         --------
@@ -408,7 +413,7 @@ class MMModel:
         x = np.array([self._value(params, n) for n in self.space.names])
         hyp = self.space.unpack(x)
         # phi as the array slice (not floats), as callers have always received it
-        return Hyper(hyp.theta, hyp.sd, tuple(x[self.space.phi_slice]))
+        return Hyper(hyp.theta, hyp.sd, tuple(x[self.space.phi_slice]), hyp.cor)
 
     def linear_predictor(self, params, re=None) -> np.ndarray:
         """η for given parameter values (random effects ``re``: latent RE vector or zero).
@@ -486,7 +491,7 @@ class MMModel:
         hyp = self.hyper_from_params(params)
         u = None
         if re and self.latent.q:
-            Q = self.latent.prior_precision(hyp.sd)[self.latent.P :, self.latent.P :]
+            Q = self.latent.prior_precision(hyp.sd, hyp.cor)[self.latent.P :, self.latent.P :]
             L = np.linalg.cholesky(Q)
             u = np.linalg.solve(L.T, rng.standard_normal(self.latent.q))
         eta = self.linear_predictor(params, u)

@@ -205,16 +205,10 @@ def _mm(inner: str, source: str) -> MMBlock:
     elif agg is not None:
         given = True
     slopes: tuple[str, ...] = ()
-    intercept = True
+    intercept, cor = True, False
     if "RE" in args:
         re_, ar10 = g10.parse_re(args["RE"], "mm", source)
         intercept, slopes, cor = g10.parse_re_terms(args["RE"], "mm", source)
-        if cor:
-            raise MMSpecError(
-                f"re(..., cor = TRUE) in {_at('mm', source)}: correlated member "
-                "random effects are not available yet (issue #15); use "
-                "cor = FALSE (independent slopes)."
-            )
     else:
         re_, ar10 = not given, False
     if ar10 and "ar" in args:
@@ -245,6 +239,7 @@ def _mm(inner: str, source: str) -> MMBlock:
         name,
         re_slopes=slopes,
         re_intercept=intercept,
+        re_cor=cor,
     )
 
 

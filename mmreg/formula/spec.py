@@ -108,6 +108,8 @@ class MMBlock:
         1.0 parser; empty for bml 0.9 formulas.
     re_intercept : bool
         The member random intercept when ``re`` is set (False for ``re(0 + x)``).
+    re_cor : bool
+        ``re(1 + x, cor = TRUE)``: correlated member intercept and slope.
     """
 
     member_id: str
@@ -122,6 +124,7 @@ class MMBlock:
     name: str | None = None
     re_slopes: tuple[str, ...] = ()
     re_intercept: bool = True
+    re_cor: bool = False
 
 
 @dataclass(frozen=True)

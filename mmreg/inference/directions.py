@@ -36,6 +36,8 @@ class Direction:
         Index of a random-effect SD.
     k_phi : int or None
         Index of a family parameter.
+    k_cor : int or None
+        Index of a correlation (``re(1 + x, cor = TRUE)``).
     dDR : tuple or None
         For weight parameters: (∂D/∂θ, ∂R.data/∂θ).
     """
@@ -48,6 +50,7 @@ class Direction:
     k_sd: int | None = None
     k_phi: int | None = None
     dDR: tuple | None = None
+    k_cor: int | None = None
 
 
 class Directions:
@@ -64,6 +67,7 @@ class Directions:
         hyp = space.hyper(u)
         self.sd = np.asarray(hyp.sd, float)
         self.phi = tuple(hyp.phi)
+        self.cor = np.asarray(hyp.cor, float)
         self.theta = [np.asarray(t, float) for t in hyp.theta]
         self.D, self.R, self.off = latent.assemble(hyp.theta)
         self.r = mode.z - latent.prior_mean()
@@ -95,7 +99,9 @@ class Directions:
             return self._weight(j, self.blocks[k])
         if k < self.n_w + self.space.n_sd:
             return self._sd(k - self.n_w)
-        return self._phi(j, k - self.n_w - self.space.n_sd)
+        if self.space.is_cor(k):
+            return self._prior(k_cor=int(k - self.space.cor_slice.start))
+        return self._phi(j, k - self.space.phi_slice.start)
 
     def _weight(self, j: int, k_w: tuple[int, int]) -> Direction:
         """A weight parameter: A and the offset depend on it."""
@@ -156,6 +162,8 @@ class Directions:
     def _sd(self, b: int) -> Direction:
         """A random-effect SD: Q_b = K / s²."""
         latent = self.latent
+        if latent.cor.involves(b):
+            return self._prior(k_sd=b)
         sl, K = latent.re_slices[b], latent.re_K[b]
         s = self.sd[b]
         rb = self.r[sl]
@@ -166,6 +174,27 @@ class Directions:
         zdot = self.mode.factor.solve(dG)
         return Direction(
             explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot), scale=s, k_sd=b
+        )
+
+    def _prior(self, k_sd: int | None = None, k_cor: int | None = None) -> Direction:
+        """An SD or the correlation of a ``cor = TRUE`` pair: ∂Q/∂ψ from the exact
+        derivatives of the prior multipliers (:mod:`mmreg.inference.correlated`)."""
+        latent, pairs = self.latent, self.latent.cor
+        dm = pairs.dmultipliers(self.sd, self.cor, k_sd, k_cor)
+        dQr = pairs.apply_parts(dm, self.r, latent.re_K)  # (∂Q/∂ψ) r
+        explicit = -0.5 * float(self.r @ dQr) + 0.5 * pairs.dlogdet(self.sd, self.cor, k_sd, k_cor)
+        zdot = self.mode.factor.solve(-dQr)  # ∂G/∂ψ = −(∂Q/∂ψ) r
+        if k_sd is not None:
+            scale = float(self.sd[k_sd])
+        else:  # a correlation: steps that stay inside (−1, 1)
+            scale = min(1.0, 1.0 - abs(float(self.cor[k_cor])))
+        return Direction(
+            explicit=explicit,
+            zdot=zdot,
+            eta_dot=self.A(self.D, self.R, zdot),
+            scale=scale,
+            k_sd=k_sd,
+            k_cor=k_cor,
         )
 
     def _phi(self, j: int, i: int) -> Direction:

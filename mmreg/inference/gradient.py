@@ -48,8 +48,8 @@ __all__ = ["gaussian_gradient", "laplace_gradient", "mode_sensitivity"]
 def _gaussian_mask(latent, space) -> np.ndarray:
     """Coordinates with the closed form (Gaussian, iid SDs; sigma if every SD is iid)."""
     mask = np.zeros(space.dim, dtype=bool)
-    if not latent.quadratic or not space.dim:
-        return mask
+    if not latent.quadratic or not space.dim or latent.cor:
+        return mask  # correlated pairs: every SD by the log-determinant routes (exact)
     n_w = space.n_weights
     iid = [K is None for K in latent.re_K]
     for j, k in enumerate(space.free_index):
@@ -156,7 +156,11 @@ class _LogdetDerivative:
         s2 = dirs.sd.copy()
         if d.k_sd is not None:
             s2[d.k_sd] += t
-        return latent.factor(Dm, Rm, self.curvature_at(t, d.k_phi, d.eta_dot), s2).logdet
+        c2 = dirs.cor.copy()
+        if d.k_cor is not None:
+            c2[d.k_cor] += t
+        curv = self.curvature_at(t, d.k_phi, d.eta_dot)
+        return latent.factor(Dm, Rm, curv, s2, c2).logdet
 
     def __call__(self, d: Direction) -> float:
         # central difference of the log-determinant along the joint direction
@@ -169,9 +173,9 @@ class _LogdetDerivative:
         elif self.traces is not None:
             dld = self._selected_traces(d, eps)
         elif (
-            d.k_sd is not None
+            (d.k_sd is not None or d.k_cor is not None)
             and self.quadratic
-            and _small_block(self.latent, self.mode.factor, d.k_sd)
+            and _small_block(self.latent, self.mode.factor, d.k_sd, d.k_cor)
         ):
             dld = self._small_block(d)
         else:
@@ -203,12 +207,20 @@ class _LogdetDerivative:
         dld = traces.curvature(wdot)
         if d.k_w is not None and d.dDR is not None:  # dDR is set for weight directions
             dld += traces.design(*d.dDR)
-        if d.k_sd is not None:
+        if d.k_cor is not None or (d.k_sd is not None and self.latent.cor.involves(d.k_sd)):
+            dm = self.latent.cor.dmultipliers(self.dirs.sd, self.dirs.cor, d.k_sd, d.k_cor)
+            dld += sum(float(dm[p]) * traces.prior(int(p)) for p in np.flatnonzero(dm))
+        elif d.k_sd is not None:
             dld += -2.0 / self.dirs.sd[d.k_sd] ** 3 * traces.prior(d.k_sd)
         return dld
 
     def _small_block(self, d: Direction) -> float:
         """Gaussian, a small RE block: tr(H⁻¹ ∂Q/∂s) from its block of H⁻¹ (few solves)."""
+        pairs = self.latent.cor
+        if d.k_cor is not None or pairs.involves(d.k_sd):  # both blocks of a correlated pair
+            dm = pairs.dmultipliers(self.dirs.sd, self.dirs.cor, d.k_sd, d.k_cor)
+            blocks = pairs.involved_blocks(d.k_sd, d.k_cor)
+            return pairs.trace(self.mode.factor.inverse_block, dm, blocks, self.latent.re_K)
         sl, K = self.latent.re_slices[d.k_sd], self.latent.re_K[d.k_sd]
         Hinv = self.mode.factor.inverse_block(np.arange(sl.start, sl.stop))
         tr = float(np.trace(Hinv)) if K is None else float(np.sum(K.toarray() * Hinv))
@@ -241,9 +253,12 @@ def _logdet_gradient(
 SMALL_BLOCK = 64
 
 
-def _small_block(latent, factor, b: int) -> bool:
-    sl = latent.re_slices[b]
-    return factor.block_solves(np.arange(sl.start, sl.stop)) <= SMALL_BLOCK
+def _small_block(latent, factor, b: int | None, c: int | None = None) -> bool:
+    blocks = latent.cor.involved_blocks(b, c)
+    idx = np.concatenate(
+        [np.arange(sl.start, sl.stop) for sl in (latent.re_slices[k] for k in blocks)]
+    )
+    return factor.block_solves(idx) <= SMALL_BLOCK
 
 
 def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:

@@ -31,20 +31,28 @@ class HyperSpace:
         Family parameters (``("sigma",)``, ``("shape",)`` or ``()``).
     priors : dict
         Prior (or :class:`~mmreg.priors.Fixed`) for every name.
+    cor_names : tuple of str, optional
+        Correlations of ``re(1 + x, cor = TRUE)`` pairs (``("cor.hm1.majority",)``); they
+        sit between the SDs and the family parameters.
     """
 
-    def __init__(self, weight_names, sd_names, phi_names, priors: dict[str, Prior]):
+    def __init__(self, weight_names, sd_names, phi_names, priors: dict[str, Prior], cor_names=()):
         self.block_names = [tuple(b) for b in weight_names]
         self.names = (
-            tuple(n for b in self.block_names for n in b) + tuple(sd_names) + tuple(phi_names)
+            tuple(n for b in self.block_names for n in b)
+            + tuple(sd_names)
+            + tuple(cor_names)
+            + tuple(phi_names)
         )
         self.n_sd = len(sd_names)
+        self.n_cor = len(cor_names)
         n_w = sum(len(b) for b in self.block_names)
-        #: positions of the weight parameters, the SDs and the family parameters ``phi``
-        #: in ``names`` (the layout of the hyperparameter vector)
+        #: positions of the weight parameters, the SDs, the correlations and the family
+        #: parameters ``phi`` in ``names`` (the layout of the hyperparameter vector)
         self.weight_slice = slice(0, n_w)
         self.sd_slice = slice(n_w, n_w + self.n_sd)
-        self.phi_slice = slice(n_w + self.n_sd, len(self.names))
+        self.cor_slice = slice(self.sd_slice.stop, self.sd_slice.stop + self.n_cor)
+        self.phi_slice = slice(self.cor_slice.stop, len(self.names))
         self.priors = {n: priors[n] for n in self.names}
         self.fixed = {n: p.value for n, p in self.priors.items() if isinstance(p, Fixed)}
         self.free = tuple(n for n in self.names if n not in self.fixed)
@@ -110,7 +118,15 @@ class HyperSpace:
         if b.any():
             lo[b] = np.minimum(self.BOX_LOG[0], log_s[b] + self.BOX_LOG[0])
             hi[b] = self.BOX_LOG[1]
+        cor = self.is_cor(self.free_index)
+        if cor.any():  # u = 2 atanh(rho): symmetric, |rho| up to 1 - 6e-7
+            lo[cor], hi[cor] = self.BOX_LOG[0], -self.BOX_LOG[0]
         return lo, hi
+
+    def is_cor(self, k) -> np.ndarray:
+        """Whether positions ``k`` of :attr:`names` are correlations."""
+        k = np.asarray(k)
+        return (k >= self.cor_slice.start) & (k < self.cor_slice.stop)
 
     def natural_free(self, u: np.ndarray) -> np.ndarray:
         """Natural-scale values of the free hyperparameters."""
@@ -180,7 +196,7 @@ class HyperSpace:
             i += len(b)
         sd = x[self.sd_slice]
         phi = tuple(float(v) for v in x[self.phi_slice])
-        return Hyper(theta=tuple(theta), sd=sd, phi=phi)
+        return Hyper(theta=tuple(theta), sd=sd, phi=phi, cor=x[self.cor_slice])
 
     def log_prior(self, u: np.ndarray, *, jacobian: bool) -> float:
         """Log prior density of the free hyperparameters (natural scale, + log-Jacobian)."""

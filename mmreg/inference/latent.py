@@ -13,12 +13,13 @@ sampler).  See ``shared/DESIGN-NOTES.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design, HMBlockDesign
+from mmreg.inference.correlated import CorrelatedPairs
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
@@ -31,11 +32,13 @@ _LOG2PI = np.log(2.0 * np.pi)
 
 @dataclass(frozen=True)
 class Hyper:
-    """Natural-scale hyperparameters: weight parameters per mm block, SD per RE block, φ."""
+    """Natural-scale hyperparameters: weight parameters per mm block, SD per RE block, φ,
+    and the correlation of every ``re(1 + x, cor = TRUE)`` pair (empty without)."""
 
     theta: tuple[np.ndarray, ...]
     sd: np.ndarray
     phi: tuple[float, ...]
+    cor: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -149,14 +152,18 @@ class LatentModel:
             self.re_slices.append(slice(start, start + size))
             self.re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
             start += size
+        #: ``re(1 + x, cor = TRUE)`` pairs (none: every block independent) and their prior
+        #: multipliers (:mod:`mmreg.inference.correlated`)
+        self.cor = CorrelatedPairs(design.cor_pairs, self.re_slices)
         self._static = None  # (D, R, offset) when the weights have no parameters
         self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
         self._rt: tuple | None = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
+        cross = [(local[a], local[b]) for a, b in self.cor.pairs]
         self.pattern = (
-            SparsePattern(self._R, list(zip(local, self.re_K, strict=True)))
+            SparsePattern(self._R, list(zip(local, self.re_K, strict=True)), cross=cross)
             if self.q >= self.SPARSE_MIN
             else None
         )
@@ -277,8 +284,17 @@ class LatentModel:
         self._rt = (R, Rt)
         return Rt
 
-    def prior_precision(self, sd: np.ndarray) -> np.ndarray:
-        """Dense prior precision Q of z for RE standard deviations ``sd`` (for tests/small)."""
+    def prior_multipliers(self, sd: np.ndarray, cor: np.ndarray | None = None) -> np.ndarray:
+        """Multiplier of every part of the RE prior precision: 1/s² per block (then the
+        cross parts of correlated pairs, :class:`~mmreg.inference.correlated.
+        CorrelatedPairs`)."""
+        if not self.cor:
+            return 1.0 / np.asarray(sd) ** 2
+        return self.cor.multipliers(sd, cor)
+
+    def prior_precision(self, sd: np.ndarray, cor: np.ndarray | None = None) -> np.ndarray:
+        """Dense prior precision Q of z for RE standard deviations ``sd`` and the
+        correlations ``cor`` of ``cor = TRUE`` pairs (for tests/small)."""
         Q = np.zeros((self.dim, self.dim))
         idx = np.arange(self.P)
         Q[idx, idx] = self.coef_prec
@@ -288,15 +304,19 @@ class LatentModel:
                 Q[i, i] = 1.0 / s**2
             else:
                 Q[sl, sl] = K.toarray() / s**2
+        if self.cor:
+            self.cor.fill_dense(Q, self.cor.multipliers(sd, cor))
         return Q
 
-    def prior_apply(self, sd: np.ndarray, r: np.ndarray) -> np.ndarray:
+    def prior_apply(self, sd: np.ndarray, r: np.ndarray, cor: np.ndarray | None = None):
         """Q r for a vector or a (dim × k) matrix r, without forming Q."""
         out = np.empty_like(r, dtype=float)
         cp = self.coef_prec if r.ndim == 1 else self.coef_prec[:, None]
         out[: self.P] = cp * r[: self.P]
         for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
             out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
+        if self.cor:
+            self.cor.apply_pairs(out, r, self.cor.multipliers(sd, cor))
         return out
 
     def initial_z(self) -> np.ndarray:
@@ -316,18 +336,20 @@ class LatentModel:
         m[: self.P] = self.coef_mean
         return m
 
-    def _logdet_Q(self, sd: np.ndarray) -> float:
+    def _logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
         out = float(np.sum(np.log(self.coef_prec)))
         for s, size in zip(sd, self.re_sizes, strict=True):
             out -= 2.0 * size * np.log(s)  # random-walk precision has unit determinant
+        if self.cor:
+            out += self.cor.logdet_correction(cor)
         return out
 
     # ------------------------------------------------------------------ Newton
-    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray):
+    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None):
         """Factor of H = Aᵀ C A + Q (sparse Schur path when possible)."""
         d = curv.d
         if self.pattern is not None and curv.U is None:
-            prec = 1.0 / np.asarray(sd) ** 2
+            prec = self.prior_multipliers(sd, cor)
             if self._static is not None and d.size and np.all(d == d[0]):
                 # fixed design and constant curvature (Gaussian): scale cached products
                 Hbb, Hbr, Hrr = self._cached_products(D, R, d[0], prec)
@@ -340,7 +362,7 @@ class LatentModel:
             return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
         dD = D * d[:, None]
         A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
-        H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd)
+        H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd, cor)
         if curv.U is not None:
             AU = A.T @ curv.U
             AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
@@ -355,7 +377,7 @@ class LatentModel:
             self._products = (
                 D.T @ D,
                 np.asarray((R.T @ D).T),
-                pat.fill(R.data, ones, np.zeros(len(self.re_sizes))),
+                pat.fill(R.data, ones, np.zeros(self.cor.n_parts)),
             )
         DD, DR, RR = self._products
         Hbb = d0 * DD
@@ -382,7 +404,7 @@ class LatentModel:
         approximately the Laplace value.  The factor is refreshed if steps stall.
         """
         D, R, off = self.assemble(hyper.theta)
-        P, sd = self.P, hyper.sd
+        P, sd, cor = self.P, hyper.sd, hyper.cor
         m = self.prior_mean()
         z = self.initial_z() if z0 is None else z0.copy()
         fam, phi = self.family, hyper.phi
@@ -393,7 +415,7 @@ class LatentModel:
         def objective(zz):
             e = eta_of(zz)
             r = zz - m
-            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r), e
+            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r, cor), e
 
         f, eta = objective(z)
         converged = False
@@ -402,13 +424,15 @@ class LatentModel:
         last_dec = np.inf
         for it in range(1, max_iter + 1):  # noqa: B007
             g, curv = fam.derivs(eta, phi)
-            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(sd, z - m)
+            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(
+                sd, z - m, cor
+            )
             if fac is None or not chord:
-                fac = self.factor(D, R, curv, sd)
+                fac = self.factor(D, R, curv, sd, cor)
             step = fac.solve(grad)
             decrement = float(grad @ step)
             if chord and decrement > 0.25 * last_dec and decrement >= tol:
-                fac = self.factor(D, R, curv, sd)  # chord steps stall: refresh H
+                fac = self.factor(D, R, curv, sd, cor)  # chord steps stall: refresh H
                 step = fac.solve(grad)
             last_dec = decrement
             decrement = float(grad @ step)
@@ -423,7 +447,7 @@ class LatentModel:
                     # of ψ (the optimiser differentiates it numerically); importance
                     # sampling (chord) is exact with any proposal and keeps this factor
                     g, curv = fam.derivs(eta, phi)
-                    fac = self.factor(D, R, curv, sd)
+                    fac = self.factor(D, R, curv, sd, cor)
                 break
             t = 1.0
             while True:
@@ -440,7 +464,9 @@ class LatentModel:
                 break
         r = z - m
         log_prior_z = (
-            -0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd) - 0.5 * self.dim * _LOG2PI
+            -0.5 * r @ self.prior_apply(sd, r, cor)
+            + 0.5 * self._logdet_Q(sd, cor)
+            - 0.5 * self.dim * _LOG2PI
         )
         loglik = fam.loglik(eta, phi)
         assert fac is not None  # the loop runs at least once
@@ -511,8 +537,8 @@ class LatentModel:
         eta = linear_predictor(D, R, off, parts, self.P)
         r = parts - self.prior_mean()[:, None]
         log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
-        log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r))
-        log_p += 0.5 * self._logdet_Q(hyper.sd)
+        log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r, hyper.cor))
+        log_p += 0.5 * self._logdet_Q(hyper.sd, hyper.cor)
         log_q = 0.5 * mode.factor.logdet - 0.5 * np.sum(epsall**2, axis=0)
         logw = log_p - log_q
         mx = np.max(logw)

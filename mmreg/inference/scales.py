@@ -94,6 +94,8 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
                 rms = float(np.sqrt(np.mean(rel**2))) if rel.size else 0.0
             # below 1e-12 the weights do not move (b0 under c = TRUE at b1 = 0: rounding)
             out[j] = _snap(1.0 / rms) if rms > 1e-12 else 1.0
+        elif space.is_cor(k):  # a correlation: its own unit scale
+            continue
         elif k < n_w + space.n_sd or phi_on_data_scale:
             out[j] = c_y
     return out
@@ -202,7 +204,7 @@ def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
     rng = np.random.default_rng(0)
     for k in space.free_index:
         name = space.names[k]
-        if k < n_w:  # SDs and the family parameters (on the outcome's scale)
+        if k < n_w or space.is_cor(k):  # SDs and the family parameters (outcome's scale)
             continue
         prior = space.priors[name]
         with np.errstate(all="ignore"):

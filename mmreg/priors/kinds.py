@@ -10,6 +10,7 @@ from mmreg.priors.distributions import (
     StudentT,
     Uniform,
 )
+from mmreg.priors.lkj import LKJ
 from mmreg.priors.positive import (
     Exponential,
     Gamma,
@@ -23,6 +24,7 @@ __all__ = [
     "KIND_SHAPE",
     "KIND_FN",
     "KIND_DISPERSION",
+    "KIND_COR",
     "KINDS",
     "default_prior",
     "check_prior_kind",
@@ -34,7 +36,9 @@ KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE = "coef", "weight", "sd", "shape"
 KIND_FN = "fn"
 #: the negative-binomial shape (NB2 dispersion, Var = mu + mu^2 / shape)
 KIND_DISPERSION = "dispersion"
-KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_DISPERSION)
+#: the correlation of a random intercept and slope (``re(1 + x, cor = TRUE)``), in (-1, 1)
+KIND_COR = "cor"
+KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_DISPERSION, KIND_COR)
 
 _KIND_LABEL = {
     KIND_COEF: "coefficient",
@@ -43,6 +47,7 @@ _KIND_LABEL = {
     KIND_SHAPE: "Weibull shape",
     KIND_FN: "aggregation parameter",
     KIND_DISPERSION: "negative-binomial shape",
+    KIND_COR: "correlation",
 }
 
 
@@ -51,7 +56,7 @@ def default_prior(kind: str) -> Prior:
 
     Parameters
     ----------
-    kind : {"coef", "weight", "sd", "shape", "dispersion"}
+    kind : {"coef", "weight", "sd", "shape", "dispersion", "cor"}
 
     Returns
     -------
@@ -77,6 +82,8 @@ def default_prior(kind: str) -> Prior:
         return Exponential(0.001)
     if kind == KIND_DISPERSION:
         return Gamma(0.01, 0.01)
+    if kind == KIND_COR:
+        return LKJ(1.0)
     raise MMSpecError(f"unknown parameter kind {kind!r}; expected one of {', '.join(KINDS)}.")
 
 
@@ -91,7 +98,7 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
     Parameters
     ----------
     prior : Prior
-    kind : {"coef", "weight", "sd", "shape", "dispersion"}
+    kind : {"coef", "weight", "sd", "shape", "dispersion", "cor"}
     name : str
         The parameter's name (for the message).
     source : str
@@ -117,6 +124,9 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
         return
     if kind in (KIND_WEIGHT, KIND_FN):
         return
+    if kind == KIND_COR:
+        _check_correlation(prior, where)
+        return
     # standard deviations and the Weibull shape: strictly positive parameters
     if isinstance(prior, Fixed):
         if prior.value <= 0:
@@ -140,3 +150,18 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
         f"{where}: a {_KIND_LABEL[kind]} must be positive but this prior puts mass on "
         f"negative values; {hint}."
     )
+
+
+def _check_correlation(prior: Prior, where: str) -> None:
+    """A correlation needs a prior inside [-1, 1]: LKJ(eta), Uniform(lo, hi) with
+    -1 <= lo < hi <= 1, or a fixed value strictly between -1 and 1."""
+    if isinstance(prior, Fixed):
+        if not -1.0 < prior.value < 1.0:
+            raise MMSpecError(f"{where}: a fixed correlation must lie strictly in (-1, 1).")
+        return
+    lower, upper = prior.bounds()
+    if lower < -1.0 or upper > 1.0:
+        raise MMSpecError(
+            f"{where}: a correlation lies in [-1, 1] but this prior puts mass outside it; use "
+            "lkj(eta) (mmreg.prior('lkj(2)', class_='cor')) or uniform(lo, hi) within [-1, 1]."
+        )
