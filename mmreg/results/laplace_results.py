@@ -109,12 +109,13 @@ class LaplaceResults(MMResults):
     AUTO_PROFILE_SE = 0.5
 
     def _profiled(self, sd_method: str) -> list[str]:
-        """Random-effect SDs that get a profile interval under ``sd_method``."""
+        """Random-effect SDs (and correlations of ``cor = TRUE`` pairs, as skewed and
+        boundary-prone) that get a profile interval under ``sd_method``."""
         space = self.model.space
         sds = [
             n
             for n, j in self._free_pos.items()
-            if n.startswith("sigma.") and np.isfinite(space.lower[j])
+            if n.startswith(("sigma.", "cor.")) and np.isfinite(space.lower[j])
         ]
         if sd_method == "wald":
             return []
