@@ -112,6 +112,51 @@ def test_gaussian_log_marginal_equals_the_dense_closed_form(n_units, rho):
     assert md.log_marginal == pytest.approx(want, rel=1e-10)
 
 
+def test_mm_gaussian_log_marginal_equals_the_dense_closed_form():
+    # member intercepts and slopes (loadings w and w·x) correlated, country intercepts apart
+    df = coalitions(n_groups=120)
+    model = mmreg.MMModel(MM, df)
+    lat = model.latent
+    assert model.design.cor_pairs == ((0, 1),) and lat.pattern is not None
+    sa, sb, rho, sh, sigma = 0.5, 0.3, -0.6, 0.4, 0.8
+    hyp = model.hyper_from_params(
+        {
+            "sigma.mm1": sa,
+            "sigma.mm1.finance": sb,
+            "cor.mm1.finance": rho,
+            "sigma.hm1": sh,
+            "sigma": sigma,
+        }
+    )
+    md = lat.mode(hyp, tol=1e-13)
+    D, R, off = lat.assemble(hyp.theta)
+    m, h = lat.re_sizes[0], lat.re_sizes[2]
+    pair = np.kron(np.array([[sa * sa, rho * sa * sb], [rho * sa * sb, sb * sb]]), np.eye(m))
+    G = np.zeros((lat.q, lat.q))
+    G[: 2 * m, : 2 * m] = pair
+    G[2 * m :, 2 * m :] = sh**2 * np.eye(h)
+    Z = R.toarray()
+    cov = D @ np.diag(1.0 / lat.coef_prec) @ D.T + Z @ G @ Z.T + sigma**2 * np.eye(lat.n)
+    want = st.multivariate_normal(D @ lat.coef_mean + off, cov).logpdf(model.design.outcome["y"])
+    assert md.log_marginal == pytest.approx(want, rel=1e-10)
+
+
+def test_profile_interval_of_the_correlation():
+    # the ends of the profile interval of ρ: 2 Δ(min over the rest) = χ²₁(0.95)
+    from mmreg.inference.profile import _Profile
+
+    df = simulate_hm(n_units=60, per_unit=15, rho=0.5, seed=12)
+    res = mmreg.MMModel(HM, df).fit()
+    lo, hi = res.conf_int().loc["cor.hm1.majority"]
+    assert -1 < lo < res.params["cor.hm1.majority"] < hi < 1
+    space = res.model.space
+    j = space.free.index("cor.hm1.majority")
+    prof = _Profile(_Objective(res.model.latent, space), res.raw, j)
+    for end in (lo, hi):
+        t = 2 * np.arctanh(end)
+        assert prof(t) == pytest.approx(st.chi2.ppf(0.95, 1), abs=0.02)
+
+
 # ----------------------------------------------------------------------------- gradients
 def _check_gradient(model, shifts=(0.3, -0.7)):
     obj = _Objective(model.latent, model.space)
