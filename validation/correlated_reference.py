@@ -64,5 +64,38 @@ def load_reference() -> pd.DataFrame:
     return pd.read_csv(DATA / FILE, comment="#").set_index("param")
 
 
+def compare(draws: int = 5000, chains: int = 4, seed: int = 3) -> pd.DataFrame:
+    """mmreg's MCMC (``draws`` per chain) against the stored JAGS summary."""
+    import warnings
+
+    import mmreg
+
+    ref = load_reference()
+    model = mmreg.MMModel(FORMULA, governments())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = model.fit(method="mcmc", draws=draws, chains=chains, seed=seed)
+    names = list(ref.index)
+    ci = post.conf_int().loc[names]
+    return pd.DataFrame(
+        {
+            "mean": post.params[names],
+            "jags mean": ref["mean"],
+            "dmean/sd": (post.params[names] - ref["mean"]) / ref["sd"],
+            "sd ratio": post.bse[names] / ref["sd"],
+            "2.5%": ci["lower"],
+            "jags 2.5%": ref["q025"],
+            "97.5%": ci["upper"],
+            "jags 97.5%": ref["q975"],
+            "ESS": post.mcmc_diag(names)["ess_bulk"],
+        }
+    )
+
+
 if __name__ == "__main__":
-    print(run_reference().round(4).to_string(index=False))
+    import sys
+
+    if "--compare" in sys.argv:
+        print(compare().round(3).to_string())
+    else:
+        print(run_reference().round(4).to_string(index=False))
