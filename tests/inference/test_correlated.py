@@ -286,6 +286,20 @@ def test_mcmc_log_density_is_the_exact_posterior():
     assert got == pytest.approx(want, rel=1e-10)
 
 
+def test_importance_estimate_is_exact_for_the_gaussian():
+    # the pseudo-marginal estimator's prior term: for a Gaussian the Laplace proposal is the
+    # exact conditional, so every importance weight equals p(y | ψ) (any K)
+    df = simulate_hm(n_units=30, seed=4)
+    model = mmreg.MMModel(HM, df)
+    hyp = model.hyper_from_params(
+        {"sigma.hm1": 0.5, "sigma.hm1.majority": 0.3, "cor.hm1.majority": 0.7, "sigma": 0.9}
+    )
+    md = model.latent.mode(hyp, tol=1e-13)
+    est, _, logw = model.latent.importance(hyp, md, np.random.default_rng(1), 8)
+    assert est == pytest.approx(md.log_marginal, rel=1e-9)
+    np.testing.assert_allclose(logw, np.log(1 / 8), rtol=1e-6)
+
+
 def test_mcmc_runs_pickles_and_predicts(tmp_path):
     df = simulate_hm(n_units=20, seed=9)
     model = mmreg.MMModel(HM, df)
