@@ -188,6 +188,24 @@ def test_mm_gradient_matches_finite_differences(family, formula):
     _check_gradient(model)
 
 
+def test_two_correlated_pairs_gradient():
+    df = coalitions()
+    model = mmreg.MMModel(MM.replace("type = 'RE'", "RE = re(1 + majority, cor = TRUE)"), df)
+    assert model.design.cor_pairs == ((0, 1), (2, 3))
+    _check_gradient(model, shifts=(0.2,))
+
+
+def test_correlation_fixed_at_zero_is_the_independent_model():
+    # ρ held at 0 by a Fixed prior: the independent-slope fit, to optimiser tolerance
+    df = coalitions()
+    f_cor = MM.replace("type = 'RE'", "RE = re(1 + majority, cor = TRUE)")
+    zero = {"cor.*": mmreg.priors.Fixed(0.0)}
+    a = mmreg.MMModel(f_cor, df, priors=zero).fit()
+    b = mmreg.MMModel(f_cor.replace(", cor = TRUE", ""), df).fit()
+    np.testing.assert_allclose(a.params[b.params.index], b.params, rtol=1e-5, atol=1e-7)
+    assert a.raw.mode.log_marginal == pytest.approx(b.raw.mode.log_marginal, rel=1e-9)
+
+
 def test_hm_correlated_gradient_in_a_model_with_member_effects():
     df = coalitions()
     f = df.attrs["formula"].replace('type = "RE"', "RE = re(1 + majority, cor = TRUE)")
