@@ -86,8 +86,8 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
     Parameters
     ----------
     prior : Prior
-    kind : {"coef", "weight", "sd", "shape", "dispersion"}
     kind : {"coef", "weight", "fn", "sd", "shape"}
+    name : str
         The parameter's name (for the message).
     source : str
         How the user specified the prior, quoted in the message (e.g. ``"pattern
