@@ -7,8 +7,6 @@ problem is reported before any fitting starts.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -29,6 +27,7 @@ from mmreg.priors import (
     Fixed,
     resolve_priors,
 )
+from mmreg.priors.coef import split_coefficient_priors
 from mmreg.results.identification import warn_collinear
 
 __all__ = ["MMModel"]
@@ -184,25 +183,15 @@ class MMModel:
         for b in d.mm:
             if b.feature is not None:
                 b.feature.check_bounds(b.label, self.priors)
-        cp: list[Any] = [self.priors[n] for n in d.coef_names]
-        fixed_coef = [n for n, p in zip(d.coef_names, cp, strict=True) if isinstance(p, Fixed)]
-        #: coefficients with a non-normal prior: sampled with the hyperparameters, held in
-        #: z by a pinning prior at their value (mmreg/inference/hyper.py, latent.py)
-        self.sampled_coef = [
-            n
-            for n, p in zip(d.coef_names, cp, strict=True)
-            if not (isinstance(p, Fixed) or p.gaussian_latent)
-        ]
-        held_names = fixed_coef + self.sampled_coef
-        # a fixed or sampled coefficient is a Normal with (numerically) zero variance
-        mean = np.array([p.value if isinstance(p, Fixed) else getattr(p, "mu", 0.0) for p in cp])
-        sd = np.array(
-            [1e-9 if n in held_names else p.sd for n, p in zip(d.coef_names, cp, strict=True)]
-        )
+        cp = split_coefficient_priors(d.coef_names, self.priors)
         #: coefficients fixed by their prior (held by a pinning Normal)
-        self.fixed_coef = fixed_coef
-        sampled = [list(d.coef_names).index(n) for n in self.sampled_coef]
-        latent = LatentModel(d, self.bound_family, mean, sd, sampled=sampled)
+        self.fixed_coef = cp.fixed
+        #: coefficients with a non-normal prior: sampled with the hyperparameters, held in
+        #: z by a pinning prior at their value (mmreg/priors/coef.py)
+        self.sampled_coef = cp.sampled
+        mean, held_names = cp.mean, cp.held
+        sampled = [list(d.coef_names).index(n) for n in cp.sampled]
+        latent = LatentModel(d, self.bound_family, mean, cp.sd, sampled=sampled)
         space = HyperSpace(
             [b.wnames for b in d.mm],
             d.sd_names,
@@ -224,6 +213,7 @@ class MMModel:
         self._check_weights()
         if held_names:  # held relative to their data precision: 1e-9 is not tight at 1e8
             hyp0 = self.space.hyper(self.posterior.start_values())
+            mean = mean.copy()
             mean[sampled] = hyp0.coef
             pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
             held = np.isin(d.coef_names, held_names)

@@ -146,6 +146,7 @@ def test_results_list_the_coefficient_in_its_place():
     priors = [mmreg.prior("cauchy(0, 2.5)", coef="majority")]
     model = mmreg.MMModel(df.attrs["formula"], df, family="binomial", priors=priors)
     assert model.param_names == ["Intercept", "majority", "mm1.finance", "sigma.mm1", "sigma.hm1"]
+    assert "sampled with the hyperparameters (non-normal prior): majority" in model.describe()
     res = model.fit()
     assert list(res.params.index) == model.param_names
     assert "b[2]" in res.summary().as_text()
