@@ -13,8 +13,16 @@ with non-normal priors (those coefficients sampled by emcee with the hyperparame
   it would have none, and ``fit(method="mcmc")`` does not run on a model without
   hyperparameters — a limitation of the sampler found here, not of this feature).
 
-Prints wall time, lowest bulk ESS over the reported parameters and ESS/s.  See the module
-docstring's measurements for numbers (machine load noted there).
+Prints wall time, lowest bulk ESS over the reported parameters and ESS/s.
+
+Measured 2026-12-05 (defaults: 4 chains x 1000 draws, seed 1) on the shared 2-core machine
+under a load average of 11-13 (other jobs: absolute times inflated several-fold):
+
+* coalgov-like, Normal priors (ψ dim 3): 104 s, lowest bulk ESS 1083 (sigma.mm1), 10.4 ESS/s;
+  with ``majority ~ t3`` sampled (ψ dim 4): 75 s, 1108 (sigma.mm1), 14.7 ESS/s — the extra
+  dimension costs nothing measurable against the load noise; sigma.mm1 stays the slowest.
+* rare logit, three Cauchy-prior coefficients (ψ dim 3): 18 s, lowest bulk ESS 1792 (x),
+  99.7 ESS/s.
 """
 
 from __future__ import annotations
