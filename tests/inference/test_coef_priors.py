@@ -194,3 +194,29 @@ def test_non_normal_prior_on_a_missing_coefficient_is_the_unmatched_error(priors
     df = mmreg.datasets.simulate_coalitions(seed=2, **SMALL)
     with pytest.raises(mmreg.MMSpecError, match="matches no parameter"):
         mmreg.MMModel(df.attrs["formula"], df, priors=priors)
+
+
+@pytest.mark.filterwarnings("ignore::mmreg.MMWarning")  # R-hat / ESS advice of a short run
+def test_uniform_prior_mcmc_is_the_truncated_posterior():
+    """One coefficient, sigma known, Uniform(0.5, 1) prior with the likelihood centred near
+    the upper bound: the posterior is a normal truncated to [0.5, 1], whose mean and SD
+    come from quadrature.  Checks the logit transform and its Jacobian in the sampler."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=40)
+    df = pd.DataFrame({"y": 0.95 * x + rng.normal(size=40), "x": x, "gid": np.arange(40)})
+    model = mmreg.MMModel(
+        "y ~ 0 + x", df, priors={"x": mmreg.priors.Uniform(0.5, 1.0), "sigma": Fixed(1.0)}
+    )
+    xx = df["x"].to_numpy()
+    prec, bhat = xx @ xx, (xx @ df["y"].to_numpy()) / (xx @ xx)
+    grid = np.linspace(0.5, 1.0, 20001)
+    dens = np.exp(-0.5 * prec * (grid - bhat) ** 2)
+    dens /= np.trapezoid(dens, grid)
+    mean = np.trapezoid(grid * dens, grid)
+    sd = np.sqrt(np.trapezoid((grid - mean) ** 2 * dens, grid))
+    post = model.fit(method="mcmc", draws=2000, chains=2, seed=5)
+    diag = post.mcmc_diag().loc["x"]
+    assert abs(diag["mean"] - mean) <= max(0.1 * sd, 4 * diag["mcse_mean"])
+    assert diag["sd"] == pytest.approx(sd, rel=0.1)
+    d = post.draws["x"]
+    assert d.min() >= 0.5 and d.max() <= 1.0
