@@ -157,6 +157,9 @@ def test_results_list_the_coefficient_in_its_place():
     assert list(post.params.index) == model.param_names
     d = post.draws
     assert d.columns.tolist().count("majority") == 1
+    idata = post.to_inference_data()
+    draws = np.asarray(idata.posterior["majority"]).ravel()
+    assert np.std(draws, ddof=1) == pytest.approx(post.bse["majority"], rel=1e-10)
     np.testing.assert_allclose(
         np.asarray(post.predict(kind="linear")),
         np.asarray(post.predict(kind="linear", data=df)),
