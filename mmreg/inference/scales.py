@@ -227,13 +227,22 @@ def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
             out.append(f"{name} ({prior})")
     X = np.asarray(latent.design.X, float)
     sd_prior = 1.0 / np.sqrt(latent.coef_prec)
+    mean_prior = latent.coef_mean.copy()
+    label: dict[int, str] = {}
+    for c in latent.sampled.tolist():  # sampled with ψ: the spread (median |x - median|)
+        prior = space.priors[latent.coef_names[c]]
+        with np.errstate(all="ignore"):
+            draws = np.asarray(prior.sample(rng, 4001), float)
+        mean_prior[c] = float(np.median(draws))
+        sd_prior[c] = float(np.median(np.abs(draws - mean_prior[c])))
+        label[c] = str(prior)
     for j, name in enumerate(latent.coef_names):
-        if j >= X.shape[1] or sd_prior[j] < 1e-6:  # aggregated member columns; fixed ones
+        if j >= X.shape[1] or not sd_prior[j] >= 1e-6:  # aggregated member columns; fixed ones
             continue
         sd_x = float(np.std(X[:, j]))
-        size = abs(float(np.mean(y)) - latent.coef_mean[j]) + s_y if sd_x == 0 else s_y / sd_x
+        size = abs(float(np.mean(y)) - mean_prior[j]) + s_y if sd_x == 0 else s_y / sd_x
         if size > PRIOR_CONFLICT * sd_prior[j]:
-            out.append(f"{name} (Normal({latent.coef_mean[j]:g}, {sd_prior[j]:g}²))")
+            out.append(f"{name} ({label.get(j) or f'Normal({mean_prior[j]:g}, {sd_prior[j]:g}²)'})")
     return out
 
 

@@ -223,3 +223,14 @@ def test_uniform_prior_mcmc_is_the_truncated_posterior():
     assert diag["sd"] == pytest.approx(sd, rel=0.1)
     d = post.draws["x"]
     assert d.min() >= 0.5 and d.max() <= 1.0
+
+
+def test_a_sampled_coefficient_prior_far_below_the_outcome_scale_is_flagged():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    y = 1e5 + 5e4 * x + 1e4 * rng.normal(size=300)
+    df = pd.DataFrame({"y": y, "x": x, "gid": np.arange(300)})
+    with pytest.warns(mmreg.MMWarning, match=r"x \(StudentT\(0, 1, 1\)\) lie far below"):
+        mmreg.MMModel(
+            "y ~ 1 + x", df, priors=["b[2] ~ dt(0, 1, 1)", "b[1] ~ dnorm(0, 1e-12)"]
+        ).fit()
