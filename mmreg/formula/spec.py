@@ -26,11 +26,18 @@ __all__ = [
 class FixedTerm:
     """``fix(var, value)``: a term whose coefficient is fixed (an offset ``value * var``).
 
-    ``term`` is the patsy expression inside ``fix()`` (e.g. ``"majority"``).
+    ``term`` is the patsy expression inside ``fix()`` (e.g. ``"majority"``).  ``offset``
+    marks an ``offset(expr)`` term of the main formula: ``fix(expr, 1)`` by another name.
     """
 
     term: str
     value: float
+    offset: bool = False
+
+    @property
+    def label(self) -> str:
+        """The term as written: ``offset(log(e))`` or ``fix(x, 2)`` (for messages)."""
+        return f"offset({self.term})" if self.offset else f"fix({self.term}, {self.value:g})"
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,10 @@ def _gaussian_mask(latent, space) -> np.ndarray:
     n_w = space.n_weights
     iid = [K is None for K in latent.re_K]
     for j, k in enumerate(space.free_index):
-        if n_w <= k < n_w + space.n_sd:
+        kind = space.kind_of(k)
+        if kind == "sd":
             mask[j] = iid[k - n_w]
-        elif k >= n_w + space.n_sd:  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
+        elif kind == "phi":  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
             mask[j] = all(iid)
     return mask
 
@@ -168,7 +169,9 @@ class _LogdetDerivative:
         big = float(np.max(np.abs(d.eta_dot), initial=0.0))
         if big * eps > 1e-4:
             eps = 1e-4 / big
-        if d.k_phi is not None and self.quadratic and len(self.dld_sd) == self.dirs.space.n_sd:
+        if d.k_coef is not None and self.quadratic:
+            dld = 0.0  # H does not depend on the coefficients: constant curvature
+        elif d.k_phi is not None and self.quadratic and len(self.dld_sd) == self.dirs.space.n_sd:
             dld = self._sigma_identity(d)
         elif self.traces is not None:
             dld = self._selected_traces(d, eps)
@@ -287,7 +290,7 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     hyp = space.hyper(u)
     sd = np.asarray(hyp.sd, float)
     _, diag = mode.factor.inverse_parts(latent.P)
-    r = mode.z - latent.prior_mean()
+    r = mode.z - latent.prior_mean(hyp)
     n_w = space.n_weights
     dnat = np.full(len(space.names), np.nan)
     tr_hq = float(latent.coef_prec @ diag[: latent.P])
@@ -300,7 +303,7 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     if len(hyp.phi):
         (sigma,) = hyp.phi
         explicit = float(latent.family.dphi(mode.eta, hyp.phi)[0])
-        dnat[n_w + space.n_sd] = explicit + (latent.dim - tr_hq) / sigma
+        dnat[space.phi_slice.start] = explicit + (latent.dim - tr_hq) / sigma
     nat = dnat[space.free_index]
     out[mask] = (nat * space.dnatural(u))[mask]
     return out

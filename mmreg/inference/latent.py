@@ -13,6 +13,7 @@ sampler).  See ``shared/DESIGN-NOTES.md``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,12 +34,15 @@ _LOG2PI = np.log(2.0 * np.pi)
 @dataclass(frozen=True)
 class Hyper:
     """Natural-scale hyperparameters: weight parameters per mm block, SD per RE block, φ,
-    and the correlation of every ``re(1 + x, cor = TRUE)`` pair (empty without)."""
+    and the correlation of every ``re(1 + x, cor = TRUE)`` pair (empty without), and the
+    coefficients sampled with them (non-normal priors, in :attr:`LatentModel.sampled`
+    order)."""
 
     theta: tuple[np.ndarray, ...]
     sd: np.ndarray
     phi: tuple[float, ...]
     cor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -75,14 +79,25 @@ class LatentModel:
     family : BoundFamily
         The family bound to the outcome (``derivs``, ``loglik``).
     coef_mean, coef_sd : ndarray
-        Normal prior of the coefficients (in ``design.coef_names`` order).
-    coef_fixed : dict, optional
-        Coefficients with fixed values (removed from z and added to the offset).
+        Normal prior of the coefficients (in ``design.coef_names`` order).  A fixed
+        coefficient is held at its value by a pinning prior (an SD far below its data
+        precision).
+    sampled : sequence of int, optional
+        Coefficients sampled with the hyperparameters (non-normal priors): pinned like fixed
+        ones, at the value ``Hyper.coef`` gives (their prior mean follows ψ, see
+        :meth:`prior_mean`), so that they stay in their place in z.
     """
 
     SPARSE_MIN = 40  # random effects from which the sparse Schur factorisation is used
 
-    def __init__(self, design: Design, family, coef_mean: np.ndarray, coef_sd: np.ndarray):
+    def __init__(
+        self,
+        design: Design,
+        family,
+        coef_mean: np.ndarray,
+        coef_sd: np.ndarray,
+        sampled: Sequence[int] | np.ndarray = (),
+    ):
         self.design = design
         self.family = family
         #: log-likelihood quadratic in eta (Gaussian): exact modes and gradients
@@ -93,6 +108,8 @@ class LatentModel:
         self.P = len(self.coef_names)
         self.coef_mean = np.asarray(coef_mean, float)
         self.coef_prec = 1.0 / np.asarray(coef_sd, float) ** 2
+        #: positions (in ``coef_names``) of the coefficients sampled with ψ
+        self.sampled = np.asarray(sampled, dtype=np.int64).reshape(-1)
 
         # aggregation of member covariates: S_b (n × rows_b) with the weights as data
         self._agg = []
@@ -319,11 +336,11 @@ class LatentModel:
             self.cor.apply_pairs(out, r, self.cor.multipliers(sd, cor))
         return out
 
-    def initial_z(self) -> np.ndarray:
+    def initial_z(self, hyper: Hyper | None = None) -> np.ndarray:
         """Start of the conditional-mode search: the prior mean, with the intercept at the
         family's data-derived :meth:`~mmreg.families.base.BoundFamily.initial_eta` (when
         there is an intercept and the family gives one)."""
-        z = self.prior_mean()
+        z = self.prior_mean(hyper)
         eta0 = None if self.family is None else self.family.initial_eta()
         if eta0 is not None and np.isfinite(eta0) and "Intercept" in self.coef_names:
             i = list(self.coef_names).index("Intercept")
@@ -331,9 +348,13 @@ class LatentModel:
                 z[i] = eta0
         return z
 
-    def prior_mean(self) -> np.ndarray:
+    def prior_mean(self, hyper: Hyper | None = None) -> np.ndarray:
+        """Prior mean m of z: the coefficients' prior means (sampled coefficients at their
+        values in ``hyper``), zero for the random effects."""
         m = np.zeros(self.dim)
         m[: self.P] = self.coef_mean
+        if self.sampled.size and hyper is not None and len(hyper.coef):
+            m[self.sampled] = hyper.coef
         return m
 
     def _logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
@@ -361,6 +382,8 @@ class LatentModel:
                 Hrr = self.pattern.fill(R.data, d, prec)
             return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
         dD = D * d[:, None]
+        if not self.q and curv.U is None:  # coefficients only: dense products
+            return DenseFactor(D.T @ dD + self.prior_precision(sd))
         A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
         H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd, cor)
         if curv.U is not None:
@@ -405,8 +428,9 @@ class LatentModel:
         """
         D, R, off = self.assemble(hyper.theta)
         P, sd, cor = self.P, hyper.sd, hyper.cor
-        m = self.prior_mean()
-        z = self.initial_z() if z0 is None else z0.copy()
+        m = self.prior_mean(hyper)
+        z = self.initial_z(hyper) if z0 is None else z0.copy()
+        z[self.sampled] = m[self.sampled]  # pinned: start where their prior holds them
         fam, phi = self.family, hyper.phi
 
         def eta_of(zz):
@@ -535,7 +559,7 @@ class LatentModel:
         parts = np.concatenate([center[:, None] + dev, center[:, None] - dev], axis=1)[:, :K]
         epsall = np.concatenate([eps, -eps], axis=1)[:, :K]
         eta = linear_predictor(D, R, off, parts, self.P)
-        r = parts - self.prior_mean()[:, None]
+        r = parts - self.prior_mean(hyper)[:, None]
         log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
         log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r, hyper.cor))
         log_p += 0.5 * self._logdet_Q(hyper.sd, hyper.cor)

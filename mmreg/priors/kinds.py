@@ -13,7 +13,6 @@ from mmreg.priors.distributions import (
 from mmreg.priors.lkj import LKJ
 from mmreg.priors.positive import (
     Exponential,
-    Gamma,
     HalfCauchy,
 )
 
@@ -23,7 +22,6 @@ __all__ = [
     "KIND_SD",
     "KIND_SHAPE",
     "KIND_FN",
-    "KIND_DISPERSION",
     "KIND_COR",
     "KINDS",
     "default_prior",
@@ -34,19 +32,16 @@ KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE = "coef", "weight", "sd", "shape"
 #: shapes of an aggregation fn(type, kappa = est()) and free symbols of fn(~ ...): enter the
 #: model through the design like weight parameters; any prior (defaults per parameter)
 KIND_FN = "fn"
-#: the negative-binomial shape (NB2 dispersion, Var = mu + mu^2 / shape)
-KIND_DISPERSION = "dispersion"
 #: the correlation of a random intercept and slope (``re(1 + x, cor = TRUE)``), in (-1, 1)
 KIND_COR = "cor"
-KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_DISPERSION, KIND_COR)
+KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_COR)
 
 _KIND_LABEL = {
     KIND_COEF: "coefficient",
     KIND_WEIGHT: "weight parameter",
     KIND_SD: "standard deviation",
-    KIND_SHAPE: "Weibull shape",
+    KIND_SHAPE: "shape",
     KIND_FN: "aggregation parameter",
-    KIND_DISPERSION: "negative-binomial shape",
     KIND_COR: "correlation",
 }
 
@@ -54,18 +49,20 @@ _KIND_LABEL = {
 def default_prior(kind: str) -> Prior:
     """bml 0.9.0's default prior for a parameter of the given kind (SPEC §1).
 
+    A family's parameters take the defaults the family declares
+    (:attr:`mmreg.families.Family.default_priors`) before these.
+
     Parameters
     ----------
-    kind : {"coef", "weight", "sd", "shape", "dispersion", "cor"}
+    kind : {"coef", "weight", "fn", "sd", "shape", "cor"}
 
     Returns
     -------
     Prior
         ``Normal(0, 100)`` for coefficients and weight parameters (JAGS
         ``dnorm(0, 0.0001)``); ``HalfCauchy(25)`` for every SD (JAGS
-        ``dscaled.gamma(25, 1)`` on the precision); ``Exponential(0.001)`` for the Weibull
-        shape (JAGS ``dexp(0.001)``); ``Gamma(0.01, 0.01)`` for the negative-binomial shape
-        (JAGS ``dgamma(0.01, 0.01)``, SPEC §8).
+        ``dscaled.gamma(25, 1)`` on the precision); ``Exponential(0.001)`` for a shape
+        (bml's Weibull shape, JAGS ``dexp(0.001)``).
 
     Raises
     ------
@@ -80,8 +77,6 @@ def default_prior(kind: str) -> Prior:
         return HalfCauchy(25.0)
     if kind == KIND_SHAPE:
         return Exponential(0.001)
-    if kind == KIND_DISPERSION:
-        return Gamma(0.01, 0.01)
     if kind == KIND_COR:
         return LKJ(1.0)
     raise MMSpecError(f"unknown parameter kind {kind!r}; expected one of {', '.join(KINDS)}.")
@@ -90,15 +85,15 @@ def default_prior(kind: str) -> Prior:
 def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
     """Raise :class:`MMSpecError` if ``prior`` cannot be used for a parameter of ``kind``.
 
-    Coefficients are integrated out exactly as Gaussians, so they admit only
-    :class:`Normal` or :class:`Fixed`.  SDs and the Weibull shape need a prior on
-    ``[0, inf)`` (a :class:`Fixed` value must be positive).  Weight parameters admit any
-    prior.
+    Coefficients and weight parameters admit any prior (a coefficient with a
+    :class:`Normal` prior is integrated out with the latent effects, with another prior it
+    is sampled with the hyperparameters).  SDs and the Weibull shape need a prior on
+    ``[0, inf)`` (a :class:`Fixed` value must be positive).
 
     Parameters
     ----------
     prior : Prior
-    kind : {"coef", "weight", "sd", "shape", "dispersion", "cor"}
+    kind : {"coef", "weight", "fn", "sd", "shape", "cor"}
     name : str
         The parameter's name (for the message).
     source : str
@@ -114,15 +109,7 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
             f"parameter {name!r} has unknown kind {kind!r}; expected one of {', '.join(KINDS)}."
         )
     where = f"prior {prior} from {source} for {_KIND_LABEL[kind]} {name!r}"
-    if kind == KIND_COEF:
-        if not isinstance(prior, (Normal, Fixed)):
-            raise MMSpecError(
-                f"{where}: coefficients are integrated out exactly as Gaussians, so only "
-                "Normal(mu, sd) or Fixed(value) priors are possible (JAGS: dnorm(mu, tau) or "
-                "'<- value')."
-            )
-        return
-    if kind in (KIND_WEIGHT, KIND_FN):
+    if kind in (KIND_COEF, KIND_WEIGHT, KIND_FN):
         return
     if kind == KIND_COR:
         _check_correlation(prior, where)
