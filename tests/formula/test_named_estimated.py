@@ -137,7 +137,7 @@ def test_held_parameters_equal_the_fixed_weight_model(sim, formula, held, fixed)
 
 
 def test_row_order_does_not_matter(sim):
-    f = MODELS["block x block, weights x shape"]
+    f = AXB
     a = mmreg.MMModel(f, sim).fit()
     shuffled = sim.sample(frac=1.0, random_state=7)
     b = mmreg.MMModel(f, shuffled).fit()
@@ -156,7 +156,7 @@ def test_recovers_the_simulated_truth():
 
 
 def test_names_in_summary_get_prior_and_describe(sim):
-    f = MODELS["cross-level, estimated weights"]
+    f = CROSS
     model = mmreg.MMModel(f, sim)
     res = model.fit()
     assert res.params.index[:3].tolist() == ["Intercept", "majority", "majority:coal"]
@@ -171,13 +171,14 @@ def test_names_in_summary_get_prior_and_describe(sim):
     assert "main level: Intercept, majority, majority:coal" in model.describe()
 
 
+@pytest.mark.filterwarnings("ignore::mmreg.MMWarning")  # a short run
 def test_predict_pickle_and_mcmc(sim):
-    model = mmreg.MMModel(MODELS["cross-level, est() shape"], sim)
+    model = mmreg.MMModel(CROSS_SMAX, sim)
     res = model.fit()
     np.testing.assert_allclose(res.predict(sim).to_numpy(), res.predict().to_numpy(), rtol=1e-10)
     back = pickle.loads(pickle.dumps(res))
     pd.testing.assert_series_equal(back.params, res.params)
-    post = model.fit(method="mcmc", draws=300, chains=4, seed=1)
+    post = model.fit(method="mcmc", draws=300, chains=2, seed=1)
     diag = post.mcmc_diag().loc["majority:coal"]
     # the posterior mean agrees with the Laplace estimate to within 4 Monte Carlo SEs plus
     # a fifth of a posterior SD (the Laplace mode of the hyperparameters is not their mean)
