@@ -10,7 +10,6 @@ of the Laplace objective; a simulation with known truth (validation/aggregate_co
 from __future__ import annotations
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -18,8 +17,8 @@ import pytest
 
 import mmreg
 from mmreg.errors import MMSpecError
-from mmreg.inference.laplace import _Objective
 from mmreg.priors import Fixed
+from tests.gradient_helper import assert_gradient_matches_differences
 from validation.aggregate_coverage import INTERACTION, INTERACTION_TRUTH, simulate_interaction
 
 COAL = 'mm(id = id(pid, gid), vars = vars(finance), w = w(~ {w}), {fn}RE = {re}, name = "coal")'
@@ -59,15 +58,6 @@ def sim() -> pd.DataFrame:
     return mmreg.datasets.simulate_coalitions(n_groups=250, n_members=100, n_countries=10, seed=4)
 
 
-def _numeric(obj, u, h=1e-5):
-    out = []
-    for j in range(len(u)):
-        e = np.zeros(len(u))
-        e[j] = h
-        out.append((obj(u + e) - obj(u - e)) / (2 * h))
-    return np.array(out)
-
-
 @pytest.mark.parametrize("name", list(MODELS))
 def test_design_derivative_matches_differences(sim, name):
     """∂D/∂θ of every parameter of every block (product rule) = differences of D."""
@@ -98,15 +88,7 @@ def test_design_derivative_matches_differences(sim, name):
 @pytest.mark.parametrize("name", list(MODELS))
 def test_laplace_gradient_matches_differences(sim, name, family):
     data = sim if family == "gaussian" else sim.assign(y=(sim["y"] > sim["y"].median()) * 1)
-    model = mmreg.MMModel(MODELS[name], data, family=family)
-    obj = _Objective(model.latent, model.space)
-    for shift in (0.2, -0.3):
-        u = model.posterior.start_values() + shift
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, g = obj.value_and_grad(u)
-            num = _numeric(obj, u)
-        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-5)
+    assert_gradient_matches_differences(mmreg.MMModel(MODELS[name], data, family=family))
 
 
 #: (estimated spelling, its parameters held fixed, the fixed-weight spelling); no member
