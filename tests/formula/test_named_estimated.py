@@ -114,7 +114,7 @@ def test_held_parameters_equal_the_fixed_weight_model(sim, formula, held, fixed)
     common = [n for n in ref.params.index if n in est.params.index]
     assert set(est.params.index) - set(common) == set(held)
     np.testing.assert_allclose(est.params[common], ref.params[common], rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(est.bse[common], ref.bse[common], rtol=1e-6)
+    np.testing.assert_allclose(est.bse[common], ref.bse[common], rtol=1e-8)
     np.testing.assert_allclose(est.llf, ref.llf, rtol=1e-10)
 
 
