@@ -29,7 +29,13 @@ import numpy as np
 from mmreg.design_blocks import MMBlockDesign
 from mmreg.errors import MMSpecError
 
-__all__ = ["NamedInteraction", "named_features", "estimated_interactions", "check_not_elsewhere"]
+__all__ = [
+    "NamedInteraction",
+    "block_feature",
+    "named_features",
+    "estimated_interactions",
+    "check_not_elsewhere",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +63,27 @@ class NamedInteraction:
 def _mentions(name: str, text: str) -> bool:
     """Whether ``text`` uses the block name ``name`` as a symbol."""
     return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", text) is not None
+
+
+def block_feature(b: MMBlockDesign, theta, n_groups: int) -> np.ndarray:
+    """The group feature F of a single-feature block at its parameters ``theta``: Σ w·x, or
+    the aggregated feature F(θ) of ``fn()`` (:class:`~mmreg.design_agg.AggregatedFeature`).
+
+    Parameters
+    ----------
+    b : MMBlockDesign
+    theta : array_like
+        The block's parameters (empty for fixed weights and shapes).
+    n_groups : int
+
+    Returns
+    -------
+    ndarray, shape (n_groups,)
+    """
+    w = b.weights(theta, derivative=False)[0]
+    if b.feature is not None:
+        return b.feature(w, None, theta)[0]
+    return np.bincount(b.group, w * b.X[:, 0], minlength=n_groups)
 
 
 def named_features(
@@ -98,8 +125,7 @@ def named_features(
         if not b.weights.is_constant:
             estimated[name] = k
             continue
-        w = b.weights(np.zeros(0), derivative=False)[0]
-        fixed[name] = np.bincount(b.group, w * b.X[:, 0], minlength=n_groups)
+        fixed[name] = block_feature(b, np.zeros(0), n_groups)
     return fixed, estimated
 
 

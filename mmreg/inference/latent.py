@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design, HMBlockDesign
+from mmreg.design_named import block_feature
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
 from mmreg.inference.interactions import blocks_in, fill_products, product_derivative
@@ -246,14 +247,6 @@ class LatentModel:
             raise FloatingPointError(f"the aggregated feature of {b.label} is not finite")
         return F
 
-    def single_feature(self, block: int, t: np.ndarray) -> np.ndarray:
-        """The group feature (one column) of a single-feature mm block at its parameters."""
-        b = self.design.mm[block]
-        w = b.weights(t, derivative=False)[0]
-        if b.feature is not None:
-            return self._feature(b, w, t)
-        return self._agg[block] @ (w * b.X[:, 0])
-
     def exact_derivative(self, block: int) -> bool:
         """Whether :meth:`design_derivative` is used for the parameters of ``block`` (an
         aggregated feature, or a feature in product columns); else finite differences."""
@@ -280,7 +273,7 @@ class LatentModel:
                 self.design.interactions,
                 block,
                 dD[:, self._mm_cols[block]][:, 0],
-                lambda i: self.single_feature(i, theta[i]),
+                lambda i: block_feature(self.design.mm[i], theta[i], self.n),
             )
         doff = Sd @ b.fixed_offset if b.spec.fixed else np.zeros(self.n)
         dR = None
