@@ -1,11 +1,12 @@
 """MCMC on the aggregation models of #16: wall time, lowest bulk ESS, ESS per second.
 
     python -m benchmarks.aggregate [--draws 1000] [--chains 4] [--cores 2] [--seeds 1,2]
-                                   [--models agg_var,agg_smax,agg_thr]
+                                   [--models agg_var,agg_smax,agg_thr,agg_int]
 
 The models of ``validation/aggregate_reference.py`` (coalgov structure, simulated outcomes):
 ``fn("var")`` with estimated weights ``w(~ exp(g * pseat))``, ``fn("smax", kappa = est())``
-and ``fn("threshold", c = est())``.  Wall time includes building the model and the Laplace
+``fn("threshold", c = est())`` and ``majority:coal`` with a named block of estimated weights
+(``agg_int``).  Wall time includes building the model and the Laplace
 start; the lowest bulk ESS is over every reported parameter.  The JAGS figures are those
 of the reference runs (``tests/reference/data/jags_<model>.csv``: lowest ESS over the
 run's wall time, from its comment line), when present.

@@ -14,7 +14,6 @@ The latent vector of the model is laid out as ``z = [coefficients | member REs |
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -33,11 +32,17 @@ from mmreg.checks import (
     typed_data,
 )
 from mmreg.design_blocks import HMBlockDesign, MMBlockDesign, build_hm, build_mm
+from mmreg.design_named import (
+    NamedInteraction,
+    check_not_elsewhere,
+    estimated_interactions,
+    named_features,
+)
 from mmreg.design_slopes import SlopeBlockDesign, check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec
-from mmreg.formula.terms import design_matrix, r_to_patsy
+from mmreg.formula.terms import column_factors, design_matrix, r_to_patsy
 from mmreg.formula.weights import WeightFunction
 
 __all__ = ["MMBlockDesign", "HMBlockDesign", "Design", "build_design", "apply", "named_features"]
@@ -62,6 +67,9 @@ class Design:
     # what the design learned from its training data (stateful transforms, levels, ids,
     # weight functions); apply(design_spec, new_data) builds new data with it
     design_spec: DesignSpec | None = None
+    #: main-design columns that are products with named blocks of estimated weights or
+    #: shapes (``majority:coal``): NaN in ``X``, computed at θ when assembling
+    interactions: tuple[NamedInteraction, ...] = ()
 
     @property
     def nobs(self) -> int:
@@ -270,46 +278,12 @@ def apply(design_spec: DesignSpec, data: pd.DataFrame, *, outcome: bool = False)
     return replace(design, design_spec=design_spec)
 
 
-def named_features(
-    mm: tuple[MMBlockDesign, ...], n_groups: int, main: str
-) -> dict[str, np.ndarray]:
-    """The group feature Σ w·x of every named ``mm()`` block used in the main terms.
-
-    Parameters
-    ----------
-    mm : tuple of MMBlockDesign
-    n_groups : int
-    main : str
-        The main terms (blocks whose names do not appear there are skipped).
-
-    Returns
-    -------
-    dict of str to ndarray, shape (n_groups,)
-
-    Raises
-    ------
-    MMSpecError
-        A block with several features, or with estimated weights (not available yet).
-    """
-    out: dict[str, np.ndarray] = {}
-    for b in mm:
-        name = b.spec.name
-        if name is None or not re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", main):
-            continue
-        where = f"the named block {name!r} ({b.label})"
-        if b.X.shape[1] != 1 or b.fixed_offset.any():
-            raise MMSpecError(
-                f"{where} has {b.X.shape[1]} features ({', '.join(b.xnames)}); "
-                "only a single-feature block can be used in interactions."
-            )
-        if not b.weights.is_constant:
-            raise MMSpecError(
-                f"{where}: interactions of a block with estimated weights "
-                f"({', '.join(b.wnames)}) are not available yet; use fixed "
-                "weights such as w(~ 1/n)."
-            )
-        w = b.weights(np.zeros(0), derivative=False)[0]
-        out[name] = np.bincount(b.group, w * b.X[:, 0], minlength=n_groups)
+def _other_terms(spec: FormulaSpec) -> dict[str, str]:
+    """Terms other than the main ones where a block name could be used, by where."""
+    out = {f"fix({ft.term}, ...) of the main terms": ft.term for ft in spec.fixed}
+    for k, h in enumerate(spec.hm, 1):
+        out[f"vars() of hm{k}"] = h.vars or ""
+        out |= {f"fix({ft.term}, ...) of hm{k}": ft.term for ft in h.fixed}
     return out
 
 
@@ -384,13 +358,22 @@ def _materialise(
         build_mm(k, b, data, gids, absorbed, infos, wf)
         for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1)
     )
-    named = named_features(mm, len(gids), spec.main)
-    if named:  # named blocks in main-formula interactions: their features as group columns
+    # named blocks in main-formula interactions: their features as group columns (fixed), or
+    # 1 (estimated: the interaction columns are products computed at θ, design_named)
+    others = _other_terms(spec)
+    named, estimated = named_features(mm, len(gids), " ".join([spec.main, *others.values()]))
+    check_not_elsewhere(estimated, others)
+    named |= {k: np.ones(len(gids)) for k in estimated}
+    if named:
         data = data.assign(**{k: v[gcode] for k, v in named.items()})
         gframe = gframe.assign(**named)
     rhs = r_to_patsy(spec.main)
     check_group_level(rhs, data, gcode, gids, "main terms")
     X, xn = design_matrix(rhs, gframe, intercept=intercept, where="main terms", infos=infos)
+    interactions: tuple[NamedInteraction, ...] = ()
+    if estimated:
+        factors = column_factors(rhs, intercept=intercept, where="main terms", infos=infos)
+        X, interactions = estimated_interactions(X, xn, factors, estimated)
     for bname, b in zip((b.spec.name for b in mm), mm, strict=True):
         if bname in xn:
             raise MMSpecError(
@@ -434,4 +417,5 @@ def _materialise(
         coef_names=coef,
         bml_names=bml,
         outcome_labels=labels,
+        interactions=interactions,
     )

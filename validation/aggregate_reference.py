@@ -7,10 +7,13 @@ whose group feature is an aggregation, computed here with numpy (independently o
     agg_var   y = b0 + b1 majority + beta * Σ w̃ (x - Σ w̃ x)²,  w̃ ∝ exp(g * pseat)
     agg_smax  y = b0 + b1 majority + beta * log(Σ w̃ exp(kappa x)) / kappa,  w̃ = 1/n
     agg_thr   y = b0 + b1 majority + beta * Σ w̃ ilogit(10 (x - c)),  w̃ = 1/n
+    agg_int   y = b0 + b1 majority + beta * F + delta * majority * F,  F = Σ w̃ x,
+              w̃ ∝ exp(g * pseat)  (a named block in a cross-level interaction)
 
 (x = finance, Gaussian errors with SD sigma, no random effects).  Writes
 ``tests/reference/data/aggregate_sim.csv`` (one row per membership; the outcomes
-``y_var``, ``y_smax``, ``y_thr`` constant within a government), which
+``y_var``, ``y_smax``, ``y_thr``, ``y_int`` constant within a government; the first three
+as before ``agg_int`` was added), which
 ``validation/jags_aggregate.R`` fits in JAGS and ``tests/reference/test_jags_aggregate.py``
 fits with mmreg.  Run from the repository root: ``python -m validation.aggregate_reference``.
 """
@@ -59,6 +62,19 @@ MODELS: dict[str, tuple[str, str, dict[str, float]]] = {
             "sigma": 0.5,
         },
     ),
+    "agg_int": (
+        "y_int ~ 1 + majority + majority:coal + mm(id = id(pid, gid), vars = vars(finance), "
+        'w = w(~ exp(g * pseat)), name = "coal")',
+        "y_int",
+        {
+            "Intercept": 0.0,
+            "majority": 0.5,
+            "mm1.finance": 1.0,
+            "majority:coal": -0.8,
+            "mm1.w.g": 2.0,
+            "sigma": 0.5,
+        },
+    ),
 }
 
 
@@ -74,7 +90,10 @@ def _features(df: pd.DataFrame) -> dict[str, pd.Series]:
     k = t_smax["mm1.fn.kappa"]
     smax = np.log(np.exp(k * frame["x"]).groupby(frame["g"]).mean()) / k
     thr = (1 / (1 + np.exp(-10 * (frame["x"] - t_thr["mm1.fn.c"])))).groupby(frame["g"]).mean()
-    return {"agg_var": var, "agg_smax": smax, "agg_thr": thr}
+    raw = np.exp(MODELS["agg_int"][2]["mm1.w.g"] * df["pseat"].to_numpy())
+    frame["wn"] = raw / pd.Series(raw).groupby(frame["g"]).transform("sum").to_numpy()
+    mean = (frame["wn"] * frame["x"]).groupby(frame["g"]).sum()
+    return {"agg_var": var, "agg_smax": smax, "agg_thr": thr, "agg_int": mean}
 
 
 def simulate(seed: int = 2016) -> pd.DataFrame:
@@ -93,6 +112,8 @@ def simulate(seed: int = 2016) -> pd.DataFrame:
             + beta * F.reindex(gov.index)
             + t["sigma"] * rng.standard_normal(len(gov))
         )
+        if "majority:coal" in t:  # the interaction (agg_int); the other outcomes unchanged
+            y = y + t["majority:coal"] * gov * F.reindex(gov.index)
         df[col] = df["gid"].map(y)
     return df
 

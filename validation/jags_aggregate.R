@@ -8,7 +8,9 @@
 #             w_i = exp(g pseat_i) / sum_j exp(g pseat),  A_j = sum_i w_i x_i;  g ~ N(0, 100^2)
 #   agg_smax  ... beta * log(mean_i exp(kappa x_i)) / kappa;  kappa ~ N(0, 5^2)
 #   agg_thr   ... beta * mean_i ilogit(10 (x_i - c));  c ~ U(min x, max x)
-#   b0, b1, beta ~ N(0, 100^2); sigma ~ half-Cauchy(0, 25).
+#   agg_int   ... beta * F_j + delta * maj_j * F_j,  F_j = sum_i w_i x_i, w_i as agg_var
+#             (a named block with estimated weights in a cross-level interaction)
+#   b0, b1, beta, delta ~ N(0, 100^2); sigma ~ half-Cauchy(0, 25).
 # Output: tests/reference/data/jags_<model>.csv (mmreg parameter names, posterior mean, SD,
 # effective sample size), with a provenance comment.
 #
@@ -69,7 +71,25 @@ models <- list(
   for (i in 1:N) { t[i] <- ilogit(10 * (x[i] - c)) }
   for (j in 1:G) { F[j] <- sum(t[st[j]:en[j]]) / n[j] }
   c ~ dunif(xmin, xmax)", common, "}"),
-    init = function(k) list(c = -0.5 + 0.4 * k, beta = 0, b0 = 0, b1 = 0, sigma = 1))
+    init = function(k) list(c = -0.5 + 0.4 * k, beta = 0, b0 = 0, b1 = 0, sigma = 1)),
+  agg_int = list(y = "y_int", par = c("b0", "b1", "beta", "delta", "g", "sigma"),
+    names = c("Intercept", "majority", "mm1.finance", "majority:coal", "mm1.w.g", "sigma"),
+    code = "model {
+  for (i in 1:N) { wr[i] <- exp(g * pseat[i]) }
+  for (j in 1:G) {
+    F[j] <- inprod(wr[st[j]:en[j]], x[st[j]:en[j]]) / sum(wr[st[j]:en[j]])
+    mu[j] <- b0 + b1 * maj[j] + beta * F[j] + delta * maj[j] * F[j]
+    y[j] ~ dnorm(mu[j], tau)
+  }
+  g ~ dnorm(0, 1.0E-4)
+  b0 ~ dnorm(0, 1.0E-4)
+  b1 ~ dnorm(0, 1.0E-4)
+  beta ~ dnorm(0, 1.0E-4)
+  delta ~ dnorm(0, 1.0E-4)
+  sigma ~ dt(0, pow(25, -2), 1) T(0,)
+  tau <- pow(sigma, -2)
+}",
+    init = function(k) list(g = 0.5 * k, beta = 0, delta = 0, b0 = 0, b1 = 0, sigma = 1))
 )
 
 which <- if (length(args) >= 3) strsplit(args[3], ",")[[1]] else names(models)

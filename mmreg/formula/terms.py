@@ -23,7 +23,14 @@ from mmreg.formula.patsydesc import model_desc
 from mmreg.formula.safe import EVAL_NAMESPACE, r_syntax
 from mmreg.formula.spec import FixedTerm
 
-__all__ = ["r_to_patsy", "term_columns", "design_matrix", "fixed_offset", "LearnedTerms"]
+__all__ = [
+    "r_to_patsy",
+    "term_columns",
+    "design_matrix",
+    "column_factors",
+    "fixed_offset",
+    "LearnedTerms",
+]
 
 
 def r_to_patsy(rhs: str) -> str:
@@ -206,6 +213,24 @@ def _unseen_level(exc: patsy.PatsyError, data: pd.DataFrame, where: str) -> MMDa
     )
 
 
+def _key(body: str, intercept: bool, where: str) -> tuple[str, str]:
+    """Key of a set of terms in the memory of learned terms."""
+    return where, ("1 + " if intercept else "0 + ") + body
+
+
+def column_factors(rhs: str, *, intercept: bool, where: str, infos: dict) -> list[tuple[str, ...]]:
+    """The factors (patsy code, e.g. ``("majority", "coal")``) of the term of every column
+    of the design :func:`design_matrix` built for ``rhs`` with the same ``infos``."""
+    body = rhs.strip()
+    if not body:
+        return [()] * int(intercept)
+    info = infos[_key(body, intercept, where)].info
+    out: list[tuple[str, ...]] = []
+    for term, cols in info.term_slices.items():
+        out += [tuple(f.name() for f in term.factors)] * (cols.stop - cols.start)
+    return out
+
+
 def design_matrix(
     rhs: str, data: pd.DataFrame, *, intercept: bool, where: str, infos: dict | None = None
 ) -> tuple[np.ndarray, list[str]]:
@@ -224,9 +249,9 @@ def design_matrix(
         if intercept:
             return np.ones((len(data), 1)), ["Intercept"]
         return np.zeros((len(data), 0)), []
-    formula = ("1 + " if intercept else "0 + ") + body
+    key = _key(body, intercept, where)
+    formula = key[1]
     check_log_arguments(body, data, where)
-    key = (where, formula)
     try:
         if infos is not None and key in infos:
             (mat,) = patsy.build_design_matrices(

@@ -115,7 +115,7 @@ class Directions:
         """A weight parameter: A and the offset depend on it."""
         latent, D, R = self.latent, self.D, self.R
         scale = max(self.unit[j], abs(self.theta[k_w[0]][k_w[1]]))
-        if latent.design.mm[k_w[0]].feature is not None:
+        if latent.exact_derivative(k_w[0]):
             return self._weight_exact(k_w, scale)
         h = 1e-6 * scale
         parts = []

@@ -20,9 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design, HMBlockDesign
+from mmreg.design_named import block_feature
 from mmreg.inference.correlated import CorrelatedPairs
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
+from mmreg.inference.interactions import blocks_in, fill_products, product_derivative
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
 
@@ -190,6 +192,8 @@ class LatentModel:
         for b in design.mm:
             self._mm_cols.append(slice(p0, p0 + b.X.shape[1]))
             p0 += b.X.shape[1]
+        #: blocks whose feature enters main-design product columns (``majority:coal``)
+        self._in_products = blocks_in(design.interactions)
 
     # ------------------------------------------------------------------ assembly
     def weights(self, theta: tuple[np.ndarray, ...], derivative: bool = False):
@@ -216,7 +220,8 @@ class LatentModel:
         d = self.design
         ws = [w for w, _ in self.weights(theta)]
         mm_parts, off = [], d.offset.copy()
-        for b, S0, w, t in zip(d.mm, self._agg, ws, theta, strict=True):
+        features: dict[int, np.ndarray] = {}  # single features of blocks in products
+        for i, (b, S0, w, t) in enumerate(zip(d.mm, self._agg, ws, theta, strict=True)):
             if not np.all(np.isfinite(w)):
                 raise FloatingPointError(f"weights of {b.label} are not finite")
             # a new matrix on the shared pattern (thread-safe); CSR data order = row order
@@ -225,6 +230,8 @@ class LatentModel:
                 mm_parts.append(self._feature(b, w, t)[:, None])
             elif b.X.shape[1]:
                 mm_parts.append(S @ b.X)
+            if i in self._in_products:
+                features[i] = mm_parts[-1][:, 0]
             if b.spec.fixed:
                 off = off + S @ b.fixed_offset
         p0 = d.X.shape[1]
@@ -239,6 +246,7 @@ class LatentModel:
             if k:
                 D[:, col : col + k] = np.hstack([h.Z, h.fe])
                 col += k
+        fill_products(D, d.interactions, features)
         if self.q:
             vals = np.concatenate(
                 [
@@ -263,6 +271,11 @@ class LatentModel:
             raise FloatingPointError(f"the aggregated feature of {b.label} is not finite")
         return F
 
+    def exact_derivative(self, block: int) -> bool:
+        """Whether :meth:`design_derivative` is used for the parameters of ``block`` (an
+        aggregated feature, or a feature in product columns); else finite differences."""
+        return self.design.mm[block].feature is not None or block in self._in_products
+
     def design_derivative(self, theta: tuple[np.ndarray, ...], block: int, j: int):
         """Exact (∂D/∂θ, ∂R.data/∂θ, ∂offset/∂θ) for parameter ``j`` of mm block ``block``
         (weights and, for an aggregated feature, dF/dθ); ∂R.data is None without REs."""
@@ -278,6 +291,14 @@ class LatentModel:
             dD[:, self._mm_cols[block]] = dF[j][:, None]
         elif b.X.shape[1]:
             dD[:, self._mm_cols[block]] = Sd @ b.X
+        if block in self._in_products:  # product columns (majority:coal): product rule
+            product_derivative(
+                dD,
+                self.design.interactions,
+                block,
+                dD[:, self._mm_cols[block]][:, 0],
+                lambda i: block_feature(self.design.mm[i], theta[i], self.n),
+            )
         doff = Sd @ b.fixed_offset if b.spec.fixed else np.zeros(self.n)
         dR = None
         if self.q:

@@ -8,7 +8,6 @@ recovery of known shapes in simulation, pickling and prediction.
 from __future__ import annotations
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,8 +15,8 @@ import pytest
 
 import mmreg
 from mmreg.formula.aggregate import compile_aggregation
-from mmreg.inference.laplace import _Objective
 from mmreg.priors import Gamma, Normal, Uniform
+from tests.gradient_helper import assert_gradient_matches_differences
 from validation.aggregate_coverage import simulate_aggregate
 
 RNG = np.random.default_rng(3)
@@ -107,15 +106,6 @@ MODELS = {
 }
 
 
-def _numeric(obj, u, h=1e-5):
-    out = []
-    for j in range(len(u)):
-        e = np.zeros(len(u))
-        e[j] = h
-        out.append((obj(u + e) - obj(u - e)) / (2 * h))
-    return np.array(out)
-
-
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_laplace_gradient_matches_differences(sim, name, family):
@@ -123,14 +113,7 @@ def test_laplace_gradient_matches_differences(sim, name, family):
         pytest.skip("one binomial case per shape is enough")
     data = sim if family == "gaussian" else sim.assign(y=(sim["y"] > sim["y"].median()) * 1)
     model = mmreg.MMModel(MODELS[name], data, family=family)
-    obj = _Objective(model.latent, model.space)
-    for shift in (0.2, -0.4):
-        u = model.posterior.start_values() + shift
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            f, g = obj.value_and_grad(u)
-            num = _numeric(obj, u)
-        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-5)
+    assert_gradient_matches_differences(model, shifts=(0.2, -0.4))
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -383,9 +383,9 @@ def test_named_blocks_in_interactions():
             "only a single-feature block",
         ),
         (
-            "y ~ 1 + majority:coal + mm(id = id(pid, gid), vars = vars(finance), "
+            "y ~ 1 + majority:I(coal^2) + mm(id = id(pid, gid), vars = vars(finance), "
             "w = w(~ exp(gamma * pseat)), name = 'coal')",
-            "estimated weights.*not available yet",
+            "estimated weights or shapes.*only as itself",
         ),
         (
             "y ~ 1 + majority:finance + mm(id = id(pid, gid), vars = vars(rile), name = 'finance')",

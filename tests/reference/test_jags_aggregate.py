@@ -1,4 +1,5 @@
-"""mmreg's MCMC against independent long JAGS runs of three aggregation models (#16).
+"""mmreg's MCMC against independent long JAGS runs of four aggregation models (#16): three
+aggregations and a named block with estimated weights in a cross-level interaction.
 
 Data: ``tests/reference/data/aggregate_sim.csv`` (coalgov's membership structure, outcomes
 simulated by ``validation/aggregate_reference.py``).  References:
