@@ -67,6 +67,7 @@ class SlopeBlockDesign:
     re_rows: np.ndarray | None = None
     #: slopes are independent effects (no random-walk structure)
     re_prev: None = None
+    re_step: None = None
 
 
 def build_slopes(

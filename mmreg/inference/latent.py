@@ -23,6 +23,7 @@ from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
+from mmreg.inference.randomwalk import rw_logdet, rw_precision
 
 __all__ = ["Hyper", "LatentModel", "Mode"]
 
@@ -50,17 +51,6 @@ class Mode:
     log_prior_z: float  # log N(ẑ; m, Q⁻¹)
     converged: bool
     iterations: int
-
-
-def _rw_precision(prev: np.ndarray) -> sp.csr_matrix:
-    """Precision (σ = 1) of a random walk: u_first ~ N(0,1), u_t − u_prev ~ N(0,1)."""
-    m = len(prev)
-    has = prev >= 0
-    rows = np.concatenate([np.arange(m), np.flatnonzero(has)])
-    cols = np.concatenate([np.arange(m), prev[has]])
-    vals = np.concatenate([np.ones(m), -np.ones(int(has.sum()))])
-    diff = sp.csr_matrix((vals, (rows, cols)), shape=(m, m))
-    return (diff.T @ diff).tocsr()
 
 
 class LatentModel:
@@ -147,8 +137,12 @@ class LatentModel:
         start = self.P
         for blk, size in zip(blocks, self.re_sizes, strict=True):
             self.re_slices.append(slice(start, start + size))
-            self.re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
+            self.re_K.append(
+                None if blk.re_prev is None else rw_precision(blk.re_prev, blk.re_step)
+            )
             start += size
+        #: Σ log det of the unit-SD structure matrices (0 unless a walk has scaled steps)
+        self._logdet_K = sum(rw_logdet(blk.re_prev, blk.re_step) for blk in blocks)
         self._static = None  # (D, R, offset) when the weights have no parameters
         self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
         self._rt: tuple | None = None  # (R, Rᵀ): the transpose of the last assembled R
@@ -317,9 +311,9 @@ class LatentModel:
         return m
 
     def _logdet_Q(self, sd: np.ndarray) -> float:
-        out = float(np.sum(np.log(self.coef_prec)))
+        out = float(np.sum(np.log(self.coef_prec))) + self._logdet_K
         for s, size in zip(sd, self.re_sizes, strict=True):
-            out -= 2.0 * size * np.log(s)  # random-walk precision has unit determinant
+            out -= 2.0 * size * np.log(s)  # Q_b = K_b / s²
         return out
 
     # ------------------------------------------------------------------ Newton
