@@ -290,7 +290,9 @@ def build_mm(
                 re_prev = _random_walk_prev(mcode, gcode)
             else:
                 times = member_times(frame, blk.ar_time, label)
-                re_prev, re_step = time_walk(mcode, member_ids, times, blk.ar_time, label)
+                re_prev, re_step = time_walk(
+                    mcode, member_ids, times, blk.ar_time, label, blk.member_id
+                )
             labels = tuple(zip(member_ids[mcode], gids[gcode], strict=True))
         else:
             re_state = mcode
@@ -383,7 +385,7 @@ def build_hm(
             re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
         else:
             times = group_times(data, blk.ar_time, label, gcode, gids)
-            re_prev, re_step = time_walk(ucode, unit_ids, times, blk.ar_time, label)
+            re_prev, re_step = time_walk(ucode, unit_ids, times, blk.ar_time, label, blk.id)
         labels: tuple = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode

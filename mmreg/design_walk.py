@@ -63,7 +63,12 @@ def group_times(
 
 
 def time_walk(
-    unit: np.ndarray, unit_ids: np.ndarray, times: np.ndarray, column: str, label: str
+    unit: np.ndarray,
+    unit_ids: np.ndarray,
+    times: np.ndarray,
+    column: str,
+    label: str,
+    id_column: str = "",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Previous state and scaled step variance of every state of a time-ordered walk.
 
@@ -75,8 +80,8 @@ def time_walk(
         Id of each unit code (for messages).
     times : numpy.ndarray
         Time of each state.
-    column, label : str
-        The time column and the block (``"mm1"``), for messages.
+    column, label, id_column : str
+        The time column, the block (``"mm1"``) and its unit-id column, for messages.
 
     Returns
     -------
@@ -98,7 +103,8 @@ def time_walk(
     if np.any(gaps == 0):
         i = order[1:][same][np.flatnonzero(gaps == 0)[0]]
         raise MMDataError(
-            f"unit {py(unit_ids[unit[i]])!r} of {label} has two participations at time "
+            f"unit {py(unit_ids[unit[i]])!r} (column {id_column!r}) of {label} has two "
+            f"participations at time "
             f"{py(times[i])!r} of the time column {column!r} (re(ar = {column})); times must "
             "be unique within a unit: fix the data or break the tie (e.g. add a fraction)"
         )
