@@ -326,3 +326,12 @@ def test_user_data_are_not_modified():
         warnings.simplefilter("ignore", MMWarning)
         mmreg.MMModel(HM_AR.format(t="year"), df).fit()
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_summary_and_describe_name_the_time_column():
+    df = _data()
+    model = mmreg.MMModel(MM_AR.format(t="year"), df)
+    assert "RE (AR over year)" in str(model.fit().summary())
+    assert "sigma.mm1 (random walk over year, steps scaled by the gaps)" in model.describe()
+    plain = mmreg.MMModel(MM_AR.replace("RE = re(1, ar = {t})", "RE = TRUE, ar = TRUE"), df)
+    assert "sigma.mm1 (random walk)" in plain.describe()
