@@ -111,7 +111,8 @@ def group_fixed(
 ) -> np.ndarray:
     """Offset of group-level fix() terms (main terms, hm vars), one value per group."""
     for ft in fixed:
-        check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"fix() in {where}")
+        kind = "offset()" if ft.offset else "fix()"
+        check_group_level(r_to_patsy(ft.term), data, gcode, gids, f"{kind} in {where}")
     return fixed_offset(fixed, gframe, where, infos)
 
 
@@ -277,7 +278,10 @@ def term_sources(spec: FormulaSpec, outcome: bool) -> list[tuple[str, str, bool 
     if outcome and spec.response.kind != "surv":
         out.append((spec.response.columns[0], "outcome", True))
     out.append((spec.main, "main terms", True))
-    out += [(ft.term, "fix() in the main terms", True) for ft in spec.fixed]
+    out += [
+        (ft.term, f"{'offset()' if ft.offset else 'fix()'} in the main terms", True)
+        for ft in spec.fixed
+    ]
     for k, b in enumerate(spec.mm, 1):
         out += [(b.vars or "", f"vars() of mm{k}", b.member_id)]
         out += [(ft.term, f"fix() in vars() of mm{k}", b.member_id) for ft in b.fixed]

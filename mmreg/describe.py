@@ -128,6 +128,10 @@ def describe_model(model: MMModel) -> str:
     pwidth = max((len(p) for p in table["prior"]), default=0)
     for r in table.itertuples(index=False):
         out.append(f"  {r.parameter:<{width}}  ~ {r.prior:<{pwidth}}  (class {r[0]})")
+    if model.sampled_coef:
+        out.append(
+            "sampled with the hyperparameters (non-normal prior): " + ", ".join(model.sampled_coef)
+        )
     derived = [n for n in names if n not in model.priors]
     if derived:
         out.append("derived (no prior): " + ", ".join(derived))

@@ -33,7 +33,7 @@ from mmreg.checks import (
     typed_data,
 )
 from mmreg.design_blocks import HMBlockDesign, MMBlockDesign, build_hm, build_mm
-from mmreg.design_slopes import check_slope_means
+from mmreg.design_slopes import SlopeBlockDesign, check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.spec import FormulaSpec
@@ -82,6 +82,24 @@ class Design:
     @property
     def sd_names(self) -> tuple[str, ...]:
         return tuple(f"sigma.{b.label}" for b in self.re_blocks)
+
+    @property
+    def cor_pairs(self) -> tuple[tuple[int, int], ...]:
+        """Positions in :attr:`re_blocks` of (random intercept, slope) of every
+        ``re(1 + x, cor = TRUE)`` pair."""
+        blocks = self.re_blocks
+        labels = [b.label for b in blocks]
+        return tuple(
+            (labels.index(s.parent), k)
+            for k, s in enumerate(blocks)
+            if isinstance(s, SlopeBlockDesign) and s.correlated
+        )
+
+    @property
+    def cor_names(self) -> tuple[str, ...]:
+        """``cor.<block>.<x>`` of every correlated pair (order of :attr:`cor_pairs`)."""
+        blocks = self.re_blocks
+        return tuple(f"cor.{blocks[k].label}" for _, k in self.cor_pairs)
 
 
 # --------------------------------------------------------------------------- top level
@@ -141,12 +159,16 @@ def _bml_names(design_parts: dict) -> dict[str, str]:
             names[f"sigma.{b.label}"] = f"sigma.mm.{k}"
         for s in b.slopes:  # bml 1.0 names them as mmreg does
             names[f"sigma.{s.label}"] = f"sigma.{s.label}"
+            if s.correlated:
+                names[f"cor.{s.label}"] = f"cor.{s.label}"
     for k, h in enumerate(design_parts["hm"], 1):
         put(list(h.znames) + list(h.fenames), f"b.hm.{k}")
         if h.re_state is not None:
             names[f"sigma.{h.label}"] = f"sigma.hm.{k}"
         for s in h.slopes:  # bml 1.0 names them as mmreg does
             names[f"sigma.{s.label}"] = f"sigma.{s.label}"
+            if s.correlated:
+                names[f"cor.{s.label}"] = f"cor.{s.label}"
     return names
 
 

@@ -22,7 +22,7 @@ from mmreg.errors import MMSpecError, MMWarning
 from mmreg.formula.spec import HMBlock, MMBlock
 from mmreg.formula.terms import design_matrix, r_to_patsy
 
-__all__ = ["SlopeBlockDesign", "build_slopes", "check_slope_means"]
+__all__ = ["SlopeBlockDesign", "build_slopes", "check_correlated", "check_slope_means"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +67,8 @@ class SlopeBlockDesign:
     re_rows: np.ndarray | None = None
     #: slopes are independent effects (no random-walk structure)
     re_prev: None = None
+    #: ``re(1 + x, cor = TRUE)``: correlated with the block's random intercept (2×2)
+    correlated: bool = False
     re_step: None = None
 
 
@@ -108,19 +110,17 @@ def build_slopes(
     Raises
     ------
     MMSpecError
-        Slopes with fixed effects, a random walk or ``cor = TRUE`` (not available yet), a
-        slope repeated, or a slope term that is not one numeric column.
+        Slopes with fixed effects or a random walk, ``cor = TRUE`` without exactly one slope
+        and the intercept (:func:`check_correlated`), a slope repeated, or a slope term that
+        is not one numeric column.
     """
+    where = f"re() of {label}"
+    if blk.re_cor:
+        check_correlated(blk, where)
     if not blk.re_slopes:
         return ()
-    where = f"re() of {label}"
     if (isinstance(blk, HMBlock) and blk.type == "FE") or blk.ar:
         raise MMSpecError(f"{where}: random slopes need random effects without ar")
-    if isinstance(blk, HMBlock) and blk.re_cor:
-        raise MMSpecError(
-            f"{where}: correlated random slopes (cor = TRUE) are not available "
-            "yet (issue #15); use independent slopes (cor = FALSE)"
-        )
     if len(set(blk.re_slopes)) != len(blk.re_slopes):
         raise MMSpecError(f"{where}: a slope appears twice in {blk.re_slopes}")
     id_column = blk.member_id if isinstance(blk, MMBlock) else blk.id
@@ -146,9 +146,39 @@ def build_slopes(
                 id_column=id_column,
                 weighted_by=mm_index,
                 re_rows=rows,
+                correlated=blk.re_cor,
             )
         )
     return tuple(out)
+
+
+def check_correlated(blk: HMBlock | MMBlock, where: str) -> None:
+    """``re(1 + x, cor = TRUE)`` correlates the random intercept with exactly one slope.
+
+    Raises
+    ------
+    MMSpecError
+        Without a slope, with several slopes, without the intercept (``re(0 + x)``), with
+        fixed effects (``hm(type = "FE")``) or with a random walk.
+    """
+    fix = "write re(1 + x, cor = TRUE) (one slope) or drop cor = TRUE"
+    if not blk.re_slopes:
+        raise MMSpecError(
+            f"{where}: cor = TRUE correlates the random intercept with a random slope, but "
+            f"there is no slope; {fix}"
+        )
+    if len(blk.re_slopes) > 1:
+        raise MMSpecError(
+            f"{where}: cor = TRUE with {len(blk.re_slopes)} slopes "
+            f"({', '.join(blk.re_slopes)}): only one correlated slope (a 2x2 covariance) is "
+            f"supported; {fix}, or use independent slopes (cor = FALSE)"
+        )
+    if not blk.re_intercept or (isinstance(blk, HMBlock) and blk.type == "FE"):
+        raise MMSpecError(
+            f"{where}: cor = TRUE needs the random intercept (re(0 + x) has none); {fix}"
+        )
+    if blk.ar:
+        raise MMSpecError(f"{where}: cor = TRUE cannot be combined with a random walk (ar)")
 
 
 def check_slope_means(slopes, coef_names) -> None:

@@ -7,8 +7,6 @@ problem is reported before any fitting starts.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -20,15 +18,17 @@ from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import Hyper, LatentModel
 from mmreg.inference.posterior import Posterior
-from mmreg.inference.scales import pinning_sd
+from mmreg.inference.scales import pinning_sd, sampled_starts
 from mmreg.priors import (
     KIND_COEF,
+    KIND_COR,
     KIND_FN,
     KIND_SD,
     KIND_WEIGHT,
     Fixed,
     resolve_priors,
 )
+from mmreg.priors.coef import split_coefficient_priors
 from mmreg.results.identification import warn_collinear
 
 __all__ = ["MMModel"]
@@ -166,30 +166,42 @@ class MMModel:
         kinds = {n: KIND_COEF for n in d.coef_names}
         kinds.update({n: KIND_FN if ".fn." in n else KIND_WEIGHT for n in d.weight_names})
         kinds.update({n: KIND_SD for n in d.sd_names})
+        kinds.update({n: KIND_COR for n in d.cor_names})
         kinds.update(zip(fam.hyper_names, fam.hyper_prior_kinds, strict=True))
         bml = dict(d.bml_names)
         bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
         names = list(kinds)
         self.bml_names = bml
-        fn_defaults = {
-            k: v
-            for b in d.mm
-            if b.feature is not None
-            for k, v in b.feature.default_priors(b.label).items()
-        }
-        self.priors = resolve_priors(priors, names, kinds, bml, defaults=fn_defaults)
+        defaults = dict(fam.default_priors)  # each family declares its parameters' defaults
+        defaults.update(
+            {
+                k: v
+                for b in d.mm
+                if b.feature is not None
+                for k, v in b.feature.default_priors(b.label).items()
+            }
+        )
+        self.priors = resolve_priors(priors, names, kinds, bml, defaults=defaults)
         for b in d.mm:
             if b.feature is not None:
                 b.feature.check_bounds(b.label, self.priors)
-        cp: list[Any] = [self.priors[n] for n in d.coef_names]  # Normal or Fixed (checked)
-        fixed_coef = [n for n, p in zip(d.coef_names, cp, strict=True) if isinstance(p, Fixed)]
-        # a fixed coefficient is a Normal with (numerically) zero variance
-        mean = np.array([p.value if isinstance(p, Fixed) else p.mu for p in cp])
-        sd = np.array([1e-9 if isinstance(p, Fixed) else p.sd for p in cp])
+        cp = split_coefficient_priors(d.coef_names, self.priors)
         #: coefficients fixed by their prior (held by a pinning Normal)
-        self.fixed_coef = fixed_coef
-        latent = LatentModel(d, self.bound_family, mean, sd)
-        space = HyperSpace([b.wnames for b in d.mm], d.sd_names, fam.hyper_names, self.priors)
+        self.fixed_coef = cp.fixed
+        #: coefficients with a non-normal prior: sampled with the hyperparameters, held in
+        #: z by a pinning prior at their value (mmreg/priors/coef.py)
+        self.sampled_coef = cp.sampled
+        mean, held_names = cp.mean, cp.held
+        sampled = [list(d.coef_names).index(n) for n in cp.sampled]
+        latent = LatentModel(d, self.bound_family, mean, cp.sd, sampled=sampled)
+        space = HyperSpace(
+            [b.wnames for b in d.mm],
+            d.sd_names,
+            fam.hyper_names,
+            self.priors,
+            cor_names=d.cor_names,
+            coef_names=self.sampled_coef,
+        )
         space.starts.update(
             {
                 k: v
@@ -198,13 +210,16 @@ class MMModel:
                 for k, v in b.feature.start(b.label).items()
             }
         )
+        space.starts.update(sampled_starts(latent, self.priors))
         #: the posterior both fitting routes take (latent model, layout, priors, family)
         self.posterior = Posterior(latent, space, source=self)
         self._check_weights()
-        if fixed_coef:  # held relative to their data precision: 1e-9 is not tight at 1e8
+        if held_names:  # held relative to their data precision: 1e-9 is not tight at 1e8
             hyp0 = self.space.hyper(self.posterior.start_values())
+            mean = mean.copy()
+            mean[sampled] = hyp0.coef
             pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
-            held = np.isin(d.coef_names, fixed_coef)
+            held = np.isin(d.coef_names, held_names)
             self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held], pin[held] ** -2.0)
         #: coefficients in a linear dependence of the design (warned about once, here)
         self.collinear = warn_collinear(self)
@@ -258,7 +273,8 @@ class MMModel:
 
     @property
     def param_names(self) -> list[str]:
-        """Parameter names in order: coefficients, weights, SDs, family parameters.
+        """Parameter names in order: coefficients, weights, SDs, correlations, family
+        parameters.
 
         Examples
         --------
@@ -276,7 +292,8 @@ class MMModel:
         >>> mmreg.MMModel(de.attrs["formula"], de).param_names[3:5]
         ['mm1.w.b0', 'mm1.w.b1']
         """
-        return [*self.design.coef_names, *self.space.names, *self._family.derived_names]
+        listed = self.space.names[: self.space.n_listed]  # sampled coefficients: as coefficients
+        return [*self.design.coef_names, *listed, *self._family.derived_names]
 
     def describe(self) -> str:
         """A short text of what the model estimates: blocks, weight functions and their
@@ -408,7 +425,7 @@ class MMModel:
         x = np.array([self._value(params, n) for n in self.space.names])
         hyp = self.space.unpack(x)
         # phi as the array slice (not floats), as callers have always received it
-        return Hyper(hyp.theta, hyp.sd, tuple(x[self.space.phi_slice]))
+        return Hyper(hyp.theta, hyp.sd, tuple(x[self.space.phi_slice]), hyp.cor, hyp.coef)
 
     def linear_predictor(self, params, re=None) -> np.ndarray:
         """η for given parameter values (random effects ``re``: latent RE vector or zero).
@@ -486,7 +503,7 @@ class MMModel:
         hyp = self.hyper_from_params(params)
         u = None
         if re and self.latent.q:
-            Q = self.latent.prior_precision(hyp.sd)[self.latent.P :, self.latent.P :]
+            Q = self.latent.prior_precision(hyp.sd, hyp.cor)[self.latent.P :, self.latent.P :]
             L = np.linalg.cholesky(Q)
             u = np.linalg.solve(L.T, rng.standard_normal(self.latent.q))
         eta = self.linear_predictor(params, u)

@@ -31,9 +31,8 @@ def slope_model(
     def parse(f):
         spec = parse_formula(f)
         blocks = list(getattr(spec, kind))
-        extra = {"re_cor": cor} if kind == "hm" else {}
         blocks[block - 1] = dataclasses.replace(
-            blocks[block - 1], re_slopes=tuple(slopes), re_intercept=intercept, **extra
+            blocks[block - 1], re_slopes=tuple(slopes), re_intercept=intercept, re_cor=cor
         )
         return dataclasses.replace(spec, **{kind: tuple(blocks)})
 

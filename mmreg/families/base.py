@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from mmreg.families.outcome import (
     outcome_array,
     survival_arrays,
 )
+from mmreg.priors import Prior
 
 __all__ = [
     "BoundFamily",
@@ -230,7 +232,11 @@ class Family(ABC):
         The keys :meth:`bind` needs.
     hyper_prior_kinds : tuple of str
         The prior kind of each of :attr:`hyper_names` (``mmreg.priors.kinds``: ``"sd"``,
-        ``"shape"``): it selects bml's default prior and the checks of a user's prior.
+        ``"shape"``): the checks of a user's prior (support, messages).
+    default_priors : mapping of str to Prior
+        The default prior of each of :attr:`hyper_names` (e.g. ``{"shape":
+        Gamma(0.01, 0.01)}``): a family declares its own, so that a new family needs no
+        change outside ``mmreg/families/`` (:func:`mmreg.get_prior` lists them).
     exact_gaussian : bool
         The likelihood is Gaussian in ``eta`` (quadratic log-likelihood): the latent effects
         integrate out exactly, so the Laplace fit is exact and MCMC needs no importance
@@ -265,6 +271,7 @@ class Family(ABC):
     outcome_kind: str = "plain"
     outcome_keys: tuple[str, ...] = ("y",)
     hyper_prior_kinds: tuple[str, ...] = ()
+    default_priors: Mapping[str, Prior] = MappingProxyType({})
     exact_gaussian: bool = False
     default_particles: int = 8
     derived_names: tuple[str, ...] = ()

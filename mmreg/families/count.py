@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 from scipy.special import digamma, expit, gammaln
 
 from mmreg.errors import MMDataError, MMWarning
 from mmreg.families.base import BoundFamily, Curvature, Family, column_label, outcome_array
-from mmreg.priors.kinds import KIND_DISPERSION
+from mmreg.priors import Gamma
+from mmreg.priors.kinds import KIND_SHAPE
 
 __all__ = ["PoissonFamily", "NegBinomialFamily", "BoundPoisson", "BoundNegBinomial"]
 
@@ -238,5 +240,6 @@ class NegBinomialFamily(_CountFamily):
     name = "negbinomial"
     bml_name = "NegBinomial"
     hyper_names = ("shape",)
-    hyper_prior_kinds = (KIND_DISPERSION,)
+    hyper_prior_kinds = (KIND_SHAPE,)
+    default_priors = MappingProxyType({"shape": Gamma(0.01, 0.01)})  # JAGS dgamma(0.01, 0.01)
     bound_class = BoundNegBinomial

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 
 from mmreg.families.base import BoundFamily, Curvature, Family, outcome_array
+from mmreg.priors import HalfCauchy
 from mmreg.priors.kinds import KIND_SD
 
 __all__ = ["GaussianFamily", "BoundGaussian"]
@@ -24,6 +26,7 @@ class GaussianFamily(Family):
     bml_name = "Gaussian"
     hyper_names = ("sigma",)
     hyper_prior_kinds = (KIND_SD,)
+    default_priors = MappingProxyType({"sigma": HalfCauchy(25.0)})  # bml: dscaled.gamma(25, 1)
     has_intercept = True
     exact_gaussian = True
     default_particles = 0

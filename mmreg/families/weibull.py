@@ -11,11 +11,13 @@ shape ``r`` and scale 1 (scipy ``weibull_min(c=r, scale=exp(eta))``; lifelines
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 from scipy.special import gamma as gamma_fn
 
 from mmreg.families.base import BoundFamily, Curvature, Family, survival_arrays
+from mmreg.priors import Exponential
 from mmreg.priors.kinds import KIND_SHAPE
 
 __all__ = ["WeibullFamily", "BoundWeibull", "censor_like_data"]
@@ -58,6 +60,7 @@ class WeibullFamily(Family):
     bml_name = "Weibull"
     hyper_names = ("shape",)
     hyper_prior_kinds = (KIND_SHAPE,)
+    default_priors = MappingProxyType({"shape": Exponential(0.001)})  # bml: dexp(0.001)
     has_intercept = True
     derived_names = ("sigma",)
     outcome_kind = "surv"

@@ -4,7 +4,8 @@ The grammar is bml's (an R formula with special terms)::
 
     LHS ~ term + term + ...
     LHS   := Surv(time, event) | outcome column or patsy expression
-    term  := 1 | 0 | -1 | mm(...) | hm(...) | fix(var, value) | strata(col) | patsy term
+    term  := 1 | 0 | -1 | mm(...) | hm(...) | fix(var, value) | offset(expr) | strata(col)
+           | patsy term
 
 ``mm(id = id(mmid, gid), vars = vars(...), fn = fn(w ~ expr, c = TRUE), RE, ar)`` and
 ``hm(id = id(hid), vars, name, type = "RE", showFE = FALSE, ar = FALSE)`` take their arguments
@@ -40,7 +41,7 @@ _HM_NAMED = ("RE", "FE", "labels")
 _FIX_FORMALS = ("var", "value")
 _SURV_FORMALS = ("time", "event")
 _SPECIAL = frozenset(
-    {"mm", "hm", "fix", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe", "est"}
+    {"mm", "hm", "fix", "offset", "strata", "Surv", "id", "vars", "fn", "w", "re", "fe", "est"}
 )
 _NUMBER_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NULL = "NULL"
@@ -72,6 +73,7 @@ def _misplaced(name: str, term: str) -> MMSpecError:
     fix = {
         "Surv": "Surv(time, event) belongs on the left-hand side of '~'.",
         "fix": "Write fix(var, value) as a separate '+' term (or inside vars()).",
+        "offset": "Write offset(expr) as a separate '+' term of the main formula.",
     }.get(name, f"Write {name}(...) as a separate '+' term of the formula.")
     if name in ("id", "vars", "fn"):
         fix = f"{name}() can only be used as an argument of mm() or hm()."
@@ -107,6 +109,21 @@ def _fix_term(inner: str, source: str) -> FixedTerm:
     return FixedTerm(var, rs.parse_number(args["value"], "The value of fix()", source))
 
 
+def _offset_term(inner: str, source: str) -> FixedTerm:
+    """``offset(expr)`` -> FixedTerm(expr, 1): a term with its coefficient fixed at 1."""
+    args = rs.split_args(inner, "offset", source)
+    if len(args) != 1 or args[0][0] is not None or not args[0][1].strip():
+        raise MMSpecError(
+            f"{_at('offset', source)} takes one expression, e.g. offset(log(exposure)) "
+            "(its coefficient is fixed at 1; fix(expr, value) fixes it at another value)."
+        )
+    expr = args[0][1].strip()
+    bad = rs.find_call(expr, _SPECIAL)
+    if bad:
+        raise _misplaced(bad, source)
+    return FixedTerm(expr, 1.0, offset=True)
+
+
 def _check_fixed(fixed: list[FixedTerm], free: list[tuple[str, str]], where: str) -> None:
     """A fixed term may appear once and not also as a free term."""
     seen: set[str] = set()
@@ -114,11 +131,12 @@ def _check_fixed(fixed: list[FixedTerm], free: list[tuple[str, str]], where: str
     for f in fixed:
         if f.term in seen:
             raise MMSpecError(
-                f"fix({f.term}, ...) appears twice in {where}. Keep one fix() per variable."
+                f"fix({f.term}, ...) appears twice in {where} (as fix() or offset()). Keep "
+                "one fix()/offset() per variable."
             )
         if f.term in free_terms:
             raise MMSpecError(
-                f"{f.term!r} is both fixed by fix({f.term}, {f.value:g}) and estimated in "
+                f"{f.term!r} is both fixed by {f.label} and estimated in "
                 f"{where}. Remove one of the two."
             )
         seen.add(f.term)
@@ -205,16 +223,10 @@ def _mm(inner: str, source: str) -> MMBlock:
     elif agg is not None:
         given = True
     slopes: tuple[str, ...] = ()
-    intercept = True
+    intercept, cor = True, False
     if "RE" in args:
         re_, ar10 = g10.parse_re(args["RE"], "mm", source)
         intercept, slopes, cor = g10.parse_re_terms(args["RE"], "mm", source)
-        if cor:
-            raise MMSpecError(
-                f"re(..., cor = TRUE) in {_at('mm', source)}: correlated member "
-                "random effects are not available yet (issue #15); use "
-                "cor = FALSE (independent slopes)."
-            )
     else:
         re_, ar10 = not given, False
     if ar10 and "ar" in args:
@@ -246,6 +258,7 @@ def _mm(inner: str, source: str) -> MMBlock:
         name,
         re_slopes=slopes,
         re_intercept=intercept,
+        re_cor=cor,
         ar_time=ar_time,
     )
 
@@ -378,7 +391,7 @@ def _validate(mm: list[MMBlock], hm: list[HMBlock]) -> None:
         )
 
 
-_PARSERS = {"mm": _mm, "hm": _hm, "fix": _fix_term, "strata": _strata}
+_PARSERS = {"mm": _mm, "hm": _hm, "fix": _fix_term, "offset": _offset_term, "strata": _strata}
 
 
 def parse_formula(formula: str) -> FormulaSpec:
@@ -419,7 +432,7 @@ def parse_formula(formula: str) -> FormulaSpec:
             "model."
         )
     main: list[tuple[str, str]] = []
-    found: dict[str, list] = {"mm": [], "hm": [], "fix": [], "strata": []}
+    found: dict[str, list] = {"mm": [], "hm": [], "fix": [], "offset": [], "strata": []}
     intercept = True
     for sign, term in rs.split_terms(rhs, "the right-hand side"):
         if _NUMBER_RE.fullmatch(term):
@@ -451,7 +464,8 @@ def parse_formula(formula: str) -> FormulaSpec:
         if bad:
             raise _misplaced(bad, term)
         main.append((sign, term))
-    mm, hm, fixed, strata = found["mm"], found["hm"], found["fix"], found["strata"]
+    mm, hm, strata = found["mm"], found["hm"], found["strata"]
+    fixed = found["fix"] + found["offset"]
     if len(strata) > 1:
         raise MMSpecError(
             f"The formula has {len(strata)} strata() terms ({', '.join(strata)}); a conditional "

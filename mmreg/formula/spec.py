@@ -26,11 +26,18 @@ __all__ = [
 class FixedTerm:
     """``fix(var, value)``: a term whose coefficient is fixed (an offset ``value * var``).
 
-    ``term`` is the patsy expression inside ``fix()`` (e.g. ``"majority"``).
+    ``term`` is the patsy expression inside ``fix()`` (e.g. ``"majority"``).  ``offset``
+    marks an ``offset(expr)`` term of the main formula: ``fix(expr, 1)`` by another name.
     """
 
     term: str
     value: float
+    offset: bool = False
+
+    @property
+    def label(self) -> str:
+        """The term as written: ``offset(log(e))`` or ``fix(x, 2)`` (for messages)."""
+        return f"offset({self.term})" if self.offset else f"fix({self.term}, {self.value:g})"
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,8 @@ class MMBlock:
         1.0 parser; empty for bml 0.9 formulas.
     re_intercept : bool
         The member random intercept when ``re`` is set (False for ``re(0 + x)``).
+    re_cor : bool
+        ``re(1 + x, cor = TRUE)``: correlated member intercept and slope.
     ar_time : str or None
         ``re(1, ar = <column>)``: the member-level column that orders a member's successive
         groups and scales the random walk's steps by their gaps (``ar`` is then True);
@@ -126,6 +135,7 @@ class MMBlock:
     name: str | None = None
     re_slopes: tuple[str, ...] = ()
     re_intercept: bool = True
+    re_cor: bool = False
     ar_time: str | None = None
 
 

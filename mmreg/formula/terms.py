@@ -65,6 +65,54 @@ def term_columns(rhs: str, columns: Iterable[str], where: str) -> list[str]:
     return used
 
 
+_LOGS = {"log": 0.0, "log10": 0.0, "log2": 0.0, "log1p": -1.0}
+
+
+def _log_column(node: ast.AST, columns) -> tuple[str, str, float] | None:
+    """``(function, column, bound)`` if ``node`` is ``log(column)`` (or ``log10``, ``log2``,
+    ``log1p``, ``np.log...``) of a bare data column, else None."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    f = node.func
+    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+    arg = node.args[0]
+    if name in _LOGS and isinstance(arg, ast.Name) and arg.id in columns:
+        return name, arg.id, _LOGS[name]
+    return None
+
+
+def check_log_arguments(rhs: str, data: pd.DataFrame, where: str) -> None:
+    """Refuse ``log(x)`` of a column with values outside the domain of the log.
+
+    Without this, numpy warns about a division by zero and the term gives ``-inf``/``NaN``
+    (``offset(log(exposure))`` with a zero exposure).
+
+    Raises
+    ------
+    MMDataError
+        Naming the column, the term and a value out of the domain.
+    """
+    try:
+        tree = ast.parse(r_to_patsy(rhs).replace("\n", " "), mode="eval")
+    except SyntaxError:
+        return
+    for node in ast.walk(tree):
+        hit = _log_column(node, data.columns)
+        if hit is None:
+            continue
+        fname, col, bound = hit
+        values = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+        bad = values <= bound
+        if bad.any():
+            v = values[int(np.flatnonzero(bad)[0])]
+            need = "positive values" if bound == 0 else "values above -1"
+            raise MMDataError(
+                f"column {col!r} has {int(bad.sum())} value(s) <= {bound:g} (e.g. {v:g}) but "
+                f"{fname}({col}) in the {where} needs {need}: drop or correct those rows "
+                "(a zero exposure contributes nothing: leave its group out)"
+            )
+
+
 def _dmatrix(formula: str, where: str, data: pd.DataFrame) -> pd.DataFrame:
     """patsy's design matrix of ``formula`` on ``data``, learning stateful transforms."""
     desc = model_desc(formula, where)[0]  # the allow-list check: nothing unchecked runs
@@ -177,6 +225,7 @@ def design_matrix(
             return np.ones((len(data), 1)), ["Intercept"]
         return np.zeros((len(data), 0)), []
     formula = ("1 + " if intercept else "0 + ") + body
+    check_log_arguments(body, data, where)
     key = (where, formula)
     try:
         if infos is not None and key in infos:
@@ -235,13 +284,14 @@ def fixed_offset(
     off = np.zeros(len(frame))
     for ft in fixed:
         term = r_to_patsy(ft.term)
-        term_columns(term, frame.columns, f"fix() in {where}")
+        term_columns(term, frame.columns, f"{'offset()' if ft.offset else 'fix()'} in {where}")
+        kind = "offset()" if ft.offset else "fix()"
         mat, names = design_matrix(
-            term, frame, intercept=False, where=f"fix() in {where}", infos=infos
+            term, frame, intercept=False, where=f"{kind} in {where}", infos=infos
         )
         if mat.shape[1] != 1:
             raise MMSpecError(
-                f"fix({ft.term}, {ft.value:g}) in {where} must name a single numeric column; "
+                f"{ft.label} in {where} must name a single numeric column; "
                 f"it gives {len(names)} columns ({', '.join(names)}): a categorical variable "
                 "cannot have a fixed coefficient"
             )

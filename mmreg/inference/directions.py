@@ -36,6 +36,11 @@ class Direction:
         Index of a random-effect SD.
     k_phi : int or None
         Index of a family parameter.
+    k_cor : int or None
+        Index of a correlation (``re(1 + x, cor = TRUE)``).
+    k_coef : int or None
+        Index of a coefficient sampled with the hyperparameters (position in
+        ``LatentModel.sampled``).
     dDR : tuple or None
         For weight parameters: (∂D/∂θ, ∂R.data/∂θ).
     """
@@ -47,7 +52,9 @@ class Direction:
     k_w: tuple[int, int] | None = None
     k_sd: int | None = None
     k_phi: int | None = None
+    k_coef: int | None = None
     dDR: tuple | None = None
+    k_cor: int | None = None
 
 
 class Directions:
@@ -64,9 +71,10 @@ class Directions:
         hyp = space.hyper(u)
         self.sd = np.asarray(hyp.sd, float)
         self.phi = tuple(hyp.phi)
+        self.cor = np.asarray(hyp.cor, float)
         self.theta = [np.asarray(t, float) for t in hyp.theta]
         self.D, self.R, self.off = latent.assemble(hyp.theta)
-        self.r = mode.z - latent.prior_mean()
+        self.r = mode.z - latent.prior_mean(hyp)
         self.g0, self.c0 = latent.family.derivs(mode.eta, self.phi)
         self.n_w = space.n_weights
         self.blocks = [(bi, k) for bi, b in enumerate(space.block_names) for k in range(len(b))]
@@ -90,12 +98,18 @@ class Directions:
 
     def __call__(self, j: int) -> Direction:
         """The :class:`Direction` of free coordinate ``j``."""
-        k = self.space.free_index[j]  # position among all hyperparameters
-        if k < self.n_w:
+        space = self.space
+        k = space.free_index[j]  # position among all hyperparameters
+        kind = space.kind_of(k)
+        if kind == "weight":
             return self._weight(j, self.blocks[k])
-        if k < self.n_w + self.space.n_sd:
+        if kind == "sd":
             return self._sd(k - self.n_w)
-        return self._phi(j, k - self.n_w - self.space.n_sd)
+        if kind == "cor":
+            return self._prior(k_cor=int(k - space.cor_slice.start))
+        if kind == "phi":
+            return self._phi(j, k - space.phi_slice.start)
+        return self._coef(j, k - space.coef_slice.start)
 
     def _weight(self, j: int, k_w: tuple[int, int]) -> Direction:
         """A weight parameter: A and the offset depend on it."""
@@ -156,6 +170,8 @@ class Directions:
     def _sd(self, b: int) -> Direction:
         """A random-effect SD: Q_b = K / s²."""
         latent = self.latent
+        if latent.cor.involves(b):
+            return self._prior(k_sd=b)
         sl, K = latent.re_slices[b], latent.re_K[b]
         s = self.sd[b]
         rb = self.r[sl]
@@ -166,6 +182,27 @@ class Directions:
         zdot = self.mode.factor.solve(dG)
         return Direction(
             explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot), scale=s, k_sd=b
+        )
+
+    def _prior(self, k_sd: int | None = None, k_cor: int | None = None) -> Direction:
+        """An SD or the correlation of a ``cor = TRUE`` pair: ∂Q/∂ψ from the exact
+        derivatives of the prior multipliers (:mod:`mmreg.inference.correlated`)."""
+        latent, pairs = self.latent, self.latent.cor
+        dm = pairs.dmultipliers(self.sd, self.cor, k_sd, k_cor)
+        dQr = pairs.apply_parts(dm, self.r, latent.re_K)  # (∂Q/∂ψ) r
+        explicit = -0.5 * float(self.r @ dQr) + 0.5 * pairs.dlogdet(self.sd, self.cor, k_sd, k_cor)
+        zdot = self.mode.factor.solve(-dQr)  # ∂G/∂ψ = −(∂Q/∂ψ) r
+        if k_sd is not None:
+            scale = float(self.sd[k_sd])
+        else:  # a correlation: steps that stay inside (−1, 1)
+            scale = min(1.0, 1.0 - abs(float(self.cor[k_cor])))
+        return Direction(
+            explicit=explicit,
+            zdot=zdot,
+            eta_dot=self.A(self.D, self.R, zdot),
+            scale=scale,
+            k_sd=k_sd,
+            k_cor=k_cor,
         )
 
     def _phi(self, j: int, i: int) -> Direction:
@@ -184,4 +221,24 @@ class Directions:
         zdot = self.mode.factor.solve(self.At(self.D, self.R, dg))
         return Direction(
             explicit=explicit, zdot=zdot, eta_dot=self.A(self.D, self.R, zdot), scale=scale, k_phi=i
+        )
+
+    def _coef(self, j: int, i: int) -> Direction:
+        """A coefficient sampled with ψ, pinned in z at its value β by the prior
+        N(β, 1/prec): ∂G/∂β = prec e_c, so dẑ/dβ = H⁻¹ prec e_c (≈ e_c for the coefficient
+        itself, the regression of the others on it elsewhere).  The explicit derivative
+        prec (ẑ_c − β) is the score D_cᵀ g at the mode, computed as such (the difference is
+        below rounding)."""
+        latent = self.latent
+        c = int(latent.sampled[i])
+        dG = np.zeros(latent.dim)
+        dG[c] = latent.coef_prec[c]
+        zdot = self.mode.factor.solve(dG)
+        scale = max(self.unit[j], abs(float(self.mode.z[c])))
+        return Direction(
+            explicit=float(self.D[:, c] @ self.g0),
+            zdot=zdot,
+            eta_dot=self.A(self.D, self.R, zdot),
+            scale=scale,
+            k_coef=i,
         )

@@ -48,14 +48,15 @@ __all__ = ["gaussian_gradient", "laplace_gradient", "mode_sensitivity"]
 def _gaussian_mask(latent, space) -> np.ndarray:
     """Coordinates with the closed form (Gaussian, iid SDs; sigma if every SD is iid)."""
     mask = np.zeros(space.dim, dtype=bool)
-    if not latent.quadratic or not space.dim:
-        return mask
+    if not latent.quadratic or not space.dim or latent.cor:
+        return mask  # correlated pairs: every SD by the log-determinant routes (exact)
     n_w = space.n_weights
     iid = [K is None for K in latent.re_K]
     for j, k in enumerate(space.free_index):
-        if n_w <= k < n_w + space.n_sd:
+        kind = space.kind_of(k)
+        if kind == "sd":
             mask[j] = iid[k - n_w]
-        elif k >= n_w + space.n_sd:  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
+        elif kind == "phi":  # the Gaussian sigma: needs tr(H⁻¹Q), diagonal Q only
             mask[j] = all(iid)
     return mask
 
@@ -156,7 +157,11 @@ class _LogdetDerivative:
         s2 = dirs.sd.copy()
         if d.k_sd is not None:
             s2[d.k_sd] += t
-        return latent.factor(Dm, Rm, self.curvature_at(t, d.k_phi, d.eta_dot), s2).logdet
+        c2 = dirs.cor.copy()
+        if d.k_cor is not None:
+            c2[d.k_cor] += t
+        curv = self.curvature_at(t, d.k_phi, d.eta_dot)
+        return latent.factor(Dm, Rm, curv, s2, c2).logdet
 
     def __call__(self, d: Direction) -> float:
         # central difference of the log-determinant along the joint direction
@@ -164,14 +169,16 @@ class _LogdetDerivative:
         big = float(np.max(np.abs(d.eta_dot), initial=0.0))
         if big * eps > 1e-4:
             eps = 1e-4 / big
-        if d.k_phi is not None and self.quadratic and len(self.dld_sd) == self.dirs.space.n_sd:
+        if d.k_coef is not None and self.quadratic:
+            dld = 0.0  # H does not depend on the coefficients: constant curvature
+        elif d.k_phi is not None and self.quadratic and len(self.dld_sd) == self.dirs.space.n_sd:
             dld = self._sigma_identity(d)
         elif self.traces is not None:
             dld = self._selected_traces(d, eps)
         elif (
-            d.k_sd is not None
+            (d.k_sd is not None or d.k_cor is not None)
             and self.quadratic
-            and _small_block(self.latent, self.mode.factor, d.k_sd)
+            and _small_block(self.latent, self.mode.factor, d.k_sd, d.k_cor)
         ):
             dld = self._small_block(d)
         else:
@@ -203,12 +210,20 @@ class _LogdetDerivative:
         dld = traces.curvature(wdot)
         if d.k_w is not None and d.dDR is not None:  # dDR is set for weight directions
             dld += traces.design(*d.dDR)
-        if d.k_sd is not None:
+        if d.k_cor is not None or (d.k_sd is not None and self.latent.cor.involves(d.k_sd)):
+            dm = self.latent.cor.dmultipliers(self.dirs.sd, self.dirs.cor, d.k_sd, d.k_cor)
+            dld += sum(float(dm[p]) * traces.prior(int(p)) for p in np.flatnonzero(dm))
+        elif d.k_sd is not None:
             dld += -2.0 / self.dirs.sd[d.k_sd] ** 3 * traces.prior(d.k_sd)
         return dld
 
     def _small_block(self, d: Direction) -> float:
         """Gaussian, a small RE block: tr(H⁻¹ ∂Q/∂s) from its block of H⁻¹ (few solves)."""
+        pairs = self.latent.cor
+        if d.k_cor is not None or pairs.involves(d.k_sd):  # both blocks of a correlated pair
+            dm = pairs.dmultipliers(self.dirs.sd, self.dirs.cor, d.k_sd, d.k_cor)
+            blocks = pairs.involved_blocks(d.k_sd, d.k_cor)
+            return pairs.trace(self.mode.factor.inverse_block, dm, blocks, self.latent.re_K)
         sl, K = self.latent.re_slices[d.k_sd], self.latent.re_K[d.k_sd]
         Hinv = self.mode.factor.inverse_block(np.arange(sl.start, sl.stop))
         tr = float(np.trace(Hinv)) if K is None else float(np.sum(K.toarray() * Hinv))
@@ -241,9 +256,12 @@ def _logdet_gradient(
 SMALL_BLOCK = 64
 
 
-def _small_block(latent, factor, b: int) -> bool:
-    sl = latent.re_slices[b]
-    return factor.block_solves(np.arange(sl.start, sl.stop)) <= SMALL_BLOCK
+def _small_block(latent, factor, b: int | None, c: int | None = None) -> bool:
+    blocks = latent.cor.involved_blocks(b, c)
+    idx = np.concatenate(
+        [np.arange(sl.start, sl.stop) for sl in (latent.re_slices[k] for k in blocks)]
+    )
+    return factor.block_solves(idx) <= SMALL_BLOCK
 
 
 def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
@@ -272,7 +290,7 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     hyp = space.hyper(u)
     sd = np.asarray(hyp.sd, float)
     _, diag = mode.factor.inverse_parts(latent.P)
-    r = mode.z - latent.prior_mean()
+    r = mode.z - latent.prior_mean(hyp)
     n_w = space.n_weights
     dnat = np.full(len(space.names), np.nan)
     tr_hq = float(latent.coef_prec @ diag[: latent.P])
@@ -285,7 +303,7 @@ def gaussian_gradient(latent, space, u: np.ndarray, mode) -> np.ndarray:
     if len(hyp.phi):
         (sigma,) = hyp.phi
         explicit = float(latent.family.dphi(mode.eta, hyp.phi)[0])
-        dnat[n_w + space.n_sd] = explicit + (latent.dim - tr_hq) / sigma
+        dnat[space.phi_slice.start] = explicit + (latent.dim - tr_hq) / sigma
     nat = dnat[space.free_index]
     out[mask] = (nat * space.dnatural(u))[mask]
     return out

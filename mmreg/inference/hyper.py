@@ -1,9 +1,10 @@
 """Hyperparameters ψ: names, priors, and the unconstrained parametrisation.
 
-Weight parameters, random-effect SDs and family parameters (Gaussian ``sigma``, Weibull
-``shape``) are the low-dimensional part of the model that is optimised (Laplace) or sampled
-(emcee).  Each free one is mapped to the real line by its prior's support: identity for
-real, log for positive, scaled logit for a bounded interval.  Parameters whose prior is
+Weight parameters, random-effect SDs, family parameters (Gaussian ``sigma``, Weibull
+``shape``) and the coefficients with a non-normal prior are the low-dimensional part of the
+model that is optimised (Laplace) or sampled (emcee).  Each free one is mapped to the real
+line by its prior's support: identity for real, log for positive, scaled logit for a bounded
+interval.  Parameters whose prior is
 :class:`~mmreg.priors.Fixed` are held at their value.
 """
 
@@ -31,20 +32,44 @@ class HyperSpace:
         Family parameters (``("sigma",)``, ``("shape",)`` or ``()``).
     priors : dict
         Prior (or :class:`~mmreg.priors.Fixed`) for every name.
+    cor_names : tuple of str, optional
+        Correlations of ``re(1 + x, cor = TRUE)`` pairs (``("cor.hm1.majority",)``); they
+        sit between the SDs and the family parameters.
+    coef_names : tuple of str, optional
+        Coefficients with a non-normal prior, sampled (or optimised) with the
+        hyperparameters; they come last in ``names`` and are reported as coefficients, not
+        as hyperparameters (:attr:`n_listed`).
     """
 
-    def __init__(self, weight_names, sd_names, phi_names, priors: dict[str, Prior]):
+    def __init__(
+        self,
+        weight_names,
+        sd_names,
+        phi_names,
+        priors: dict[str, Prior],
+        cor_names=(),
+        coef_names=(),
+    ):
         self.block_names = [tuple(b) for b in weight_names]
         self.names = (
-            tuple(n for b in self.block_names for n in b) + tuple(sd_names) + tuple(phi_names)
+            tuple(n for b in self.block_names for n in b)
+            + tuple(sd_names)
+            + tuple(cor_names)
+            + tuple(phi_names)
+            + tuple(coef_names)
         )
         self.n_sd = len(sd_names)
+        self.n_cor = len(cor_names)
         n_w = sum(len(b) for b in self.block_names)
-        #: positions of the weight parameters, the SDs and the family parameters ``phi``
-        #: in ``names`` (the layout of the hyperparameter vector)
+        n_phi = n_w + self.n_sd + self.n_cor + len(phi_names)
+        #: positions of the weight parameters, the SDs, the correlations, the family
+        #: parameters ``phi`` and the sampled coefficients in ``names`` (the layout of the
+        #: hyperparameter vector)
         self.weight_slice = slice(0, n_w)
         self.sd_slice = slice(n_w, n_w + self.n_sd)
-        self.phi_slice = slice(n_w + self.n_sd, len(self.names))
+        self.cor_slice = slice(self.sd_slice.stop, self.sd_slice.stop + self.n_cor)
+        self.phi_slice = slice(self.cor_slice.stop, n_phi)
+        self.coef_slice = slice(n_phi, len(self.names))
         self.priors = {n: priors[n] for n in self.names}
         self.fixed = {n: p.value for n, p in self.priors.items() if isinstance(p, Fixed)}
         self.free = tuple(n for n in self.names if n not in self.fixed)
@@ -73,6 +98,30 @@ class HyperSpace:
         #: starting values of particular unbounded parameters (default 0), e.g. the ``kappa``
         #: of fn("smax", kappa = est()) where 0 is singular
         self.starts: dict[str, float] = {}
+
+    @property
+    def n_listed(self) -> int:
+        """Number of leading ``names`` reported as hyperparameters (all but the sampled
+        coefficients, which results list among the coefficients)."""
+        return self.coef_slice.start
+
+    @property
+    def n_coef(self) -> int:
+        """Number of coefficients sampled with the hyperparameters."""
+        return self.coef_slice.stop - self.coef_slice.start
+
+    def kind_of(self, k: int) -> str:
+        """``"weight"``, ``"sd"``, ``"cor"``, ``"phi"`` or ``"coef"``: the group of
+        ``names[k]``."""
+        for kind, sl in (
+            ("weight", self.weight_slice),
+            ("sd", self.sd_slice),
+            ("cor", self.cor_slice),
+            ("phi", self.phi_slice),
+        ):
+            if sl.start <= k < sl.stop:
+                return kind
+        return "coef"
 
     @property
     def n_weights(self) -> int:
@@ -110,7 +159,27 @@ class HyperSpace:
         if b.any():
             lo[b] = np.minimum(self.BOX_LOG[0], log_s[b] + self.BOX_LOG[0])
             hi[b] = self.BOX_LOG[1]
+            # a coefficient with a bounded prior may have its mode on either bound: reach
+            # both to within e^-15 of the interval
+            coef = b & (self.free_index >= self.n_listed)
+            hi[coef] = -self.BOX_LOG[0]
+        cor = self.is_cor(self.free_index)
+        if cor.any():  # u = 2 atanh(rho): symmetric, |rho| up to 1 - 6e-7
+            lo[cor], hi[cor] = self.BOX_LOG[0], -self.BOX_LOG[0]
         return lo, hi
+
+    def is_cor(self, k) -> np.ndarray:
+        """Whether positions ``k`` of :attr:`names` are correlations."""
+        k = np.asarray(k)
+        return (k >= self.cor_slice.start) & (k < self.cor_slice.stop)
+
+    def at_prior_bound(self, u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str]:
+        """Sampled coefficients whose value ``u`` sits on an end of the search box that is a
+        bound of their prior (a posterior mode on the boundary of the support)."""
+        tol = 1e-3
+        on = (self.transform == 2) & ((u <= lo + tol) | (u >= hi - tol))
+        on &= self.free_index >= self.n_listed
+        return [self.free[j] for j in np.flatnonzero(on)]
 
     def natural_free(self, u: np.ndarray) -> np.ndarray:
         """Natural-scale values of the free hyperparameters."""
@@ -180,7 +249,9 @@ class HyperSpace:
             i += len(b)
         sd = x[self.sd_slice]
         phi = tuple(float(v) for v in x[self.phi_slice])
-        return Hyper(theta=tuple(theta), sd=sd, phi=phi)
+        return Hyper(
+            theta=tuple(theta), sd=sd, phi=phi, cor=x[self.cor_slice], coef=x[self.coef_slice]
+        )
 
     def log_prior(self, u: np.ndarray, *, jacobian: bool) -> float:
         """Log prior density of the free hyperparameters (natural scale, + log-Jacobian)."""

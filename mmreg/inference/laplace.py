@@ -272,6 +272,16 @@ def fit_laplace(
             )
             res.success = False
             res.message = f"estimate at the edge of the search region ({names})"
+        for name in space.at_prior_bound(res.x, lo, hi):
+            x = space.natural_free(res.x)[space.free.index(name)]
+            warnings.warn(
+                f"the posterior mode of {name} lies on the bound of its prior "
+                f"{space.priors[name]} ({name} = {x:.6g}): its Laplace standard error and "
+                "interval describe the logit scale of a boundary estimate and are not "
+                "reliable; use fit(method='mcmc') for its posterior or widen the prior.",
+                MMWarning,
+                stacklevel=3,
+            )
         if res.success and not _stationary(obj, res.x, lo, us):
             res.success = False
             res.message = "the gradient at the solution is not small (optimiser stalled)"

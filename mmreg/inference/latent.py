@@ -13,12 +13,14 @@ sampler).  See ``shared/DESIGN-NOTES.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design, HMBlockDesign
+from mmreg.inference.correlated import CorrelatedPairs
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
 from mmreg.inference.linalg import DenseFactor, SchurFactor
@@ -32,11 +34,16 @@ _LOG2PI = np.log(2.0 * np.pi)
 
 @dataclass(frozen=True)
 class Hyper:
-    """Natural-scale hyperparameters: weight parameters per mm block, SD per RE block, φ."""
+    """Natural-scale hyperparameters: weight parameters per mm block, SD per RE block, φ,
+    and the correlation of every ``re(1 + x, cor = TRUE)`` pair (empty without), and the
+    coefficients sampled with them (non-normal priors, in :attr:`LatentModel.sampled`
+    order)."""
 
     theta: tuple[np.ndarray, ...]
     sd: np.ndarray
     phi: tuple[float, ...]
+    cor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -62,14 +69,25 @@ class LatentModel:
     family : BoundFamily
         The family bound to the outcome (``derivs``, ``loglik``).
     coef_mean, coef_sd : ndarray
-        Normal prior of the coefficients (in ``design.coef_names`` order).
-    coef_fixed : dict, optional
-        Coefficients with fixed values (removed from z and added to the offset).
+        Normal prior of the coefficients (in ``design.coef_names`` order).  A fixed
+        coefficient is held at its value by a pinning prior (an SD far below its data
+        precision).
+    sampled : sequence of int, optional
+        Coefficients sampled with the hyperparameters (non-normal priors): pinned like fixed
+        ones, at the value ``Hyper.coef`` gives (their prior mean follows ψ, see
+        :meth:`prior_mean`), so that they stay in their place in z.
     """
 
     SPARSE_MIN = 40  # random effects from which the sparse Schur factorisation is used
 
-    def __init__(self, design: Design, family, coef_mean: np.ndarray, coef_sd: np.ndarray):
+    def __init__(
+        self,
+        design: Design,
+        family,
+        coef_mean: np.ndarray,
+        coef_sd: np.ndarray,
+        sampled: Sequence[int] | np.ndarray = (),
+    ):
         self.design = design
         self.family = family
         #: log-likelihood quadratic in eta (Gaussian): exact modes and gradients
@@ -80,6 +98,8 @@ class LatentModel:
         self.P = len(self.coef_names)
         self.coef_mean = np.asarray(coef_mean, float)
         self.coef_prec = 1.0 / np.asarray(coef_sd, float) ** 2
+        #: positions (in ``coef_names``) of the coefficients sampled with ψ
+        self.sampled = np.asarray(sampled, dtype=np.int64).reshape(-1)
 
         # aggregation of member covariates: S_b (n × rows_b) with the weights as data
         self._agg = []
@@ -143,14 +163,18 @@ class LatentModel:
             start += size
         #: Σ log det of the unit-SD structure matrices (0 unless a walk has scaled steps)
         self._logdet_K = sum(rw_logdet(blk.re_prev, blk.re_step) for blk in blocks)
+        #: ``re(1 + x, cor = TRUE)`` pairs (none: every block independent) and their prior
+        #: multipliers (:mod:`mmreg.inference.correlated`)
+        self.cor = CorrelatedPairs(design.cor_pairs, self.re_slices)
         self._static = None  # (D, R, offset) when the weights have no parameters
         self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
         self._rt: tuple | None = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
+        cross = [(local[a], local[b]) for a, b in self.cor.pairs]
         self.pattern = (
-            SparsePattern(self._R, list(zip(local, self.re_K, strict=True)))
+            SparsePattern(self._R, list(zip(local, self.re_K, strict=True)), cross=cross)
             if self.q >= self.SPARSE_MIN
             else None
         )
@@ -271,8 +295,17 @@ class LatentModel:
         self._rt = (R, Rt)
         return Rt
 
-    def prior_precision(self, sd: np.ndarray) -> np.ndarray:
-        """Dense prior precision Q of z for RE standard deviations ``sd`` (for tests/small)."""
+    def prior_multipliers(self, sd: np.ndarray, cor: np.ndarray | None = None) -> np.ndarray:
+        """Multiplier of every part of the RE prior precision: 1/s² per block (then the
+        cross parts of correlated pairs, :class:`~mmreg.inference.correlated.
+        CorrelatedPairs`)."""
+        if not self.cor:
+            return 1.0 / np.asarray(sd) ** 2
+        return self.cor.multipliers(sd, cor)
+
+    def prior_precision(self, sd: np.ndarray, cor: np.ndarray | None = None) -> np.ndarray:
+        """Dense prior precision Q of z for RE standard deviations ``sd`` and the
+        correlations ``cor`` of ``cor = TRUE`` pairs (for tests/small)."""
         Q = np.zeros((self.dim, self.dim))
         idx = np.arange(self.P)
         Q[idx, idx] = self.coef_prec
@@ -282,22 +315,26 @@ class LatentModel:
                 Q[i, i] = 1.0 / s**2
             else:
                 Q[sl, sl] = K.toarray() / s**2
+        if self.cor:
+            self.cor.fill_dense(Q, self.cor.multipliers(sd, cor))
         return Q
 
-    def prior_apply(self, sd: np.ndarray, r: np.ndarray) -> np.ndarray:
+    def prior_apply(self, sd: np.ndarray, r: np.ndarray, cor: np.ndarray | None = None):
         """Q r for a vector or a (dim × k) matrix r, without forming Q."""
         out = np.empty_like(r, dtype=float)
         cp = self.coef_prec if r.ndim == 1 else self.coef_prec[:, None]
         out[: self.P] = cp * r[: self.P]
         for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
             out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
+        if self.cor:
+            self.cor.apply_pairs(out, r, self.cor.multipliers(sd, cor))
         return out
 
-    def initial_z(self) -> np.ndarray:
+    def initial_z(self, hyper: Hyper | None = None) -> np.ndarray:
         """Start of the conditional-mode search: the prior mean, with the intercept at the
         family's data-derived :meth:`~mmreg.families.base.BoundFamily.initial_eta` (when
         there is an intercept and the family gives one)."""
-        z = self.prior_mean()
+        z = self.prior_mean(hyper)
         eta0 = None if self.family is None else self.family.initial_eta()
         if eta0 is not None and np.isfinite(eta0) and "Intercept" in self.coef_names:
             i = list(self.coef_names).index("Intercept")
@@ -305,23 +342,29 @@ class LatentModel:
                 z[i] = eta0
         return z
 
-    def prior_mean(self) -> np.ndarray:
+    def prior_mean(self, hyper: Hyper | None = None) -> np.ndarray:
+        """Prior mean m of z: the coefficients' prior means (sampled coefficients at their
+        values in ``hyper``), zero for the random effects."""
         m = np.zeros(self.dim)
         m[: self.P] = self.coef_mean
+        if self.sampled.size and hyper is not None and len(hyper.coef):
+            m[self.sampled] = hyper.coef
         return m
 
-    def _logdet_Q(self, sd: np.ndarray) -> float:
+    def _logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
         out = float(np.sum(np.log(self.coef_prec))) + self._logdet_K
         for s, size in zip(sd, self.re_sizes, strict=True):
             out -= 2.0 * size * np.log(s)  # Q_b = K_b / s²
+        if self.cor:
+            out += self.cor.logdet_correction(cor)
         return out
 
     # ------------------------------------------------------------------ Newton
-    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray):
+    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None):
         """Factor of H = Aᵀ C A + Q (sparse Schur path when possible)."""
         d = curv.d
         if self.pattern is not None and curv.U is None:
-            prec = 1.0 / np.asarray(sd) ** 2
+            prec = self.prior_multipliers(sd, cor)
             if self._static is not None and d.size and np.all(d == d[0]):
                 # fixed design and constant curvature (Gaussian): scale cached products
                 Hbb, Hbr, Hrr = self._cached_products(D, R, d[0], prec)
@@ -333,8 +376,10 @@ class LatentModel:
                 Hrr = self.pattern.fill(R.data, d, prec)
             return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
         dD = D * d[:, None]
+        if not self.q and curv.U is None:  # coefficients only: dense products
+            return DenseFactor(D.T @ dD + self.prior_precision(sd))
         A = sp.hstack([sp.csr_matrix(D), R], format="csr") if self.q else sp.csr_matrix(D)
-        H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd)
+        H = (A.T @ A.multiply(d[:, None])).toarray() + self.prior_precision(sd, cor)
         if curv.U is not None:
             AU = A.T @ curv.U
             AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
@@ -349,7 +394,7 @@ class LatentModel:
             self._products = (
                 D.T @ D,
                 np.asarray((R.T @ D).T),
-                pat.fill(R.data, ones, np.zeros(len(self.re_sizes))),
+                pat.fill(R.data, ones, np.zeros(self.cor.n_parts)),
             )
         DD, DR, RR = self._products
         Hbb = d0 * DD
@@ -376,9 +421,10 @@ class LatentModel:
         approximately the Laplace value.  The factor is refreshed if steps stall.
         """
         D, R, off = self.assemble(hyper.theta)
-        P, sd = self.P, hyper.sd
-        m = self.prior_mean()
-        z = self.initial_z() if z0 is None else z0.copy()
+        P, sd, cor = self.P, hyper.sd, hyper.cor
+        m = self.prior_mean(hyper)
+        z = self.initial_z(hyper) if z0 is None else z0.copy()
+        z[self.sampled] = m[self.sampled]  # pinned: start where their prior holds them
         fam, phi = self.family, hyper.phi
 
         def eta_of(zz):
@@ -387,7 +433,7 @@ class LatentModel:
         def objective(zz):
             e = eta_of(zz)
             r = zz - m
-            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r), e
+            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r, cor), e
 
         f, eta = objective(z)
         converged = False
@@ -396,13 +442,15 @@ class LatentModel:
         last_dec = np.inf
         for it in range(1, max_iter + 1):  # noqa: B007
             g, curv = fam.derivs(eta, phi)
-            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(sd, z - m)
+            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(
+                sd, z - m, cor
+            )
             if fac is None or not chord:
-                fac = self.factor(D, R, curv, sd)
+                fac = self.factor(D, R, curv, sd, cor)
             step = fac.solve(grad)
             decrement = float(grad @ step)
             if chord and decrement > 0.25 * last_dec and decrement >= tol:
-                fac = self.factor(D, R, curv, sd)  # chord steps stall: refresh H
+                fac = self.factor(D, R, curv, sd, cor)  # chord steps stall: refresh H
                 step = fac.solve(grad)
             last_dec = decrement
             decrement = float(grad @ step)
@@ -417,7 +465,7 @@ class LatentModel:
                     # of ψ (the optimiser differentiates it numerically); importance
                     # sampling (chord) is exact with any proposal and keeps this factor
                     g, curv = fam.derivs(eta, phi)
-                    fac = self.factor(D, R, curv, sd)
+                    fac = self.factor(D, R, curv, sd, cor)
                 break
             t = 1.0
             while True:
@@ -434,7 +482,9 @@ class LatentModel:
                 break
         r = z - m
         log_prior_z = (
-            -0.5 * r @ self.prior_apply(sd, r) + 0.5 * self._logdet_Q(sd) - 0.5 * self.dim * _LOG2PI
+            -0.5 * r @ self.prior_apply(sd, r, cor)
+            + 0.5 * self._logdet_Q(sd, cor)
+            - 0.5 * self.dim * _LOG2PI
         )
         loglik = fam.loglik(eta, phi)
         assert fac is not None  # the loop runs at least once
@@ -503,10 +553,10 @@ class LatentModel:
         parts = np.concatenate([center[:, None] + dev, center[:, None] - dev], axis=1)[:, :K]
         epsall = np.concatenate([eps, -eps], axis=1)[:, :K]
         eta = linear_predictor(D, R, off, parts, self.P)
-        r = parts - self.prior_mean()[:, None]
+        r = parts - self.prior_mean(hyper)[:, None]
         log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
-        log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r))
-        log_p += 0.5 * self._logdet_Q(hyper.sd)
+        log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r, hyper.cor))
+        log_p += 0.5 * self._logdet_Q(hyper.sd, hyper.cor)
         log_q = 0.5 * mode.factor.logdet - 0.5 * np.sum(epsall**2, axis=0)
         logw = log_p - log_q
         mx = np.max(logw)

@@ -30,9 +30,13 @@ class SparsePattern:
         Random-effect design (n × q); only its pattern is used.
     q_blocks : list of (slice, scipy.sparse matrix or None)
         Prior precision pattern per RE block (None: identity).
+    cross : list of (slice, slice), optional
+        Correlated pairs of equal-sized blocks (``re(1 + x, cor = TRUE)``): unit j of the
+        first is paired with unit j of the second, a prior part of its own numbered after
+        the blocks (its multiplier follows the blocks' in ``prec`` of :meth:`fill`).
     """
 
-    def __init__(self, R: sp.csr_matrix, q_blocks):
+    def __init__(self, R: sp.csr_matrix, q_blocks, cross=()):
         n, q = R.shape
         counts = np.diff(R.indptr)
         p1, p2, rows = [], [], []
@@ -64,6 +68,12 @@ class SparsePattern:
                 qj.append(sl.start + K.col)
                 qval.append(K.data)
             qblock.append(np.full(len(qi[-1]), b))
+        for c, (sa, sb) in enumerate(cross):  # both triangles of the cross identity
+            ia, ib = np.arange(sa.start, sa.stop), np.arange(sb.start, sb.stop)
+            qi.append(np.concatenate([ia, ib]))
+            qj.append(np.concatenate([ib, ia]))
+            qval.append(np.ones(2 * len(ia)))
+            qblock.append(np.full(2 * len(ia), len(q_blocks) + c))
         qi, qj = np.concatenate(qi), np.concatenate(qj)  # type: ignore[assignment]  # lists→arrays
         self.qval, self.qblock = np.concatenate(qval), np.concatenate(qblock)
         pat = sp.csc_matrix(

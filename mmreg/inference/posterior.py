@@ -68,8 +68,10 @@ class Posterior:
 
     @property
     def exact(self) -> bool:
-        """The latent effects integrate out exactly (Gaussian): no importance particles."""
-        return self.family.exact_gaussian
+        """The latent effects integrate out exactly (Gaussian, or nothing left to integrate:
+        every coefficient sampled with ψ and no random effects): no importance particles."""
+        lat = self.latent
+        return self.family.exact_gaussian or (lat.q == 0 and lat.sampled.size == lat.P)
 
     def particles(self, requested: int | None = None) -> int:
         """Importance particles per MCMC likelihood evaluation (0 for the exact estimator).

@@ -17,7 +17,15 @@ from mmreg.inference.eta import linear_predictor
 from mmreg.inference.hyper import HyperSpace
 from mmreg.inference.latent import LatentModel
 
-__all__ = ["UNIT_RANGE", "WIDEN", "data_scales", "internal_edge", "outcome_scale", "widen"]
+__all__ = [
+    "UNIT_RANGE",
+    "WIDEN",
+    "data_scales",
+    "internal_edge",
+    "outcome_scale",
+    "sampled_starts",
+    "widen",
+]
 
 
 #: a data scale inside this range counts as O(1): the defaults (search box, starting SDs,
@@ -58,7 +66,9 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
 
     SDs and the Gaussian ``sigma`` take the outcome's scale (:func:`outcome_scale`); a weight
     parameter ``b`` takes ``1 / rms(d log w / d b)`` at the starting values (``b1`` in
-    ``exp(b1 * x)`` gets ``1 / sd(x)``), snapped to 1 inside :data:`UNIT_RANGE`.
+    ``exp(b1 * x)`` gets ``1 / sd(x)``); a coefficient sampled with ψ the outcome's scale
+    over the SD of its column (at least its starting value); all snapped to 1 inside
+    :data:`UNIT_RANGE`.
 
     Parameters
     ----------
@@ -75,12 +85,18 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
     c_y = outcome_scale(latent.family)
     phi_on_data_scale = latent.family.family.outcome_sets_scale
     out = np.ones(space.dim)
-    n_w = space.n_weights
     blocks = [(bi, i) for bi, b in enumerate(space.block_names) for i in range(len(b))]
     theta = space.hyper(u0).theta
     cache: dict[int, tuple] = {}
+    x0 = space.natural_free(u0)
     for j, k in enumerate(space.free_index):
-        if k < n_w:
+        kind = space.kind_of(k)
+        if kind == "coef":  # a sampled coefficient: c_y / sd(its column), its start
+            col = latent.assemble(theta)[0][:, latent.sampled[k - space.coef_slice.start]]
+            sd = float(np.std(col))
+            base = c_y / sd if sd > 0 else c_y * max(1.0, float(np.max(np.abs(col))))
+            out[j] = _snap(max(base, abs(float(x0[j]))))
+        elif kind == "weight":
             bi, i = blocks[k]
             if bi not in cache:
                 with np.errstate(all="ignore"):
@@ -94,7 +110,9 @@ def data_scales(latent: LatentModel, space: HyperSpace, u0: np.ndarray) -> np.nd
                 rms = float(np.sqrt(np.mean(rel**2))) if rel.size else 0.0
             # below 1e-12 the weights do not move (b0 under c = TRUE at b1 = 0: rounding)
             out[j] = _snap(1.0 / rms) if rms > 1e-12 else 1.0
-        elif k < n_w + space.n_sd or phi_on_data_scale:
+        elif kind == "cor":  # a correlation: its own unit scale
+            continue
+        elif kind == "sd" or phi_on_data_scale:
             out[j] = c_y
     return out
 
@@ -202,7 +220,7 @@ def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
     rng = np.random.default_rng(0)
     for k in space.free_index:
         name = space.names[k]
-        if k < n_w:  # SDs and the family parameters (on the outcome's scale)
+        if k < n_w or space.is_cor(k) or k >= space.n_listed:  # SDs and family parameters
             continue
         prior = space.priors[name]
         with np.errstate(all="ignore"):
@@ -211,11 +229,36 @@ def prior_scale_conflicts(latent: LatentModel, space: HyperSpace) -> list[str]:
             out.append(f"{name} ({prior})")
     X = np.asarray(latent.design.X, float)
     sd_prior = 1.0 / np.sqrt(latent.coef_prec)
+    mean_prior = latent.coef_mean.copy()
+    label: dict[int, str] = {}
+    for c in latent.sampled.tolist():  # sampled with ψ: the spread (median |x - median|)
+        prior = space.priors[latent.coef_names[c]]
+        with np.errstate(all="ignore"):
+            draws = np.asarray(prior.sample(rng, 4001), float)
+        mean_prior[c] = float(np.median(draws))
+        sd_prior[c] = float(np.median(np.abs(draws - mean_prior[c])))
+        label[c] = str(prior)
     for j, name in enumerate(latent.coef_names):
-        if j >= X.shape[1] or sd_prior[j] < 1e-6:  # aggregated member columns; fixed ones
+        if j >= X.shape[1] or not sd_prior[j] >= 1e-6:  # aggregated member columns; fixed ones
             continue
         sd_x = float(np.std(X[:, j]))
-        size = abs(float(np.mean(y)) - latent.coef_mean[j]) + s_y if sd_x == 0 else s_y / sd_x
+        size = abs(float(np.mean(y)) - mean_prior[j]) + s_y if sd_x == 0 else s_y / sd_x
         if size > PRIOR_CONFLICT * sd_prior[j]:
-            out.append(f"{name} (Normal({latent.coef_mean[j]:g}, {sd_prior[j]:g}²))")
+            out.append(f"{name} ({label.get(j) or f'Normal({mean_prior[j]:g}, {sd_prior[j]:g}²)'})")
+    return out
+
+
+def sampled_starts(latent: LatentModel, priors: dict) -> dict[str, float]:
+    """Starting values of the coefficients sampled with ψ: the family's data-derived
+    intercept (:meth:`~mmreg.families.base.BoundFamily.initial_eta`) for the intercept,
+    else the location of the prior (0 if it has none); a bounded prior starts at its
+    midpoint (:func:`~mmreg.inference.laplace.start_values`)."""
+    out = {}
+    eta0 = None if latent.family is None else latent.family.initial_eta()
+    for c in latent.sampled:
+        name = latent.coef_names[c]
+        if name == "Intercept" and eta0 is not None and np.isfinite(eta0):
+            out[name] = float(eta0)
+        else:
+            out[name] = float(getattr(priors[name], "mu", 0.0))
     return out

@@ -21,6 +21,7 @@ from mmreg.priors.distributions import (
 from mmreg.priors.jags import JAGS_DISTRIBUTIONS, parse_jags_prior
 from mmreg.priors.kinds import (
     KIND_COEF,
+    KIND_COR,
     KIND_FN,
     KIND_SD,
     KIND_SHAPE,
@@ -59,6 +60,7 @@ __all__ = [
     "PrecisionScaledGamma",
     "Fixed",
     "KIND_COEF",
+    "KIND_COR",
     "KIND_WEIGHT",
     "KIND_FN",
     "KIND_SD",

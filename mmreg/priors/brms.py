@@ -47,7 +47,6 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 CLASSES = ("Intercept", "b", "sd", "cor", "sigma", "shape", "w", "fn")
 #: Classes of strictly positive parameters: normal/student_t/cauchy are half distributions.
 POSITIVE_CLASSES = ("sd", "sigma", "shape")
-_COEF_CLASSES = ("Intercept", "b")
 _HALF = ("normal", "student_t", "cauchy")
 
 
@@ -93,9 +92,8 @@ class PriorSpec:
         Raises
         ------
         MMSpecError
-            A distribution that does not fit the class (non-normal on a coefficient, a
-            location other than 0 for a half distribution, ``lkj`` on anything but a
-            correlation) or invalid values.
+            A distribution that does not fit the class (a location other than 0 for a half
+            distribution, ``lkj`` on anything but a correlation) or invalid values.
         """
         where = repr(self) + (f" for {class_} parameter {parameter!r}" if parameter else "")
         try:
@@ -111,12 +109,6 @@ class PriorSpec:
             return Fixed(a[0])
         if f == "lkj" and class_ != "cor":
             raise MMSpecError(f"{where}: lkj(eta) is a prior for correlations (class 'cor').")
-        if class_ in _COEF_CLASSES and f != "normal":
-            raise MMSpecError(
-                f"{where}: coefficients are integrated out exactly as Gaussians, so only "
-                "normal(mu, sigma) or constant(value) priors are possible today; non-normal "
-                "priors on coefficients (student_t, cauchy, uniform, ...) come with issue #15."
-            )
         if f == "lkj":
             return LKJ(a[0])
         if class_ in POSITIVE_CLASSES and f in _HALF:

@@ -61,6 +61,9 @@ class Prior(ABC):
     """
 
     support: ClassVar[str] = "real"
+    #: on a coefficient: integrated out with the latent Gaussian vector (Normal) rather than
+    #: sampled with the hyperparameters (every other prior)
+    gaussian_latent: ClassVar[bool] = False
     # (field name, requirement) pairs checked in __post_init__: "real", "positive".
     _checks: ClassVar[tuple[tuple[str, str], ...]] = ()
 
@@ -167,6 +170,7 @@ class Normal(Prior):
 
     mu: float = 0.0
     sd: float = 1.0
+    gaussian_latent: ClassVar[bool] = True
     _checks: ClassVar = (("mu", "real"), ("sd", "positive"))
 
     def _logpdf(self, x):

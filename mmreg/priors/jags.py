@@ -178,8 +178,7 @@ def parse_jags_prior(text: str) -> tuple[str, Prior]:
     MMSpecError
         Unparsable statement, unknown distribution, wrong number or non-numeric arguments,
         invalid parameter values, unsupported truncation, or a prior that does not fit the
-        parameter family (e.g. a non-normal prior on a coefficient ``b``, ``b.mm.*``,
-        ``b.hm.*``, or a prior with negative support on ``sigma.*``).  The message quotes
+        parameter family (e.g. a prior with negative support on ``sigma.*``).  The message quotes
         ``text``.
     """
     if not isinstance(text, str):

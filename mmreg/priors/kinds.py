@@ -10,9 +10,9 @@ from mmreg.priors.distributions import (
     StudentT,
     Uniform,
 )
+from mmreg.priors.lkj import LKJ
 from mmreg.priors.positive import (
     Exponential,
-    Gamma,
     HalfCauchy,
 )
 
@@ -22,7 +22,7 @@ __all__ = [
     "KIND_SD",
     "KIND_SHAPE",
     "KIND_FN",
-    "KIND_DISPERSION",
+    "KIND_COR",
     "KINDS",
     "default_prior",
     "check_prior_kind",
@@ -32,35 +32,37 @@ KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE = "coef", "weight", "sd", "shape"
 #: shapes of an aggregation fn(type, kappa = est()) and free symbols of fn(~ ...): enter the
 #: model through the design like weight parameters; any prior (defaults per parameter)
 KIND_FN = "fn"
-#: the negative-binomial shape (NB2 dispersion, Var = mu + mu^2 / shape)
-KIND_DISPERSION = "dispersion"
-KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_DISPERSION)
+#: the correlation of a random intercept and slope (``re(1 + x, cor = TRUE)``), in (-1, 1)
+KIND_COR = "cor"
+KINDS = (KIND_COEF, KIND_WEIGHT, KIND_SD, KIND_SHAPE, KIND_FN, KIND_COR)
 
 _KIND_LABEL = {
     KIND_COEF: "coefficient",
     KIND_WEIGHT: "weight parameter",
     KIND_SD: "standard deviation",
-    KIND_SHAPE: "Weibull shape",
+    KIND_SHAPE: "shape",
     KIND_FN: "aggregation parameter",
-    KIND_DISPERSION: "negative-binomial shape",
+    KIND_COR: "correlation",
 }
 
 
 def default_prior(kind: str) -> Prior:
     """bml 0.9.0's default prior for a parameter of the given kind (SPEC §1).
 
+    A family's parameters take the defaults the family declares
+    (:attr:`mmreg.families.Family.default_priors`) before these.
+
     Parameters
     ----------
-    kind : {"coef", "weight", "sd", "shape", "dispersion"}
+    kind : {"coef", "weight", "fn", "sd", "shape", "cor"}
 
     Returns
     -------
     Prior
         ``Normal(0, 100)`` for coefficients and weight parameters (JAGS
         ``dnorm(0, 0.0001)``); ``HalfCauchy(25)`` for every SD (JAGS
-        ``dscaled.gamma(25, 1)`` on the precision); ``Exponential(0.001)`` for the Weibull
-        shape (JAGS ``dexp(0.001)``); ``Gamma(0.01, 0.01)`` for the negative-binomial shape
-        (JAGS ``dgamma(0.01, 0.01)``, SPEC §8).
+        ``dscaled.gamma(25, 1)`` on the precision); ``Exponential(0.001)`` for a shape
+        (bml's Weibull shape, JAGS ``dexp(0.001)``).
 
     Raises
     ------
@@ -75,23 +77,23 @@ def default_prior(kind: str) -> Prior:
         return HalfCauchy(25.0)
     if kind == KIND_SHAPE:
         return Exponential(0.001)
-    if kind == KIND_DISPERSION:
-        return Gamma(0.01, 0.01)
+    if kind == KIND_COR:
+        return LKJ(1.0)
     raise MMSpecError(f"unknown parameter kind {kind!r}; expected one of {', '.join(KINDS)}.")
 
 
 def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
     """Raise :class:`MMSpecError` if ``prior`` cannot be used for a parameter of ``kind``.
 
-    Coefficients are integrated out exactly as Gaussians, so they admit only
-    :class:`Normal` or :class:`Fixed`.  SDs and the Weibull shape need a prior on
-    ``[0, inf)`` (a :class:`Fixed` value must be positive).  Weight parameters admit any
-    prior.
+    Coefficients and weight parameters admit any prior (a coefficient with a
+    :class:`Normal` prior is integrated out with the latent effects, with another prior it
+    is sampled with the hyperparameters).  SDs and the Weibull shape need a prior on
+    ``[0, inf)`` (a :class:`Fixed` value must be positive).
 
     Parameters
     ----------
     prior : Prior
-    kind : {"coef", "weight", "sd", "shape", "dispersion"}
+    kind : {"coef", "weight", "fn", "sd", "shape", "cor"}
     name : str
         The parameter's name (for the message).
     source : str
@@ -107,15 +109,10 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
             f"parameter {name!r} has unknown kind {kind!r}; expected one of {', '.join(KINDS)}."
         )
     where = f"prior {prior} from {source} for {_KIND_LABEL[kind]} {name!r}"
-    if kind == KIND_COEF:
-        if not isinstance(prior, (Normal, Fixed)):
-            raise MMSpecError(
-                f"{where}: coefficients are integrated out exactly as Gaussians, so only "
-                "Normal(mu, sd) or Fixed(value) priors are possible (JAGS: dnorm(mu, tau) or "
-                "'<- value')."
-            )
+    if kind in (KIND_COEF, KIND_WEIGHT, KIND_FN):
         return
-    if kind in (KIND_WEIGHT, KIND_FN):
+    if kind == KIND_COR:
+        _check_correlation(prior, where)
         return
     # standard deviations and the Weibull shape: strictly positive parameters
     if isinstance(prior, Fixed):
@@ -140,3 +137,18 @@ def check_prior_kind(prior: Prior, kind: str, name: str, source: str) -> None:
         f"{where}: a {_KIND_LABEL[kind]} must be positive but this prior puts mass on "
         f"negative values; {hint}."
     )
+
+
+def _check_correlation(prior: Prior, where: str) -> None:
+    """A correlation needs a prior inside [-1, 1]: LKJ(eta), Uniform(lo, hi) with
+    -1 <= lo < hi <= 1, or a fixed value strictly between -1 and 1."""
+    if isinstance(prior, Fixed):
+        if not -1.0 < prior.value < 1.0:
+            raise MMSpecError(f"{where}: a fixed correlation must lie strictly in (-1, 1).")
+        return
+    lower, upper = prior.bounds()
+    if lower < -1.0 or upper > 1.0:
+        raise MMSpecError(
+            f"{where}: a correlation lies in [-1, 1] but this prior puts mass outside it; use "
+            "lkj(eta) (mmreg.prior('lkj(2)', class_='cor')) or uniform(lo, hi) within [-1, 1]."
+        )

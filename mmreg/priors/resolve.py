@@ -67,7 +67,7 @@ def resolve_priors(
     MMSpecError
         A pattern or bml name that matches no parameter (bml silently ignores these), a
         value that is not a :class:`Prior`, an unparsable JAGS string or unknown
-        distribution, a non-normal prior on a coefficient, or a prior whose support does not
+        distribution, or a prior whose support does not
         fit the parameter (e.g. ``Normal`` on a standard deviation).  The message quotes the
         offending pattern or string.
     """

@@ -76,9 +76,11 @@ def inference_data(
     coords: dict = {}
     dims: dict = {}
     if posterior is None:
-        names = list(design.coef_names) + list(space.names)
+        names = list(design.coef_names) + list(space.names[: space.n_listed])
         nat = np.array([space.natural_all(u) for u in flat_u]).reshape(C, D, -1)
-        vals = np.concatenate([Z[..., : lat.P], nat], axis=-1)
+        beta = Z[..., : lat.P].copy()
+        beta[..., lat.sampled] = nat[..., space.coef_slice]  # sampled with ψ: their draws
+        vals = np.concatenate([beta, nat[..., : space.n_listed]], axis=-1)
         posterior = {n: vals[..., j] for j, n in enumerate(names)}
         posterior.update(extra_params(model.bound_family.family, names, vals))
     posterior = dict(posterior)

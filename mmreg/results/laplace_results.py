@@ -40,16 +40,22 @@ class LaplaceResults(MMResults):
         P = lat.P
         u = raw.u
         hyp_all = space.natural_all(u)
-        names = list(model.design.coef_names) + list(space.names)
-        values = np.concatenate([raw.mode.z[:P], hyp_all])
-        free_idx = space.free_index
-        G = space.dnatural(u)
+        # coefficients sampled with ψ are listed (and their covariance kept) as coefficients:
+        # their pinned latent coordinate carries the ψ uncertainty through dẑ/dψ
+        n_h = space.n_listed
+        names = list(model.design.coef_names) + list(space.names[:n_h])
+        beta = raw.mode.z[:P].copy()
+        beta[lat.sampled] = hyp_all[space.coef_slice]
+        values = np.concatenate([beta, hyp_all[:n_h]])
+        listed = space.free_index < n_h
+        free_idx = space.free_index[listed]
+        G = space.dnatural(u)[listed]
         k = len(names)
         cov = np.zeros((k, k))
         cov[:P, :P] = raw.cov_coef
         fi = P + free_idx
-        cov[np.ix_(fi, fi)] = (G[:, None] * raw.cov_u) * G[None, :]
-        cov[:P, fi] = raw.cross[:P] * G[None, :]
+        cov[np.ix_(fi, fi)] = (G[:, None] * raw.cov_u[np.ix_(listed, listed)]) * G[None, :]
+        cov[:P, fi] = raw.cross[:P][:, listed] * G[None, :]
         cov[fi, :P] = cov[:P, fi].T
         fam = model.bound_family.family  # derived parameters (sigma = 1/shape): delta method
         at = [names.index(n) for n in fam.hyper_names]
@@ -109,12 +115,13 @@ class LaplaceResults(MMResults):
     AUTO_PROFILE_SE = 0.5
 
     def _profiled(self, sd_method: str) -> list[str]:
-        """Random-effect SDs that get a profile interval under ``sd_method``."""
+        """Random-effect SDs (and correlations of ``cor = TRUE`` pairs, as skewed and
+        boundary-prone) that get a profile interval under ``sd_method``."""
         space = self.model.space
         sds = [
             n
             for n, j in self._free_pos.items()
-            if n.startswith("sigma.") and np.isfinite(space.lower[j])
+            if n.startswith(("sigma.", "cor.")) and np.isfinite(space.lower[j])
         ]
         if sd_method == "wald":
             return []
@@ -309,7 +316,9 @@ class LaplaceResults(MMResults):
         >>> res.df_model  # 3 coefficients, 2 random-effect SDs and the residual SD
         6
         """
-        return len(self.model.design.coef_names) - len(self.model.fixed_coef) + self.model.space.dim
+        model = self.model
+        sampled = model.space.n_coef  # counted among the coefficients already
+        return len(model.design.coef_names) - len(model.fixed_coef) + model.space.dim - sampled
 
     @property
     def aic(self) -> float:

@@ -52,8 +52,10 @@ class MCMCResults(MCMCOutputs, MMResults):
         C, S, W, _ = raw.u.shape
         flat_u = raw.u.reshape(-1, space.dim)
         hyp = np.array([space.natural_all(u) for u in flat_u]).reshape(C, S, W, -1)
-        vals = np.concatenate([raw.z[..., : lat.P], hyp], axis=-1)
-        names = list(model.design.coef_names) + list(space.names)
+        beta = raw.z[..., : lat.P].copy()
+        beta[..., lat.sampled] = hyp[..., space.coef_slice]  # sampled with ψ: their draws
+        vals = np.concatenate([beta, hyp[..., : space.n_listed]], axis=-1)
+        names = list(model.design.coef_names) + list(space.names[: space.n_listed])
         fam = model.bound_family.family  # derived parameters (Weibull sigma = 1/shape)
         if fam.derived_names:
             vals = np.concatenate([vals, fam.derived_params(hyp[..., space.phi_slice])], -1)

@@ -6,6 +6,15 @@ draw; with ``c = TRUE`` and equal weights this is σ²_mm · mean(1/n_i)), an hm
 and the outcome level the family's residual variance on the latent scale (Gaussian σ²,
 binomial and clogit π²/3, Weibull π²/(6·shape²), Cox none).  ICC = component / total.
 
+Random slopes are averaged over the groups of the data: an hm() slope of x adds
+σ²_x · mean_i x_i², an mm() slope σ²_x · mean_i Σ_k w_ik² x_ik².  A correlated intercept and
+slope (``re(1 + x, cor = TRUE)``) add the covariance term as a component of its own,
+``cov.<block>.<x>`` = 2 ρ σ_a σ_x · mean_i x_i (hm) or 2 ρ σ_a σ_x · mean_i Σ_k w_ik² x_ik
+(mm), so that the three rows add up to the variance of the unit's contribution
+σ_a² + 2ρσ_aσ_x x + σ_x² x² averaged over the groups as observed (not at x = 0 nor at the
+mean of x).  That term is negative when ρ < 0 (its "ICC" then too); a centred x makes it
+vanish on average.
+
 ``convention="bml"`` reproduces bml 0.9.0, which plugs in the posterior-mean weights
 instead of each draw's weights (biased when weights are estimated) and, for the Weibull
 family, uses its ``sigma = 1/shape`` squared as the residual variance (bml's ``varDecomp``
@@ -33,6 +42,14 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
     d = model.design
     out: dict[str, float] = {}
     sd = dict(zip(d.sd_names, hyper.sd, strict=True))
+    cor = dict(zip(d.cor_names, np.asarray(hyper.cor), strict=True))
+
+    def cov(parent: str, sl, mean_x: float) -> None:  # the covariance term of a cor pair
+        if sl.correlated:
+            rho = cor[f"cor.{sl.label}"]
+            s_ab = sd[f"sigma.{parent}"] * sd[f"sigma.{sl.label}"]
+            out[f"cov.{sl.label}"] = 2.0 * rho * s_ab * mean_x
+
     for k, b in enumerate(d.mm):
         if not b.random_blocks:
             continue
@@ -44,11 +61,14 @@ def components(model, hyper, weights=None, convention: str = "mmreg") -> dict[st
         for sl in b.slopes:  # Σ_k w² x² per group: the variance the member slopes add
             sx = np.bincount(b.group, weights=(w * sl.re_values) ** 2, minlength=d.nobs)
             out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sx[present]))
+            sw = np.bincount(b.group, weights=w**2 * sl.re_values, minlength=d.nobs)
+            cov(b.label, sl, float(np.mean(sw[present])))
     for h in d.hm:
         if h.re_state is not None:
             out[h.label] = sd[f"sigma.{h.label}"] ** 2
         for sl in h.slopes:  # a random slope adds σ² x² to group i's variance
             out[sl.label] = sd[f"sigma.{sl.label}"] ** 2 * float(np.mean(sl.re_values**2))
+            cov(h.label, sl, float(np.mean(sl.re_values)))
     if convention == "bml":
         resid = model.bound_family.family.bml_residual_variance(model.bound_family, hyper.phi)
     else:

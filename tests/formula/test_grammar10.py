@@ -311,7 +311,6 @@ def test_parse_10_block():
     ("tail", "needles"),
     [
         (", fn = fn(w ~ 1/n), w = w(~ 1/n))", ["fn(w ~ ..., c = ...)", "w = w(~ ..., scale"]),
-        (", RE = re(1, cor = TRUE))", ["correlated member random effects are not available yet"]),
         (", RE = re(1 + I(x)))", ["is not a column name", "re(1 + x)"]),
         (", RE = re(1, ar = 2 * year))", ["ar must be TRUE/FALSE", "re(1, ar = year)"]),
         (", RE = re(1, ar = year), ar = TRUE)", ["sets ar twice"]),

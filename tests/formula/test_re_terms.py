@@ -48,9 +48,9 @@ def test_bad_re_terms_are_named_errors(re):
         parse_formula(_formula(hm_re=re))
 
 
-def test_mm_correlated_effects_are_refused_with_the_issue():
-    with pytest.raises(MMSpecError, match="cor = TRUE"):
-        parse_formula(_formula(mm_re="re(1 + finance, cor = TRUE)"))
+def test_mm_correlated_effects_fill_re_cor():
+    mm = parse_formula(_formula(mm_re="re(1 + finance, cor = TRUE)")).mm[0]
+    assert (mm.re_intercept, mm.re_slopes, mm.re_cor) == (True, ("finance",), True)
 
 
 def _helper():

@@ -111,7 +111,8 @@ def test_slope_without_fixed_effect_warns():
         slope_model(f, df)
 
 
-def test_correlated_slopes_are_refused_for_now():
+def test_several_correlated_slopes_are_refused():
+    # one correlated slope (2x2) works: tests/inference/test_correlated.py
     df = mmreg.datasets.simulate_coalitions(n_groups=200, n_members=60, n_countries=10, seed=1)
-    with pytest.raises(MMSpecError, match="cor = TRUE"):
-        slope_model(df.attrs["formula"], df, cor=True)
+    with pytest.raises(MMSpecError, match="only one correlated slope"):
+        slope_model(df.attrs["formula"], df, slopes=("majority", "mwc"), cor=True)

@@ -187,8 +187,9 @@ def test_names_without_bml_name_keep_defaults_and_accept_dict_priors():
         ({"sigma*": Normal(0, 2)}, "'sigma*'", "use HalfNormal(2)"),
         ({"sigma.mm1": Uniform(-1, 10)}, "'sigma.mm1'", "use Uniform(0, 10)"),
         ({"sigma": Fixed(0.0)}, "'sigma'", "must be positive"),
-        ({"majority": StudentT(0, 1, 3)}, "'majority'", "integrated out exactly as Gaussians"),
-        ({"mm1.*": Uniform(-5, 5)}, "'mm1.*'", "only Normal(mu, sd) or Fixed(value)"),
+        # non-normal priors on coefficients are sampled (#15); one on a coefficient that
+        # does not exist is the unmatched-prior error
+        ({"majoriti": StudentT(0, 1, 3)}, "'majoriti'", "matches no parameter"),
         (["b.w.2 ~ dnorm(0, 1)"], "'b.w.2 ~ dnorm(0, 1)'", "b.w.1[1] (mm1.w.b0)"),
         (["b.w.1[3] <- 1"], "'b.w.1[3] <- 1'", "b.w.1 has 2 parameter(s)"),
         (["tau.mm ~ dscaled.gamma(25, 1)"], "'tau.mm ~ dscaled.gamma(25, 1)'", "block number"),
@@ -196,7 +197,7 @@ def test_names_without_bml_name_keep_defaults_and_accept_dict_priors():
         (["lambda0 ~ dgamma(0.001, 0.1)"], "'lambda0 ~ dgamma(0.001, 0.1)'", "matches no"),
         (["b.w.1 dnorm(0, 1)"], "'b.w.1 dnorm(0, 1)'", "cannot parse"),
         (["sigma ~ dhalfcauchy(25)"], "'sigma ~ dhalfcauchy(25)'", "unknown distribution"),
-        (["b[2] ~ dt(0, 1, 3)"], "'b[2] ~ dt(0, 1, 3)'", "only Normal(mu, sd) or Fixed"),
+        (["b[9] ~ dt(0, 1, 3)"], "'b[9] ~ dt(0, 1, 3)'", "index [9] does not exist"),
         (["sigma.hm.1 ~ dnorm(0, 1)"], "'sigma.hm.1 ~ dnorm(0, 1)'", "HalfNormal(1)"),
         ("tau ~ dunif(0, 100)", "'tau ~ dunif(0, 100)'", "a prior on a precision tau must"),
         ([Normal(0, 1)], "Normal(mu=0.0, sd=1.0)", "is not a string"),
