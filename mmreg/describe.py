@@ -112,7 +112,7 @@ def describe_model(model: MMModel) -> str:
         if shapes:
             out.append("  aggregation parameters: " + ", ".join(shapes))
         out.append("  coefficients: " + (", ".join(b.xnames) if b.xnames else "none"))
-        re = _re_parameters(names, b.label, b.re_state is not None, s.ar)
+        re = _re_parameters(names, b.label, b.re_state is not None, s.ar, s.ar_time)
         out.append(f"  member random effects: {re}")
     for h in d.hm:
         hs = h.spec
@@ -120,7 +120,7 @@ def describe_model(model: MMModel) -> str:
         coefs = [*h.znames, *h.fenames]
         out.append("  coefficients: " + (", ".join(coefs) if coefs else "none"))
         if h.re_state is not None:
-            re = _re_parameters(names, h.label, True, hs.ar)
+            re = _re_parameters(names, h.label, True, hs.ar, hs.ar_time)
             out.append(f"  unit random effects: {re}")
     table = prior_table(model)
     out.append("priors:")
@@ -138,7 +138,9 @@ def describe_model(model: MMModel) -> str:
     return "\n".join(out)
 
 
-def _re_parameters(names: list[str], label: str, has_re: bool, ar: bool) -> str:
+def _re_parameters(
+    names: list[str], label: str, has_re: bool, ar: bool, ar_time: str | None = None
+) -> str:
     """The SD (and slope SD / correlation) parameters of a block's random effects."""
     if not has_re:
         return "none"
@@ -147,4 +149,7 @@ def _re_parameters(names: list[str], label: str, has_re: bool, ar: bool) -> str:
         for n in names
         if n == f"sigma.{label}" or n.startswith((f"sigma.{label}.", f"cor.{label}."))
     ]
-    return ", ".join(own or [f"sigma.{label}"]) + (" (random walk)" if ar else "")
+    walk = (
+        f" (random walk over {ar_time}, steps scaled by the gaps)" if ar_time else " (random walk)"
+    )
+    return ", ".join(own or [f"sigma.{label}"]) + (walk if ar else "")

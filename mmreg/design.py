@@ -384,7 +384,7 @@ def _materialise(
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
     hm = tuple(
-        build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos)
+        build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos, tuple(xn))
         for k, b in enumerate(spec.hm, 1)
     )
     offset = offset + sum(

@@ -24,7 +24,9 @@ from mmreg.checks import (
     py,
 )
 from mmreg.design_agg import AggregatedFeature, BlockWeights
+from mmreg.design_fe import unit_effects
 from mmreg.design_slopes import SlopeBlockDesign, build_slopes
+from mmreg.design_walk import group_times, member_times, time_walk
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.aggregate import check_values, compile_aggregation
 from mmreg.formula.spec import AggSpec, HMBlock, MMBlock
@@ -57,6 +59,8 @@ class MMBlockDesign:
     #: the aggregated feature when it depends on parameters (estimated weights or shapes):
     #: then ``X`` is a NaN placeholder and the feature is computed at θ when assembling
     feature: AggregatedFeature | None = None
+    #: AR ordered by a time column: step variance Δt / mean Δt per state (None: unit steps)
+    re_step: np.ndarray | None = None
 
     @property
     def random_blocks(self) -> tuple:
@@ -109,6 +113,8 @@ class HMBlockDesign:
     re_labels: tuple = ()
     fixed_offset: np.ndarray | None = None  # Σ value * var of fix() in vars(), per group
     slopes: tuple[SlopeBlockDesign, ...] = ()  # random slopes of re(1 + x)
+    #: AR ordered by a time column: step variance Δt / mean Δt per state (None: unit steps)
+    re_step: np.ndarray | None = None
 
     @property
     def random_blocks(self) -> tuple:
@@ -275,12 +281,18 @@ def build_mm(
         X, xn = np.zeros((len(rows), 0)), []
     fixed = fixed_offset(blk.fixed, frame, where, infos)
 
-    re_state = re_prev = None
+    re_state = re_prev = re_step = None
     labels: tuple = ()
     if blk.re:
         if blk.ar:
             re_state = np.arange(len(rows))
-            re_prev = _random_walk_prev(mcode, gcode)
+            if blk.ar_time is None:  # bml 0.9: participation (group) order, unit steps
+                re_prev = _random_walk_prev(mcode, gcode)
+            else:
+                times = member_times(frame, blk.ar_time, label)
+                re_prev, re_step = time_walk(
+                    mcode, member_ids, times, blk.ar_time, label, blk.member_id
+                )
             labels = tuple(zip(member_ids[mcode], gids[gcode], strict=True))
         else:
             re_state = mcode
@@ -315,6 +327,7 @@ def build_mm(
         re_labels=labels,
         slopes=slopes,
         feature=feature,
+        re_step=re_step,
     )
 
 
@@ -328,6 +341,7 @@ def build_hm(
     has_intercept: bool,
     absorbed: bool = True,
     infos: dict | None = None,
+    main_names: tuple[str, ...] = (),
 ) -> HMBlockDesign:
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
@@ -360,14 +374,18 @@ def build_hm(
         Z, zn = np.zeros((len(gids), 0)), []
     fe = np.zeros((len(gids), 0))
     fenames: tuple[str, ...] = ()
-    re_state = re_prev = None
+    re_state = re_prev = re_step = None
     if blk.type == "FE":
-        levels = range(1 if has_intercept else 0, len(unit_ids))
-        fe = (ucode[:, None] == np.array(list(levels))[None, :]).astype(float)
-        fenames = tuple(f"{label}[{unit_labels[j]}]" for j in levels)
+        fe, fenames = unit_effects(
+            label, blk, data, gcode, gids, ucode, unit_labels, has_intercept, main_names
+        )
     elif blk.ar:
         re_state = np.arange(len(gids))
-        re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
+        if blk.ar_time is None:  # bml 0.9: participation (group) order, unit steps
+            re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
+        else:
+            times = group_times(data, blk.ar_time, label, gcode, gids)
+            re_prev, re_step = time_walk(ucode, unit_ids, times, blk.ar_time, label, blk.id)
         labels: tuple = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode
@@ -393,4 +411,5 @@ def build_hm(
         re_labels=labels if re_state is not None else (),
         fixed_offset=offset,
         slopes=slopes,
+        re_step=re_step,
     )

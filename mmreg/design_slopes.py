@@ -69,6 +69,7 @@ class SlopeBlockDesign:
     re_prev: None = None
     #: ``re(1 + x, cor = TRUE)``: correlated with the block's random intercept (2×2)
     correlated: bool = False
+    re_step: None = None
 
 
 def build_slopes(

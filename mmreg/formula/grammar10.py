@@ -33,10 +33,12 @@ __all__ = [
     "parse_agg",
     "parse_block_name",
     "parse_fe",
+    "parse_fe_terms",
     "parse_fn09",
     "parse_re",
     "parse_re_terms",
     "parse_w",
+    "re_ar_column",
 ]
 
 _NULL = "NULL"
@@ -215,47 +217,63 @@ def _check_shapes(kind: str, shapes: dict, where: str) -> None:
         )
 
 
+_BOOLS = ("TRUE", "FALSE", "T", "F", "True", "False", "true", "false")
+
+
+def _re_args(value: str, source: str) -> dict[str, str] | None:
+    """The matched arguments of ``re(x, cor, ar)`` (None when ``value`` is not ``re()``)."""
+    inner = _call(value, "re")
+    if inner is None:
+        return None
+    return rs.match_args(
+        "re",
+        rs.split_args(inner, "re", source) if inner.strip() else [],
+        ("x", "cor", "ar"),
+        source,
+    )
+
+
+def re_ar_column(value: str, label: str, source: str) -> str | None:
+    """The time column of ``re(1, ar = <column>)`` (None for ``ar = TRUE/FALSE`` or no ar).
+
+    ``ar = year`` and ``ar = "year"`` both name the column ``year``.
+    """
+    args = _re_args(value, source)
+    if args is None or "ar" not in args or args["ar"].strip() in _BOOLS:
+        return None
+    text = args["ar"].strip()
+    name = _string(text)
+    name = text if name is None else name.strip()
+    if not name.isidentifier():
+        raise MMSpecError(
+            f"re(..., ar = {rs.shorten(text, 20)}) in {label}() of the term "
+            f"{rs.shorten(source)!r}: ar must be TRUE/FALSE (participation order) or the name "
+            "of a numeric time column, e.g. re(1, ar = year)."
+        )
+    return name
+
+
 def parse_re(value: str, label: str, source: str) -> tuple[bool, bool]:
     """``RE = TRUE/FALSE`` or ``re(...)`` / ``re(1, ar = TRUE)`` -> (random effects, ar).
 
-    The terms of ``re()`` (random slopes, ``cor``) are read by :func:`parse_re_terms`.
+    ``re(1, ar = year)`` is a random walk too (ar True; :func:`re_ar_column` gives the
+    column).  The terms of ``re()`` (random slopes, ``cor``) are read by
+    :func:`parse_re_terms`.
     """
-    inner = _call(value, "re")
-    if inner is None:
+    args = _re_args(value, source)
+    if args is None:
         return rs.parse_bool(value, "RE", label, source), False
-    args = rs.match_args(
-        "re",
-        rs.split_args(inner, "re", source) if inner.strip() else [],
-        ("x", "cor", "ar"),
-        source,
-    )
     ar = args.get("ar", "FALSE").strip()
-    if ar not in ("TRUE", "FALSE", "T", "F", "True", "False", "true", "false"):
-        raise MMSpecError(
-            f"re(1, ar = {ar}) in {label}() of the term {rs.shorten(source)!r}: a "
-            f"random walk ordered by a column is not available yet (issue #15). "
-            "Use ar = TRUE (participation order)."
-        )
     intercept, slopes, _ = parse_re_terms(value, label, source)
+    if ar not in _BOOLS:
+        re_ar_column(value, label, source)  # checks the column name
+        return bool(intercept or slopes), True
     return bool(intercept or slopes), rs.parse_bool(ar, "ar", "re", source)
 
 
-def parse_re_terms(value: str, label: str, source: str) -> tuple[bool, tuple[str, ...], bool]:
-    """Terms of ``re(1 + x + z, cor = FALSE)`` -> (intercept, slope columns, cor).
-
-    ``re(0 + x)`` and ``re(x - 1)`` drop the intercept; ``RE = TRUE`` is ``re(1)``.
-    """
-    inner = _call(value, "re")
-    if inner is None:
-        return True, (), False
-    args = rs.match_args(
-        "re",
-        rs.split_args(inner, "re", source) if inner.strip() else [],
-        ("x", "cor", "ar"),
-        source,
-    )
-    text = "".join(args.get("x", "1").split()).lstrip("~")
-    cor = rs.parse_bool(args["cor"], "cor", "re", source) if "cor" in args else False
+def _terms(text: str, call: str, label: str, source: str) -> tuple[bool, tuple[str, ...]]:
+    """``1 + x + z``, ``0 + x``, ``x - 1`` of ``re()`` / ``fe()`` -> (intercept, columns)."""
+    fname = call.split("(", 1)[0]
     intercept, slopes = True, []
     for k, term in enumerate(text.replace("-", "+-").split("+")):
         if term in ("", "1") and (term or k == 0):
@@ -266,35 +284,66 @@ def parse_re_terms(value: str, label: str, source: str) -> tuple[bool, tuple[str
             slopes.append(term)
         else:
             raise MMSpecError(
-                f"re({rs.shorten(inner, 30)}) in {label}() of the term {rs.shorten(source)!r}: "
-                f"{term!r} is not a column name; write re(1 + x) (random intercept and slope of "
-                "the column x), re(0 + x) (slope only) or re(1)."
+                f"{call} in {label}() of the term {rs.shorten(source)!r}: {term!r} is not a "
+                f"column name; write {fname}(1 + x) (intercept and slope of the column x), "
+                f"{fname}(0 + x) (slope only) or {fname}(1)."
             )
     if not intercept and not slopes:
         raise MMSpecError(
-            f"re({rs.shorten(inner, 30)}) in {label}() of the term "
-            f"{rs.shorten(source)!r} has no random effect; write re(1) or "
-            "re(1 + x)."
+            f"{call} in {label}() of the term {rs.shorten(source)!r} has no "
+            f"{'random' if fname == 're' else 'fixed'} effect; write {fname}(1) or "
+            f"{fname}(1 + x)."
         )
-    return intercept, tuple(slopes), cor
+    return intercept, tuple(slopes)
+
+
+def parse_re_terms(value: str, label: str, source: str) -> tuple[bool, tuple[str, ...], bool]:
+    """Terms of ``re(1 + x + z, cor = FALSE)`` -> (intercept, slope columns, cor).
+
+    ``re(0 + x)`` and ``re(x - 1)`` drop the intercept; ``RE = TRUE`` is ``re(1)``.
+    """
+    args = _re_args(value, source)
+    if args is None:
+        return True, (), False
+    text = "".join(args.get("x", "1").split()).lstrip("~")
+    cor = rs.parse_bool(args["cor"], "cor", "re", source) if "cor" in args else False
+    inner = _call(value, "re") or ""
+    intercept, slopes = _terms(text, f"re({rs.shorten(inner, 30)})", label, source)
+    return intercept, slopes, cor
+
+
+def _fe_args(value: str, source: str) -> dict[str, str] | None:
+    inner = _call(value, "fe")
+    if inner is None:
+        return None
+    return rs.match_args(
+        "fe", rs.split_args(inner, "fe", source) if inner.strip() else [], ("x", "showFE"), source
+    )
 
 
 def parse_fe(value: str, source: str) -> tuple[bool, bool]:
-    """``FE = fe(1)`` / ``fe(1, showFE = TRUE)`` / ``FE = TRUE`` -> (fixed effects, showFE)."""
-    inner = _call(value, "fe")
-    if inner is None:
+    """``FE = fe(1)`` / ``fe(1 + x, showFE = TRUE)`` / ``FE = TRUE`` -> (fixed effects,
+    showFE).  The terms of ``fe()`` (unit-specific slopes) are read by
+    :func:`parse_fe_terms`."""
+    args = _fe_args(value, source)
+    if args is None:
         return rs.parse_bool(value, "FE", "hm", source), False
-    args = rs.match_args(
-        "fe", rs.split_args(inner, "fe", source) if inner.strip() else [], ("x", "showFE"), source
-    )
-    if "".join(args.get("x", "1").split()) != "1":
-        raise MMSpecError(
-            f"fe({rs.shorten(inner, 30)}) in hm() of the term "
-            f"{rs.shorten(source)!r}: unit-specific slopes are not available yet "
-            "(issue #15). Use fe(1)."
-        )
+    parse_fe_terms(value, source)  # checks the terms
     show = rs.parse_bool(args["showFE"], "showFE", "fe", source) if "showFE" in args else False
     return True, show
+
+
+def parse_fe_terms(value: str, source: str) -> tuple[bool, tuple[str, ...]]:
+    """Terms of ``fe(1 + x + z)`` -> (unit dummies, columns with unit-specific slopes).
+
+    ``FE = TRUE`` is ``fe(1)``; ``fe(0 + x)`` keeps the slopes without unit dummies.
+    """
+    args = _fe_args(value, source)
+    if args is None:
+        return True, ()
+    text = "".join(args.get("x", "1").split()).lstrip("~")
+    inner = _call(value, "fe") or ""
+    return _terms(text, f"fe({rs.shorten(inner, 30)})", "hm", source)
 
 
 def parse_block_name(value: str, source: str) -> str:

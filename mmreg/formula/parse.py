@@ -234,6 +234,7 @@ def _mm(inner: str, source: str) -> MMBlock:
             f"{_at('mm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); keep one."
         )
     ar = ar10 or _flag(args, "ar", "mm", source, False)
+    ar_time = g10.re_ar_column(args["RE"], "mm", source) if "RE" in args else None
     if not given and not re_:
         raise MMSpecError(
             f"{_at('mm', source)} has neither vars() nor random effects, so it has no effect. Set "
@@ -258,6 +259,7 @@ def _mm(inner: str, source: str) -> MMBlock:
         re_slopes=slopes,
         re_intercept=intercept,
         re_cor=cor,
+        ar_time=ar_time,
     )
 
 
@@ -281,12 +283,21 @@ def _hm(inner: str, source: str) -> HMBlock:
         )
     show, ar = _flag(args, "showFE", "hm", source, False), _flag(args, "ar", "hm", source, False)
     slopes: tuple[str, ...] = ()
-    intercept, cor = True, False
+    intercept, cor, ar_time = True, False, None
     if "RE" in args:
-        ar = ar or g10.parse_re(args["RE"], "hm", source)[1]
+        ar10 = g10.parse_re(args["RE"], "hm", source)[1]
+        if ar10 and "ar" in args:
+            raise MMSpecError(
+                f"{_at('hm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); keep one."
+            )
+        ar = ar or ar10
         intercept, slopes, cor = g10.parse_re_terms(args["RE"], "hm", source)
-    if "FE" in args and g10.parse_fe(args["FE"], source)[1]:
-        show = True
+        ar_time = g10.re_ar_column(args["RE"], "hm", source)
+    fe_slopes: tuple[str, ...] = ()
+    fe_intercept = True
+    if "FE" in args:
+        show = show or g10.parse_fe(args["FE"], source)[1]
+        fe_intercept, fe_slopes = g10.parse_fe_terms(args["FE"], source)
     if ar and typ.upper() == "FE":
         raise MMSpecError(
             f"'ar = TRUE' in {_at('hm', source)} needs random effects to evolve. Use "
@@ -304,6 +315,9 @@ def _hm(inner: str, source: str) -> HMBlock:
         re_slopes=slopes,
         re_intercept=intercept,
         re_cor=cor,
+        ar_time=ar_time,
+        fe_slopes=fe_slopes,
+        fe_intercept=fe_intercept,
     )
 
 

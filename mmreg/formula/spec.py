@@ -117,6 +117,10 @@ class MMBlock:
         The member random intercept when ``re`` is set (False for ``re(0 + x)``).
     re_cor : bool
         ``re(1 + x, cor = TRUE)``: correlated member intercept and slope.
+    ar_time : str or None
+        ``re(1, ar = <column>)``: the member-level column that orders a member's successive
+        groups and scales the random walk's steps by their gaps (``ar`` is then True);
+        ``None`` for bml 0.9's ``ar = TRUE`` (participation order, unit steps).
     """
 
     member_id: str
@@ -132,6 +136,7 @@ class MMBlock:
     re_slopes: tuple[str, ...] = ()
     re_intercept: bool = True
     re_cor: bool = False
+    ar_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,13 @@ class HMBlock:
         The random intercept of ``type = "RE"`` (False for ``re(0 + x)``).
     re_cor : bool
         ``re(1 + x, cor = TRUE)``: correlated intercept and slope.
+    ar_time : str or None
+        ``re(1, ar = <column>)``: the group-level column that orders a unit's successive
+        groups and scales the random walk's steps by their gaps (``ar`` is then True).
+    fe_slopes : tuple of str
+        ``FE = fe(1 + x)``: group-level columns with a slope per unit (no pooling).
+    fe_intercept : bool
+        The unit dummies of ``type = "FE"`` (False for ``fe(0 + x)``: unit slopes only).
     """
 
     id: str
@@ -170,6 +182,9 @@ class HMBlock:
     re_slopes: tuple[str, ...] = ()
     re_intercept: bool = True
     re_cor: bool = False
+    ar_time: str | None = None
+    fe_slopes: tuple[str, ...] = ()
+    fe_intercept: bool = True
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def _design_arrays(model):
         yield d.outcome[key]
     for b in d.mm:
         yield from (b.group, b.member, b.X, b.fixed_offset)
-        yield from (a for a in (b.re_state, b.re_prev) if a is not None)
+        yield from (a for a in (b.re_state, b.re_prev, b.re_step) if a is not None)
         for sl in b.slopes:
             yield from (sl.re_state, sl.re_values)
         # the weight function's columns (and n) enter the model only through the weights:
@@ -37,7 +37,7 @@ def _design_arrays(model):
                 yield b.weights(theta, derivative=False)[0]
     for h in d.hm:
         yield from (h.unit, h.Z, h.fe)
-        yield from (a for a in (h.re_state, h.re_prev, h.fixed_offset) if a is not None)
+        yield from (a for a in (h.re_state, h.re_prev, h.fixed_offset, h.re_step) if a is not None)
         for sl in h.slopes:
             yield from (sl.re_state, sl.re_values)
 

@@ -27,6 +27,7 @@ from mmreg.inference.factors import LatentFactor
 from mmreg.inference.interactions import blocks_in, fill_products, product_derivative
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.pattern import SparsePattern
+from mmreg.inference.randomwalk import rw_logdet, rw_precision
 
 __all__ = ["Hyper", "LatentModel", "Mode"]
 
@@ -59,17 +60,6 @@ class Mode:
     log_prior_z: float  # log N(ẑ; m, Q⁻¹)
     converged: bool
     iterations: int
-
-
-def _rw_precision(prev: np.ndarray) -> sp.csr_matrix:
-    """Precision (σ = 1) of a random walk: u_first ~ N(0,1), u_t − u_prev ~ N(0,1)."""
-    m = len(prev)
-    has = prev >= 0
-    rows = np.concatenate([np.arange(m), np.flatnonzero(has)])
-    cols = np.concatenate([np.arange(m), prev[has]])
-    vals = np.concatenate([np.ones(m), -np.ones(int(has.sum()))])
-    diff = sp.csr_matrix((vals, (rows, cols)), shape=(m, m))
-    return (diff.T @ diff).tocsr()
 
 
 class LatentModel:
@@ -169,8 +159,12 @@ class LatentModel:
         start = self.P
         for blk, size in zip(blocks, self.re_sizes, strict=True):
             self.re_slices.append(slice(start, start + size))
-            self.re_K.append(None if blk.re_prev is None else _rw_precision(blk.re_prev))
+            self.re_K.append(
+                None if blk.re_prev is None else rw_precision(blk.re_prev, blk.re_step)
+            )
             start += size
+        #: Σ log det of the unit-SD structure matrices (0 unless a walk has scaled steps)
+        self._logdet_K = sum(rw_logdet(blk.re_prev, blk.re_step) for blk in blocks)
         #: ``re(1 + x, cor = TRUE)`` pairs (none: every block independent) and their prior
         #: multipliers (:mod:`mmreg.inference.correlated`)
         self.cor = CorrelatedPairs(design.cor_pairs, self.re_slices)
@@ -379,9 +373,9 @@ class LatentModel:
         return m
 
     def _logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
-        out = float(np.sum(np.log(self.coef_prec)))
+        out = float(np.sum(np.log(self.coef_prec))) + self._logdet_K
         for s, size in zip(sd, self.re_sizes, strict=True):
-            out -= 2.0 * size * np.log(s)  # random-walk precision has unit determinant
+            out -= 2.0 * size * np.log(s)  # Q_b = K_b / s²
         if self.cor:
             out += self.cor.logdet_correction(cor)
         return out

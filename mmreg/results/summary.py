@@ -132,7 +132,8 @@ def _header(res) -> dict[str, str]:
         "No. groups:": str(m.nobs),
     }
     for b in d.mm:
-        re = " + RE" + (" (AR)" if b.spec.ar else "") if b.spec.re else ""
+        ar = f" (AR over {b.spec.ar_time})" if b.spec.ar_time else " (AR)"
+        re = " + RE" + (ar if b.spec.ar else "") if b.spec.re else ""
         info[f"{b.label} members:"] = f"{len(b.member_ids)} ({b.spec.member_id}){re}"
         info[f"{b.label} weights:"] = f"w ~ {b.spec.fn.expr}, c = {b.spec.fn.normalize}"
     for h in d.hm:

@@ -312,7 +312,8 @@ def test_parse_10_block():
     [
         (", fn = fn(w ~ 1/n), w = w(~ 1/n))", ["fn(w ~ ..., c = ...)", "w = w(~ ..., scale"]),
         (", RE = re(1 + I(x)))", ["is not a column name", "re(1 + x)"]),
-        (", RE = re(1, ar = year))", ["not available yet (issue #15)"]),
+        (", RE = re(1, ar = 2 * year))", ["ar must be TRUE/FALSE", "re(1, ar = year)"]),
+        (", RE = re(1, ar = year), ar = TRUE)", ["sets ar twice"]),
         (', fn = fn("mean"))', ["unknown aggregation type", "'sum'", "fn(~ E(...))"]),
         (', fn = fn("vra"))', ["unknown aggregation type", 'Did you mean "var"']),
         (', fn = fn("var", moment = 1))', ["'moment'", ">= 2"]),
@@ -343,8 +344,27 @@ def test_hm_mixed_type_spellings():
         parse_formula('y ~ hm(id = id(c), type = "RE", RE = TRUE)')
     with pytest.raises(MMSpecError, match="exactly one of random effects"):
         parse_formula("y ~ hm(id = id(c), RE = FALSE)")
-    with pytest.raises(MMSpecError, match="unit-specific slopes"):
-        parse_formula("y ~ hm(id = id(c), FE = fe(1 + x))")
+    with pytest.raises(MMSpecError, match=r"fe\(1 \+ I\(x\)\).*not a column name"):
+        parse_formula("y ~ hm(id = id(c), FE = fe(1 + I(x)))")
+    with pytest.raises(MMSpecError, match=r"fe\(0\).*has no fixed effect"):
+        parse_formula("y ~ hm(id = id(c), FE = fe(0))")
+    with pytest.raises(MMSpecError, match="sets ar twice"):
+        parse_formula("y ~ hm(id = id(c), RE = re(1, ar = t), ar = TRUE)")
+
+
+def test_parse_ar_column_and_fe_slopes():
+    b = parse_formula(MM + ", RE = re(1, ar = year))").mm[0]
+    assert (b.re, b.ar, b.ar_time) == (True, True, "year")
+    assert parse_formula(MM + ', RE = re(1, ar = "year"))').mm[0].ar_time == "year"
+    assert parse_formula(MM + ", RE = re(1, ar = TRUE))").mm[0].ar_time is None
+    h = parse_formula("y ~ hm(id = id(c), RE = re(1, ar = t))").hm[0]
+    assert (h.type, h.ar, h.ar_time) == ("RE", True, "t")
+    h = parse_formula("y ~ x + hm(id = id(c), FE = fe(1 + x + z, showFE = TRUE))").hm[0]
+    assert (h.type, h.show_fe, h.fe_intercept, h.fe_slopes) == ("FE", True, True, ("x", "z"))
+    h = parse_formula("y ~ hm(id = id(c), FE = fe(0 + x))").hm[0]
+    assert (h.type, h.fe_intercept, h.fe_slopes) == ("FE", False, ("x",))
+    h = parse_formula("y ~ hm(id = id(c), FE = fe(1))").hm[0]
+    assert (h.fe_intercept, h.fe_slopes) == (True, ())
 
 
 # ------------------------------------------------------------------ named blocks
