@@ -227,8 +227,10 @@ _NS = {name: getattr(np, name) for name in _FUNS if name != "ceiling"} | {
     "ceil": np.ceil,
     "F": np.float64,
     "NOT": lambda a: np.float64(np.nan) if np.isnan(a) else np.float64(a == 0),
-    "AND": lambda a, b: 0.0 if (a == 0 or b == 0) else _nan_or(a, b, 1.0),
-    "OR": lambda a, b: 1.0 if (a != 0 and a == a) or (b != 0 and b == b) else _nan_or(a, b, 0),
+    "AND": lambda a, b: np.float64(0.0) if (a == 0 or b == 0) else _nan_or(a, b, 1.0),
+    "OR": lambda a, b: (
+        np.float64(1.0) if (a != 0 and a == a) or (b != 0 and b == b) else _nan_or(a, b, 0)
+    ),
     "IFELSE": lambda c, a, b: np.float64(np.nan) if np.isnan(c) else (a if c != 0 else b),
     "EQ": lambda a, b: _nan_or(a, b, a == b),
     "NE": lambda a, b: _nan_or(a, b, a != b),
