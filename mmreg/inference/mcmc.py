@@ -114,6 +114,13 @@ class LogPosterior:
             (self.posterior, self.z0, self.u0, self.J, self.K, self.seed, self.keep_z),
         )
 
+    def without_z(self) -> LogPosterior:
+        """The same log posterior without the latent draw (tuning: its states are never
+        kept, and for the Gaussian family the draw is a third of an evaluation)."""
+        if not self.keep_z:
+            return self
+        return type(self)(self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False)
+
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
         rng = np.random.default_rng(s)
@@ -168,8 +175,10 @@ def keeps_latent(model) -> bool:
 
 
 def sampler_layout(model) -> str:
-    """What the sampler stores besides the chain (part of a checkpoint's fingerprint)."""
-    return f"blobs=seed{',z' if keeps_latent(model) else ''}"
+    """What the sampler stores besides the chain (part of a checkpoint's fingerprint):
+    the seed of every evaluation, and for small models the latent draw of every kept-phase
+    evaluation (tuning stores seeds only)."""
+    return f"blobs=seed{',z(kept)' if keeps_latent(model) else ''}"
 
 
 def _bounded_step(delta: np.ndarray) -> np.ndarray:
@@ -471,6 +480,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     (mean 382) as 100 steps in one stage (0.59–0.60, 511) in 60% of the time.
     """
     tb, kb = backends if backends is not None else (emcee.backends.Backend(), None)
+    tuning = logpost.without_z()  # tuning states are never kept: no latent draws
     ends = stage_ends(tune, adapt)
     bar = _progress_bar(progress, (max(ends, default=0) + steps) * nw)
     for k, end in enumerate(ends):
@@ -482,14 +492,14 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
             if k == 0
             else adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
         )
-        st = _sampler(logpost, nw, mv, pool, tb, rng)
-        p0 = _start(logpost, u_hat, cov_u, nw, rng) if done == 0 else None
+        st = _sampler(tuning, nw, mv, pool, tb, rng)
+        p0 = _start(tuning, u_hat, cov_u, nw, rng) if done == 0 else None
         _advance(st, p0, end - done, bar, done * nw)
     if ends:
         last = tb.get_last_sample()
-        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
+        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=_kept_blobs(logpost, last))
     else:
-        state = _start(logpost, u_hat, cov_u, nw, rng)
+        state = _start(tuning, u_hat, cov_u, nw, rng)
     if len(ends) > 1:  # adapted stages: the kept phase proposes from a fit to their draws
         mv = adapted_moves(fit_points(tb.get_chain(), ends, tune))
     else:
@@ -506,6 +516,23 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     chain = sk.get_chain()[:steps]
     blobs = sk.get_blobs()[:steps]
     return chain, blobs, sk.acceptance_fraction
+
+
+def _kept_blobs(logpost: LogPosterior, last) -> np.ndarray:
+    """Blobs of the last tuning state as the kept phase stores them.
+
+    Tuning stores only the seed of each evaluation; when the kept phase also stores the
+    latent draw, the walkers' current states are evaluated again (seeded by the state, so
+    the same log-density value and the draw the kept phase would have made).
+    """
+    if not logpost.keep_z:
+        return last.blobs
+    out = np.empty(
+        len(last.coords), dtype=[("seed", np.uint64), ("z", np.float64, (logpost.latent.dim,))]
+    )
+    for i, u in enumerate(last.coords):
+        _, out["seed"][i], out["z"][i] = logpost(u)
+    return out
 
 
 def _interactive() -> bool:
