@@ -11,6 +11,7 @@ from __future__ import annotations
 import emcee
 import numpy as np
 
+from mmreg.inference.copula import CopulaIndependenceMove
 from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
 
 __all__ = ["adapted_moves", "capped", "default_moves", "fit_points", "stage_ends"]
@@ -60,15 +61,21 @@ def adapted_moves(points: np.ndarray) -> list:
     mean = points.mean(axis=0)
     cov = capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
     ind = None
-    if dim <= KDE_MAX_DIM:
-        try:
+    try:
+        if dim <= KDE_MAX_DIM:
             ind = KDEIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
-        except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
-            pass
+        elif COPULA:
+            ind = CopulaIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
+    except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
+        pass
     if ind is None:
         ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
     return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
+
+#: Beyond :data:`KDE_MAX_DIM`, propose from a Gaussian copula with kernel-density marginals
+#: (:class:`~mmreg.inference.copula.CopulaIndependenceMove`) instead of a t alone.
+COPULA = True
 
 #: Tuning runs in up to this many stages of at least :data:`MIN_STAGE` steps: the first
 #: from the Laplace fit, each later one with the proposal refitted to the draws before it.
