@@ -263,8 +263,10 @@ def fit_mcmc(
         around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
         and emcee's differential-evolution (40%) and snooker (10%) moves; for the kept
         draws, independence proposals from a kernel density estimate of the tuning draws
-        with a t tail component (90%, see :class:`~mmreg.inference.moves.KDEIndependenceMove`)
-        and differential evolution (10%).
+        with a t tail component (90%, see :class:`~mmreg.inference.moves.KDEIndependenceMove`;
+        beyond three hyperparameters a Gaussian copula with kernel-density marginals,
+        :class:`~mmreg.inference.copula.CopulaIndependenceMove`) and differential evolution
+        (10%).
     laplace : LaplaceFit, optional
         Reuse a Laplace fit for the starting values.
     start : dict or array, optional
