@@ -8,7 +8,8 @@ contention: ±20% within minutes), so two profiles taken at different times do n
 two checkouts.  This runs ``fit(method="mcmc", seed=...)`` of each coalgov model in a fresh
 process per checkout (``PYTHONPATH`` = the checkout), alternating old / new ``--reps``
 times, and prints each run's CPU seconds, its lowest bulk ESS and a hash of the draws (the
-same hash: bit-identical draws), and the ratio of the medians.  BLAS one thread.
+same hash: bit-identical draws; the path of the mmreg it imported is printed too), and the
+ratio of the medians.  BLAS one thread.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ r = m.fit(method="mcmc", draws={draws}, chains={chains}, seed={seed})
 cpu = time.process_time() - t0
 ess = r.mcmc_diag()["ess_bulk"].min()
 h = hashlib.sha1(np.ascontiguousarray(r.raw.u).tobytes()).hexdigest()[:10]
-print(json.dumps({{"cpu": cpu, "ess": float(ess), "hash": h}}))
+print(json.dumps({{"cpu": cpu, "ess": float(ess), "hash": h, "mmreg": mmreg.__file__}}))
 """
 
 
@@ -62,8 +63,10 @@ def main() -> None:
         for rep in range(args.reps):
             for label, tree in (("old", args.old), ("new", args.new)):
                 env = dict(os.environ, PYTHONPATH=tree, OPENBLAS_NUM_THREADS="1")
+                # ``python -c`` puts the working directory first on sys.path: run in the
+                # checkout itself, or every run would import the caller's mmreg
                 out = subprocess.run(
-                    [sys.executable, "-c", code], capture_output=True, text=True, env=env
+                    [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tree
                 )
                 if out.returncode != 0:
                     print(out.stderr.strip().splitlines()[-1])
