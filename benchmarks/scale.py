@@ -2,6 +2,7 @@
 
     python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
                                [--mcmc-steps 20] [--sparse cholmod|superlu] [--threads 1]
+                               [--full --cores 2]
 
 Each case runs in a fresh process (peak resident memory is the process's ``ru_maxrss``).
 Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per group, countries
@@ -11,6 +12,12 @@ Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per gr
 (default where scikit-sparse is installed) or SciPy's SuperLU; the table says which ran.
 ``--threads`` sets the BLAS threads of each case (default 1: comparable timings); the
 "factorisations" column counts factorisations of H in the Laplace fit.
+
+``--full`` also runs the full posterior at ``fit(method="mcmc", seed=1, cores=...)``'s
+defaults (4 chains × 1,000 draws, tune 60; Laplace start included) and reports its wall
+time, CPU time (this process and its worker processes), lowest bulk ESS and largest R-hat
+over the reported parameters (issue #18: 4 chains, lowest bulk ESS ≥ 400, R-hat < 1.01 in
+≤ 10 minutes at 100,000 groups with ``cores=2``).
 """
 
 from __future__ import annotations
@@ -82,6 +89,20 @@ def child(argv: list[str]) -> dict:
         "laplace s": t_fit,
         "factorisations": len(calls),
     }
+    if len(argv) > 5 and int(argv[5]) > 0:
+        import resource
+
+        def cpu() -> float:
+            r = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+            return sum(x.ru_utime + x.ru_stime for x in r)
+
+        c0, t0 = cpu(), time.perf_counter()
+        full = model.fit(method="mcmc", seed=1, cores=int(argv[5]))
+        out["full wall s"] = time.perf_counter() - t0
+        out["full CPU s"] = cpu() - c0
+        diag = full.mcmc_diag()
+        out["min bulk ESS"] = float(diag["ess_bulk"].min())
+        out["max R-hat"] = float(diag["rhat"].max())
     if steps:
         from mmreg.inference.mcmc import fit_mcmc
 
@@ -105,13 +126,22 @@ def main() -> None:
         help="factorisation of a large sparse H_rr (cholmod: if installed)",
     )
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads per case")
+    ap.add_argument("--full", action="store_true", help="also the full posterior (MCMC)")
+    ap.add_argument("--cores", type=int, default=2, help="processes of the full posterior")
     args = ap.parse_args()
     rows = []
     for case in args.models.split(","):
         for n in map(int, args.sizes.split(",")):
             row = run_child(
                 "benchmarks.scale",
-                [case, str(n), str(args.mcmc_steps), args.sparse, str(args.threads)],
+                [
+                    case,
+                    str(n),
+                    str(args.mcmc_steps),
+                    args.sparse,
+                    str(args.threads),
+                    str(args.cores if args.full else 0),
+                ],
                 threads=args.threads,
             )
             row.setdefault("case", case)

@@ -114,6 +114,13 @@ class LogPosterior:
             (self.posterior, self.z0, self.u0, self.J, self.K, self.seed, self.keep_z),
         )
 
+    def without_z(self) -> LogPosterior:
+        """The same log posterior without the latent draw (tuning: its states are never
+        kept, and for the Gaussian family the draw is a third of an evaluation)."""
+        if not self.keep_z:
+            return self
+        return type(self)(self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False)
+
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
         rng = np.random.default_rng(s)
@@ -151,9 +158,13 @@ class LogPosterior:
 MAX_EXTRAPOLATION = 2.0
 
 
-#: Largest latent dimension for which the sampler keeps every evaluation's latent draw
-#: (an emcee blob: 8 bytes × dim per walker and step) instead of recomputing the kept ones.
-KEEP_Z_MAX = 1000
+#: Largest latent dimension for which the sampler keeps every kept-phase evaluation's
+#: latent draw (an emcee blob: 8 bytes × dim per walker and kept step, as much as the
+#: output's own latent draws) instead of evaluating the kept states again afterwards.  A
+#: draw costs one sample from the factor, a second evaluation a factorisation: coalgov
+#: gaus_ar (2,109 latent effects) spent 29% of its CPU time re-evaluating kept states
+#: with the former limit of 1,000.
+KEEP_Z_MAX = 20_000
 
 
 def as_posterior(target) -> Posterior:
@@ -168,8 +179,10 @@ def keeps_latent(model) -> bool:
 
 
 def sampler_layout(model) -> str:
-    """What the sampler stores besides the chain (part of a checkpoint's fingerprint)."""
-    return f"blobs=seed{',z' if keeps_latent(model) else ''}"
+    """What the sampler stores besides the chain (part of a checkpoint's fingerprint):
+    the seed of every evaluation, and for small models the latent draw of every kept-phase
+    evaluation (tuning stores seeds only)."""
+    return f"blobs=seed{',z(kept)' if keeps_latent(model) else ''}"
 
 
 def _bounded_step(delta: np.ndarray) -> np.ndarray:
@@ -250,8 +263,10 @@ def fit_mcmc(
         around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
         and emcee's differential-evolution (40%) and snooker (10%) moves; for the kept
         draws, independence proposals from a kernel density estimate of the tuning draws
-        with a t tail component (90%, see :class:`~mmreg.inference.moves.KDEIndependenceMove`)
-        and differential evolution (10%).
+        with a t tail component (90%, see :class:`~mmreg.inference.moves.KDEIndependenceMove`;
+        beyond three hyperparameters a Gaussian copula with kernel-density marginals,
+        :class:`~mmreg.inference.copula.CopulaIndependenceMove`) and differential evolution
+        (10%).
     laplace : LaplaceFit, optional
         Reuse a Laplace fit for the starting values.
     start : dict or array, optional
@@ -471,6 +486,7 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     (mean 382) as 100 steps in one stage (0.59–0.60, 511) in 60% of the time.
     """
     tb, kb = backends if backends is not None else (emcee.backends.Backend(), None)
+    tuning = logpost.without_z()  # tuning states are never kept: no latent draws
     ends = stage_ends(tune, adapt)
     bar = _progress_bar(progress, (max(ends, default=0) + steps) * nw)
     for k, end in enumerate(ends):
@@ -482,14 +498,14 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
             if k == 0
             else adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
         )
-        st = _sampler(logpost, nw, mv, pool, tb, rng)
-        p0 = _start(logpost, u_hat, cov_u, nw, rng) if done == 0 else None
+        st = _sampler(tuning, nw, mv, pool, tb, rng)
+        p0 = _start(tuning, u_hat, cov_u, nw, rng) if done == 0 else None
         _advance(st, p0, end - done, bar, done * nw)
     if ends:
         last = tb.get_last_sample()
-        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=last.blobs)
+        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=_kept_blobs(logpost, last))
     else:
-        state = _start(logpost, u_hat, cov_u, nw, rng)
+        state = _start(tuning, u_hat, cov_u, nw, rng)
     if len(ends) > 1:  # adapted stages: the kept phase proposes from a fit to their draws
         mv = adapted_moves(fit_points(tb.get_chain(), ends, tune))
     else:
@@ -506,6 +522,23 @@ def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, 
     chain = sk.get_chain()[:steps]
     blobs = sk.get_blobs()[:steps]
     return chain, blobs, sk.acceptance_fraction
+
+
+def _kept_blobs(logpost: LogPosterior, last) -> np.ndarray:
+    """Blobs of the last tuning state as the kept phase stores them.
+
+    Tuning stores only the seed of each evaluation; when the kept phase also stores the
+    latent draw, the walkers' current states are evaluated again (seeded by the state, so
+    the same log-density value and the draw the kept phase would have made).
+    """
+    if not logpost.keep_z:
+        return last.blobs
+    out = np.empty(
+        len(last.coords), dtype=[("seed", np.uint64), ("z", np.float64, (logpost.latent.dim,))]
+    )
+    for i, u in enumerate(last.coords):
+        _, out["seed"][i], out["z"][i] = logpost(u)
+    return out
 
 
 def _interactive() -> bool:

@@ -253,17 +253,18 @@ def mcmc_memory_bytes(
     """Estimated memory of an MCMC run's stored chains and outputs, in bytes.
 
     Per chain: emcee keeps every ensemble step (tuning and kept) with the hyperparameters,
-    the log posterior and the blobs (seed, and the latent draw when it is kept); the output
-    holds per kept state the hyperparameters, the latent draw and the pointwise
-    log-likelihood.  Importance particles add ``particles * dim_z`` per evaluation.
+    the log posterior and the blobs (seed, and in the kept phase the latent draw when it is
+    kept); the output holds per kept state the hyperparameters, the latent draw and the
+    pointwise log-likelihood.  Importance particles add ``particles * dim_z`` per evaluation.
     """
     from mmreg.inference.mcmc import keeps_latent
 
     dim, zdim, n = model.space.dim, model.latent.dim, model.latent.n
     steps = -(-draws * thin // walkers)
-    per_step = walkers * (dim + 2 + (zdim if keeps_latent(model) else 0))
+    per_step = walkers * (dim + 2)  # tuning stores no latent draws
+    per_kept_step = per_step + walkers * (zdim if keeps_latent(model) else 0)
     kept = (steps // thin + 1) * walkers * (dim + zdim + n)
-    return 8.0 * (chains * ((tune + steps) * per_step + kept) + particles * zdim)
+    return 8.0 * (chains * (tune * per_step + steps * per_kept_step + kept) + particles * zdim)
 
 
 def _gb(b: float) -> str:
