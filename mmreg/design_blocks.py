@@ -24,13 +24,13 @@ from mmreg.checks import (
     py,
 )
 from mmreg.design_agg import AggregatedFeature, BlockWeights
-from mmreg.design_fe import unit_effects
+from mmreg.design_fe import member_effects, unit_effects
 from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.design_walk import group_times, member_times, time_walk
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.aggregate import check_values, compile_aggregation
 from mmreg.formula.spec import AggSpec, HMBlock, MMBlock
-from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
+from mmreg.formula.terms import block_matrix, fixed_offset, r_to_patsy, term_columns
 from mmreg.formula.weights import BoundWeights, WeightFunction, compile_weight_function
 
 __all__ = ["MMBlockDesign", "HMBlockDesign", "aggregate_feature", "build_mm", "build_hm"]
@@ -61,6 +61,8 @@ class MMBlockDesign:
     feature: AggregatedFeature | None = None
     #: AR ordered by a time column: step variance Δt / mean Δt per state (None: unit steps)
     re_step: np.ndarray | None = None
+    #: the member fixed effects of ``fe()`` among ``xnames`` (hidden unless showFE = TRUE)
+    fenames: tuple[str, ...] = ()
 
     @property
     def random_blocks(self) -> tuple:
@@ -91,7 +93,7 @@ class MMBlockDesign:
         full = f"{self.label}.{name}"
         if full in self.xnames:
             return self.X[:, self.xnames.index(full)].copy()
-        known = list(self.weights.columns) + [x.split(".", 1)[1] for x in self.xnames]
+        known = list(self.weights.columns) + [x.split(".", 1)[1] for x in self.xnames if "." in x]
         raise MMSpecError(f"{self.label} has no member covariate {name!r}; available: {known}")
 
 
@@ -139,24 +141,6 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _block_matrix(
-    rhs: str, frame: pd.DataFrame, *, reference: bool, where: str, infos: dict | None = None
-) -> tuple[np.ndarray, list[str]]:
-    """Covariates of a block (no intercept of their own).
-
-    ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
-    spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
-    (reference-level) coding, as in the main terms, instead of one dummy per level.
-    The choice made on the fitted data is kept in ``infos`` and reused for new data.
-    """
-    if infos is not None:
-        reference = infos.setdefault(("reference coding", where), reference)
-    if not reference:
-        return design_matrix(rhs, frame, intercept=False, where=where, infos=infos)
-    X, names = design_matrix(rhs, frame, intercept=True, where=where, infos=infos)
-    return X[:, 1:], names[1:]
-
-
 def aggregate_feature(
     label: str,
     agg: AggSpec,
@@ -270,15 +254,21 @@ def build_mm(
         rhs = r_to_patsy(blk.vars)
         for c in term_columns(rhs, data.columns, f"vars() of {label}"):
             no_na(frame[c], c, f"vars() of {label}")
-        sums = blk.fn.normalize
-        if bound.is_constant and not sums:
-            gsum = np.bincount(gcode, bound(np.zeros(0))[0])
-            sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
-        X, xn = _block_matrix(
-            rhs, frame, reference=absorbed and sums, where=f"vars() of {label}", infos=infos
+        X, xn = block_matrix(
+            rhs,
+            frame,
+            reference=absorbed and _sums(blk, bound, gcode),
+            where=f"vars() of {label}",
+            infos=infos,
         )
     else:
         X, xn = np.zeros((len(rows), 0)), []
+    xnames = tuple(f"{label}.{c}" for c in xn)
+    fenames: tuple[str, ...] = ()
+    if blk.fe:  # member dummies and slopes: member covariates aggregated like vars()
+        reference = absorbed and _sums(blk, bound, gcode)
+        F, fenames = member_effects(label, blk, frame, reference, xnames, infos)
+        X, xnames = np.hstack([X, F]), xnames + fenames
     fixed = fixed_offset(blk.fixed, frame, where, infos)
 
     re_state = re_prev = re_step = None
@@ -318,7 +308,7 @@ def build_mm(
         member_ids=member_ids,
         n=n,
         X=X,
-        xnames=tuple(f"{label}.{c}" for c in xn),
+        xnames=xnames,
         fixed_offset=fixed,
         weights=weights,
         wnames=wnames,
@@ -328,7 +318,17 @@ def build_mm(
         slopes=slopes,
         feature=feature,
         re_step=re_step,
+        fenames=fenames,
     )
+
+
+def _sums(blk: MMBlock, bound: BoundWeights, gcode: np.ndarray) -> bool:
+    """Whether the block's weights sum to the same value in every group (then the full dummy
+    set of a categorical repeats the intercept: reference coding drops a level)."""
+    if blk.fn.normalize or not bound.is_constant:
+        return bool(blk.fn.normalize)
+    gsum = np.bincount(gcode, bound(np.zeros(0))[0])
+    return bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
 
 
 def build_hm(
@@ -367,7 +367,7 @@ def build_hm(
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = _block_matrix(
+        Z, zn = block_matrix(
             rhs, gframe, reference=absorbed, where=f"vars() of {label}", infos=infos
         )
     else:
