@@ -355,7 +355,7 @@ def _materialise(
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
     wfs = weight_functions or (None,) * len(spec.mm)
     mm = tuple(
-        build_mm(k, b, data, gids, absorbed, infos, wf)
+        build_mm(k, b, data, gids, absorbed, infos, wf, need_time=outcome)
         for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1)
     )
     # named blocks in main-formula interactions: their features as group columns (fixed), or
@@ -384,7 +384,9 @@ def _materialise(
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
     hm = tuple(
-        build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos, tuple(xn))
+        build_hm(
+            k, b, data, first, gcode, gids, intercept, absorbed, infos, tuple(xn), need_time=outcome
+        )
         for k, b in enumerate(spec.hm, 1)
     )
     offset = offset + sum(

@@ -131,6 +131,12 @@ class HMBlockDesign:
 
 
 # --------------------------------------------------------------------------- helpers
+def _timed(column: str | None, data: pd.DataFrame, need_time: bool) -> bool:
+    """Whether a random walk is ordered by its time column: ``re(1, ar = <column>)``, and the
+    column is required (fitting) or given (bml 0.9's ``ar = TRUE``: never)."""
+    return column is not None and (need_time or column in data.columns)
+
+
 def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarray:
     """For states ordered within units by ``order_key``, the previous state (-1 if first)."""
     order = np.lexsort((order_key, unit_codes))
@@ -200,7 +206,15 @@ def build_mm(
     absorbed: bool = True,
     infos: dict | None = None,
     wf: WeightFunction | None = None,
+    need_time: bool = True,
 ) -> MMBlockDesign:
+    """One ``mm()`` block of ``data``.
+
+    ``need_time=False`` (a design for prediction, without the outcome) makes the time
+    column of ``re(1, ar = <column>)`` optional: predictions match the random effects by
+    (member, group) and never use the walk's order or steps, so without the column the walk
+    is laid out in participation order.
+    """
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -276,13 +290,12 @@ def build_mm(
     if blk.re:
         if blk.ar:
             re_state = np.arange(len(rows))
-            if blk.ar_time is None:  # bml 0.9: participation (group) order, unit steps
+            if not _timed(blk.ar_time, data, need_time):  # participation order, unit steps
                 re_prev = _random_walk_prev(mcode, gcode)
             else:
-                times = member_times(frame, blk.ar_time, label)
-                re_prev, re_step = time_walk(
-                    mcode, member_ids, times, blk.ar_time, label, blk.member_id
-                )
+                tcol = str(blk.ar_time)
+                times = member_times(frame, tcol, label)
+                re_prev, re_step = time_walk(mcode, member_ids, times, tcol, label, blk.member_id)
             labels = tuple(zip(member_ids[mcode], gids[gcode], strict=True))
         else:
             re_state = mcode
@@ -342,7 +355,9 @@ def build_hm(
     absorbed: bool = True,
     infos: dict | None = None,
     main_names: tuple[str, ...] = (),
+    need_time: bool = True,
 ) -> HMBlockDesign:
+    """One ``hm()`` block of ``data`` (``need_time``: as for :func:`build_mm`)."""
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
@@ -381,11 +396,12 @@ def build_hm(
         )
     elif blk.ar:
         re_state = np.arange(len(gids))
-        if blk.ar_time is None:  # bml 0.9: participation (group) order, unit steps
+        if not _timed(blk.ar_time, data, need_time):  # participation order, unit steps
             re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
         else:
-            times = group_times(data, blk.ar_time, label, gcode, gids)
-            re_prev, re_step = time_walk(ucode, unit_ids, times, blk.ar_time, label, blk.id)
+            tcol = str(blk.ar_time)
+            times = group_times(data, tcol, label, gcode, gids)
+            re_prev, re_step = time_walk(ucode, unit_ids, times, tcol, label, blk.id)
         labels: tuple = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode
