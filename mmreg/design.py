@@ -38,6 +38,7 @@ from mmreg.design_named import (
     estimated_interactions,
     named_features,
 )
+from mmreg.design_reblock import RandomEffectBlock
 from mmreg.design_slopes import SlopeBlockDesign, check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
@@ -81,7 +82,7 @@ class Design:
         return tuple(n for b in self.mm for n in b.wnames)
 
     @property
-    def re_blocks(self) -> tuple:
+    def re_blocks(self) -> tuple[RandomEffectBlock, ...]:
         """Blocks with random effects, in latent order (mm blocks first)."""
         return tuple(r for b in self.mm for r in b.random_blocks) + tuple(
             r for h in self.hm for r in h.random_blocks

@@ -25,6 +25,7 @@ from mmreg.checks import (
 )
 from mmreg.design_agg import AggregatedFeature, BlockWeights
 from mmreg.design_fe import member_effects, unit_effects
+from mmreg.design_reblock import RandomEffectBlock
 from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.design_walk import group_times, member_times, time_walk
 from mmreg.errors import MMDataError, MMSpecError
@@ -65,7 +66,7 @@ class MMBlockDesign:
     fenames: tuple[str, ...] = ()
 
     @property
-    def random_blocks(self) -> tuple:
+    def random_blocks(self) -> tuple[RandomEffectBlock, ...]:
         """This block's random-effect blocks in latent order: the member intercepts (if
         any), then each random slope."""
         return ((self,) if self.re_state is not None else ()) + self.slopes
@@ -119,7 +120,7 @@ class HMBlockDesign:
     re_step: np.ndarray | None = None
 
     @property
-    def random_blocks(self) -> tuple:
+    def random_blocks(self) -> tuple[RandomEffectBlock, ...]:
         """This block's random-effect blocks in latent order: the intercepts (if any), then
         each random slope."""
         return ((self,) if self.re_state is not None else ()) + self.slopes
