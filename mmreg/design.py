@@ -38,6 +38,7 @@ from mmreg.design_named import (
     estimated_interactions,
     named_features,
 )
+from mmreg.design_reblock import RandomEffectBlock
 from mmreg.design_slopes import SlopeBlockDesign, check_slope_means
 from mmreg.designspec import DesignSpec
 from mmreg.errors import MMDataError, MMSpecError
@@ -81,7 +82,7 @@ class Design:
         return tuple(n for b in self.mm for n in b.wnames)
 
     @property
-    def re_blocks(self) -> tuple:
+    def re_blocks(self) -> tuple[RandomEffectBlock, ...]:
         """Blocks with random effects, in latent order (mm blocks first)."""
         return tuple(r for b in self.mm for r in b.random_blocks) + tuple(
             r for h in self.hm for r in h.random_blocks
@@ -355,7 +356,7 @@ def _materialise(
     absorbed = spec.intercept or not has_intercept  # an intercept exists or is absorbed
     wfs = weight_functions or (None,) * len(spec.mm)
     mm = tuple(
-        build_mm(k, b, data, gids, absorbed, infos, wf)
+        build_mm(k, b, data, gids, absorbed, infos, wf, need_time=outcome)
         for k, (b, wf) in enumerate(zip(spec.mm, wfs, strict=True), 1)
     )
     # named blocks in main-formula interactions: their features as group columns (fixed), or
@@ -384,7 +385,9 @@ def _materialise(
     offset = group_fixed(spec.fixed, data, gframe, gcode, gids, "the main terms", infos)
 
     hm = tuple(
-        build_hm(k, b, data, first, gcode, gids, intercept, absorbed, infos, tuple(xn))
+        build_hm(
+            k, b, data, first, gcode, gids, intercept, absorbed, infos, tuple(xn), need_time=outcome
+        )
         for k, b in enumerate(spec.hm, 1)
     )
     offset = offset + sum(

@@ -24,13 +24,14 @@ from mmreg.checks import (
     py,
 )
 from mmreg.design_agg import AggregatedFeature, BlockWeights
-from mmreg.design_fe import unit_effects
+from mmreg.design_fe import member_effects, unit_effects
+from mmreg.design_reblock import RandomEffectBlock
 from mmreg.design_slopes import SlopeBlockDesign, build_slopes
 from mmreg.design_walk import group_times, member_times, time_walk
 from mmreg.errors import MMDataError, MMSpecError
 from mmreg.formula.aggregate import check_values, compile_aggregation
 from mmreg.formula.spec import AggSpec, HMBlock, MMBlock
-from mmreg.formula.terms import design_matrix, fixed_offset, r_to_patsy, term_columns
+from mmreg.formula.terms import block_matrix, fixed_offset, r_to_patsy, term_columns
 from mmreg.formula.weights import BoundWeights, WeightFunction, compile_weight_function
 
 __all__ = ["MMBlockDesign", "HMBlockDesign", "aggregate_feature", "build_mm", "build_hm"]
@@ -61,9 +62,11 @@ class MMBlockDesign:
     feature: AggregatedFeature | None = None
     #: AR ordered by a time column: step variance Δt / mean Δt per state (None: unit steps)
     re_step: np.ndarray | None = None
+    #: the member fixed effects of ``fe()`` among ``xnames`` (hidden unless showFE = TRUE)
+    fenames: tuple[str, ...] = ()
 
     @property
-    def random_blocks(self) -> tuple:
+    def random_blocks(self) -> tuple[RandomEffectBlock, ...]:
         """This block's random-effect blocks in latent order: the member intercepts (if
         any), then each random slope."""
         return ((self,) if self.re_state is not None else ()) + self.slopes
@@ -91,7 +94,7 @@ class MMBlockDesign:
         full = f"{self.label}.{name}"
         if full in self.xnames:
             return self.X[:, self.xnames.index(full)].copy()
-        known = list(self.weights.columns) + [x.split(".", 1)[1] for x in self.xnames]
+        known = list(self.weights.columns) + [x.split(".", 1)[1] for x in self.xnames if "." in x]
         raise MMSpecError(f"{self.label} has no member covariate {name!r}; available: {known}")
 
 
@@ -117,7 +120,7 @@ class HMBlockDesign:
     re_step: np.ndarray | None = None
 
     @property
-    def random_blocks(self) -> tuple:
+    def random_blocks(self) -> tuple[RandomEffectBlock, ...]:
         """This block's random-effect blocks in latent order: the intercepts (if any), then
         each random slope."""
         return ((self,) if self.re_state is not None else ()) + self.slopes
@@ -129,6 +132,12 @@ class HMBlockDesign:
 
 
 # --------------------------------------------------------------------------- helpers
+def _timed(column: str | None, data: pd.DataFrame, need_time: bool) -> bool:
+    """Whether a random walk is ordered by its time column: ``re(1, ar = <column>)``, and the
+    column is required (fitting) or given (bml 0.9's ``ar = TRUE``: never)."""
+    return column is not None and (need_time or column in data.columns)
+
+
 def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarray:
     """For states ordered within units by ``order_key``, the previous state (-1 if first)."""
     order = np.lexsort((order_key, unit_codes))
@@ -139,24 +148,6 @@ def _random_walk_prev(unit_codes: np.ndarray, order_key: np.ndarray) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- blocks
-def _block_matrix(
-    rhs: str, frame: pd.DataFrame, *, reference: bool, where: str, infos: dict | None = None
-) -> tuple[np.ndarray, list[str]]:
-    """Covariates of a block (no intercept of their own).
-
-    ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
-    spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
-    (reference-level) coding, as in the main terms, instead of one dummy per level.
-    The choice made on the fitted data is kept in ``infos`` and reused for new data.
-    """
-    if infos is not None:
-        reference = infos.setdefault(("reference coding", where), reference)
-    if not reference:
-        return design_matrix(rhs, frame, intercept=False, where=where, infos=infos)
-    X, names = design_matrix(rhs, frame, intercept=True, where=where, infos=infos)
-    return X[:, 1:], names[1:]
-
-
 def aggregate_feature(
     label: str,
     agg: AggSpec,
@@ -216,7 +207,15 @@ def build_mm(
     absorbed: bool = True,
     infos: dict | None = None,
     wf: WeightFunction | None = None,
+    need_time: bool = True,
 ) -> MMBlockDesign:
+    """One ``mm()`` block of ``data``.
+
+    ``need_time=False`` (a design for prediction, without the outcome) makes the time
+    column of ``re(1, ar = <column>)`` optional: predictions match the random effects by
+    (member, group) and never use the walk's order or steps, so without the column the walk
+    is laid out in participation order.
+    """
     label = f"mm{k}"
     where = f"mm() block {k} ({label})"
     mcol = need(data, blk.member_id, f"id() of {label}")
@@ -270,15 +269,21 @@ def build_mm(
         rhs = r_to_patsy(blk.vars)
         for c in term_columns(rhs, data.columns, f"vars() of {label}"):
             no_na(frame[c], c, f"vars() of {label}")
-        sums = blk.fn.normalize
-        if bound.is_constant and not sums:
-            gsum = np.bincount(gcode, bound(np.zeros(0))[0])
-            sums = bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
-        X, xn = _block_matrix(
-            rhs, frame, reference=absorbed and sums, where=f"vars() of {label}", infos=infos
+        X, xn = block_matrix(
+            rhs,
+            frame,
+            reference=absorbed and _sums(blk, bound, gcode),
+            where=f"vars() of {label}",
+            infos=infos,
         )
     else:
         X, xn = np.zeros((len(rows), 0)), []
+    xnames = tuple(f"{label}.{c}" for c in xn)
+    fenames: tuple[str, ...] = ()
+    if blk.fe:  # member dummies and slopes: member covariates aggregated like vars()
+        reference = absorbed and _sums(blk, bound, gcode)
+        F, fenames = member_effects(label, blk, frame, reference, xnames, infos)
+        X, xnames = np.hstack([X, F]), xnames + fenames
     fixed = fixed_offset(blk.fixed, frame, where, infos)
 
     re_state = re_prev = re_step = None
@@ -286,13 +291,12 @@ def build_mm(
     if blk.re:
         if blk.ar:
             re_state = np.arange(len(rows))
-            if blk.ar_time is None:  # bml 0.9: participation (group) order, unit steps
+            if not _timed(blk.ar_time, data, need_time):  # participation order, unit steps
                 re_prev = _random_walk_prev(mcode, gcode)
             else:
-                times = member_times(frame, blk.ar_time, label)
-                re_prev, re_step = time_walk(
-                    mcode, member_ids, times, blk.ar_time, label, blk.member_id
-                )
+                tcol = str(blk.ar_time)
+                times = member_times(frame, tcol, label)
+                re_prev, re_step = time_walk(mcode, member_ids, times, tcol, label, blk.member_id)
             labels = tuple(zip(member_ids[mcode], gids[gcode], strict=True))
         else:
             re_state = mcode
@@ -318,7 +322,7 @@ def build_mm(
         member_ids=member_ids,
         n=n,
         X=X,
-        xnames=tuple(f"{label}.{c}" for c in xn),
+        xnames=xnames,
         fixed_offset=fixed,
         weights=weights,
         wnames=wnames,
@@ -328,7 +332,17 @@ def build_mm(
         slopes=slopes,
         feature=feature,
         re_step=re_step,
+        fenames=fenames,
     )
+
+
+def _sums(blk: MMBlock, bound: BoundWeights, gcode: np.ndarray) -> bool:
+    """Whether the block's weights sum to the same value in every group (then the full dummy
+    set of a categorical repeats the intercept: reference coding drops a level)."""
+    if blk.fn.normalize or not bound.is_constant:
+        return bool(blk.fn.normalize)
+    gsum = np.bincount(gcode, bound(np.zeros(0))[0])
+    return bool(np.ptp(gsum) <= 1e-12 * np.abs(gsum).max())
 
 
 def build_hm(
@@ -342,7 +356,9 @@ def build_hm(
     absorbed: bool = True,
     infos: dict | None = None,
     main_names: tuple[str, ...] = (),
+    need_time: bool = True,
 ) -> HMBlockDesign:
+    """One ``hm()`` block of ``data`` (``need_time``: as for :func:`build_mm`)."""
     label = f"hm{k}"
     col = need(data, blk.id, f"id() of {label}")
     no_na(col, blk.id, f"id() of {label}")
@@ -367,7 +383,7 @@ def build_hm(
     if blk.vars:
         rhs = r_to_patsy(blk.vars)
         check_group_level(rhs, data, gcode, gids, f"vars() of {label}")
-        Z, zn = _block_matrix(
+        Z, zn = block_matrix(
             rhs, gframe, reference=absorbed, where=f"vars() of {label}", infos=infos
         )
     else:
@@ -381,11 +397,12 @@ def build_hm(
         )
     elif blk.ar:
         re_state = np.arange(len(gids))
-        if blk.ar_time is None:  # bml 0.9: participation (group) order, unit steps
+        if not _timed(blk.ar_time, data, need_time):  # participation order, unit steps
             re_prev = _random_walk_prev(ucode, np.arange(len(gids)))
         else:
-            times = group_times(data, blk.ar_time, label, gcode, gids)
-            re_prev, re_step = time_walk(ucode, unit_ids, times, blk.ar_time, label, blk.id)
+            tcol = str(blk.ar_time)
+            times = group_times(data, tcol, label, gcode, gids)
+            re_prev, re_step = time_walk(ucode, unit_ids, times, tcol, label, blk.id)
         labels: tuple = tuple(zip(np.asarray(unit_labels)[ucode], gids, strict=True))
     else:
         re_state = ucode

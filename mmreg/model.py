@@ -116,6 +116,9 @@ class MMModel:
             self.spec, data, has_intercept=fam.has_intercept, family=fam.name
         )
         self._priors_arg = priors
+        #: sample every non-fixed coefficient with ψ (the MCMC twin of a model without
+        #: free hyperparameters, :meth:`_mcmc_model`)
+        self._sample_coef = False
         self._assemble()
 
     def _assemble(self) -> None:
@@ -127,14 +130,30 @@ class MMModel:
     # a model pickles through its design (arrays + the design spec learned from the data),
     # family and priors, not a copy of the DataFrame; the latent model and the
     # hyperparameter space are rebuilt from them (process pools, saved results)
-    _STATE = ("formula", "spec", "_family", "design", "_priors_arg")
+    _STATE = ("formula", "spec", "_family", "design", "_priors_arg", "_sample_coef")
 
     def __getstate__(self) -> dict:
         return {k: self.__dict__[k] for k in self._STATE}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"_sample_coef": False, **state})
         self._assemble()
+
+    def _mcmc_model(self) -> MMModel:
+        """The model emcee samples: this one, or, if it has no free hyperparameter, its twin
+        with the coefficients sampled with ψ (their priors unchanged, the same posterior;
+        without the twin emcee would have a 0-dimensional state)."""
+        if self.space.dim > 0:
+            return self
+        twin = type(self).__new__(type(self))  # rebuilt from the state, as when unpickled
+        twin.__setstate__({**self.__getstate__(), "_sample_coef": True})
+        if twin.space.dim == 0:
+            raise MMSpecError(
+                "method='mcmc' has nothing to sample: every parameter is fixed by its prior; "
+                "use method='laplace' (exact given the fixed parameters for the Gaussian "
+                "family) or free a parameter in priors="
+            )
+        return twin
 
     @classmethod
     def from_formula(
@@ -185,7 +204,7 @@ class MMModel:
         for b in d.mm:
             if b.feature is not None:
                 b.feature.check_bounds(b.label, self.priors)
-        cp = split_coefficient_priors(d.coef_names, self.priors)
+        cp = split_coefficient_priors(d.coef_names, self.priors, sample_all=self._sample_coef)
         #: coefficients fixed by their prior (held by a pinning Normal)
         self.fixed_coef = cp.fixed
         #: coefficients with a non-normal prior: sampled with the hyperparameters, held in
@@ -386,8 +405,11 @@ class MMModel:
         if method == "mcmc":
             from mmreg.inference.mcmc import fit_mcmc
 
-            draws = fit_mcmc(self.posterior, **kwargs)
-            res = MCMCResults(self, draws)
+            model = self._mcmc_model()
+            if model is not self:  # the twin starts from its own Laplace fit (ψ = β)
+                kwargs.pop("laplace", None)
+            draws = fit_mcmc(model.posterior, **kwargs)
+            res = MCMCResults(model, draws)
             res.warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
             return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")

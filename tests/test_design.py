@@ -14,6 +14,7 @@ member id).  Canonical order is groups by id, rows within a group by member id:
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -390,3 +391,42 @@ def test_simulated_random_walk_fit_is_independent_of_row_order():
         "ar = TRUE)"
     )
     _assert_same_fit(f, data, "gaussian")
+
+
+def test_every_random_effect_block_provides_the_declared_interface():
+    # mm intercepts, a time-ordered walk in hm, an mm slope and a correlated hm slope: every
+    # block of re_blocks has the attributes the latent model and the results read
+    from dataclasses import dataclass
+
+    from mmreg.design_reblock import RandomEffectBlock
+    from mmreg.design_slopes import SlopeBlockDesign
+
+    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=20, n_countries=4, seed=2)
+    df = df.assign(year=df["gid"].astype(float))
+    formulas = [
+        "y ~ 1 + majority + mm(id = id(pid, gid), fn = fn(w ~ 1/n, c = TRUE), RE = re(1 + "
+        "finance)) + hm(id = id(cid), RE = re(1 + majority, cor = TRUE))",
+        "y ~ 1 + majority + mm(id = id(pid, gid), fn = fn(w ~ 1/n, c = TRUE), RE = TRUE) + "
+        "hm(id = id(cid), RE = re(1, ar = year))",
+    ]
+    kinds = set()
+    for f in formulas:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mmreg.MMWarning)
+            blocks = mmreg.MMModel(f, df).design.re_blocks
+        for b in blocks:
+            assert isinstance(b, RandomEffectBlock), type(b)
+            kinds.add(type(b).__name__)
+        walk = [b.label for b in blocks if b.re_prev is not None]
+        assert walk == (["hm1"] if "ar = year" in f else [])
+    assert kinds == {"MMBlockDesign", "HMBlockDesign", "SlopeBlockDesign"}
+    assert all(b.re_step is None for b in blocks if isinstance(b, SlopeBlockDesign))
+
+    @dataclass(frozen=True)
+    class NoWalk:  # a new kind of block that forgot re_prev / re_step
+        label: str = "x"
+        re_state: None = None
+        re_labels: tuple = ()
+        id_column: str = "x"
+
+    assert not isinstance(NoWalk(), RandomEffectBlock)

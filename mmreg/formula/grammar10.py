@@ -321,20 +321,21 @@ def _fe_args(value: str, source: str) -> dict[str, str] | None:
     )
 
 
-def parse_fe(value: str, source: str) -> tuple[bool, bool]:
+def parse_fe(value: str, source: str, label: str = "hm") -> tuple[bool, bool]:
     """``FE = fe(1)`` / ``fe(1 + x, showFE = TRUE)`` / ``FE = TRUE`` -> (fixed effects,
-    showFE).  The terms of ``fe()`` (unit-specific slopes) are read by
-    :func:`parse_fe_terms`."""
+    showFE) of an ``hm()`` or ``mm()`` (``label``) block.  The terms of ``fe()``
+    (unit-specific slopes) are read by :func:`parse_fe_terms`."""
     args = _fe_args(value, source)
     if args is None:
-        return rs.parse_bool(value, "FE", "hm", source), False
-    parse_fe_terms(value, source)  # checks the terms
+        return rs.parse_bool(value, "FE", label, source), False
+    parse_fe_terms(value, source, label)  # checks the terms
     show = rs.parse_bool(args["showFE"], "showFE", "fe", source) if "showFE" in args else False
     return True, show
 
 
-def parse_fe_terms(value: str, source: str) -> tuple[bool, tuple[str, ...]]:
-    """Terms of ``fe(1 + x + z)`` -> (unit dummies, columns with unit-specific slopes).
+def parse_fe_terms(value: str, source: str, label: str = "hm") -> tuple[bool, tuple[str, ...]]:
+    """Terms of ``fe(1 + x + z)`` -> (unit dummies, columns with unit-specific slopes) of an
+    ``hm()`` or ``mm()`` (``label``) block.
 
     ``FE = TRUE`` is ``fe(1)``; ``fe(0 + x)`` keeps the slopes without unit dummies.
     """
@@ -343,7 +344,7 @@ def parse_fe_terms(value: str, source: str) -> tuple[bool, tuple[str, ...]]:
         return True, ()
     text = "".join(args.get("x", "1").split()).lstrip("~")
     inner = _call(value, "fe") or ""
-    return _terms(text, f"fe({rs.shorten(inner, 30)})", "hm", source)
+    return _terms(text, f"fe({rs.shorten(inner, 30)})", label, source)
 
 
 def parse_block_name(value: str, source: str) -> str:

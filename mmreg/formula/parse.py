@@ -36,7 +36,7 @@ __all__ = ["parse_formula"]
 
 _MM_FORMALS = ("id", "vars", "fn", "RE", "ar")
 _HM_FORMALS = ("id", "vars", "name", "type", "showFE", "ar")
-_MM_NAMED = ("w", "name", "labels")  # bml 1.0, by name only
+_MM_NAMED = ("w", "name", "labels", "FE")  # bml 1.0, by name only
 _HM_NAMED = ("RE", "FE", "labels")
 _FIX_FORMALS = ("var", "value")
 _SURV_FORMALS = ("time", "event")
@@ -224,18 +224,32 @@ def _mm(inner: str, source: str) -> MMBlock:
         given = True
     slopes: tuple[str, ...] = ()
     intercept, cor = True, False
+    fe, show_fe = g10.parse_fe(args["FE"], source, "mm") if "FE" in args else (False, False)
+    fe_intercept, fe_slopes = g10.parse_fe_terms(args["FE"], source, "mm") if fe else (True, ())
     if "RE" in args:
         re_, ar10 = g10.parse_re(args["RE"], "mm", source)
         intercept, slopes, cor = g10.parse_re_terms(args["RE"], "mm", source)
     else:
-        re_, ar10 = not given, False
+        re_, ar10 = not (given or fe), False
+    if fe and agg is not None:
+        raise MMSpecError(
+            f"{_at('mm', source)} aggregates its members with fn(type) and has FE = fe(...): "
+            "the block's one covariate is the aggregated feature. Put the member fixed effects "
+            "in their own mm() block with the same id and weights."
+        )
+    if fe and fe_intercept and re_ and intercept:
+        raise MMSpecError(
+            f"{_at('mm', source)} has member fixed effects (FE = fe(1)) and member random "
+            "intercepts (RE): together they are not identified. Keep one, or write "
+            "fe(0 + x) for member slopes only."
+        )
     if ar10 and "ar" in args:
         raise MMSpecError(
             f"{_at('mm', source)} sets ar twice (RE = re(1, ar = ...) and ar =); keep one."
         )
     ar = ar10 or _flag(args, "ar", "mm", source, False)
     ar_time = g10.re_ar_column(args["RE"], "mm", source) if "RE" in args else None
-    if not given and not re_:
+    if not given and not re_ and not fe:
         raise MMSpecError(
             f"{_at('mm', source)} has neither vars() nor random effects, so it has no effect. Set "
             "RE = TRUE or give vars(...)."
@@ -260,6 +274,10 @@ def _mm(inner: str, source: str) -> MMBlock:
         re_intercept=intercept,
         re_cor=cor,
         ar_time=ar_time,
+        fe=fe,
+        fe_intercept=fe_intercept,
+        fe_slopes=fe_slopes,
+        show_fe=show_fe,
     )
 
 

@@ -121,6 +121,14 @@ class MMBlock:
         ``re(1, ar = <column>)``: the member-level column that orders a member's successive
         groups and scales the random walk's steps by their gaps (``ar`` is then True);
         ``None`` for bml 0.9's ``ar = TRUE`` (participation order, unit steps).
+    fe : bool
+        ``FE = fe(...)``: member fixed effects, aggregated with the block's weights.
+    fe_intercept : bool
+        The member dummies of ``fe()`` (False for ``fe(0 + x)``: member slopes only).
+    fe_slopes : tuple of str
+        ``fe(1 + x)``: member-level columns with a slope per member (no pooling).
+    show_fe : bool
+        ``fe(..., showFE = TRUE)``: list the member fixed effects in ``summary()``.
     """
 
     member_id: str
@@ -137,6 +145,10 @@ class MMBlock:
     re_intercept: bool = True
     re_cor: bool = False
     ar_time: str | None = None
+    fe: bool = False
+    fe_intercept: bool = True
+    fe_slopes: tuple[str, ...] = ()
+    show_fe: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ __all__ = [
     "column_factors",
     "fixed_offset",
     "LearnedTerms",
+    "block_matrix",
 ]
 
 
@@ -322,3 +323,21 @@ def fixed_offset(
             )
         off += ft.value * mat[:, 0]
     return off
+
+
+def block_matrix(
+    rhs: str, frame: pd.DataFrame, *, reference: bool, where: str, infos: dict | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Covariates of a block (no intercept of their own).
+
+    ``reference=True`` when an intercept (in the formula, or absorbed by the family) already
+    spans the sum of the block's full dummy set: categoricals then get patsy's full-rank
+    (reference-level) coding, as in the main terms, instead of one dummy per level.
+    The choice made on the fitted data is kept in ``infos`` and reused for new data.
+    """
+    if infos is not None:
+        reference = infos.setdefault(("reference coding", where), reference)
+    if not reference:
+        return design_matrix(rhs, frame, intercept=False, where=where, infos=infos)
+    X, names = design_matrix(rhs, frame, intercept=True, where=where, infos=infos)
+    return X[:, 1:], names[1:]

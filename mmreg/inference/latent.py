@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from mmreg.design import Design, HMBlockDesign
+from mmreg.design import Design, HMBlockDesign, MMBlockDesign
 from mmreg.design_named import block_feature
+from mmreg.design_slopes import SlopeBlockDesign
 from mmreg.inference.correlated import CorrelatedPairs
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
@@ -121,7 +122,7 @@ class LatentModel:
         for blk in blocks:
             state = np.asarray(blk.re_state)  # set on every block of re_blocks
             size = int(state.max()) + 1
-            if any(blk is b for b in design.mm):  # mm block: loading w
+            if isinstance(blk, MMBlockDesign):  # mm block: loading w
                 rr.append(blk.group)
                 cc.append(col0 + state)
                 src.append(("mm", design.mm.index(blk), None))
@@ -130,6 +131,8 @@ class LatentModel:
                 cc.append(col0 + state)
                 src.append(("fixed", None, np.ones(n)))
             else:  # a random slope: loading x (hm), w x (mm)
+                if not isinstance(blk, SlopeBlockDesign):
+                    raise TypeError(f"no loadings for random-effect block {type(blk).__name__}")
                 rr.append(np.arange(n) if blk.re_rows is None else blk.re_rows)
                 cc.append(col0 + state)
                 x = np.asarray(blk.re_values, float)

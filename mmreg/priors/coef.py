@@ -45,9 +45,13 @@ class CoefficientPriors:
 
 
 def split_coefficient_priors(
-    names: Sequence[str], priors: Mapping[str, Prior]
+    names: Sequence[str], priors: Mapping[str, Prior], sample_all: bool = False
 ) -> CoefficientPriors:
     """Split the coefficients ``names`` by how their prior enters the model.
+
+    ``sample_all=True`` samples every coefficient that is not fixed, Normal ones too (their
+    prior unchanged): the MCMC route of a model with no free hyperparameter, where emcee
+    would otherwise have nothing to sample (:meth:`mmreg.MMModel.fit`).
 
     Examples
     --------
@@ -57,11 +61,15 @@ def split_coefficient_priors(
     ... )
     >>> cp.fixed, cp.sampled, cp.mean.tolist(), cp.sd.tolist()
     (['b'], ['c'], [1.0, 0.5, 0.0], [2.0, 1e-09, 1e-09])
+    >>> split_coefficient_priors(["a", "b"], {"a": Normal(1, 2), "b": Fixed(0.5)}, True).sampled
+    ['a']
     """
     ps = [priors[n] for n in names]
     fixed = [n for n, p in zip(names, ps, strict=True) if isinstance(p, Fixed)]
     sampled = [
-        n for n, p in zip(names, ps, strict=True) if not (isinstance(p, Fixed) or p.gaussian_latent)
+        n
+        for n, p in zip(names, ps, strict=True)
+        if not (isinstance(p, Fixed) or (p.gaussian_latent and not sample_all))
     ]
     held = set(fixed + sampled)
     mean = np.array([p.value if isinstance(p, Fixed) else getattr(p, "mu", 0.0) for p in ps])

@@ -107,8 +107,11 @@ class PosteriorProtocol:
 
     @property
     def hidden_params(self) -> set[str]:
-        """Fixed effects of hm() blocks with ``showFE = FALSE`` (left out of tables)."""
-        return {n for h in self.model.design.hm if not h.spec.show_fe for n in h.fenames}
+        """Fixed effects of hm() and mm() blocks with ``showFE = FALSE`` (left out of
+        tables)."""
+        d = self.model.design
+        blocks = (*d.hm, *d.mm)
+        return {n for b in blocks if not b.spec.show_fe for n in b.fenames}
 
     def _estimate_columns(self) -> dict[str, pd.Series]:
         """Columns of :meth:`param_table` before the interval."""

@@ -335,3 +335,21 @@ def test_summary_and_describe_name_the_time_column():
     assert "sigma.mm1 (random walk over year, steps scaled by the gaps)" in model.describe()
     plain = mmreg.MMModel(MM_AR.replace("RE = re(1, ar = {t})", "RE = TRUE, ar = TRUE"), df)
     assert "sigma.mm1 (random walk)" in plain.describe()
+
+
+@pytest.mark.parametrize("block", ["mm", "hm"])
+def test_predict_does_not_need_the_time_column(block):
+    # predictions match the walk's states by (unit, group), as for ar = TRUE: the order and
+    # steps never enter, so new data without the time column predict exactly the same
+    df = _data()
+    f = (MM_AR if block == "mm" else HM_AR).format(t="year")
+    res = mmreg.MMModel(f, df).fit()
+    new = df[df["gid"].isin(np.sort(df["gid"].unique())[:8])]
+    with_time = np.asarray(res.predict(new))
+    np.testing.assert_array_equal(np.asarray(res.predict(new.drop(columns="year"))), with_time)
+    np.testing.assert_allclose(with_time, np.asarray(res.predict(df))[:8], rtol=1e-12)
+    linear = res.predict(new.drop(columns="year"), kind="linear")
+    np.testing.assert_allclose(np.asarray(linear), np.asarray(res.predict(new, kind="linear")))
+    # fitting still needs it: the walk's order and steps are the model
+    with pytest.raises(MMDataError, match="year"):
+        mmreg.MMModel(f, df.drop(columns="year"))
