@@ -149,7 +149,9 @@ jm <- jags.model(textConnection(model), data = data, inits = inits, n.chains = c
                  quiet = TRUE)
 update(jm, burnin, progress.bar = "none")
 s <- coda.samples(jm, vars, n.iter = iter, thin = thin, progress.bar = "none")
-secs <- (proc.time() - t0)[["elapsed"]]
+el <- proc.time() - t0
+secs <- el[["elapsed"]]
+cpu <- sum(el[c("user.self", "sys.self")])
 m <- as.matrix(s)
 names_mm <- c(b0 = "Intercept", b1 = "majority", b2 = "mm1.finance", sigma_mm = "sigma.mm1",
               sigma_mms = "sigma.mm1.finance", sigma_hm = "sigma.hm1",
@@ -163,6 +165,7 @@ res <- data.frame(param = names_mm[cols], mean = colMeans(m), sd = apply(m, 2, s
                   q2.5 = q[1, ], q25 = q[2, ], q50 = q[3, ], q75 = q[4, ], q97.5 = q[5, ],
                   mc_error = st[cols, "Time-series SE"], n_eff = ess[cols], rhat = rhat[cols])
 con <- file(out, "w")
-writeLines(paste0("# JAGS ", as.character(jags.version()), "; ", round(secs, 1), " s"), con)
+writeLines(paste0("# JAGS ", as.character(jags.version()), "; ", round(secs, 1), " s; ",
+                  round(cpu, 1), " cpu s"), con)
 write.csv(res, con, row.names = FALSE)
 close(con)
