@@ -83,12 +83,12 @@ TRUTH = {
     "ar_time": _BASE | {"sigma.mm1": 0.2},
 }
 #: the stored reference runs (chains x iter after burnin, thinned), set from pilot runs
-#: (2 chains x 1000) for a lowest ESS of ~2500-3000
+#: (2 chains x 1000) for a lowest ESS of ~2000-2900
 JAGS_RUN = {
     "country_slope": {"chains": 4, "burnin": 2000, "iter": 8000, "thin": 2},
-    "cor_slope": {"chains": 4, "burnin": 2000, "iter": 16000, "thin": 4},
-    "member_slope": {"chains": 4, "burnin": 2000, "iter": 16000, "thin": 4},
-    "ar_time": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
+    "cor_slope": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
+    "member_slope": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
+    "ar_time": {"chains": 4, "burnin": 2000, "iter": 9000, "thin": 2},
 }
 
 
