@@ -28,11 +28,49 @@
 # which is exactly half-Cauchy(0, 25) (|N(0, 25^2)| / sqrt(chi2_1) = 25 |t_1|), with conjugate
 # Gibbs updates for xi, eta and tau_eta.  The residual sigma and the correlated 2 x 2 block
 # use the plain half-Cauchy (dt(0, 1/625, 1) T(0, ), slice sampled).
+#
+# Optional 9th argument: a CSV for the draws (chain, then JAGS's names).  Several runs with
+# different seeds (run in parallel on a busy machine) are pooled by
+#   Rscript validation/jags_slopes.R combine <out.csv> <draws1.csv> <draws2.csv> ...
+# which summarises all their chains as one run (R-hat over every chain).
 suppressMessages(library(rjags))
 args <- commandArgs(trailingOnly = TRUE)
+
+names_mm <- c(b0 = "Intercept", b1 = "majority", b2 = "mm1.finance", sigma_mm = "sigma.mm1",
+              sigma_mms = "sigma.mm1.finance", sigma_hm = "sigma.hm1",
+              sigma_sl = "sigma.hm1.majority", rho = "cor.hm1.majority", sigma = "sigma")
+summarise <- function(s, out, header) {
+  m <- as.matrix(s)
+  cols <- colnames(m)
+  st <- summary(s)$statistics
+  q <- apply(m, 2, quantile, probs = c(0.025, 0.25, 0.5, 0.75, 0.975))
+  ess <- effectiveSize(s)
+  rhat <- gelman.diag(s, multivariate = FALSE)$psrf[, 1]
+  res <- data.frame(param = names_mm[cols], mean = colMeans(m), sd = apply(m, 2, sd),
+                    q2.5 = q[1, ], q25 = q[2, ], q50 = q[3, ], q75 = q[4, ], q97.5 = q[5, ],
+                    mc_error = st[cols, "Time-series SE"], n_eff = ess[cols],
+                    rhat = rhat[cols])
+  con <- file(out, "w")
+  writeLines(paste0("# JAGS ", as.character(jags.version()), "; ", header), con)
+  write.csv(res, con, row.names = FALSE)
+  close(con)
+}
+
+if (length(args) >= 3 && args[1] == "combine") {
+  chains <- list()
+  for (f in args[-(1:2)]) {
+    d <- read.csv(f, check.names = FALSE)
+    for (ch in unique(d$chain)) {
+      chains[[length(chains) + 1]] <- mcmc(as.matrix(d[d$chain == ch, -1, drop = FALSE]))
+    }
+  }
+  summarise(mcmc.list(chains), args[2],
+            paste0(length(chains), " chains pooled from ", length(args) - 2, " runs"))
+  quit(save = "no")
+}
 if (length(args) < 7) {
   stop("usage: Rscript jags_slopes.R <model> <data.csv> <out.csv> <chains> <burnin> <iter> ",
-       "<thin> [<seed>]")
+       "<thin> [<seed> [<draws.csv>]]")
 }
 kind <- args[1]
 long <- read.csv(args[2])
@@ -152,20 +190,9 @@ s <- coda.samples(jm, vars, n.iter = iter, thin = thin, progress.bar = "none")
 el <- proc.time() - t0
 secs <- el[["elapsed"]]
 cpu <- sum(el[c("user.self", "sys.self")])
-m <- as.matrix(s)
-names_mm <- c(b0 = "Intercept", b1 = "majority", b2 = "mm1.finance", sigma_mm = "sigma.mm1",
-              sigma_mms = "sigma.mm1.finance", sigma_hm = "sigma.hm1",
-              sigma_sl = "sigma.hm1.majority", rho = "cor.hm1.majority", sigma = "sigma")
-cols <- colnames(m)
-st <- summary(s)$statistics
-q <- apply(m, 2, quantile, probs = c(0.025, 0.25, 0.5, 0.75, 0.975))
-ess <- effectiveSize(s)
-rhat <- gelman.diag(s, multivariate = FALSE)$psrf[, 1]
-res <- data.frame(param = names_mm[cols], mean = colMeans(m), sd = apply(m, 2, sd),
-                  q2.5 = q[1, ], q25 = q[2, ], q50 = q[3, ], q75 = q[4, ], q97.5 = q[5, ],
-                  mc_error = st[cols, "Time-series SE"], n_eff = ess[cols], rhat = rhat[cols])
-con <- file(out, "w")
-writeLines(paste0("# JAGS ", as.character(jags.version()), "; ", round(secs, 1), " s; ",
-                  round(cpu, 1), " cpu s"), con)
-write.csv(res, con, row.names = FALSE)
-close(con)
+summarise(s, out, paste0(round(secs, 1), " s; ", round(cpu, 1), " cpu s"))
+if (length(args) >= 9) {
+  write.csv(do.call(rbind, lapply(seq_along(s), function(i) {
+    data.frame(chain = i, as.matrix(s[[i]]), check.names = FALSE)
+  })), args[9], row.names = FALSE)
+}

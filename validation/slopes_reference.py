@@ -85,7 +85,7 @@ TRUTH = {
 #: the stored reference runs (chains x iter after burnin, thinned), set from pilot runs
 #: (2 chains x 1000) for a lowest ESS of ~2000-2900
 JAGS_RUN = {
-    "country_slope": {"chains": 4, "burnin": 2000, "iter": 8000, "thin": 2},
+    "country_slope": {"chains": 4, "burnin": 2000, "iter": 16000, "thin": 4},
     "cor_slope": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
     "member_slope": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
     "ar_time": {"chains": 4, "burnin": 2000, "iter": 9000, "thin": 2},
@@ -159,30 +159,53 @@ def _random_walk(df: pd.DataFrame, pid: np.ndarray, sd: float, rng) -> np.ndarra
     return state
 
 
-def run_jags(model: str, run: dict | None = None, seed: int = 100) -> tuple[pd.DataFrame, str]:
-    """Run ``jags_slopes.R`` on :func:`simulate` ``(model)``; (summary, its header line)."""
+def run_jags(
+    model: str, run: dict | None = None, seed: int = 100, parts: int = 1
+) -> tuple[pd.DataFrame, str]:
+    """Run ``jags_slopes.R`` on :func:`simulate` ``(model)``; (summary, its header line).
+
+    ``parts > 1`` runs that many independent JAGS processes at once (seeds ``seed``,
+    ``seed + 100``, ...; ``run["chains"]`` chains each) and pools all their chains into one
+    summary (``jags_slopes.R combine``: R-hat over every chain).
+    """
     run = JAGS_RUN[model] | (run or {})
     with tempfile.TemporaryDirectory() as tmp:
-        data_csv, out_csv = Path(tmp) / "data.csv", Path(tmp) / "out.csv"
+        data_csv = Path(tmp) / "data.csv"
         simulate(model).to_csv(data_csv, index=False)
-        cmd = ["Rscript", str(R_SCRIPT), model, str(data_csv), str(out_csv)]
-        cmd += [str(run[k]) for k in ("chains", "burnin", "iter", "thin")] + [str(seed)]
+        procs, outs, draws = [], [], []
+        for p in range(parts):
+            out_csv, draws_csv = Path(tmp) / f"out{p}.csv", Path(tmp) / f"draws{p}.csv"
+            cmd = ["Rscript", str(R_SCRIPT), model, str(data_csv), str(out_csv)]
+            cmd += [str(run[k]) for k in ("chains", "burnin", "iter", "thin")]
+            cmd += [str(seed + 100 * p)] + ([str(draws_csv)] if parts > 1 else [])
+            procs.append(subprocess.Popen(cmd))
+            outs.append(out_csv)
+            draws.append(draws_csv)
+        if any(proc.wait() != 0 for proc in procs):
+            raise RuntimeError(f"a JAGS run of {model} failed (see its output above)")
+        headers = [o.read_text().splitlines()[0].lstrip("# ") for o in outs]
+        if parts == 1:
+            return pd.read_csv(outs[0], comment="#").set_index("param"), headers[0]
+        pooled = Path(tmp) / "pooled.csv"
+        cmd = ["Rscript", str(R_SCRIPT), "combine", str(pooled), *map(str, draws)]
         subprocess.run(cmd, check=True)
-        header = out_csv.read_text().splitlines()[0].lstrip("# ")
-        return pd.read_csv(out_csv, comment="#").set_index("param"), header
+        header = pooled.read_text().splitlines()[0].lstrip("# ") + " (" + " | ".join(headers) + ")"
+        return pd.read_csv(pooled, comment="#").set_index("param"), header
 
 
-def store_reference(model: str) -> pd.DataFrame:
-    """Run JAGS at :data:`JAGS_RUN` and write ``tests/reference/data/<model>_jags.csv``."""
-    summary, header = run_jags(model)
+def store_reference(model: str, parts: int = 1) -> pd.DataFrame:
+    """Run JAGS at :data:`JAGS_RUN` (``parts`` runs pooled) and write
+    ``tests/reference/data/<model>_jags.csv``."""
+    summary, header = run_jags(model, parts=parts)
     run = JAGS_RUN[model]
     with open(DATA / f"{model}_jags.csv", "w") as fh:
         fh.write(
-            f"# JAGS reference for {model}: python -m validation.slopes_reference jags {model} "
-            f"(real coalgov structure, outcome simulated by slopes_reference.simulate(seed="
-            f"{SEED}) at {TRUTH[model]}; validation/jags_slopes.R); {header}; "
-            f"{run['chains']} chains x {run['iter']} iterations after {run['burnin']} burn-in, "
-            f"thin {run['thin']}; {datetime.date.today().isoformat()}\n"
+            f"# JAGS reference for {model}: python -m validation.slopes_reference jags {model}"
+            f"{f' --parts {parts}' if parts > 1 else ''} (real coalgov structure, outcome "
+            f"simulated by slopes_reference.simulate(seed={SEED}) at {TRUTH[model]}; "
+            f"validation/jags_slopes.R); {header}; {parts} x {run['chains']} chains x "
+            f"{run['iter']} iterations after {run['burnin']} burn-in, thin {run['thin']}; "
+            f"{datetime.date.today().isoformat()}\n"
         )
         summary.to_csv(fh)
     return summary
@@ -238,11 +261,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("models", nargs="*", default=list(MODELS))
     ap.add_argument("--draws", type=int, default=4000)
     ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--parts", type=int, default=1, help="jags: independent runs pooled")
     args = ap.parse_args(argv)
     pd.set_option("display.width", 200)
     for model in args.models:
         if args.what == "jags":
-            print(model, store_reference(model).round(4), sep="\n", flush=True)
+            print(model, store_reference(model, args.parts).round(4), sep="\n", flush=True)
             continue
         try:
             tab = compare(model, args.draws, args.chains)
