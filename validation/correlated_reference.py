@@ -3,7 +3,7 @@
 The model ``logdur ~ 1 + majority + mwc + hm(id = id(cid), RE = re(1 + majority, cor =
 TRUE))`` on coalgov at the government level (628 governments, 29 countries), mmreg's
 default priors.  Run ``python -m validation.correlated_reference`` (from the repository root)
-to rewrite ``tests/reference/data/cor_slope_jags.csv``: it writes the data to a CSV, runs
+to rewrite ``tests/reference/data/cor_governments_jags.csv``: it writes the data to a CSV, runs
 ``validation/jags_correlated.R`` with Rscript (rjags) and stores the JAGS posterior summary
 (mean, sd, quantiles, MC error, n_eff, R-hat) with a provenance header.
 """
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "reference" / "data"
 COALGOV = ROOT / ".." / "shared" / "data" / "coalgov.csv"
 R_SCRIPT = ROOT / "validation" / "jags_correlated.R"
-FILE = "cor_slope_jags.csv"
+FILE = "cor_governments_jags.csv"
 FORMULA = "logdur ~ 1 + majority + mwc + hm(id = id(cid), RE = re(1 + majority, cor = TRUE))"
 JAGS_RUN = {"chains": 4, "burnin": 5000, "iter": 50000, "thin": 5}
 

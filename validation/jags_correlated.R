@@ -2,7 +2,7 @@
 # Usage: Rscript validation/jags_correlated.R <data.csv> <out.csv> <chains> <burnin> <iter> <thin>
 # Called by validation/correlated_reference.py, which writes coalgov at the government level
 # (columns gid cid logdur majority mwc) and stores the summary in
-# tests/reference/data/cor_slope_jags.csv.
+# tests/reference/data/cor_governments_jags.csv.
 # Model (mmreg's names): logdur_i = Intercept + majority * majority_i + mwc * mwc_i
 #   + a_j + b_j * majority_i + e_i,  e_i ~ N(0, sigma^2),
 #   (a_j, b_j) ~ N(0, [[sigma.hm1^2, r s1 s2], [r s1 s2, sigma.hm1.majority^2]]),

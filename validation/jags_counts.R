@@ -52,11 +52,13 @@ data <- list(y = grp$y, majority = grp$majority, mmfin = mmfin, logexp = grp$log
 inits <- lapply(seq_len(chains), function(c) list(.RNG.name = "base::Mersenne-Twister",
                                                    .RNG.seed = 100 + c))
 load.module("glm")
+t0 <- proc.time()
 jm <- jags.model(textConnection(model), data = data, inits = inits, n.chains = chains,
                  quiet = TRUE)
 update(jm, burnin, progress.bar = "none")
 vars <- c("b0", "b1", "b2", "sigma_mm", "sigma_hm", if (family != "poisson") "shape")
 s <- coda.samples(jm, vars, n.iter = iter, thin = thin, progress.bar = "none")
+el <- proc.time() - t0  # compilation, adaptation, burn-in and sampling
 m <- as.matrix(s)
 names_mm <- c(b0 = "Intercept", b1 = "majority", b2 = "mm1.finance", sigma_mm = "sigma.mm1",
               sigma_hm = "sigma.hm1", shape = "shape")
@@ -67,6 +69,7 @@ res <- data.frame(param = names_mm[colnames(m)], mean = colMeans(m), sd = apply(
                   mc_error = st[colnames(m), "Time-series SE"], n_eff = ess[colnames(m)],
                   rhat = rhat[colnames(m)])
 con <- file(out, "w")
-writeLines(paste0("# JAGS ", as.character(jags.version())), con)
+writeLines(paste0("# JAGS ", as.character(jags.version()), "; ", round(el[["elapsed"]], 1),
+                  " s; ", round(sum(el[c("user.self", "sys.self")]), 1), " cpu s"), con)
 write.csv(res, con, row.names = FALSE)
 close(con)

@@ -314,23 +314,40 @@ def _job(args) -> dict:
 
 
 def run_sbc(
-    setup: SBCSetup, reps: int, seed: int = 1, workers: int = 1, progress: bool = False
+    setup: SBCSetup,
+    reps: int,
+    seed: int = 1,
+    workers: int = 1,
+    progress: bool = False,
+    first_rep: int = 0,
+    on_row=None,
 ) -> pd.DataFrame:
-    """Run ``reps`` replications (in ``workers`` processes); one row per replication."""
-    jobs = [(setup, r, seed) for r in range(reps)]
-    rows = []
+    """Run replications ``first_rep, ..., first_rep + reps - 1`` (in ``workers``
+    processes); one row per replication.
+
+    A replication depends only on ``(seed, family, rep)``, so runs over disjoint ranges of
+    ``rep`` with the same seed and setup are parts of one SBC run and may be concatenated.
+    ``on_row(rows)`` is called with the rows so far after every replication (e.g. to save a
+    long run as it goes).
+    """
+    jobs = [(setup, r, seed) for r in range(first_rep, first_rep + reps)]
+    rows: list[dict] = []
+
+    def add(row: dict) -> None:
+        rows.append(row)
+        if progress:
+            _tick(row, first_rep + reps)
+        if on_row is not None:
+            on_row(rows)
+
     if workers > 1:
         with ProcessPoolExecutor(workers, initializer=_init_worker) as ex:
             for row in ex.map(_job, jobs):
-                rows.append(row)
-                if progress:
-                    _tick(row, reps)
+                add(row)
     else:
         _init_worker()
         for job in jobs:
-            rows.append(_job(job))
-            if progress:
-                _tick(rows[-1], reps)
+            add(_job(job))
     return pd.DataFrame(rows)
 
 
@@ -381,9 +398,18 @@ def main() -> None:
     ap.add_argument("--weights", default=None, help="override: 'equal' or 'estimated'")
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--tune", type=int, default=None)
-    ap.add_argument("--out", default=None, help="CSV of all replications")
+    ap.add_argument("--out", default=None, help="CSV of all replications (saved after each)")
+    ap.add_argument("--first-rep", type=int, default=0, help="replications first-rep, ...")
+    ap.add_argument(
+        "--tables-from",
+        default=None,
+        help="comma-separated CSVs of earlier runs (--out): print their tables, run nothing",
+    )
     args = ap.parse_args()
     pd.set_option("display.width", 200)
+    if args.tables_from:
+        _print_tables(args.tables_from.split(","), args.bins)
+        return
     frames = []
     allok = True
     for fam in args.families.split(","):
@@ -394,10 +420,24 @@ def main() -> None:
         }
         setup = setup_for(fam, **over)
         t0 = time.perf_counter()
-        res = run_sbc(setup, args.reps, seed=args.seed, workers=args.workers, progress=True)
+
+        def save(rows: list[dict], done=tuple(frames)) -> None:
+            # rewritten after every replication, so a long run keeps what it has
+            if args.out:
+                pd.concat([*done, pd.DataFrame(rows)], ignore_index=True).to_csv(
+                    args.out, index=False
+                )
+
+        res = run_sbc(
+            setup,
+            args.reps,
+            seed=args.seed,
+            workers=args.workers,
+            progress=True,
+            first_rep=args.first_rep,
+            on_row=save,
+        )
         frames.append(res)
-        if args.out:  # rewritten after every family, so a long run keeps what it has
-            pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
         tab = sbc_table(res, setup.n_rank, args.bins)
         allok &= bool(tab["ok"].all())
         failed = int((~res["fitted"]).sum())
@@ -406,6 +446,24 @@ def main() -> None:
             f"{len(res)} reps, {failed} failed fits, {time.perf_counter() - t0:.0f} s; "
             f"median max R-hat {res['max_rhat'].median():.3f}, "
             f"median min ESS {res['min_ess'].median():.0f}) =="
+        )
+        print(tab.round(4).to_string())
+    print("\nALL CALIBRATED" if allok else "\nSOME MISCALIBRATED")
+
+
+def _print_tables(paths: list[str], bins: int) -> None:
+    """Tables of saved runs (one or several parts of the same run, by family)."""
+    res = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    res = res.drop_duplicates(["family", "rep"])
+    allok = True
+    for fam, part in res.groupby("family", sort=False):
+        part = part.dropna(axis=1, how="all")  # another family's parameters
+        tab = sbc_table(part, setup_for(str(fam)).n_rank, bins)
+        allok &= bool(tab["ok"].all())
+        print(
+            f"\n== {fam}: {len(part)} reps ({int((~part['fitted']).sum())} failed fits), "
+            f"median max R-hat {part['max_rhat'].median():.3f}, median min ESS "
+            f"{part['min_ess'].median():.0f} =="
         )
         print(tab.round(4).to_string())
     print("\nALL CALIBRATED" if allok else "\nSOME MISCALIBRATED")

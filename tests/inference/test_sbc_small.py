@@ -203,3 +203,15 @@ def test_sbc_table_passes_exact_and_flags_overconfident_posteriors():
     assert not table.loc["shifted", "ok"]
     counts = sbc.rank_histogram(res["rank:narrow"], N_RANK, BINS)
     assert counts[0] + counts[-1] > 2 * (counts[1] + counts[-2])  # U shape
+
+
+def test_run_sbc_range_and_saving(monkeypatch):
+    """``first_rep`` selects the replications (a run split in parts is one run) and
+    ``on_row`` sees every row as it comes (a long run keeps what it has)."""
+    monkeypatch.setattr(sbc, "_job", lambda job: {"rep": job[1], "seed": job[2]})
+    seen = []
+    res = sbc.run_sbc(
+        sbc.setup_for("poisson"), 3, seed=7, first_rep=5, on_row=lambda r: seen.append(len(r))
+    )
+    assert res["rep"].tolist() == [5, 6, 7] and (res["seed"] == 7).all()
+    assert seen == [1, 2, 3]

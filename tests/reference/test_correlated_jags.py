@@ -1,6 +1,6 @@
 """mmreg's MCMC for the correlated country intercept and slope against JAGS (#15).
 
-Reference numbers: ``tests/reference/data/cor_slope_jags.csv``, written by ``python -m
+Reference numbers: ``tests/reference/data/cor_governments_jags.csv``, written by ``python -m
 validation.correlated_reference`` (coalgov governments, ``validation/jags_correlated.R`` run by
 Rscript with rjags, 4 chains x 50,000 iterations; provenance in the file's first line).  The
 run here is short, so the SPEC's tolerances (|Δmean| ≤ 0.1 posterior SD, SD within 10%) get
