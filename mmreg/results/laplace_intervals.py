@@ -17,9 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mmreg._threads import pin_public_methods
+
 __all__ = ["LaplaceIntervals"]
 
 
+@pin_public_methods  # a mixin of LaplaceResults: pinned where defined (mmreg/_threads.py)
 class LaplaceIntervals:
     """``conf_int()`` of :class:`~mmreg.results.laplace_results.LaplaceResults`."""
 
