@@ -2,7 +2,7 @@
 
     python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
                                [--mcmc-steps 20] [--sparse cholmod|superlu] [--threads 1]
-                               [--full --cores 2 [--waic]]
+                               [--full --cores 2 [--waic] [--full-draws 1000,60]]
 
 Each case runs in a fresh process (peak resident memory is the process's ``ru_maxrss``).
 Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per group, countries
@@ -100,7 +100,8 @@ def child(argv: list[str]) -> dict:
             return sum(x.ru_utime + x.ru_stime for x in r)
 
         c0, t0 = cpu(), time.perf_counter()
-        full = model.fit(method="mcmc", seed=1, cores=int(argv[5]))
+        draws, tune = (int(x) for x in argv[7].split(",")) if len(argv) > 7 else (1000, 60)
+        full = model.fit(method="mcmc", seed=1, cores=int(argv[5]), draws=draws, tune=tune)
         out["full wall s"] = time.perf_counter() - t0
         out["full CPU s"] = cpu() - c0
         diag = full.mcmc_diag()
@@ -140,6 +141,11 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also the full posterior (MCMC)")
     ap.add_argument("--cores", type=int, default=2, help="processes of the full posterior")
     ap.add_argument(
+        "--full-draws",
+        default="1000,60",
+        help="draws,tune of the full posterior (default 1000,60: fit()'s defaults)",
+    )
+    ap.add_argument(
         "--waic",
         action="store_true",
         help="after the full posterior, time its WAIC (the pointwise log-likelihood)",
@@ -158,6 +164,7 @@ def main() -> None:
                     str(args.threads),
                     str(args.cores if args.full else 0),
                     "waic" if args.waic else "-",
+                    args.full_draws,
                 ],
                 threads=args.threads,
             )
