@@ -20,7 +20,7 @@ __all__ = ["waic", "psis_loo", "loo_pointwise", "gpd_fit", "dic", "mc_digits"]
 #: are (a 100,000-group fit's matrix is 3.2 GB; whole-matrix reductions made two or three
 #: temporaries of that size).  Each column is reduced on its own, so the values do not
 #: depend on the block size.
-BLOCK_BYTES = 64 * 2**20
+BLOCK_BYTES = 16 * 2**20
 
 
 def _blocks(ll: np.ndarray):
