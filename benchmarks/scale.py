@@ -2,7 +2,7 @@
 
     python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
                                [--mcmc-steps 20] [--sparse cholmod|superlu] [--threads 1]
-                               [--full --cores 2]
+                               [--full --cores 2 [--waic] [--full-draws 1000,60]]
 
 Each case runs in a fresh process (peak resident memory is the process's ``ru_maxrss``).
 Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per group, countries
@@ -16,8 +16,11 @@ Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per gr
 ``--full`` also runs the full posterior at ``fit(method="mcmc", seed=1, cores=...)``'s
 defaults (4 chains × 1,000 draws, tune 60; Laplace start included) and reports its wall
 time, CPU time (this process and its worker processes), lowest bulk ESS and largest R-hat
-over the reported parameters (issue #18: 4 chains, lowest bulk ESS ≥ 400, R-hat < 1.01 in
-≤ 10 minutes at 100,000 groups with ``cores=2``).
+over the reported parameters, the peak resident memory of this process after the fit and
+of its largest worker, and the size of the kept draws (``--waic``: then the time of
+``res.waic``, which computes the pointwise log-likelihood; ``peak_mb`` includes it).
+Issue #18: 4 chains, lowest bulk ESS ≥ 400, R-hat < 1.01 in ≤ 10 minutes at 100,000 groups
+with ``cores=2``.
 """
 
 from __future__ import annotations
@@ -97,12 +100,21 @@ def child(argv: list[str]) -> dict:
             return sum(x.ru_utime + x.ru_stime for x in r)
 
         c0, t0 = cpu(), time.perf_counter()
-        full = model.fit(method="mcmc", seed=1, cores=int(argv[5]))
+        draws, tune = (int(x) for x in argv[7].split(",")) if len(argv) > 7 else (1000, 60)
+        full = model.fit(method="mcmc", seed=1, cores=int(argv[5]), draws=draws, tune=tune)
         out["full wall s"] = time.perf_counter() - t0
         out["full CPU s"] = cpu() - c0
         diag = full.mcmc_diag()
         out["min bulk ESS"] = float(diag["ess_bulk"].min())
         out["max R-hat"] = float(diag["rhat"].max())
+        # peak resident memory of this process after the fit, and of the largest worker
+        out["fit peak MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["worker peak MB"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        out["draws MB"] = (full.raw.z.nbytes + full.raw.u.nbytes) / 2**20
+        if len(argv) > 6 and argv[6] == "waic":  # the pointwise log-likelihood on demand
+            t0 = time.perf_counter()
+            out["waic"] = full.waic["waic"]
+            out["waic s"] = time.perf_counter() - t0
     if steps:
         from mmreg.inference.mcmc import fit_mcmc
 
@@ -128,6 +140,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads per case")
     ap.add_argument("--full", action="store_true", help="also the full posterior (MCMC)")
     ap.add_argument("--cores", type=int, default=2, help="processes of the full posterior")
+    ap.add_argument(
+        "--full-draws",
+        default="1000,60",
+        help="draws,tune of the full posterior (default 1000,60: fit()'s defaults)",
+    )
+    ap.add_argument(
+        "--waic",
+        action="store_true",
+        help="after the full posterior, time its WAIC (the pointwise log-likelihood)",
+    )
     args = ap.parse_args()
     rows = []
     for case in args.models.split(","):
@@ -141,6 +163,8 @@ def main() -> None:
                     args.sparse,
                     str(args.threads),
                     str(args.cores if args.full else 0),
+                    "waic" if args.waic else "-",
+                    args.full_draws,
                 ],
                 threads=args.threads,
             )

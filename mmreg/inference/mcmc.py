@@ -27,9 +27,9 @@ import numpy as np
 
 from mmreg.errors import MMDataError
 from mmreg.inference.backend import open_backends, run_lock, run_settings, stored_seed
-from mmreg.inference.eta import linear_predictor
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.options import check_fit_options
+from mmreg.inference.pointwise import draw_loglik
 from mmreg.inference.posterior import Posterior
 from mmreg.inference.tuning import (
     adapted_moves,
@@ -48,7 +48,9 @@ class MCMCFit:
 
     u: np.ndarray  # (chains, steps, walkers, dim) kept unconstrained hyperparameters
     z: np.ndarray  # (chains, steps, walkers, dim_z) latent draws
-    loglik: np.ndarray  # (chains, steps, walkers, n) pointwise log-likelihood
+    # (chains, steps, walkers) log-likelihood of every draw (its sum over the groups; the
+    # pointwise values are computed from u and z on demand: mmreg.inference.pointwise)
+    loglik_total: np.ndarray
     acceptance: np.ndarray  # (chains, walkers)
     n_chains: int
     n_draws: int
@@ -388,19 +390,15 @@ def _sample(
         pat = posterior.latent.pattern
         ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
-            out = list(ex.map(_chain_job, jobs))
+            u, zs, lls, acc = _collect(ex.map(_chain_job, jobs), chains)
     else:
-        out = [_chain_job(job) for job in jobs]
-    u = np.stack([o[0] for o in out])
-    zs = np.stack([o[1] for o in out])
-    lls = np.stack([o[2] for o in out])
-    acc = [o[3] for o in out]
+        u, zs, lls, acc = _collect(map(_chain_job, jobs), chains)
     sd_est = _estimator_sd(logpost, laplace.u) if K else 0.0
     return MCMCFit(
         u=u,
         z=zs,
-        loglik=lls,
-        acceptance=np.stack(acc),
+        loglik_total=lls,
+        acceptance=acc,
         n_chains=chains,
         n_draws=draws,
         tune=tune,
@@ -408,6 +406,23 @@ def _sample(
         log_estimate_sd=sd_est,
         laplace=laplace,
     )
+
+
+def _collect(results, chains: int):
+    """Stack the chains' outputs as they arrive, each into one preallocated array.
+
+    A chain's output is dropped once copied, so the latent draws are held once (plus one
+    chain's) instead of twice, as a list of chains and their stack would.
+    """
+    out: list[np.ndarray] = []
+    for c, parts in enumerate(results):
+        if not out:
+            out = [np.empty((chains, *np.shape(p))) for p in parts]
+        for arr, p in zip(out, parts, strict=True):
+            arr[c] = p
+        del parts, p
+    u, zs, lls, acc = out
+    return u, zs, lls, acc
 
 
 def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
@@ -584,16 +599,18 @@ def _advance(smp, state, n: int, bar, at: int) -> None:
 
 
 def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray):
-    """z of every kept state and its pointwise log-likelihood.
+    """z of every kept state and its log-likelihood (summed over the groups).
 
     z comes from the blobs when the sampler kept it; otherwise it is regenerated (the
     evaluation is seeded by the state, so the same particles and the same z come back).
+    The pointwise log-likelihood is not kept (its size is groups × draws): the results
+    recompute it from u and z with the same :func:`~mmreg.inference.pointwise.draw_loglik`.
     """
     C, S, W, _ = u.shape
     lat = posterior.latent
     stored = blobs.dtype.names is not None and "z" in blobs.dtype.names
     z = np.empty((C, S, W, lat.dim))
-    ll = np.empty((C, S, W, lat.n))
+    ll = np.empty((C, S, W))
     seen: dict[bytes, tuple[int, int, int]] = {}
     for c in range(C):
         for s in range(S):
@@ -610,10 +627,7 @@ def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.nda
                 if zz is None or not np.all(np.isfinite(zz)):  # not for an accepted state
                     raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
                 z[c, s, w] = zz
-                hyp = posterior.unpack(u[c, s, w])
-                D, R, off = lat.assemble(hyp.theta)
-                eta = linear_predictor(D, R, off, zz, lat.P)
-                ll[c, s, w] = posterior.bound_family.loglik_terms(eta, hyp.phi)
+                ll[c, s, w] = draw_loglik(posterior, u[c, s, w], zz).sum()
     return z, ll
 
 

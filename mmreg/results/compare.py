@@ -52,7 +52,8 @@ def comparison_data(res, draws: int = 500, seed=0):
 def _pointwise(res, draws: int, seed) -> np.ndarray:
     """(samples, groups) log-likelihood matrix of a fit, in the layout of the export."""
     if res.exact_posterior:
-        return res.raw.loglik.reshape(-1, res.raw.loglik.shape[-1])
+        ll = res.pointwise_loglik()
+        return ll.reshape(-1, ll.shape[-1])
     from mmreg.results.draws import joint_draws, pointwise_loglik
 
     return pointwise_loglik(res.model, joint_draws(res, n=draws, seed=seed))

@@ -4,7 +4,8 @@ draws, information criteria and the ArviZ export (the :class:`MCMCOutputs` part 
 
 Everything here works on the draws as :class:`~mmreg.results.mcmc_results.MCMCResults`
 stores them: ``_vals`` (chains, steps, walkers, parameters), ``raw.z``, ``raw.u`` and the
-pointwise log-likelihood ``raw.loglik``.
+log-likelihood of every draw ``raw.loglik_total``; the pointwise log-likelihood is computed
+from ``raw.u`` and ``raw.z`` when asked (:meth:`MCMCOutputs.pointwise_loglik`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ import pandas as pd
 from mmreg._threads import pin_public_methods
 from mmreg.results import diagnostics
 
-__all__ = ["MCMCOutputs"]
+__all__ = ["MCMCOutputs", "POINTWISE_CACHE_BYTES"]
+
+#: Largest pointwise log-likelihood (bytes) that :meth:`MCMCOutputs.pointwise_loglik` keeps
+#: for later calls (WAIC, LOO, the ArviZ export); a larger one is recomputed on each call.
+POINTWISE_CACHE_BYTES = 512 * 2**20
 
 
 @pin_public_methods
@@ -252,9 +257,58 @@ class MCMCOutputs:
 
     # ---------------------------------------------------------------- latent summaries
     # ---------------------------------------------------------------- model comparison
+    def pointwise_loglik(self) -> np.ndarray:
+        """Log-likelihood of every group at every kept draw.
+
+        Computed from the kept draws (hyperparameters and latent vector) when asked — it
+        is groups × draws numbers, 3.2 GB at 100,000 groups and 4,032 draws, so the fit does
+        not store it — and kept for later calls while it is at most
+        :data:`POINTWISE_CACHE_BYTES` (never saved with the results).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(chains, steps, walkers, groups)``, groups in ``model.design.group_ids``
+            order.
+
+        Examples
+        --------
+        >>> import mmreg
+        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
+        ...                                         seed=2)
+        >>> res = mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=50, tune=20,
+        ...                                                  chains=2, seed=1)
+        >>> ll = res.pointwise_loglik()
+        >>> ll.shape
+        (2, 4, 16, 150)
+        """
+        cached = self.__dict__.get("_pointwise_cache")
+        if cached is not None:
+            return cached
+        old = getattr(self.raw, "loglik", None)  # results saved before it was computed here
+        if old is not None:
+            return old
+        from mmreg.inference.pointwise import pointwise_loglik
+
+        ll = pointwise_loglik(self.model.posterior, self.raw.u, self.raw.z)
+        if ll.nbytes <= POINTWISE_CACHE_BYTES:
+            self.__dict__["_pointwise_cache"] = ll
+        return ll
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_pointwise_cache", None)  # recomputed from the draws
+        return state
+
     @property
     def _pointwise(self) -> np.ndarray:
-        return self.raw.loglik.reshape(-1, self.raw.loglik.shape[-1])
+        ll = self.pointwise_loglik()
+        return ll.reshape(-1, ll.shape[-1])
+
+    def _loglik_total(self) -> np.ndarray:
+        """Log-likelihood of every draw, (chains, steps, walkers)."""
+        tot = getattr(self.raw, "loglik_total", None)
+        return self.raw.loglik.sum(axis=-1) if tot is None else tot
 
     @property
     def dic(self) -> float:
@@ -277,7 +331,7 @@ class MCMCOutputs:
         DIC exceeds the mean deviance by pD = var(deviance)/2 (the effective number of
         parameters):
 
-        >>> dev = -2 * res.raw.loglik.reshape(-1, res.nobs).sum(axis=1)
+        >>> dev = -2 * res.pointwise_loglik().reshape(-1, res.nobs).sum(axis=1)
         >>> bool(np.isclose(dic - dev.mean(), dev.var(ddof=1) / 2))
         True
         """
@@ -303,7 +357,7 @@ class MCMCOutputs:
     def _dic(self) -> tuple[float, float]:
         from mmreg.results.ic import dic
 
-        dev = -2.0 * self.raw.loglik.sum(axis=-1)  # (chains, steps, walkers)
+        dev = -2.0 * self._loglik_total()  # (chains, steps, walkers)
         return dic(dev)
 
     @property
@@ -418,7 +472,7 @@ class MCMCOutputs:
             order(self.raw.z),
             order(self.raw.u),
             posterior=post,
-            log_likelihood=order(self.raw.loglik),
+            log_likelihood=order(self.pointwise_loglik()),
             sample_stats=stats_,
             attrs=attrs,
             predictive=predictive,

@@ -295,7 +295,19 @@ class MCMCResults(MCMCOutputs, MMResults):
         return acc / len(zs)
 
     def posterior_cov(self, names: list[str]) -> pd.DataFrame:
-        """Sample covariance of the draws of ``names``."""
+        """Sample covariance of the draws of ``names``.
+
+        Parameters come from the parameter draws alone: every ``fit()`` calls this (the
+        check for parameters the data do not inform), and :attr:`draws` — which it used —
+        also holds every random effect and every weight of every draw (2.2 GB at 10,000
+        groups, 22 GB at 100,000).
+        """
+        if all(n in self._names for n in names):
+            idx = [self._names.index(n) for n in names]
+            mat = self._vals.reshape(-1, len(self._names))[:, idx]
+            if np.isfinite(mat).all():  # what DataFrame.cov computes then, bit for bit
+                cov = np.cov(np.ascontiguousarray(mat.T), ddof=1).reshape(len(idx), len(idx))
+                return pd.DataFrame(cov, index=names, columns=names)
         return self.draws[names].cov()
 
     def _estimate_columns(self) -> dict[str, pd.Series]:

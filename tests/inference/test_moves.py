@@ -75,4 +75,4 @@ def test_kept_latent_blobs_equal_regenerated_draws(monkeypatch):
     regen = model.fit(method="mcmc", draws=48, tune=20, chains=2, seed=7)
     assert np.array_equal(kept.raw.u, regen.raw.u)
     assert np.array_equal(kept.raw.z, regen.raw.z)
-    assert np.array_equal(kept.raw.loglik, regen.raw.loglik)
+    assert np.array_equal(kept.raw.loglik_total, regen.raw.loglik_total)
