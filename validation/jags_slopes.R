@@ -2,9 +2,9 @@
 # models of mmreg (#15), written by hand (not bml's code).
 # Usage: Rscript validation/jags_slopes.R <model> <data.csv> <out.csv> \
 #            <chains> <burnin> <iter> <thin> [<seed>]
-#   model: country_slope | cor_slope | member_slope | ar_time
+#   model: country_slope | cor_slope | member_slope | member_pseat | ar_time
 # Called by validation/slopes_reference.py, which writes the data: the real coalgov structure
-# (one row per party in each government; columns gid pid cid n majority finance t y) with a
+# (one row per party in each government; columns gid pid cid n majority finance pseat_z t y) with a
 # simulated Gaussian outcome y.  Summaries (mmreg's parameter names) go to <out.csv>.
 #
 # Models (mmreg's names; w_r = 1/n_i, c = TRUE; sums over the parties r of government i):
@@ -17,6 +17,8 @@
 #                  rho = cor.hm1.majority ~ U(-1, 1) (LKJ(1) in 2 x 2)     (cor = TRUE)
 #   member_slope:  u_r = u0[pid_r] + u1[pid_r] * finance_r, u1 ~ N(0, sigma.mm1.finance^2);
 #                  + v0[cid_i]                                            (mm RE = re(1 + finance))
+#   member_pseat:  as member_slope with pseat_z (standardised seat share, varies within parties)
+#                  in place of finance in the slope term; u1 ~ N(0, sigma.mm1.pseat_z^2)
 #   ar_time:       u_r = s_r, one state per membership row: each party's rows ordered by t,
 #                  first s ~ N(0, sigma.mm1^2), next s ~ N(s_prev, sigma.mm1^2 * dt / mean(dt)),
 #                  mean over every step of every party; + v0[cid_i]       (re(1, ar = t))
@@ -137,7 +139,7 @@ member_slope <- c(
   "  a0[k] ~ dnorm(0, tau_sigma_mm); u0[k] <- xi_sigma_mm * a0[k]",
   "  a1[k] ~ dnorm(0, tau_sigma_mms); u1[k] <- xi_sigma_mms * a1[k]",
   "}",
-  "for (r in 1:R) { wu[r] <- w[r] * (u0[pid[r]] + u1[pid[r]] * finance[r]) }"
+  "for (r in 1:R) { wu[r] <- w[r] * (u0[pid[r]] + u1[pid[r]] * xs[r]) }"
 )
 ar_time <- c(
   px("sigma_mm"),
@@ -153,9 +155,11 @@ if (kind == "country_slope") {
   body <- c(common, member_intercept, cor_slope)
   data$zero <- c(0, 0)
   vars <- c("b0", "b1", "b2", "sigma_mm", "sigma_hm", "sigma_sl", "rho", "sigma")
-} else if (kind == "member_slope") {
+} else if (kind %in% c("member_slope", "member_pseat")) {
   body <- c(common, member_slope, intercept_only)
-  data$finance <- long$finance
+  slope_col <- if (kind == "member_slope") "finance" else "pseat_z"
+  data$xs <- long[[slope_col]]
+  names_mm["sigma_mms"] <- paste0("sigma.mm1.", slope_col)
   vars <- c("b0", "b1", "b2", "sigma_mm", "sigma_mms", "sigma_hm", "sigma")
 } else if (kind == "ar_time") {
   # each party's rows in time order: first row, then (next, previous, dt / mean dt)
@@ -171,7 +175,8 @@ if (kind == "country_slope") {
                        A = sum(is_first), B = length(nxt)))
   vars <- c("b0", "b1", "b2", "sigma_mm", "sigma_hm", "sigma")
 } else {
-  stop("unknown model '", kind, "'; known: country_slope, cor_slope, member_slope, ar_time")
+  stop("unknown model '", kind, "'; known: country_slope, cor_slope, member_slope, member_pseat, ",
+       "ar_time")
 }
 if (kind != "ar_time") {
   data$pid <- pid
