@@ -28,8 +28,11 @@
 # (the plain centred model mixed ~10x slower for sigma.mm1 here): effects = xi * eta,
 # eta ~ N(0, 1 / tau_eta), xi ~ N(0, 25^2), tau_eta ~ Gamma(1/2, 1/2), SD = |xi| / sqrt(tau_eta),
 # which is exactly half-Cauchy(0, 25) (|N(0, 25^2)| / sqrt(chi2_1) = 25 |t_1|), with conjugate
-# Gibbs updates for xi, eta and tau_eta.  The residual sigma and the correlated 2 x 2 block
-# use the plain half-Cauchy (dt(0, 1/625, 1) T(0, ), slice sampled).
+# Gibbs updates for xi, eta and tau_eta.  Exception: member_pseat uses the plain centred code
+# (member_slope_plain): on that design the expanded code's member SDs came out ~15% wider
+# than the plain code's, mmreg's and a numpy exact-marginal check's (validation/README.md).
+# The residual sigma and the correlated 2 x 2 block use the plain half-Cauchy
+# (dt(0, 1/625, 1) T(0, ), slice sampled).
 #
 # Optional 9th argument: a CSV for the draws (chain, then JAGS's names).  Several runs with
 # different seeds (run in parallel on a busy machine) are pooled by
@@ -141,6 +144,17 @@ member_slope <- c(
   "}",
   "for (r in 1:R) { wu[r] <- w[r] * (u0[pid[r]] + u1[pid[r]] * xs[r]) }"
 )
+# member_pseat: the plain centred half-Cauchy SDs.  The parameter-expanded code above gave
+# member SDs ~15% wider posterior SDs than this code, mmreg's MCMC and a numpy exact-marginal
+# check on the pseat_z design (session 7; see validation/README.md) -- not trusted here.
+member_slope_plain <- c(
+  half_cauchy("sigma_mm"), half_cauchy("sigma_mms"),
+  "for (k in 1:K) {",
+  "  u0[k] ~ dnorm(0, 1 / (sigma_mm * sigma_mm))",
+  "  u1[k] ~ dnorm(0, 1 / (sigma_mms * sigma_mms))",
+  "}",
+  "for (r in 1:R) { wu[r] <- w[r] * (u0[pid[r]] + u1[pid[r]] * xs[r]) }"
+)
 ar_time <- c(
   px("sigma_mm"),
   "for (a in 1:A) { e[first[a]] ~ dnorm(0, tau_sigma_mm) }",
@@ -156,7 +170,8 @@ if (kind == "country_slope") {
   data$zero <- c(0, 0)
   vars <- c("b0", "b1", "b2", "sigma_mm", "sigma_hm", "sigma_sl", "rho", "sigma")
 } else if (kind %in% c("member_slope", "member_pseat")) {
-  body <- c(common, member_slope, intercept_only)
+  body <- c(common, if (kind == "member_slope") member_slope else member_slope_plain,
+            intercept_only)
   slope_col <- if (kind == "member_slope") "finance" else "pseat_z"
   data$xs <- long[[slope_col]]
   names_mm["sigma_mms"] <- paste0("sigma.mm1.", slope_col)

@@ -101,7 +101,7 @@ JAGS_RUN = {
     "country_slope": {"chains": 4, "burnin": 2000, "iter": 16000, "thin": 4},
     "cor_slope": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
     "member_slope": {"chains": 4, "burnin": 2000, "iter": 12000, "thin": 3},
-    "member_pseat": {"chains": 4, "burnin": 2000, "iter": 10000, "thin": 2},
+    "member_pseat": {"chains": 4, "burnin": 2000, "iter": 30000, "thin": 5},
     "ar_time": {"chains": 4, "burnin": 2000, "iter": 9000, "thin": 2},
 }
 
