@@ -11,8 +11,9 @@ The member random slope is checked on ``pseat_z`` (the standardised seat share, 
 within parties).  The older ``finance`` design is kept as a slow test with a caveat:
 ``finance`` is constant within every party, so a party's intercept and slope are not
 separately identified (only σ₀² + finance²·σ₁² is); there mmreg's member SDs are ~12% narrower
-than JAGS's (inside the Monte Carlo allowance, outside the SPEC's 10%), and an independent
-numpy exact-marginal check sides with mmreg (validation/README.md).
+than the stored (parameter-expanded) JAGS run's (inside the Monte Carlo allowance, outside the
+SPEC's 10%); an independent numpy exact-marginal check and a plain centred JAGS run side with
+mmreg (validation/README.md).  The ``member_pseat`` reference uses the plain centred code.
 """
 
 from __future__ import annotations
