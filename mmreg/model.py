@@ -7,12 +7,14 @@ problem is reported before any fitting starts.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods, single_blas_thread
 from mmreg.design import Design, build_design
-from mmreg.errors import MMSpecError
+from mmreg.errors import MMSpecError, MMWarning
 from mmreg.families import Family, get_family
 from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
@@ -406,8 +408,15 @@ class MMModel:
             from mmreg.inference.mcmc import fit_mcmc
 
             model = self._mcmc_model()
-            if model is not self:  # the twin starts from its own Laplace fit (ψ = β)
-                kwargs.pop("laplace", None)
+            if model is not self and kwargs.pop("laplace", None) is not None:
+                # the twin samples the coefficients, so it starts from its own Laplace fit
+                warnings.warn(
+                    "fit(method='mcmc', laplace=...) ignores the given Laplace fit: this model "
+                    "has no free hyperparameter, so MCMC samples the coefficients and starts "
+                    "from a Laplace fit of its own.",
+                    MMWarning,
+                    stacklevel=3,
+                )
             draws = fit_mcmc(model.posterior, **kwargs)
             res = MCMCResults(model, draws)
             res.warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do

@@ -136,3 +136,17 @@ def test_no_hyper_mcmc_results_pickle():
     )
     back = pickle.loads(pickle.dumps(post))
     np.testing.assert_allclose(back.params, post.params)
+
+
+def test_a_given_laplace_fit_is_not_silently_dropped():
+    """The twin must start from its own Laplace fit (its ψ is β); a user's ``laplace=`` of
+    the original model cannot be used, and saying so is the contract: an MMWarning, and the
+    run equals the one without ``laplace=`` (same seed) draw for draw."""
+    df = _logit_data(n=150)
+    model = mmreg.MMModel("y ~ 1 + x", df, family="binomial")
+    lap = model.fit()
+    kw = dict(method="mcmc", draws=64, tune=10, chains=1, seed=4)
+    with pytest.warns(mmreg.MMWarning, match="ignores the given Laplace fit"):
+        a = model.fit(laplace=lap.raw, **kw)
+    b = model.fit(**kw)
+    np.testing.assert_array_equal(a.raw.u, b.raw.u)
