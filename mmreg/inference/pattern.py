@@ -16,7 +16,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from mmreg.inference import cholmod
-from mmreg.inference.rrfactors import BlockRR, SuperLURR
+from mmreg.inference.rrfactors import BlockRR, ReorderedRR, SuperLURR
 
 __all__ = ["SparsePattern"]
 
@@ -83,25 +83,27 @@ class SparsePattern:
         ncomp, comp = connected_components(pat, directed=False)
         self.comp = comp  # connected component of every random effect (original order)
         sizes = np.bincount(comp)
-        # batched dense blocks pay off once there are many random effects; SuperLU's lower
-        # overhead wins on small problems (coalgov: 0.6 vs 0.8 ms per factorisation)
+        # batched dense blocks pay off once there are many random effects in components of
+        # moderate size whose sparse factors fill in; SuperLU's lower overhead wins on small
+        # problems and on components that stay sparse (random walks): see _choose_blocks
+        sparse_perm = None
+        #: components small enough for dense blocks: H_rr is laid out component by component
+        #: and H_rr⁻¹ on the pattern is available (for the Laplace gradient's traces)
         self.blocks = bool(sizes.max() <= self.BLOCK_MAX and q >= self.BLOCK_MIN_Q)
+        #: whether factorisations use the dense blocks (else SuperLU in its own order, the
+        #: dense blocks only when H_rr⁻¹ on the pattern is asked for)
+        self.dense_factor = self.blocks
+        if self.blocks:
+            sparse_perm, flops = _sparse_order(pat)
+            dense = _dense_flops(sizes) + self.BUCKET_FLOPS * len(np.unique(_capacities(sizes)))
+            self.dense_factor = dense <= self.DENSE_FLOP_RATIO * flops
         if self.blocks:
             # independent components (e.g. parties nested in countries): batched dense blocks
             perm = np.lexsort((np.arange(q), comp))
         elif self._wants_cholmod(q):
             perm = np.arange(q)  # one large component: CHOLMOD orders it (see factor_rr)
-        else:  # one large component: sparse LDLᵀ with a fill-reducing order computed once
-            pat = pat + sp.eye(q, format="csc") * (abs(pat).sum(axis=1).max() + 1.0)
-            lu = spla.splu(
-                pat,
-                permc_spec="MMD_AT_PLUS_A",
-                diag_pivot_thresh=0.0,
-                options={"SymmetricMode": True},
-            )
-            # SuperLU factors A[:, perm_c] with perm_c[i] the position of column i; the
-            # fill-reducing order itself (states in elimination order) is its inverse
-            perm = np.argsort(lu.perm_c)
+        else:  # sparse LDLᵀ with a fill-reducing order computed once
+            perm = sparse_perm if sparse_perm is not None else _sparse_order(pat)[0]
         inv = np.empty(q, dtype=int)
         inv[perm] = np.arange(q)
         self.perm, self.inv = perm, inv
@@ -124,6 +126,8 @@ class SparsePattern:
         self._symbolic = None
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
+        if self.blocks and not self.dense_factor:
+            self._plan_sparse_twin(inv[sparse_perm], cols)
 
     #: Factor one large sparse component with CHOLMOD when scikit-sparse is installed and
     #: it has at least CHOLMOD_MIN_Q states (below, SuperLU's lower overhead is as fast).
@@ -132,6 +136,19 @@ class SparsePattern:
 
     BLOCK_MAX = 1500  # largest component handled as a dense block
     BLOCK_MIN_Q = 500  # fewest random effects for which dense blocks are used
+    #: Dense blocks are used only while their cost — Cholesky flops of the padded blocks
+    #: (size³ / 3) plus BUCKET_FLOPS per batch of equal padded size (the fixed cost of a
+    #: batched call) — is at most DENSE_FLOP_RATIO times the sparse factor's flops (Σ over
+    #: the columns of L of the squared column count, in SuperLU's fill-reducing order).
+    #: Fitted to ``LatentModel.factor`` timings (one thread; ms dense / sparse): coalgov's
+    #: random walk 4.6 / 2.0 and member random slope 1.8 / 0.9 (→ sparse); simulated
+    #: coalitions, 10,000 groups in 29 countries 5.4 / 5.6, 3,000 in 8 countries 3.3 / 3.2,
+    #: 30,000 in 30 countries 29.0 / 29.6 (→ dense blocks, whose Laplace gradient is 30–45%
+    #: faster: H_rr⁻¹ on the pattern comes with the factor); random walks of simulated
+    #: coalitions 6.8 / 3.5 (→ sparse).  Every measured case is a factor of ≥ 1.5 away
+    #: from the boundary.
+    DENSE_FLOP_RATIO = 30.0
+    BUCKET_FLOPS = 1.8e6
 
     def _wants_cholmod(self, q: int) -> bool:
         return self.use_cholmod and q >= self.CHOLMOD_MIN_Q and cholmod.available()
@@ -146,9 +163,7 @@ class SparsePattern:
         q = self.q
         starts = np.flatnonzero(np.r_[True, comp_p[1:] != comp_p[:-1]])
         sizes = np.diff(np.r_[starts, q])
-        # bucket capacities: sizes rounded up to a geometric grid (≤ 25% padding)
-        caps = np.ceil(1.25 ** np.ceil(np.log(np.maximum(sizes, 1)) / np.log(1.25))).astype(int)
-        caps = np.maximum(caps, sizes)
+        caps = _capacities(sizes)
         self.buckets = []
         rows_of = self.indices.astype(np.int64)
         slot_bucket = np.empty(self.nnz, dtype=np.int64)
@@ -174,8 +189,29 @@ class SparsePattern:
             self.buckets.append({"pos": pos, "valid": ~pad, "template": template})
         self.slot_bucket, self.slot_flat = slot_bucket, slot_flat
 
+    def _plan_sparse_twin(self, order: np.ndarray, cols: np.ndarray) -> None:
+        """CSC layout of H_rr in the sparse elimination ``order`` (positions of the block
+        layout, in elimination order): the slots in that layout's data order and its
+        indices, so that a factorisation only gathers the data."""
+        q = self.q
+        pos = np.empty(q, dtype=np.int64)
+        pos[order] = np.arange(q)
+        r, c = pos[self.indices.astype(np.int64)], pos[cols]
+        self._twin_slots = np.argsort(c * q + r, kind="stable")
+        self._twin_indices = r[self._twin_slots].astype(np.int32)
+        self._twin_indptr = np.searchsorted(c[self._twin_slots], np.arange(q + 1)).astype(
+            np.int32
+        )
+        self._twin_order = order
+
     def factor_rr(self, data: np.ndarray):
         """Factor of H_rr (permuted) from its CSC data."""
+        if self.blocks and not self.dense_factor:
+            H = sp.csc_matrix(
+                (data[self._twin_slots], self._twin_indices, self._twin_indptr),
+                shape=(self.q, self.q),
+            )
+            return ReorderedRR(SuperLURR(H), self._twin_order, lambda: self._dense_rr(data))
         if not self.blocks:
             self._H.data = data
             if self.uses_cholmod:
@@ -183,6 +219,10 @@ class SparsePattern:
                     self._symbolic = cholmod.symbolic(self._H)
                 return cholmod.CholmodRR(self._symbolic, self._H)
             return SuperLURR(self._H)
+        return self._dense_rr(data)
+
+    def _dense_rr(self, data: np.ndarray) -> BlockRR:
+        """Batched dense Cholesky factors of the components (``blocks`` layout)."""
         mats = []
         for b, bk in enumerate(self.buckets):
             m = bk["template"].copy()
@@ -197,3 +237,31 @@ class SparsePattern:
         data = np.bincount(self.slot_pairs, vals, minlength=self.nnz)
         data += np.bincount(self.slot_q, self.qval * prec[self.qblock], minlength=self.nnz)
         return data
+
+
+def _sparse_order(pat: sp.csc_matrix) -> tuple[np.ndarray, float]:
+    """SuperLU's fill-reducing order of a symmetric pattern and the flops of its factor.
+
+    Returns the states in elimination order and Σⱼ cⱼ² over the columns of L (cⱼ: entries
+    of column j), the usual operation count of a sparse Cholesky factorisation.
+    """
+    q = pat.shape[0]
+    pat = pat + sp.eye(q, format="csc") * (abs(pat).sum(axis=1).max() + 1.0)
+    lu = spla.splu(
+        pat, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+    )
+    # SuperLU factors A[:, perm_c] with perm_c[i] the position of column i; the fill-reducing
+    # order itself (states in elimination order) is its inverse
+    counts = np.diff(sp.csc_matrix(lu.L).indptr).astype(float)
+    return np.argsort(lu.perm_c), float(np.sum(counts**2))
+
+
+def _capacities(sizes: np.ndarray) -> np.ndarray:
+    """Bucket capacities: component sizes rounded up to a geometric grid (≤ 25% padding)."""
+    caps = np.ceil(1.25 ** np.ceil(np.log(np.maximum(sizes, 1)) / np.log(1.25))).astype(int)
+    return np.maximum(caps, sizes)
+
+
+def _dense_flops(sizes: np.ndarray) -> float:
+    """Flops of the batched dense Cholesky factors of components padded as in the buckets."""
+    return float(np.sum(_capacities(sizes).astype(float) ** 3) / 3.0)

@@ -4,6 +4,9 @@ All share ``logdet``, ``solve``, ``sample`` and ``diag_inv``:
 
 * :class:`SuperLURR` — SciPy's SuperLU in symmetric mode (no pivoting, the fill-reducing
   order of the pattern), an LDLᵀ factorisation for a symmetric positive-definite matrix;
+* :class:`ReorderedRR` — a factor of H_rr in another order (SuperLU in its fill-reducing
+  order for block-diagonal H_rr whose components stay sparse, e.g. random walks), which
+  builds the dense blocks only when H_rr⁻¹ on the pattern is asked for;
 * :class:`BlockRR` — block-diagonal H_rr (random effects nested in countries, random walks
   within countries): batched dense Cholesky factors of padded components, which also give
   H_rr⁻¹ on the pattern (``pattern_inverse``, for :mod:`~mmreg.inference.seltrace`).
@@ -17,7 +20,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg.lapack import dtrtri
 
-__all__ = ["BlockRR", "SuperLURR", "diag_by_solves"]
+__all__ = ["BlockRR", "ReorderedRR", "SuperLURR", "diag_by_solves"]
 
 
 class SuperLURR:
@@ -50,6 +53,47 @@ class SuperLURR:
 
     def diag_inv(self) -> np.ndarray:
         return diag_by_solves(self.solve, len(self.d))
+
+
+class ReorderedRR:
+    """A factor of H_rr taken in another order, seen in the pattern's order.
+
+    ``inner`` factors P H_rr Pᵀ where row k of it is row ``order[k]`` of H_rr; ``dense`` builds
+    the :class:`BlockRR` of the same matrix, called only for H_rr⁻¹ on the pattern and its
+    diagonal (the Laplace gradient's traces), which the dense blocks give cheaply.
+    """
+
+    has_pattern_inverse = True
+
+    def __init__(self, inner, order: np.ndarray, dense):
+        self.inner = inner
+        self.order = order
+        self.logdet = inner.logdet
+        self._dense = dense
+        self._blocks: BlockRR | None = None
+
+    def _back(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty_like(X)
+        out[self.order] = X
+        return out
+
+    def solve(self, B: np.ndarray) -> np.ndarray:
+        return self._back(self.inner.solve(np.asarray(B)[self.order]))
+
+    def sample(self, eps: np.ndarray) -> np.ndarray:
+        return self._back(self.inner.sample(eps))
+
+    def blocks(self) -> BlockRR:
+        """The dense-block factor of the same matrix (built on first use)."""
+        if self._blocks is None:
+            self._blocks = self._dense()
+        return self._blocks
+
+    def pattern_inverse(self, pattern) -> np.ndarray:
+        return self.blocks().pattern_inverse(pattern)
+
+    def diag_inv(self) -> np.ndarray:
+        return self.blocks().diag_inv()
 
 
 def diag_by_solves(solve, q: int, chunk: int = 512) -> np.ndarray:

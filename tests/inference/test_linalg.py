@@ -45,6 +45,7 @@ _needs_cholmod = pytest.mark.skipif(
     [
         (3000, False, rrf.BlockRR),  # 959 parties nested in countries: batched dense blocks
         (300, True, rrf.BlockRR),  # random walks over 992 states: one block per country
+        (300, True, rrf.ReorderedRR),  # the same by SuperLU (the default: fewer flops)
         (900, False, rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
         pytest.param(900, False, cholmod.CholmodRR, marks=_needs_cholmod),  # the same by CHOLMOD
     ],
@@ -55,6 +56,8 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     # one large sparse component: CHOLMOD only where the case asks for it
     monkeypatch.setattr(la.SparsePattern, "use_cholmod", kind is cholmod.CholmodRR)
     monkeypatch.setattr(la.SparsePattern, "CHOLMOD_MIN_Q", 0)
+    if kind is rrf.BlockRR:  # dense blocks even where the flop rule would pick SuperLU
+        monkeypatch.setattr(la.SparsePattern, "DENSE_FLOP_RATIO", np.inf)
     fac, H = _setup(n_groups, ar)
     assert isinstance(fac, la.SchurFactor) and isinstance(fac.rr, kind)
     Hinv = np.linalg.inv(H)
@@ -79,6 +82,41 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
         )
     comps = fac.pattern.comp[idx - fac.P]
     assert fac.block_solves(idx) == max(np.bincount(comps))
+
+
+@pytest.mark.parametrize(("n_groups", "ar", "dense"), [(3000, False, True), (300, True, False)])
+def test_block_choice_follows_the_flop_counts(n_groups, ar, dense, monkeypatch):
+    """Dense blocks factor H_rr only where their cost is within DENSE_FLOP_RATIO of the
+    sparse factor's flops: parties nested in countries (components that fill in) keep dense
+    blocks; random walks (banded components, one per country) go to SuperLU, which builds
+    the blocks only for H_rr⁻¹ on the pattern (the same numbers as the dense factor's)."""
+    monkeypatch.setattr(la.SparsePattern, "use_cholmod", False)
+    fac, _ = _setup(n_groups, ar)
+    assert fac.pattern.blocks and fac.pattern.dense_factor is dense
+    assert isinstance(fac.rr, rrf.BlockRR if dense else rrf.ReorderedRR)
+    if not dense:
+        blocks = fac.rr.blocks()
+        assert isinstance(blocks, rrf.BlockRR)
+        assert blocks.logdet == pytest.approx(fac.rr.logdet, rel=1e-11)
+        np.testing.assert_allclose(
+            fac.rr.pattern_inverse(fac.pattern), blocks.pattern_inverse(fac.pattern)
+        )
+
+
+def test_flop_counts_of_known_patterns():
+    """Σ (column counts of L)²: a path (tridiagonal, no fill in a minimum-degree order) and a
+    dense block (columns of 10, 9, …, 1 entries); dense blocks padded to the bucket grid."""
+    import scipy.sparse as sp
+
+    from mmreg.inference import pattern as pt
+
+    n = 50
+    path = sp.diags([np.ones(n - 1), np.ones(n), np.ones(n - 1)], [-1, 0, 1], format="csc")
+    perm, flops = pt._sparse_order(path)
+    assert sorted(perm) == list(range(n)) and flops == 4 * (n - 1) + 1
+    assert pt._sparse_order(sp.csc_matrix(np.ones((10, 10))))[1] == sum(k * k for k in range(11))
+    # sizes 1 and 10 → capacities 1 and 12 (1.25¹¹ = 11.6 rounded up)
+    assert pt._dense_flops(np.array([1, 10])) == pytest.approx((1 + 12**3) / 3)
 
 
 @_needs_cholmod
