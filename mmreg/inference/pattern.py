@@ -199,9 +199,7 @@ class SparsePattern:
         r, c = pos[self.indices.astype(np.int64)], pos[cols]
         self._twin_slots = np.argsort(c * q + r, kind="stable")
         self._twin_indices = r[self._twin_slots].astype(np.int32)
-        self._twin_indptr = np.searchsorted(c[self._twin_slots], np.arange(q + 1)).astype(
-            np.int32
-        )
+        self._twin_indptr = np.searchsorted(c[self._twin_slots], np.arange(q + 1)).astype(np.int32)
         self._twin_order = order
 
     def factor_rr(self, data: np.ndarray):
