@@ -16,6 +16,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from mmreg.inference import cholmod
+from mmreg.inference.banded import BandPlan
 from mmreg.inference.rrfactors import BlockRR, ReorderedRR, SuperLURR
 
 __all__ = ["SparsePattern"]
@@ -83,27 +84,18 @@ class SparsePattern:
         ncomp, comp = connected_components(pat, directed=False)
         self.comp = comp  # connected component of every random effect (original order)
         sizes = np.bincount(comp)
-        # batched dense blocks pay off once there are many random effects in components of
-        # moderate size whose sparse factors fill in; SuperLU's lower overhead wins on small
-        # problems and on components that stay sparse (random walks): see _choose_blocks
-        sparse_perm = None
         #: components small enough for dense blocks: H_rr is laid out component by component
         #: and H_rr⁻¹ on the pattern is available (for the Laplace gradient's traces)
         self.blocks = bool(sizes.max() <= self.BLOCK_MAX and q >= self.BLOCK_MIN_Q)
-        #: whether factorisations use the dense blocks (else SuperLU in its own order, the
-        #: dense blocks only when H_rr⁻¹ on the pattern is asked for)
-        self.dense_factor = self.blocks
-        if self.blocks:
-            sparse_perm, flops = _sparse_order(pat)
-            dense = _dense_flops(sizes) + self.BUCKET_FLOPS * len(np.unique(_capacities(sizes)))
-            self.dense_factor = dense <= self.DENSE_FLOP_RATIO * flops
+        wants_cholmod = not self.blocks and self._wants_cholmod(q)
+        sparse_perm, flops = (None, 0.0) if wants_cholmod else _sparse_order(pat)
         if self.blocks:
             # independent components (e.g. parties nested in countries): batched dense blocks
             perm = np.lexsort((np.arange(q), comp))
-        elif self._wants_cholmod(q):
+        elif wants_cholmod:
             perm = np.arange(q)  # one large component: CHOLMOD orders it (see factor_rr)
         else:  # sparse LDLᵀ with a fill-reducing order computed once
-            perm = sparse_perm if sparse_perm is not None else _sparse_order(pat)[0]
+            perm = sparse_perm
         inv = np.empty(q, dtype=int)
         inv[perm] = np.arange(q)
         self.perm, self.inv = perm, inv
@@ -122,12 +114,29 @@ class SparsePattern:
         self.q = q
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
         #: whether H_rr is factored by CHOLMOD (worker processes must then be spawned)
-        self.uses_cholmod = not self.blocks and self._wants_cholmod(q)
+        self.uses_cholmod = wants_cholmod
         self._symbolic = None
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
-        if self.blocks and not self.dense_factor:
+        #: the band layout where H_rr is factored as a band (``kind == "band"``)
+        self.band_plan: BandPlan | None = None
+        #: how H_rr is factored: "dense" blocks, "band" (LAPACK), "superlu" or "cholmod"
+        self.kind = "cholmod" if wants_cholmod else self._choose(sizes, flops)
+        if self.kind == "superlu" and self.blocks:
             self._plan_sparse_twin(inv[sparse_perm], cols)
+
+    def _choose(self, sizes: np.ndarray, flops: float) -> str:
+        """Dense blocks, a band or SuperLU, by the cost rules of the class attributes."""
+        if self.blocks:
+            dense = _dense_flops(sizes) + self.BUCKET_FLOPS * len(np.unique(_capacities(sizes)))
+            if dense <= self.DENSE_FLOP_RATIO * flops:
+                return "dense"
+        if self.q <= self.BAND_MAX_Q:
+            band = BandPlan(self.indices, self.indptr, self.q)
+            if band.flops <= self.BAND_RATIO * (flops + self.SUPERLU_COLUMN_FLOPS * self.q):
+                self.band_plan = band
+                return "band"
+        return "superlu"
 
     #: Factor one large sparse component with CHOLMOD when scikit-sparse is installed and
     #: it has at least CHOLMOD_MIN_Q states (below, SuperLU's lower overhead is as fast).
@@ -149,6 +158,14 @@ class SparsePattern:
     #: from the boundary.
     DENSE_FLOP_RATIO = 30.0
     BUCKET_FLOPS = 1.8e6
+    #: A banded factor (:mod:`mmreg.inference.banded`) is used while its work q·(band + 1)²
+    #: is at most BAND_RATIO times SuperLU's — its flops plus SUPERLU_COLUMN_FLOPS per
+    #: column, SuperLU's fixed cost per column in flop units.  Measured (one factorisation,
+    #: ms band / SuperLU; ratio of the rule): coalgov's parties in countries 0.04 / 0.15
+    #: (2.2), member random slope 0.36 / 0.53 (8.0), random walk 8.2 / 2.1 (150).
+    BAND_RATIO = 10.0
+    SUPERLU_COLUMN_FLOPS = 500.0
+    BAND_MAX_Q = 20000
 
     def _wants_cholmod(self, q: int) -> bool:
         return self.use_cholmod and q >= self.CHOLMOD_MIN_Q and cholmod.available()
@@ -204,20 +221,24 @@ class SparsePattern:
 
     def factor_rr(self, data: np.ndarray):
         """Factor of H_rr (permuted) from its CSC data."""
-        if self.blocks and not self.dense_factor:
+        if self.kind == "dense":
+            return self._dense_rr(data)
+        dense = (lambda: self._dense_rr(data)) if self.blocks else None
+        if self.kind == "band":
+            assert self.band_plan is not None
+            return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
+        if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
             H = sp.csc_matrix(
                 (data[self._twin_slots], self._twin_indices, self._twin_indptr),
                 shape=(self.q, self.q),
             )
-            return ReorderedRR(SuperLURR(H), self._twin_order, lambda: self._dense_rr(data))
-        if not self.blocks:
-            self._H.data = data
-            if self.uses_cholmod:
-                if self._symbolic is None:  # order + symbolic factorisation, once
-                    self._symbolic = cholmod.symbolic(self._H)
-                return cholmod.CholmodRR(self._symbolic, self._H)
-            return SuperLURR(self._H)
-        return self._dense_rr(data)
+            return ReorderedRR(SuperLURR(H), self._twin_order, dense)
+        self._H.data = data
+        if self.uses_cholmod:
+            if self._symbolic is None:  # order + symbolic factorisation, once
+                self._symbolic = cholmod.symbolic(self._H)
+            return cholmod.CholmodRR(self._symbolic, self._H)
+        return SuperLURR(self._H)
 
     def _dense_rr(self, data: np.ndarray) -> BlockRR:
         """Batched dense Cholesky factors of the components (``blocks`` layout)."""

@@ -58,19 +58,20 @@ class SuperLURR:
 class ReorderedRR:
     """A factor of H_rr taken in another order, seen in the pattern's order.
 
-    ``inner`` factors P H_rr Pᵀ where row k of it is row ``order[k]`` of H_rr; ``dense`` builds
-    the :class:`BlockRR` of the same matrix, called only for H_rr⁻¹ on the pattern and its
-    diagonal (the Laplace gradient's traces), which the dense blocks give cheaply.
+    ``inner`` factors P H_rr Pᵀ where row k is row ``order[k]`` of H_rr (SuperLU in its
+    fill-reducing order, a band in reverse Cuthill–McKee order).  ``dense``, where the
+    pattern is block-diagonal, builds the :class:`BlockRR` of the same matrix — only when
+    H_rr⁻¹ on the pattern or its diagonal is asked for (the Laplace gradient's traces),
+    which the dense blocks give cheaply.
     """
 
-    has_pattern_inverse = True
-
-    def __init__(self, inner, order: np.ndarray, dense):
+    def __init__(self, inner, order: np.ndarray, dense=None):
         self.inner = inner
         self.order = order
         self.logdet = inner.logdet
         self._dense = dense
         self._blocks: BlockRR | None = None
+        self.has_pattern_inverse = dense is not None
 
     def _back(self, X: np.ndarray) -> np.ndarray:
         out = np.empty_like(X)
@@ -85,6 +86,8 @@ class ReorderedRR:
 
     def blocks(self) -> BlockRR:
         """The dense-block factor of the same matrix (built on first use)."""
+        if self._dense is None:
+            raise ValueError("H_rr is not block-diagonal with small blocks")
         if self._blocks is None:
             self._blocks = self._dense()
         return self._blocks
@@ -93,7 +96,9 @@ class ReorderedRR:
         return self.blocks().pattern_inverse(pattern)
 
     def diag_inv(self) -> np.ndarray:
-        return self.blocks().diag_inv()
+        if self._dense is not None:
+            return self.blocks().diag_inv()
+        return self._back(self.inner.diag_inv())
 
 
 def diag_by_solves(solve, q: int, chunk: int = 512) -> np.ndarray:

@@ -17,9 +17,13 @@ from mmreg.families.base import Curvature
 from mmreg.inference import cholmod
 
 
-def _setup(n_groups: int, ar: bool):
+def _setup(n_groups: int, ar: bool, n_countries: int = 8):
     df = mmreg.datasets.simulate_coalitions(
-        n_groups=n_groups, n_members=n_groups // 3, n_countries=8, family="weibull", seed=3
+        n_groups=n_groups,
+        n_members=n_groups // 3,
+        n_countries=n_countries,
+        family="weibull",
+        seed=3,
     )
     f = df.attrs["formula"]
     if ar:
@@ -40,26 +44,35 @@ _needs_cholmod = pytest.mark.skipif(
 )
 
 
+_FORCE = {  # class attributes of SparsePattern that make it choose a factorisation
+    "dense": {"DENSE_FLOP_RATIO": np.inf},
+    "band": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": np.inf},
+    "superlu": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": 0.0},
+    "cholmod": {"use_cholmod": True, "CHOLMOD_MIN_Q": 0},
+}
+
+
 @pytest.mark.parametrize(
-    ("n_groups", "ar", "kind"),
+    ("n_groups", "ar", "kind", "cls"),
     [
-        (3000, False, rrf.BlockRR),  # 959 parties nested in countries: batched dense blocks
-        (300, True, rrf.BlockRR),  # random walks over 992 states: one block per country
-        (300, True, rrf.ReorderedRR),  # the same by SuperLU (the default: fewer flops)
-        (900, False, rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
-        pytest.param(900, False, cholmod.CholmodRR, marks=_needs_cholmod),  # the same by CHOLMOD
+        (3000, False, "dense", rrf.BlockRR),  # 959 parties nested in countries: dense blocks
+        (3000, False, "band", rrf.ReorderedRR),  # the same as a band (blocks for H_rr⁻¹)
+        (300, True, "dense", rrf.BlockRR),  # random walks over 992 states: a block per country
+        (300, True, "superlu", rrf.ReorderedRR),  # the same by SuperLU (the default)
+        (900, False, "superlu", rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
+        (900, False, "band", rrf.ReorderedRR),  # the same as a band (the default)
+        pytest.param(900, False, "cholmod", cholmod.CholmodRR, marks=_needs_cholmod),
     ],
 )
 @pytest.mark.parametrize("batched", [True, False])
-def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeypatch):
+def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, cls, batched, monkeypatch):
     monkeypatch.setattr(rrf, "_BATCHED_TRSM", batched and rrf._BATCHED_TRSM)
-    # one large sparse component: CHOLMOD only where the case asks for it
-    monkeypatch.setattr(la.SparsePattern, "use_cholmod", kind is cholmod.CholmodRR)
-    monkeypatch.setattr(la.SparsePattern, "CHOLMOD_MIN_Q", 0)
-    if kind is rrf.BlockRR:  # dense blocks even where the flop rule would pick SuperLU
-        monkeypatch.setattr(la.SparsePattern, "DENSE_FLOP_RATIO", np.inf)
+    monkeypatch.setattr(la.SparsePattern, "use_cholmod", False)
+    for attr, value in _FORCE[kind].items():
+        monkeypatch.setattr(la.SparsePattern, attr, value)
     fac, H = _setup(n_groups, ar)
-    assert isinstance(fac, la.SchurFactor) and isinstance(fac.rr, kind)
+    assert isinstance(fac, la.SchurFactor) and isinstance(fac.rr, cls)
+    assert fac.pattern.kind == kind
     Hinv = np.linalg.inv(H)
     sign, logdet = np.linalg.slogdet(H)
     assert sign > 0 and fac.logdet == pytest.approx(logdet, rel=1e-10)
@@ -84,23 +97,59 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, batched, monkeyp
     assert fac.block_solves(idx) == max(np.bincount(comps))
 
 
-@pytest.mark.parametrize(("n_groups", "ar", "dense"), [(3000, False, True), (300, True, False)])
-def test_block_choice_follows_the_flop_counts(n_groups, ar, dense, monkeypatch):
+@pytest.mark.parametrize(
+    ("n_groups", "ar", "countries", "kind"),
+    [
+        (3000, False, 8, "dense"),
+        (300, True, 8, "superlu"),
+        (900, False, 8, "superlu"),
+        (900, False, 29, "band"),
+    ],
+)
+def test_factor_choice_follows_the_cost_rules(n_groups, ar, countries, kind, monkeypatch):
     """Dense blocks factor H_rr only where their cost is within DENSE_FLOP_RATIO of the
     sparse factor's flops: parties nested in countries (components that fill in) keep dense
-    blocks; random walks (banded components, one per country) go to SuperLU, which builds
-    the blocks only for H_rr⁻¹ on the pattern (the same numbers as the dense factor's)."""
+    blocks; random walks (long components, one per country) go to SuperLU, which builds
+    the blocks only for H_rr⁻¹ on the pattern (the same numbers as the dense factor's); a
+    few hundred effects with a narrow band in RCM order (parties of 29 countries; not of 8,
+    whose band is wider) go to LAPACK's banded Cholesky."""
     monkeypatch.setattr(la.SparsePattern, "use_cholmod", False)
-    fac, _ = _setup(n_groups, ar)
-    assert fac.pattern.blocks and fac.pattern.dense_factor is dense
-    assert isinstance(fac.rr, rrf.BlockRR if dense else rrf.ReorderedRR)
-    if not dense:
+    fac, _ = _setup(n_groups, ar, countries)
+    assert fac.pattern.kind == kind
+    if kind == "superlu" and fac.pattern.blocks:
         blocks = fac.rr.blocks()
         assert isinstance(blocks, rrf.BlockRR)
         assert blocks.logdet == pytest.approx(fac.rr.logdet, rel=1e-11)
         np.testing.assert_allclose(
             fac.rr.pattern_inverse(fac.pattern), blocks.pattern_inverse(fac.pattern)
         )
+    if kind == "band":
+        assert fac.pattern.band_plan.bandwidth < 40 and not fac.rr.has_pattern_inverse
+
+
+def test_band_plan_of_a_shuffled_path():
+    """RCM recovers the band of a path (tridiagonal in some order) given in random order,
+    and the banded factor's logdet and solves equal numpy's."""
+    import scipy.sparse as sp
+
+    from mmreg.inference.banded import BandPlan
+
+    n = 40
+    rng = np.random.default_rng(2)
+    A = np.diag(np.full(n, 3.0)) - np.eye(n, k=1) - np.eye(n, k=-1)
+    shuffle = rng.permutation(n)
+    A = A[np.ix_(shuffle, shuffle)]
+    C = sp.csc_matrix(A)
+    plan = BandPlan(C.indices, C.indptr, n)
+    assert plan.bandwidth == 1 and plan.flops == n * 4
+    f = plan.factor(C.data)
+    Ab = A[np.ix_(plan.order, plan.order)]
+    assert f.logdet == pytest.approx(np.linalg.slogdet(Ab)[1], rel=1e-12)
+    b = rng.normal(size=(n, 2))
+    np.testing.assert_allclose(f.solve(b), np.linalg.solve(Ab, b), rtol=1e-10)
+    X = f.sample(np.eye(n))
+    np.testing.assert_allclose(X @ X.T, np.linalg.inv(Ab), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(f.diag_inv(), np.diag(np.linalg.inv(Ab)), rtol=1e-10)
 
 
 def test_flop_counts_of_known_patterns():
