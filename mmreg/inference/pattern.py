@@ -95,6 +95,7 @@ class SparsePattern:
         elif wants_cholmod:
             perm = np.arange(q)  # one large component: CHOLMOD orders it (see factor_rr)
         else:  # sparse LDLᵀ with a fill-reducing order computed once
+            assert sparse_perm is not None
             perm = sparse_perm
         inv = np.empty(q, dtype=int)
         inv[perm] = np.arange(q)
