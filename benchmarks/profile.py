@@ -40,6 +40,7 @@ import pandas as pd
 
 import mmreg
 from benchmarks._util import machine, pin_blas
+from mmreg.inference import chains as chains_mod
 from mmreg.inference import latent as latent_mod
 from mmreg.inference import mcmc as mcmc_mod
 from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
@@ -104,15 +105,15 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         (LM, "draw_conditional", "draw_conditional", None),
         (LP, "evaluate", "evaluate", None),
         (mcmc_mod, "fit_laplace", "laplace", after_laplace),
-        (mcmc_mod, "_start", "start", None),
-        (mcmc_mod, "_latent_draws", "latent_draws", None),
+        (chains_mod, "_start", "start", None),
+        (chains_mod, "_latent_draws", "latent_draws", None),
         (mcmc_mod, "_estimator_sd", "estimator_sd", None),
     ]:
         _, w = clock.wrap(owner, attr, key, post)
         stack.enter_context(patched(owner, attr, w))
 
     # tuning stages vs kept phase: _advance is called once per stage, the last is kept
-    orig_adv = mcmc_mod._advance
+    orig_adv = chains_mod._advance
 
     def adv(smp, state, n, bar, at):
         t0 = time.process_time()
@@ -125,10 +126,10 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         clock.t["advance"] += clock.t["_adv_last"]
         clock.n["advance_evals"] += clock.n["_adv_last_evals"]
 
-    stack.enter_context(patched(mcmc_mod, "_advance", adv))
+    stack.enter_context(patched(chains_mod, "_advance", adv))
 
     # the kept phase is the last _advance of each chain: remember it per chain
-    orig_run = mcmc_mod._run_chain
+    orig_run = chains_mod._run_chain
 
     def run_chain(*a, **kw):
         out = orig_run(*a, **kw)
@@ -136,7 +137,7 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         clock.n["kept_evals"] += clock.n["_adv_last_evals"]
         return out
 
-    stack.enter_context(patched(mcmc_mod, "_run_chain", run_chain))
+    stack.enter_context(patched(chains_mod, "_run_chain", run_chain))
 
 
 def profile_model(

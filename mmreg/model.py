@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods, single_blas_thread
 from mmreg.design import Design, build_design
 from mmreg.errors import MMSpecError, MMWarning
-from mmreg.families import Family, get_family
+from mmreg.families import Family
 from mmreg.formula.parse import parse_formula
 from mmreg.inference.hyper import HyperSpace
-from mmreg.inference.latent import Hyper, LatentModel
-from mmreg.inference.posterior import Posterior
-from mmreg.inference.scales import pinning_sd, sampled_starts
-from mmreg.priors import (
-    KIND_COEF,
-    KIND_COR,
-    KIND_FN,
-    KIND_SD,
-    KIND_WEIGHT,
-    Fixed,
-    resolve_priors,
-)
-from mmreg.priors.coef import split_coefficient_priors
-from mmreg.results.identification import warn_collinear
+from mmreg.inference.latent import LatentModel
+from mmreg.model_setup import ParameterSetup, check_family_formula, resolve_family
+from mmreg.model_values import ModelValues
 
 __all__ = ["MMModel"]
 
 
 @pin_public_methods  # every public method runs with one BLAS thread (mmreg/_threads.py)
-class MMModel:
+class MMModel(ParameterSetup, ModelValues):
     """Bayesian multiple-membership multilevel model.
 
     Parameters
@@ -82,38 +70,9 @@ class MMModel:
             raise MMSpecError(f"formula must be a string, got {type(formula).__name__}")
         self.formula = formula
         self.spec = parse_formula(formula)
-        if isinstance(family, str):
-            self._family = get_family(family)
-            if cox_intervals is not None:
-                if not self._family.takes_intervals:
-                    raise MMSpecError("cox_intervals is only meaningful with family='cox'")
-                self._family = get_family(family, intervals=cox_intervals)
-        elif isinstance(family, Family):
-            if cox_intervals is not None:
-                raise MMSpecError("give cox_intervals to the Family object, not to the model")
-            self._family = family
-        else:
-            raise MMSpecError(
-                "family must be one of 'gaussian', 'binomial', 'weibull', 'cox', 'clogit' "
-                f"or a mmreg.families.Family, got {type(family).__name__} {family!r}"
-            )
+        self._family = resolve_family(family, cox_intervals)
         fam = self._family
-        kind = self.spec.response.kind
-        if kind != fam.outcome_kind:
-            want = "Surv(time, event)" if fam.outcome_kind == "surv" else "a single outcome"
-            raise MMSpecError(
-                f"family {fam.name!r} needs {want} on the left of ~, got "
-                f"{' '.join(self.spec.response.columns)!r}"
-            )
-        if (self.spec.strata is not None) != fam.needs_choice_sets:
-            raise MMSpecError(
-                "strata(id) defines the choice sets of family='clogit'; "
-                + (
-                    "add it to the formula"
-                    if fam.needs_choice_sets
-                    else "it cannot be used with family=" + repr(fam.name)
-                )
-            )
+        check_family_formula(self.spec, fam)
         self.design: Design = build_design(
             self.spec, data, has_intercept=fam.has_intercept, family=fam.name
         )
@@ -180,77 +139,6 @@ class MMModel:
         ('binomial', 150)
         """
         return cls(formula, data, family=family, priors=priors, cox_intervals=cox_intervals)
-
-    # ------------------------------------------------------------------ parameters
-    def _setup_parameters(self, priors) -> None:
-        d, fam = self.design, self._family
-        kinds = {n: KIND_COEF for n in d.coef_names}
-        kinds.update({n: KIND_FN if ".fn." in n else KIND_WEIGHT for n in d.weight_names})
-        kinds.update({n: KIND_SD for n in d.sd_names})
-        kinds.update({n: KIND_COR for n in d.cor_names})
-        kinds.update(zip(fam.hyper_names, fam.hyper_prior_kinds, strict=True))
-        bml = dict(d.bml_names)
-        bml.update({n: n for n in (*fam.hyper_names, *fam.derived_names)})
-        names = list(kinds)
-        self.bml_names = bml
-        defaults = dict(fam.default_priors)  # each family declares its parameters' defaults
-        defaults.update(
-            {
-                k: v
-                for b in d.mm
-                if b.feature is not None
-                for k, v in b.feature.default_priors(b.label).items()
-            }
-        )
-        self.priors = resolve_priors(priors, names, kinds, bml, defaults=defaults)
-        for b in d.mm:
-            if b.feature is not None:
-                b.feature.check_bounds(b.label, self.priors)
-        cp = split_coefficient_priors(d.coef_names, self.priors, sample_all=self._sample_coef)
-        #: coefficients fixed by their prior (held by a pinning Normal)
-        self.fixed_coef = cp.fixed
-        #: coefficients with a non-normal prior: sampled with the hyperparameters, held in
-        #: z by a pinning prior at their value (mmreg/priors/coef.py)
-        self.sampled_coef = cp.sampled
-        mean, held_names = cp.mean, cp.held
-        sampled = [list(d.coef_names).index(n) for n in cp.sampled]
-        latent = LatentModel(d, self.bound_family, mean, cp.sd, sampled=sampled)
-        space = HyperSpace(
-            [b.wnames for b in d.mm],
-            d.sd_names,
-            fam.hyper_names,
-            self.priors,
-            cor_names=d.cor_names,
-            coef_names=self.sampled_coef,
-        )
-        space.starts.update(
-            {
-                k: v
-                for b in d.mm
-                if b.feature is not None
-                for k, v in b.feature.start(b.label).items()
-            }
-        )
-        space.starts.update(sampled_starts(latent, self.priors))
-        #: the posterior both fitting routes take (latent model, layout, priors, family)
-        self.posterior = Posterior(latent, space, source=self)
-        self._check_weights()
-        if held_names:  # held relative to their data precision: 1e-9 is not tight at 1e8
-            hyp0 = self.space.hyper(self.posterior.start_values())
-            mean = mean.copy()
-            mean[sampled] = hyp0.coef
-            pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
-            held = np.isin(d.coef_names, held_names)
-            self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held], pin[held] ** -2.0)
-        #: coefficients in a linear dependence of the design (warned about once, here)
-        self.collinear = warn_collinear(self)
-
-    def _check_weights(self) -> None:
-        """Weights must be valid (finite, non-negative, non-zero sums) at the start values."""
-        u0 = self.posterior.start_values()
-        for b, theta in zip(self.design.mm, self.space.hyper(u0).theta, strict=True):
-            if b.wnames:
-                b.weights.check(theta)
 
     @property
     def latent(self) -> LatentModel:
@@ -422,150 +310,3 @@ class MMModel:
             res.warn_convergence()  # R-hat > 1.01 or bulk ESS < 400: say what to do
             return res
         raise MMSpecError(f"unknown method {method!r}; use 'laplace' or 'mcmc'")
-
-    # ------------------------------------------------------------------ utilities
-    def _value(self, params, name: str) -> float:
-        if name in params:
-            return float(params[name])
-        prior = self.priors.get(name)
-        if isinstance(prior, Fixed):
-            return float(prior.value)
-        raise MMSpecError(
-            f"no value for parameter {name!r}; give every parameter of {self.param_names}"
-        )
-
-    def hyper_from_params(self, params) -> Hyper:
-        """Natural-scale :class:`Hyper` from a mapping of parameter values.
-
-        Parameters fixed by a prior may be left out.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> model = mmreg.MMModel(df.attrs["formula"], df)
-        >>> hyp = model.hyper_from_params(df.attrs["truth"])
-        >>> hyp.sd.tolist()  # sigma.mm1, sigma.hm1
-        [0.4, 0.35]
-        >>> [float(p) for p in hyp.phi]  # family parameters: the residual sigma
-        [0.85]
-        >>> [t.size for t in hyp.theta]  # weight parameters per mm block: none for 1/n
-        [0]
-        """
-        x = np.array([self._value(params, n) for n in self.space.names])
-        hyp = self.space.unpack(x)
-        # phi as the array slice (not floats), as callers have always received it
-        return Hyper(hyp.theta, hyp.sd, tuple(x[self.space.phi_slice]), hyp.cor, hyp.coef)
-
-    def linear_predictor(self, params, re=None) -> np.ndarray:
-        """η for given parameter values (random effects ``re``: latent RE vector or zero).
-
-        Parameters
-        ----------
-        params : mapping or pandas.Series
-            Values of (at least) the coefficients and weight parameters by name.
-        re : ndarray, optional
-            All random effects, blocks in the order of ``random_effects`` of a fit; ``None``
-            sets them to zero.
-
-        Returns
-        -------
-        numpy.ndarray
-            One value per group, in ``model.design.group_ids`` order.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> model = mmreg.MMModel(df.attrs["formula"], df)
-        >>> eta = model.linear_predictor(df.attrs["truth"])
-        >>> eta.shape
-        (150,)
-
-        With the estimated random effects this reproduces the fitted linear predictor:
-
-        >>> import numpy as np
-        >>> res = model.fit()
-        >>> re = np.concatenate([t["mean"] for t in res.random_effects.values()])
-        >>> bool(np.allclose(model.linear_predictor(res.params, re),
-        ...                  res.predict(kind="linear")))
-        True
-        """
-        hyp = self.hyper_from_params(params)
-        beta = np.array([self._value(params, n) for n in self.design.coef_names])
-        return self.posterior.eta(hyp.theta, beta, re=re)
-
-    def simulate(self, params, seed=None, re: bool = True) -> dict:
-        """Simulate new outcomes under ``params`` (random effects drawn from their prior).
-
-        Returns a dict of outcome arrays in group order (``model.design.group_ids``).
-
-        Parameters
-        ----------
-        params : mapping or pandas.Series
-            Values of all parameters by name (e.g. ``res.params`` or ``df.attrs["truth"]``).
-        seed : int or numpy Generator, optional
-        re : bool
-            Draw new random effects (``False``: all zero).
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> model = mmreg.MMModel(df.attrs["formula"], df)
-        >>> sim = model.simulate(df.attrs["truth"], seed=0)
-        >>> list(sim), sim["y"].shape
-        (['y'], (150,))
-
-        A parametric bootstrap replicate: put the simulated outcome back into the data
-        (one value per group, repeated on its rows) and refit:
-
-        >>> import pandas as pd
-        >>> y_sim = pd.Series(sim["y"], index=model.design.group_ids)
-        >>> boot = df.assign(y=df["gid"].map(y_sim))
-        >>> res_b = mmreg.MMModel(df.attrs["formula"], boot).fit()
-        >>> bool(res_b.raw.optimizer.success)
-        True
-        """
-        rng = np.random.default_rng(seed)
-        hyp = self.hyper_from_params(params)
-        u = None
-        if re and self.latent.q:
-            Q = self.latent.prior_precision(hyp.sd, hyp.cor)[self.latent.P :, self.latent.P :]
-            L = np.linalg.cholesky(Q)
-            u = np.linalg.solve(L.T, rng.standard_normal(self.latent.q))
-        eta = self.linear_predictor(params, u)
-        return self.bound_family.simulate(eta, hyp.phi, rng)
-
-    def loglike(self, params) -> float:
-        """Marginal log-likelihood log p(y | coefficients, ψ), random effects integrated out.
-
-        Exact for the Gaussian family (Laplace approximation otherwise).  This is the
-        likelihood that ML mixed-model software (statsmodels MixedLM, lme4) maximises.
-
-        Examples
-        --------
-        >>> import mmreg
-        >>> df = mmreg.datasets.simulate_coalitions(n_groups=150, n_members=60, n_countries=10,
-        ...                                         seed=2)
-        >>> model = mmreg.MMModel(df.attrs["formula"], df)
-        >>> res = model.fit()
-        >>> round(float(model.loglike(res.params)), 2)
-        -196.93
-
-        Likelihood-ratio statistic of the estimates against the true values:
-
-        >>> lr = 2 * (model.loglike(res.params) - model.loglike(df.attrs["truth"]))
-        >>> round(float(lr), 2)
-        1.41
-        """
-        hyp = self.hyper_from_params(params)
-        beta = np.array([self._value(params, n) for n in self.design.coef_names])
-        # the coefficients are pinned at beta by a prior far tighter than the data
-        lat0 = LatentModel(self.design, self.bound_family, beta, np.ones(len(beta)))
-        sd = pinning_sd(lat0, hyp.theta, beta, hyp.phi)
-        lat = LatentModel(self.design, self.bound_family, beta, sd)
-        return lat.mode(hyp).log_marginal

@@ -1,0 +1,133 @@
+"""The density the sampler evaluates: log p(ψ | y) on the unconstrained scale.
+
+:class:`LogPosterior` is what emcee calls for every walker (see :mod:`mmreg.inference.mcmc`
+for the route as a whole).  For the Gaussian family log p(y | ψ) is exact (Laplace is
+exact) and the latent draw of a kept state comes from its exact Gaussian conditional; for
+the other families p(y | ψ) is estimated without bias by importance sampling with K
+particles from the Laplace Gaussian (pseudo-marginal), and the latent draw is one of the
+particles, resampled by importance weight.  Every evaluation is seeded from the evaluated
+point and the run's seed (:func:`_seed_for`), so it is reproducible bit for bit in any
+process.  Newton is warm-started from the Laplace mode extrapolated linearly in ψ, over a
+bounded step (:data:`MAX_EXTRAPOLATION`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from mmreg.inference.posterior import Posterior
+
+__all__ = ["LogPosterior", "MAX_EXTRAPOLATION", "as_posterior"]
+
+
+def _seed_for(u: np.ndarray, seed: int) -> int:
+    h = hashlib.blake2b(
+        np.ascontiguousarray(u, dtype=np.float64).tobytes(),
+        digest_size=8,
+        key=seed.to_bytes(8, "little", signed=False),
+    )
+    return int.from_bytes(h.digest(), "little")
+
+
+class LogPosterior:
+    """log p(ψ | y) (estimated, for pseudo-marginal) on the unconstrained scale.
+
+    Picklable, so it can be evaluated in a process pool.  Returns ``(log_prob, seed)``;
+    the seed is kept by emcee as a blob to regenerate the particles of kept states.
+    """
+
+    def __init__(
+        self,
+        posterior,
+        z0: np.ndarray,
+        u0: np.ndarray,
+        J: np.ndarray,
+        particles: int,
+        seed: int,
+        keep_z: bool = False,
+    ):
+        self.posterior = posterior = as_posterior(posterior)
+        # keep_z: also return the latent draw of every evaluated point (an emcee blob), so
+        # kept states need no second evaluation; only for small latent vectors (memory)
+        self.keep_z = keep_z
+        self.latent, self.space = posterior.latent, posterior.space
+        # warm start of Newton: the mode extrapolated linearly from the Laplace fit
+        self.z0, self.u0, self.J = z0, u0, J
+        self.K = particles
+        self.seed = seed
+        # the importance sampler is exact for any proposal: a loose Newton tolerance only
+        # moves the proposal's centre by a negligible amount (a Newton decrement of 1e-2
+        # leaves it ~0.1 SD from the mode; coalgov weib_hm: 3.4 -> 2.0 Newton steps per
+        # evaluation, same estimator SD and ESS)
+        self.tol = 1e-9 if particles == 0 else 1e-2
+
+    @classmethod
+    def from_laplace(
+        cls, posterior, laplace, particles: int, seed: int, keep_z: bool = False
+    ) -> LogPosterior:
+        """The log posterior warm-started from a Laplace fit."""
+        return cls(
+            posterior, laplace.mode.z, laplace.u, laplace.sensitivity, particles, seed, keep_z
+        )
+
+    def __reduce__(self):
+        return (
+            type(self),
+            (self.posterior, self.z0, self.u0, self.J, self.K, self.seed, self.keep_z),
+        )
+
+    def without_z(self) -> LogPosterior:
+        """The same log posterior without the latent draw (tuning: its states are never
+        kept, and for the Gaussian family the draw is a third of an evaluation)."""
+        if not self.keep_z:
+            return self
+        return type(self)(self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False)
+
+    def evaluate(self, u: np.ndarray, want_z: bool = False):
+        s = _seed_for(u, self.seed)
+        rng = np.random.default_rng(s)
+        lp = self.space.log_prior(u, jacobian=True)
+        if not np.isfinite(lp):
+            return -np.inf, s, None
+        with np.errstate(all="ignore"):
+            try:
+                hyp = self.space.hyper(u)
+                start = self.z0 + self.J @ _bounded_step(u - self.u0)
+                mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=self.K > 0)
+                if self.K == 0:
+                    ll = mode.log_marginal
+                    z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None
+                else:
+                    ll, parts, logw = self.latent.importance(hyp, mode, rng, self.K)
+                    z = None
+                    if want_z:
+                        z = parts[:, rng.choice(self.K, p=np.exp(logw))]
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                return -np.inf, s, None
+        val = lp + ll
+        return (float(val) if np.isfinite(val) else -np.inf), s, z
+
+    def __call__(self, u: np.ndarray):
+        val, s, z = self.evaluate(np.asarray(u, float), want_z=self.keep_z)
+        if not self.keep_z:
+            return val, s
+        return val, s, (np.full(self.latent.dim, np.nan) if z is None else z)
+
+
+#: Largest move (on the unconstrained scale) along which the Laplace mode is extrapolated
+#: linearly to warm-start Newton; beyond it the linearisation is meaningless and a far
+#: extrapolation (e.g. log σ = 19) starts Newton at absurd linear predictors.
+MAX_EXTRAPOLATION = 2.0
+
+
+def as_posterior(target) -> Posterior:
+    """The :class:`~mmreg.inference.posterior.Posterior` of ``target`` (a Posterior or a
+    model that owns one)."""
+    return target if isinstance(target, Posterior) else target.posterior
+
+
+def _bounded_step(delta: np.ndarray) -> np.ndarray:
+    big = float(np.max(np.abs(delta), initial=0.0))
+    return delta if big <= MAX_EXTRAPOLATION else delta * (MAX_EXTRAPOLATION / big)
