@@ -181,16 +181,26 @@ class HyperSpace:
         on &= self.free_index >= self.n_listed
         return [self.free[j] for j in np.flatnonzero(on)]
 
+    def _by_transform(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Positions of the coordinates with transforms 1, 2, 3 and of 1 or 3 (computed once:
+        the sampler transforms every evaluated point)."""
+        cached = self.__dict__.get("_transform_index")
+        if cached is None:
+            k = self.transform
+            cached = tuple(np.flatnonzero(m) for m in (k == 1, k == 2, k == 3, (k == 1) | (k == 3)))
+            self.__dict__["_transform_index"] = cached
+        return cached
+
     def natural_free(self, u: np.ndarray) -> np.ndarray:
         """Natural-scale values of the free hyperparameters."""
         u = np.asarray(u, float)
-        k, lo, hi = self.transform, self.lower, self.upper
+        lo, hi = self.lower, self.upper
+        i1, b, i3, _ = self._by_transform()
         x = u.copy()
         with np.errstate(over="ignore"):
-            x[k == 1] = lo[k == 1] + np.exp(u[k == 1])
-            b = k == 2
+            x[i1] = lo[i1] + np.exp(u[i1])
             x[b] = lo[b] + (hi[b] - lo[b]) * expit(u[b])
-            x[k == 3] = hi[k == 3] - np.exp(u[k == 3])
+            x[i3] = hi[i3] - np.exp(u[i3])
         return x
 
     def unconstrain(self, x_free: np.ndarray) -> np.ndarray:
@@ -208,10 +218,10 @@ class HyperSpace:
     def log_jacobian(self, u: np.ndarray) -> float:
         """log |d natural / d u| (for sampling on the unconstrained scale)."""
         u = np.asarray(u, float)
-        k, lo, hi = self.transform, self.lower, self.upper
-        b = k == 2
-        out = float(np.sum(u[(k == 1) | (k == 3)]))
-        if b.any():
+        lo, hi = self.lower, self.upper
+        _, b, _, i13 = self._by_transform()
+        out = float(np.sum(u[i13]))
+        if len(b):
             # log(hi - lo) + log s + log(1 - s), s = expit(u), computed stably
             ub = u[b]
             out += float(np.sum(np.log(hi[b] - lo[b]) - np.logaddexp(0, ub) - np.logaddexp(0, -ub)))

@@ -96,6 +96,11 @@ class Prior(ABC):
         float or numpy.ndarray
             A float for scalar input, an array of the same shape otherwise.
         """
+        if isinstance(x, float):  # one value (the sampler's log prior): no array round trip
+            with np.errstate(all="ignore"):
+                if x != x:
+                    return math.nan
+                return float(self._logpdf(x)) if self._inside(x) else -math.inf
         xa = np.asarray(x, dtype=float)
         with np.errstate(all="ignore"):
             val = np.where(self._inside(xa), self._logpdf(xa), -np.inf)
