@@ -158,12 +158,12 @@ class Prior(ABC):
         return f"{type(self).__name__}({args})"
 
     # -- for subclasses --------------------------------------------------------------------
-    def _inside(self, x: np.ndarray) -> np.ndarray:
+    def _inside(self, x: np.ndarray | float) -> np.ndarray | bool:
         lo, hi = self.bounds()
         return (x >= lo) & (x <= hi)
 
     @abstractmethod
-    def _logpdf(self, x: np.ndarray) -> np.ndarray: ...
+    def _logpdf(self, x: np.ndarray | float) -> np.ndarray | float: ...
 
     @abstractmethod
     def _dlogpdf(self, x: np.ndarray) -> np.ndarray: ...
