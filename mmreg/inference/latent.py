@@ -401,11 +401,11 @@ class LatentModel:
                 Hbb[np.diag_indices(self.P)] += self.coef_prec
                 Hbr = np.asarray((self.transpose(R) @ dD).T)
                 Hrr = self.pattern.fill(R.data, d, prec)
-            base = SchurFactor(Hbb, Hbr, Hrr, self.pattern)
             if not low:
-                return base
+                return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
             V = low_rank_columns(D, self.transpose(R), curv)
-            fac = LowRankFactor.build(base, V)
+            base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V)
+            fac = LowRankFactor.build(base, V, base.extra_solved)
             if fac is not None:
                 return fac  # else H is numerically singular: the dense path's jitter
         dD = D * d[:, None]

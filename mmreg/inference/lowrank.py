@@ -113,10 +113,12 @@ class LowRankFactor:
         self.WMinv = W @ self.Minv
 
     @classmethod
-    def build(cls, base, V: np.ndarray) -> LowRankFactor | None:
-        """The factor of H₀ − V Vᵀ given the factor ``base`` of H₀, or None when the
-        capacitance matrix is not numerically positive definite."""
-        W = base.solve(np.ascontiguousarray(V))
+    def build(cls, base, V: np.ndarray, W: np.ndarray | None = None) -> LowRankFactor | None:
+        """The factor of H₀ − V Vᵀ given the factor ``base`` of H₀ (and H₀⁻¹ V if it was
+        solved with it), or None when the capacitance matrix is not numerically positive
+        definite."""
+        if W is None:
+            W = base.solve(np.ascontiguousarray(V))
         M = np.eye(V.shape[1]) - V.T @ W
         evals, evecs = np.linalg.eigh(0.5 * (M + M.T))
         if not (np.all(np.isfinite(evals)) and evals.min(initial=1.0) > MIN_CAPACITANCE):

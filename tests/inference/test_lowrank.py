@@ -78,6 +78,16 @@ def test_factor_matches_dense_algebra(cox_model):
     idx = P + np.array([0, 7, 3, lat.q - 1])
     np.testing.assert_allclose(fac.inverse_block(idx), Hinv[np.ix_(idx, idx)], rtol=1e-9)
     assert fac.block_solves(idx) == fac.base.block_solves(idx)
+    # the update: H = H₀ − V Vᵀ, and W = H₀⁻¹ V came with the factorisation of H₀
+    H0 = H + fac.V @ fac.V.T
+    A = np.hstack([D, R.toarray()])
+    np.testing.assert_allclose(
+        H0,
+        A.T @ (curv.d[:, None] * A) + lat.prior_precision(hyp.sd, hyp.cor),
+        rtol=1e-10,
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(fac.W, np.linalg.solve(H0, fac.V), rtol=1e-9, atol=1e-12)
     # the dense factor of the same H (the path before) agrees to rounding error
     dense = DenseFactor(H)
     assert fac.logdet == pytest.approx(dense.logdet, rel=1e-12)
