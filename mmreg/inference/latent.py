@@ -27,6 +27,7 @@ from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
 from mmreg.inference.interactions import blocks_in, fill_products, product_derivative
 from mmreg.inference.linalg import DenseFactor, SchurFactor
+from mmreg.inference.lowrank import LowRankFactor, low_rank_columns, use_low_rank
 from mmreg.inference.pattern import SparsePattern
 from mmreg.inference.randomwalk import rw_logdet, rw_precision
 
@@ -56,7 +57,7 @@ class Mode:
     z: np.ndarray
     eta: np.ndarray
     loglik: float
-    factor: LatentFactor  # factor of the negative Hessian H (DenseFactor or SchurFactor)
+    factor: LatentFactor  # factor of the negative Hessian H (Dense, Schur or LowRankFactor)
     log_marginal: float  # Laplace approximation of log p(y | ψ)
     log_prior_z: float  # log N(ẑ; m, Q⁻¹)
     converged: bool
@@ -385,9 +386,11 @@ class LatentModel:
 
     # ------------------------------------------------------------------ Newton
     def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None):
-        """Factor of H = Aᵀ C A + Q (sparse Schur path when possible)."""
+        """Factor of H = Aᵀ C A + Q (sparse Schur path when possible; a low-rank part of C,
+        e.g. Cox's, as an update of it, :mod:`~mmreg.inference.lowrank`)."""
         d = curv.d
-        if self.pattern is not None and curv.U is None:
+        low = curv.U is not None and self.pattern is not None and use_low_rank(curv, self.dim)
+        if self.pattern is not None and (curv.U is None or low):
             prec = self.prior_multipliers(sd, cor)
             if self._static is not None and d.size and np.all(d == d[0]):
                 # fixed design and constant curvature (Gaussian): scale cached products
@@ -398,7 +401,13 @@ class LatentModel:
                 Hbb[np.diag_indices(self.P)] += self.coef_prec
                 Hbr = np.asarray((self.transpose(R) @ dD).T)
                 Hrr = self.pattern.fill(R.data, d, prec)
-            return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
+            if not low:
+                return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
+            V = low_rank_columns(D, self.transpose(R), curv)
+            base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V)
+            fac = LowRankFactor.build(base, V, base.extra_solved)
+            if fac is not None:
+                return fac  # else H is numerically singular: the dense path's jitter
         dD = D * d[:, None]
         if not self.q and curv.U is None:  # coefficients only: dense products
             return DenseFactor(D.T @ dD + self.prior_precision(sd))

@@ -81,14 +81,27 @@ class SchurFactor:
     (a :class:`~mmreg.inference.factors.LatentFactor`)."""
 
     def __init__(
-        self, Hbb: np.ndarray, Hbr: np.ndarray, rr_data: np.ndarray, pattern: SparsePattern
+        self,
+        Hbb: np.ndarray,
+        Hbr: np.ndarray,
+        rr_data: np.ndarray,
+        pattern: SparsePattern,
+        extra: np.ndarray | None = None,
     ):
         self.pattern = pattern
         self.P = Hbb.shape[0]
         self.rr = pattern.factor_rr(rr_data)
         self.Hbr_p = Hbr[:, pattern.perm]  # columns in permuted order
-        if self.P:
+        #: H⁻¹ ``extra`` (dim × k) when ``extra`` columns are given: their H_rr solves share
+        #: the call that forms W (one pass over the factor instead of two)
+        self.extra_solved: np.ndarray | None = None
+        if extra is not None:
+            rhs = np.hstack([self.Hbr_p.T, extra[self.P :][pattern.perm]])
+            Y = self.rr.solve(np.ascontiguousarray(rhs))
+            self.W, Yx = Y[:, : self.P], Y[:, self.P :]
+        elif self.P:
             self.W = self.rr.solve(np.ascontiguousarray(self.Hbr_p.T))  # H_rr⁻¹ H_rb
+        if self.P:
             S = Hbb - self.Hbr_p @ self.W
             self.LS = dense_cholesky(0.5 * (S + S.T))
             logdet_s = 2.0 * float(np.sum(np.log(np.diag(self.LS))))
@@ -97,11 +110,16 @@ class SchurFactor:
             self.LS = np.zeros((0, 0))
             logdet_s = 0.0
         self.logdet = self.rr.logdet + logdet_s
+        if extra is not None:
+            self.extra_solved = self._finish(extra, Yx)
 
     def solve(self, g: np.ndarray) -> np.ndarray:
+        return self._finish(g, self.rr.solve(g[self.P :][self.pattern.perm]))
+
+    def _finish(self, g: np.ndarray, xr0: np.ndarray) -> np.ndarray:
+        """H⁻¹ g given xr0 = H_rr⁻¹ g_r (permuted order): the Schur complement's part."""
         P, pat = self.P, self.pattern
-        gb, gr = g[:P], g[P:][pat.perm]
-        xr0 = self.rr.solve(gr)
+        gb = g[:P]
         if P:
             xb = sla.cho_solve((self.LS, True), gb - self.Hbr_p @ xr0, check_finite=False)
             xr = xr0 - self.W @ xb
