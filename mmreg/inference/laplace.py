@@ -469,7 +469,11 @@ def _hyper_covariance(obj: _Objective, u: np.ndarray, warn: bool = True) -> tupl
     if not np.all(np.isfinite(H)):
         H = np.where(np.isfinite(H), H, 0.0)
     w, V = np.linalg.eigh(H)
-    tol = 1e-10 * max(1.0, float(np.max(np.abs(w))))
+    # the differences carry noise of ~1e-8–1e-7 relative to the largest curvature (the mode
+    # solves' tolerance; an SD at its lower bound gave a smallest eigenvalue of +1.8e-7 or
+    # −3.6e-7 of the largest, by the factorisation used): below 1e-6 a direction is flat
+    # (its Laplace SD ≥ 1000 × the best-determined one's, in data units)
+    tol = 1e-6 * max(1.0, float(np.max(np.abs(w))))
     small = w <= tol
     ok = not bool(small.any())
     if not ok and warn:

@@ -20,16 +20,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmreg.design import Design, HMBlockDesign, MMBlockDesign
-from mmreg.design_named import block_feature
 from mmreg.design_slopes import SlopeBlockDesign
+from mmreg.inference.assembly import DesignAssembly
 from mmreg.inference.correlated import CorrelatedPairs
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.factors import LatentFactor
-from mmreg.inference.interactions import blocks_in, fill_products, product_derivative
+from mmreg.inference.interactions import blocks_in
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.lowrank import LowRankFactor, low_rank_columns, use_low_rank
 from mmreg.inference.pattern import SparsePattern
 from mmreg.inference.randomwalk import rw_logdet, rw_precision
+from mmreg.inference.re_prior import LatentPrior
 
 __all__ = ["Hyper", "LatentModel", "Mode"]
 
@@ -64,7 +65,7 @@ class Mode:
     iterations: int
 
 
-class LatentModel:
+class LatentModel(DesignAssembly, LatentPrior):
     """Latent Gaussian structure of a :class:`~mmreg.design.Design` bound to a family.
 
     Parameters
@@ -174,7 +175,7 @@ class LatentModel:
         self.cor = CorrelatedPairs(design.cor_pairs, self.re_slices)
         self._static = None  # (D, R, offset) when the weights have no parameters
         self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
-        self._rt: tuple | None = None  # (R, Rᵀ): the transpose of the last assembled R
+        self._rt = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
         #: sparsity pattern of the RE block of H (sparse path) or ``None`` (dense)
@@ -192,197 +193,6 @@ class LatentModel:
             p0 += b.X.shape[1]
         #: blocks whose feature enters main-design product columns (``majority:coal``)
         self._in_products = blocks_in(design.interactions)
-
-    # ------------------------------------------------------------------ assembly
-    def weights(self, theta: tuple[np.ndarray, ...], derivative: bool = False):
-        """Weights (and derivatives) of every mm block at ``theta``."""
-        return [
-            b.weights(t, derivative=derivative) for b, t in zip(self.design.mm, theta, strict=True)
-        ]
-
-    def assemble(self, theta: tuple[np.ndarray, ...]):
-        """Dense coefficient design D (n × P), sparse RE design R and offset at ``theta``.
-
-        Without weight parameters the design is fixed and computed once.
-        """
-        if self._static is not None:
-            return self._static
-        out = self.assemble_fresh(theta)
-        if not any(len(b.wnames) for b in self.design.mm):
-            self._static = out
-        return out
-
-    def assemble_fresh(self, theta: tuple[np.ndarray, ...]):
-        """:meth:`assemble` computed anew (never the cached fixed design): for derivatives
-        by finite differences in ``theta``."""
-        d = self.design
-        ws = [w for w, _ in self.weights(theta)]
-        mm_parts, off = [], d.offset.copy()
-        features: dict[int, np.ndarray] = {}  # single features of blocks in products
-        for i, (b, S0, w, t) in enumerate(zip(d.mm, self._agg, ws, theta, strict=True)):
-            if not np.all(np.isfinite(w)):
-                raise FloatingPointError(f"weights of {b.label} are not finite")
-            # a new matrix on the shared pattern (thread-safe); CSR data order = row order
-            S = sp.csr_matrix((w, S0.indices, S0.indptr), shape=S0.shape)
-            if b.feature is not None:  # aggregated feature F(θ) (design_agg)
-                mm_parts.append(self._feature(b, w, t)[:, None])
-            elif b.X.shape[1]:
-                mm_parts.append(S @ b.X)
-            if i in self._in_products:
-                features[i] = mm_parts[-1][:, 0]
-            if b.spec.fixed:
-                off = off + S @ b.fixed_offset
-        p0 = d.X.shape[1]
-        D = np.empty((self.n, self.P))
-        D[:, :p0] = d.X
-        col = p0
-        for part in mm_parts:
-            D[:, col : col + part.shape[1]] = part
-            col += part.shape[1]
-        for h in d.hm:
-            k = h.Z.shape[1] + h.fe.shape[1]
-            if k:
-                D[:, col : col + k] = np.hstack([h.Z, h.fe])
-                col += k
-        fill_products(D, d.interactions, features)
-        if self.q:
-            vals = np.concatenate(
-                [
-                    x
-                    if kind == "fixed"
-                    else ws[i]  # type: ignore[index]
-                    if x is None
-                    else ws[i] * x  # type: ignore[index]
-                    for kind, i, x in self._r_src
-                ]
-            )
-            R0 = self._R
-            R = sp.csr_matrix((vals[self._r_perm], R0.indices, R0.indptr), shape=R0.shape)
-        else:
-            R = self._R
-        return D, R, off
-
-    def _feature(self, b, w: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """The aggregated feature of block ``b`` per observation at its parameters ``t``."""
-        F, _ = b.feature(w, None, t)
-        if F.shape[0] != self.n or not np.all(np.isfinite(F)):
-            raise FloatingPointError(f"the aggregated feature of {b.label} is not finite")
-        return F
-
-    def exact_derivative(self, block: int) -> bool:
-        """Whether :meth:`design_derivative` is used for the parameters of ``block`` (an
-        aggregated feature, or a feature in product columns); else finite differences."""
-        return self.design.mm[block].feature is not None or block in self._in_products
-
-    def design_derivative(self, theta: tuple[np.ndarray, ...], block: int, j: int):
-        """Exact (∂D/∂θ, ∂R.data/∂θ, ∂offset/∂θ) for parameter ``j`` of mm block ``block``
-        (weights and, for an aggregated feature, dF/dθ); ∂R.data is None without REs."""
-        b, t = self.design.mm[block], theta[block]
-        w, dw = b.weights(t, derivative=True)
-        dwj = dw[j] if dw is not None else np.zeros_like(w)
-        S0 = self._agg[block]
-        Sd = sp.csr_matrix((dwj, S0.indices, S0.indptr), shape=S0.shape)
-        dD = np.zeros((self.n, self.P))
-        if b.feature is not None:
-            dF = b.feature(w, dw, t, derivative=True)[1]
-            assert dF is not None  # asked for the derivative
-            dD[:, self._mm_cols[block]] = dF[j][:, None]
-        elif b.X.shape[1]:
-            dD[:, self._mm_cols[block]] = Sd @ b.X
-        if block in self._in_products:  # product columns (majority:coal): product rule
-            product_derivative(
-                dD,
-                self.design.interactions,
-                block,
-                dD[:, self._mm_cols[block]][:, 0],
-                lambda i: block_feature(self.design.mm[i], theta[i], self.n),
-            )
-        doff = Sd @ b.fixed_offset if b.spec.fixed else np.zeros(self.n)
-        dR = None
-        if self.q:
-            parts = []
-            for kind, i, x in self._r_src:  # loadings: w (mm), w·x (mm slopes), fixed
-                if kind == "mm" and i == block:
-                    parts.append(dwj if x is None else dwj * x)
-                else:
-                    rows = x if kind == "fixed" else self.design.mm[i].group  # type: ignore[index]
-                    parts.append(np.zeros(len(rows)))  # type: ignore[arg-type]
-            vals = np.concatenate(parts)
-            dR = vals[self._r_perm]
-        return dD, dR, doff
-
-    def transpose(self, R: sp.csr_matrix):
-        """Rᵀ, cached for the last ``R`` (building a transpose costs more than using it)."""
-        cached = self._rt
-        if cached is not None and cached[0] is R:
-            return cached[1]
-        Rt = R.T
-        self._rt = (R, Rt)
-        return Rt
-
-    def prior_multipliers(self, sd: np.ndarray, cor: np.ndarray | None = None) -> np.ndarray:
-        """Multiplier of every part of the RE prior precision: 1/s² per block (then the
-        cross parts of correlated pairs, :class:`~mmreg.inference.correlated.
-        CorrelatedPairs`)."""
-        if not self.cor:
-            return 1.0 / np.asarray(sd) ** 2
-        return self.cor.multipliers(sd, cor)
-
-    def prior_precision(self, sd: np.ndarray, cor: np.ndarray | None = None) -> np.ndarray:
-        """Dense prior precision Q of z for RE standard deviations ``sd`` and the
-        correlations ``cor`` of ``cor = TRUE`` pairs (for tests/small)."""
-        Q = np.zeros((self.dim, self.dim))
-        idx = np.arange(self.P)
-        Q[idx, idx] = self.coef_prec
-        for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
-            if K is None:
-                i = np.arange(sl.start, sl.stop)
-                Q[i, i] = 1.0 / s**2
-            else:
-                Q[sl, sl] = K.toarray() / s**2
-        if self.cor:
-            self.cor.fill_dense(Q, self.cor.multipliers(sd, cor))
-        return Q
-
-    def prior_apply(self, sd: np.ndarray, r: np.ndarray, cor: np.ndarray | None = None):
-        """Q r for a vector or a (dim × k) matrix r, without forming Q."""
-        out = np.empty_like(r, dtype=float)
-        cp = self.coef_prec if r.ndim == 1 else self.coef_prec[:, None]
-        out[: self.P] = cp * r[: self.P]
-        for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
-            out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
-        if self.cor:
-            self.cor.apply_pairs(out, r, self.cor.multipliers(sd, cor))
-        return out
-
-    def initial_z(self, hyper: Hyper | None = None) -> np.ndarray:
-        """Start of the conditional-mode search: the prior mean, with the intercept at the
-        family's data-derived :meth:`~mmreg.families.base.BoundFamily.initial_eta` (when
-        there is an intercept and the family gives one)."""
-        z = self.prior_mean(hyper)
-        eta0 = None if self.family is None else self.family.initial_eta()
-        if eta0 is not None and np.isfinite(eta0) and "Intercept" in self.coef_names:
-            i = list(self.coef_names).index("Intercept")
-            if self.coef_prec[i] < 1e6:  # not a fixed intercept
-                z[i] = eta0
-        return z
-
-    def prior_mean(self, hyper: Hyper | None = None) -> np.ndarray:
-        """Prior mean m of z: the coefficients' prior means (sampled coefficients at their
-        values in ``hyper``), zero for the random effects."""
-        m = np.zeros(self.dim)
-        m[: self.P] = self.coef_mean
-        if self.sampled.size and hyper is not None and len(hyper.coef):
-            m[self.sampled] = hyper.coef
-        return m
-
-    def _logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
-        out = float(np.sum(np.log(self.coef_prec))) + self._logdet_K
-        for s, size in zip(sd, self.re_sizes, strict=True):
-            out -= 2.0 * size * np.log(s)  # Q_b = K_b / s²
-        if self.cor:
-            out += self.cor.logdet_correction(cor)
-        return out
 
     # ------------------------------------------------------------------ Newton
     def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None):
