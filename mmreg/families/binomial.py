@@ -58,10 +58,13 @@ class BoundBinomial(BoundFamily):
         self.y = y
         self.n = int(y.shape[0])
 
+    rowwise_terms = True
+
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
-        """Bernoulli log-probabilities ``y eta - log(1 + exp(eta))``."""
+        """Bernoulli log-probabilities ``y eta - log(1 + exp(eta))`` (``eta`` (n,) or one
+        predictor per row, (K, n))."""
         self._phi(phi)
-        eta = self._eta(eta)
+        eta = self._eta(eta, rows=True)
         return self.y * eta - np.logaddexp(0.0, eta)
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:

@@ -27,6 +27,7 @@ import numpy as np
 
 from mmreg.errors import MMDataError
 from mmreg.inference.backend import open_backends, run_lock, run_settings, stored_seed
+from mmreg.inference.importance import ImportanceSampler
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.options import check_fit_options
 from mmreg.inference.pointwise import draw_loglik
@@ -85,6 +86,7 @@ class LogPosterior:
         particles: int,
         seed: int,
         keep_z: bool = False,
+        sampler: ImportanceSampler | None = None,
     ):
         self.posterior = posterior = as_posterior(posterior)
         # keep_z: also return the latent draw of every evaluated point (an emcee blob), so
@@ -100,6 +102,10 @@ class LogPosterior:
         # leaves it ~0.1 SD from the mode; coalgov weib_hm: 3.4 -> 2.0 Newton steps per
         # evaluation, same estimator SD and ESS)
         self.tol = 1e-9 if particles == 0 else 1e-2
+        # the importance sampler's mean-shift variances are fixed at the Laplace mode u0
+        if sampler is None and particles > 0:
+            sampler = ImportanceSampler.at(self.latent, self.space.hyper(u0), z0)
+        self.sampler = sampler
 
     @classmethod
     def from_laplace(
@@ -113,7 +119,16 @@ class LogPosterior:
     def __reduce__(self):
         return (
             type(self),
-            (self.posterior, self.z0, self.u0, self.J, self.K, self.seed, self.keep_z),
+            (
+                self.posterior,
+                self.z0,
+                self.u0,
+                self.J,
+                self.K,
+                self.seed,
+                self.keep_z,
+                self.sampler,
+            ),
         )
 
     def without_z(self) -> LogPosterior:
@@ -121,7 +136,9 @@ class LogPosterior:
         kept, and for the Gaussian family the draw is a third of an evaluation)."""
         if not self.keep_z:
             return self
-        return type(self)(self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False)
+        return type(self)(
+            self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False, self.sampler
+        )
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -138,7 +155,8 @@ class LogPosterior:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None
                 else:
-                    ll, parts, logw = self.latent.importance(hyp, mode, rng, self.K)
+                    assert self.sampler is not None  # built whenever K > 0
+                    ll, parts, logw = self.sampler.estimate(hyp, mode, rng, self.K)
                     z = None
                     if want_z:
                         z = parts[:, rng.choice(self.K, p=np.exp(logw))]
