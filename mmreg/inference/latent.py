@@ -440,6 +440,7 @@ class LatentModel:
         tol: float = 1e-9,
         max_iter: int = 100,
         chord: bool = False,
+        laplace: bool = True,
     ) -> Mode:
         """Conditional mode ẑ(ψ) and the Laplace approximation of log p(y | ψ).
 
@@ -447,7 +448,9 @@ class LatentModel:
         step (chord Newton): cheaper per evaluation when ``z0`` is close to the mode, and
         the returned factor is then that of H(z0) — fine as an importance proposal (any
         proposal keeps the estimate unbiased), but ``log_marginal`` is then only
-        approximately the Laplace value.  The factor is refreshed if steps stall.
+        approximately the Laplace value.  The factor is refreshed if steps stall.  With
+        ``laplace=False`` the Laplace value is not computed (``loglik``, ``log_marginal``
+        and ``log_prior_z`` are NaN): an importance sampler needs only ẑ, η̂ and the factor.
         """
         D, R, off = self.assemble(hyper.theta)
         P, sd, cor = self.P, hyper.sd, hyper.cor
@@ -509,6 +512,10 @@ class LatentModel:
                 # Gaussian: H does not depend on z and one full Newton step is exact
                 converged = t == 1.0
                 break
+        assert fac is not None  # the loop runs at least once
+        if not laplace:
+            nan = float("nan")
+            return Mode(z, eta, nan, fac, nan, nan, converged, it)
         r = z - m
         log_prior_z = (
             -0.5 * r @ self.prior_apply(sd, r, cor)
@@ -516,7 +523,6 @@ class LatentModel:
             - 0.5 * self.dim * _LOG2PI
         )
         loglik = fam.loglik(eta, phi)
-        assert fac is not None  # the loop runs at least once
         log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
         return Mode(
             z=z,

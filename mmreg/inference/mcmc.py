@@ -150,7 +150,8 @@ class LogPosterior:
             try:
                 hyp = self.space.hyper(u)
                 start = self.z0 + self.J @ _bounded_step(u - self.u0)
-                mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=self.K > 0)
+                pm = self.K > 0  # pseudo-marginal: the Laplace value is not needed
+                mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=pm, laplace=not pm)
                 if self.K == 0:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None

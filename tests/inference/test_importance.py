@@ -202,3 +202,16 @@ def test_log_posterior_pickles_with_its_sampler():
     for du in (0.0, 0.3, -0.4):
         u = lap.u + du
         assert back.evaluate(u)[0] == lp.evaluate(u)[0]
+
+
+def test_mode_without_the_laplace_value_is_the_same_search():
+    df = _data()
+    lat = _model("binomial", df).latent
+    hyp = _model("binomial", df).hyper_from_params({"sigma.hm1": 0.9})
+    full = lat.mode(hyp, tol=1e-2, chord=True)
+    bare = lat.mode(hyp, tol=1e-2, chord=True, laplace=False)
+    np.testing.assert_array_equal(bare.z, full.z)
+    np.testing.assert_array_equal(bare.eta, full.eta)
+    assert bare.factor.logdet == full.factor.logdet and bare.iterations == full.iterations
+    assert np.isnan([bare.loglik, bare.log_marginal, bare.log_prior_z]).all()
+    assert np.isfinite([full.loglik, full.log_marginal, full.log_prior_z]).all()
