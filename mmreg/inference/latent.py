@@ -462,21 +462,20 @@ class LatentModel:
         def eta_of(zz):
             return linear_predictor(D, R, off, zz, P)
 
-        def objective(zz):
+        def objective(zz):  # also Q (zz - m), which the gradient at zz reuses
             e = eta_of(zz)
             r = zz - m
-            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r, cor), e
+            qr = self.prior_apply(sd, r, cor)
+            return fam.loglik(e, phi) - 0.5 * r @ qr, e, qr
 
-        f, eta = objective(z)
+        f, eta, qr = objective(z)
         converged = False
         it = 0
         fac = None
         last_dec = np.inf
         for it in range(1, max_iter + 1):  # noqa: B007
             g, curv = fam.derivs(eta, phi)
-            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(
-                sd, z - m, cor
-            )
+            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - qr  # qr: Q (z - m)
             if fac is None or not chord:
                 fac = self.factor(D, R, curv, sd, cor)
             step = fac.solve(grad)
@@ -501,13 +500,13 @@ class LatentModel:
                 break
             t = 1.0
             while True:
-                fn, en = objective(z + t * step)
+                fn, en, qn = objective(z + t * step)
                 if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
                     break
                 t *= 0.5
                 if t < 1e-10:
                     break
-            z, f, eta = z + t * step, fn, en
+            z, f, eta, qr = z + t * step, fn, en, qn
             if self.quadratic:
                 # Gaussian: H does not depend on z and one full Newton step is exact
                 converged = t == 1.0
