@@ -69,7 +69,7 @@ class BoundBinomial(BoundFamily):
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Sum of the Bernoulli log-probabilities."""
-        return float(self.loglik_terms(eta, phi).sum())
+        return float(self.loglik_terms(self._eta(eta), phi).sum())  # (n,) only
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float] = ()) -> tuple[np.ndarray, Curvature]:
         """Gradient ``y - p``; negative Hessian ``diag(p (1 - p))``, ``p = ilogit(eta)``."""

@@ -78,7 +78,7 @@ class _BoundCount(BoundFamily):
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Sum of the log-probabilities (:meth:`loglik_terms`)."""
-        return float(self.loglik_terms(eta, phi).sum())
+        return float(self.loglik_terms(self._eta(eta), phi).sum())  # (n,) only
 
     def mean(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
         """``E[y] = mu = exp(eta)``."""

@@ -156,7 +156,7 @@ class BoundWeibull(BoundFamily):
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float]) -> float:
         """Sum of log-densities (events) and log-survivor functions (censored)."""
-        return float(self.loglik_terms(eta, phi).sum())
+        return float(self.loglik_terms(self._eta(eta), phi).sum())  # (n,) only
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float]) -> tuple[np.ndarray, Curvature]:
         """Gradient ``r (H - event)``; negative Hessian ``diag(r^2 H)``, ``H = lambda t^r``."""

@@ -215,3 +215,14 @@ def test_mode_without_the_laplace_value_is_the_same_search():
     assert bare.factor.logdet == full.factor.logdet and bare.iterations == full.iterations
     assert np.isnan([bare.loglik, bare.log_marginal, bare.log_prior_z]).all()
     assert np.isfinite([full.loglik, full.log_marginal, full.log_prior_z]).all()
+
+
+@pytest.mark.parametrize("family", ["binomial", "weibull", "poisson"])
+def test_loglik_still_refuses_a_matrix_of_predictors(family):
+    df = _data()
+    fam = _model(family, df).latent.family
+    phi = (1.3,) if family == "weibull" else ()
+    eta = np.zeros((3, len(df)))  # rows of predictors: loglik_terms takes them, loglik not
+    assert fam.loglik_terms(eta, phi).shape == (3, len(df))
+    with pytest.raises(MMSpecError, match=r"eta must have shape \(12,\)"):
+        fam.loglik(eta, phi)
