@@ -14,7 +14,7 @@ mmreg's functions for the duration of the run:
 * inside the log-density evaluations (``LogPosterior.evaluate``): the Newton search of the
   conditional mode (``LatentModel.mode``; iterations per evaluation), factorisations of H
   (``LatentModel.factor``), design assembly (``LatentModel.assemble``), importance sampling
-  (``LatentModel.importance``, of which the mean shift ``_mean_shift``), and per-walker
+  (``ImportanceSampler.estimate``, of which the mean shift ``shift``), and per-walker
   Python overhead (evaluation time outside these);
 * the sampler: kept-phase acceptance (mean over walkers), the integrated autocorrelation
   time τ of each hyperparameter (emcee's estimate on the kept steps, in ensemble steps),
@@ -41,6 +41,7 @@ import pandas as pd
 import mmreg
 from benchmarks._util import machine, pin_blas
 from mmreg.inference import chains as chains_mod
+from mmreg.inference import importance as importance_mod
 from mmreg.inference import latent as latent_mod
 from mmreg.inference import mcmc as mcmc_mod
 from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
@@ -86,6 +87,7 @@ def patched(owner, attr: str, new):
 
 def _instrument(stack: ExitStack, clock: Clock) -> None:
     LM, LP = latent_mod.LatentModel, mcmc_mod.LogPosterior
+    IS = importance_mod.ImportanceSampler
 
     def count_newton(mode):
         clock.extra["newton"] += mode.iterations
@@ -100,8 +102,8 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         (LM, "mode", "mode", count_newton),
         (LM, "factor", "factor", None),
         (LM, "assemble", "assemble", None),
-        (LM, "importance", "importance", None),
-        (LM, "_mean_shift", "mean_shift", None),
+        (IS, "estimate", "importance", None),
+        (IS, "shift", "mean_shift", None),
         (LM, "draw_conditional", "draw_conditional", None),
         (LP, "evaluate", "evaluate", None),
         (mcmc_mod, "fit_laplace", "laplace", after_laplace),

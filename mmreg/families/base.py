@@ -184,10 +184,46 @@ class BoundFamily(ABC):
         """
         return None
 
+    #: :meth:`loglik_terms` also takes a (K, n) array, one linear predictor per row, and
+    #: returns the (K, n) terms (families whose terms are elementwise in ``eta``)
+    rowwise_terms: bool = False
+
+    def loglik_columns(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
+        """:meth:`loglik` of every column of ``eta`` (importance particles).
+
+        Families with :attr:`rowwise_terms` compute all columns in one call (each value
+        equal to :meth:`loglik` of that column: the same terms, summed the same way);
+        the others call :meth:`loglik` once per column.
+
+        Parameters
+        ----------
+        eta : numpy.ndarray
+            Linear predictors, shape ``(n, K)``.
+        phi : sequence of float
+            Family hyperparameters.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(K,)``.
+        """
+        eta = np.asarray(eta, dtype=float)
+        if eta.ndim != 2 or eta.shape[0] != self.n:
+            raise MMSpecError(
+                f"{self.family.name}: eta must have shape ({self.n}, K) for loglik_columns, "
+                f"got {eta.shape}."
+            )
+        if not self.rowwise_terms:
+            return np.array([self.loglik(eta[:, j], phi) for j in range(eta.shape[1])])
+        # rows contiguous: each row is summed like a 1-D array (the same rounding)
+        return self.loglik_terms(np.ascontiguousarray(eta.T), phi).sum(axis=1)
+
     # -- helpers shared by the implementations ------------------------------------------------
-    def _eta(self, eta: np.ndarray, any_length: bool = False) -> np.ndarray:
+    def _eta(self, eta: np.ndarray, any_length: bool = False, rows: bool = False) -> np.ndarray:
         eta = np.asarray(eta, dtype=float)
         if any_length and eta.ndim == 1:  # elementwise maps (mean of new observations)
+            return eta
+        if rows and eta.ndim == 2 and eta.shape[1] == self.n:  # one predictor per row
             return eta
         if eta.shape != (self.n,):
             raise MMSpecError(

@@ -58,15 +58,18 @@ class BoundBinomial(BoundFamily):
         self.y = y
         self.n = int(y.shape[0])
 
+    rowwise_terms = True
+
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
-        """Bernoulli log-probabilities ``y eta - log(1 + exp(eta))``."""
+        """Bernoulli log-probabilities ``y eta - log(1 + exp(eta))`` (``eta`` (n,) or one
+        predictor per row, (K, n))."""
         self._phi(phi)
-        eta = self._eta(eta)
+        eta = self._eta(eta, rows=True)
         return self.y * eta - np.logaddexp(0.0, eta)
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Sum of the Bernoulli log-probabilities."""
-        return float(self.loglik_terms(eta, phi).sum())
+        return float(self.loglik_terms(self._eta(eta), phi).sum())  # (n,) only
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float] = ()) -> tuple[np.ndarray, Curvature]:
         """Gradient ``y - p``; negative Hessian ``diag(p (1 - p))``, ``p = ilogit(eta)``."""

@@ -67,6 +67,8 @@ def count_array(
 class _BoundCount(BoundFamily):
     """Shared parts of the bound count families (``y``, means, starting values)."""
 
+    rowwise_terms = True
+
     def __init__(self, family: Family, y: np.ndarray) -> None:
         self.family = family
         self.y = y
@@ -76,7 +78,7 @@ class _BoundCount(BoundFamily):
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Sum of the log-probabilities (:meth:`loglik_terms`)."""
-        return float(self.loglik_terms(eta, phi).sum())
+        return float(self.loglik_terms(self._eta(eta), phi).sum())  # (n,) only
 
     def mean(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
         """``E[y] = mu = exp(eta)``."""
@@ -129,9 +131,9 @@ class BoundPoisson(_BoundCount):
     """
 
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
-        """``y eta - exp(eta) - log y!``."""
+        """``y eta - exp(eta) - log y!`` (``eta`` (n,) or one predictor per row, (K, n))."""
         self._phi(phi)
-        eta = self._eta(eta)
+        eta = self._eta(eta, rows=True)
         return self.y * eta - np.exp(eta) - self._lgy1
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float] = ()) -> tuple[np.ndarray, Curvature]:
@@ -168,9 +170,9 @@ class BoundNegBinomial(_BoundCount):
 
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
         """``lgamma(y + k) - lgamma(k) - log y! + k log k + y eta - (y + k) log(k + mu)``,
-        ``k = shape``."""
+        ``k = shape`` (``eta`` (n,) or one predictor per row, (K, n))."""
         (k,) = self._phi(phi)
-        eta = self._eta(eta)
+        eta = self._eta(eta, rows=True)
         log_k_mu = np.logaddexp(np.log(k), eta)  # log(k + mu)
         return (
             gammaln(self.y + k)

@@ -139,19 +139,24 @@ class BoundWeibull(BoundFamily):
         self._logt = np.log(time)
         self._n_events = float(event.sum())
 
-    def _cumhaz(self, eta: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
-        z = self._logt - self._eta(eta)  # log t - eta
+    rowwise_terms = True
+
+    def _cumhaz(
+        self, eta: np.ndarray, r: float, rows: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        z = self._logt - self._eta(eta, rows=rows)  # log t - eta
         return z, np.exp(r * z)  # H = lambda t^r
 
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float]) -> np.ndarray:
-        """``event (log r + r z - log t) - exp(r z)`` with ``z = log t - eta``."""
+        """``event (log r + r z - log t) - exp(r z)`` with ``z = log t - eta`` (``eta`` (n,)
+        or one predictor per row, (K, n))."""
         (r,) = self._phi(phi)
-        z, H = self._cumhaz(eta, r)
+        z, H = self._cumhaz(eta, r, rows=True)
         return self.event * (np.log(r) + r * z - self._logt) - H
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float]) -> float:
         """Sum of log-densities (events) and log-survivor functions (censored)."""
-        return float(self.loglik_terms(eta, phi).sum())
+        return float(self.loglik_terms(self._eta(eta), phi).sum())  # (n,) only
 
     def derivs(self, eta: np.ndarray, phi: Sequence[float]) -> tuple[np.ndarray, Curvature]:
         """Gradient ``r (H - event)``; negative Hessian ``diag(r^2 H)``, ``H = lambda t^r``."""

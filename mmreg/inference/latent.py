@@ -5,10 +5,11 @@ latent vector ``z = [coefficients | random effects]`` has a Gaussian prior N(m, 
 enters the likelihood only through ``η = offset(θ) + A(θ) z`` with ``A = [D(θ) | R(θ)]``:
 ``D`` dense (coefficients, n × P), ``R`` sparse (one nonzero per membership row).
 
-:class:`LatentModel` finds the conditional mode ẑ(ψ) by Newton's method, the Laplace
-approximation of log p(y | ψ) (exact for the Gaussian family), and importance-sampling
+:class:`LatentModel` finds the conditional mode ẑ(ψ) by Newton's method and the Laplace
+approximation of log p(y | ψ) (exact for the Gaussian family); importance-sampling
 estimates of p(y | ψ) that are unbiased on the natural scale (used by the pseudo-marginal
-sampler).  See ``shared/DESIGN-NOTES.md``.
+sampler) are built on its mode and factor in :mod:`mmreg.inference.importance`.  See
+``shared/DESIGN-NOTES.md``.
 """
 
 from __future__ import annotations
@@ -254,6 +255,7 @@ class LatentModel(DesignAssembly, LatentPrior):
         tol: float = 1e-9,
         max_iter: int = 100,
         chord: bool = False,
+        laplace: bool = True,
     ) -> Mode:
         """Conditional mode ẑ(ψ) and the Laplace approximation of log p(y | ψ).
 
@@ -261,7 +263,9 @@ class LatentModel(DesignAssembly, LatentPrior):
         step (chord Newton): cheaper per evaluation when ``z0`` is close to the mode, and
         the returned factor is then that of H(z0) — fine as an importance proposal (any
         proposal keeps the estimate unbiased), but ``log_marginal`` is then only
-        approximately the Laplace value.  The factor is refreshed if steps stall.
+        approximately the Laplace value.  The factor is refreshed if steps stall.  With
+        ``laplace=False`` the Laplace value is not computed (``loglik``, ``log_marginal``
+        and ``log_prior_z`` are NaN): an importance sampler needs only ẑ, η̂ and the factor.
         """
         D, R, off = self.assemble(hyper.theta)
         P, sd, cor = self.P, hyper.sd, hyper.cor
@@ -273,21 +277,20 @@ class LatentModel(DesignAssembly, LatentPrior):
         def eta_of(zz):
             return linear_predictor(D, R, off, zz, P)
 
-        def objective(zz):
+        def objective(zz):  # also Q (zz - m), which the gradient at zz reuses
             e = eta_of(zz)
             r = zz - m
-            return fam.loglik(e, phi) - 0.5 * r @ self.prior_apply(sd, r, cor), e
+            qr = self.prior_apply(sd, r, cor)
+            return fam.loglik(e, phi) - 0.5 * r @ qr, e, qr
 
-        f, eta = objective(z)
+        f, eta, qr = objective(z)
         converged = False
         it = 0
         fac = None
         last_dec = np.inf
         for it in range(1, max_iter + 1):  # noqa: B007
             g, curv = fam.derivs(eta, phi)
-            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - self.prior_apply(
-                sd, z - m, cor
-            )
+            grad = np.concatenate([D.T @ g, self.transpose(R) @ g]) - qr  # qr: Q (z - m)
             if fac is None or not chord:
                 fac = self.factor(D, R, curv, sd, cor)
             step = fac.solve(grad)
@@ -312,17 +315,21 @@ class LatentModel(DesignAssembly, LatentPrior):
                 break
             t = 1.0
             while True:
-                fn, en = objective(z + t * step)
+                fn, en, qn = objective(z + t * step)
                 if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
                     break
                 t *= 0.5
                 if t < 1e-10:
                     break
-            z, f, eta = z + t * step, fn, en
+            z, f, eta, qr = z + t * step, fn, en, qn
             if self.quadratic:
                 # Gaussian: H does not depend on z and one full Newton step is exact
                 converged = t == 1.0
                 break
+        assert fac is not None  # the loop runs at least once
+        if not laplace:
+            nan = float("nan")
+            return Mode(z, eta, nan, fac, nan, nan, converged, it)
         r = z - m
         log_prior_z = (
             -0.5 * r @ self.prior_apply(sd, r, cor)
@@ -330,7 +337,6 @@ class LatentModel(DesignAssembly, LatentPrior):
             - 0.5 * self.dim * _LOG2PI
         )
         loglik = fam.loglik(eta, phi)
-        assert fac is not None  # the loop runs at least once
         log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
         return Mode(
             z=z,
@@ -348,69 +354,3 @@ class LatentModel(DesignAssembly, LatentPrior):
         """Draws from the Gaussian N(ẑ, H⁻¹) (exact conditional for the Gaussian family)."""
         eps = rng.standard_normal((self.dim, size))
         return mode.z[:, None] + mode.factor.sample(eps)
-
-    def _mean_shift(
-        self,
-        hyper: Hyper,
-        mode: Mode,
-        D,
-        R,
-        rng: np.random.Generator,
-        pilot: int = 16,
-        h: float = 1e-4,
-        extra: int = 0,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Approximate E[z | y, ψ] − ẑ: the first-order (skewness) correction of the mode,
-
-        δ = ½ H⁻¹ Aᵀ (ℓ‴(η̂) ∘ v),  v_i = Var(η_i) under the Laplace Gaussian,
-
-        with v estimated from ``pilot`` draws independent of the importance particles (so
-        the proposal does not depend on them and the estimate stays unbiased) and ℓ‴ by a
-        central difference of the curvature.  The Laplace mode of z | ψ sits up to ~0.8
-        posterior SD from the mean for Weibull models; centring the proposal on ẑ + δ cut
-        the variance of the log importance weights there from 6.7 to 1.3.  Families whose
-        curvature is not diagonal (Cox, conditional logit) use no shift.
-
-        Returns the shift, and ``extra`` further standard normals (dim × extra, drawn after
-        the pilot's) mapped to N(0, H⁻¹) deviations in the same call to the factor, and the
-        normals themselves: the importance particles' (one call to the factor's ``sample``
-        per evaluation instead of two; the same draws as two calls).
-        """
-        fam, phi = self.family, hyper.phi
-        _, cp = fam.derivs(mode.eta + h, phi)
-        if cp.U is not None:
-            eps = rng.standard_normal((self.dim, extra))
-            return np.zeros(self.dim), mode.factor.sample(eps), eps
-        _, cm = fam.derivs(mode.eta - h, phi)
-        l3 = -(cp.d - cm.d) / (2 * h)  # curvature d = −ℓ″, so ℓ‴ = −d′
-        eps = rng.standard_normal((self.dim, pilot))
-        more = rng.standard_normal((self.dim, extra))  # drawn after the pilot's, as before
-        devs = mode.factor.sample(np.concatenate([eps, more], axis=1))
-        dev, rest = devs[:, :pilot], devs[:, pilot:]
-        eta_dev = linear_predictor(D, R, None, dev, self.P)
-        g = l3 * np.mean(eta_dev**2, axis=1)
-        shift = 0.5 * mode.factor.solve(np.concatenate([D.T @ g, self.transpose(R) @ g]))
-        return (shift if np.all(np.isfinite(shift)) else np.zeros(self.dim)), rest, more
-
-    def importance(self, hyper: Hyper, mode: Mode, rng: np.random.Generator, K: int):
-        """Importance-sampling estimate of log p(y | ψ) with K antithetic Laplace draws.
-
-        Returns the log of the (unbiased on the natural scale) estimate, the particles
-        (dim × K) and their normalised log weights.
-        """
-        D, R, off = self.assemble(hyper.theta)
-        half = (K + 1) // 2
-        shift, dev, eps = self._mean_shift(hyper, mode, D, R, rng, extra=half)
-        center = mode.z + shift
-        parts = np.concatenate([center[:, None] + dev, center[:, None] - dev], axis=1)[:, :K]
-        epsall = np.concatenate([eps, -eps], axis=1)[:, :K]
-        eta = linear_predictor(D, R, off, parts, self.P)
-        r = parts - self.prior_mean(hyper)[:, None]
-        log_p = np.array([self.family.loglik(eta[:, j], hyper.phi) for j in range(K)])
-        log_p += -0.5 * np.einsum("ij,ij->j", r, self.prior_apply(hyper.sd, r, hyper.cor))
-        log_p += 0.5 * self._logdet_Q(hyper.sd, hyper.cor)
-        log_q = 0.5 * mode.factor.logdet - 0.5 * np.sum(epsall**2, axis=0)
-        logw = log_p - log_q
-        mx = np.max(logw)
-        est = mx + np.log(np.mean(np.exp(logw - mx)))
-        return float(est), parts, logw - mx - np.log(np.sum(np.exp(logw - mx)))

@@ -17,6 +17,7 @@ import hashlib
 
 import numpy as np
 
+from mmreg.inference.importance import ImportanceSampler
 from mmreg.inference.posterior import Posterior
 
 __all__ = ["LogPosterior", "MAX_EXTRAPOLATION", "as_posterior"]
@@ -47,6 +48,7 @@ class LogPosterior:
         particles: int,
         seed: int,
         keep_z: bool = False,
+        sampler: ImportanceSampler | None = None,
     ):
         self.posterior = posterior = as_posterior(posterior)
         # keep_z: also return the latent draw of every evaluated point (an emcee blob), so
@@ -62,6 +64,10 @@ class LogPosterior:
         # leaves it ~0.1 SD from the mode; coalgov weib_hm: 3.4 -> 2.0 Newton steps per
         # evaluation, same estimator SD and ESS)
         self.tol = 1e-9 if particles == 0 else 1e-2
+        # the importance sampler's mean-shift variances are fixed at the Laplace mode u0
+        if sampler is None and particles > 0:
+            sampler = ImportanceSampler.at(self.latent, self.space.hyper(u0), z0)
+        self.sampler = sampler
 
     @classmethod
     def from_laplace(
@@ -75,7 +81,16 @@ class LogPosterior:
     def __reduce__(self):
         return (
             type(self),
-            (self.posterior, self.z0, self.u0, self.J, self.K, self.seed, self.keep_z),
+            (
+                self.posterior,
+                self.z0,
+                self.u0,
+                self.J,
+                self.K,
+                self.seed,
+                self.keep_z,
+                self.sampler,
+            ),
         )
 
     def without_z(self) -> LogPosterior:
@@ -83,7 +98,9 @@ class LogPosterior:
         kept, and for the Gaussian family the draw is a third of an evaluation)."""
         if not self.keep_z:
             return self
-        return type(self)(self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False)
+        return type(self)(
+            self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False, self.sampler
+        )
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
@@ -95,12 +112,14 @@ class LogPosterior:
             try:
                 hyp = self.space.hyper(u)
                 start = self.z0 + self.J @ _bounded_step(u - self.u0)
-                mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=self.K > 0)
+                pm = self.K > 0  # pseudo-marginal: the Laplace value is not needed
+                mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=pm, laplace=not pm)
                 if self.K == 0:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None
                 else:
-                    ll, parts, logw = self.latent.importance(hyp, mode, rng, self.K)
+                    assert self.sampler is not None  # built whenever K > 0
+                    ll, parts, logw = self.sampler.estimate(hyp, mode, rng, self.K)
                     z = None
                     if want_z:
                         z = parts[:, rng.choice(self.K, p=np.exp(logw))]

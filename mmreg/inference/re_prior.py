@@ -98,6 +98,10 @@ class LatentPrior:
             m[self.sampled] = hyper.coef
         return m
 
+    def logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
+        """log |Q| of the prior precision at RE SDs ``sd`` and correlations ``cor``."""
+        return self._logdet_Q(sd, cor)
+
     def _logdet_Q(self, sd: np.ndarray, cor: np.ndarray | None = None) -> float:
         out = float(np.sum(np.log(self.coef_prec))) + self._logdet_K
         for s, size in zip(sd, self.re_sizes, strict=True):
