@@ -21,13 +21,12 @@ import time
 
 import numpy as np
 
-import mmreg
 from benchmarks._util import pin_blas
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.importance import ImportanceSampler, particle_log_density
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.mcmc import LogPosterior
-from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+from validation.reference_models import COALGOV, build_model, load_coalgov
 
 
 class PilotSampler(ImportanceSampler):
@@ -70,8 +69,7 @@ def main() -> None:
     pin_blas()
     df = load_coalgov()
     for name in args.models.split(","):
-        spec = {**MODELS, **SPEED_ONLY}[name]
-        model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
+        model = build_model(name, df)
         post = model.posterior
         lap = fit_laplace(post)
         K = post.particles(None)

@@ -17,11 +17,10 @@ import time
 
 import numpy as np
 
-import mmreg
 from benchmarks._util import pin_blas
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.mcmc import LogPosterior
-from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+from validation.reference_models import COALGOV, build_model, load_coalgov
 
 
 def main() -> None:
@@ -35,8 +34,7 @@ def main() -> None:
     pin_blas()
     df = load_coalgov()
     for name in args.models.split(","):
-        spec = {**MODELS, **SPEED_ONLY}[name]
-        post = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options).posterior
+        post = build_model(name, df).posterior
         lap = fit_laplace(post)
         lp = LogPosterior.from_laplace(post, lap, post.particles(None), 1)
         L = np.linalg.cholesky(lap.cov_u)

@@ -19,16 +19,14 @@ import time
 
 import pandas as pd
 
-import mmreg
 from benchmarks._util import machine, pin_blas
-from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+from validation.reference_models import COALGOV, build_model, load_coalgov
 
 
 def run_one(df, name: str, tune: int, seed: int, draws: int) -> dict:
     """One fit of coalgov model ``name``; CPU seconds, lowest ESS and largest R-hat."""
-    spec = {**MODELS, **SPEED_ONLY}[name]
     c0 = time.process_time()
-    model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
+    model = build_model(name, df)
     res = model.fit(method="mcmc", draws=draws, chains=4, tune=tune, seed=seed)
     cpu = time.process_time() - c0
     diag = res.mcmc_diag()

@@ -102,6 +102,16 @@ def load_coalgov() -> pd.DataFrame:
     return df
 
 
+def build_model(name: str, df: pd.DataFrame | None = None):
+    """``MMModel`` of coalgov model ``name`` (of :data:`MODELS` or :data:`SPEED_ONLY`) on
+    ``df`` (default: :func:`load_coalgov`), with the model's family and options."""
+    import mmreg
+
+    spec = {**MODELS, **SPEED_ONLY}[name]
+    data = load_coalgov() if df is None else df
+    return mmreg.MMModel(spec.formula, data, family=spec.family, **spec.options)
+
+
 def load_reference(name: str) -> pd.DataFrame:
     """The JAGS posterior summary of one model, indexed by mmreg parameter name."""
     return pd.read_csv(JAGS / f"{name}.csv").set_index("name")
