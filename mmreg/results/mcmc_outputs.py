@@ -72,11 +72,26 @@ class MCMCOutputs:
             parts.append(f"bulk ESS < {ess_min:g} for {bad_e} (min {diag['ess_bulk'].min():.0f})")
         C, S, W, _ = self._vals.shape
         more = " and chains= to at least 2 to compare ensembles" if C < 2 else ""
-        return (
+        msg = (
             "MCMC run not converged: " + "; ".join(parts) + f". The run kept {S} steps "
             f"x {W} walkers in each of {C} chain(s): increase draws= (and tune= if "
             f"R-hat is high){more}, then check res.mcmc_diag()."
         )
+        # a noisy pseudo-marginal estimate makes walkers stick whatever the run length
+        K = int(getattr(self.raw, "particles", 0) or 0)
+        sd = float(getattr(self.raw, "log_estimate_sd", 0.0) or 0.0)
+        if K and sd > self.ESTIMATE_SD_MAX:
+            msg += (
+                f" The importance-sampling estimate of the log-likelihood has SD {sd:.2f} at "
+                f"the Laplace mode with particles={K} (above ~1 the chains stick): first raise "
+                f"particles= to about {int(np.ceil(K * sd**2))} (the SD falls as "
+                "1/sqrt(particles))."
+            )
+        return msg
+
+    #: SD of the log-likelihood estimate above which the convergence warning advises more
+    #: particles (pseudo-marginal MCMC loses efficiency beyond ~1; Doucet et al. 2015)
+    ESTIMATE_SD_MAX = 1.0
 
     def warn_convergence(self) -> None:
         """Warn (MMWarning) when :meth:`convergence_problems` finds any."""

@@ -250,3 +250,23 @@ def test_bad_diagnostic_input_is_a_named_error(call, error, fragment):
 def test_bad_diagnostic_request_on_results_is_a_spec_error(run, call, fragment):
     with pytest.raises(mmreg.MMSpecError, match=fragment):
         call(run)
+
+
+def test_noisy_estimator_advice_names_particles():
+    """A pseudo-marginal run whose log-likelihood estimate is noisy at the Laplace mode
+    (SD > 1: walkers stick) is told to raise particles= first, with the count that brings
+    the SD to about 1 (SD ∝ 1/√K); with a precise estimate the advice is unchanged."""
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=150, n_members=60, n_countries=10, family="binomial", seed=2
+    )
+    model = mmreg.MMModel(df.attrs["formula"], df, family="binomial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit(method="mcmc", draws=48, tune=10, chains=2, seed=3)
+    K, sd = res.raw.particles, res.raw.log_estimate_sd
+    assert K == 8 and 0 < sd < 1  # the measured SD of this small model: no advice
+    msg = res.convergence_problems()
+    assert msg is not None and "particles=" not in msg
+    res.raw.log_estimate_sd = 2.2  # as measured for a Weibull model with 100,000 groups
+    msg = res.convergence_problems()
+    assert "SD 2.20" in msg and "particles=8" in msg and "about 39" in msg  # ceil(8 · 2.2²)
