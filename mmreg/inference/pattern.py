@@ -216,8 +216,10 @@ class SparsePattern:
         pos[order] = np.arange(q)
         r, c = pos[self.indices.astype(np.int64)], pos[cols]
         self._twin_slots = np.argsort(c * q + r, kind="stable")
-        self._twin_indices = r[self._twin_slots].astype(np.int32)
-        self._twin_indptr = np.searchsorted(c[self._twin_slots], np.arange(q + 1)).astype(np.int32)
+        indptr = np.searchsorted(c[self._twin_slots], np.arange(q + 1)).astype(np.int32)
+        indices = r[self._twin_slots].astype(np.int32)
+        # reused by every factorisation with new data, like ``_H`` (no matrix checks per call)
+        self._twin_H = sp.csc_matrix((np.zeros(self.nnz), indices, indptr), shape=(q, q))
         self._twin_order = order
 
     def factor_rr(self, data: np.ndarray):
@@ -229,11 +231,8 @@ class SparsePattern:
             assert self.band_plan is not None
             return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
         if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
-            H = sp.csc_matrix(
-                (data[self._twin_slots], self._twin_indices, self._twin_indptr),
-                shape=(self.q, self.q),
-            )
-            return ReorderedRR(SuperLURR(H), self._twin_order, dense)
+            self._twin_H.data = data[self._twin_slots]
+            return ReorderedRR(SuperLURR(self._twin_H), self._twin_order, dense)
         self._H.data = data
         if self.uses_cholmod:
             if self._symbolic is None:  # order + symbolic factorisation, once
