@@ -116,7 +116,7 @@ def _describe(obj, depth: int = 0) -> str:
 
 
 def run_settings(
-    seed: int | None, tune: int, chains: int, walkers: int, particles: int, moves=None
+    seed: int | None, tune: int, chains: int, walkers: int, particles: int | str, moves=None
 ) -> dict:
     """The sampler settings that change an MCMC run's draws (recorded in a checkpoint).
 
@@ -125,7 +125,8 @@ def run_settings(
     seed : int or None
         The run's seed (``None`` until it is known).
     tune, chains, walkers, particles : int
-        As in :func:`~mmreg.inference.mcmc.fit_mcmc` (``particles``: the number used).
+        As in :func:`~mmreg.inference.mcmc.fit_mcmc` (``particles``: the number given, or
+        ``"auto"`` when the sampler chooses it from the data, deterministically).
     moves : emcee moves or None
         User moves (described by class and settings); ``None`` for mmreg's default moves.
 
@@ -139,7 +140,7 @@ def run_settings(
         "tune": int(tune),
         "chains": int(chains),
         "walkers": int(walkers),
-        "particles": int(particles),
+        "particles": particles if isinstance(particles, str) else int(particles),
         "moves": "default" if moves is None else _hash([_describe(moves)])[:16],
     }
 

@@ -102,6 +102,12 @@ class LogPosterior:
             self.posterior, self.z0, self.u0, self.J, self.K, self.seed, False, self.sampler
         )
 
+    def with_particles(self, K: int) -> LogPosterior:
+        """The same log posterior with ``K`` importance particles (same seed and sampler)."""
+        return type(self)(
+            self.posterior, self.z0, self.u0, self.J, K, self.seed, self.keep_z, self.sampler
+        )
+
     def evaluate(self, u: np.ndarray, want_z: bool = False):
         s = _seed_for(u, self.seed)
         rng = np.random.default_rng(s)

@@ -35,6 +35,7 @@ from mmreg.inference.chains import chain_job
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.logpost import LogPosterior, as_posterior
 from mmreg.inference.options import check_fit_options
+from mmreg.inference.particles import ParticleChoice, choose_particles
 
 __all__ = ["MCMCFit", "LogPosterior", "fit_mcmc"]
 
@@ -55,6 +56,8 @@ class MCMCFit:
     particles: int
     log_estimate_sd: float  # SD of the log-likelihood estimator at the Laplace mode
     laplace: object
+    # how the particles were chosen (mmreg.inference.particles); None: not recorded
+    particle_choice: ParticleChoice | None = None
 
 
 #: Largest latent dimension for which the sampler keeps every kept-phase evaluation's
@@ -143,10 +146,13 @@ def fit_mcmc(
         Walkers per ensemble (default ``max(16, 2·dim + 2)``; at least ``max(4, 2·dim)``,
         as emcee's ensemble moves need).
     particles : int, optional
-        Importance particles per evaluation for non-Gaussian families (default: the
-        family's :attr:`~mmreg.families.Family.default_particles`, 8; Cox 16 — coalgov
-        cox10, 2 chains × 1000 draws, seeds 1 and 2: lowest bulk ESS 749 / 352 with 8,
-        965 / 1068 with 16, for 25% more time).  The Gaussian family needs none.
+        Importance particles per evaluation for non-Gaussian families.  Default: chosen
+        from the SD of the log-likelihood estimate at the Laplace mode
+        (:func:`~mmreg.inference.particles.choose_particles`): the family's
+        :attr:`~mmreg.families.Family.default_particles` (8; Cox 16 — coalgov cox10, 2
+        chains × 1000 draws, seeds 1 and 2: lowest bulk ESS 749 / 352 with 8, 965 / 1068
+        with 16, for 25% more time), raised until that SD is at most 1 (large data sets;
+        at most 256).  A given number is used as it is.  The Gaussian family needs none.
     moves : emcee moves, optional
         Default: while tuning, a mixture of independence proposals from a multivariate t
         around the Laplace fit (50%, :class:`~mmreg.inference.moves.LaplaceIndependenceMove`)
@@ -197,8 +203,14 @@ def fit_mcmc(
     K = posterior.particles(particles)
     nw = walkers or _default_walkers(dim)
     with run_lock(backend):
+        # an automatic choice is a function of the model, data and seed: "auto" resumes it
         settings = run_settings(
-            seed=seed, tune=tune, chains=chains, walkers=nw, particles=K, moves=moves
+            seed=seed,
+            tune=tune,
+            chains=chains,
+            walkers=nw,
+            particles="auto" if K and particles is None else K,
+            moves=moves,
         )
         if seed is None:
             seed = stored_seed(backend)
@@ -215,6 +227,7 @@ def fit_mcmc(
             posterior,
             laplace,
             K,
+            particles is None,
             seed,
             nw,
             draws,
@@ -233,6 +246,7 @@ def _sample(
     posterior,
     laplace,
     K,
+    auto_particles,
     seed,
     nw,
     draws,
@@ -246,6 +260,9 @@ def _sample(
     progress,
 ) -> MCMCFit:
     logpost = LogPosterior.from_laplace(posterior, laplace, K, seed, keep_z=keeps_latent(posterior))
+    # K is the family's default or the user's; an automatic choice may raise it
+    logpost, choice = choose_particles(logpost, laplace.u, None if auto_particles else K)
+    K = choice.particles
     steps = -(-draws * thin // nw)  # ceil
     adapt = moves is None
     rng0 = np.random.default_rng(seed)
@@ -280,7 +297,6 @@ def _sample(
             u, zs, lls, acc = _collect(ex.map(chain_job, jobs), chains)
     else:
         u, zs, lls, acc = _collect(map(chain_job, jobs), chains)
-    sd_est = _estimator_sd(logpost, laplace.u) if K else 0.0
     return MCMCFit(
         u=u,
         z=zs,
@@ -290,8 +306,9 @@ def _sample(
         n_draws=draws,
         tune=tune,
         particles=K,
-        log_estimate_sd=sd_est,
+        log_estimate_sd=choice.sd,
         laplace=laplace,
+        particle_choice=choice,
     )
 
 
@@ -318,9 +335,3 @@ def _interactive() -> bool:
     return bool(getattr(err, "isatty", lambda: False)()) or type(err).__module__.startswith(
         "ipykernel"
     )
-
-
-def _estimator_sd(logpost: LogPosterior, u: np.ndarray, reps: int = 20) -> float:
-    """SD of the log-likelihood estimator at ``u`` (≈ 1 or less is efficient)."""
-    vals = [logpost.evaluate(u + 1e-12 * i)[0] for i in range(reps)]
-    return float(np.std(vals, ddof=1))

@@ -81,12 +81,23 @@ class MCMCOutputs:
         K = int(getattr(self.raw, "particles", 0) or 0)
         sd = float(getattr(self.raw, "log_estimate_sd", 0.0) or 0.0)
         if K and sd > self.ESTIMATE_SD_MAX:
+            choice = getattr(self.raw, "particle_choice", None)
             msg += (
                 f" The importance-sampling estimate of the log-likelihood has SD {sd:.2f} at "
-                f"the Laplace mode with particles={K} (above ~1 the chains stick): first raise "
-                f"particles= to about {int(np.ceil(K * sd**2))} (the SD falls as "
-                "1/sqrt(particles))."
+                f"the Laplace mode with particles={K} (above ~1 the chains stick)"
             )
+            if choice is not None and choice.capped:
+                msg += (
+                    f": the automatic choice stopped at its cap of {K} particles; give "
+                    "particles= above it (the SD falls more slowly than 1/sqrt(particles) "
+                    "for data this large), or use the Laplace fit."
+                )
+            else:
+                msg += (
+                    f": first raise particles= to at least {int(np.ceil(K * sd**2))} (more "
+                    "if the SD falls more slowly than 1/sqrt(particles)), or leave particles "
+                    "unset to have them chosen from the measured SD."
+                )
         return msg
 
     #: SD of the log-likelihood estimate above which the convergence warning advises more

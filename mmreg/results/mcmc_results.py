@@ -318,8 +318,13 @@ class MCMCResults(MCMCOutputs, MMResults):
         return {"R-hat": diag["rhat"], "ESS": diag["ess_bulk"].round(0).astype("Int64").astype(str)}
 
     def fit_statistics(self) -> dict[str, str]:
-        """Draws, DIC (to its Monte Carlo precision), WAIC and the largest R-hat."""
+        """Draws, importance particles (pseudo-marginal runs, with the SD of the
+        log-likelihood estimate at the Laplace mode), DIC (to its Monte Carlo precision),
+        WAIC and the largest R-hat."""
         info = {"Draws:": f"{self.raw.n_chains} chains x {self.raw.n_draws} (tune {self.raw.tune})"}
+        if self.raw.particles:
+            sd = self.raw.log_estimate_sd
+            info["Particles:"] = f"{self.raw.particles} (log-lik. SD {sd:.2f})"
         try:
             from mmreg.results.ic import mc_digits
 

@@ -17,6 +17,7 @@ import pytest
 
 import mmreg
 from mmreg.errors import MMWarning
+from mmreg.inference.particles import PARTICLES_MAX, ParticleChoice
 from mmreg.results import diagnostics as d
 
 az = pytest.importorskip("arviz")
@@ -255,7 +256,7 @@ def test_bad_diagnostic_request_on_results_is_a_spec_error(run, call, fragment):
 def test_noisy_estimator_advice_names_particles():
     """A pseudo-marginal run whose log-likelihood estimate is noisy at the Laplace mode
     (SD > 1: walkers stick) is told to raise particles= first, with the count that brings
-    the SD to about 1 (SD ∝ 1/√K); with a precise estimate the advice is unchanged."""
+    the SD to about 1 (SD ∝ 1/√K at best); with a precise estimate the advice is unchanged."""
     df = mmreg.datasets.simulate_coalitions(
         n_groups=150, n_members=60, n_countries=10, family="binomial", seed=2
     )
@@ -269,4 +270,9 @@ def test_noisy_estimator_advice_names_particles():
     assert msg is not None and "particles=" not in msg
     res.raw.log_estimate_sd = 2.2  # as measured for a Weibull model with 100,000 groups
     msg = res.convergence_problems()
-    assert "SD 2.20" in msg and "particles=8" in msg and "about 39" in msg  # ceil(8 · 2.2²)
+    assert "SD 2.20" in msg and "particles=8" in msg and "at least 39" in msg  # ceil(8 · 2.2²)
+    # an automatic choice that stopped at its cap says so (no count to raise to)
+    res.raw.particle_choice = ParticleChoice(PARTICLES_MAX, 2.2, True, ((PARTICLES_MAX, 2.2),))
+    res.raw.particles = PARTICLES_MAX
+    msg = res.convergence_problems()
+    assert f"stopped at its cap of {PARTICLES_MAX}" in msg and "at least" not in msg
