@@ -177,6 +177,7 @@ class ParameterSetup:
             pin = pinning_sd(self.latent, hyp0.theta, mean, hyp0.phi, ratio=1e18)
             held = np.isin(d.coef_names, held_names)
             self.latent.coef_prec[held] = np.maximum(self.latent.coef_prec[held], pin[held] ** -2.0)
+            self.latent.held = held
         #: coefficients in a linear dependence of the design (warned about once, here)
         self.collinear = warn_collinear(self)
 

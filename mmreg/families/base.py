@@ -171,6 +171,15 @@ class BoundFamily(ABC):
         """The log-likelihood is quadratic in ``eta`` (:attr:`Family.exact_gaussian`)."""
         return self.family.exact_gaussian
 
+    def normal_outcome(self) -> np.ndarray | None:
+        """The outcome y when the log-likelihood is that of y ~ N(eta, σ²) with one σ for
+        every row (σ² = :meth:`residual_variance`), else ``None``.
+
+        Then log p(y | ψ) of a fixed design needs the data only through Aᵀy and yᵀy
+        (:mod:`mmreg.inference.gaussian_sums`).
+        """
+        return None
+
     def initial_eta(self) -> float | None:
         """A starting value of the linear predictor on the outcome's scale, or ``None``.
 

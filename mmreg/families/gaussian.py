@@ -108,6 +108,10 @@ class BoundGaussian(BoundFamily):
         (sigma,) = self._phi(phi)
         return float(sigma**2)
 
+    def normal_outcome(self) -> np.ndarray:
+        """``y`` (the likelihood is N(eta, sigma^2) with one sigma)."""
+        return self.y
+
     def outcome_sd(self) -> float:
         """The SD of ``y``: the outcome's units are the model's scale."""
         return float(np.std(self.y))

@@ -106,6 +106,9 @@ class LatentModel(DesignAssembly, LatentPrior):
         self.coef_prec = 1.0 / np.asarray(coef_sd, float) ** 2
         #: positions (in ``coef_names``) of the coefficients sampled with ψ
         self.sampled = np.asarray(sampled, dtype=np.int64).reshape(-1)
+        #: coefficients held by a pinning prior (fixed or sampled; set by the model once it
+        #: has chosen the pinning precisions, ~1e18 × the data's)
+        self.held = np.zeros(self.P, dtype=bool)
 
         # aggregation of member covariates: S_b (n × rows_b) with the weights as data
         self._agg = []

@@ -71,7 +71,8 @@ CASES = {
         {"chains": 1},
         _binomial,
         {"chains": 1, "particles": 4},
-        "particles=8 in the file, particles=4",
+        # the default run chose its particles from the data: recorded as "auto"
+        "particles='auto' in the file, particles=4",
     ),
     "outcome": (
         _model,
