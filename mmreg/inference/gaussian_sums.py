@@ -74,9 +74,12 @@ class GaussianSums:
         D, R, _ = lat.assemble(hyper.theta)
         sd, cor = hyper.sd, hyper.cor
         s2 = lat.family.residual_variance(hyper.phi)
-        fac = lat.factor(D, R, Curvature(d=np.full(self.n, 1.0 / s2)), sd, cor)
         m = lat.prior_mean(hyper) - self.z_ref  # everything relative to z_ref
-        dz = fac.solve(self.Aty / s2 + lat.prior_apply(sd, m, cor))
+        rhs = self.Aty / s2 + lat.prior_apply(sd, m, cor)
+        # the solve for ẑ shares the factorisation's own solve where the factor allows
+        fac = lat.factor(D, R, Curvature(d=np.full(self.n, 1.0 / s2)), sd, cor, rhs[:, None])
+        solved = getattr(fac, "extra_solved", None)
+        dz = fac.solve(rhs) if solved is None else solved[:, 0]
         r = dz - m  # ẑ − prior mean
         Qr = lat.prior_apply(sd, r, cor)
         rss = self.yty - dz @ self.Aty - s2 * (dz @ Qr)

@@ -199,9 +199,14 @@ class LatentModel(DesignAssembly, LatentPrior):
         self._in_products = blocks_in(design.interactions)
 
     # ------------------------------------------------------------------ Newton
-    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None):
+    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None, rhs=None):
         """Factor of H = Aᵀ C A + Q (sparse Schur path when possible; a low-rank part of C,
-        e.g. Cox's, as an update of it, :mod:`~mmreg.inference.lowrank`)."""
+        e.g. Cox's, as an update of it, :mod:`~mmreg.inference.lowrank`).
+
+        ``rhs`` (dim × k, optional): on the sparse Schur path without a low-rank part, H⁻¹
+        ``rhs`` is solved with the factorisation's own solves and left in the factor's
+        ``extra_solved`` (else that is ``None``).
+        """
         d = curv.d
         low = curv.U is not None and self.pattern is not None and use_low_rank(curv, self.dim)
         if self.pattern is not None and (curv.U is None or low):
@@ -216,7 +221,7 @@ class LatentModel(DesignAssembly, LatentPrior):
                 Hbr = np.asarray((self.transpose(R) @ dD).T)
                 Hrr = self.pattern.fill(R.data, d, prec)
             if not low:
-                return SchurFactor(Hbb, Hbr, Hrr, self.pattern)
+                return SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=rhs)
             V = low_rank_columns(D, self.transpose(R), curv)
             base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V)
             fac = LowRankFactor.build(base, V, base.extra_solved)

@@ -232,7 +232,7 @@ class SparsePattern:
             return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
         if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
             self._twin_H.data = data[self._twin_slots]
-            return ReorderedRR(SuperLURR(self._twin_H), self._twin_order, dense)
+            return ReorderedRR(SuperLURR(self._twin_H, small=True), self._twin_order, dense)
         self._H.data = data
         if self.uses_cholmod:
             if self._symbolic is None:  # order + symbolic factorisation, once
