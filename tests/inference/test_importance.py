@@ -168,12 +168,15 @@ def test_eta_variance_matches_the_dense_laplace_covariance():
         ("poisson", "k", ()),
         ("negbinomial", "k", (2.5,)),
         ("cox", "Surv(t, ev)", ()),
+        ("cox3", "Surv(t, ev)", ()),  # piecewise baseline: its own one-pass columns
         ("gaussian", "t", (0.7,)),
     ],
 )
 def test_loglik_columns_equal_one_loglik_per_column(family, lhs, phi):
     df = _data(n_groups=5)
-    fam = mmreg.MMModel(f"{lhs} ~ 1 + {HM}", df, family=family).latent.family
+    kw = {"cox_intervals": 3} if family == "cox3" else {}
+    family = "cox" if family == "cox3" else family
+    fam = mmreg.MMModel(f"{lhs} ~ 1 + {HM}", df, family=family, **kw).latent.family
     eta = np.random.default_rng(7).normal(0.5, 1.0, (len(df), 6))
     got = fam.loglik_columns(eta, phi)
     want = [fam.loglik(eta[:, j], phi) for j in range(6)]
