@@ -16,7 +16,8 @@ Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per gr
 ``--full`` also runs the full posterior at ``fit(method="mcmc", seed=1, cores=...)``'s
 defaults (4 chains × 1,000 draws, tune 60; Laplace start included) and reports its wall
 time, CPU time (this process and its worker processes), lowest bulk ESS and largest R-hat
-over the reported parameters, the peak resident memory of this process after the fit and
+over the reported parameters, the importance particles and the SD of the log-likelihood
+estimate at the Laplace mode (pseudo-marginal families), the peak resident memory of this process after the fit and
 of its largest worker, and the size of the kept draws (``--waic``: then the time of
 ``res.waic``, which computes the pointwise log-likelihood; ``peak_mb`` includes it).
 Issue #18: 4 chains, lowest bulk ESS ≥ 400, R-hat < 1.01 in ≤ 10 minutes at 100,000 groups
@@ -107,6 +108,9 @@ def child(argv: list[str]) -> dict:
         diag = full.mcmc_diag()
         out["min bulk ESS"] = float(diag["ess_bulk"].min())
         out["max R-hat"] = float(diag["rhat"].max())
+        # importance particles (chosen from the estimator's SD unless given) and that SD
+        out["particles"] = int(full.raw.particles)
+        out["log-est SD"] = float(full.raw.log_estimate_sd)
         # peak resident memory of this process after the fit, and of the largest worker
         out["fit peak MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out["worker peak MB"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
