@@ -16,8 +16,9 @@ run's own seeding, so the figure reported with the results is this one) and, whe
 particles are not given, raises them until the SD is at most :data:`SD_TARGET`: each
 round multiplies K by ``(SD / (0.9 · SD_TARGET))²`` (at least 2, since the SD falls more
 slowly than 1/√K for heavy-tailed weights) and measures again, up to
-:data:`PARTICLES_MAX`.  On every coalgov reference model and the SBC designs the family's
-default already meets the target, so their runs are unchanged.
+:data:`PARTICLES_MAX` (fewer for many rows, :data:`ETA_MAX`).  On every coalgov reference
+model and the SBC designs the family's default already meets the target, so their runs are
+unchanged.
 """
 
 from __future__ import annotations
@@ -26,15 +27,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PARTICLES_MAX", "SD_TARGET", "ParticleChoice", "choose_particles", "estimator_sd"]
+__all__ = [
+    "ETA_MAX",
+    "PARTICLES_MAX",
+    "SD_TARGET",
+    "ParticleChoice",
+    "choose_particles",
+    "estimator_sd",
+]
 
 #: Largest SD of the log-likelihood estimate at the Laplace mode that an automatic choice
 #: accepts.
 SD_TARGET = 1.0
 
 #: Most particles an automatic choice takes (an evaluation holds dim_z × K particles and
-#: n × K linear predictors).
+#: n × K linear predictors) ...
 PARTICLES_MAX = 256
+
+#: ... and at most this many linear predictors n × K per evaluation (400 MB of float64 in
+#: each of the few n × K arrays a family's log-likelihood makes): 151 particles for the
+#: 330,000 rows of 100,000 groups.
+ETA_MAX = 50_000_000
 
 #: Evaluations at the Laplace mode per SD measurement (relative SE of the SD ≈ 16%).
 REPS = 20
@@ -67,8 +80,9 @@ class ParticleChoice:
 
     @property
     def capped(self) -> bool:
-        """An automatic choice that stopped at :data:`PARTICLES_MAX` above the target."""
-        return self.auto and self.particles >= PARTICLES_MAX and self.sd > SD_TARGET
+        """An automatic choice that stopped at its cap (:data:`PARTICLES_MAX`, or fewer
+        for many rows: :data:`ETA_MAX`) above the target."""
+        return self.auto and len(self.tried) > 1 and self.sd > SD_TARGET
 
 
 def estimator_sd(logpost, u: np.ndarray, reps: int = REPS) -> float:
@@ -104,9 +118,11 @@ def choose_particles(logpost, u: np.ndarray, requested: int | None):
     sd = estimator_sd(logpost, u)
     tried = [(K, sd)]
     if requested is None:
-        while not sd <= SD_TARGET and K < PARTICLES_MAX:
+        rows = getattr(getattr(logpost, "latent", None), "n", 1)
+        cap = max(K, min(PARTICLES_MAX, ETA_MAX // max(rows, 1)))
+        while not sd <= SD_TARGET and K < cap:
             grow = max(2.0, (sd / (_AIM * SD_TARGET)) ** 2) if np.isfinite(sd) else 2.0
-            K = int(min(PARTICLES_MAX, np.ceil(K * grow)))
+            K = int(min(cap, np.ceil(K * grow)))
             logpost = logpost.with_particles(K)
             sd = estimator_sd(logpost, u)
             tried.append((K, sd))

@@ -272,7 +272,8 @@ def test_noisy_estimator_advice_names_particles():
     msg = res.convergence_problems()
     assert "SD 2.20" in msg and "particles=8" in msg and "at least 39" in msg  # ceil(8 · 2.2²)
     # an automatic choice that stopped at its cap says so (no count to raise to)
-    res.raw.particle_choice = ParticleChoice(PARTICLES_MAX, 2.2, True, ((PARTICLES_MAX, 2.2),))
+    tried = ((8, 3.1), (PARTICLES_MAX, 2.2))
+    res.raw.particle_choice = ParticleChoice(PARTICLES_MAX, 2.2, True, tried)
     res.raw.particles = PARTICLES_MAX
     msg = res.convergence_problems()
     assert f"stopped at its cap of {PARTICLES_MAX}" in msg and "at least" not in msg

@@ -26,7 +26,9 @@ class _FakeLogPost:
         self.K, self.sd_of = K, sd_of
 
     def with_particles(self, K):
-        return _FakeLogPost(K, self.sd_of)
+        new = _FakeLogPost(K, self.sd_of)
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k == "latent"})
+        return new
 
     def evaluate(self, u):
         i = int(round(u[0] * 1e12))
@@ -49,6 +51,15 @@ def test_rule_heavy_tails_stops_at_cap():
     assert ks[0] == 8 and ks[1] == int(np.ceil(8 * (6 / 8**0.25 / 0.9) ** 2)) == 126
     assert ks[-1] == pmod.PARTICLES_MAX and lp.K == pmod.PARTICLES_MAX
     assert choice.sd == pytest.approx(6 / 256**0.25) and choice.capped
+
+
+def test_rule_caps_particles_by_rows():
+    """Many rows cap the particles by the n × K linear predictors an evaluation holds
+    (ETA_MAX): 10⁶ rows allow 50."""
+    fake = _FakeLogPost(8, lambda K: 6 / K**0.25)
+    fake.latent = type("L", (), {"n": 1_000_000})()
+    lp, choice = choose_particles(fake, np.zeros(2), None)
+    assert pmod.ETA_MAX // 1_000_000 == 50 == choice.particles and choice.capped
 
 
 def test_given_particles_are_kept_and_precise_default_unchanged():
