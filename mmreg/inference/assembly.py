@@ -49,13 +49,23 @@ class DesignAssembly:
     def assemble(self, theta: tuple[np.ndarray, ...]):
         """Dense coefficient design D (n × P), sparse RE design R and offset at ``theta``.
 
-        Without weight parameters the design is fixed and computed once.
+        Without weight parameters the design is fixed and computed once.  With them the
+        last one is kept: a pseudo-marginal evaluation needs it twice (the mode search and
+        the importance sampler), and with estimated weights assembling it was a quarter of
+        an evaluation (coalgov weib_w: 1.27 → 1.12 ms CPU per evaluation).  The result
+        must not be modified.
         """
         if self._static is not None:
             return self._static
+        key = b"".join(np.asarray(t, float).tobytes() for t in theta)
+        last = self.__dict__.get("_last_assembled")  # one read: safe with threads
+        if last is not None and last[0] == key:
+            return last[1]
         out = self.assemble_fresh(theta)
         if not any(len(b.wnames) for b in self.design.mm):
             self._static = out
+        else:
+            self.__dict__["_last_assembled"] = (key, out)
         return out
 
     def assemble_fresh(self, theta: tuple[np.ndarray, ...]):
