@@ -53,6 +53,17 @@ def test_rule_heavy_tails_stops_at_cap():
     assert choice.sd == pytest.approx(6 / 256**0.25) and choice.capped
 
 
+def test_rule_stops_when_more_particles_do_not_pay():
+    """The SDs measured at 100,000 simulated Weibull groups (benchmarks/README.md): 8 → 55
+    → 160 particles give 2.34, 1.53, 1.33. The cost of an effective draw, K·exp(SD²), is
+    572 at 55 and 937 at 160: the choice stops at 55, above the target (capped)."""
+    sds = {8: 2.3387, 55: 1.5308, 160: 1.3335}
+    lp, choice = choose_particles(_FakeLogPost(8, sds.__getitem__), np.zeros(2), None)
+    assert [k for k, _ in choice.tried] == [8, 55, 160]
+    assert lp.K == choice.particles == 55 and choice.sd == pytest.approx(1.5308)
+    assert choice.capped
+
+
 def test_rule_caps_particles_by_rows():
     """Many rows cap the particles by the n × K linear predictors an evaluation holds
     (ETA_MAX): 10⁶ rows allow 50."""
