@@ -88,9 +88,10 @@ class MCMCOutputs:
             )
             if choice is not None and choice.capped:
                 msg += (
-                    f": the automatic choice stopped at its cap of {K} particles; give "
-                    "particles= above it (the SD falls more slowly than 1/sqrt(particles) "
-                    "for data this large), or use the Laplace fit."
+                    f": the automatic choice stopped at {K} particles (its cap, or more "
+                    "did not lower the SD enough to pay: it falls more slowly than "
+                    "1/sqrt(particles) for data this large); give particles= above it, or "
+                    "use the Laplace fit."
                 )
             else:
                 msg += (

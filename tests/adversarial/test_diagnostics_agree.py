@@ -276,4 +276,4 @@ def test_noisy_estimator_advice_names_particles():
     res.raw.particle_choice = ParticleChoice(PARTICLES_MAX, 2.2, True, tried)
     res.raw.particles = PARTICLES_MAX
     msg = res.convergence_problems()
-    assert f"stopped at its cap of {PARTICLES_MAX}" in msg and "at least" not in msg
+    assert f"stopped at {PARTICLES_MAX} particles" in msg and "at least" not in msg
