@@ -17,9 +17,10 @@ Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per gr
 defaults (4 chains × 1,000 draws, tune 60; Laplace start included) and reports its wall
 time, CPU time (this process and its worker processes), lowest bulk ESS and largest R-hat
 over the reported parameters, the importance particles and the SD of the log-likelihood
-estimate at the Laplace mode (pseudo-marginal families), the peak resident memory of this process after the fit and
-of its largest worker, and the size of the kept draws (``--waic``: then the time of
-``res.waic``, which computes the pointwise log-likelihood; ``peak_mb`` includes it).
+estimate at the Laplace mode (pseudo-marginal families), the peak resident memory of this
+process after the fit and of its largest worker, and the size of the kept draws
+(``--waic``: then the time of ``res.waic``, which computes the pointwise log-likelihood;
+``peak_mb`` includes it).
 Issue #18: 4 chains, lowest bulk ESS ≥ 400, R-hat < 1.01 in ≤ 10 minutes at 100,000 groups
 with ``cores=2``.
 """
