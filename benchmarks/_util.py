@@ -18,6 +18,18 @@ def pin_blas() -> None:
     threadpool_limits(1)
 
 
+def coalgov_or_none():
+    """coalgov (with ``logdur``) for a benchmark, with BLAS pinned to one thread; ``None``
+    after printing why when ``../shared/data/coalgov.csv`` is absent (the caller returns)."""
+    from validation.reference_models import COALGOV, load_coalgov
+
+    if not COALGOV.exists():
+        print("skipped: ../shared/data/coalgov.csv not found")
+        return None
+    pin_blas()
+    return load_coalgov()
+
+
 @contextmanager
 def timer():
     """``with timer() as t: ...`` then ``t()`` is the elapsed wall time in seconds."""

@@ -21,12 +21,12 @@ import time
 
 import numpy as np
 
-from benchmarks._util import pin_blas
+from benchmarks._util import coalgov_or_none
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.importance import ImportanceSampler, particle_log_density
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.mcmc import LogPosterior
-from validation.reference_models import COALGOV, build_model, load_coalgov
+from validation.reference_models import build_model
 
 
 class PilotSampler(ImportanceSampler):
@@ -63,11 +63,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--step", type=float, default=1.5)
     args = ap.parse_args()
-    if not COALGOV.exists():
-        print("skipped: ../shared/data/coalgov.csv not found")
+    df = coalgov_or_none()
+    if df is None:
         return
-    pin_blas()
-    df = load_coalgov()
     for name in args.models.split(","):
         model = build_model(name, df)
         post = model.posterior

@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from benchmarks._util import pin_blas
+from benchmarks._util import coalgov_or_none
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.mcmc import LogPosterior
-from validation.reference_models import COALGOV, build_model, load_coalgov
+from validation.reference_models import build_model
 
 
 def main() -> None:
@@ -28,11 +28,9 @@ def main() -> None:
     ap.add_argument("--models", default="binom_hm,weib_hm,weib_w,weib_eq")
     ap.add_argument("--points", type=int, default=300)
     args = ap.parse_args()
-    if not COALGOV.exists():
-        print("skipped: ../shared/data/coalgov.csv not found")
+    df = coalgov_or_none()
+    if df is None:
         return
-    pin_blas()
-    df = load_coalgov()
     for name in args.models.split(","):
         post = build_model(name, df).posterior
         lap = fit_laplace(post)

@@ -12,19 +12,17 @@ import argparse
 import pandas as pd
 
 import mmreg
-from benchmarks._util import machine, pin_blas, timer
-from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+from benchmarks._util import coalgov_or_none, machine, timer
+from validation.reference_models import MODELS, SPEED_ONLY
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    if not COALGOV.exists():
-        print("skipped: ../shared/data/coalgov.csv not found")
+    df = coalgov_or_none()
+    if df is None:
         return
-    pin_blas()
-    df = load_coalgov()
     rows = []
     for name, spec in {**MODELS, **SPEED_ONLY}.items():
         times = []

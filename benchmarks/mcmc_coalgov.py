@@ -17,8 +17,8 @@ import argparse
 import pandas as pd
 
 import mmreg
-from benchmarks._util import machine, pin_blas, timer
-from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+from benchmarks._util import coalgov_or_none, machine, timer
+from validation.reference_models import MODELS, SPEED_ONLY
 
 
 def main() -> None:
@@ -41,11 +41,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--models", default=",".join([*MODELS, *SPEED_ONLY]))
     args = ap.parse_args()
-    if not COALGOV.exists():
-        print("skipped: ../shared/data/coalgov.csv not found")
+    df = coalgov_or_none()
+    if df is None:
         return
-    pin_blas()
-    df = load_coalgov()
     allm = {**MODELS, **SPEED_ONLY}
     seeds = [int(s) for s in args.seeds.split(",")]
     tune = {} if args.tune is None else {"tune": args.tune}

@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 
 import mmreg
-from benchmarks._util import machine, pin_blas
+from benchmarks._util import coalgov_or_none, machine
 from mmreg.inference import chains as chains_mod
 from mmreg.inference import importance as importance_mod
 from mmreg.inference import latent as latent_mod
 from mmreg.inference import mcmc as mcmc_mod
-from validation.reference_models import COALGOV, MODELS, SPEED_ONLY, load_coalgov
+from validation.reference_models import MODELS, SPEED_ONLY
 
 DEFAULT_MODELS = "gaus_hm,gaus_w,weib_eq,binom_hm,cox10,weib_hm,weib_w,gaus_ar"
 
@@ -225,11 +225,9 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=None, help="default: fit_mcmc's")
     ap.add_argument("--cprofile", default="", help="print cProfile's top functions for this")
     args = ap.parse_args()
-    if not COALGOV.exists():
-        print("skipped: ../shared/data/coalgov.csv not found")
+    df = coalgov_or_none()
+    if df is None:
         return
-    pin_blas()
-    df = load_coalgov()
     rows = []
     for name in args.models.split(","):
         prof = cProfile.Profile() if name == args.cprofile else None

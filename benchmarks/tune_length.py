@@ -19,8 +19,8 @@ import time
 
 import pandas as pd
 
-from benchmarks._util import machine, pin_blas
-from validation.reference_models import COALGOV, build_model, load_coalgov
+from benchmarks._util import coalgov_or_none, machine
+from validation.reference_models import build_model
 
 
 def run_one(df, name: str, tune: int, seed: int, draws: int) -> dict:
@@ -51,11 +51,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--draws", type=int, default=1000)
     args = ap.parse_args()
-    if not COALGOV.exists():
-        print("skipped: ../shared/data/coalgov.csv not found")
+    df = coalgov_or_none()
+    if df is None:
         return
-    pin_blas()
-    df = load_coalgov()
     runs = []
     for name in args.models.split(","):
         for seed in map(int, args.seeds.split(",")):

@@ -200,7 +200,12 @@ class BoundCox(BoundFamily):
         """Exact marginal log-likelihood of the counting-process data (baseline integrated)."""
         self._phi(phi)
         eta, _, L = self._core(eta)
-        return float(self.event @ eta + self._const + (self._gl - self._ad * L).sum())
+        return float(self._total(eta, L))
+
+    def _total(self, eta: np.ndarray, L: np.ndarray):
+        """The log-likelihood from ``eta`` and ``L_k = log(b + S_k)``: a scalar for (n,) and
+        (pieces,), one value per column for (n, K) and (pieces, K)."""
+        return self.event @ eta + self._const + (self._gl - self._ad * L.T).sum(-1)
 
     def loglik_terms(self, eta: np.ndarray, phi: Sequence[float] = ()) -> np.ndarray:
         """Per-subject pieces summing to :meth:`loglik`.
@@ -469,8 +474,7 @@ class BoundCoxPiecewise(BoundCox):
         eta = np.asarray(eta, dtype=float)
         if eta.ndim != 2 or eta.shape[0] != self.n:
             return super().loglik_columns(eta, phi)  # its error message
-        L = np.logaddexp(self._logb, self._lse_pieces(eta))  # (pieces, K)
-        return self.event @ eta + self._const + (self._gl[:, None] - self._ad[:, None] * L).sum(0)
+        return self._total(eta, np.logaddexp(self._logb, self._lse_pieces(eta)))
 
     def _log_expose(self, logw: np.ndarray) -> np.ndarray:
         return self._lse_rows(logw)

@@ -123,8 +123,7 @@ def choose_particles(logpost, u: np.ndarray, requested: int | None):
     sd = estimator_sd(logpost, u)
     tried = [(K, sd)]
     if requested is None:
-        rows = getattr(getattr(logpost, "latent", None), "n", 1)
-        cap = max(K, min(PARTICLES_MAX, ETA_MAX // max(rows, 1)))
+        cap = max(K, min(PARTICLES_MAX, ETA_MAX // max(logpost.latent.n, 1)))
         best = (_cost(K, sd), logpost, K, sd)
         while not sd <= SD_TARGET and K < cap:
             grow = max(2.0, (sd / (_AIM * SD_TARGET)) ** 2) if np.isfinite(sd) else 2.0

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mmreg._threads import pin_public_methods
+from mmreg.inference.particles import SD_TARGET
 from mmreg.results import diagnostics
 
 __all__ = ["MCMCOutputs", "POINTWISE_CACHE_BYTES"]
@@ -78,42 +79,52 @@ class MCMCOutputs:
             f"R-hat is high){more}, then check res.mcmc_diag()."
         )
         # a noisy pseudo-marginal estimate makes walkers stick whatever the run length
+        noisy = self.estimator_problem()
+        return msg if noisy is None else f"{msg} {noisy}"
+
+    def estimator_problem(self) -> str | None:
+        """Describe a pseudo-marginal run whose log-likelihood estimate is too noisy.
+
+        Returns
+        -------
+        str or None
+            What to do when the SD of the importance-sampling estimate at the Laplace mode
+            (``raw.log_estimate_sd``) is above :data:`~mmreg.inference.particles.SD_TARGET`
+            (pseudo-marginal chains stick beyond ~1; Doucet et al. 2015), else None.
+        """
         K = int(getattr(self.raw, "particles", 0) or 0)
         sd = float(getattr(self.raw, "log_estimate_sd", 0.0) or 0.0)
-        if K and sd > self.ESTIMATE_SD_MAX:
-            choice = getattr(self.raw, "particle_choice", None)
-            msg += (
-                f" The importance-sampling estimate of the log-likelihood has SD {sd:.2f} at "
-                f"the Laplace mode with particles={K} (above ~1 the chains stick)"
+        if not K or sd <= SD_TARGET:
+            return None
+        msg = (
+            f"The importance-sampling estimate of the log-likelihood has SD {sd:.2f} at "
+            f"the Laplace mode with particles={K} (above ~1 the chains stick)"
+        )
+        choice = getattr(self.raw, "particle_choice", None)
+        if choice is not None and choice.capped:
+            return msg + (
+                f": the automatic choice stopped at {K} particles (its cap, or more "
+                "did not lower the SD enough to pay: it falls more slowly than "
+                "1/sqrt(particles) for data this large); give particles= above it, or "
+                "use the Laplace fit."
             )
-            if choice is not None and choice.capped:
-                msg += (
-                    f": the automatic choice stopped at {K} particles (its cap, or more "
-                    "did not lower the SD enough to pay: it falls more slowly than "
-                    "1/sqrt(particles) for data this large); give particles= above it, or "
-                    "use the Laplace fit."
-                )
-            else:
-                msg += (
-                    f": first raise particles= to at least {int(np.ceil(K * sd**2))} (more "
-                    "if the SD falls more slowly than 1/sqrt(particles)), or leave particles "
-                    "unset to have them chosen from the measured SD."
-                )
-        return msg
-
-    #: SD of the log-likelihood estimate above which the convergence warning advises more
-    #: particles (pseudo-marginal MCMC loses efficiency beyond ~1; Doucet et al. 2015)
-    ESTIMATE_SD_MAX = 1.0
+        return msg + (
+            f": first raise particles= to at least {int(np.ceil(K * sd**2))} (more "
+            "if the SD falls more slowly than 1/sqrt(particles)), or leave particles "
+            "unset to have them chosen from the measured SD."
+        )
 
     def warn_convergence(self) -> None:
-        """Warn (MMWarning) when :meth:`convergence_problems` finds any."""
+        """Warn (MMWarning) when :meth:`convergence_problems` finds any, or when the run's
+        log-likelihood estimate is too noisy (:meth:`estimator_problem`) even though the
+        diagnostics pass (a sticky chain can hide from R-hat in a short run)."""
         import os
         import sys
         import warnings
 
         from mmreg.errors import MMWarning
 
-        msg = self.convergence_problems()
+        msg = self.convergence_problems() or self.estimator_problem()
         if msg:  # point the warning at the first caller outside mmreg
             pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
             frame: FrameType | None = sys._getframe(1)

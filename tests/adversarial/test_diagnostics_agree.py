@@ -277,3 +277,12 @@ def test_noisy_estimator_advice_names_particles():
     res.raw.particles = PARTICLES_MAX
     msg = res.convergence_problems()
     assert f"stopped at {PARTICLES_MAX} particles" in msg and "at least" not in msg
+    # a noisy estimate is warned about even where R-hat and ESS pass (a short run can hide
+    # a sticky chain): the estimator's part of the message alone
+    res.convergence_problems = lambda: None
+    with pytest.warns(MMWarning, match=r"^The importance-sampling estimate .* SD 2\.20"):
+        res.warn_convergence()
+    res.raw.log_estimate_sd = 0.4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res.warn_convergence()  # precise estimate, diagnostics pass: silent

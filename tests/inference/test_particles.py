@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,13 +23,12 @@ _Z = (_Z - _Z.mean()) / _Z.std(ddof=1)
 class _FakeLogPost:
     """An estimator whose log-estimate SD at the mode is exactly ``sd_of(K)``."""
 
-    def __init__(self, K, sd_of):
+    def __init__(self, K, sd_of, n=100):
         self.K, self.sd_of = K, sd_of
+        self.latent = SimpleNamespace(n=n)  # the observations (rows of eta)
 
     def with_particles(self, K):
-        new = _FakeLogPost(K, self.sd_of)
-        new.__dict__.update({k: v for k, v in self.__dict__.items() if k == "latent"})
-        return new
+        return _FakeLogPost(K, self.sd_of, self.latent.n)
 
     def evaluate(self, u):
         i = int(round(u[0] * 1e12))
@@ -67,8 +67,7 @@ def test_rule_stops_when_more_particles_do_not_pay():
 def test_rule_caps_particles_by_rows():
     """Many rows cap the particles by the n × K linear predictors an evaluation holds
     (ETA_MAX): 10⁶ rows allow 50."""
-    fake = _FakeLogPost(8, lambda K: 6 / K**0.25)
-    fake.latent = type("L", (), {"n": 1_000_000})()
+    fake = _FakeLogPost(8, lambda K: 6 / K**0.25, n=1_000_000)
     lp, choice = choose_particles(fake, np.zeros(2), None)
     assert pmod.ETA_MAX // 1_000_000 == 50 == choice.particles and choice.capped
 
