@@ -10,7 +10,7 @@ mmreg's functions for the duration of the run:
 
 * phases: model build, Laplace start, walker start-up (``_start``), tuning stages and kept
   phase (``_advance``), latent draws of the kept states (``_latent_draws``), the estimator
-  SD (``_estimator_sd``), and the rest (results, diagnostics: "other");
+  SD (``particles.estimator_sd``), and the rest (results, diagnostics: "other");
 * inside the log-density evaluations (``LogPosterior.evaluate``): the Newton search of the
   conditional mode (``LatentModel.mode``; iterations per evaluation), factorisations of H
   (``LatentModel.factor``), design assembly (``LatentModel.assemble``), importance sampling
@@ -44,6 +44,7 @@ from mmreg.inference import chains as chains_mod
 from mmreg.inference import importance as importance_mod
 from mmreg.inference import latent as latent_mod
 from mmreg.inference import mcmc as mcmc_mod
+from mmreg.inference import particles as particles_mod
 from validation.reference_models import MODELS, SPEED_ONLY
 
 DEFAULT_MODELS = "gaus_hm,gaus_w,weib_eq,binom_hm,cox10,weib_hm,weib_w,gaus_ar"
@@ -109,7 +110,7 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         (mcmc_mod, "fit_laplace", "laplace", after_laplace),
         (chains_mod, "_start", "start", None),
         (chains_mod, "_latent_draws", "latent_draws", None),
-        (mcmc_mod, "_estimator_sd", "estimator_sd", None),
+        (particles_mod, "estimator_sd", "estimator_sd", None),
     ]:
         _, w = clock.wrap(owner, attr, key, post)
         stack.enter_context(patched(owner, attr, w))

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 from emcee.moves import MHMove
-from scipy import special, stats
+from scipy import special
 
-from mmreg.inference.moves import LaplaceIndependenceMove
+from mmreg.inference.moves import LaplaceIndependenceMove, widened_kde
 
 __all__ = ["CopulaIndependenceMove", "GridMarginal"]
 
@@ -33,7 +33,7 @@ __all__ = ["CopulaIndependenceMove", "GridMarginal"]
 class GridMarginal:
     """A one-dimensional density with a piecewise-linear CDF on a grid.
 
-    Built from a kernel density estimate of ``x`` (Scott's bandwidth h) on ``size``
+    Built from a kernel density estimate of ``x`` (Scott's bandwidth × ``WIDEN``, h) on ``size``
     points spanning ``[min(x) − 5h, max(x) + 5h]``; every cell gets positive mass.
 
     Parameters
@@ -46,7 +46,7 @@ class GridMarginal:
 
     def __init__(self, x: np.ndarray, size: int = 400):
         x = np.asarray(x, float)
-        kde = stats.gaussian_kde(x)
+        kde = widened_kde(x)
         h = float(np.sqrt(kde.covariance[0, 0]))
         self.grid = np.linspace(x.min() - 5.0 * h, x.max() + 5.0 * h, size)
         pdf = kde(self.grid)

@@ -14,6 +14,7 @@ from scipy import integrate
 
 import mmreg
 import mmreg.inference.mcmc as mcmc
+from mmreg.inference import moves
 from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
 
 
@@ -35,6 +36,21 @@ def test_kde_proposal_density_is_normalised():
         lambda x: float(np.exp(move.logpdf(np.array([[x]]))[0])), -np.inf, np.inf, limit=200
     )
     assert val == pytest.approx(1.0, abs=1e-6)
+
+
+def test_kde_bandwidth_is_scott_times_widen():
+    """The kernel SD of the proposal's KDE (one dimension, n = 200 points of SD s) is Scott's
+    s · n^(-1/5) times WIDEN = 1.3; the copula's marginals use the same kernel."""
+    from mmreg.inference.copula import GridMarginal
+
+    move = _kde_move()
+    pts = move.kde.dataset[0]
+    scott = np.std(pts, ddof=1) * 200 ** (-1 / 5)
+    assert moves.WIDEN == 1.3
+    assert np.sqrt(move.kde.covariance[0, 0]) == pytest.approx(1.3 * scott, rel=1e-12)
+    # GridMarginal's grid spans the draws ± 5 kernel SDs
+    g = GridMarginal(pts)
+    assert g.grid[0] == pytest.approx(pts.min() - 5 * 1.3 * scott, rel=1e-12)
 
 
 @pytest.mark.parametrize("make", ["kde", "t"])
