@@ -285,13 +285,15 @@ class LatentModel(DesignAssembly, LatentPrior):
         def eta_of(zz):
             return linear_predictor(D, R, off, zz, P)
 
-        def objective(zz):  # also Q (zz - m), which the gradient at zz reuses
+        def objective(zz):  # also Q (zz - m), which the gradient at zz reuses, and ℓ(zz)
             e = eta_of(zz)
             r = zz - m
             qr = self.prior_apply(sd, r, cor)
-            return fam.loglik(e, phi) - 0.5 * r @ qr, e, qr
+            ll = fam.loglik(e, phi)
+            return ll - 0.5 * r @ qr, e, qr, ll
 
-        f, eta, qr = objective(z)
+        f, eta, qr, ll = objective(z)
+        at_z = True  # qr and ll belong to the current z (not after a final Newton step)
         converged = False
         it = 0
         fac = None
@@ -313,6 +315,7 @@ class LatentModel(DesignAssembly, LatentPrior):
             if decrement < tol:
                 z = z + step
                 eta = eta_of(z)
+                at_z = False
                 converged = True
                 if not (chord or self.quadratic):
                     # refactor at the final z so that the Laplace value is a smooth function
@@ -323,13 +326,14 @@ class LatentModel(DesignAssembly, LatentPrior):
                 break
             t = 1.0
             while True:
-                fn, en, qn = objective(z + t * step)
+                fn, en, qn, ln = objective(z + t * step)
                 if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
                     break
                 t *= 0.5
                 if t < 1e-10:
+                    at_z = False  # the last objective was at z + 2t · step
                     break
-            z, f, eta, qr = z + t * step, fn, en, qn
+            z, f, eta, qr, ll = z + t * step, fn, en, qn, ln
             if self.quadratic:
                 # Gaussian: H does not depend on z and one full Newton step is exact
                 converged = t == 1.0
@@ -339,12 +343,10 @@ class LatentModel(DesignAssembly, LatentPrior):
             nan = float("nan")
             return Mode(z, eta, nan, fac, nan, nan, converged, it)
         r = z - m
-        log_prior_z = (
-            -0.5 * r @ self.prior_apply(sd, r, cor)
-            + 0.5 * self._logdet_Q(sd, cor)
-            - 0.5 * self.dim * _LOG2PI
-        )
-        loglik = fam.loglik(eta, phi)
+        if not at_z:  # (the same numbers as the last objective's when it was at z)
+            qr, ll = self.prior_apply(sd, r, cor), fam.loglik(eta, phi)
+        log_prior_z = -0.5 * r @ qr + 0.5 * self._logdet_Q(sd, cor) - 0.5 * self.dim * _LOG2PI
+        loglik = ll
         log_ml = loglik + log_prior_z + 0.5 * self.dim * _LOG2PI - 0.5 * fac.logdet
         return Mode(
             z=z,
