@@ -132,15 +132,15 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
     stack.enter_context(patched(chains_mod, "_advance", adv))
 
     # the kept phase is the last _advance of each chain: remember it per chain
-    orig_run = chains_mod._run_chain
+    orig_run = chains_mod._kept_phase
 
-    def run_chain(*a, **kw):
+    def kept_phase(*a, **kw):
         out = orig_run(*a, **kw)
         clock.t["kept"] += clock.t["_adv_last"]
         clock.n["kept_evals"] += clock.n["_adv_last_evals"]
         return out
 
-    stack.enter_context(patched(chains_mod, "_run_chain", run_chain))
+    stack.enter_context(patched(chains_mod, "_kept_phase", kept_phase))
 
 
 def profile_model(

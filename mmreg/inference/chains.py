@@ -1,14 +1,25 @@
-"""One chain of :func:`~mmreg.inference.mcmc.fit_mcmc`: start, tune, sample, latent draws.
+"""The chains of :func:`~mmreg.inference.mcmc.fit_mcmc`: start, tune, sample, latent draws.
 
-:func:`chain_job` runs one independent ensemble from start to finish (in this process or a
-worker process of ``cores=``): walker starting points around the Laplace fit
-(:func:`_start`), staged tuning with adapted proposals and the kept phase
-(:func:`_run_chain`, moves from :mod:`mmreg.inference.tuning`), with an optional progress
-bar, and the latent draw and log-likelihood of every kept state (:func:`_latent_draws`).
-The density it samples is a :class:`~mmreg.inference.logpost.LogPosterior`.
+:func:`run_chains` runs the independent ensembles of a run (in this process or in worker
+processes of ``cores=``) phase by phase: walker starting points around the Laplace fit
+(:func:`_start`); tuning in stages (:func:`tune_job`, all chains in lockstep) whose
+proposals after the first are fitted to the draws of every chain so far; the kept phase
+(:func:`kept_job`) with a proposal fitted to all adapted tuning draws and never changed, so
+it is a valid Markov chain; and the latent draw and log-likelihood of every kept state
+(:func:`_latent_draws`).  Moves come from :mod:`mmreg.inference.tuning`; the density is a
+:class:`~mmreg.inference.logpost.LogPosterior`.  With checkpoint backends every phase
+resumes where it stopped.
+
+Measured on coalgov weib_hm (2 chains × 1000 draws, seeds 1–4, session 4): three stages of
+10 steps gave the same kept-phase acceptance (0.57–0.65) and about the same lowest ESS (mean
+382) as 100 steps in one stage (0.59–0.60, 511) in 60% of the time.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import emcee
 import numpy as np
@@ -24,7 +35,7 @@ from mmreg.inference.tuning import (
     stage_ends,
 )
 
-__all__ = ["chain_job"]
+__all__ = ["ChainRun", "RunSpec", "kept_job", "run_chains", "tune_job"]
 
 
 def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
@@ -45,34 +56,137 @@ def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
     )
 
 
-def chain_job(job):
-    """One chain: sample, thin, and draw the latent vector of every kept state."""
-    (
-        logpost,
-        u_hat,
-        cov_u,
-        nw,
-        tune,
-        steps,
-        thin,
-        cseed,
-        moves,
-        adapt,
-        pool,
-        backends,
-        progress,
-    ) = job
+@dataclass(frozen=True)
+class RunSpec:
+    """What every chain of a run shares (read-only; sent to worker processes with a job)."""
+
+    logpost: LogPosterior
+    u_hat: np.ndarray  # Laplace mode of ψ (unconstrained)
+    cov_u: np.ndarray  # its Laplace covariance
+    nw: int  # walkers
+    tune: int
+    steps: int  # kept ensemble steps
+    thin: int
+    moves: object  # the user's emcee moves, or None (mmreg's, adapted)
+    adapt: bool
+    pool: object  # a walker-level pool (``pool=``), or None
+    chains: int
+    show: bool  # progress bars
+
+    @property
+    def ends(self) -> list[int]:
+        """Cumulative ends of the tuning stages (:func:`stage_ends`)."""
+        return stage_ends(self.tune, self.adapt)
+
+
+@dataclass
+class ChainRun:
+    """One chain's own state between the phases of a run: its random numbers and its
+    tuning and kept-phase backends (in memory, or a checkpoint's)."""
+
+    c: int
+    rng: np.random.Generator
+    tuning: Any  # an emcee backend
+    kept: Any = None  # an emcee backend, or None (the sampler's own, in memory)
+
+    @classmethod
+    def new(cls, c: int, seed: int, backends) -> ChainRun:
+        tb, kb = backends if backends is not None else (emcee.backends.Backend(), None)
+        return cls(c, np.random.default_rng(seed), tb, kb)
+
+
+def run_chains(spec: RunSpec, runs: list[ChainRun], map_fn):
+    """All chains of a run: tuning stages in lockstep, then the kept phases.
+
+    Every tuning stage after the first, and the kept phase, proposes from a distribution
+    fitted to the draws of *all* chains before it (:func:`fit_points` of each chain,
+    pooled): four chains give the kernel estimate four times the points of one.  Each
+    chain stays a valid Markov chain (its kept-phase proposal is fixed before its kept
+    phase starts), and the chains are still started apart, so R-hat keeps its meaning.
+    Measured on coalgov (4 chains × 1,000 draws, seeds 1–4; see ``benchmarks/README.md``,
+    "Pooled tuning"): the pooled kept proposal lets tuning stop at 30 steps instead of 60.
+    ``map_fn`` maps a job function over a list (``map``, or an executor's, for ``cores``);
+    returns an iterator of each chain's ``(u, z, loglik_total, acceptance)``.
+    """
+    ends = spec.ends
+    for k in range(len(ends)):
+        mv = spec.moves or default_moves(spec.u_hat, spec.cov_u)
+        if k > 0:
+            mv = adapted_moves(_pooled_points(runs, ends, ends[k - 1]))
+        runs = list(map_fn(tune_job, [(spec, r, k, mv) for r in runs]))
+    if len(ends) > 1:  # adapted stages: the kept phase proposes from a fit to their draws
+        mv = adapted_moves(_pooled_points(runs, ends, spec.tune))
+    else:
+        mv = spec.moves or default_moves(spec.u_hat, spec.cov_u)
+    return map_fn(kept_job, [(spec, r, mv) for r in runs])
+
+
+def _pooled_points(runs: list[ChainRun], ends: list[int], upto: int) -> np.ndarray:
+    return np.concatenate([fit_points(r.tuning.get_chain(), ends, upto) for r in runs])
+
+
+def tune_job(job) -> ChainRun:
+    """Tuning stage ``k`` of one chain (skipped when its checkpoint already holds it)."""
+    spec, run, k, moves = job
+    end = spec.ends[k]
+    done = run.tuning.iteration if run.tuning.initialized else 0
+    if done >= end:
+        return run
+    with _quiet():
+        tuning = spec.logpost.without_z()  # tuning states are never kept: no latent draws
+        st = _sampler(tuning, spec.nw, moves, spec.pool, run.tuning, run.rng)
+        p0 = _start(tuning, spec.u_hat, spec.cov_u, spec.nw, run.rng) if done == 0 else None
+        bar = _progress_bar(spec, run.c, leave=False)
+        _advance(st, p0, end - done, bar, done * spec.nw)
+        if bar is not None:
+            bar.close()
+    return run
+
+
+def kept_job(job):
+    """The kept phase of one chain, thinned, with the latent draw of every kept state."""
+    spec, run, moves = job
+    with _quiet():
+        chain, blob, af = _kept_phase(spec, run, moves)
+        u = chain[:: spec.thin]
+        z, ll = _latent_draws(
+            spec.logpost.posterior, spec.logpost, u[None], blob[:: spec.thin][None]
+        )
+    return u, z[0], ll[0], af
+
+
+@contextmanager
+def _quiet():
+    """One BLAS thread (also in worker processes of ``cores=``); emcee's (-inf) - (-inf)
+    is harmless."""
     from threadpoolctl import threadpool_limits
 
-    crng = np.random.default_rng(cseed)
-    # one BLAS thread also in worker processes (cores=); emcee's (-inf) - (-inf) is harmless
     with threadpool_limits(1, user_api="blas"), np.errstate(invalid="ignore", over="ignore"):
-        chain, blob, af = _run_chain(
-            logpost, u_hat, cov_u, nw, tune, steps, crng, moves, adapt, pool, backends, progress
-        )
-    u = chain[::thin]
-    z, ll = _latent_draws(logpost.posterior, logpost, u[None], blob[::thin][None])
-    return u, z[0], ll[0], af
+        yield
+
+
+def _kept_phase(spec: RunSpec, run: ChainRun, moves):
+    """The kept steps, from the last tuning state (or from fresh starting points without
+    tuning); with a checkpoint they resume where they stopped."""
+    logpost, nw, steps = spec.logpost, spec.nw, spec.steps
+    ends = spec.ends
+    if ends:
+        last = run.tuning.get_last_sample()
+        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=_kept_blobs(logpost, last))
+    else:
+        state = _start(logpost.without_z(), spec.u_hat, spec.cov_u, nw, run.rng)
+    sk = _sampler(logpost, nw, moves, spec.pool, run.kept, run.rng)
+    kb = run.kept
+    done = kb.iteration if kb is not None and kb.initialized else 0
+    at = (max(ends, default=0) + done) * nw  # draws before this call (tuning, resumed)
+    bar = _progress_bar(spec, run.c, leave=True)
+    if done == 0:
+        _advance(sk, state, steps, bar, at)
+    elif done < steps:
+        _advance(sk, None, steps - done, bar, at)
+    if bar is not None:
+        bar.close()
+    return sk.get_chain()[:steps], sk.get_blobs()[:steps], sk.acceptance_fraction
 
 
 def _sampler(logpost, nw, moves, pool, backend, rng):
@@ -85,60 +199,6 @@ def _sampler(logpost, nw, moves, pool, backend, rng):
     )
     smp.random_state = np.random.RandomState(rng.integers(2**31)).get_state()
     return smp
-
-
-def _run_chain(logpost, u_hat, cov_u, nw, tune, steps, rng, moves, adapt, pool, backends, progress):
-    """One ensemble: staged tuning with an adapted independence proposal, kept steps.
-
-    Tuning starts around the Laplace fit with :func:`default_moves`; with ``adapt`` it
-    runs in stages (:func:`stage_ends`) and every later stage proposes from
-    :func:`adapted_moves` fitted to the draws before it (:func:`fit_points`): the
-    Laplace approximation can be poor (e.g. SDs of binomial models), and a proposal fitted
-    to adapted draws is better than one fitted to the burn-in.  The kept phase uses moves
-    fitted to all adapted tuning draws and never changes them, so it is a valid Markov
-    chain.  With checkpoint backends each stage resumes where it stopped.
-
-    Measured on coalgov weib_hm (2 chains × 1000 draws, seeds 1–4): three stages of 10
-    steps gave the same kept-phase acceptance (0.57–0.65) and about the same lowest ESS
-    (mean 382) as 100 steps in one stage (0.59–0.60, 511) in 60% of the time.
-    """
-    tb, kb = backends if backends is not None else (emcee.backends.Backend(), None)
-    tuning = logpost.without_z()  # tuning states are never kept: no latent draws
-    ends = stage_ends(tune, adapt)
-    bar = _progress_bar(progress, (max(ends, default=0) + steps) * nw)
-    for k, end in enumerate(ends):
-        done = tb.iteration if tb.initialized else 0
-        if done >= end:
-            continue
-        mv = (
-            (moves or default_moves(u_hat, cov_u))
-            if k == 0
-            else adapted_moves(fit_points(tb.get_chain(), ends, ends[k - 1]))
-        )
-        st = _sampler(tuning, nw, mv, pool, tb, rng)
-        p0 = _start(tuning, u_hat, cov_u, nw, rng) if done == 0 else None
-        _advance(st, p0, end - done, bar, done * nw)
-    if ends:
-        last = tb.get_last_sample()
-        state = emcee.State(last.coords, log_prob=last.log_prob, blobs=_kept_blobs(logpost, last))
-    else:
-        state = _start(tuning, u_hat, cov_u, nw, rng)
-    if len(ends) > 1:  # adapted stages: the kept phase proposes from a fit to their draws
-        mv = adapted_moves(fit_points(tb.get_chain(), ends, tune))
-    else:
-        mv = moves or default_moves(u_hat, cov_u)
-    sk = _sampler(logpost, nw, mv, pool, kb, rng)
-    done = kb.iteration if kb is not None and kb.initialized else 0
-    at = (max(ends, default=0) + done) * nw  # draws before this call (tuning, resumed)
-    if done == 0:
-        _advance(sk, state, steps, bar, at)
-    elif done < steps:
-        _advance(sk, None, steps - done, bar, at)
-    if bar is not None:
-        bar.close()
-    chain = sk.get_chain()[:steps]
-    blobs = sk.get_blobs()[:steps]
-    return chain, blobs, sk.acceptance_fraction
 
 
 def _kept_blobs(logpost: LogPosterior, last) -> np.ndarray:
@@ -158,19 +218,19 @@ def _kept_blobs(logpost: LogPosterior, last) -> np.ndarray:
     return out
 
 
-def _progress_bar(progress, total: int):
-    """One tqdm bar for a chain (``progress`` is ``(chain, chains)``), or None."""
-    if progress is None:
+def _progress_bar(spec: RunSpec, c: int, leave: bool):
+    """One tqdm bar for chain ``c`` counting its draws (tuning and kept steps × walkers),
+    or None; a bar per phase, the kept phase's left on screen."""
+    if not spec.show:
         return None
     from tqdm.auto import tqdm
 
-    c, chains = progress
     return tqdm(
-        total=total,
-        desc=f"chain {c + 1}/{chains}",
+        total=(max(spec.ends, default=0) + spec.steps) * spec.nw,
+        desc=f"chain {c + 1}/{spec.chains}",
         unit="draw",
         position=c,
-        leave=True,
+        leave=leave,
         dynamic_ncols=True,
     )
 

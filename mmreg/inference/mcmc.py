@@ -19,7 +19,7 @@ This module drives a run: it checks the options, fixes the seed, opens the check
 runs the chains (here or in worker processes) and assembles the :class:`MCMCFit`.  The
 density evaluated for every walker is :class:`~mmreg.inference.logpost.LogPosterior`
 (``logpost.py``); one chain — start, staged tuning, kept phase, latent draws — is
-:func:`~mmreg.inference.chains.chain_job` (``chains.py``), with the proposals of
+:func:`~mmreg.inference.chains.run_chains` (``chains.py``), with the proposals of
 ``tuning.py`` and ``moves.py``.
 """
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmreg.inference.backend import open_backends, run_lock, run_settings, stored_seed
-from mmreg.inference.chains import chain_job
+from mmreg.inference.chains import ChainRun, RunSpec, run_chains
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.logpost import LogPosterior, as_posterior
 from mmreg.inference.options import check_fit_options
@@ -115,7 +115,7 @@ def fit_mcmc(
     tune : int
         Ensemble steps discarded at the start of each chain.  They run in up to three
         stages, each with a proposal fitted to the draws before it (see
-        :func:`~mmreg.inference.chains._run_chain`).  Default 60: on every coalgov
+        :func:`~mmreg.inference.chains.run_chains`).  Default 60: on every coalgov
         reference model and seed tried this gave R-hat < 1.01 and bulk ESS > 400 with the
         default draws and chains.
     chains : int
@@ -264,27 +264,22 @@ def _sample(
     logpost, choice = choose_particles(logpost, laplace.u, None if auto_particles else K)
     K = choice.particles
     steps = -(-draws * thin // nw)  # ceil
-    adapt = moves is None
     rng0 = np.random.default_rng(seed)
-    show = _interactive() if progress is None else bool(progress)
-    jobs = [
-        (
-            logpost,
-            laplace.u,
-            laplace.cov_u,
-            nw,
-            tune,
-            steps,
-            thin,
-            rng0.integers(2**63),
-            moves,
-            adapt,
-            pool,
-            backends[c],
-            (c, chains) if show else None,
-        )
-        for c in range(chains)
-    ]
+    spec = RunSpec(
+        logpost=logpost,
+        u_hat=laplace.u,
+        cov_u=laplace.cov_u,
+        nw=nw,
+        tune=tune,
+        steps=steps,
+        thin=thin,
+        moves=moves,
+        adapt=moves is None,
+        pool=pool,
+        chains=chains,
+        show=_interactive() if progress is None else bool(progress),
+    )
+    runs = [ChainRun.new(c, int(rng0.integers(2**63)), backends[c]) for c in range(chains)]
     if cores is not None and cores > 1 and chains > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -294,9 +289,9 @@ def _sample(
         pat = posterior.latent.pattern
         ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
-            u, zs, lls, acc = _collect(ex.map(chain_job, jobs), chains)
+            u, zs, lls, acc = _collect(run_chains(spec, runs, ex.map), chains)
     else:
-        u, zs, lls, acc = _collect(map(chain_job, jobs), chains)
+        u, zs, lls, acc = _collect(run_chains(spec, runs, map), chains)
     return MCMCFit(
         u=u,
         z=zs,
