@@ -2,7 +2,7 @@
 
     python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
                                [--mcmc-steps 20] [--sparse cholmod|superlu] [--threads 1]
-                               [--full --cores 2 [--waic] [--full-draws 1000,60]]
+                               [--full --cores 2 [--waic] [--full-draws 1000,40]]
 
 Each case runs in a fresh process (peak resident memory is the process's ``ru_maxrss``).
 Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per group, countries
@@ -14,7 +14,7 @@ Data: ``simulate_coalitions`` with members ≈ groups/5 and 2–9 members per gr
 "factorisations" column counts factorisations of H in the Laplace fit.
 
 ``--full`` also runs the full posterior at ``fit(method="mcmc", seed=1, cores=...)``'s
-defaults (4 chains × 1,000 draws, tune 60; Laplace start included) and reports its wall
+defaults (4 chains × 1,000 draws, tune 40; Laplace start included) and reports its wall
 time, CPU time (this process and its worker processes), lowest bulk ESS and largest R-hat
 over the reported parameters, the importance particles and the SD of the log-likelihood
 estimate at the Laplace mode (pseudo-marginal families), the peak resident memory of this
@@ -102,7 +102,7 @@ def child(argv: list[str]) -> dict:
             return sum(x.ru_utime + x.ru_stime for x in r)
 
         c0, t0 = cpu(), time.perf_counter()
-        draws, tune = (int(x) for x in argv[7].split(",")) if len(argv) > 7 else (1000, 60)
+        draws, tune = (int(x) for x in argv[7].split(",")) if len(argv) > 7 else (1000, 40)
         full = model.fit(method="mcmc", seed=1, cores=int(argv[5]), draws=draws, tune=tune)
         out["full wall s"] = time.perf_counter() - t0
         out["full CPU s"] = cpu() - c0
@@ -147,8 +147,8 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2, help="processes of the full posterior")
     ap.add_argument(
         "--full-draws",
-        default="1000,60",
-        help="draws,tune of the full posterior (default 1000,60: fit()'s defaults)",
+        default="1000,40",
+        help="draws,tune of the full posterior (default 1000,40: fit()'s defaults)",
     )
     ap.add_argument(
         "--waic",

@@ -72,7 +72,7 @@ class CoverageSetup:
     n_countries: int = 29
     method: str = "laplace"
     draws: int = 1000
-    tune: int = 60  # fit_mcmc's default (300 before 2026-12-01, session 4)
+    tune: int = 60  # fit_mcmc's default from session 4 to 9 (40 since session 10)
     chains: int = 2
     cox_intervals: int | None = None
 

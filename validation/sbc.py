@@ -111,7 +111,7 @@ class SBCSetup:
     n_countries: int = 10
     design_seed: int = 2018
     draws: int = 1000
-    tune: int = 60  # fit_mcmc's default (300 before 2026-12-01, session 4)
+    tune: int = 60  # fit_mcmc's default from session 4 to 9 (40 since session 10)
     chains: int = 2
     n_rank: int = 49
     particles: int | None = None

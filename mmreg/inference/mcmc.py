@@ -89,7 +89,7 @@ def _default_walkers(dim: int) -> int:
 def fit_mcmc(
     posterior,
     draws: int = 1000,
-    tune: int = 60,
+    tune: int = 40,
     chains: int = 4,
     thin: int = 1,
     seed: int | None = None,
@@ -114,10 +114,11 @@ def fit_mcmc(
         Kept draws per chain (walkers flattened, after thinning).
     tune : int
         Ensemble steps discarded at the start of each chain.  They run in up to three
-        stages, each with a proposal fitted to the draws before it (see
-        :func:`~mmreg.inference.chains.run_chains`).  Default 60: on every coalgov
-        reference model and seed tried this gave R-hat < 1.01 and bulk ESS > 400 with the
-        default draws and chains.
+        stages, each with a proposal fitted to the draws of every chain before it (see
+        :func:`~mmreg.inference.chains.run_chains`).  Default 40: on every coalgov
+        reference model and seeds 1–4 this gave R-hat < 1.01 and bulk ESS > 400 with the
+        default draws and chains (60 before the stages pooled the chains' draws; see
+        ``benchmarks/README.md``, "Pooled tuning").
     chains : int
         Independent ensembles (for R-hat).
     thin : int

@@ -35,3 +35,32 @@ def test_proposals_are_fitted_to_the_draws_before_each_stage():
     assert np.unique(fit_points(chain, ends, 40)).tolist() == list(range(20, 40))
     assert np.unique(fit_points(chain, ends, 60)).tolist() == list(range(20, 60))
     assert fit_points(chain, ends, 60).shape == (40 * walkers, 1)
+
+
+def test_adapted_proposals_pool_the_draws_of_every_chain(monkeypatch):
+    """Each adapted stage and the kept phase fit their proposal to the tuning draws of all
+    chains (3 chains × 16 walkers): the fitted points are exactly every chain's
+    ``fit_points`` after the stage before, stacked in chain order."""
+    import mmreg
+    from mmreg.inference import chains as ch
+
+    df = mmreg.datasets.simulate_coalitions(n_groups=100, n_members=40, n_countries=8, seed=2)
+    model = mmreg.MMModel(df.attrs["formula"], df)
+    fitted, seen = [], []
+    orig_fit, orig_tune = ch.adapted_moves, ch.tune_job
+    monkeypatch.setattr(ch, "adapted_moves", lambda pts: fitted.append(pts) or orig_fit(pts))
+
+    def tune_job(job):  # remember each chain's tuning chain after every stage
+        run = orig_tune(job)
+        seen.append((job[2], run.c, run.tuning.get_chain().copy()))
+        return run
+
+    monkeypatch.setattr(ch, "tune_job", tune_job)
+    res = model.fit(method="mcmc", draws=64, tune=30, chains=3, seed=4)
+    ends = stage_ends(30, True)
+    assert len(fitted) == len(ends) == 3  # stages 2 and 3, and the kept phase
+    for k, upto in enumerate([ends[0], ends[1], 30]):  # after stage k
+        chains_k = {c: chain for kk, c, chain in seen if kk == k}
+        want = np.concatenate([fit_points(chains_k[c], ends, upto) for c in range(3)])
+        np.testing.assert_array_equal(fitted[k], want)
+    assert fitted[2].shape == (3 * 16 * (30 - ends[0]), res.raw.u.shape[-1])
