@@ -6,7 +6,7 @@ import numpy as np
 from emcee.moves import MHMove
 from scipy import stats
 
-__all__ = ["WIDEN", "KDEIndependenceMove", "LaplaceIndependenceMove", "widened_kde"]
+__all__ = ["WIDEN", "KDEIndependenceMove", "LaplaceIndependenceMove", "WidenedKDE", "widened_kde"]
 
 #: Kernel density proposals use Scott's bandwidth times this factor.  Scott's rule assumes
 #: independent draws; tuning draws are autocorrelated (and the posterior's tails are where
@@ -18,12 +18,22 @@ __all__ = ["WIDEN", "KDEIndependenceMove", "LaplaceIndependenceMove", "widened_k
 WIDEN = 1.3
 
 
-def widened_kde(points: np.ndarray, widen: float | None = None) -> stats.gaussian_kde:
-    """:class:`scipy.stats.gaussian_kde` of ``points`` (dim × n) with Scott's bandwidth
-    times ``widen`` (default :data:`WIDEN`)."""
-    kde = stats.gaussian_kde(points)
-    kde.set_bandwidth(kde.factor * (WIDEN if widen is None else widen))
-    return kde
+class WidenedKDE(stats.gaussian_kde):
+    """:class:`scipy.stats.gaussian_kde` with Scott's bandwidth times ``widen`` (default
+    :data:`WIDEN`).  The factor is a method, not the lambda ``set_bandwidth`` stores, so the
+    estimate pickles (moves travel to the worker processes of ``cores=``)."""
+
+    def __init__(self, dataset: np.ndarray, widen: float | None = None):
+        self.widen = WIDEN if widen is None else float(widen)
+        super().__init__(dataset)
+
+    def covariance_factor(self) -> float:
+        return float(self.scotts_factor()) * self.widen
+
+
+def widened_kde(points: np.ndarray, widen: float | None = None) -> WidenedKDE:
+    """:class:`WidenedKDE` of ``points`` (dim × n)."""
+    return WidenedKDE(points, widen)
 
 
 class LaplaceIndependenceMove(MHMove):

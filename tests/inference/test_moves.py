@@ -92,3 +92,14 @@ def test_kept_latent_blobs_equal_regenerated_draws(monkeypatch):
     assert np.array_equal(kept.raw.u, regen.raw.u)
     assert np.array_equal(kept.raw.z, regen.raw.z)
     assert np.array_equal(kept.raw.loglik_total, regen.raw.loglik_total)
+
+
+def test_kde_move_pickles_with_its_bandwidth():
+    """Moves travel to worker processes (cores=): a pickled kernel proposal keeps its
+    density."""
+    import pickle
+
+    move = _kde_move()
+    back = pickle.loads(pickle.dumps(move))
+    x = np.linspace(-3, 2, 7)[:, None]
+    np.testing.assert_array_equal(back.logpdf(x), move.logpdf(x))
