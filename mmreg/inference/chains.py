@@ -110,19 +110,29 @@ def run_chains(spec: RunSpec, runs: list[ChainRun], map_fn):
     """
     ends = spec.ends
     for k in range(len(ends)):
-        mv = spec.moves or default_moves(spec.u_hat, spec.cov_u)
-        if k > 0:
-            mv = adapted_moves(_pooled_points(runs, ends, ends[k - 1]))
-        runs = list(map_fn(tune_job, [(spec, r, k, mv) for r in runs]))
+        if k == 0:
+            mvs = [spec.moves or default_moves(spec.u_hat, spec.cov_u)] * len(runs)
+        else:
+            mvs = _adapted(runs, ends, ends[k - 1])
+        runs = list(map_fn(tune_job, [(spec, r, k, mv) for r, mv in zip(runs, mvs, strict=True)]))
     if len(ends) > 1:  # adapted stages: the kept phase proposes from a fit to their draws
-        mv = adapted_moves(_pooled_points(runs, ends, spec.tune))
+        mvs = _adapted(runs, ends, spec.tune)
     else:
-        mv = spec.moves or default_moves(spec.u_hat, spec.cov_u)
-    return map_fn(kept_job, [(spec, r, mv) for r in runs])
+        mvs = [spec.moves or default_moves(spec.u_hat, spec.cov_u)] * len(runs)
+    return map_fn(kept_job, [(spec, r, mv) for r, mv in zip(runs, mvs, strict=True)])
 
 
-def _pooled_points(runs: list[ChainRun], ends: list[int], upto: int) -> np.ndarray:
-    return np.concatenate([fit_points(r.tuning.get_chain(), ends, upto) for r in runs])
+#: Fit adapted proposals to the tuning draws of every chain (False: each chain's own, as
+#: before session 10; kept to compare the two and to reproduce older runs).
+POOL = True
+
+
+def _adapted(runs: list[ChainRun], ends: list[int], upto: int) -> list:
+    """The adapted moves of every chain, fitted to the draws before step ``upto``."""
+    pts = [fit_points(r.tuning.get_chain(), ends, upto) for r in runs]
+    if not POOL:
+        return [adapted_moves(p) for p in pts]
+    return [adapted_moves(np.concatenate(pts))] * len(runs)
 
 
 def tune_job(job) -> ChainRun:

@@ -16,7 +16,9 @@ The Weibull numbers were regenerated on 2026-12-05 (same script and machine, bra
 when the importance sampler stopped drawing 16 pilot normals per evaluation (#18,
 ``mmreg/inference/importance.py``): that changes the Weibull fit's draws, not how the
 pointwise values are computed from them.  The Gaussian fit (no importance sampling) still
-pins the numbers of commit 6ee33a2.
+pins the numbers of commit 6ee33a2.  Session 10's sampler changes (wider kernel proposals,
+proposals fitted to every chain's tuning draws) are switched off in these fits
+(``moves.WIDEN = 1``, ``chains.POOL = False``), which gives the old draws bit for bit.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import pandas as pd
 import pytest
 
 import mmreg
-from mmreg.inference import moves
+from mmreg.inference import chains, moves
 from mmreg.inference.pattern import SparsePattern
 from mmreg.inference.pointwise import draw_loglik
 
@@ -76,11 +78,12 @@ def _fit(family: str):
     )
     # the reference run factored H_rr by SuperLU; later commits factor such small blocks as
     # a band (other draws, the same posterior): the old factorisation keeps the comparison
-    # with the stored numbers bit for bit; so does the kernel proposal's bandwidth of then
-    # (Scott's, WIDEN = 1: session 10 widened it, which changes the kept draws)
+    # with the stored numbers bit for bit; so do the tuning of then (session 10 widened the
+    # kernel proposals' bandwidth and pooled the chains' draws, which changes the draws)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SparsePattern, "BAND_RATIO", 0.0)
         mp.setattr(moves, "WIDEN", 1.0)
+        mp.setattr(chains, "POOL", False)
         model = mmreg.MMModel(df.attrs["formula"], df, family=family)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
