@@ -306,7 +306,7 @@ def check_fit_options(model, method, options: dict, owner: str = "fit()") -> tup
         if "maxiter" in out:
             out["maxiter"] = check_int("maxiter", out["maxiter"], 1, owner=owner)
         return method, out
-    g = {k: out.get(k, v) for k, v in (("draws", 1000), ("tune", 60), ("chains", 4), ("thin", 1))}
+    g = {k: out.get(k, _mcmc_default(k)) for k in ("draws", "tune", "chains", "thin")}
     for name, lo in (("draws", 1), ("tune", 0), ("chains", 1), ("thin", 1)):
         out[name] = g[name] = check_int(name, g[name], lo, owner=owner)
     if g["thin"] > g["draws"]:
@@ -371,3 +371,12 @@ def check_fit_options(model, method, options: dict, owner: str = "fit()") -> tup
             f"the chains ({_gb(have)} available); reduce tune, draws or chains"
         )
     return method, out
+
+
+def _mcmc_default(name: str):
+    """The default of ``fit_mcmc``'s argument ``name`` (its signature is the one source)."""
+    import inspect
+
+    from mmreg.inference.mcmc import fit_mcmc
+
+    return inspect.signature(fit_mcmc).parameters[name].default

@@ -64,3 +64,19 @@ def test_adapted_proposals_pool_the_draws_of_every_chain(monkeypatch):
         want = np.concatenate([fit_points(chains_k[c], ends, upto) for c in range(3)])
         np.testing.assert_array_equal(fitted[k], want)
     assert fitted[2].shape == (3 * 16 * (30 - ends[0]), res.raw.u.shape[-1])
+
+
+def test_model_fit_uses_fit_mcmcs_default_tune():
+    """``model.fit(method="mcmc")`` without ``tune`` runs fit_mcmc's default (40), which the
+    option check must not replace by another number."""
+    import inspect
+    import warnings
+
+    import mmreg
+    from mmreg.inference.mcmc import fit_mcmc
+
+    df = mmreg.datasets.simulate_coalitions(n_groups=60, n_members=30, n_countries=5, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mmreg.MMModel(df.attrs["formula"], df).fit(method="mcmc", draws=32, chains=1, seed=1)
+    assert res.raw.tune == inspect.signature(fit_mcmc).parameters["tune"].default == 40
