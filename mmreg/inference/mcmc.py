@@ -18,7 +18,8 @@ particles are regenerated afterwards from the same seeds instead of being stored
 This module drives a run: it checks the options, fixes the seed, opens the checkpoints,
 runs the chains (here or in worker processes) and assembles the :class:`MCMCFit`.  The
 density evaluated for every walker is :class:`~mmreg.inference.logpost.LogPosterior`
-(``logpost.py``); one chain — start, staged tuning, kept phase, latent draws — is
+(``logpost.py``); the chains — start, staged tuning (all chains in step, proposals fitted
+to every chain's draws), kept phase, latent draws — are
 :func:`~mmreg.inference.chains.run_chains` (``chains.py``), with the proposals of
 ``tuning.py`` and ``moves.py``.
 """
