@@ -169,9 +169,13 @@ def kept_job(job):
 @contextmanager
 def _quiet():
     """One BLAS thread (also in worker processes of ``cores=``); emcee's (-inf) - (-inf)
-    is harmless."""
+    is harmless.  A worker process runs one phase after another, each with its own copy of
+    the model: the last phase's copy (held in reference cycles) is collected first."""
+    import gc
+
     from threadpoolctl import threadpool_limits
 
+    gc.collect()
     with threadpool_limits(1, user_api="blas"), np.errstate(invalid="ignore", over="ignore"):
         yield
 
