@@ -31,6 +31,8 @@ def with_data(template: sp.spmatrix, data: np.ndarray) -> sp.spmatrix:
     gaus_w spent 8% of an evaluation there).  ``data`` must be float64 of length
     ``template.nnz`` in the template's storage order.
     """
+    if data.shape != template.data.shape or data.dtype != np.float64:
+        raise ValueError(f"values {data.dtype}{data.shape} for a pattern of {template.nnz}")
     out = object.__new__(type(template))
     out.__dict__.update(template.__dict__)
     out.data = data

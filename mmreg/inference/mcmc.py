@@ -26,6 +26,7 @@ to every chain's draws), kept phase, latent draws — are
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 
@@ -283,6 +284,7 @@ def _sample(
     )
     runs = [ChainRun.new(c, int(rng0.integers(2**63)), backends[c]) for c in range(chains)]
     if cores is not None and cores > 1 and chains > 1:
+        spec = dataclasses.replace(spec, in_workers=True)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
