@@ -15,6 +15,7 @@ BLAS it was slower than SuperLU.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from functools import cache
@@ -70,9 +71,16 @@ def available() -> bool:
     return _sks() is not None
 
 
-def symbolic(H: sp.csc_matrix):
-    """Fill-reducing order and symbolic factorisation of the pattern of ``H`` (once)."""
+def symbolic(H: sp.csc_matrix, supernodal: bool = True):
+    """Fill-reducing order and symbolic factorisation of the pattern of ``H`` (once).
+
+    ``supernodal``: a supernodal factor in a METIS order (large H, BLAS on the
+    supernodes); else a simplicial one in an AMD order (a few thousand states, where the
+    supernodal factor's overhead costs more than its BLAS saves).
+    """
     mod = _sks()
+    if not supernodal:
+        return mod.analyze(H, mode="simplicial", ordering_method="amd")
     try:
         return mod.analyze(H, mode="supernodal", ordering_method="metis")
     except mod.CholmodError:  # a CHOLMOD built without METIS
@@ -88,10 +96,12 @@ class CholmodRR:
 
     has_pattern_inverse = False
 
-    def __init__(self, sym, H: sp.csc_matrix):
+    def __init__(self, sym, H: sp.csc_matrix, blas: bool = True):
         mod = _sks()
+        #: whether the factor runs on BLAS (supernodal), so that its calls limit its threads
+        self._threads = _blas_threads if blas else contextlib.nullcontext
         try:
-            with _blas_threads():
+            with self._threads():
                 self.F = sym.cholesky(H)  # a new numeric factor; ``sym`` is left as it was
         except (mod.CholmodNotPositiveDefiniteError, mod.CholmodError) as exc:
             raise np.linalg.LinAlgError(str(exc)) from None
@@ -101,12 +111,12 @@ class CholmodRR:
         self.q = H.shape[0]
 
     def solve(self, B: np.ndarray) -> np.ndarray:
-        with _blas_threads():
+        with self._threads():
             return self.F.solve_A(np.asarray(B, dtype=float))
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
         """Pᵀ L⁻ᵀ ε: covariance Pᵀ L⁻ᵀ L⁻¹ P = H_rr⁻¹."""
-        with _blas_threads():
+        with self._threads():
             y = self.F.solve_Lt(np.asarray(eps, dtype=float), use_LDLt_decomposition=False)
         return self.F.apply_Pt(y)
 

@@ -3,9 +3,11 @@
 The sparsity pattern of H_rr does not change between evaluations, so it is analysed once:
 every product of two random effects in one design row and every prior-precision entry is
 mapped to a slot of H_rr's CSC data, the connected components are found, and the
-factorisation is chosen — batched dense blocks for many small components, CHOLMOD (when
-installed) or SuperLU with a fill-reducing order for one large one
-(:mod:`mmreg.inference.rrfactors`, :mod:`mmreg.inference.cholmod`).
+factorisation is chosen — batched dense blocks for many small components, a LAPACK band
+for a few hundred effects with a narrow band, and otherwise a sparse Cholesky with a
+fill-reducing order: CHOLMOD when scikit-sparse is installed, else SciPy's SuperLU
+(:mod:`mmreg.inference.rrfactors`, :mod:`mmreg.inference.banded`,
+:mod:`mmreg.inference.cholmod`).
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ class SparsePattern:
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
         #: whether H_rr is factored by CHOLMOD (worker processes must then be spawned)
         self.uses_cholmod = wants_cholmod
+        #: CHOLMOD's supernodal factor (large components) or its simplicial one
+        self.supernodal = wants_cholmod
         self._symbolic = None
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
@@ -123,6 +127,8 @@ class SparsePattern:
         self.band_plan: BandPlan | None = None
         #: how H_rr is factored: "dense" blocks, "band" (LAPACK), "superlu" or "cholmod"
         self.kind = "cholmod" if wants_cholmod else self._choose(sizes, flops)
+        if self.kind == "superlu" and self.use_cholmod and cholmod.available():
+            self.kind, self.uses_cholmod = "cholmod", True  # simplicial: see use_cholmod
         if self.kind == "superlu" and self.blocks:
             self._plan_sparse_twin(inv[sparse_perm], cols)
 
@@ -139,8 +145,16 @@ class SparsePattern:
                 return "band"
         return "superlu"
 
-    #: Factor one large sparse component with CHOLMOD when scikit-sparse is installed and
-    #: it has at least CHOLMOD_MIN_Q states (below, SuperLU's lower overhead is as fast).
+    #: Use CHOLMOD where scikit-sparse is installed, in place of SuperLU.  H_rr with at
+    #: least CHOLMOD_MIN_Q states and no small components is factored supernodally in a
+    #: METIS order without any cost analysis here; a smaller H_rr that the cost rules give
+    #: to a sparse factor gets CHOLMOD's simplicial factor in an AMD order.  One
+    #: factorisation, one thread, ms SuperLU (its small-component options) / CHOLMOD
+    #: simplicial (/ supernodal): coalgov's random walk (2,106 states) 1.09 / 0.16 (/ 1.17);
+    #: simulated random walks over 3,238 states 2.35 / 0.57 (/ 2.61), 9,875 states 13.4 /
+    #: 4.9 (/ 17.0); over 33,206 states the supernodal METIS factor is the fastest (95 ms
+    #: against 153 simplicial, 108 SuperLU).  Script and table: benchmarks/README.md,
+    #: "Simplicial CHOLMOD".
     use_cholmod = True
     CHOLMOD_MIN_Q = 20000
 
@@ -230,14 +244,16 @@ class SparsePattern:
         if self.kind == "band":
             assert self.band_plan is not None
             return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
-        if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
+        if self.blocks and not self.uses_cholmod:
+            # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
             self._twin_H.data = data[self._twin_slots]
             return ReorderedRR(SuperLURR(self._twin_H, small=True), self._twin_order, dense)
         self._H.data = data
         if self.uses_cholmod:
             if self._symbolic is None:  # order + symbolic factorisation, once
-                self._symbolic = cholmod.symbolic(self._H)
-            return cholmod.CholmodRR(self._symbolic, self._H)
+                self._symbolic = cholmod.symbolic(self._H, supernodal=self.supernodal)
+            rr = cholmod.CholmodRR(self._symbolic, self._H, blas=self.supernodal)
+            return ReorderedRR(rr, None, dense) if self.blocks else rr
         return SuperLURR(self._H)
 
     def _dense_rr(self, data: np.ndarray) -> BlockRR:

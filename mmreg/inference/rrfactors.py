@@ -72,13 +72,14 @@ class ReorderedRR:
     """A factor of H_rr taken in another order, seen in the pattern's order.
 
     ``inner`` factors P H_rr Pᵀ where row k is row ``order[k]`` of H_rr (SuperLU in its
-    fill-reducing order, a band in reverse Cuthill–McKee order).  ``dense``, where the
+    fill-reducing order, a band in reverse Cuthill–McKee order), or H_rr itself where
+    ``order`` is ``None`` (CHOLMOD, which orders internally).  ``dense``, where the
     pattern is block-diagonal, builds the :class:`BlockRR` of the same matrix — only when
     H_rr⁻¹ on the pattern or its diagonal is asked for (the Laplace gradient's traces),
     which the dense blocks give cheaply.
     """
 
-    def __init__(self, inner, order: np.ndarray, dense=None):
+    def __init__(self, inner, order: np.ndarray | None, dense=None):
         self.inner = inner
         self.order = order
         self.logdet = inner.logdet
@@ -87,12 +88,15 @@ class ReorderedRR:
         self.has_pattern_inverse = dense is not None
 
     def _back(self, X: np.ndarray) -> np.ndarray:
+        if self.order is None:
+            return X
         out = np.empty_like(X)
         out[self.order] = X
         return out
 
     def solve(self, B: np.ndarray) -> np.ndarray:
-        return self._back(self.inner.solve(np.asarray(B)[self.order]))
+        B = np.asarray(B)
+        return self._back(self.inner.solve(B if self.order is None else B[self.order]))
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
         return self._back(self.inner.sample(eps))

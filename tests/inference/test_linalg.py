@@ -49,6 +49,8 @@ _FORCE = {  # class attributes of SparsePattern that make it choose a factorisat
     "band": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": np.inf},
     "superlu": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": 0.0},
     "cholmod": {"use_cholmod": True, "CHOLMOD_MIN_Q": 0},
+    # where the cost rules give H_rr to a sparse factor: CHOLMOD's simplicial one
+    "simplicial": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": 0.0, "use_cholmod": True},
 }
 
 
@@ -62,6 +64,9 @@ _FORCE = {  # class attributes of SparsePattern that make it choose a factorisat
         (900, False, "superlu", rrf.SuperLURR),  # 291 random effects: sparse LDLᵀ (SuperLU)
         (900, False, "band", rrf.ReorderedRR),  # the same as a band (the default)
         pytest.param(900, False, "cholmod", cholmod.CholmodRR, marks=_needs_cholmod),
+        # random walks by CHOLMOD's simplicial factor, the blocks only for H_rr⁻¹
+        pytest.param(300, True, "simplicial", rrf.ReorderedRR, marks=_needs_cholmod),
+        pytest.param(900, False, "simplicial", cholmod.CholmodRR, marks=_needs_cholmod),
     ],
 )
 @pytest.mark.parametrize("batched", [True, False])
@@ -72,7 +77,9 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, cls, batched, mo
         monkeypatch.setattr(la.SparsePattern, attr, value)
     fac, H = _setup(n_groups, ar)
     assert isinstance(fac, la.SchurFactor) and isinstance(fac.rr, cls)
-    assert fac.pattern.kind == kind
+    simplicial = kind == "simplicial"
+    assert fac.pattern.kind == ("cholmod" if simplicial else kind)
+    assert fac.pattern.supernodal == (kind == "cholmod")
     Hinv = np.linalg.inv(H)
     sign, logdet = np.linalg.slogdet(H)
     assert sign > 0 and fac.logdet == pytest.approx(logdet, rel=1e-10)
@@ -125,6 +132,20 @@ def test_factor_choice_follows_the_cost_rules(n_groups, ar, countries, kind, mon
         )
     if kind == "band":
         assert fac.pattern.band_plan.bandwidth < 40 and not fac.rr.has_pattern_inverse
+
+
+@_needs_cholmod
+def test_cholmod_replaces_superlu_where_installed():
+    """With scikit-sparse installed, what the cost rules give to SuperLU (random walks
+    within countries) is factored by CHOLMOD's simplicial LDLᵀ; the dense blocks still give
+    H_rr⁻¹ on the pattern, and the log-determinant equals SuperLU's."""
+    fac, H = _setup(300, True)
+    pat = fac.pattern
+    assert pat.kind == "cholmod" and not pat.supernodal and pat.uses_cholmod
+    assert isinstance(fac.rr.inner, cholmod.CholmodRR) and fac.rr.has_pattern_inverse
+    blocks = fac.rr.blocks()
+    assert blocks.logdet == pytest.approx(fac.rr.logdet, rel=1e-11)
+    assert fac.logdet == pytest.approx(np.linalg.slogdet(H)[1], rel=1e-10)
 
 
 def test_band_plan_of_a_shuffled_path():

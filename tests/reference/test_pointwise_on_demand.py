@@ -18,7 +18,8 @@ when the importance sampler stopped drawing 16 pilot normals per evaluation (#18
 pointwise values are computed from them.  The Gaussian fit (no importance sampling) still
 pins the numbers of commit 6ee33a2.  Session 10's sampler changes (wider kernel proposals,
 proposals fitted to every chain's tuning draws) are switched off in these fits
-(``moves.WIDEN = 1``, ``chains.POOL = False``), which gives the old draws bit for bit.
+(``moves.WIDEN = 1``, ``chains.POOL = False``), which gives the old draws bit for bit; so
+is session 11's CHOLMOD in place of SuperLU (``SparsePattern.use_cholmod = False``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def _fit(family: str):
     # kernel proposals' bandwidth and pooled the chains' draws, which changes the draws)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SparsePattern, "BAND_RATIO", 0.0)
+        mp.setattr(SparsePattern, "use_cholmod", False)  # SuperLU, not CHOLMOD (session 11)
         mp.setattr(moves, "WIDEN", 1.0)
         mp.setattr(chains, "POOL", False)
         model = mmreg.MMModel(df.attrs["formula"], df, family=family)

@@ -1,0 +1,101 @@
+"""One factorisation of a sparse random-effect block H_rr: SuperLU against CHOLMOD (#18).
+
+    python -m benchmarks.sparse_factor [--groups 1000,3000,10000] [--reps 50]
+
+For coalgov's gaus_ar (random walk of the party effects, 2,106 states; skipped without
+``../shared``) and simulated random walks (``simulate_coalitions``, ``ar = TRUE``) with the
+given numbers of groups, H_rr is filled at curvature 1 with design values drawn uniformly
+on [0.5, 1.5] and unit prior multipliers, then factored ``--reps`` times (wall ms per
+factorisation, one BLAS thread, the first call excluded) by:
+
+* SuperLU as mmreg uses it without the ``cholmod`` extra (its fill-reducing order and
+  supernode options, the pattern's layout);
+* CHOLMOD's simplicial LDLᵀ in an AMD order (the default with the extra below
+  ``SparsePattern.CHOLMOD_MIN_Q`` states);
+* CHOLMOD's supernodal LLᵀ in a METIS order (the default from that size).
+
+Also printed: nnz(L) of each CHOLMOD factor and the largest relative difference of the
+log-determinants (all three factor the same matrix).  Needs scikit-sparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+import mmreg
+from benchmarks._util import coalgov_or_none, machine, pin_blas
+from mmreg.inference import cholmod
+from mmreg.inference.pattern import SparsePattern
+
+
+def _ms(f, reps: int) -> float:
+    f()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        f()
+    return (time.perf_counter() - t0) / reps * 1e3
+
+
+def _walk_models(groups: list[int]):
+    df = coalgov_or_none()
+    if df is not None:
+        from validation.reference_models import build_model
+
+        yield "coalgov gaus_ar", build_model("gaus_ar", df)
+    for n in groups:
+        sim = mmreg.datasets.simulate_coalitions(
+            n_groups=n, n_members=max(n // 5, 20), n_countries=max(29, n // 1000), seed=1
+        )
+        f = sim.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+        yield f"walk, {n:,} groups", mmreg.MMModel(f, sim)
+
+
+def _row(name: str, model, reps: int) -> dict:
+    lat = model.latent
+    SparsePattern.use_cholmod = False  # the pattern as mmreg plans it without the extra
+    local = [slice(sl.start - lat.P, sl.stop - lat.P) for sl in lat.re_slices]
+    pat = SparsePattern(lat._R, list(zip(local, lat.re_K, strict=True)))
+    SparsePattern.use_cholmod = True
+    design = np.random.default_rng(0).uniform(0.5, 1.5, lat._R.nnz)
+    data = pat.fill(design, np.ones(lat.n), np.ones(int(pat.qblock.max()) + 1))
+    H = sp.csc_matrix((data, pat.indices, pat.indptr), shape=(pat.q, pat.q))
+    out = {"H_rr": name, "states": pat.q, "no extra": pat.kind}
+    out["SuperLU ms"] = _ms(lambda: pat.factor_rr(data), reps) if pat.kind == "superlu" else np.nan
+    logdets = [pat.factor_rr(data).logdet] if pat.kind == "superlu" else []
+    for label, supernodal in (("simplicial", False), ("supernodal", True)):
+        sym = cholmod.symbolic(H, supernodal=supernodal)
+        out[f"{label} ms"] = _ms(lambda sym=sym: sym.cholesky(H), reps)
+        F = sym.cholesky(H)
+        out[f"{label} nnz(L)"] = int(F.L().nnz)
+        logdets.append(float(F.logdet()))
+    out["logdet rel diff"] = float(np.ptp(logdets) / abs(np.mean(logdets)))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--groups", default="1000,3000,10000")
+    ap.add_argument("--reps", type=int, default=50)
+    args = ap.parse_args()
+    if not cholmod.available():
+        print("skipped: scikit-sparse (the cholmod extra) is not installed")
+        return
+    pin_blas()
+    cholmod.threads = 1
+    groups = [int(g) for g in args.groups.split(",") if g]
+    rows = []
+    for name, model in _walk_models(groups):
+        reps = args.reps if model.latent.pattern.q < 5000 else max(3, args.reps // 10)
+        rows.append(_row(name, model, reps))
+    print(f"One factorisation of H_rr, wall ms, BLAS 1 thread ({machine()})")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
+        print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
