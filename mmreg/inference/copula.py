@@ -25,7 +25,7 @@ import numpy as np
 from emcee.moves import MHMove
 from scipy import special
 
-from mmreg.inference.moves import LaplaceIndependenceMove, widened_kde
+from mmreg.inference.moves import DensityCache, LaplaceIndependenceMove, widened_kde
 
 __all__ = ["CopulaIndependenceMove", "GridMarginal"]
 
@@ -115,6 +115,7 @@ class CopulaIndependenceMove(MHMove):
         self._logdet = 2.0 * float(np.sum(np.log(np.diag(self._chol))))
         self.t = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)
         self.tail = float(tail)
+        self._density = DensityCache()
         super().__init__(self._propose, ndim=pts.shape[1])
 
     def _scores(self, x: np.ndarray) -> np.ndarray:
@@ -154,4 +155,4 @@ class CopulaIndependenceMove(MHMove):
         new = self.draw_copula(n, random)
         tnew = self.t.draw(n, random)
         new[use_t] = tnew[use_t]
-        return new, self.logpdf(coords) - self.logpdf(new)
+        return new, self._density.log_ratio(self.logpdf, coords, new)

@@ -103,3 +103,30 @@ def test_kde_move_pickles_with_its_bandwidth():
     back = pickle.loads(pickle.dumps(move))
     x = np.linspace(-3, 2, 7)[:, None]
     np.testing.assert_array_equal(back.logpdf(x), move.logpdf(x))
+
+
+def test_density_cache_reuses_the_last_steps_values():
+    """Independence moves reuse log q of the last step's points: the ratios equal fresh
+    evaluations bit for bit, and only points never seen are evaluated."""
+    move = _kde_move()
+    rng = np.random.default_rng(3)
+    calls = []
+
+    def counted(x):
+        calls.append(len(np.atleast_2d(x)))
+        return move.logpdf(x)
+
+    cache = moves.DensityCache()
+    coords = rng.normal(size=(6, 1))
+    new = rng.normal(size=(6, 1))
+    r1 = cache.log_ratio(counted, coords, new)
+    assert calls == [6, 6]
+    np.testing.assert_array_equal(r1, move.logpdf(coords) - move.logpdf(new))
+    # accept walkers 0, 2, 3: the next current points are all known
+    nxt = coords.copy()
+    nxt[[0, 2, 3]] = new[[0, 2, 3]]
+    new2 = rng.normal(size=(6, 1))
+    nxt[5] = [0.123]  # one point the cache has not seen (a move of another kind)
+    r2 = cache.log_ratio(counted, nxt, new2)
+    assert calls == [6, 6, 1, 6]
+    np.testing.assert_array_equal(r2, move.logpdf(nxt) - move.logpdf(new2))
