@@ -115,6 +115,7 @@ class SparsePattern:
         self.slot_q = slot[len(ti) :]
         self.slot_cols = cols.astype(np.int64)  # column (permuted) of every slot
         self.q = q
+        self._plan_upper(uniq, q)
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
         #: whether H_rr is factored by CHOLMOD (worker processes must then be spawned)
         self.uses_cholmod = wants_cholmod
@@ -266,10 +267,25 @@ class SparsePattern:
             mats.append(m)
         return BlockRR(self, mats)
 
+    def _plan_upper(self, keys: np.ndarray, q: int) -> None:
+        """The products of :meth:`fill` for the upper triangle only, and where each slot
+        of the lower triangle finds its mirror (``keys``: column · q + row of every slot,
+        ascending).  Both triangles receive the same terms in the same row order, so the
+        mirrored sums are those of summing both triangles, bit for bit, at ~60% of the
+        gathers (coalgov gaus_w: 58 → 36 µs per fill)."""
+        rows, cols = self.indices.astype(np.int64), self.slot_cols
+        upper = rows <= cols
+        self._mirror = np.where(upper, np.arange(self.nnz), np.searchsorted(keys, rows * q + cols))
+        keep = upper[self.slot_pairs]
+        self._up = tuple(a[keep] for a in (self.p1, self.p2, self.rows, self.slot_pairs))
+
     def fill(self, Rdata: np.ndarray, d: np.ndarray, prec: np.ndarray) -> np.ndarray:
         """CSC data of H_rr (permuted) for RE design values, curvature, block precisions."""
-        vals = Rdata[self.p1] * Rdata[self.p2] * d[self.rows]
-        data = np.bincount(self.slot_pairs, vals, minlength=self.nnz)
+        p1, p2, rows, slots = self._up
+        vals = np.take(Rdata, p1)
+        vals *= np.take(Rdata, p2)
+        vals *= np.take(d, rows)
+        data = np.bincount(slots, vals, minlength=self.nnz).take(self._mirror)
         data += np.bincount(self.slot_q, self.qval * prec[self.qblock], minlength=self.nnz)
         return data
 
