@@ -1,22 +1,23 @@
-"""log p(y | ψ) of a Gaussian model with a fixed design from sufficient statistics.
+"""log p(y | ψ) of a Gaussian model from sufficient statistics.
 
-With y ~ N(offset + A z, σ² I), a design A = [D | R] without weight parameters and the
-prior z ~ N(m, Q⁻¹), the conditional of z is N(ẑ, H⁻¹) with
+With y ~ N(offset + A z, σ² I), a design A = [D | R] and the prior z ~ N(m, Q⁻¹), the
+conditional of z is N(ẑ, H⁻¹) with
 
     H = AᵀA / σ² + Q,    H ẑ = Aᵀy* / σ² + Q m    (y* = y − offset),
 
 so ẑ is one solve with the factor of H — the factor :class:`LatentModel` builds from its
-cached products — and the residual sum of squares needs no pass over the rows: from
-ẑᵀHẑ = ẑᵀ(Aᵀy*/σ² + Qm),
+cached products — and the residual sum of squares needs no second pass over the rows:
+from ẑᵀHẑ = ẑᵀ(Aᵀy*/σ² + Qm),
 
     |y* − Aẑ|² = y*ᵀy* − ẑᵀAᵀy* − σ² ẑᵀQ(ẑ − m).
 
-:class:`GaussianSums` holds Aᵀy* and y*ᵀy* once.  To keep the subtraction exact when y is
-far from zero, y* is taken relative to a reference fit A z_ref (the Laplace mode): the
-statistics are those of y* − A z_ref and the solve is for ẑ − z_ref, so every term is of
-the size of the residuals.  The Newton path (:meth:`LatentModel.mode`) touches the rows
-three times per evaluation (two objective values and a gradient); this path does not at
-all, which is what a Gaussian MCMC evaluation pays for besides the factorisation.
+:class:`GaussianSums` holds Aᵀy* and y*ᵀy* once for a fixed design; with weight parameters
+(A depends on ψ) it forms them at every evaluation, one pass over the rows.  To keep the
+subtraction exact when y is far from zero, y* is taken relative to a reference fit A z_ref
+(the Laplace mode): the statistics are those of y* − A z_ref and the solve is for
+ẑ − z_ref, so every term is of the size of the residuals.  The Newton path
+(:meth:`LatentModel.mode`) touches the rows three times per evaluation (two objective
+values and a gradient) and solves once more after the factorisation.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _LOG2PI = np.log(2.0 * np.pi)
 
 
 class GaussianSums:
-    """Sufficient statistics of a Gaussian model with a fixed design (module docstring).
+    """Sufficient statistics of a Gaussian model (module docstring).
 
     Parameters
     ----------
@@ -46,22 +47,43 @@ class GaussianSums:
 
     def __init__(self, latent, y: np.ndarray, z_ref: np.ndarray):
         self.latent = latent
-        D, R, off = latent.assemble(tuple(np.zeros(0) for _ in latent.design.mm))
+        self.y = np.asarray(y, float)
         self.z_ref = np.array(z_ref, float)
-        res = np.asarray(y, float) - linear_predictor(D, R, off, self.z_ref, latent.P)
-        self.Aty = np.concatenate([D.T @ res, latent.transpose(R) @ res])
-        self.yty = float(res @ res)
         self.n = latent.n
+        #: whether A is fixed (no weight parameters): the statistics are then formed once
+        self.fixed = not any(len(b.wnames) for b in latent.design.mm)
+        self._fixed_stats = (
+            self.statistics(*latent.assemble(tuple(np.zeros(0) for _ in latent.design.mm)))
+            if self.fixed
+            else None
+        )
+
+    def statistics(self, D: np.ndarray, R, off: np.ndarray) -> tuple[np.ndarray, float]:
+        """(Aᵀr, rᵀr) of the residuals r = y − offset − A z_ref for the design (D, R)."""
+        res = self.y - linear_predictor(D, R, off, self.z_ref, self.latent.P)
+        return np.concatenate([D.T @ res, self.latent.transpose(R) @ res]), float(res @ res)
+
+    @property
+    def Aty(self) -> np.ndarray:
+        """Aᵀ(y* − A z_ref) of a fixed design."""
+        assert self._fixed_stats is not None, "the design depends on ψ"
+        return self._fixed_stats[0]
+
+    @property
+    def yty(self) -> float:
+        """|y* − A z_ref|² of a fixed design."""
+        assert self._fixed_stats is not None, "the design depends on ψ"
+        return self._fixed_stats[1]
 
     @classmethod
     def of(cls, latent, z_ref: np.ndarray) -> GaussianSums | None:
         """The statistics, or ``None`` when the model does not allow them: a non-Gaussian
-        family; weight parameters (A depends on ψ); coefficients held by a pinning prior
-        (fixed or sampled with ψ: their prior precision, ~1e18 × the data's, would turn
-        σ² ẑᵀQ(ẑ − m) into a difference of huge numbers)."""
+        family; coefficients held by a pinning prior (fixed or sampled with ψ: their prior
+        precision, ~1e18 × the data's, would turn σ² ẑᵀQ(ẑ − m) into a difference of huge
+        numbers)."""
         fam = latent.family
         y = None if fam is None else fam.normal_outcome()
-        if y is None or any(len(b.wnames) for b in latent.design.mm) or latent.held.any():
+        if y is None or latent.held.any():
             return None
         return cls(latent, y, z_ref)
 
@@ -71,18 +93,19 @@ class GaussianSums:
         from mmreg.inference.latent import Mode
 
         lat = self.latent
-        D, R, _ = lat.assemble(hyper.theta)
+        D, R, off = lat.assemble(hyper.theta)
+        Aty, yty = self._fixed_stats or self.statistics(D, R, off)
         sd, cor = hyper.sd, hyper.cor
         s2 = lat.family.residual_variance(hyper.phi)
         m = lat.prior_mean(hyper) - self.z_ref  # everything relative to z_ref
-        rhs = self.Aty / s2 + lat.prior_apply(sd, m, cor)
+        rhs = Aty / s2 + lat.prior_apply(sd, m, cor)
         # the solve for ẑ shares the factorisation's own solve where the factor allows
         fac = lat.factor(D, R, Curvature(d=np.full(self.n, 1.0 / s2)), sd, cor, rhs[:, None])
         solved = getattr(fac, "extra_solved", None)
         dz = fac.solve(rhs) if solved is None else solved[:, 0]
         r = dz - m  # ẑ − prior mean
         Qr = lat.prior_apply(sd, r, cor)
-        rss = self.yty - dz @ self.Aty - s2 * (dz @ Qr)
+        rss = yty - dz @ Aty - s2 * (dz @ Qr)
         loglik = -0.5 * self.n * (_LOG2PI + np.log(s2)) - 0.5 * rss / s2
         log_prior_z = -0.5 * r @ Qr + 0.5 * lat.logdet_Q(sd, cor) - 0.5 * lat.dim * _LOG2PI
         log_ml = loglik + log_prior_z + 0.5 * lat.dim * _LOG2PI - 0.5 * fac.logdet

@@ -69,7 +69,7 @@ class LogPosterior:
         if sampler is None and particles > 0:
             sampler = ImportanceSampler.at(self.latent, self.space.hyper(u0), z0)
         self.sampler = sampler
-        # Gaussian family, fixed design: log p(y | ψ) from sufficient statistics
+        # Gaussian family: log p(y | ψ) from sufficient statistics
         self.sums = GaussianSums.of(self.latent, z0) if particles == 0 else None
 
     @classmethod

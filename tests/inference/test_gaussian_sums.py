@@ -1,4 +1,4 @@
-"""log p(y | ψ) of a Gaussian model with a fixed design from sufficient statistics
+"""log p(y | ψ) of a Gaussian model from sufficient statistics
 (mmreg.inference.gaussian_sums) against the marginal normal density of y, computed densely
 with scipy: y ~ N(offset + A m, σ² I + A Q⁻¹ Aᵀ)."""
 
@@ -96,14 +96,33 @@ def test_far_outcome_stays_exact():
         assert sums.mode(hyper).log_marginal == pytest.approx(newton.log_marginal, abs=1e-8)
 
 
-def test_not_used_with_weight_parameters_or_held_coefficients():
-    """Estimated weights make A depend on ψ, and a coefficient held by a pinning prior
-    (here sampled with ψ under a uniform prior) would make the subtraction inexact: no
-    sufficient statistics for either (test_coef_priors checks the sampled case's
-    posterior through the Newton path)."""
-    model = _model(weights="estimated")
-    assert any(len(b.wnames) for b in model.posterior.latent.design.mm)
-    assert GaussianSums.of(model.posterior.latent, np.zeros(model.posterior.latent.dim)) is None
+@pytest.mark.filterwarnings("ignore::mmreg.MMWarning")  # the default priors vs y ~ 10⁴
+@pytest.mark.parametrize("shift", [0.0, 1e4])
+def test_estimated_weights_form_the_statistics_per_evaluation(shift):
+    """With weight parameters A depends on ψ: the statistics are formed at every
+    evaluation, and the value equals the dense marginal normal density (1e-8) and the
+    Newton path's (which also checks the shifted outcome, too ill-conditioned densely)."""
+    model = _model(shift, weights="estimated")
+    post = model.posterior
+    assert any(len(b.wnames) for b in post.latent.design.mm)
+    lap = fit_laplace(post, None, mcmc_start=True)
+    sums = GaussianSums.of(post.latent, lap.mode.z)
+    assert sums is not None and not sums.fixed
+    rng = np.random.default_rng(6)
+    for k in range(5):
+        hyper = post.space.hyper(lap.u + (0 if k == 0 else 0.5 * rng.standard_normal(lap.u.size)))
+        got = sums.mode(hyper)
+        newton = post.latent.mode(hyper)
+        assert got.log_marginal == pytest.approx(newton.log_marginal, abs=1e-8)
+        assert np.allclose(got.z, newton.z, rtol=0, atol=1e-8 * max(1.0, shift))
+        if shift == 0.0:
+            assert got.log_marginal == pytest.approx(_dense_marginal(model, hyper), abs=1e-8)
+
+
+def test_not_used_with_held_coefficients():
+    """A coefficient held by a pinning prior (here sampled with ψ under a uniform prior)
+    would make the subtraction inexact: no sufficient statistics (test_coef_priors checks
+    the sampled case's posterior through the Newton path)."""
     df = mmreg.datasets.simulate_coalitions(n_groups=120, n_members=40, n_countries=8, seed=4)
     held = mmreg.MMModel(
         df.attrs["formula"], df, priors={"majority": mmreg.priors.Uniform(-5, 5)}
