@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy.special import expit
 
+from mmreg.families._math import log1pexp
 from mmreg.families.base import BoundFamily, Curvature, Family, check_binary, outcome_array
 
 __all__ = ["BinomialFamily", "BoundBinomial"]
@@ -65,7 +66,7 @@ class BoundBinomial(BoundFamily):
         predictor per row, (K, n))."""
         self._phi(phi)
         eta = self._eta(eta, rows=True)
-        return self.y * eta - np.logaddexp(0.0, eta)
+        return self.y * eta - log1pexp(eta)
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Sum of the Bernoulli log-probabilities."""
