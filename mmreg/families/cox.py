@@ -353,6 +353,13 @@ class _RowLogSumExp:
         out = np.full((self.n, *x.shape[1:]), -np.inf)
         if not len(vals):
             return out
+        # without a shift where no sum leaves [1e-300, 1e300] (the linear predictors of any
+        # sensible fit): a third fewer passes; the shifted sums otherwise
+        with np.errstate(over="ignore", under="ignore"):
+            total = np.add.reduceat(np.exp(vals), self._starts, axis=0)
+        if np.all((total > 1e-300) & (total < 1e300)):
+            out[self._rows] = np.log(total)
+            return out
         top = np.maximum.reduceat(vals, self._starts, axis=0)
         shift = np.where(np.isfinite(top), top, 0.0)
         with np.errstate(divide="ignore"):

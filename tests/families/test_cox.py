@@ -209,3 +209,33 @@ def test_derivatives_match_finite_differences_on_the_rescaled_curvature():
         ]
     )
     np.testing.assert_allclose(-curv.dense(), num_H, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1.0, 800.0])
+def test_row_logsumexp_matches_scipy_with_and_without_the_shift(scale):
+    """log Σⱼ A_ij exp(x_j) per row against scipy.special.logsumexp with weights ``b``: at
+    ordinary predictors (unshifted sums) and at ±800 (sums out of range: shifted), for one
+    predictor vector and for a matrix of particles; an empty row is -inf."""
+    import scipy.sparse as sp
+    from scipy.special import logsumexp
+
+    from mmreg.families.cox import _RowLogSumExp
+
+    rng = np.random.default_rng(7)
+    A = sp.random(30, 50, density=0.2, random_state=8, format="csr")
+    A.data = rng.uniform(0.1, 3.0, A.nnz)
+    A = sp.csr_matrix(A.toarray() * (np.arange(30) != 4)[:, None])  # row 4 empty
+    f = _RowLogSumExp(A)
+    dense = A.toarray()
+    for x in (scale * rng.normal(size=50), scale * rng.normal(size=(50, 3))):
+        got = f(x)
+        X = x if x.ndim == 2 else x[:, None]
+        for i in range(30):
+            cols = dense[i] > 0
+            for k in range(X.shape[1]):
+                g = got[i, k] if x.ndim == 2 else got[i]
+                if not cols.any():
+                    assert g == -np.inf
+                else:
+                    ref = logsumexp(X[cols, k], b=dense[i, cols])
+                    assert g == pytest.approx(ref, rel=1e-13, abs=1e-13)
