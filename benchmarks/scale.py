@@ -81,8 +81,12 @@ def child(argv: list[str]) -> dict:
     t_fit = time.perf_counter() - t0
     del model.latent.factor  # the class method again
     pat = model.latent.pattern
-    large = pat is not None and not pat.blocks
-    sparse = ("cholmod" if pat.uses_cholmod else "superlu") if large else "dense blocks"
+    if pat is None:
+        sparse = "dense"
+    elif pat.kind == "cholmod":
+        sparse = "cholmod " + ("supernodal" if pat.supernodal else "simplicial")
+    else:
+        sparse = {"dense": "dense blocks"}.get(pat.kind, pat.kind)
     out = {
         "case": case,
         "groups": n,

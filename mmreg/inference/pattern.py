@@ -154,8 +154,8 @@ class SparsePattern:
     #: simplicial (/ supernodal): coalgov's random walk (2,106 states) 1.09 / 0.16 (/ 1.17);
     #: simulated random walks over 3,238 states 2.35 / 0.57 (/ 2.61), 9,875 states 13.4 /
     #: 4.9 (/ 17.0); over 33,206 states the supernodal METIS factor is the fastest (95 ms
-    #: against 153 simplicial, 108 SuperLU).  Script and table: benchmarks/README.md,
-    #: "Simplicial CHOLMOD".
+    #: against 153 simplicial, 108 SuperLU).  ``python -m benchmarks.sparse_factor``;
+    #: benchmarks/README.md, "CHOLMOD's simplicial factor in place of SuperLU".
     use_cholmod = True
     CHOLMOD_MIN_Q = 20000
 
