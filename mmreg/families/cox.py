@@ -165,6 +165,9 @@ class BoundCox(BoundFamily):
         self.a, self.b = family.a, family.b
         self._logb = float(np.log(self.b))
         self._E: sp.csc_matrix | None = None
+        #: (a copy of the last ``eta``, its :meth:`_core`): Newton asks for the
+        #: log-likelihood and then the derivatives at the same predictor
+        self._last_core: tuple | None = None
 
     def _finish(self) -> None:
         self._ad = self.a + self.d_k
@@ -192,9 +195,15 @@ class BoundCox(BoundFamily):
         instead of underflowing to ``S_k = 0`` (which would turn ``log(b + S_k)`` into
         ``log b`` and the marginal likelihood into a spurious, huge positive number).
         """
-        eta = self._eta(eta)
+        last = self._last_core  # one read: safe with threads
+        if last is not None and last[0].shape == np.shape(eta) and np.array_equal(last[0], eta):
+            return last[1]
+        key = np.array(eta, dtype=float)  # a copy: the caller may reuse its array
+        eta = self._eta(key)
         logS = self._log_sums(eta)
-        return eta, logS, np.logaddexp(self._logb, logS)
+        out = eta, logS, np.logaddexp(self._logb, logS)
+        self._last_core = (key, out)
+        return out
 
     def loglik(self, eta: np.ndarray, phi: Sequence[float] = ()) -> float:
         """Exact marginal log-likelihood of the counting-process data (baseline integrated)."""

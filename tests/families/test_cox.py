@@ -239,3 +239,25 @@ def test_row_logsumexp_matches_scipy_with_and_without_the_shift(scale):
                 else:
                     ref = logsumexp(X[cols, k], b=dense[i, cols])
                     assert g == pytest.approx(ref, rel=1e-13, abs=1e-13)
+
+
+@pytest.mark.parametrize("kw", [{}, {"intervals": 3}])
+def test_core_cache_returns_the_values_of_a_fresh_family(kw):
+    """The last predictor's risk-set sums are reused (Newton asks for the log-likelihood,
+    then the derivatives at the same η): the values equal a fresh family's bit for bit, a
+    caller that changes its array in place afterwards gets the new values, and an equal
+    array from elsewhere is served from the cache."""
+    data = {"time": TIME, "event": EVENT}
+    bf = get_family("cox", **kw).bind(data)
+    eta = ETA.copy()
+    first = bf.loglik(eta)
+    g1, c1 = bf.derivs(eta)
+    fresh = get_family("cox", **kw).bind(data)
+    assert first == fresh.loglik(ETA)
+    g2, c2 = fresh.derivs(ETA)
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_array_equal(c1.d, c2.d)
+    eta += 0.3  # in place: not the cached predictor any more
+    assert bf.loglik(eta) == get_family("cox", **kw).bind(data).loglik(ETA + 0.3)
+    assert bf.loglik(ETA + 0.3) == bf.loglik(eta)
+    assert bf.loglik(ETA) == first
