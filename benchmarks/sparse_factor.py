@@ -4,8 +4,8 @@
 
 For coalgov's gaus_ar (random walk of the party effects, 2,106 states; skipped without
 ``../shared``) and simulated random walks (``simulate_coalitions``, ``ar = TRUE``) with the
-given numbers of groups, H_rr is filled at curvature 1 with design values drawn uniformly
-on [0.5, 1.5] and unit prior multipliers, then factored ``--reps`` times (wall ms per
+given numbers of groups, H_rr is filled at curvature 1 with the model's loadings and unit
+prior multipliers, then factored ``--reps`` times (wall ms per
 factorisation, one BLAS thread, the first call excluded) by:
 
 * SuperLU as mmreg uses it without the ``cholmod`` extra (its fill-reducing order and
@@ -42,6 +42,15 @@ def _ms(f, reps: int) -> float:
 
 
 def _walk_models(groups: list[int]):
+    """The models, built without CHOLMOD so that their patterns plan SuperLU."""
+    SparsePattern.use_cholmod = False
+    try:
+        yield from _build(groups)
+    finally:
+        SparsePattern.use_cholmod = True
+
+
+def _build(groups: list[int]):
     df = coalgov_or_none()
     if df is not None:
         from validation.reference_models import build_model
@@ -56,13 +65,9 @@ def _walk_models(groups: list[int]):
 
 
 def _row(name: str, model, reps: int) -> dict:
-    lat = model.latent
-    SparsePattern.use_cholmod = False  # the pattern as mmreg plans it without the extra
-    local = [slice(sl.start - lat.P, sl.stop - lat.P) for sl in lat.re_slices]
-    pat = SparsePattern(lat._R, list(zip(local, lat.re_K, strict=True)))
-    SparsePattern.use_cholmod = True
-    design = np.random.default_rng(0).uniform(0.5, 1.5, lat._R.nnz)
-    data = pat.fill(design, np.ones(lat.n), np.ones(int(pat.qblock.max()) + 1))
+    lat, pat = model.latent, model.latent.pattern
+    _, R, _ = lat.assemble(model.space.hyper(np.zeros(model.space.dim)).theta)
+    data = pat.fill(R.data, np.ones(lat.n), np.ones(int(pat.qblock.max()) + 1))
     H = sp.csc_matrix((data, pat.indices, pat.indptr), shape=(pat.q, pat.q))
     out = {"H_rr": name, "states": pat.q, "no extra": pat.kind}
     out["SuperLU ms"] = _ms(lambda: pat.factor_rr(data), reps) if pat.kind == "superlu" else np.nan

@@ -11,13 +11,15 @@ from ẑᵀHẑ = ẑᵀ(Aᵀy*/σ² + Qm),
 
     |y* − Aẑ|² = y*ᵀy* − ẑᵀAᵀy* − σ² ẑᵀQ(ẑ − m).
 
-:class:`GaussianSums` holds Aᵀy* and y*ᵀy* once for a fixed design; with weight parameters
-(A depends on ψ) it forms them at every evaluation, one pass over the rows.  To keep the
-subtraction exact when y is far from zero, y* is taken relative to a reference fit A z_ref
-(the Laplace mode): the statistics are those of y* − A z_ref and the solve is for
-ẑ − z_ref, so every term is of the size of the residuals.  The Newton path
-(:meth:`LatentModel.mode`) touches the rows three times per evaluation (two objective
-values and a gradient) and solves once more after the factorisation.
+:class:`GaussianSums` holds Aᵀy* and y*ᵀy* once for a fixed design.  With weight
+parameters (A depends on ψ) it forms Aᵀy* at every evaluation and the residuals at ẑ
+themselves (two passes over the rows: far from the estimates the subtraction above loses
+its digits).  To keep the subtraction exact when y is far from zero, y* is taken relative
+to a reference fit A z_ref (the Laplace mode): the statistics are those of y* − A z_ref
+and the solve is for ẑ − z_ref, so every term is of the size of the residuals.  Where an
+SD is near zero (:attr:`GaussianSums.PINNING_RATIO`) the Newton path is used instead.  The
+Newton path (:meth:`LatentModel.mode`) touches the rows three times per evaluation (two
+objective values and a gradient) and solves once more after the factorisation.
 """
 
 from __future__ import annotations
@@ -75,18 +77,6 @@ class GaussianSums:
         mult = self.latent.prior_multipliers(sd, cor)
         return bool(mult.size) and float(np.max(np.abs(mult))) * s2 > self.PINNING_RATIO
 
-    @property
-    def Aty(self) -> np.ndarray:
-        """Aᵀ(y* − A z_ref) of a fixed design."""
-        assert self._fixed_stats is not None, "the design depends on ψ"
-        return self._fixed_stats[0]
-
-    @property
-    def yty(self) -> float:
-        """|y* − A z_ref|² of a fixed design."""
-        assert self._fixed_stats is not None, "the design depends on ψ"
-        return self._fixed_stats[1]
-
     @classmethod
     def of(cls, latent, z_ref: np.ndarray) -> GaussianSums | None:
         """The statistics, or ``None`` when the model does not allow them: a non-Gaussian
@@ -121,11 +111,11 @@ class GaussianSums:
         dz = fac.solve(rhs) if solved is None else solved[:, 0]
         r = dz - m  # ẑ − prior mean
         Qr = lat.prior_apply(sd, r, cor)
-        rss = yty - dz @ Aty - s2 * (dz @ Qr)
-        if not self.fixed or not rss > 0.0:
+        rss = yty - dz @ Aty - s2 * (dz @ Qr) if self.fixed else np.nan
+        if not rss > 0.0:
             # with weight parameters A(θ) z_ref can lie far from y (weights far from their
             # estimates) and the subtraction then loses its digits (a negative rss: a
-            # spurious, huge likelihood): one pass over the rows forms the residuals
+            # spurious, huge likelihood): a second pass over the rows forms the residuals
             res = self.y - linear_predictor(D, R, off, self.z_ref + dz, lat.P)
             rss = float(res @ res)
         loglik = -0.5 * self.n * (_LOG2PI + np.log(s2)) - 0.5 * rss / s2

@@ -117,8 +117,6 @@ class SparsePattern:
         self.q = q
         self._plan_upper(uniq, q)
         self._H = sp.csc_matrix((np.zeros(self.nnz), self.indices, self.indptr), shape=(q, q))
-        #: whether H_rr is factored by CHOLMOD (worker processes must then be spawned)
-        self.uses_cholmod = wants_cholmod
         #: CHOLMOD's supernodal factor (large components) or its simplicial one
         self.supernodal = wants_cholmod
         self._symbolic = None
@@ -128,13 +126,18 @@ class SparsePattern:
         self.band_plan: BandPlan | None = None
         #: how H_rr is factored: "dense" blocks, "band" (LAPACK), "superlu" or "cholmod"
         self.kind = "cholmod" if wants_cholmod else self._choose(sizes, flops)
-        if self.kind == "superlu" and self.use_cholmod and cholmod.available():
-            self.kind, self.uses_cholmod = "cholmod", True  # simplicial: see use_cholmod
         if self.kind == "superlu" and self.blocks:
             self._plan_sparse_twin(inv[sparse_perm], cols)
 
+    @property
+    def uses_cholmod(self) -> bool:
+        """Whether H_rr is factored by CHOLMOD (worker processes must then be spawned)."""
+        return self.kind == "cholmod"
+
     def _choose(self, sizes: np.ndarray, flops: float) -> str:
-        """Dense blocks, a band or SuperLU, by the cost rules of the class attributes."""
+        """Dense blocks, a band or a sparse factor (CHOLMOD's simplicial one where
+        installed, see :attr:`use_cholmod`, else SuperLU), by the cost rules of the class
+        attributes."""
         if self.blocks:
             dense = _dense_flops(sizes) + self.BUCKET_FLOPS * len(np.unique(_capacities(sizes)))
             if dense <= self.DENSE_FLOP_RATIO * flops:
@@ -144,7 +147,7 @@ class SparsePattern:
             if band.flops <= self.BAND_RATIO * (flops + self.SUPERLU_COLUMN_FLOPS * self.q):
                 self.band_plan = band
                 return "band"
-        return "superlu"
+        return "cholmod" if self.use_cholmod and cholmod.available() else "superlu"
 
     #: Use CHOLMOD where scikit-sparse is installed, in place of SuperLU.  H_rr with at
     #: least CHOLMOD_MIN_Q states and no small components is factored supernodally in a
@@ -245,16 +248,16 @@ class SparsePattern:
         if self.kind == "band":
             assert self.band_plan is not None
             return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
-        if self.blocks and not self.uses_cholmod:
-            # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
-            self._twin_H.data = data[self._twin_slots]
-            return ReorderedRR(SuperLURR(self._twin_H, small=True), self._twin_order, dense)
-        self._H.data = data
-        if self.uses_cholmod:
+        if self.kind == "cholmod":
+            self._H.data = data
             if self._symbolic is None:  # order + symbolic factorisation, once
                 self._symbolic = cholmod.symbolic(self._H, supernodal=self.supernodal)
             rr = cholmod.CholmodRR(self._symbolic, self._H, blas=self.supernodal)
             return ReorderedRR(rr, None, dense) if self.blocks else rr
+        if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
+            self._twin_H.data = data[self._twin_slots]
+            return ReorderedRR(SuperLURR(self._twin_H, small=True), self._twin_order, dense)
+        self._H.data = data
         return SuperLURR(self._H)
 
     def _dense_rr(self, data: np.ndarray) -> BlockRR:

@@ -31,14 +31,15 @@ def test_fill_equals_dense_algebra_and_the_two_triangle_sum(formula):
         assert "ar = TRUE" in f and "cor = TRUE" in f
     model = mmreg.MMModel(f, df)
     lat, pat = model.latent, model.latent.pattern
+    _, R0, _ = lat.assemble(model.space.hyper(np.zeros(model.space.dim)).theta)
     rng = np.random.default_rng(0)
-    Rdata = rng.normal(size=lat._R.nnz)
+    Rdata = rng.normal(size=R0.nnz)
     d = rng.uniform(0.1, 3.0, lat.n)
     prec = rng.uniform(0.5, 2.0, int(pat.qblock.max()) + 1)
     data = pat.fill(Rdata, d, prec)
     np.testing.assert_array_equal(data, _both_triangles(pat, Rdata, d, prec))
     # dense: Rᵀ diag(d) R in the pattern's (permuted) order, plus the prior part
-    R = sp.csr_matrix((Rdata, lat._R.indices, lat._R.indptr), shape=lat._R.shape).toarray()
+    R = sp.csr_matrix((Rdata, R0.indices, R0.indptr), shape=R0.shape).toarray()
     RtdR = (R.T * d) @ R
     H = sp.csc_matrix((data, pat.indices, pat.indptr), shape=(pat.q, pat.q)).toarray()
     prior = sp.csc_matrix(
