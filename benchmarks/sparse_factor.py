@@ -1,6 +1,7 @@
 """One factorisation of a sparse random-effect block H_rr: SuperLU against CHOLMOD (#18).
 
     python -m benchmarks.sparse_factor [--groups 1000,3000,10000] [--reps 50]
+                                       [--others 200,1000,3000,10000,30000]
 
 For coalgov's gaus_ar (random walk of the party effects, 2,106 states; skipped without
 ``../shared``) and simulated random walks (``simulate_coalitions``, ``ar = TRUE``) with the
@@ -15,7 +16,15 @@ factorisation, one BLAS thread, the first call excluded) by:
 * CHOLMOD's supernodal LLᵀ in a METIS order (the default from that size).
 
 Also printed: nnz(L) of each CHOLMOD factor and the largest relative difference of the
-log-determinants (all three factor the same matrix).  Needs scikit-sparse.
+log-determinants (all three factor the same matrix).
+
+A second table takes the H_rr that the cost rules give, without the extra, to a LAPACK band
+or to batched dense blocks — coalgov's parties in countries (gaus_hm), with a country slope
+of ``majority`` and with a party slope of ``cohesion``, and simulated coalitions
+(``simulate_coalitions``) with the ``--others`` numbers of groups — and times what an
+evaluation asks of the factor: the factorisation, a solve with P + 1 right-hand sides (the
+Schur complement's and the mode's) and one draw, by that factor and by CHOLMOD's simplicial
+one (wall µs, one BLAS thread).  Needs scikit-sparse.
 """
 
 from __future__ import annotations
@@ -82,10 +91,62 @@ def _row(name: str, model, reps: int) -> dict:
     return out
 
 
+def _other_models(groups: list[int]):
+    """Models whose H_rr the cost rules give to a band or dense blocks without the extra."""
+    df = coalgov_or_none()
+    if df is not None:
+        from validation.reference_models import MODELS, build_model
+
+        yield "coalgov parties in countries", build_model("gaus_hm", df)
+        base = MODELS["gaus_hm"].formula
+        hm = 'hm(id = id(cid), type = "RE")'
+        slope = base.replace(hm, "hm(id = id(cid), RE = re(1 + majority))")
+        yield "coalgov + country slope", mmreg.MMModel(slope, df)
+        member = base.replace("RE = TRUE)", "RE = re(1 + cohesion))")
+        yield "coalgov + party slope", mmreg.MMModel(member, df)
+    for n in groups:
+        countries = max(min(29, n // 20), n // 1000)
+        sim = mmreg.datasets.simulate_coalitions(
+            n_groups=n, n_members=max(n // 5, 2 * countries), n_countries=countries, seed=1
+        )
+        yield f"simulated, {n:,} groups", mmreg.MMModel(sim.attrs["formula"], sim)
+
+
+def _evaluation_row(name: str, model, reps: int) -> dict:
+    """µs of a factorisation, a solve with P + 1 columns and a draw: the planned factor
+    (without the extra) against CHOLMOD's simplicial one, on the same H_rr."""
+    lat, pat = model.latent, model.latent.pattern
+    _, R, _ = lat.assemble(model.space.hyper(np.zeros(model.space.dim)).theta)
+    data = pat.fill(R.data, np.ones(lat.n), np.ones(int(pat.qblock.max()) + 1))
+    H = sp.csc_matrix((data, pat.indices, pat.indptr), shape=(pat.q, pat.q))
+    B, eps = np.ones((pat.q, lat.P + 1)), np.ones((pat.q, 1))
+    sym = cholmod.symbolic(H, supernodal=False)
+    out = {"H_rr": name, "states": pat.q, "no extra": pat.kind}
+    logdets = []
+    for label, make in (
+        (pat.kind, lambda: pat.factor_rr(data)),
+        ("simplicial", lambda: cholmod.CholmodRR(sym, H, blas=False)),
+    ):
+        f = make()
+        logdets.append(f.logdet)
+        parts = (
+            _ms(make, reps),
+            _ms(lambda f=f: f.solve(B), reps),
+            _ms(lambda f=f: f.sample(eps), reps),
+        )
+        out[f"{'planned' if label == pat.kind else label} µs (factor/solve/draw)"] = "/".join(
+            f"{1e3 * t:.0f}" for t in parts
+        )
+        out[f"{'planned' if label == pat.kind else label} µs total"] = 1e3 * sum(parts)
+    out["logdet rel diff"] = float(abs(logdets[0] - logdets[1]) / abs(logdets[0]))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--groups", default="1000,3000,10000")
     ap.add_argument("--reps", type=int, default=50)
+    ap.add_argument("--others", default="200,1000,3000,10000,30000")
     args = ap.parse_args()
     if not cholmod.available():
         print("skipped: scikit-sparse (the cholmod extra) is not installed")
@@ -98,6 +159,18 @@ def main() -> None:
         reps = args.reps if model.latent.pattern.q < 5000 else max(3, args.reps // 10)
         rows.append(_row(name, model, reps))
     print(f"One factorisation of H_rr, wall ms, BLAS 1 thread ({machine()})")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
+        print(pd.DataFrame(rows).to_string(index=False))
+    others = [int(g) for g in args.others.split(",") if g]
+    rows = []
+    SparsePattern.use_cholmod = False  # plan the factors the cost rules choose without it
+    try:
+        for name, model in _other_models(others):
+            reps = args.reps * 4 if model.latent.pattern.q < 1000 else args.reps
+            rows.append(_evaluation_row(name, model, reps))
+    finally:
+        SparsePattern.use_cholmod = True
+    print(f"\nWhat an evaluation asks of the factor, wall µs, BLAS 1 thread ({machine()})")
     with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
         print(pd.DataFrame(rows).to_string(index=False))
 

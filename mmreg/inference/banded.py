@@ -12,7 +12,10 @@ Measured (coalgov, one thread, one factorisation of H_rr incl. the gather; ms, b
 SuperLU with its order precomputed): parties in countries (341 effects, band 33) 0.04 /
 0.15; member random slope (653, band 66) 0.36 / 0.53; bml's random walk (2,106, band 284
 because the country effect touches every state of its country) 8.2 / 2.1 — there SuperLU
-stays (:attr:`~mmreg.inference.pattern.SparsePattern.BAND_RATIO`).
+stays (:attr:`~mmreg.inference.pattern.SparsePattern.BAND_RATIO`).  With the ``cholmod``
+extra installed, CHOLMOD's simplicial factor takes these matrices instead: with a solve of
+the Schur complement's columns it is about half the band's time
+(:attr:`~mmreg.inference.pattern.SparsePattern.use_cholmod`).
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ def _sampler(logpost, nw, moves, pool, backend, rng):
     dim = logpost.space.dim
     blobs: list[tuple] = [("seed", np.uint64)]
     if logpost.keep_z:
-        blobs.append(("z", np.float64, (logpost.latent.dim,)))
+        blobs += _z_blobs(logpost)
     smp = emcee.EnsembleSampler(
         nw, dim, logpost, moves=moves, pool=pool, backend=backend, blobs_dtype=blobs
     )
@@ -228,12 +228,16 @@ def _kept_blobs(logpost: LogPosterior, last) -> np.ndarray:
     """
     if not logpost.keep_z:
         return last.blobs
-    out = np.empty(
-        len(last.coords), dtype=[("seed", np.uint64), ("z", np.float64, (logpost.latent.dim,))]
-    )
+    out = np.empty(len(last.coords), dtype=[("seed", np.uint64), *_z_blobs(logpost)])
     for i, u in enumerate(last.coords):
-        _, out["seed"][i], out["z"][i] = logpost(u)
+        _, out["seed"][i], out["z"][i], out["ll"][i] = logpost(u)
     return out
+
+
+def _z_blobs(logpost: LogPosterior) -> list[tuple]:
+    """The blob fields of a kept-phase evaluation besides its seed: the latent draw and its
+    log-likelihood (:meth:`LogPosterior.__call__ <mmreg.inference.logpost.LogPosterior>`)."""
+    return [("z", np.float64, (logpost.latent.dim,)), ("ll", np.float64)]
 
 
 def _progress_bar(spec: RunSpec, c: int, leave: bool):
@@ -273,8 +277,9 @@ def _advance(smp, state, n: int, bar, at: int) -> None:
 def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.ndarray):
     """z of every kept state and its log-likelihood (summed over the groups).
 
-    z comes from the blobs when the sampler kept it; otherwise it is regenerated (the
-    evaluation is seeded by the state, so the same particles and the same z come back).
+    z and its log-likelihood come from the blobs when the sampler kept them; otherwise z
+    is regenerated (the evaluation is seeded by the state, so the same particles and the
+    same z come back) and its log-likelihood computed here.
     The pointwise log-likelihood is not kept (its size is groups × draws): the results
     recompute it from u and z with the same :func:`~mmreg.inference.pointwise.draw_loglik`.
     """
@@ -293,11 +298,11 @@ def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.nda
                     continue
                 seen[key] = (c, s, w)
                 if stored:
-                    zz = blobs["z"][c, s, w]
+                    zz, lz = blobs["z"][c, s, w], blobs["ll"][c, s, w]
                 else:
                     _, _, zz = logpost.evaluate(u[c, s, w], want_z=True)
                 if zz is None or not np.all(np.isfinite(zz)):  # not for an accepted state
                     raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
                 z[c, s, w] = zz
-                ll[c, s, w] = draw_loglik(posterior, u[c, s, w], zz).sum()
+                ll[c, s, w] = lz if stored else draw_loglik(posterior, u[c, s, w], zz).sum()
     return z, ll

@@ -80,7 +80,7 @@ def sampler_layout(model) -> str:
     """What the sampler stores besides the chain (part of a checkpoint's fingerprint):
     the seed of every evaluation, and for small models the latent draw of every kept-phase
     evaluation (tuning stores seeds only)."""
-    return f"blobs=seed{',z(kept)' if keeps_latent(model) else ''}"
+    return f"blobs=seed{',z,ll(kept)' if keeps_latent(model) else ''}"
 
 
 def _default_walkers(dim: int) -> int:
@@ -288,10 +288,12 @@ def _sample(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # CHOLMOD (and the BLAS it runs on) can hang in a forked child once the parent has
-        # used it: such models start fresh interpreters instead
+        # CHOLMOD's supernodal factor (and the BLAS it runs on) can hang in a forked child
+        # once the parent has used it: such models start fresh interpreters instead.  Its
+        # simplicial factor calls no BLAS and forks safely (tests/inference/test_linalg.py)
         pat = posterior.latent.pattern
-        ctx = multiprocessing.get_context("spawn") if pat is not None and pat.uses_cholmod else None
+        spawn = pat is not None and pat.uses_cholmod and pat.supernodal
+        ctx = multiprocessing.get_context("spawn") if spawn else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
             u, zs, lls, acc = _collect(run_chains(spec, runs, ex.map), chains)
     else:

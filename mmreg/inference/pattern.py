@@ -3,11 +3,11 @@
 The sparsity pattern of H_rr does not change between evaluations, so it is analysed once:
 every product of two random effects in one design row and every prior-precision entry is
 mapped to a slot of H_rr's CSC data, the connected components are found, and the
-factorisation is chosen — batched dense blocks for many small components, a LAPACK band
-for a few hundred effects with a narrow band, and otherwise a sparse Cholesky with a
-fill-reducing order: CHOLMOD when scikit-sparse is installed, else SciPy's SuperLU
-(:mod:`mmreg.inference.rrfactors`, :mod:`mmreg.inference.banded`,
-:mod:`mmreg.inference.cholmod`).
+factorisation is chosen.  With scikit-sparse installed it is CHOLMOD's (simplicial below
+20,000 states, supernodal from there); without it batched dense blocks for many small
+components, a LAPACK band for a few hundred effects with a narrow band, and otherwise
+SciPy's SuperLU in a fill-reducing order (:mod:`mmreg.inference.rrfactors`,
+:mod:`mmreg.inference.banded`, :mod:`mmreg.inference.cholmod`).
 """
 
 from __future__ import annotations
@@ -135,9 +135,10 @@ class SparsePattern:
         return self.kind == "cholmod"
 
     def _choose(self, sizes: np.ndarray, flops: float) -> str:
-        """Dense blocks, a band or a sparse factor (CHOLMOD's simplicial one where
-        installed, see :attr:`use_cholmod`, else SuperLU), by the cost rules of the class
-        attributes."""
+        """CHOLMOD's simplicial factor where installed (see :attr:`use_cholmod`); else
+        dense blocks, a band or SuperLU, by the cost rules of the class attributes."""
+        if self.use_cholmod and cholmod.available():
+            return "cholmod"
         if self.blocks:
             dense = _dense_flops(sizes) + self.BUCKET_FLOPS * len(np.unique(_capacities(sizes)))
             if dense <= self.DENSE_FLOP_RATIO * flops:
@@ -147,18 +148,23 @@ class SparsePattern:
             if band.flops <= self.BAND_RATIO * (flops + self.SUPERLU_COLUMN_FLOPS * self.q):
                 self.band_plan = band
                 return "band"
-        return "cholmod" if self.use_cholmod and cholmod.available() else "superlu"
+        return "superlu"
 
-    #: Use CHOLMOD where scikit-sparse is installed, in place of SuperLU.  H_rr with at
-    #: least CHOLMOD_MIN_Q states and no small components is factored supernodally in a
-    #: METIS order without any cost analysis here; a smaller H_rr that the cost rules give
-    #: to a sparse factor gets CHOLMOD's simplicial factor in an AMD order.  One
+    #: Use CHOLMOD where scikit-sparse is installed, in place of the other factors.  H_rr
+    #: with at least CHOLMOD_MIN_Q states and no small components is factored supernodally
+    #: in a METIS order without any cost analysis here; every other H_rr gets CHOLMOD's
+    #: simplicial factor in an AMD order, where the cost rules below would choose SuperLU,
+    #: a band or dense blocks.  Against the band and the blocks (an evaluation's factor, a
+    #: solve with P + 1 columns and a draw, µs): coalgov's parties in countries 88 / 43,
+    #: with a party slope 451 / 104; simulated coalitions, 10,000 groups 3,560 / 1,400
+    #: (dense blocks), 30,000 groups 25,700 / 15,100.  Against SuperLU (one
     #: factorisation, one thread, ms SuperLU (its small-component options) / CHOLMOD
     #: simplicial (/ supernodal): coalgov's random walk (2,106 states) 1.09 / 0.16 (/ 1.17);
     #: simulated random walks over 3,238 states 2.35 / 0.57 (/ 2.61), 9,875 states 13.4 /
     #: 4.9 (/ 17.0); over 33,206 states the supernodal METIS factor is the fastest (95 ms
     #: against 153 simplicial, 108 SuperLU).  ``python -m benchmarks.sparse_factor``;
-    #: benchmarks/README.md, "CHOLMOD's simplicial factor in place of SuperLU".
+    #: benchmarks/README.md, "CHOLMOD's simplicial factor in place of SuperLU" and "... in
+    #: place of the band and the dense blocks".
     use_cholmod = True
     CHOLMOD_MIN_Q = 20000
 

@@ -49,8 +49,8 @@ _FORCE = {  # class attributes of SparsePattern that make it choose a factorisat
     "band": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": np.inf},
     "superlu": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": 0.0},
     "cholmod": {"use_cholmod": True, "CHOLMOD_MIN_Q": 0},
-    # where the cost rules give H_rr to a sparse factor: CHOLMOD's simplicial one
-    "simplicial": {"DENSE_FLOP_RATIO": 0.0, "BAND_RATIO": 0.0, "use_cholmod": True},
+    # with the extra installed: CHOLMOD's simplicial factor, whatever the cost rules say
+    "simplicial": {"use_cholmod": True},
 }
 
 
@@ -66,6 +66,7 @@ _FORCE = {  # class attributes of SparsePattern that make it choose a factorisat
         pytest.param(900, False, "cholmod", cholmod.CholmodRR, marks=_needs_cholmod),
         # random walks by CHOLMOD's simplicial factor, the blocks only for H_rr⁻¹
         pytest.param(300, True, "simplicial", rrf.ReorderedRR, marks=_needs_cholmod),
+        pytest.param(3000, False, "simplicial", rrf.ReorderedRR, marks=_needs_cholmod),
         pytest.param(900, False, "simplicial", cholmod.CholmodRR, marks=_needs_cholmod),
     ],
 )
@@ -135,17 +136,28 @@ def test_factor_choice_follows_the_cost_rules(n_groups, ar, countries, kind, mon
 
 
 @_needs_cholmod
-def test_cholmod_replaces_superlu_where_installed():
-    """With scikit-sparse installed, what the cost rules give to SuperLU (random walks
-    within countries) is factored by CHOLMOD's simplicial LDLᵀ; the dense blocks still give
-    H_rr⁻¹ on the pattern, and the log-determinant equals SuperLU's."""
-    fac, H = _setup(300, True)
+@pytest.mark.parametrize(
+    ("n_groups", "ar", "countries", "without"),
+    [(300, True, 8, "superlu"), (3000, False, 8, "dense"), (900, False, 29, "band")],
+)
+def test_cholmod_replaces_the_other_factors_where_installed(
+    n_groups, ar, countries, without, monkeypatch
+):
+    """With scikit-sparse installed, every H_rr below CHOLMOD_MIN_Q states is factored by
+    CHOLMOD's simplicial LDLᵀ, whatever the cost rules would give it without (``without``:
+    SuperLU, dense blocks, a band); where H_rr is block-diagonal the dense blocks still
+    give H_rr⁻¹ on the pattern, and the log-determinants agree."""
+    fac, H = _setup(n_groups, ar, countries)
     pat = fac.pattern
     assert pat.kind == "cholmod" and not pat.supernodal and pat.uses_cholmod
-    assert isinstance(fac.rr.inner, cholmod.CholmodRR) and fac.rr.has_pattern_inverse
-    blocks = fac.rr.blocks()
-    assert blocks.logdet == pytest.approx(fac.rr.logdet, rel=1e-11)
+    inner = fac.rr.inner if pat.blocks else fac.rr
+    assert isinstance(inner, cholmod.CholmodRR) and fac.rr.has_pattern_inverse == pat.blocks
+    if pat.blocks:
+        blocks = fac.rr.blocks()
+        assert blocks.logdet == pytest.approx(fac.rr.logdet, rel=1e-11)
     assert fac.logdet == pytest.approx(np.linalg.slogdet(H)[1], rel=1e-10)
+    monkeypatch.setattr(la.SparsePattern, "use_cholmod", False)
+    assert _setup(n_groups, ar, countries)[0].pattern.kind == without
 
 
 def test_band_plan_of_a_shuffled_path():
@@ -235,6 +247,38 @@ def test_chains_in_processes_with_cholmod_finish_and_equal_the_serial_run():
         text=True,
         timeout=300,
         check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "same True"
+
+
+_FORK_SCRIPT = """
+import numpy as np, mmreg
+df = mmreg.datasets.simulate_coalitions(n_groups=628, n_members=314, n_countries=29, seed=3)
+f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+model = mmreg.MMModel(f, df)
+pat = model.latent.pattern
+assert pat.uses_cholmod and not pat.supernodal
+kw = dict(draws=64, tune=20, chains=2, seed=5, progress=False)
+a = model.fit(method="mcmc", cores=2, **kw).raw.u
+b = model.fit(method="mcmc", cores=1, **kw).raw.u
+print("same", bool(np.array_equal(a, b)))
+"""
+
+
+@_needs_cholmod
+def test_chains_fork_with_the_simplicial_cholmod_factor(tmp_path):
+    """CHOLMOD's simplicial factor calls no BLAS: its models fork their worker processes
+    after the parent has factored with it (Laplace), and finish with the serial run's
+    draws.  The script has no ``if __name__ == "__main__"`` guard, which only forked
+    workers allow (spawned ones would import it again and stop)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "plain_script.py"
+    script.write_text(_FORK_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "same True"
