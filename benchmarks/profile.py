@@ -11,7 +11,7 @@ mmreg's functions for the duration of the run:
 * phases: model build, Laplace start, walker start-up (``_start``), tuning stages and kept
   phase (``_advance``), latent draws of the kept states (``_latent_draws``), the estimator
   SD (``particles.estimator_sd``), and the rest (results, diagnostics: "other");
-* inside the log-density evaluations (``LogPosterior.evaluate``): the Newton search of the
+* inside the log-density evaluations (``LogPosterior._evaluate``): the Newton search of the
   conditional mode (``LatentModel.mode``; iterations per evaluation), factorisations of H
   (``LatentModel.factor``), design assembly (``LatentModel.assemble``), importance sampling
   (``ImportanceSampler.estimate``, of which the mean shift ``shift``), and per-walker
@@ -106,7 +106,7 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         (IS, "estimate", "importance", None),
         (IS, "shift", "mean_shift", None),
         (LM, "draw_conditional", "draw_conditional", None),
-        (LP, "evaluate", "evaluate", None),
+        (LP, "_evaluate", "evaluate", None),  # every evaluation, called or not
         (mcmc_mod, "fit_laplace", "laplace", after_laplace),
         (chains_mod, "_start", "start", None),
         (chains_mod, "_latent_draws", "latent_draws", None),

@@ -239,15 +239,17 @@ class HyperSpace:
         d[k == 3] = -np.exp(u[k == 3])
         return d
 
-    def natural_all(self, u: np.ndarray) -> np.ndarray:
-        """Natural values of every hyperparameter (fixed ones included), in ``names`` order."""
+    def natural_all(self, u: np.ndarray, natural: np.ndarray | None = None) -> np.ndarray:
+        """Natural values of every hyperparameter (fixed ones included), in ``names`` order
+        (``natural``: the :meth:`natural_free` values of ``u``, when already computed)."""
         x = self._base.copy()
-        x[self.free_index] = self.natural_free(u)
+        x[self.free_index] = self.natural_free(u) if natural is None else natural
         return x
 
-    def hyper(self, u: np.ndarray) -> Hyper:
-        """The :class:`~mmreg.inference.latent.Hyper` for ``u``."""
-        return self.unpack(self.natural_all(u))
+    def hyper(self, u: np.ndarray, natural: np.ndarray | None = None) -> Hyper:
+        """The :class:`~mmreg.inference.latent.Hyper` for ``u`` (``natural`` as in
+        :meth:`natural_all`)."""
+        return self.unpack(self.natural_all(u, natural))
 
     def unpack(self, x: np.ndarray) -> Hyper:
         """Split natural values of every hyperparameter (``names`` order) into a
@@ -263,12 +265,16 @@ class HyperSpace:
             theta=tuple(theta), sd=sd, phi=phi, cor=x[self.cor_slice], coef=x[self.coef_slice]
         )
 
-    def log_prior(self, u: np.ndarray, *, jacobian: bool) -> float:
-        """Log prior density of the free hyperparameters (natural scale, + log-Jacobian)."""
-        x = self.natural_free(u)
+    def log_prior(
+        self, u: np.ndarray, *, jacobian: bool, natural: np.ndarray | None = None
+    ) -> float:
+        """Log prior density of the free hyperparameters (natural scale, + log-Jacobian);
+        ``natural``: the :meth:`natural_free` values of ``u``, when already computed."""
+        x = self.natural_free(u) if natural is None else natural
         lp = 0.0
-        for n, v in zip(self.free, x, strict=True):
-            lp += float(self.priors[n].logpdf(v))
+        with np.errstate(all="ignore"):
+            for n, v in zip(self.free, x, strict=True):
+                lp += self.priors[n].logpdf_float(v)
         if jacobian:
             lp += self.log_jacobian(u)
         return lp

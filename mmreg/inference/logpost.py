@@ -115,14 +115,23 @@ class LogPosterior:
         )
 
     def evaluate(self, u: np.ndarray, want_z: bool = False):
+        val, s, z, _ = self._evaluate(u, want_z)
+        return val, s, z
+
+    def _evaluate(self, u: np.ndarray, want_z: bool):
+        """:meth:`evaluate`, also returning the hyperparameters (None where the prior
+        rules ``u`` out)."""
         s = _seed_for(u, self.seed)
-        rng = np.random.default_rng(s)
-        lp = self.space.log_prior(u, jacobian=True)
+        # the generator only where it draws (a Gaussian evaluation without z draws nothing)
+        rng = np.random.default_rng(s) if want_z or self.K > 0 else None
+        space = self.space
+        x = space.natural_free(u)
+        lp = space.log_prior(u, jacobian=True, natural=x)
         if not np.isfinite(lp):
-            return -np.inf, s, None
+            return -np.inf, s, None, None
         with np.errstate(all="ignore"):
             try:
-                hyp = self.space.hyper(u)
+                hyp = space.hyper(u, natural=x)
                 if self.sums is not None:
                     mode = self.sums.mode(hyp)
                 else:
@@ -133,19 +142,19 @@ class LogPosterior:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None
                 else:
-                    assert self.sampler is not None  # built whenever K > 0
+                    assert self.sampler is not None and rng is not None  # K > 0
                     ll, parts, logw = self.sampler.estimate(hyp, mode, rng, self.K)
                     z = None
                     if want_z:
                         z = parts[:, rng.choice(self.K, p=np.exp(logw))]
             except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-                return -np.inf, s, None
+                return -np.inf, s, None, hyp
         val = lp + ll
-        return (float(val) if np.isfinite(val) else -np.inf), s, z
+        return (float(val) if np.isfinite(val) else -np.inf), s, z, hyp
 
     def __call__(self, u: np.ndarray):
         u = np.asarray(u, float)
-        val, s, z = self.evaluate(u, want_z=self.keep_z)
+        val, s, z, hyp = self._evaluate(u, want_z=self.keep_z)
         if not self.keep_z:
             return val, s
         if z is None:
@@ -153,7 +162,7 @@ class LogPosterior:
         # the draw's log-likelihood, by the arithmetic the results use for its pointwise
         # terms (the design just assembled for u is the cached one): computed here, a kept
         # state needs no second assembly afterwards (coalgov gaus_w: ~8% of a fit's CPU)
-        return val, s, z, float(draw_loglik(self.posterior, u, z).sum())
+        return val, s, z, float(draw_loglik(self.posterior, u, z, hyp).sum())
 
 
 #: Largest move (on the unconstrained scale) along which the Laplace mode is extrapolated

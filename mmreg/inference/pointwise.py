@@ -18,7 +18,7 @@ from mmreg.inference.eta import linear_predictor
 __all__ = ["draw_loglik", "pointwise_loglik"]
 
 
-def draw_loglik(posterior, u: np.ndarray, z: np.ndarray) -> np.ndarray:
+def draw_loglik(posterior, u: np.ndarray, z: np.ndarray, hyper=None) -> np.ndarray:
     """Log-likelihood of every group at one draw.
 
     Parameters
@@ -29,6 +29,8 @@ def draw_loglik(posterior, u: np.ndarray, z: np.ndarray) -> np.ndarray:
         Unconstrained hyperparameters of the draw, shape ``(dim_u,)``.
     z : numpy.ndarray
         Latent vector of the draw, shape ``(dim_z,)``.
+    hyper : Hyper, optional
+        ``posterior.unpack(u)``, when already computed.
 
     Returns
     -------
@@ -36,7 +38,7 @@ def draw_loglik(posterior, u: np.ndarray, z: np.ndarray) -> np.ndarray:
         Shape ``(groups,)``; sums to the log-likelihood of the draw.
     """
     lat = posterior.latent
-    hyp = posterior.unpack(u)
+    hyp = posterior.unpack(u) if hyper is None else hyper
     D, R, off = lat.assemble(hyp.theta)
     eta = linear_predictor(D, R, off, z, lat.P)
     return posterior.bound_family.loglik_terms(eta, hyp.phi)

@@ -93,6 +93,25 @@ def test_logpdf_matches_reference(prior, ref, x):
 
 
 @pytest.mark.parametrize(("prior", "ref", "x"), CASES, ids=IDS)
+def test_logpdf_float_is_the_reference_and_minus_inf_outside(prior, ref, x):
+    """The sampler's one-float path (no error-state context of its own) against SciPy,
+    inside the support, beyond its ends and at NaN; at its lower end, as the array path."""
+    with np.errstate(all="ignore"):
+        for v in x[:: max(1, len(x) // 7)].tolist():
+            got = prior.logpdf_float(v)
+            assert isinstance(got, float)
+            assert got == pytest.approx(float(ref.logpdf(v)), rel=1e-10, abs=1e-12)
+        lo, hi = prior.bounds()
+        for v in (lo - 1.0, hi + 1.0):
+            if math.isfinite(v):
+                assert prior.logpdf_float(v) == -math.inf == float(ref.logpdf(v))
+        assert math.isnan(prior.logpdf_float(math.nan))
+    lo = prior.bounds()[0]
+    if math.isfinite(lo) and not isinstance(prior, Fixed):
+        assert prior.logpdf(lo) == pytest.approx(float(prior.logpdf(np.array([lo]))[0]))
+
+
+@pytest.mark.parametrize(("prior", "ref", "x"), CASES, ids=IDS)
 def test_density_integrates_to_one(prior, ref, x):
     lo, hi = prior.bounds()
     # split at a few points so quad sees the bulk of heavy-tailed or peaked densities
