@@ -79,7 +79,7 @@ def keeps_latent(model) -> bool:
 def sampler_layout(model) -> str:
     """What the sampler stores besides the chain (part of a checkpoint's fingerprint):
     the seed of every evaluation, and for small models the latent draw of every kept-phase
-    evaluation (tuning stores seeds only)."""
+    evaluation and its log-likelihood (tuning stores seeds only)."""
     return f"blobs=seed{',z,ll(kept)' if keeps_latent(model) else ''}"
 
 

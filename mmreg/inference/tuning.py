@@ -67,17 +67,24 @@ def adapted_moves(points: np.ndarray) -> list:
     mean = points.mean(axis=0)
     cov = capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
     ind = None
+    df, scale, tail = TAIL_DF, TAIL_SCALE, TAIL_WEIGHT
     try:
         if dim <= KDE_MAX_DIM:
-            ind = KDEIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
+            ind = KDEIndependenceMove(points, mean, cov, tail=tail, df=df, scale=scale)
         elif COPULA:
-            ind = CopulaIndependenceMove(points, mean, cov, df=10.0, scale=1.1)
+            ind = CopulaIndependenceMove(points, mean, cov, tail=tail, df=df, scale=scale)
     except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
         pass
     if ind is None:
-        ind = LaplaceIndependenceMove(mean, cov, df=10.0, scale=1.1)
+        ind = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)
     return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
+
+#: Degrees of freedom and scale inflation (× the tuning draws' covariance) of the kept
+#: proposal's t component (:func:`adapted_moves`).
+TAIL_DF, TAIL_SCALE = 10.0, 1.1
+#: Weight of that t component in the mixture.
+TAIL_WEIGHT = 0.1
 
 #: Beyond :data:`KDE_MAX_DIM`, propose from a Gaussian copula with kernel-density marginals
 #: (:class:`~mmreg.inference.copula.CopulaIndependenceMove`) instead of a t alone.
