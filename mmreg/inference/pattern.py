@@ -18,6 +18,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from mmreg.inference import cholmod
+from mmreg.inference.assembly import with_data
 from mmreg.inference.banded import BandPlan
 from mmreg.inference.rrfactors import BlockRR, ReorderedRR, SuperLURR
 
@@ -242,7 +243,7 @@ class SparsePattern:
         self._twin_slots = np.argsort(c * q + r, kind="stable")
         indptr = np.searchsorted(c[self._twin_slots], np.arange(q + 1)).astype(np.int32)
         indices = r[self._twin_slots].astype(np.int32)
-        # reused by every factorisation with new data, like ``_H`` (no matrix checks per call)
+        # the template of every factorisation's matrix, like ``_H`` (no checks per call)
         self._twin_H = sp.csc_matrix((np.zeros(self.nnz), indices, indptr), shape=(q, q))
         self._twin_order = order
 
@@ -254,17 +255,18 @@ class SparsePattern:
         if self.kind == "band":
             assert self.band_plan is not None
             return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
+        # a new matrix on the shared pattern per call, never the pattern's own with new
+        # values: evaluations in threads (pool=) would factor each other's H_rr
         if self.kind == "cholmod":
-            self._H.data = data
+            H = with_data(self._H, data)
             if self._symbolic is None:  # order + symbolic factorisation, once
-                self._symbolic = cholmod.symbolic(self._H, supernodal=self.supernodal)
-            rr = cholmod.CholmodRR(self._symbolic, self._H, blas=self.supernodal)
+                self._symbolic = cholmod.symbolic(H, supernodal=self.supernodal)
+            rr = cholmod.CholmodRR(self._symbolic, H, blas=self.supernodal)
             return ReorderedRR(rr, None, dense) if self.blocks else rr
         if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
-            self._twin_H.data = data[self._twin_slots]
-            return ReorderedRR(SuperLURR(self._twin_H, small=True), self._twin_order, dense)
-        self._H.data = data
-        return SuperLURR(self._H)
+            twin = with_data(self._twin_H, data[self._twin_slots])
+            return ReorderedRR(SuperLURR(twin, small=True), self._twin_order, dense)
+        return SuperLURR(with_data(self._H, data))
 
     def _dense_rr(self, data: np.ndarray) -> BlockRR:
         """Batched dense Cholesky factors of the components (``blocks`` layout)."""
