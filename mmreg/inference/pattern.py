@@ -90,8 +90,12 @@ class SparsePattern:
         #: components small enough for dense blocks: H_rr is laid out component by component
         #: and H_rr⁻¹ on the pattern is available (for the Laplace gradient's traces)
         self.blocks = bool(sizes.max() <= self.BLOCK_MAX and q >= self.BLOCK_MIN_Q)
-        wants_cholmod = not self.blocks and self._wants_cholmod(q)
-        sparse_perm, flops = (None, 0.0) if wants_cholmod else _sparse_order(pat)
+        wants_cholmod = not self.blocks and self._wants_cholmod(q)  # supernodal
+        simplicial = not wants_cholmod and self.use_cholmod and cholmod.available()
+        # SuperLU's fill-reducing order: the layout of a sparse H_rr without small
+        # components, and the flops the cost rules compare (only without CHOLMOD)
+        needs_order = not wants_cholmod and not (self.blocks and simplicial)
+        sparse_perm, flops = _sparse_order(pat) if needs_order else (None, 0.0)
         if self.blocks:
             # independent components (e.g. parties nested in countries): batched dense blocks
             perm = np.lexsort((np.arange(q), comp))
@@ -125,21 +129,21 @@ class SparsePattern:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
         #: the band layout where H_rr is factored as a band (``kind == "band"``)
         self.band_plan: BandPlan | None = None
-        #: how H_rr is factored: "dense" blocks, "band" (LAPACK), "superlu" or "cholmod"
-        self.kind = "cholmod" if wants_cholmod else self._choose(sizes, flops)
+        #: how H_rr is factored: "cholmod" where scikit-sparse is installed (see
+        #: :attr:`use_cholmod`), else "dense" blocks, "band" (LAPACK) or "superlu"
+        self.kind = "cholmod" if wants_cholmod or simplicial else self._choose(sizes, flops)
         if self.kind == "superlu" and self.blocks:
             self._plan_sparse_twin(inv[sparse_perm], cols)
 
     @property
     def uses_cholmod(self) -> bool:
-        """Whether H_rr is factored by CHOLMOD (worker processes must then be spawned)."""
+        """Whether H_rr is factored by CHOLMOD (its supernodal factor, :attr:`supernodal`,
+        needs spawned worker processes)."""
         return self.kind == "cholmod"
 
     def _choose(self, sizes: np.ndarray, flops: float) -> str:
-        """CHOLMOD's simplicial factor where installed (see :attr:`use_cholmod`); else
-        dense blocks, a band or SuperLU, by the cost rules of the class attributes."""
-        if self.use_cholmod and cholmod.available():
-            return "cholmod"
+        """Without CHOLMOD: dense blocks, a band or SuperLU, by the cost rules of the class
+        attributes."""
         if self.blocks:
             dense = _dense_flops(sizes) + self.BUCKET_FLOPS * len(np.unique(_capacities(sizes)))
             if dense <= self.DENSE_FLOP_RATIO * flops:

@@ -11,14 +11,19 @@ numbers, bit for bit).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from mmreg.inference.eta import linear_predictor
 
+if TYPE_CHECKING:
+    from mmreg.inference.latent import Hyper
+
 __all__ = ["draw_loglik", "pointwise_loglik"]
 
 
-def draw_loglik(posterior, u: np.ndarray, z: np.ndarray, hyper=None) -> np.ndarray:
+def draw_loglik(posterior, u: np.ndarray, z: np.ndarray, hyper: Hyper | None = None) -> np.ndarray:
     """Log-likelihood of every group at one draw.
 
     Parameters
