@@ -116,10 +116,10 @@ def run_chains(spec: RunSpec, runs: list[ChainRun], map_fn):
     mvs = first
     for k in range(len(ends)):
         if k > 0:
-            mvs = _adapted(runs, ends, ends[k - 1])
+            mvs = _adapted(spec, runs, ends[k - 1])
         runs = list(map_fn(tune_job, [(spec, r, k, mv) for r, mv in zip(runs, mvs, strict=True)]))
     # adapted stages: the kept phase proposes from a fit to their draws
-    mvs = _adapted(runs, ends, spec.tune) if len(ends) > 1 else first
+    mvs = _adapted(spec, runs, spec.tune) if len(ends) > 1 else first
     return map_fn(kept_job, [(spec, r, mv) for r, mv in zip(runs, mvs, strict=True)])
 
 
@@ -128,12 +128,13 @@ def run_chains(spec: RunSpec, runs: list[ChainRun], map_fn):
 POOL = True
 
 
-def _adapted(runs: list[ChainRun], ends: list[int], upto: int) -> list:
+def _adapted(spec: RunSpec, runs: list[ChainRun], upto: int) -> list:
     """The adapted moves of every chain, fitted to the draws before step ``upto``."""
-    pts = [fit_points(r.tuning.get_chain(), ends, upto) for r in runs]
+    pts = [fit_points(r.tuning.get_chain(), spec.ends, upto) for r in runs]
+    at_edge = spec.logpost.space.edge_mask
     if not POOL:
-        return [adapted_moves(p) for p in pts]
-    return [adapted_moves(np.concatenate(pts))] * len(runs)
+        return [adapted_moves(p, at_edge) for p in pts]
+    return [adapted_moves(np.concatenate(pts), at_edge)] * len(runs)
 
 
 def tune_job(job) -> ChainRun:

@@ -15,7 +15,8 @@ ESS).  :class:`CopulaIndependenceMove` keeps the t's ability to scale with the d
 
 The proposal is the mixture ``(1 − tail) · copula + tail · t_df(mean, scale² · cov)``: the
 copula has bounded support (its grids), the t keeps the tails of the proposal heavier than
-the posterior's.  Fixed once built, with its exact density in the Metropolis–Hastings
+the posterior's (and an :class:`~mmreg.inference.edges.EdgeComponent`, where given, those
+of log-SDs near zero).  Fixed once built, with its exact density in the Metropolis–Hastings
 ratio, the move leaves the posterior invariant.
 """
 
@@ -25,6 +26,7 @@ import numpy as np
 from emcee.moves import MHMove
 from scipy import special
 
+from mmreg.inference.edges import EdgeComponent
 from mmreg.inference.moves import DensityCache, LaplaceIndependenceMove, widened_kde
 
 __all__ = ["CopulaIndependenceMove", "GridMarginal"]
@@ -93,6 +95,9 @@ class CopulaIndependenceMove(MHMove):
         Weight of the t component.
     df, scale : float
         Degrees of freedom and scale inflation of the t component.
+    edge : EdgeComponent, optional
+        Mixed in with its weight for coordinates whose posterior reaches a prior bound
+        (:mod:`mmreg.inference.edges`).
     """
 
     def __init__(
@@ -103,6 +108,7 @@ class CopulaIndependenceMove(MHMove):
         tail: float = 0.1,
         df: float = 10.0,
         scale: float = 1.1,
+        edge: EdgeComponent | None = None,
     ):
         pts = np.asarray(points, float)
         self.margins = [GridMarginal(pts[:, j]) for j in range(pts.shape[1])]
@@ -115,6 +121,7 @@ class CopulaIndependenceMove(MHMove):
         self._logdet = 2.0 * float(np.sum(np.log(np.diag(self._chol))))
         self.t = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)
         self.tail = float(tail)
+        self.edge = edge
         self._density = DensityCache()
         super().__init__(self._propose, ndim=pts.shape[1])
 
@@ -141,7 +148,8 @@ class CopulaIndependenceMove(MHMove):
         x = np.atleast_2d(x)
         with np.errstate(divide="ignore"):
             a = np.log1p(-self.tail) + self.copula_logpdf(x)
-        return np.logaddexp(a, np.log(self.tail) + self.t.logpdf(x))
+        out = np.logaddexp(a, np.log(self.tail) + self.t.logpdf(x))
+        return out if self.edge is None else self.edge.mix(out, x)
 
     def draw_copula(self, n: int, random) -> np.ndarray:
         """``n`` draws of the copula component, with emcee's RandomState."""
@@ -155,4 +163,6 @@ class CopulaIndependenceMove(MHMove):
         new = self.draw_copula(n, random)
         tnew = self.t.draw(n, random)
         new[use_t] = tnew[use_t]
+        if self.edge is not None:
+            new = self.edge.mix_draws(new, random)
         return new, self._density.log_ratio(self.logpdf, coords, new)

@@ -124,6 +124,13 @@ class HyperSpace:
         return "coef"
 
     @property
+    def edge_mask(self) -> np.ndarray:
+        """Per free coordinate, whether u → −∞ is a bound of its prior: u is the log of the
+        distance to a lower (SDs, ``shape``) or upper bound (the edge component of the
+        sampler's proposal, :mod:`mmreg.inference.edges`)."""
+        return np.isin(self.transform, (1, 3))
+
+    @property
     def n_weights(self) -> int:
         """Number of weight parameters (they come first in ``names``)."""
         return self.weight_slice.stop

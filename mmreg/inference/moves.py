@@ -6,6 +6,8 @@ import numpy as np
 from emcee.moves import MHMove
 from scipy import stats
 
+from mmreg.inference.edges import EdgeComponent
+
 __all__ = [
     "WIDEN",
     "DensityCache",
@@ -121,7 +123,8 @@ class KDEIndependenceMove(MHMove):
     """Independence Metropolis–Hastings from a kernel density estimate of earlier draws.
 
     The proposal is the mixture ``(1 − tail) · KDE(points) + tail · t_df(mean, scale² · cov)``
-    (:class:`scipy.stats.gaussian_kde`, Scott's bandwidth × :data:`WIDEN`).  Fitted to the
+    (:class:`scipy.stats.gaussian_kde`, Scott's bandwidth × :data:`WIDEN`), mixed with
+    ``edge`` where given.  Fitted to the
     tuning draws it follows skewed posteriors — e.g. the log of a random-effect SD whose
     posterior has mass near zero, with a long left tail — that a single t misses; the t
     component keeps the tails of the proposal heavier than those of the posterior.  The
@@ -138,6 +141,9 @@ class KDEIndependenceMove(MHMove):
         Weight of the t component.
     df, scale : float
         Degrees of freedom and scale inflation of the t component.
+    edge : EdgeComponent, optional
+        Mixed in with its weight for coordinates whose posterior reaches a prior bound
+        (:mod:`mmreg.inference.edges`).
     """
 
     def __init__(
@@ -148,10 +154,12 @@ class KDEIndependenceMove(MHMove):
         tail: float = 0.1,
         df: float = 10.0,
         scale: float = 1.1,
+        edge: EdgeComponent | None = None,
     ):
         self.kde = widened_kde(np.asarray(points, float).T)
         self.t = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)  # the tail component
         self.tail = float(tail)
+        self.edge = edge
         self._density = DensityCache()
         super().__init__(self._propose, ndim=len(mean))
 
@@ -159,7 +167,8 @@ class KDEIndependenceMove(MHMove):
         """Log density of the proposal at the rows of ``x``."""
         x = np.atleast_2d(x)
         a = np.log1p(-self.tail) + self.kde.logpdf(x.T)
-        return np.logaddexp(a, np.log(self.tail) + self.t.logpdf(x))
+        out = np.logaddexp(a, np.log(self.tail) + self.t.logpdf(x))
+        return out if self.edge is None else self.edge.mix(out, x)
 
     def _propose(self, coords: np.ndarray, random) -> tuple[np.ndarray, np.ndarray]:
         n = len(coords)
@@ -168,4 +177,6 @@ class KDEIndependenceMove(MHMove):
         new = self.kde.resample(n, seed=random).T
         tnew = self.t.draw(n, random)
         new[use_t] = tnew[use_t]
+        if self.edge is not None:
+            new = self.edge.mix_draws(new, random)
         return new, self._density.log_ratio(self.logpdf, coords, new)

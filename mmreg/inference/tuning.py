@@ -11,7 +11,9 @@ from __future__ import annotations
 import emcee
 import numpy as np
 
+from mmreg.inference import edges
 from mmreg.inference.copula import CopulaIndependenceMove
+from mmreg.inference.edges import EdgeComponent, edge_coordinates
 from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
 
 __all__ = ["adapted_moves", "capped", "default_moves", "fit_points", "stage_ends"]
@@ -41,7 +43,7 @@ def default_moves(mean: np.ndarray, cov: np.ndarray) -> list:
 KDE_MAX_DIM = 3
 
 
-def adapted_moves(points: np.ndarray) -> list:
+def adapted_moves(points: np.ndarray, at_edge: np.ndarray | None = None) -> list:
     """Kept phase: mostly independence proposals fitted to the tuning draws.
 
     ``points`` (n × dim) are tuning draws (:func:`fit_points`).  Once a proposal is
@@ -55,7 +57,10 @@ def adapted_moves(points: np.ndarray) -> list:
     (:class:`~mmreg.inference.copula.CopulaIndependenceMove`; with :data:`COPULA` off, or
     should it fail on degenerate draws, the t₁₀ alone: mean and covariance of the draws,
     scale 1.1).  Either makes 90% of the moves; DE moves the other 10% (local exploration
-    should the proposal miss part of the posterior).
+    should the proposal miss part of the posterior).  ``at_edge`` marks the coordinates
+    that are log-distances to a prior bound (log-SDs): those whose tuning draws come near
+    the bound get the exponential-tailed :class:`~mmreg.inference.edges.EdgeComponent`
+    (weight :data:`~mmreg.inference.edges.EDGE_WEIGHT`) in the kernel or copula proposal.
 
     Measured on coalgov (4 chains × 1000 draws, tune 100; lowest bulk ESS, t → kernel):
     binom_hm (2 dimensions) 561 → 1390, weib_hm (3) 455 → 772, but gaus_w (6) 1744 → 496
@@ -69,16 +74,31 @@ def adapted_moves(points: np.ndarray) -> list:
     ind = None
     df, scale, tail = TAIL_DF, TAIL_SCALE, TAIL_WEIGHT
     try:
+        edge = _edge(points, mean, cov, at_edge)
         if dim <= KDE_MAX_DIM:
-            ind = KDEIndependenceMove(points, mean, cov, tail=tail, df=df, scale=scale)
+            ind = KDEIndependenceMove(points, mean, cov, tail, df, scale, edge)
         elif COPULA:
-            ind = CopulaIndependenceMove(points, mean, cov, tail=tail, df=df, scale=scale)
+            ind = CopulaIndependenceMove(points, mean, cov, tail, df, scale, edge)
     except (np.linalg.LinAlgError, ValueError):  # degenerate draws (a stuck ensemble)
         pass
     if ind is None:
         ind = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)
     return [(ind, 0.9), (emcee.moves.DEMove(), 0.1)]
 
+
+def _edge(points, mean, cov, at_edge) -> EdgeComponent | None:
+    """The edge component of the kept proposal, or None (off, or no coordinate near its
+    bound)."""
+    if at_edge is None or not EDGES:
+        return None
+    coords = edge_coordinates(points, at_edge)
+    if len(coords) == 0:
+        return None
+    return EdgeComponent(points, mean, cov, coords, TAIL_DF, TAIL_SCALE, edges.EDGE_WEIGHT)
+
+
+#: Whether the kept proposal has an edge component (:mod:`mmreg.inference.edges`).
+EDGES = True
 
 #: Degrees of freedom and scale inflation (× the tuning draws' covariance) of the kept
 #: proposal's t component (:func:`adapted_moves`).
