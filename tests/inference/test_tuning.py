@@ -48,7 +48,12 @@ def test_adapted_proposals_pool_the_draws_of_every_chain(monkeypatch):
     model = mmreg.MMModel(df.attrs["formula"], df)
     fitted, seen = [], []
     orig_fit, orig_tune = ch.adapted_moves, ch.tune_job
-    monkeypatch.setattr(ch, "adapted_moves", lambda pts: fitted.append(pts) or orig_fit(pts))
+    def adapted(pts, at_edge):  # the space's edge mask goes with the points
+        assert np.array_equal(at_edge, model.space.edge_mask)
+        fitted.append(pts)
+        return orig_fit(pts, at_edge)
+
+    monkeypatch.setattr(ch, "adapted_moves", adapted)
 
     def tune_job(job):  # remember each chain's tuning chain after every stage
         run = orig_tune(job)
