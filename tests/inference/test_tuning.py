@@ -48,6 +48,7 @@ def test_adapted_proposals_pool_the_draws_of_every_chain(monkeypatch):
     model = mmreg.MMModel(df.attrs["formula"], df)
     fitted, seen = [], []
     orig_fit, orig_tune = ch.adapted_moves, ch.tune_job
+
     def adapted(pts, at_edge):  # the space's edge mask goes with the points
         assert np.array_equal(at_edge, model.space.edge_mask)
         fitted.append(pts)
