@@ -73,8 +73,8 @@ def adapted_moves(points: np.ndarray, at_edge: np.ndarray | None = None) -> list
     cov = capped(np.cov(points, rowvar=False).reshape(dim, dim), 3.0)
     ind = None
     df, scale, tail = TAIL_DF, TAIL_SCALE, TAIL_WEIGHT
+    edge = _edge(points, mean, cov, at_edge)
     try:
-        edge = _edge(points, mean, cov, at_edge)
         if dim <= KDE_MAX_DIM:
             ind = KDEIndependenceMove(points, mean, cov, tail, df, scale, edge)
         elif COPULA:
@@ -94,7 +94,10 @@ def _edge(points, mean, cov, at_edge) -> EdgeComponent | None:
     coords = edge_coordinates(points, at_edge)
     if len(coords) == 0:
         return None
-    return EdgeComponent(points, mean, cov, coords, TAIL_DF, TAIL_SCALE, edges.EDGE_WEIGHT)
+    try:
+        return EdgeComponent(points, mean, cov, coords, TAIL_DF, TAIL_SCALE, edges.EDGE_WEIGHT)
+    except (np.linalg.LinAlgError, ValueError):  # degenerate draws: the proposal without it
+        return None
 
 
 #: Whether the kept proposal has an edge component (:mod:`mmreg.inference.edges`).

@@ -141,3 +141,12 @@ def test_adapted_moves_give_the_edge_only_where_marked_and_near():
     pts5 = _log_exp_draws(300, 9, dim=5)
     cop = tuning.adapted_moves(pts5, np.ones(5, bool))[0][0]
     assert isinstance(cop, CopulaIndependenceMove) and list(cop.edge.coords) == [0]
+
+
+def test_an_edge_that_cannot_be_built_leaves_the_kernel_proposal():
+    # distances to the bound of e^400: their mean square overflows, so no edge component,
+    # but the kernel proposal is kept (not the t alone of degenerate draws)
+    pts = _log_exp_draws(300, 9, dim=2)
+    pts[:, 0] += 400.0
+    move = tuning.adapted_moves(pts, np.array([True, False]))[0][0]
+    assert isinstance(move, KDEIndependenceMove) and move.edge is None
