@@ -19,7 +19,8 @@ pointwise values are computed from them.  The Gaussian fit (no importance sampli
 pins the numbers of commit 6ee33a2.  Session 10's sampler changes (wider kernel proposals,
 proposals fitted to every chain's tuning draws) are switched off in these fits
 (``moves.WIDEN = 1``, ``chains.POOL = False``), which gives the old draws bit for bit; so
-is session 11's CHOLMOD in place of SuperLU (``SparsePattern.use_cholmod = False``).
+is session 11's CHOLMOD in place of SuperLU (``SparsePattern.use_cholmod = False``) and
+session 13's edge component of the kept proposal (``tuning.EDGES = False``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pandas as pd
 import pytest
 
 import mmreg
-from mmreg.inference import chains, moves
+from mmreg.inference import chains, moves, tuning
 from mmreg.inference.pattern import SparsePattern
 from mmreg.inference.pointwise import draw_loglik
 
@@ -86,6 +87,7 @@ def _fit(family: str):
         mp.setattr(SparsePattern, "use_cholmod", False)  # SuperLU, not CHOLMOD (session 11)
         mp.setattr(moves, "WIDEN", 1.0)
         mp.setattr(chains, "POOL", False)
+        mp.setattr(tuning, "EDGES", False)  # no edge component (session 13)
         model = mmreg.MMModel(df.attrs["formula"], df, family=family)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
