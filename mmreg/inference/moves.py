@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from emcee.moves import MHMove
 from scipy import stats
+from scipy.linalg import solve_triangular
 
 from mmreg.inference.edges import EdgeComponent
 
@@ -38,6 +39,35 @@ class WidenedKDE(stats.gaussian_kde):
 
     def covariance_factor(self) -> float:
         return float(self.scotts_factor()) * self.widen
+
+    def _compute_covariance(self) -> None:
+        super()._compute_covariance()
+        self.__dict__.pop("_whitened", None)  # a new bandwidth: whiten again
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density at the columns of ``x`` (dim × m), as SciPy's but by one matrix
+        product of the whitened points: the kept phase evaluates it at every step, and
+        SciPy's kernel loop took ~7% of a coalgov gaus_hm fit (16 points against ~1,700
+        draws: 0.9 against 0.16 ms per call; tests/inference/test_moves.py compares the
+        two)."""
+        pts = np.atleast_2d(np.asarray(x, float))
+        if pts.shape[0] != self.d:  # SciPy's reshaping and errors
+            return super().logpdf(x)
+        cached = self.__dict__.get("_whitened")
+        if cached is None:
+            center = self.dataset.mean(axis=1, keepdims=True)
+            white = solve_triangular(self.cho_cov, self.dataset - center, lower=True)
+            log_det = np.sum(np.log(np.diag(self.cho_cov)))
+            log_w = np.log(self.weights) - 0.5 * self.d * np.log(2.0 * np.pi) - log_det
+            cached = (center, white, 0.5 * np.sum(white**2, axis=0), log_w)
+            self.__dict__["_whitened"] = cached
+        center, white, half_sq, log_w = cached
+        y = solve_triangular(self.cho_cov, pts - center, lower=True)
+        # −½|y − x_i|² = y·x_i − ½|x_i|² − ½|y|²
+        e = y.T @ white - half_sq + log_w
+        mx = np.max(e, axis=1)
+        np.exp(e - mx[:, None], out=e)
+        return mx + np.log(np.sum(e, axis=1)) - 0.5 * np.sum(y**2, axis=0)
 
 
 def widened_kde(points: np.ndarray, widen: float | None = None) -> WidenedKDE:

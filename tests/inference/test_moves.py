@@ -130,3 +130,33 @@ def test_density_cache_reuses_the_last_steps_values():
     r2 = cache.log_ratio(counted, nxt, new2)
     assert calls == [6, 6, 1, 6]
     np.testing.assert_array_equal(r2, move.logpdf(nxt) - move.logpdf(new2))
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_widened_kde_logpdf_equals_scipys(dim):
+    """The kernel density's log density by one matrix product of whitened points equals
+    SciPy's kernel loop (reference: ``scipy.stats.gaussian_kde.logpdf`` on the same
+    estimate), near the draws and far in the tails, where the log-sum-exp matters."""
+    from scipy import stats
+
+    rng = np.random.default_rng(dim)
+    pts = rng.normal(size=(dim, 400)) * np.arange(1, dim + 1)[:, None] + 3.0
+    pts[0] = np.log(rng.exponential(size=400))  # a skewed coordinate
+    kde = moves.widened_kde(pts)
+    y = np.concatenate([rng.normal(size=(dim, 16)) * 2 + 3.0, np.full((dim, 2), -60.0)], 1)
+    want = stats.gaussian_kde.logpdf(kde, y)
+    assert want[-1] < -1000  # deep in the tail
+    np.testing.assert_allclose(kde.logpdf(y), want, rtol=1e-12, atol=1e-11)
+    # a single point given as a row (SciPy's reshaping)
+    np.testing.assert_allclose(kde.logpdf(y[:, 0]), want[:1], rtol=1e-12, atol=1e-11)
+
+
+def test_widened_kde_logpdf_follows_a_new_bandwidth():
+    from scipy import stats
+
+    pts = np.random.default_rng(2).normal(size=(2, 300))
+    kde = moves.widened_kde(pts)
+    y = np.zeros((2, 3))
+    kde.logpdf(y)  # whitens with the first bandwidth
+    kde.set_bandwidth(0.2)
+    np.testing.assert_allclose(kde.logpdf(y), stats.gaussian_kde.logpdf(kde, y), rtol=1e-12)
