@@ -40,10 +40,6 @@ class WidenedKDE(stats.gaussian_kde):
     def covariance_factor(self) -> float:
         return float(self.scotts_factor()) * self.widen
 
-    def _compute_covariance(self) -> None:
-        super()._compute_covariance()
-        self.__dict__.pop("_whitened", None)  # a new bandwidth: whiten again
-
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density at the columns of ``x`` (dim × m), as SciPy's but by one matrix
         product of the whitened points: the kept phase evaluates it at every step, and
@@ -54,14 +50,15 @@ class WidenedKDE(stats.gaussian_kde):
         if pts.shape[0] != self.d:  # SciPy's reshaping and errors
             return super().logpdf(x)
         cached = self.__dict__.get("_whitened")
-        if cached is None:
+        # set_bandwidth computes a new cho_cov: whiten again
+        if cached is None or cached[0] is not self.cho_cov:
             center = self.dataset.mean(axis=1, keepdims=True)
             white = solve_triangular(self.cho_cov, self.dataset - center, lower=True)
             log_det = np.sum(np.log(np.diag(self.cho_cov)))
             log_w = np.log(self.weights) - 0.5 * self.d * np.log(2.0 * np.pi) - log_det
-            cached = (center, white, 0.5 * np.sum(white**2, axis=0), log_w)
+            cached = (self.cho_cov, center, white, 0.5 * np.sum(white**2, axis=0), log_w)
             self.__dict__["_whitened"] = cached
-        center, white, half_sq, log_w = cached
+        _, center, white, half_sq, log_w = cached
         y = solve_triangular(self.cho_cov, pts - center, lower=True)
         # −½|y − x_i|² = y·x_i − ½|x_i|² − ½|y|²
         e = y.T @ white - half_sq + log_w
