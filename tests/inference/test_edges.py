@@ -150,3 +150,16 @@ def test_an_edge_that_cannot_be_built_leaves_the_kernel_proposal():
     pts[:, 0] += 400.0
     move = tuning.adapted_moves(pts, np.array([True, False]))[0][0]
     assert isinstance(move, KDEIndependenceMove) and move.edge is None
+
+
+def test_a_move_with_an_edge_pickles():
+    """Moves travel to the worker processes of ``cores=``: the pickled move has the same
+    proposal density."""
+    import pickle
+
+    pts = _log_exp_draws(300, 1, dim=3)
+    move = tuning.adapted_moves(pts, np.ones(3, bool))[0][0]
+    again = pickle.loads(pickle.dumps(move))
+    x = _log_exp_draws(20, 2, dim=3) - 2.0
+    assert again.edge is not None
+    np.testing.assert_array_equal(again.logpdf(x), move.logpdf(x))
