@@ -22,12 +22,16 @@ ratio, the move leaves the posterior invariant.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from emcee.moves import MHMove
 from scipy import special
 
-from mmreg.inference.edges import EdgeComponent
 from mmreg.inference.moves import DensityCache, LaplaceIndependenceMove, widened_kde
+
+if TYPE_CHECKING:
+    from mmreg.inference.edges import EdgeComponent
 
 __all__ = ["CopulaIndependenceMove", "GridMarginal"]
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
+from mmreg.inference.moves import LaplaceIndependenceMove
+
 __all__ = ["EDGE_FRACTION", "EDGE_NEAR", "EDGE_WEIGHT", "EdgeComponent", "edge_coordinates"]
 
 #: Weight of the edge component in the adapted proposals (later tuning stages, kept phase).
@@ -77,8 +79,8 @@ class EdgeComponent:
         The coordinates (:func:`edge_coordinates`).
     df, scale : float
         Degrees of freedom and scale inflation of the t.
-    weight : float
-        Weight of this component in the proposal (:data:`EDGE_WEIGHT`).
+    weight : float, optional
+        Weight of this component in the proposal (default :data:`EDGE_WEIGHT`).
     """
 
     def __init__(
@@ -89,30 +91,28 @@ class EdgeComponent:
         coords: np.ndarray,
         df: float,
         scale: float,
-        weight: float = EDGE_WEIGHT,
+        weight: float | None = None,
     ):
         self.coords = np.asarray(coords, int)
         if len(self.coords) == 0:
             raise ValueError("an edge component needs at least one coordinate")
-        self.mean = np.asarray(mean, float)
-        self.shape = scale**2 * np.asarray(cov, float)
-        self.df = float(df)
-        self.weight = float(weight)
+        #: the t the other coordinates come from (drawn whole, coordinate j replaced)
+        self.t = LaplaceIndependenceMove(mean, cov, df=df, scale=scale)
+        self.weight = EDGE_WEIGHT if weight is None else float(weight)
         with np.errstate(over="ignore"):
             d2 = np.exp(2.0 * np.asarray(points, float)[:, self.coords])
         #: log s_j of each coordinate's half-normal
         self.log_s = 0.5 * np.log(np.mean(d2, axis=0))
         if not np.all(np.isfinite(self.log_s)):
             raise ValueError("tuning draws too far from the bound for an edge component")
-        self._chol = np.linalg.cholesky(self.shape)
-        dim = len(self.mean)
+        t = self.t.dist
         self._rest = []
         for j in self.coords:
-            rest = np.array([k for k in range(dim) if k != j], dtype=int)
+            rest = np.array([k for k in range(len(t.loc)) if k != j], dtype=int)
             marg = None
             if len(rest):
-                sub = self.shape[np.ix_(rest, rest)]
-                marg = stats.multivariate_t(loc=self.mean[rest], shape=sub, df=self.df)
+                sub = t.shape[np.ix_(rest, rest)]
+                marg = stats.multivariate_t(loc=t.loc[rest], shape=sub, df=t.df)
             self._rest.append((rest, marg))
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
@@ -130,11 +130,7 @@ class EdgeComponent:
 
     def draw(self, n: int, random) -> np.ndarray:
         """``n`` draws, with emcee's RandomState."""
-        g = random.chisquare(self.df, size=n) / self.df
-        out = (
-            self.mean
-            + (random.standard_normal((n, len(self.mean))) @ self._chol.T) / (np.sqrt(g)[:, None])
-        )
+        out = self.t.draw(n, random)
         which = random.randint(len(self.coords), size=n)
         with np.errstate(divide="ignore"):
             log_abs = np.log(np.abs(random.standard_normal(n)))

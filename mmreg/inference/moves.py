@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from emcee.moves import MHMove
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from mmreg.inference.edges import EdgeComponent
+if TYPE_CHECKING:
+    from mmreg.inference.edges import EdgeComponent
+
 
 __all__ = [
     "WIDEN",

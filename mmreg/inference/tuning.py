@@ -11,7 +11,6 @@ from __future__ import annotations
 import emcee
 import numpy as np
 
-from mmreg.inference import edges
 from mmreg.inference.copula import CopulaIndependenceMove
 from mmreg.inference.edges import EdgeComponent, edge_coordinates
 from mmreg.inference.moves import KDEIndependenceMove, LaplaceIndependenceMove
@@ -95,7 +94,7 @@ def _edge(points, mean, cov, at_edge) -> EdgeComponent | None:
     if len(coords) == 0:
         return None
     try:
-        return EdgeComponent(points, mean, cov, coords, TAIL_DF, TAIL_SCALE, edges.EDGE_WEIGHT)
+        return EdgeComponent(points, mean, cov, coords, TAIL_DF, TAIL_SCALE)
     except (np.linalg.LinAlgError, ValueError):  # degenerate draws: the proposal without it
         return None
 
