@@ -12,9 +12,11 @@ log-likelihoods in ε_i = η_i − η̂_i; as Hermite polynomials under q (v_i =
 
 Both are orthogonal to every quadratic function of z, i.e. to anything a change of the
 proposal's mean or covariance can remove (log q is quadratic in z): their SD is a floor
-for the per-particle log-weight SD of **any** Gaussian proposal.  For every model and
-point this prints the measured per-particle log-weight SD of mmreg's proposal (independent
-draws), the SD of He₃ + He₄ and of He₃ alone (the same draws), and n, the rows.
+for the per-particle log-weight SD of any Gaussian proposal (to first order: the Hermite
+terms are those of the Laplace proposal, so the floor holds for proposals near it).  For
+every model and point this prints the measured per-particle log-weight SD of mmreg's
+proposal (independent draws), the SD of He₃ + He₄ and of He₃ alone (the same draws), and n,
+the rows.
 
 Models: a coalgov reference model (``validation/reference_models.py``), or ``simN`` for
 the simulated Weibull data of ``benchmarks/scale.py`` with N groups.  Points: the Laplace
