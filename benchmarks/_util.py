@@ -30,6 +30,21 @@ def coalgov_or_none():
     return load_coalgov()
 
 
+def scale_data(n: int, family: str = "gaussian", weights: str = "equal"):
+    """The simulated data of ``benchmarks/scale.py`` with ``n`` groups: about n/5 members
+    (at least 20), 29 countries or n/1000, seed 1; its formula in ``attrs["formula"]``."""
+    import mmreg
+
+    return mmreg.datasets.simulate_coalitions(
+        n_groups=n,
+        n_members=max(n // 5, 20),
+        n_countries=max(29, n // 1000),
+        family=family,
+        weights=weights,
+        seed=1,
+    )
+
+
 @contextmanager
 def timer():
     """``with timer() as t: ...`` then ``t()`` is the elapsed wall time in seconds."""

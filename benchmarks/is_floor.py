@@ -20,7 +20,8 @@ the rows.
 
 Models: a coalgov reference model (``validation/reference_models.py``), or ``simN`` for
 the simulated Weibull data of ``benchmarks/scale.py`` with N groups.  Points: the Laplace
-mode of ψ moved by ``step`` Laplace SDs along the first hyperparameter (the first RE SD).
+mode of ψ moved by ``step`` Laplace SDs along the first free hyperparameter (the first RE
+SD on the default models; a weight parameter comes first where there is one).
 """
 
 from __future__ import annotations
@@ -31,34 +32,24 @@ import time
 import numpy as np
 
 import mmreg
-from benchmarks._util import coalgov_or_none, pin_blas
+from benchmarks._util import coalgov_or_none, pin_blas, scale_data
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.importance import eta_variance, particle_log_density
 from mmreg.inference.laplace import fit_laplace
 from mmreg.inference.logpost import LogPosterior, as_posterior
-from validation.reference_models import MODELS, SPEED_ONLY
+from validation.reference_models import build_model
 
 #: step of the central differences of the curvature that give ℓ‴ and ℓ⁗
 _H = 1e-3
 
 
 def _model(name: str):
+    """The model ``name``: ``simN`` or a coalgov reference model (None without coalgov)."""
     if name.startswith("sim"):
-        n = int(name[3:])
-        df = mmreg.datasets.simulate_coalitions(
-            n_groups=n,
-            n_members=max(n // 5, 20),
-            n_countries=max(29, n // 1000),
-            family="weibull",
-            weights="equal",
-            seed=1,
-        )
+        df = scale_data(int(name[3:]), "weibull")
         return mmreg.MMModel(df.attrs["formula"], df, family="weibull")
     df = coalgov_or_none()
-    if df is None:
-        return None
-    spec = {**MODELS, **SPEED_ONLY}[name]
-    return mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
+    return None if df is None else build_model(name, df)
 
 
 def floor_at(lp: LogPosterior, u: np.ndarray, draws: int, seed: int = 3) -> dict:

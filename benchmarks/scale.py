@@ -52,6 +52,7 @@ def child(argv: list[str]) -> dict:
     from threadpoolctl import threadpool_limits
 
     import mmreg
+    from benchmarks._util import scale_data
     from mmreg.inference import cholmod
     from mmreg.inference.pattern import SparsePattern
 
@@ -61,14 +62,7 @@ def child(argv: list[str]) -> dict:
     SparsePattern.use_cholmod = argv[3] == "cholmod"
     family, weights, ar = CASES[case]
     t0 = time.perf_counter()
-    df = mmreg.datasets.simulate_coalitions(
-        n_groups=n,
-        n_members=max(n // 5, 20),
-        n_countries=max(29, n // 1000),
-        family=family,
-        weights=weights,
-        seed=1,
-    )
+    df = scale_data(n, family, weights)
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = mmreg.MMModel(_formula(df, ar), df, family=family)

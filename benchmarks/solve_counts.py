@@ -24,6 +24,7 @@ CASES = {
 def count(n: int, family: str, weights: str) -> dict:
     """Fit one simulated data set and count LatentModel.mode / factor calls."""
     import mmreg
+    from benchmarks._util import scale_data
     from mmreg.inference.latent import LatentModel
 
     calls = {"modes": 0, "newton its": 0, "factorisations": 0}
@@ -41,14 +42,7 @@ def count(n: int, family: str, weights: str) -> dict:
 
     LatentModel.mode, LatentModel.factor = counted_mode, counted_factor
     try:
-        df = mmreg.datasets.simulate_coalitions(
-            n_groups=n,
-            n_members=max(n // 5, 20),
-            n_countries=max(29, n // 1000),
-            family=family,
-            weights=weights,
-            seed=1,
-        )
+        df = scale_data(n, family, weights)
         model = mmreg.MMModel(df.attrs["formula"], df, family=family)
         t0 = time.process_time()
         res = model.fit()
