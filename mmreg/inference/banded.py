@@ -104,5 +104,13 @@ class BandedRR:
             raise np.linalg.LinAlgError(f"dtbtrs failed ({info})")
         return x.reshape(eps.shape)
 
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """U⁻ᵀ g, the transpose of :meth:`sample`."""
+        g = np.asarray(g, dtype=float)
+        x, info = dtbtrs(self.U, g.reshape(len(g), -1), uplo="U", trans="T")
+        if info != 0:  # pragma: no cover - LAPACK argument error
+            raise np.linalg.LinAlgError(f"dtbtrs failed ({info})")
+        return x.reshape(g.shape)
+
     def diag_inv(self) -> np.ndarray:
         return diag_by_solves(self.solve, self.U.shape[1])

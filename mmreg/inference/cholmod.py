@@ -120,5 +120,12 @@ class CholmodRR:
             y = self.F.solve_Lt(np.asarray(eps, dtype=float), use_LDLt_decomposition=False)
         return self.F.apply_Pt(y)
 
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """L⁻¹ P g, the transpose of :meth:`sample`."""
+        with self._threads():
+            return self.F.solve_L(
+                self.F.apply_P(np.asarray(g, dtype=float)), use_LDLt_decomposition=False
+            )
+
     def diag_inv(self) -> np.ndarray:
         return diag_by_solves(self.solve, self.q)

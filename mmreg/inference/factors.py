@@ -41,6 +41,10 @@ class RRFactor(Protocol):
         """Map standard normals (q × k) to draws with covariance H_rr⁻¹."""
         ...
 
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """Sᵀ g for the linear map S of :meth:`sample` (q × k)."""
+        ...
+
     def diag_inv(self) -> np.ndarray:
         """diag(H_rr⁻¹)."""
         ...
@@ -70,6 +74,11 @@ class LatentFactor(Protocol):
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
         """Map standard normals (dim × k) to draws with covariance H⁻¹."""
+        ...
+
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """Sᵀ g for the linear map S of :meth:`sample` (S Sᵀ = H⁻¹): the gradient, with
+        respect to the standard normals, of a function of the draw whose gradient is g."""
         ...
 
     def inverse(self) -> np.ndarray:

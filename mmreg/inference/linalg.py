@@ -50,6 +50,14 @@ def cho_solve_lower(L: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
+def solve_lower(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L⁻¹ b by LAPACK's ``dtrtrs`` (= ``solve_triangular(L, b, lower=True)``)."""
+    x, info = dtrtrs(L, b, lower=1, trans=0)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        raise np.linalg.LinAlgError(f"dtrtrs failed ({info})")
+    return x
+
+
 def solve_lower_t(L: np.ndarray, b: np.ndarray) -> np.ndarray:
     """L⁻ᵀ b by LAPACK's ``dtrtrs`` (= ``solve_triangular(L, b, lower=True, trans="T")``)."""
     x, info = dtrtrs(L, b, lower=1, trans=1)
@@ -75,6 +83,10 @@ class DenseFactor:
     def sample(self, eps: np.ndarray) -> np.ndarray:
         """Map standard normals (dim × k) to draws with covariance H⁻¹."""
         return solve_lower_t(self.L, eps)
+
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """L⁻¹ g, the transpose of :meth:`sample`."""
+        return solve_lower(self.L, g)
 
     def inverse(self) -> np.ndarray:
         return self.solve(np.eye(len(self.L)))
@@ -165,6 +177,16 @@ class SchurFactor:
         xb = solve_lower_t(self.LS, eps[:P]) if P else eps[:0]
         xr = self.rr.sample(np.ascontiguousarray(eps[P:])) - self.W @ xb
         return np.vstack([xb, xr[pat.inv]])
+
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """The transpose of :meth:`sample`: with h = g_r in the pattern's order,
+        ε_r = S_rrᵀ h and ε_b = L_S⁻¹ (g_b − Wᵀ h)."""
+        P, pat = self.P, self.pattern
+        g = np.atleast_2d(np.asarray(g, dtype=float).T).T
+        h = np.ascontiguousarray(g[P:][pat.perm])
+        er = self.rr.sample_t(h)
+        eb = solve_lower(self.LS, g[:P] - self.W.T @ h) if P else g[:0]
+        return np.vstack([eb, er])
 
     @property
     def has_pattern_inverse(self) -> bool:

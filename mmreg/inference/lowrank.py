@@ -140,6 +140,10 @@ class LowRankFactor:
         x0 = self.base.sample(eps)
         return x0 + self.W @ (self.F @ (self.V.T @ x0))
 
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """S₀ᵀ (g + V F Wᵀ g), the transpose of :meth:`sample` (F is symmetric)."""
+        return self.base.sample_t(g + self.V @ (self.F @ (self.W.T @ g)))
+
     def _correction(self, rows: np.ndarray | slice) -> np.ndarray:
         """(W M⁻¹ Wᵀ)[rows, rows]."""
         return self.WMinv[rows] @ self.W[rows].T

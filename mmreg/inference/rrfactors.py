@@ -64,6 +64,14 @@ class SuperLURR:
         y = self._L @ (np.sqrt(self.d)[:, None] * eps)  # ~ N(0, H_rr)
         return self.solve(y)
 
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        """√D Lᵀ H_rr⁻¹ g, the transpose of :meth:`sample` (H_rr⁻¹ L √D)."""
+        if self._L is None:
+            self._L = self.lu.L
+        g = np.asarray(g, dtype=float)
+        x = self._L.T @ self.solve(g.reshape(len(g), -1))
+        return (np.sqrt(self.d)[:, None] * x).reshape(g.shape)
+
     def diag_inv(self) -> np.ndarray:
         return diag_by_solves(self.solve, len(self.d))
 
@@ -100,6 +108,10 @@ class ReorderedRR:
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
         return self._back(self.inner.sample(eps))
+
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        g = np.asarray(g)
+        return self.inner.sample_t(g if self.order is None else g[self.order])
 
     def blocks(self) -> BlockRR:
         """The dense-block factor of the same matrix (built on first use)."""
@@ -172,7 +184,8 @@ class BlockRR:
             self._Linv = [_tri_inverse(L) for L in self.L]
         return self._Linv
 
-    def _apply(self, B: np.ndarray, both: bool) -> np.ndarray:
+    def _apply(self, B: np.ndarray, both: bool, last: bool = True) -> np.ndarray:
+        """L⁻ᵀ L⁻¹ B (``both``), L⁻ᵀ B, or L⁻¹ B (``last=False``) per block."""
         B2 = B.reshape(self.q, -1)
         padded = np.vstack([B2, np.zeros((1, B2.shape[1]))])
         out = np.empty_like(B2, dtype=float)
@@ -180,7 +193,7 @@ class BlockRR:
             X = padded[bk["pos"]]  # (nb, cap, k)
             if both:
                 X = _batched_tri_solve(L, X, trans=False)
-            X = _batched_tri_solve(L, X, trans=True)
+            X = _batched_tri_solve(L, X, trans=last)
             out[bk["pos"][bk["valid"]]] = X[bk["valid"]]
         return out.reshape(B.shape)
 
@@ -189,6 +202,9 @@ class BlockRR:
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
         return self._apply(eps, both=False)
+
+    def sample_t(self, g: np.ndarray) -> np.ndarray:
+        return self._apply(np.asarray(g, dtype=float), both=False, last=False)
 
     def pattern_inverse(self, pattern) -> np.ndarray:
         """H_rr⁻¹ at the pattern's slots (CSC data order): (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹ per block."""

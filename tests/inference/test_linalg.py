@@ -89,6 +89,8 @@ def test_schur_factor_matches_dense_algebra(n_groups, ar, kind, cls, batched, mo
     # sample maps standard normals to covariance H⁻¹: with eps = I, X Xᵀ = H⁻¹ exactly
     X = fac.sample(np.eye(len(H)))
     np.testing.assert_allclose(X @ X.T, Hinv, rtol=1e-7, atol=1e-10)
+    # sample_t is the transpose of that map (the latent sampler's gradients use it)
+    np.testing.assert_allclose(fac.sample_t(np.eye(len(H))), X.T, rtol=1e-8, atol=1e-12)
     Sinv, diag = fac.inverse_parts(fac.P)
     np.testing.assert_allclose(diag, np.diag(Hinv), rtol=1e-8)
     np.testing.assert_allclose(Sinv, Hinv[: fac.P, : fac.P], rtol=1e-8)
@@ -182,6 +184,7 @@ def test_band_plan_of_a_shuffled_path():
     np.testing.assert_allclose(f.solve(b), np.linalg.solve(Ab, b), rtol=1e-10)
     X = f.sample(np.eye(n))
     np.testing.assert_allclose(X @ X.T, np.linalg.inv(Ab), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(f.sample_t(np.eye(n)), X.T, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(f.diag_inv(), np.diag(np.linalg.inv(Ab)), rtol=1e-10)
 
 

@@ -70,6 +70,7 @@ def test_factor_matches_dense_algebra(cox_model):
     # sample maps standard normals to covariance H⁻¹: with eps = I, X Xᵀ = H⁻¹ exactly
     X = fac.sample(np.eye(len(H)))
     np.testing.assert_allclose(X @ X.T, Hinv, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fac.sample_t(np.eye(len(H))), X.T, rtol=1e-9, atol=1e-12)
     P = lat.P
     Cb, diag = fac.inverse_parts(P)
     np.testing.assert_allclose(diag, np.diag(Hinv), rtol=1e-9)
@@ -92,6 +93,8 @@ def test_factor_matches_dense_algebra(cox_model):
     # the dense factor of the same H (the path before) agrees to rounding error
     dense = DenseFactor(H)
     assert fac.logdet == pytest.approx(dense.logdet, rel=1e-12)
+    Xd = dense.sample(np.eye(len(H)))
+    np.testing.assert_allclose(dense.sample_t(np.eye(len(H))), Xd.T, rtol=1e-12, atol=1e-14)
 
 
 def test_size_rule_and_signs():
