@@ -54,6 +54,8 @@ MCMC_OPTIONS = {
     "moves": "None, an emcee move or a list of moves / (move, weight) pairs",
     "laplace": "None or a LaplaceFit of this model",
     "start": LAPLACE_OPTIONS["start"] + " (starting values of the Laplace fit)",
+    "latent": "'marginal' (integrated out; the default) or 'gibbs' (sampled with the "
+    "hyperparameters)",
 }
 _METHODS = {"laplace": LAPLACE_OPTIONS, "mcmc": MCMC_OPTIONS}
 #: Names that users of other packages pass, with the mmreg option they mean.
@@ -232,6 +234,26 @@ def _check_moves(moves) -> None:
         raise MMSpecError(f"fit() argument moves must be {MCMC_OPTIONS['moves']}, got {moves!r}")
 
 
+def _check_latent(options: dict, owner: str) -> str:
+    """The ``latent`` option; ``"gibbs"`` refuses the options it does not take."""
+    latent = options.get("latent", "marginal")
+    if latent not in ("marginal", "gibbs"):
+        raise MMSpecError(
+            f"{owner} argument latent must be {MCMC_OPTIONS['latent']}, got {latent!r}"
+        )
+    if latent == "gibbs":
+        given = [k for k in ("particles", "moves", "backend", "pool") if options.get(k) is not None]
+        if given:
+            raise MMSpecError(
+                f"{owner} with latent='gibbs' does not take {', '.join(given)}: the latent "
+                "vector is sampled (no importance particles), the hyperparameters move by "
+                "mmreg's own proposals, and the run is neither checkpointed nor spread over "
+                "a walker pool (cores= runs chains in parallel); drop them, or use "
+                "latent='marginal'"
+            )
+    return latent
+
+
 def _available_memory() -> float | None:
     """Bytes of memory available to this process (MemAvailable on Linux), or None."""
     try:
@@ -343,6 +365,7 @@ def check_fit_options(model, method, options: dict, owner: str = "fit()") -> tup
     walkers = check_int("walkers", out.get("walkers"), wmin, none_ok=True, owner=owner)
     particles = check_int("particles", out.get("particles"), 1, none_ok=True, owner=owner)
     _check_moves(out.get("moves"))
+    out["latent"] = _check_latent(out, owner)
     lap = out.get("laplace")
     if lap is not None:
         from mmreg.inference.laplace import LaplaceFit

@@ -66,10 +66,10 @@ class SuperLURR:
 
     def sample_t(self, g: np.ndarray) -> np.ndarray:
         """√D Lᵀ H_rr⁻¹ g, the transpose of :meth:`sample` (H_rr⁻¹ L √D)."""
-        if self._L is None:
-            self._L = self.lu.L
+        L = self.lu.L if self._L is None else self._L
+        self._L = L
         g = np.asarray(g, dtype=float)
-        x = self._L.T @ self.solve(g.reshape(len(g), -1))
+        x = L.T @ self.solve(g.reshape(len(g), -1))
         return (np.sqrt(self.d)[:, None] * x).reshape(g.shape)
 
     def diag_inv(self) -> np.ndarray:

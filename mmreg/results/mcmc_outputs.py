@@ -105,13 +105,15 @@ class MCMCOutputs:
             return msg + (
                 f": the automatic choice stopped at {K} particles (its cap, or more "
                 "did not lower the SD enough to pay: it falls more slowly than "
-                "1/sqrt(particles) for data this large); give particles= above it, or "
-                "use the Laplace fit."
+                "1/sqrt(particles) for data this large); sample the latent vector instead "
+                "with fit(method='mcmc', latent='gibbs'), give particles= above it, or use "
+                "the Laplace fit."
             )
         return msg + (
             f": first raise particles= to at least {int(np.ceil(K * sd**2))} (more "
-            "if the SD falls more slowly than 1/sqrt(particles)), or leave particles "
-            "unset to have them chosen from the measured SD."
+            "if the SD falls more slowly than 1/sqrt(particles)), leave particles "
+            "unset to have them chosen from the measured SD, or sample the latent vector "
+            "with latent='gibbs'."
         )
 
     def warn_convergence(self) -> None:

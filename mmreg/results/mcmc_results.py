@@ -319,12 +319,16 @@ class MCMCResults(MCMCOutputs, MMResults):
 
     def fit_statistics(self) -> dict[str, str]:
         """Draws, importance particles (pseudo-marginal runs, with the SD of the
-        log-likelihood estimate at the Laplace mode), DIC (to its Monte Carlo precision),
-        WAIC and the largest R-hat."""
+        log-likelihood estimate at the Laplace mode) or the acceptance of the latent
+        vector's Hamiltonian steps (``latent="gibbs"``), DIC (to its Monte Carlo
+        precision), WAIC and the largest R-hat."""
         info = {"Draws:": f"{self.raw.n_chains} chains x {self.raw.n_draws} (tune {self.raw.tune})"}
         if self.raw.particles:
             sd = self.raw.log_estimate_sd
             info["Particles:"] = f"{self.raw.particles} (log-lik. SD {sd:.2f})"
+        hmc = getattr(self.raw, "latent_acceptance", None)
+        if hmc is not None:
+            info["Latent (Gibbs):"] = f"HMC acceptance {float(np.mean(hmc)):.2f}"
         try:
             from mmreg.results.ic import mc_digits
 

@@ -277,6 +277,7 @@ def test_noisy_estimator_advice_names_particles():
     res.raw.particles = PARTICLES_MAX
     msg = res.convergence_problems()
     assert f"stopped at {PARTICLES_MAX} particles" in msg and "at least" not in msg
+    assert "latent='gibbs'" in msg  # the sampler that needs no particles
     # a noisy estimate is warned about even where R-hat and ESS pass (a short run can hide
     # a sticky chain): the estimator's part of the message alone
     res.convergence_problems = lambda: None
