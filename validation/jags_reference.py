@@ -3,6 +3,7 @@
 Run from the repository root (needs ``../shared``)::
 
     python -m validation.jags_reference [--draws 2000] [--chains 4] [--models gaus_hm,...]
+                                        [--latent gibbs]
 
 Prints, for every reference model and parameter, the posterior mean and SD from mmreg and
 from JAGS, Δmean in posterior SDs, the SD ratio and R-hat/ESS, and a PASS/FAIL column for
@@ -23,12 +24,18 @@ from validation.reference_models import MODELS, load_coalgov, load_reference
 
 
 def compare(
-    name: str, df: pd.DataFrame, draws: int, tune: int, chains: int, seed: int
+    name: str,
+    df: pd.DataFrame,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    latent: str = "marginal",
 ) -> pd.DataFrame:
     spec = MODELS[name]
     model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
     t0 = time.perf_counter()
-    res = model.fit(method="mcmc", draws=draws, tune=tune, chains=chains, seed=seed)
+    res = model.fit(method="mcmc", draws=draws, tune=tune, chains=chains, seed=seed, latent=latent)
     wall = time.perf_counter() - t0
     ref = load_reference(name)
     diag = res.mcmc_diag(list(ref.index))
@@ -59,12 +66,13 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--latent", default="marginal", choices=("marginal", "gibbs"))
     args = ap.parse_args()
     df = load_coalgov()
     pd.set_option("display.width", 160)
     allpass = True
     for name in args.models.split(","):
-        tab = compare(name, df, args.draws, args.tune, args.chains, args.seed)
+        tab = compare(name, df, args.draws, args.tune, args.chains, args.seed, args.latent)
         allpass &= bool(tab["pass"].all())
         print(f"\n== {name} ({tab.attrs['wall']:.1f} s) ==")
         print(tab.round(3).to_string())

@@ -102,6 +102,8 @@ class SBCSetup:
         ``L``: thinned posterior draws the truth is ranked among (ranks 0..L).
     particles : int or None
         Importance particles of the pseudo-marginal sampler (``None``: mmreg's default).
+    latent : {"marginal", "gibbs"}
+        ``fit()``'s ``latent``: integrated out (pseudo-marginal) or sampled.
     """
 
     family: str
@@ -115,6 +117,7 @@ class SBCSetup:
     chains: int = 2
     n_rank: int = 49
     particles: int | None = None
+    latent: str = "marginal"
 
 
 def setup_for(family: str, **overrides) -> SBCSetup:
@@ -272,6 +275,7 @@ def run_replication(setup: SBCSetup, rep: int, seed: int = 1) -> dict:
             chains=setup.chains,
             seed=int(rng_fit.integers(2**31)),
             particles=setup.particles,
+            latent=setup.latent,
         )
     except Exception as err:  # a failed fit is recorded, not hidden
         out["error"] = f"{type(err).__name__}: {err}"[:200]
@@ -398,6 +402,7 @@ def main() -> None:
     ap.add_argument("--weights", default=None, help="override: 'equal' or 'estimated'")
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--tune", type=int, default=None)
+    ap.add_argument("--latent", default=None, help="override: 'marginal' or 'gibbs'")
     ap.add_argument("--out", default=None, help="CSV of all replications (saved after each)")
     ap.add_argument("--first-rep", type=int, default=0, help="replications first-rep, ...")
     ap.add_argument(
@@ -415,7 +420,12 @@ def main() -> None:
     for fam in args.families.split(","):
         over = {
             k: v
-            for k, v in (("weights", args.weights), ("draws", args.draws), ("tune", args.tune))
+            for k, v in (
+                ("weights", args.weights),
+                ("draws", args.draws),
+                ("tune", args.tune),
+                ("latent", args.latent),
+            )
             if v is not None
         }
         setup = setup_for(fam, **over)
