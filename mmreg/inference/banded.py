@@ -98,19 +98,18 @@ class BandedRR:
 
     def sample(self, eps: np.ndarray) -> np.ndarray:
         """U⁻¹ ε: covariance U⁻¹ U⁻ᵀ = H_rr⁻¹."""
-        eps = np.asarray(eps, dtype=float)
-        x, info = dtbtrs(self.U, eps.reshape(len(eps), -1), uplo="U", trans="N")
-        if info != 0:  # pragma: no cover - LAPACK argument error
-            raise np.linalg.LinAlgError(f"dtbtrs failed ({info})")
-        return x.reshape(eps.shape)
+        return self._triangular(eps, "N")
 
     def sample_t(self, g: np.ndarray) -> np.ndarray:
         """U⁻ᵀ g, the transpose of :meth:`sample`."""
-        g = np.asarray(g, dtype=float)
-        x, info = dtbtrs(self.U, g.reshape(len(g), -1), uplo="U", trans="T")
+        return self._triangular(g, "T")
+
+    def _triangular(self, b: np.ndarray, trans: str) -> np.ndarray:
+        b = np.asarray(b, dtype=float)
+        x, info = dtbtrs(self.U, b.reshape(len(b), -1), uplo="U", trans=trans)
         if info != 0:  # pragma: no cover - LAPACK argument error
             raise np.linalg.LinAlgError(f"dtbtrs failed ({info})")
-        return x.reshape(g.shape)
+        return x.reshape(b.shape)
 
     def diag_inv(self) -> np.ndarray:
         return diag_by_solves(self.solve, self.U.shape[1])

@@ -73,7 +73,8 @@ class Whitened:
         shift = 0.0 if sampler is None else sampler.shift(hyper, mode, self.D, self.R)
         self.center = mode.z + shift
         self._prior_mean = lat.prior_mean(hyper)
-        self._const = 0.5 * lat.logdet_Q(hyper.sd, hyper.cor) - 0.5 * self.factor.logdet
+        #: ½ log |Q| − ½ log |H|: the part of Φ_ψ that does not depend on w
+        self.const = 0.5 * lat.logdet_Q(hyper.sd, hyper.cor) - 0.5 * self.factor.logdet
 
     @classmethod
     def at(cls, logpost: LogPosterior, u: np.ndarray) -> Whitened | None:
@@ -100,7 +101,7 @@ class Whitened:
                 out = cls(logpost, u, float(lp), hyp, mode)
             except (np.linalg.LinAlgError, ValueError, FloatingPointError):
                 return None
-        if not (np.all(np.isfinite(out.center)) and np.isfinite(out._const)):
+        if not (np.all(np.isfinite(out.center)) and np.isfinite(out.const)):
             return None
         return out
 
@@ -120,7 +121,7 @@ class Whitened:
         r = z - self._prior_mean
         qr = lat.prior_apply(hyp.sd, r, hyp.cor)
         ll = lat.family.loglik(eta, hyp.phi)
-        val = float(ll - 0.5 * r @ qr + self._const + 0.5 * w @ w)
+        val = float(ll - 0.5 * r @ qr + self.const + 0.5 * w @ w)
         if not grad:
             return val, None
         ge, _ = lat.family.derivs(eta, hyp.phi)
