@@ -26,6 +26,7 @@ chain from the run's seed.
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -159,6 +160,24 @@ class GibbsRun:
     tune: int
     steps: int
     thin: int
+    chains: int = 1
+    show: bool = False  # a progress bar per chain
+
+
+def _bar(spec: GibbsRun, c: int):
+    """chain ``c``'s tqdm bar counting draws (tuning and kept steps × walkers), or None;
+    labelled as the default sampler's (``chain k/n``)."""
+    if not spec.show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=(spec.tune + spec.steps) * spec.nw,
+        desc=f"chain {c + 1}/{spec.chains}",
+        unit="draw",
+        position=c,
+        dynamic_ncols=True,
+    )
 
 
 def _sampler(spec: GibbsRun, latents: WalkerLatents, moves: list, rs) -> emcee.EnsembleSampler:
@@ -179,13 +198,26 @@ def chain_job(job):
     ψ-moves and of the Hamiltonian steps per walker."""
     from threadpoolctl import threadpool_limits
 
-    spec, seed = job
+    spec, c, seed = job
     rng = np.random.default_rng(seed)
-    with threadpool_limits(1, user_api="blas"), np.errstate(invalid="ignore", over="ignore"):
-        return _chain(spec, rng)
+    bar = _bar(spec, c)
+    try:
+        with threadpool_limits(1, user_api="blas"), np.errstate(invalid="ignore", over="ignore"):
+            return _chain(spec, rng, bar)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def _chain(spec: GibbsRun, rng: np.random.Generator):
+def _steps(smp: emcee.EnsembleSampler, state, n: int, bar):
+    """``smp.sample(state, iterations=n)``, moving ``bar`` by the walkers of each step."""
+    for out in smp.sample(state, iterations=n):
+        if bar is not None:
+            bar.update(smp.nwalkers)
+        yield out
+
+
+def _chain(spec: GibbsRun, rng: np.random.Generator, bar=None):
     latents = WalkerLatents(_start(spec.logpost, spec.u_hat, spec.cov_u, spec.nw, rng))
     coords = np.array([c.u for c in latents.conds])
     logp = np.array([c.log_joint(latents.w[k]) for k, c in enumerate(latents.conds)])
@@ -204,7 +236,7 @@ def _chain(spec: GibbsRun, rng: np.random.Generator):
         if k > 0:
             moves = _adapted(spec, fit_points(tuning, ends, done))
         smp = _sampler(spec, latents, moves, rs)
-        state = smp.run_mcmc(state, end - done, progress=False)
+        state = deque(_steps(smp, state, end - done, bar), maxlen=1)[0]  # the last
         rs = smp.random_state
         tuning = np.concatenate([tuning, smp.get_chain()])
         done = end
@@ -218,7 +250,7 @@ def _chain(spec: GibbsRun, rng: np.random.Generator):
     z = np.empty((kept, nw, latents.w.shape[1]))
     ll = np.empty((kept, nw))
     post = spec.logpost.posterior
-    for i, _ in enumerate(smp.sample(state, iterations=S)):
+    for i, _ in enumerate(_steps(smp, state, S, bar)):
         if i % spec.thin:
             continue
         for k, cond in enumerate(latents.conds):
@@ -247,6 +279,7 @@ def fit_gibbs(
     chains: int,
     thin: int,
     cores: int | None,
+    show: bool = False,
 ):
     """The run of ``fit(method="mcmc", latent="gibbs")`` (options checked by
     :func:`~mmreg.inference.mcmc.fit_mcmc`); returns an
@@ -256,7 +289,7 @@ def fit_gibbs(
     # one particle: the importance sampler only provides the proposal's mean shift δ
     logpost = LogPosterior.from_laplace(posterior, laplace, 1, seed)
     steps = -(-draws * thin // walkers)  # ceil
-    spec = GibbsRun(logpost, laplace.u, laplace.cov_u, walkers, tune, steps, thin)
+    spec = GibbsRun(logpost, laplace.u, laplace.cov_u, walkers, tune, steps, thin, chains, show)
     rng0 = np.random.default_rng(seed)
     seeds = [int(rng0.integers(2**63)) for _ in range(chains)]
     u, z, ll, acc, hmc = run_gibbs(spec, seeds, cores)
@@ -279,7 +312,7 @@ def fit_gibbs(
 def run_gibbs(spec: GibbsRun, seeds: list[int], cores: int | None = None):
     """Every chain (in ``cores`` worker processes where > 1); returns the stacked
     ``(u, z, loglik_total, acceptance, hmc_acceptance)`` of the chains."""
-    jobs = [(spec, s) for s in seeds]
+    jobs = [(spec, c, s) for c, s in enumerate(seeds)]
     if cores is not None and cores > 1 and len(seeds) > 1:
         pat = spec.logpost.latent.pattern
         spawn = pat is not None and pat.uses_cholmod and pat.supernodal

@@ -186,7 +186,7 @@ def fit_mcmc(
         estimate's SD above ~1: the convergence warning says so), e.g. 100,000
         simulated Weibull groups: lowest bulk ESS 160 in 11 minutes marginal, see
         ``benchmarks/README.md``.  It takes no ``particles``, ``moves``, ``backend`` or
-        ``pool``, and shows no progress bars.
+        ``pool``.
 
     Returns
     -------
@@ -231,7 +231,8 @@ def fit_mcmc(
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
         if laplace is None:
             laplace = fit_laplace(posterior, opts["start"], mcmc_start=True)
-        return fit_gibbs(posterior, laplace, seed, nw, draws, tune, chains, thin, cores)
+        show = _interactive() if progress is None else bool(progress)
+        return fit_gibbs(posterior, laplace, seed, nw, draws, tune, chains, thin, cores, show)
     with run_lock(backend):
         # an automatic choice is a function of the model, data and seed: "auto" resumes it
         settings = run_settings(

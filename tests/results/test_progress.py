@@ -33,6 +33,25 @@ def test_one_bar_per_chain_in_draws(model, capfd, cores):
     np.testing.assert_array_equal(on.raw.z, off.raw.z)
 
 
+def test_latent_gibbs_has_the_same_bars(capfd):
+    df = mmreg.datasets.simulate_coalitions(
+        n_groups=60, n_members=20, n_countries=4, family="binomial", seed=2
+    )
+    model = mmreg.MMModel(df.attrs["formula"], df, family="binomial")
+    opts = dict(method="mcmc", latent="gibbs", draws=32, tune=10, chains=2, seed=1)
+    with pytest.warns(mmreg.MMWarning):
+        on = model.fit(progress=True, **opts)
+    err = capfd.readouterr().err.replace("\r", "\n")
+    total = (10 + on.raw.u.shape[1]) * on.raw.u.shape[2]
+    for c in (1, 2):
+        assert f"chain {c}/2" in err and f"{total}/{total}" in err
+    with pytest.warns(mmreg.MMWarning):
+        off = model.fit(**opts)
+    assert "chain 1/2" not in capfd.readouterr().err
+    np.testing.assert_array_equal(on.raw.u, off.raw.u)
+    np.testing.assert_array_equal(on.raw.z, off.raw.z)
+
+
 def test_progress_must_be_bool_or_none(model):
     with pytest.raises(mmreg.MMSpecError, match="progress"):
         model.fit(method="mcmc", draws=32, tune=10, chains=1, progress="yes")
