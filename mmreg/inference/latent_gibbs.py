@@ -35,11 +35,19 @@ import numpy as np
 
 from mmreg.errors import MMDataError
 from mmreg.inference.logpost import LogPosterior
+from mmreg.inference.moves import LaplaceIndependenceMove
 from mmreg.inference.pointwise import draw_loglik
 from mmreg.inference.tuning import adapted_moves, capped, fit_points, stage_ends
 from mmreg.inference.whitened import Whitened, hmc_step
 
-__all__ = ["GibbsRun", "JointDensity", "LatentGibbsMove", "WalkerLatents", "run_gibbs"]
+__all__ = [
+    "GibbsRun",
+    "JointDensity",
+    "LatentGibbsMove",
+    "WalkerLatents",
+    "fit_gibbs",
+    "run_gibbs",
+]
 
 #: Share of the ψ-moves that are a Gaussian random walk (the rest: independence
 #: proposals), scaled 2.38/√dim × the covariance of the draws (or of the Laplace fit).
@@ -47,7 +55,8 @@ RANDOM_WALK = 0.2
 
 
 class WalkerLatents:
-    """Every walker's normals w, Φ_ψ(w), and the conditional at its current ψ."""
+    """Every walker's normals w, the conditional at its current ψ, and the acceptance of
+    its Hamiltonian steps."""
 
     def __init__(self, conds: list[Whitened]):
         self.conds = conds
@@ -223,8 +232,6 @@ def _chain(spec: GibbsRun, rng: np.random.Generator, bar=None):
     logp = np.array([c.log_joint(latents.w[k]) for k, c in enumerate(latents.conds)])
     state = emcee.State(coords, log_prob=logp)
     rs = np.random.RandomState(rng.integers(2**31)).get_state()
-    from mmreg.inference.moves import LaplaceIndependenceMove
-
     moves = [
         (LaplaceIndependenceMove(spec.u_hat, capped(spec.cov_u, 3.0)), 1 - RANDOM_WALK),
         (_random_walk(spec.cov_u), RANDOM_WALK),
@@ -311,14 +318,28 @@ def fit_gibbs(
 
 def run_gibbs(spec: GibbsRun, seeds: list[int], cores: int | None = None):
     """Every chain (in ``cores`` worker processes where > 1); returns the stacked
-    ``(u, z, loglik_total, acceptance, hmc_acceptance)`` of the chains."""
+    ``(u, z, loglik_total, acceptance, hmc_acceptance)`` of the chains.
+
+    Each chain's output is copied into one preallocated array per output as it arrives
+    and then dropped, so the latent draws are held once (plus one chain's), as in
+    :func:`mmreg.inference.mcmc._collect`.
+    """
     jobs = [(spec, c, s) for c, s in enumerate(seeds)]
     if cores is not None and cores > 1 and len(seeds) > 1:
         pat = spec.logpost.latent.pattern
         spawn = pat is not None and pat.uses_cholmod and pat.supernodal
         ctx = multiprocessing.get_context("spawn") if spawn else None
         with ProcessPoolExecutor(max_workers=min(cores, len(seeds)), mp_context=ctx) as ex:
-            outs = list(ex.map(chain_job, jobs))
-    else:
-        outs = [chain_job(j) for j in jobs]
-    return tuple(np.stack([o[i] for o in outs]) for i in range(5))
+            return _stack(ex.map(chain_job, jobs), len(seeds))
+    return _stack(map(chain_job, jobs), len(seeds))
+
+
+def _stack(results, chains: int) -> tuple[np.ndarray, ...]:
+    out: list[np.ndarray] = []
+    for c, parts in enumerate(results):
+        if not out:
+            out = [np.empty((chains, *np.shape(p))) for p in parts]
+        for arr, p in zip(out, parts, strict=True):
+            arr[c] = p
+        del parts
+    return tuple(out)
