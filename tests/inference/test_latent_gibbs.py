@@ -86,6 +86,26 @@ def test_same_seed_same_draws_in_one_process_or_two():
     assert a.raw.latent == "gibbs" and a.raw.particles == 0
 
 
+def test_thinning_keeps_every_thin_th_step_and_its_latent_draw():
+    model = _model(_data(groups=6, per=5, seed=1))
+    opts = dict(method="mcmc", latent="gibbs", draws=48, tune=10, chains=1, seed=4)
+    with pytest.warns(mmreg.MMWarning):
+        full = model.fit(**opts)
+    with pytest.warns(mmreg.MMWarning):
+        thin = model.fit(thin=2, **opts)
+    nw = full.raw.u.shape[2]
+    assert thin.raw.u.shape[1] == -(-48 * 2 // nw) // 2  # kept steps, after thinning
+    # every stored z belongs to the ψ stored beside it: its likelihood is the stored total
+    post = model.posterior
+    for s in range(thin.raw.u.shape[1]):
+        hyp = post.unpack(thin.raw.u[0, s, 3])
+        eta = post.eta(hyp.theta, thin.raw.z[0, s, 3])
+        ll = post.bound_family.loglik_terms(eta, hyp.phi).sum()
+        assert ll == pytest.approx(thin.raw.loglik_total[0, s, 3], rel=1e-12)
+    # the thinned run keeps every other step of the same chain (same seed and tuning)
+    np.testing.assert_array_equal(thin.raw.u[0, :2], full.raw.u[0, :4:2])
+
+
 @pytest.mark.parametrize(
     ("opts", "named"),
     [
