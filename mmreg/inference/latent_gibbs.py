@@ -318,28 +318,15 @@ def fit_gibbs(
 
 def run_gibbs(spec: GibbsRun, seeds: list[int], cores: int | None = None):
     """Every chain (in ``cores`` worker processes where > 1); returns the stacked
-    ``(u, z, loglik_total, acceptance, hmc_acceptance)`` of the chains.
+    ``(u, z, loglik_total, acceptance, hmc_acceptance)`` of the chains
+    (:func:`~mmreg.inference.mcmc.collect_chains`: the latent draws held once)."""
+    from mmreg.inference.mcmc import collect_chains
 
-    Each chain's output is copied into one preallocated array per output as it arrives
-    and then dropped, so the latent draws are held once (plus one chain's), as in
-    :func:`mmreg.inference.mcmc._collect`.
-    """
     jobs = [(spec, c, s) for c, s in enumerate(seeds)]
     if cores is not None and cores > 1 and len(seeds) > 1:
         pat = spec.logpost.latent.pattern
         spawn = pat is not None and pat.uses_cholmod and pat.supernodal
         ctx = multiprocessing.get_context("spawn") if spawn else None
         with ProcessPoolExecutor(max_workers=min(cores, len(seeds)), mp_context=ctx) as ex:
-            return _stack(ex.map(chain_job, jobs), len(seeds))
-    return _stack(map(chain_job, jobs), len(seeds))
-
-
-def _stack(results, chains: int) -> tuple[np.ndarray, ...]:
-    out: list[np.ndarray] = []
-    for c, parts in enumerate(results):
-        if not out:
-            out = [np.empty((chains, *np.shape(p))) for p in parts]
-        for arr, p in zip(out, parts, strict=True):
-            arr[c] = p
-        del parts
-    return tuple(out)
+            return collect_chains(ex.map(chain_job, jobs), len(seeds))
+    return collect_chains(map(chain_job, jobs), len(seeds))

@@ -323,9 +323,9 @@ def _sample(
         spawn = pat is not None and pat.uses_cholmod and pat.supernodal
         ctx = multiprocessing.get_context("spawn") if spawn else None
         with ProcessPoolExecutor(max_workers=min(cores, chains), mp_context=ctx) as ex:
-            u, zs, lls, acc = _collect(run_chains(spec, runs, ex.map), chains)
+            u, zs, lls, acc = collect_chains(run_chains(spec, runs, ex.map), chains)
     else:
-        u, zs, lls, acc = _collect(run_chains(spec, runs, map), chains)
+        u, zs, lls, acc = collect_chains(run_chains(spec, runs, map), chains)
     return MCMCFit(
         u=u,
         z=zs,
@@ -341,8 +341,9 @@ def _sample(
     )
 
 
-def _collect(results, chains: int):
-    """Stack the chains' outputs as they arrive, each into one preallocated array.
+def collect_chains(results, chains: int) -> tuple[np.ndarray, ...]:
+    """Stack the chains' outputs (each a tuple of arrays) as they arrive, each output into
+    one preallocated ``(chains, ...)`` array.
 
     A chain's output is dropped once copied, so the latent draws are held once (plus one
     chain's) instead of twice, as a list of chains and their stack would.
@@ -354,8 +355,7 @@ def _collect(results, chains: int):
         for arr, p in zip(out, parts, strict=True):
             arr[c] = p
         del parts, p
-    u, zs, lls, acc = out
-    return u, zs, lls, acc
+    return tuple(out)
 
 
 def _interactive() -> bool:
