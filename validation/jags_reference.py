@@ -3,7 +3,7 @@
 Run from the repository root (needs ``../shared``)::
 
     python -m validation.jags_reference [--draws 2000] [--chains 4] [--models gaus_hm,...]
-                                        [--latent gibbs]
+                                        [--latent auto|marginal|gibbs]
 
 Prints, for every reference model and parameter, the posterior mean and SD from mmreg and
 from JAGS, Δmean in posterior SDs, the SD ratio and R-hat/ESS, and a PASS/FAIL column for
@@ -30,7 +30,7 @@ def compare(
     tune: int,
     chains: int,
     seed: int,
-    latent: str = "marginal",
+    latent: str = "auto",
 ) -> pd.DataFrame:
     spec = MODELS[name]
     model = mmreg.MMModel(spec.formula, df, family=spec.family, **spec.options)
@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--latent", default="marginal", choices=("marginal", "gibbs"))
+    ap.add_argument("--latent", default="auto", choices=("auto", "marginal", "gibbs"))
     args = ap.parse_args()
     df = load_coalgov()
     pd.set_option("display.width", 160)

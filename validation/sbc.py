@@ -117,7 +117,7 @@ class SBCSetup:
     chains: int = 2
     n_rank: int = 49
     particles: int | None = None
-    latent: str = "marginal"
+    latent: str = "auto"
 
 
 def setup_for(family: str, **overrides) -> SBCSetup:
@@ -402,7 +402,7 @@ def main() -> None:
     ap.add_argument("--weights", default=None, help="override: 'equal' or 'estimated'")
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--tune", type=int, default=None)
-    ap.add_argument("--latent", default=None, help="override: 'marginal' or 'gibbs'")
+    ap.add_argument("--latent", default=None, help="override: 'auto', 'marginal' or 'gibbs'")
     ap.add_argument("--out", default=None, help="CSV of all replications (saved after each)")
     ap.add_argument("--first-rep", type=int, default=0, help="replications first-rep, ...")
     ap.add_argument(

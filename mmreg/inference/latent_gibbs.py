@@ -287,10 +287,13 @@ def fit_gibbs(
     thin: int,
     cores: int | None,
     show: bool = False,
+    why=None,
 ):
     """The run of ``fit(method="mcmc", latent="gibbs")`` (options checked by
     :func:`~mmreg.inference.mcmc.fit_mcmc`); returns an
-    :class:`~mmreg.inference.mcmc.MCMCFit`."""
+    :class:`~mmreg.inference.mcmc.MCMCFit`.  ``why``: the
+    :class:`~mmreg.inference.particles.ParticleChoice` measured when ``latent="auto"``
+    chose this sampler (kept as the fit's ``particle_choice``)."""
     from mmreg.inference.mcmc import MCMCFit
 
     # one particle: the importance sampler only provides the proposal's mean shift δ
@@ -311,6 +314,7 @@ def fit_gibbs(
         particles=0,
         log_estimate_sd=0.0,
         laplace=laplace,
+        particle_choice=why,
         latent="gibbs",
         latent_acceptance=hmc,
     )

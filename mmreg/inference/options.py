@@ -54,8 +54,8 @@ MCMC_OPTIONS = {
     "moves": "None, an emcee move or a list of moves / (move, weight) pairs",
     "laplace": "None or a LaplaceFit of this model",
     "start": LAPLACE_OPTIONS["start"] + " (starting values of the Laplace fit)",
-    "latent": "'marginal' (integrated out; the default) or 'gibbs' (sampled with the "
-    "hyperparameters)",
+    "latent": "'auto' (the default), 'marginal' (integrated out) or 'gibbs' (sampled with "
+    "the hyperparameters)",
 }
 _METHODS = {"laplace": LAPLACE_OPTIONS, "mcmc": MCMC_OPTIONS}
 #: Names that users of other packages pass, with the mmreg option they mean.
@@ -236,8 +236,8 @@ def _check_moves(moves) -> None:
 
 def _check_latent(options: dict, owner: str) -> str:
     """The ``latent`` option; ``"gibbs"`` refuses the options it does not take."""
-    latent = options.get("latent", "marginal")
-    if latent not in ("marginal", "gibbs"):
+    latent = options.get("latent", "auto")
+    if latent not in ("auto", "marginal", "gibbs"):
         raise MMSpecError(
             f"{owner} argument latent must be {MCMC_OPTIONS['latent']}, got {latent!r}"
         )

@@ -100,7 +100,7 @@ def estimator_sd(logpost, u: np.ndarray, reps: int = REPS) -> float:
     return float(np.std(vals, ddof=1))
 
 
-def choose_particles(logpost, u: np.ndarray, requested: int | None):
+def choose_particles(logpost, u: np.ndarray, requested: int | None, sd: float | None = None):
     """The log posterior with the run's particles, and the :class:`ParticleChoice`.
 
     Parameters
@@ -111,6 +111,8 @@ def choose_particles(logpost, u: np.ndarray, requested: int | None):
         The Laplace mode of the unconstrained hyperparameters.
     requested : int or None
         The user's ``particles=``; ``None`` chooses them from the measured SD.
+    sd : float, optional
+        :func:`estimator_sd` of ``logpost`` at ``u``, when already measured.
 
     Returns
     -------
@@ -120,7 +122,8 @@ def choose_particles(logpost, u: np.ndarray, requested: int | None):
     K = logpost.K
     if K == 0:
         return logpost, ParticleChoice(0, 0.0, requested is None, ())
-    sd = estimator_sd(logpost, u)
+    if sd is None:
+        sd = estimator_sd(logpost, u)
     tried = [(K, sd)]
     if requested is None:
         cap = max(K, min(PARTICLES_MAX, ETA_MAX // max(logpost.latent.n, 1)))

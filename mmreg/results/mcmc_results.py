@@ -328,7 +328,11 @@ class MCMCResults(MCMCOutputs, MMResults):
             info["Particles:"] = f"{self.raw.particles} (log-lik. SD {sd:.2f})"
         hmc = getattr(self.raw, "latent_acceptance", None)
         if hmc is not None:
-            info["Latent (Gibbs):"] = f"HMC acceptance {float(np.mean(hmc)):.2f}"
+            text = f"HMC acceptance {float(np.mean(hmc)):.2f}"
+            why = getattr(self.raw, "particle_choice", None)
+            if why is not None:  # chosen by latent="auto"
+                text += f" (importance SD {why.sd:.2f} with {why.particles} particles)"
+            info["Latent (Gibbs):"] = text
         try:
             from mmreg.results.ic import mc_digits
 

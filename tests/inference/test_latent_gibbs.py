@@ -106,6 +106,37 @@ def test_thinning_keeps_every_thin_th_step_and_its_latent_draw():
     np.testing.assert_array_equal(thin.raw.u[0, :2], full.raw.u[0, :4:2])
 
 
+def test_auto_samples_the_latent_vector_where_the_importance_estimate_is_noisy(monkeypatch):
+    import mmreg.inference.mcmc as mcmc
+
+    model = _model(_data(groups=6, per=5, seed=1))
+    opts = dict(method="mcmc", draws=48, tune=10, chains=1, seed=2)
+    with pytest.warns(mmreg.MMWarning):
+        marginal = model.fit(latent="marginal", **opts)
+    # this small model's estimate is precise (SD far below the switch): auto integrates,
+    # the same draws as latent="marginal"
+    with pytest.warns(mmreg.MMWarning):
+        auto = model.fit(**opts)
+    assert auto.raw.latent == "marginal"
+    assert 0 < auto.raw.log_estimate_sd < mcmc.LATENT_SWITCH_SD
+    np.testing.assert_array_equal(auto.raw.u, marginal.raw.u)
+    np.testing.assert_array_equal(auto.raw.z, marginal.raw.z)
+    # a switch below the measured SD samples the latent vector, and says why
+    monkeypatch.setattr(mcmc, "LATENT_SWITCH_SD", 0.5 * auto.raw.log_estimate_sd)
+    with pytest.warns(mmreg.MMWarning):
+        switched = model.fit(**opts)
+    assert switched.raw.latent == "gibbs" and switched.raw.particles == 0
+    assert switched.raw.particle_choice.sd == pytest.approx(auto.raw.log_estimate_sd)
+    assert "importance SD" in switched.summary().as_text()
+    with pytest.warns(mmreg.MMWarning):
+        gibbs = model.fit(latent="gibbs", **opts)
+    np.testing.assert_array_equal(switched.raw.u, gibbs.raw.u)
+    # options the sampler does not take keep the importance sampler
+    with pytest.warns(mmreg.MMWarning):
+        given = model.fit(particles=8, **opts)
+    assert given.raw.latent == "marginal"
+
+
 @pytest.mark.parametrize(
     ("opts", "named"),
     [
