@@ -62,6 +62,9 @@ class WalkerLatents:
         self.conds = conds
         dim = conds[0].center.shape[0]
         self.w = np.zeros((len(conds), dim))
+        #: Φ_ψ and its gradient at each walker's (ψ, w), once a Hamiltonian step computed
+        #: them (None after ψ moved)
+        self.at_w: list[tuple[float, np.ndarray] | None] = [None] * len(conds)
         self.pending: list[Whitened | None] = [None] * len(conds)
         self.hmc_accepted = np.zeros(len(conds))
         self.hmc_steps = 0
@@ -111,8 +114,9 @@ class LatentGibbsMove(emcee.moves.Move):
     def propose(self, model, state):
         lat = self.latents
         for k, cond in enumerate(lat.conds):
-            w, f, ok = hmc_step(cond, lat.w[k], model.random)
+            w, f, ok, g = hmc_step(cond, lat.w[k], model.random, start=lat.at_w[k])
             lat.w[k] = w
+            lat.at_w[k] = (f, g)
             lat.hmc_accepted[k] += ok
             state.log_prob[k] = cond.log_joint(w, f)
         lat.hmc_steps += 1
@@ -122,6 +126,7 @@ class LatentGibbsMove(emcee.moves.Move):
             new = lat.pending[j]
             assert new is not None  # an accepted proposal had a finite density
             lat.conds[j] = new
+            lat.at_w[j] = None
         lat.pending = [None] * len(lat.conds)
         return state, accepted
 
@@ -277,9 +282,8 @@ def _adapted(spec: GibbsRun, points: np.ndarray) -> list:
 
 
 def fit_gibbs(
-    posterior,
+    logpost: LogPosterior,
     laplace,
-    seed: int,
     walkers: int,
     draws: int,
     tune: int,
@@ -290,17 +294,16 @@ def fit_gibbs(
     why=None,
 ):
     """The run of ``fit(method="mcmc", latent="gibbs")`` (options checked by
-    :func:`~mmreg.inference.mcmc.fit_mcmc`); returns an
-    :class:`~mmreg.inference.mcmc.MCMCFit`.  ``why``: the
+    :func:`~mmreg.inference.mcmc.fit_mcmc`) on ``logpost``, a log posterior with one
+    particle (whose importance sampler gives the proposal's mean shift δ) and the run's
+    seed; returns an :class:`~mmreg.inference.mcmc.MCMCFit`.  ``why``: the
     :class:`~mmreg.inference.particles.ParticleChoice` measured when ``latent="auto"``
     chose this sampler (kept as the fit's ``particle_choice``)."""
     from mmreg.inference.mcmc import MCMCFit
 
-    # one particle: the importance sampler only provides the proposal's mean shift δ
-    logpost = LogPosterior.from_laplace(posterior, laplace, 1, seed)
     steps = -(-draws * thin // walkers)  # ceil
     spec = GibbsRun(logpost, laplace.u, laplace.cov_u, walkers, tune, steps, thin, chains, show)
-    rng0 = np.random.default_rng(seed)
+    rng0 = np.random.default_rng(logpost.seed)
     seeds = [int(rng0.integers(2**63)) for _ in range(chains)]
     u, z, ll, acc, hmc = run_gibbs(spec, seeds, cores)
     return MCMCFit(

@@ -132,12 +132,7 @@ class LogPosterior:
         with np.errstate(all="ignore"):
             try:
                 hyp = space.hyper(u, natural=x)
-                if self.sums is not None:
-                    mode = self.sums.mode(hyp)
-                else:
-                    start = self.z0 + self.J @ _bounded_step(u - self.u0)
-                    pm = self.K > 0  # pseudo-marginal: the Laplace value is not needed
-                    mode = self.latent.mode(hyp, z0=start, tol=self.tol, chord=pm, laplace=not pm)
+                mode = self.sums.mode(hyp) if self.sums is not None else self.mode_at(u, hyp)
                 if self.K == 0:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None
@@ -151,6 +146,15 @@ class LogPosterior:
                 return -np.inf, s, None, hyp
         val = lp + ll
         return (float(val) if np.isfinite(val) else -np.inf), s, z, hyp
+
+    def mode_at(self, u: np.ndarray, hyper):
+        """The conditional mode search at ``u`` (``hyper`` its hyperparameters): Newton
+        warm-started from the Laplace mode extrapolated linearly in ``u``; for importance
+        sampling at this log posterior's loose tolerance, by chord steps and without the
+        Laplace value.  A function of ``u`` only, as an importance proposal must be."""
+        start = self.z0 + self.J @ _bounded_step(u - self.u0)
+        pm = self.K > 0  # pseudo-marginal: the Laplace value is not needed
+        return self.latent.mode(hyper, z0=start, tol=self.tol, chord=pm, laplace=not pm)
 
     def __call__(self, u: np.ndarray):
         u = np.asarray(u, float)

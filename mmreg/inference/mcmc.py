@@ -226,15 +226,9 @@ def fit_mcmc(
     dim = space.dim
     K = posterior.particles(particles)
     nw = walkers or _default_walkers(dim)
-    if opts["latent"] == "gibbs":
-        from mmreg.inference.latent_gibbs import fit_gibbs
-
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
-        if laplace is None:
-            laplace = fit_laplace(posterior, opts["start"], mcmc_start=True)
-        show = _interactive() if progress is None else bool(progress)
-        return fit_gibbs(posterior, laplace, seed, nw, draws, tune, chains, thin, cores, show)
+    latent = opts["latent"]
+    if latent == "auto" and not (particles is None and moves is None and pool is None):
+        latent = "marginal"  # options only the importance sampler takes (and backend)
     with run_lock(backend):
         # an automatic choice is a function of the model, data and seed: "auto" resumes it
         settings = run_settings(
@@ -272,11 +266,7 @@ def fit_mcmc(
             cores,
             backends,
             progress,
-            auto_latent=opts["latent"] == "auto"
-            and particles is None
-            and moves is None
-            and backend is None
-            and pool is None,
+            latent if backend is None else "marginal",
         )
 
 
@@ -307,20 +297,23 @@ def _sample(
     cores,
     backends,
     progress,
-    auto_latent: bool = False,
+    latent: str = "marginal",
 ) -> MCMCFit:
     logpost = LogPosterior.from_laplace(posterior, laplace, K, seed, keep_z=keeps_latent(posterior))
-    sd = None
-    if auto_latent and K:
-        sd = estimator_sd(logpost, laplace.u)  # the particle choice's first measurement
-        if sd > LATENT_SWITCH_SD:
-            from mmreg.inference.latent_gibbs import fit_gibbs
-
-            show = _interactive() if progress is None else bool(progress)
+    sd = why = None
+    if latent == "auto":
+        latent = "marginal"
+        if K:  # the particle choice's first measurement decides
+            sd = estimator_sd(logpost, laplace.u)
             why = ParticleChoice(K, sd, True, ((K, sd),))
-            return fit_gibbs(
-                posterior, laplace, seed, nw, draws, tune, chains, thin, cores, show, why
-            )
+            latent = "gibbs" if sd > LATENT_SWITCH_SD else "marginal"
+    if latent == "gibbs":
+        from mmreg.inference.latent_gibbs import fit_gibbs
+
+        show = _interactive() if progress is None else bool(progress)
+        # one particle: the importance sampler (shared) only gives the proposal's shift
+        gibbs = logpost.with_particles(1)
+        return fit_gibbs(gibbs, laplace, nw, draws, tune, chains, thin, cores, show, why)
     # K is the family's default or the user's; an automatic choice may raise it
     logpost, choice = choose_particles(logpost, laplace.u, None if auto_particles else K, sd)
     K = choice.particles

@@ -58,18 +58,20 @@ class SuperLURR:
     def solve(self, B: np.ndarray) -> np.ndarray:
         return self.lu.solve(np.ascontiguousarray(B))
 
-    def sample(self, eps: np.ndarray) -> np.ndarray:
-        if self._L is None:  # SuperLU builds a new matrix on every access to .L
+    def _lower(self):
+        """The unit lower factor L (SuperLU builds a new matrix on every access to .L)."""
+        if self._L is None:
             self._L = self.lu.L
-        y = self._L @ (np.sqrt(self.d)[:, None] * eps)  # ~ N(0, H_rr)
+        return self._L
+
+    def sample(self, eps: np.ndarray) -> np.ndarray:
+        y = self._lower() @ (np.sqrt(self.d)[:, None] * eps)  # ~ N(0, H_rr)
         return self.solve(y)
 
     def sample_t(self, g: np.ndarray) -> np.ndarray:
         """√D Lᵀ H_rr⁻¹ g, the transpose of :meth:`sample` (H_rr⁻¹ L √D)."""
-        L = self.lu.L if self._L is None else self._L
-        self._L = L
         g = np.asarray(g, dtype=float)
-        x = L.T @ self.solve(g.reshape(len(g), -1))
+        x = self._lower().T @ self.solve(g.reshape(len(g), -1))
         return (np.sqrt(self.d)[:, None] * x).reshape(g.shape)
 
     def diag_inv(self) -> np.ndarray:

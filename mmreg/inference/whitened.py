@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmreg.inference.eta import linear_predictor
-from mmreg.inference.logpost import LogPosterior, _bounded_step
+from mmreg.inference.logpost import LogPosterior
 
 __all__ = ["HMC_ANGLE", "HMC_STEPS", "Whitened", "hmc_step"]
 
@@ -81,8 +81,9 @@ class Whitened:
         """The conditional at ``u``, or None where the prior rules ``u`` out or the mode
         search fails.
 
-        The mode search is :class:`~mmreg.inference.logpost.LogPosterior`'s (warm start
-        extrapolated from the Laplace fit, its tolerance), a function of ``u`` only: the
+        The mode search is :meth:`LogPosterior.mode_at
+        <mmreg.inference.logpost.LogPosterior.mode_at>` (``logpost`` has particles, so
+        chord steps at the importance sampler's tolerance), a function of ``u`` only: the
         centre and factor, and hence π(ψ, w), are the same whenever ``u`` is evaluated.
         """
         space = logpost.space
@@ -94,11 +95,7 @@ class Whitened:
         with np.errstate(all="ignore"):
             try:
                 hyp = space.hyper(u, natural=x)
-                start = logpost.z0 + logpost.J @ _bounded_step(u - logpost.u0)
-                mode = logpost.latent.mode(
-                    hyp, z0=start, tol=logpost.tol, chord=True, laplace=False
-                )
-                out = cls(logpost, u, float(lp), hyp, mode)
+                out = cls(logpost, u, float(lp), hyp, logpost.mode_at(u, hyp))
             except (np.linalg.LinAlgError, ValueError, FloatingPointError):
                 return None
         if not (np.all(np.isfinite(out.center)) and np.isfinite(out.const)):
@@ -141,7 +138,8 @@ def hmc_step(
     random,
     steps: int = HMC_STEPS,
     angle: float = HMC_ANGLE,
-) -> tuple[np.ndarray, float, bool]:
+    start: tuple[float, np.ndarray] | None = None,
+) -> tuple[np.ndarray, float, bool, np.ndarray]:
     """One Hamiltonian update of w given ψ, leaving N(w; 0, I) exp(Φ_ψ(w)) invariant.
 
     Kick (½ ε ∇Φ), rotate (w, p) by ε (the exact flow of the N(0, I) part), kick, ``steps``
@@ -157,6 +155,9 @@ def hmc_step(
         Source of the momentum, the jitter and the acceptance draw.
     steps : int
     angle : float
+    start : (float, ndarray), optional
+        Φ_ψ and its gradient at ``w`` when known (the last step's end at the same ψ):
+        a step then costs ``steps`` gradients instead of ``steps + 1``.
 
     Returns
     -------
@@ -165,13 +166,15 @@ def hmc_step(
     log_weight : float
         Φ_ψ there.
     accepted : bool
+    grad : ndarray
+        The gradient of Φ_ψ there (``start`` of the next step at this ψ).
     """
     eps = angle * random.uniform(0.8, 1.2)
     c, s = np.cos(eps), np.sin(eps)
     p = random.standard_normal(len(w))
-    f0, g = cond.log_weight(w, grad=True)
+    f0, g0 = cond.log_weight(w, grad=True) if start is None else start
     h0 = -f0 + 0.5 * (w @ w + p @ p)
-    x, f1 = w, f0
+    x, f1, g = w, f0, g0
     with np.errstate(all="ignore"):
         for _ in range(steps):
             p = p + 0.5 * eps * g
@@ -182,5 +185,5 @@ def hmc_step(
             p = p + 0.5 * eps * g
         h1 = -f1 + 0.5 * (x @ x + p @ p)
     if np.isfinite(h1) and np.log(random.uniform()) < h0 - h1:
-        return x, f1, True
-    return w, f0, False
+        return x, f1, True, g
+    return w, f0, False, g0

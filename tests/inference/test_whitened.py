@@ -114,7 +114,7 @@ def test_hmc_step_leaves_the_conditional_invariant():
     draws, acc = [], 0
     random = np.random.RandomState(11)
     for i in range(4200):
-        w, _, ok = hmc_step(cond, w, random)
+        w, _, ok, _ = hmc_step(cond, w, random)
         acc += ok
         if i >= 200:
             draws.append(cond.z(w))
