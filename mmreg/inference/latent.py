@@ -218,7 +218,7 @@ class LatentModel(DesignAssembly, LatentPrior):
                 dD = D * d[:, None]
                 Hbb = D.T @ dD
                 Hbb[np.diag_indices(self.P)] += self.coef_prec
-                Hbr = np.asarray((self.transpose(R) @ dD).T)
+                Hbr = np.asarray((self.transpose(R) @ dD).T)[:, self.pattern.perm]
                 Hrr = self.pattern.fill(R.data, d, prec)
             if not low:
                 return SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=rhs)
@@ -239,22 +239,21 @@ class LatentModel(DesignAssembly, LatentPrior):
         return DenseFactor(H)
 
     def _cached_products(self, D, R, d0: float, prec: np.ndarray):
+        """H_bb, H_br (columns in the pattern's order) and H_rr's data for a constant
+        curvature ``d0``, from DᵀD, DᵀR and RᵀR formed once."""
+        pat = self.pattern
+        assert pat is not None  # the sparse path only
         if self._products is None:
-            pat = self.pattern
-            assert pat is not None  # the sparse path only
             ones = np.ones(self.n)
             self._products = (
                 D.T @ D,
-                np.asarray((R.T @ D).T),
+                np.asarray((R.T @ D).T)[:, pat.perm],  # column-major, as H_br was
                 pat.fill(R.data, ones, np.zeros(self.cor.n_parts)),
             )
-        DD, DR, RR = self._products
+        DD, DR_p, RR = self._products
         Hbb = d0 * DD
         Hbb[np.diag_indices(self.P)] += self.coef_prec
-        pat = self.pattern
-        assert pat is not None
-        Hrr = d0 * RR + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
-        return Hbb, d0 * DR, Hrr
+        return Hbb, d0 * DR_p, pat.add_prior(d0 * RR, prec)
 
     def mode(
         self,

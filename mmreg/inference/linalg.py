@@ -120,22 +120,27 @@ class SchurFactor:
     def __init__(
         self,
         Hbb: np.ndarray,
-        Hbr: np.ndarray,
+        Hbr_p: np.ndarray,
         rr_data: np.ndarray,
         pattern: SparsePattern,
         extra: np.ndarray | None = None,
     ):
+        """``Hbr_p``: H_br with its columns in the pattern's order (``Hbr[:, pattern.perm]``)."""
         self.pattern = pattern
-        self.P = Hbb.shape[0]
+        P = self.P = Hbb.shape[0]
         self.rr = pattern.factor_rr(rr_data)
-        self.Hbr_p = Hbr[:, pattern.perm]  # columns in permuted order
+        self.Hbr_p = Hbr_p
         #: H⁻¹ ``extra`` (dim × k) when ``extra`` columns are given: their H_rr solves share
         #: the call that forms W (one pass over the factor instead of two)
         self.extra_solved: np.ndarray | None = None
         if extra is not None:
-            rhs = np.hstack([self.Hbr_p.T, extra[self.P :][pattern.perm]])
-            Y = self.rr.solve(np.ascontiguousarray(rhs))
-            self.W, Yx = Y[:, : self.P], Y[:, self.P :]
+            extra = extra.reshape(len(extra), -1)
+            # column-major, as the sparse solvers take their right-hand sides (no copy)
+            rhs = np.empty((pattern.q, P + extra.shape[1]), order="F")
+            rhs[:, :P] = Hbr_p.T
+            rhs[:, P:] = extra[P:][pattern.perm]
+            Y = self.rr.solve(rhs)
+            self.W, Yx = Y[:, :P], Y[:, P:]
         elif self.P:
             self.W = self.rr.solve(np.ascontiguousarray(self.Hbr_p.T))  # H_rr⁻¹ H_rb
         if self.P:
