@@ -59,6 +59,12 @@ class GaussianSums:
             if self.fixed
             else None
         )
+        #: the prior mean relative to z_ref and its K_b products, where the prior mean does
+        #: not depend on ψ (no coefficient sampled with it)
+        self._fixed_mean = None
+        if not latent.sampled.size:
+            m = latent.prior_mean(None) - self.z_ref
+            self._fixed_mean = (m, latent.structure_apply(m))
 
     def statistics(self, D: np.ndarray, R, off: np.ndarray) -> tuple[np.ndarray, float]:
         """(Aᵀr, rᵀr) of the residuals r = y − offset − A z_ref for the design (D, R)."""
@@ -103,8 +109,11 @@ class GaussianSums:
             return lat.mode(hyper)
         D, R, off = lat.assemble(hyper.theta)
         Aty, yty = self._fixed_stats or self.statistics(D, R, off)
-        m = lat.prior_mean(hyper) - self.z_ref  # everything relative to z_ref
-        rhs = Aty / s2 + lat.prior_apply(sd, m, cor)
+        if self._fixed_mean is not None:
+            m, Km = self._fixed_mean
+        else:  # everything relative to z_ref
+            m, Km = lat.prior_mean(hyper) - self.z_ref, None
+        rhs = Aty / s2 + lat.prior_apply(sd, m, cor, structured=Km)
         # the solve for ẑ shares the factorisation's own solve where the factor allows
         fac = lat.factor(D, R, Curvature(d=np.full(self.n, 1.0 / s2)), sd, cor, rhs[:, None])
         solved = getattr(fac, "extra_solved", None)

@@ -214,16 +214,18 @@ class LatentModel(DesignAssembly, LatentPrior):
             if self._static is not None and d.size and np.all(d == d[0]):
                 # fixed design and constant curvature (Gaussian): scale cached products
                 Hbb, Hbr, Hrr = self._cached_products(D, R, d[0], prec)
+                lower = self.pattern.takes_lower
             else:
                 dD = D * d[:, None]
                 Hbb = D.T @ dD
                 Hbb[np.diag_indices(self.P)] += self.coef_prec
                 Hbr = np.asarray((self.transpose(R) @ dD).T)[:, self.pattern.perm]
                 Hrr = self.pattern.fill(R.data, d, prec)
+                lower = False
             if not low:
-                return SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=rhs)
+                return SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=rhs, lower=lower)
             V = low_rank_columns(D, self.transpose(R), curv)
-            base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V)
+            base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V, lower=lower)
             fac = LowRankFactor.build(base, V, base.extra_solved)
             if fac is not None:
                 return fac  # else H is numerically singular: the dense path's jitter
@@ -240,20 +242,21 @@ class LatentModel(DesignAssembly, LatentPrior):
 
     def _cached_products(self, D, R, d0: float, prec: np.ndarray):
         """H_bb, H_br (columns in the pattern's order) and H_rr's data for a constant
-        curvature ``d0``, from DᵀD, DᵀR and RᵀR formed once."""
+        curvature ``d0``, from DᵀD, DᵀR and RᵀR formed once; H_rr's data are the lower
+        triangle's only where the factor takes that (:attr:`SparsePattern.takes_lower`)."""
         pat = self.pattern
         assert pat is not None  # the sparse path only
         if self._products is None:
-            ones = np.ones(self.n)
+            RR = pat.fill(R.data, np.ones(self.n), np.zeros(self.cor.n_parts))
             self._products = (
                 D.T @ D,
                 np.asarray((R.T @ D).T)[:, pat.perm],  # column-major, as H_br was
-                pat.fill(R.data, ones, np.zeros(self.cor.n_parts)),
+                pat.triangle.lower(RR) if pat.takes_lower else RR,
             )
         DD, DR_p, RR = self._products
         Hbb = d0 * DD
         Hbb[np.diag_indices(self.P)] += self.coef_prec
-        return Hbb, d0 * DR_p, pat.add_prior(d0 * RR, prec)
+        return Hbb, d0 * DR_p, pat.triangle.add_prior(d0 * RR, prec, lower=pat.takes_lower)
 
     def mode(
         self,

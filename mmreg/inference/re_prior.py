@@ -66,16 +66,30 @@ class LatentPrior:
             self.cor.fill_dense(Q, self.cor.multipliers(sd, cor))
         return Q
 
-    def prior_apply(self, sd: np.ndarray, r: np.ndarray, cor: np.ndarray | None = None):
-        """Q r for a vector or a (dim × k) matrix r, without forming Q."""
+    def prior_apply(
+        self, sd: np.ndarray, r: np.ndarray, cor: np.ndarray | None = None, structured=None
+    ):
+        """Q r for a vector or a (dim × k) matrix r, without forming Q.
+
+        ``structured``: :meth:`structure_apply` of ``r`` when already computed (Q r for a
+        fixed r at many values of ψ then costs one scaling per block).
+        """
         out = np.empty_like(r, dtype=float)
         cp = self.coef_prec if r.ndim == 1 else self.coef_prec[:, None]
         out[: self.P] = cp * r[: self.P]
-        for s, sl, K in zip(sd, self.re_slices, self.re_K, strict=True):
-            out[sl] = (r[sl] if K is None else K @ r[sl]) / s**2
+        parts = self.structure_apply(r) if structured is None else structured
+        for s, sl, Kr in zip(sd, self.re_slices, parts, strict=True):
+            out[sl] = Kr / s**2
         if self.cor:
             self.cor.apply_pairs(out, r, self.cor.multipliers(sd, cor))
         return out
+
+    def structure_apply(self, r: np.ndarray) -> list[np.ndarray]:
+        """K_b r_b of every random-effect block (r_b itself where K_b is the identity)."""
+        return [
+            r[sl] if K is None else K @ r[sl]
+            for sl, K in zip(self.re_slices, self.re_K, strict=True)
+        ]
 
     def initial_z(self, hyper: Hyper | None = None) -> np.ndarray:
         """Start of the conditional-mode search: the prior mean, with the intercept at the

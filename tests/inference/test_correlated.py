@@ -88,6 +88,10 @@ def test_prior_precision_and_its_log_determinant_are_exact(q_sparse):
     assert lat._logdet_Q(sd, cor) == pytest.approx(np.linalg.slogdet(Q)[1], rel=1e-12)
     r = np.random.default_rng(0).standard_normal((lat.dim, 3))
     np.testing.assert_allclose(lat.prior_apply(sd, r, cor), Q @ r, rtol=1e-12, atol=1e-14)
+    # K_b r_b given (a fixed vector at many ψ, e.g. the prior mean): the same numbers
+    for v in (r, r[:, 0]):
+        got = lat.prior_apply(sd, v, cor, structured=lat.structure_apply(v))
+        np.testing.assert_array_equal(got, lat.prior_apply(sd, v, cor))
 
 
 @pytest.mark.parametrize("n_units", [12, 30])  # dense (24 effects) and sparse (60) factors

@@ -52,3 +52,57 @@ def test_fill_equals_dense_algebra_and_the_two_triangle_sum(formula):
     ).toarray()
     np.testing.assert_allclose(H - prior, RtdR[np.ix_(pat.perm, pat.perm)], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(H, H.T)
+
+
+@pytest.mark.parametrize("formula", [None, "walk and slope"])
+@pytest.mark.parametrize("in_place", [True, False])
+def test_prior_entries_are_added_as_fill_adds_them_bit_for_bit(formula, in_place, monkeypatch):
+    """H_rr's data from cached products (the Gaussian path): ``add_prior`` adds the prior
+    entries in place where each slot takes one, else by ``bincount`` as ``fill`` does; both
+    give the numbers of ``base + bincount`` exactly."""
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"]
+    if formula:
+        f = f.replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+        f = f.replace('type = "RE")', "RE = re(1 + majority, cor = TRUE))")
+    pat = mmreg.MMModel(f, df).latent.pattern
+    tri = pat.triangle
+    assert tri.one_per_slot  # the random walk's and the slope's entries: one per slot
+    monkeypatch.setattr(tri, "one_per_slot", in_place)
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=pat.nnz)
+    prec = rng.uniform(0.5, 2.0, int(pat.qblock.max()) + 1)
+    want = base + np.bincount(pat.slot_q, pat.qval * prec[pat.qblock], minlength=pat.nnz)
+    np.testing.assert_array_equal(tri.add_prior(base.copy(), prec), want)
+    # the lower triangle alone: the same numbers on its slots
+    got = tri.add_prior(tri.lower(base), prec, lower=True)
+    np.testing.assert_array_equal(got, tri.lower(want))
+
+
+def test_cholmod_is_given_the_lower_triangle_of_h_rr():
+    """CHOLMOD reads only the lower triangle: the template it gets holds exactly the
+    entries on and below the diagonal, and its factor is that of the full matrix (dense
+    log-determinant and solve)."""
+    from mmreg.inference import cholmod
+
+    if not cholmod.available():
+        pytest.skip("scikit-sparse (CHOLMOD) not installed")
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    pat = mmreg.MMModel(f, df).latent.pattern
+    assert pat.kind == "cholmod"
+    rng = np.random.default_rng(2)
+    # a symmetric positive definite matrix on the pattern
+    full = sp.csc_matrix((rng.normal(size=pat.nnz), pat.indices, pat.indptr), shape=(pat.q,) * 2)
+    H = (full + full.T).toarray() + 50.0 * np.eye(pat.q)
+    cols = np.repeat(np.arange(pat.q), np.diff(pat.indptr))
+    data = H[pat.indices, cols]
+    tri = pat.triangle
+    low = tri.template.copy()
+    low.data = tri.lower(data)
+    np.testing.assert_array_equal(low.toarray(), np.tril(H))
+    np.testing.assert_array_equal(tri.full(tri.lower(data)), data)  # the mirror map
+    b = rng.normal(size=pat.q)
+    for rr in (pat.factor_rr(data), pat.factor_rr(tri.lower(data), lower=True)):
+        assert rr.logdet == pytest.approx(np.linalg.slogdet(H)[1], rel=1e-12)
+        np.testing.assert_allclose(rr.solve(b), np.linalg.solve(H, b), rtol=1e-9, atol=1e-12)
