@@ -96,13 +96,19 @@ class CholmodRR:
 
     has_pattern_inverse = False
 
-    def __init__(self, sym, H: sp.csc_matrix, blas: bool = True):
+    def __init__(self, sym, H: sp.csc_matrix, blas: bool = True, into=None):
+        """``into``: a numeric factor of ``sym``'s pattern to refactor in place (whose
+        earlier values are then gone) instead of a new one."""
         mod = _sks()
         #: whether the factor runs on BLAS (supernodal), so that its calls limit its threads
         self._threads = _blas_threads if blas else contextlib.nullcontext
         try:
             with self._threads():
-                self.F = sym.cholesky(H)  # a new numeric factor; ``sym`` is left as it was
+                if into is None:
+                    self.F = sym.cholesky(H)  # a new numeric factor; ``sym`` is left as it was
+                else:
+                    into.cholesky_inplace(H)
+                    self.F = into
         except (mod.CholmodNotPositiveDefiniteError, mod.CholmodError) as exc:
             raise np.linalg.LinAlgError(str(exc)) from None
         self.logdet = float(self.F.logdet())

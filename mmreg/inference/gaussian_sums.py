@@ -95,9 +95,14 @@ class GaussianSums:
             return None
         return cls(latent, y, z_ref)
 
-    def mode(self, hyper):
+    def mode(self, hyper, scratch: bool = False):
         """The conditional mode, the factor of H and log p(y | ψ) (exact), as a
-        :class:`~mmreg.inference.latent.Mode` whose ``eta`` is not computed (empty)."""
+        :class:`~mmreg.inference.latent.Mode` whose ``eta`` is not computed (empty).
+
+        ``scratch``: the mode's factor holds only until this thread's next ``scratch``
+        mode (:meth:`SparsePattern.factor_rr <mmreg.inference.pattern.SparsePattern.
+        factor_rr>`): for a caller done with it before it asks again.
+        """
         from mmreg.inference.latent import Mode
 
         lat = self.latent
@@ -115,7 +120,8 @@ class GaussianSums:
             m, Km = lat.prior_mean(hyper) - self.z_ref, None
         rhs = Aty / s2 + lat.prior_apply(sd, m, cor, structured=Km)
         # the solve for ẑ shares the factorisation's own solve where the factor allows
-        fac = lat.factor(D, R, Curvature(d=np.full(self.n, 1.0 / s2)), sd, cor, rhs[:, None])
+        curv = Curvature(d=np.full(self.n, 1.0 / s2))
+        fac = lat.factor(D, R, curv, sd, cor, rhs[:, None], scratch=scratch)
         solved = getattr(fac, "extra_solved", None)
         dz = fac.solve(rhs) if solved is None else solved[:, 0]
         r = dz - m  # ẑ − prior mean

@@ -199,13 +199,24 @@ class LatentModel(DesignAssembly, LatentPrior):
         self._in_products = blocks_in(design.interactions)
 
     # ------------------------------------------------------------------ Newton
-    def factor(self, D: np.ndarray, R: sp.csr_matrix, curv, sd: np.ndarray, cor=None, rhs=None):
+    def factor(
+        self,
+        D: np.ndarray,
+        R: sp.csr_matrix,
+        curv,
+        sd: np.ndarray,
+        cor=None,
+        rhs=None,
+        scratch: bool = False,
+    ):
         """Factor of H = Aᵀ C A + Q (sparse Schur path when possible; a low-rank part of C,
         e.g. Cox's, as an update of it, :mod:`~mmreg.inference.lowrank`).
 
         ``rhs`` (dim × k, optional): on the sparse Schur path without a low-rank part, H⁻¹
         ``rhs`` is solved with the factorisation's own solves and left in the factor's
-        ``extra_solved`` (else that is ``None``).
+        ``extra_solved`` (else that is ``None``).  ``scratch``: the factor may be
+        overwritten by the thread's next ``scratch`` factorisation
+        (:meth:`SparsePattern.factor_rr`).
         """
         d = curv.d
         low = curv.U is not None and self.pattern is not None and use_low_rank(curv, self.dim)
@@ -223,7 +234,9 @@ class LatentModel(DesignAssembly, LatentPrior):
                 Hrr = self.pattern.fill(R.data, d, prec)
                 lower = False
             if not low:
-                return SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=rhs, lower=lower)
+                return SchurFactor(
+                    Hbb, Hbr, Hrr, self.pattern, extra=rhs, lower=lower, scratch=scratch
+                )
             V = low_rank_columns(D, self.transpose(R), curv)
             base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V, lower=lower)
             fac = LowRankFactor.build(base, V, base.extra_solved)

@@ -132,7 +132,11 @@ class LogPosterior:
         with np.errstate(all="ignore"):
             try:
                 hyp = space.hyper(u, natural=x)
-                mode = self.sums.mode(hyp) if self.sums is not None else self.mode_at(u, hyp)
+                # the Gaussian mode's factor is used (for the draw) only before returning
+                if self.sums is not None:
+                    mode = self.sums.mode(hyp, scratch=True)
+                else:
+                    mode = self.mode_at(u, hyp)
                 if self.K == 0:
                     ll = mode.log_marginal
                     z = self.latent.draw_conditional(mode, rng, 1)[:, 0] if want_z else None

@@ -12,6 +12,8 @@ SciPy's SuperLU in a fill-reducing order (:mod:`mmreg.inference.rrfactors`,
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -130,6 +132,8 @@ class SparsePattern:
         #: CHOLMOD's supernodal factor (large components) or its simplicial one
         self.supernodal = wants_cholmod
         self._symbolic = None
+        #: per thread, the numeric factor that :meth:`factor_rr` with ``scratch`` refactors
+        self._scratch = threading.local()
         if self.blocks:
             self._plan_buckets(comp[perm], cols.astype(np.int64))
         #: the band layout where H_rr is factored as a band (``kind == "band"``)
@@ -208,7 +212,12 @@ class SparsePattern:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_symbolic"] = None  # a CHOLMOD object: not picklable, rebuilt on first use
+        state["_scratch"] = threading.local()  # (the same: each process makes its own)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._scratch = threading.local()
 
     def _plan_buckets(self, comp_p: np.ndarray, cols: np.ndarray) -> None:
         """Group components of similar size into padded dense batches."""
@@ -261,9 +270,17 @@ class SparsePattern:
         """Whether :meth:`factor_rr` needs only the lower triangle's data (CHOLMOD)."""
         return self.kind == "cholmod"
 
-    def factor_rr(self, data: np.ndarray, lower: bool = False):
+    def factor_rr(self, data: np.ndarray, lower: bool = False, scratch: bool = False):
         """Factor of H_rr (permuted) from its CSC data (``lower``: the lower triangle's
-        entries only, :attr:`triangle`)."""
+        entries only, :attr:`triangle`).
+
+        ``scratch``: CHOLMOD refactors this thread's one numeric factor in place instead of
+        making a new one, so the factor holds only until the thread's next ``scratch``
+        factorisation: for an evaluation that is done with its factor when it returns
+        (:meth:`GaussianSums.mode <mmreg.inference.gaussian_sums.GaussianSums.mode>` in
+        the sampler).  Its memory then stays where the last one was (coalgov gaus_ar:
+        ~5% of a fit's CPU time).
+        """
         tri = self.triangle
         if self.kind == "cholmod":
             # a new matrix on the shared pattern per call, never the pattern's own with new
@@ -271,7 +288,10 @@ class SparsePattern:
             H = with_data(tri.template, data if lower else tri.lower(data))
             if self._symbolic is None:  # order + symbolic factorisation, once
                 self._symbolic = cholmod.symbolic(H, supernodal=self.supernodal)
-            rr = cholmod.CholmodRR(self._symbolic, H, blas=self.supernodal)
+            into = getattr(self._scratch, "factor", None) if scratch else None
+            rr = cholmod.CholmodRR(self._symbolic, H, blas=self.supernodal, into=into)
+            if scratch and into is None:
+                self._scratch.factor = rr.F
             if not self.blocks:
                 return rr
             full = (lambda: tri.full(data)) if lower else (lambda: data)

@@ -106,3 +106,48 @@ def test_cholmod_is_given_the_lower_triangle_of_h_rr():
     for rr in (pat.factor_rr(data), pat.factor_rr(tri.lower(data), lower=True)):
         assert rr.logdet == pytest.approx(np.linalg.slogdet(H)[1], rel=1e-12)
         np.testing.assert_allclose(rr.solve(b), np.linalg.solve(H, b), rtol=1e-9, atol=1e-12)
+
+
+def test_scratch_factorisations_refactor_one_factor_per_thread():
+    """``scratch=True`` refactors the thread's one CHOLMOD factor in place: each result is
+    the factor of its own matrix (dense reference) while it is the latest, also after a
+    matrix that is not positive definite; another thread has its own factor."""
+    import threading
+
+    from mmreg.inference import cholmod
+
+    if not cholmod.available():
+        pytest.skip("scikit-sparse (CHOLMOD) not installed")
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    pat = mmreg.MMModel(f, df).latent.pattern
+    rng = np.random.default_rng(3)
+    full = sp.csc_matrix((rng.normal(size=pat.nnz), pat.indices, pat.indptr), shape=(pat.q,) * 2)
+    S = (full + full.T).toarray()
+    cols = np.repeat(np.arange(pat.q), np.diff(pat.indptr))
+
+    def data(shift: float) -> np.ndarray:
+        return (S + shift * np.eye(pat.q))[pat.indices, cols]
+
+    def logdet(shift: float) -> float:
+        return np.linalg.slogdet(S + shift * np.eye(pat.q))[1]
+
+    first = pat.factor_rr(data(50.0), scratch=True)
+    assert first.logdet == pytest.approx(logdet(50.0), rel=1e-12)
+    with pytest.raises(np.linalg.LinAlgError):
+        pat.factor_rr(data(-50.0), scratch=True)  # indefinite
+    second = pat.factor_rr(data(80.0), scratch=True)
+    assert second.logdet == pytest.approx(logdet(80.0), rel=1e-12)
+    b = rng.normal(size=pat.q)
+    want = np.linalg.solve(S + 80.0 * np.eye(pat.q), b)
+    np.testing.assert_allclose(second.solve(b), want, rtol=1e-9)
+    np.testing.assert_allclose(first.solve(b), want, rtol=1e-9)  # the same factor, refactored
+    fresh = pat.factor_rr(data(50.0))  # without scratch: a factor of its own
+    assert second.solve(b) == pytest.approx(want, rel=1e-9)
+    assert fresh.logdet == pytest.approx(logdet(50.0), rel=1e-12)
+    other: list = []
+    t = threading.Thread(target=lambda: other.append(pat.factor_rr(data(120.0), scratch=True)))
+    t.start()
+    t.join()
+    assert other[0].logdet == pytest.approx(logdet(120.0), rel=1e-12)
+    np.testing.assert_allclose(second.solve(b), want, rtol=1e-9)  # this thread's: untouched
