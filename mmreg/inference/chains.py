@@ -287,6 +287,14 @@ def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.nda
     C, S, W, _ = u.shape
     lat = posterior.latent
     stored = blobs.dtype.names is not None and "z" in blobs.dtype.names
+    if stored:
+        # the blobs of every kept state are its own (emcee keeps a rejected walker's
+        # blob with its state): their fields as they are, copied once by the caller
+        z, ll = blobs["z"], blobs["ll"]
+        if not np.all(np.isfinite(z)):  # not for an accepted state
+            c, s, w = np.argwhere(~np.isfinite(z).all(axis=-1))[0]
+            raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
+        return z, ll
     z = np.empty((C, S, W, lat.dim))
     ll = np.empty((C, S, W))
     seen: dict[bytes, tuple[int, int, int]] = {}
@@ -298,12 +306,9 @@ def _latent_draws(posterior, logpost: LogPosterior, u: np.ndarray, blobs: np.nda
                     z[c, s, w], ll[c, s, w] = z[seen[key]], ll[seen[key]]
                     continue
                 seen[key] = (c, s, w)
-                if stored:
-                    zz, lz = blobs["z"][c, s, w], blobs["ll"][c, s, w]
-                else:
-                    _, _, zz = logpost.evaluate(u[c, s, w], want_z=True)
+                _, _, zz = logpost.evaluate(u[c, s, w], want_z=True)
                 if zz is None or not np.all(np.isfinite(zz)):  # not for an accepted state
                     raise RuntimeError(f"kept state {u[c, s, w]} has no latent draw")
                 z[c, s, w] = zz
-                ll[c, s, w] = lz if stored else draw_loglik(posterior, u[c, s, w], zz).sum()
+                ll[c, s, w] = draw_loglik(posterior, u[c, s, w], zz).sum()
     return z, ll
