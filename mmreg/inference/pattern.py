@@ -212,7 +212,7 @@ class SparsePattern:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_symbolic"] = None  # a CHOLMOD object: not picklable, rebuilt on first use
-        state["_scratch"] = threading.local()  # (the same: each process makes its own)
+        state["_scratch"] = None  # per thread: each process makes its own (__setstate__)
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -151,3 +151,25 @@ def test_scratch_factorisations_refactor_one_factor_per_thread():
     t.join()
     assert other[0].logdet == pytest.approx(logdet(120.0), rel=1e-12)
     np.testing.assert_allclose(second.solve(b), want, rtol=1e-9)  # this thread's: untouched
+
+
+def test_a_pattern_pickles_with_its_scratch_factor_left_behind():
+    """Worker processes get the pattern by pickle: its per-thread scratch factor (not
+    picklable) stays behind and the copy makes its own."""
+    import pickle
+
+    from mmreg.inference import cholmod
+
+    if not cholmod.available():
+        pytest.skip("scikit-sparse (CHOLMOD) not installed")
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    pat = mmreg.MMModel(f, df).latent.pattern
+    cols = np.repeat(np.arange(pat.q), np.diff(pat.indptr))
+    H = 10.0 * np.eye(pat.q)
+    first = pat.factor_rr(H[pat.indices, cols], scratch=True)
+    copy = pickle.loads(pickle.dumps(pat))
+    again = copy.factor_rr(2.0 * H[pat.indices, cols], scratch=True)
+    assert again.logdet == pytest.approx(pat.q * np.log(20.0), rel=1e-12)
+    assert first.logdet == pytest.approx(pat.q * np.log(10.0), rel=1e-12)
+    assert first.solve(np.ones(pat.q)) == pytest.approx(np.full(pat.q, 0.1))  # untouched
