@@ -199,15 +199,16 @@ class HyperSpace:
         return cached
 
     def natural_free(self, u: np.ndarray) -> np.ndarray:
-        """Natural-scale values of the free hyperparameters."""
+        """Natural-scale values of the free hyperparameters (of every row of a
+        ``(..., dim)`` array)."""
         u = np.asarray(u, float)
         lo, hi = self.lower, self.upper
         i1, b, i3, _ = self._by_transform()
         x = u.copy()
         with np.errstate(over="ignore"):
-            x[i1] = lo[i1] + np.exp(u[i1])
-            x[b] = lo[b] + (hi[b] - lo[b]) * expit(u[b])
-            x[i3] = hi[i3] - np.exp(u[i3])
+            x[..., i1] = lo[i1] + np.exp(u[..., i1])
+            x[..., b] = lo[b] + (hi[b] - lo[b]) * expit(u[..., b])
+            x[..., i3] = hi[i3] - np.exp(u[..., i3])
         return x
 
     def unconstrain(self, x_free: np.ndarray) -> np.ndarray:
@@ -248,9 +249,11 @@ class HyperSpace:
 
     def natural_all(self, u: np.ndarray, natural: np.ndarray | None = None) -> np.ndarray:
         """Natural values of every hyperparameter (fixed ones included), in ``names`` order
-        (``natural``: the :meth:`natural_free` values of ``u``, when already computed)."""
-        x = self._base.copy()
-        x[self.free_index] = self.natural_free(u) if natural is None else natural
+        (``natural``: the :meth:`natural_free` values of ``u``, when already computed); of
+        every row of a ``(..., dim)`` array."""
+        u = np.asarray(u, float)
+        x = np.broadcast_to(self._base, (*u.shape[:-1], len(self._base))).copy()
+        x[..., self.free_index] = self.natural_free(u) if natural is None else natural
         return x
 
     def hyper(self, u: np.ndarray, natural: np.ndarray | None = None) -> Hyper:

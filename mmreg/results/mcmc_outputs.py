@@ -184,7 +184,13 @@ class MCMCOutputs:
         [[True, False]]
         """
         names = self._select(params)
-        return diagnostics.summarize({n: self._steps_of(n) for n in names}, lag=lag)
+        # the draws never change: each selection is diagnosed once (fit() itself asks twice,
+        # for the convergence and the identification warnings); a copy is returned
+        cache = self.__dict__.setdefault("_diag_cache", {})
+        key = (tuple(names), lag)
+        if key not in cache:
+            cache[key] = diagnostics.summarize({n: self._steps_of(n) for n in names}, lag=lag)
+        return cache[key].copy()
 
     mcmcDiag = mcmc_diag  # noqa: N815  (bml's name)
 

@@ -50,8 +50,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         self.raw = raw
         space, lat = model.space, model.latent
         C, S, W, _ = raw.u.shape
-        flat_u = raw.u.reshape(-1, space.dim)
-        hyp = np.array([space.natural_all(u) for u in flat_u]).reshape(C, S, W, -1)
+        hyp = space.natural_all(raw.u)  # (C, S, W, every hyperparameter)
         beta = raw.z[..., : lat.P].copy()
         beta[..., lat.sampled] = hyp[..., space.coef_slice]  # sampled with ψ: their draws
         vals = np.concatenate([beta, hyp[..., : space.n_listed]], axis=-1)

@@ -91,3 +91,13 @@ def test_check_seams_runs():
         [sys.executable, str(ROOT / "tools" / "check_seams.py")], capture_output=True, text=True
     )
     assert "family-name comparisons outside families/: 0" in out.stdout
+
+
+def test_natural_values_of_many_draws_are_those_of_each_draw(model):
+    """natural_all of a (..., dim) array: row by row, bit for bit, what it gives one draw."""
+    space = model.space
+    U = np.random.default_rng(0).normal(scale=3.0, size=(2, 5, space.dim))
+    many = space.natural_all(U)
+    one = np.array([space.natural_all(u) for u in U.reshape(-1, space.dim)])
+    np.testing.assert_array_equal(many.reshape(one.shape), one)
+    assert many.shape == (2, 5, len(space.names))

@@ -122,3 +122,16 @@ def test_coefficient_plot_takes_bml_names(res):
     fig = mmreg.plot_coefficients([res], params=["b[2]", "b.mm"])
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["majority", "mm1.finance"]
+
+
+def test_mcmc_diag_is_computed_once_and_handed_out_as_copies(post):
+    """The draws never change, so a selection is diagnosed once; each call gets its own
+    copy (changing one does not change the next)."""
+    first = post.mcmc_diag()
+    first.loc[:, "rhat"] = -1.0
+    second = post.mcmc_diag()
+    assert (second["rhat"] > 0.9).all()
+    assert second.equals(post.mcmc_diag())
+    # the cached numbers are those of a fresh computation
+    post.__dict__.pop("_diag_cache", None)
+    assert post.mcmc_diag().equals(second)
