@@ -1,6 +1,6 @@
 """Scaling: Laplace and MCMC time and peak memory on simulated data of growing size.
 
-    python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,west,ar]
+    python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,binom,west,ar]
                                [--mcmc-steps 20] [--sparse cholmod|superlu] [--threads 1]
                                [--full --cores 2 [--waic] [--full-draws 1000,40]
                                 [--latent auto|marginal|gibbs]]
@@ -39,6 +39,7 @@ import pandas as pd
 CASES = {
     "gauss": ("gaussian", "equal", False),
     "weib": ("weibull", "equal", False),
+    "binom": ("binomial", "equal", False),
     "west": ("gaussian", "estimated", False),
     "ar": ("gaussian", "equal", True),
 }
