@@ -49,8 +49,7 @@ class MCMCResults(MCMCOutputs, MMResults):
         super().__init__(model)
         self.raw = raw
         space, lat = model.space, model.latent
-        C, S, W, _ = raw.u.shape
-        hyp = space.natural_all(raw.u)  # (C, S, W, every hyperparameter)
+        hyp = space.natural_all(raw.u)  # (chains, steps, walkers, every hyperparameter)
         beta = raw.z[..., : lat.P].copy()
         beta[..., lat.sampled] = hyp[..., space.coef_slice]  # sampled with ψ: their draws
         vals = np.concatenate([beta, hyp[..., : space.n_listed]], axis=-1)
