@@ -1,6 +1,7 @@
 """Scaling: Laplace and MCMC time and peak memory on simulated data of growing size.
 
-    python -m benchmarks.scale [--sizes 1000,10000,100000,300000] [--models gauss,weib,binom,west,ar]
+    python -m benchmarks.scale [--sizes 1000,10000,100000,300000]
+                               [--models gauss,weib,binom,weibest,west,ar]
                                [--mcmc-steps 20] [--sparse cholmod|superlu] [--threads 1]
                                [--full --cores 2 [--waic] [--full-draws 1000,40]
                                 [--latent auto|marginal|gibbs]]
@@ -40,6 +41,7 @@ CASES = {
     "gauss": ("gaussian", "equal", False),
     "weib": ("weibull", "equal", False),
     "binom": ("binomial", "equal", False),
+    "weibest": ("weibull", "estimated", False),
     "west": ("gaussian", "estimated", False),
     "ar": ("gaussian", "equal", True),
 }
