@@ -121,6 +121,9 @@ def child(argv: list[str]) -> dict:
         # importance particles (chosen from the estimator's SD unless given) and that SD
         out["particles"] = int(full.raw.particles)
         out["log-est SD"] = float(full.raw.log_estimate_sd)
+        choice = full.raw.particle_choice
+        if full.raw.latent == "gibbs" and choice is not None:
+            out["log-est SD"] = float(choice.sd)  # what made latent="auto" choose it
         if full.raw.latent_acceptance is not None:
             out["HMC acc"] = float(full.raw.latent_acceptance.mean())
         # peak resident memory of this process after the fit, and of the largest worker
