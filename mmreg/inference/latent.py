@@ -263,7 +263,7 @@ class LatentModel(DesignAssembly, LatentPrior):
             RR = pat.fill(R.data, np.ones(self.n), np.zeros(self.cor.n_parts))
             self._products = (
                 D.T @ D,
-                np.asarray((R.T @ D).T)[:, pat.perm],  # column-major, as H_br was
+                np.asarray((R.T @ D).T)[:, pat.perm],  # column-major as before: BLAS's same bits
                 pat.triangle.lower(RR) if pat.takes_lower else RR,
             )
         DD, DR_p, RR = self._products

@@ -282,6 +282,13 @@ class SparsePattern:
         ~5% of a fit's CPU time).
         """
         tri = self.triangle
+
+        def full() -> np.ndarray:  # H_rr's data in every slot, formed where needed
+            return tri.full(data) if lower else data
+
+        # where the pattern is block-diagonal: the dense blocks of the same matrix, built
+        # only when H_rr⁻¹ on the pattern is asked for (the Laplace gradient's traces)
+        dense = (lambda: self._dense_rr(full())) if self.blocks else None
         if self.kind == "cholmod":
             # a new matrix on the shared pattern per call, never the pattern's own with new
             # values: evaluations in threads (pool=) would factor each other's H_rr
@@ -292,22 +299,17 @@ class SparsePattern:
             rr = cholmod.CholmodRR(self._symbolic, H, blas=self.supernodal, into=into)
             if scratch and into is None:
                 self._scratch.factor = rr.F
-            if not self.blocks:
-                return rr
-            full = (lambda: tri.full(data)) if lower else (lambda: data)
-            return ReorderedRR(rr, None, lambda: self._dense_rr(full()))
-        if lower:
-            data = tri.full(data)
+            return ReorderedRR(rr, None, dense) if self.blocks else rr
+        values = full()
         if self.kind == "dense":
-            return self._dense_rr(data)
-        dense = (lambda: self._dense_rr(data)) if self.blocks else None
+            return self._dense_rr(values)
         if self.kind == "band":
             assert self.band_plan is not None
-            return ReorderedRR(self.band_plan.factor(data), self.band_plan.order, dense)
+            return ReorderedRR(self.band_plan.factor(values), self.band_plan.order, dense)
         if self.blocks:  # SuperLU in its own order, the blocks only for H_rr⁻¹ on the pattern
-            twin = with_data(self._twin_H, data[self._twin_slots])
+            twin = with_data(self._twin_H, values[self._twin_slots])
             return ReorderedRR(SuperLURR(twin, small=True), self._twin_order, dense)
-        return SuperLURR(with_data(self._H, data))
+        return SuperLURR(with_data(self._H, values))
 
     def _dense_rr(self, data: np.ndarray) -> BlockRR:
         """Batched dense Cholesky factors of the components (``blocks`` layout)."""
