@@ -213,8 +213,18 @@ def _sampler(logpost, nw, moves, pool, backend, rng):
     blobs: list[tuple] = [("seed", np.uint64)]
     if logpost.keep_z:
         blobs += _z_blobs(logpost)
+    # without a pool, a step's walkers are evaluated together where that shares work (the
+    # same numbers, bit for bit: LogPosterior.batch)
+    batch = pool is None and logpost.batchable
     smp = emcee.EnsembleSampler(
-        nw, dim, logpost, moves=moves, pool=pool, backend=backend, blobs_dtype=blobs
+        nw,
+        dim,
+        logpost.batch if batch else logpost,
+        moves=moves,
+        pool=pool,
+        backend=backend,
+        blobs_dtype=blobs,
+        vectorize=batch,
     )
     smp.random_state = np.random.RandomState(rng.integers(2**31)).get_state()
     return smp

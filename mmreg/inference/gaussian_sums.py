@@ -95,6 +95,14 @@ class GaussianSums:
             return None
         return cls(latent, y, z_ref)
 
+    @property
+    def batchable(self) -> bool:
+        """Whether :meth:`modes` evaluates its points together: a fixed design and prior
+        mean whose H is formed from cached products, without correlated pairs (else one
+        by one, as :meth:`mode`)."""
+        lat = self.latent
+        return self.fixed and self._fixed_mean is not None and lat.caches_products and not lat.cor
+
     def mode(self, hyper, scratch: bool = False):
         """The conditional mode, the factor of H and log p(y | ψ) (exact), as a
         :class:`~mmreg.inference.latent.Mode` whose ``eta`` is not computed (empty).
@@ -103,8 +111,9 @@ class GaussianSums:
         mode (:meth:`SparsePattern.factor_rr <mmreg.inference.pattern.SparsePattern.
         factor_rr>`): for a caller done with it before it asks again.
         """
-        from mmreg.inference.latent import Mode
-
+        if self.batchable:  # one point of the batched path: the same numbers
+            mode, _ = self._batch([hyper], None, scratch, errors=False)[0]
+            return mode
         lat = self.latent
         sd, cor = hyper.sd, hyper.cor
         s2 = lat.family.residual_variance(hyper.phi)
@@ -124,6 +133,79 @@ class GaussianSums:
         fac = lat.factor(D, R, curv, sd, cor, rhs[:, None], scratch=scratch)
         solved = getattr(fac, "extra_solved", None)
         dz = fac.solve(rhs) if solved is None else solved[:, 0]
+        return self._conclude(dz, m, hyper, s2, fac, (D, R, off), (Aty, yty))
+
+    def modes(self, hypers: list, rngs: list | None = None) -> list[tuple]:
+        """:meth:`mode` (``scratch``) at many points, with a draw of z from each point's
+        conditional (``rngs``: one generator per point; none without).
+
+        Returns ``(mode, z)`` per point (``z`` None without ``rngs``; ``(None, None)`` where
+        H is not positive definite).  The numbers are those of :meth:`mode` and
+        :meth:`LatentModel.draw_conditional <mmreg.inference.latent.LatentModel.
+        draw_conditional>` point by point, bit for bit: where :attr:`batchable`, every
+        point's H is formed in one pass of array operations (each row that point's own
+        numbers) and only its factorisation, solve and draw run per point.  A sampler's
+        step evaluates its walkers so (:meth:`LogPosterior.batch
+        <mmreg.inference.logpost.LogPosterior.batch>`); the factor of each point holds
+        only until the next point's.
+        """
+        if self.batchable:
+            return self._batch(hypers, rngs, True, errors=True)
+        out = []
+        for b, hyper in enumerate(hypers):
+            try:
+                mode = self.mode(hyper, scratch=True)
+            except _FAILED:
+                out.append((None, None))
+                continue
+            z = None if rngs is None else self.latent.draw_conditional(mode, rngs[b], 1)[:, 0]
+            out.append((mode, z))
+        return out
+
+    def _batch(self, hypers: list, rngs: list | None, scratch: bool, errors: bool) -> list:
+        """:meth:`modes` where :attr:`batchable` (``errors``: a failed point gives
+        ``(None, None)`` instead of raising)."""
+        lat = self.latent
+        B = len(hypers)
+        if not B:
+            return []
+        sd = np.array([h.sd for h in hypers], dtype=float).reshape(B, -1)
+        s2 = np.array([lat.family.residual_variance(h.phi) for h in hypers], dtype=float)
+        prec = lat.prior_multipliers(sd)  # 1/SD² of every block, per point
+        # an SD near zero: the Newton path (see mode)
+        pinned = np.max(np.abs(prec), axis=1, initial=0.0) * s2 > self.PINNING_RATIO
+        design = lat.assemble(hypers[0].theta)  # fixed: the same for every point
+        Hbb, Hbr, data = lat.cached_products(design[0], design[1], 1.0 / s2, prec)
+        assert self._fixed_stats is not None and self._fixed_mean is not None  # batchable
+        Aty, yty = self._fixed_stats
+        m, Km = self._fixed_mean
+        M = np.broadcast_to(m[:, None], (lat.dim, B))
+        rhs = Aty[:, None] / s2 + lat.prior_apply(sd.T, M, structured=[k[:, None] for k in Km])
+        out: list[tuple] = []
+        for b, hyper in enumerate(hypers):
+            try:
+                if pinned[b]:
+                    mode = lat.mode(hyper)
+                else:
+                    fac = lat.schur_factor(Hbb[b], Hbr[b], data[b], rhs[:, b : b + 1], scratch)
+                    dz = fac.extra_solved[:, 0]
+                    mode = self._conclude(dz, m, hyper, s2[b], fac, design, (Aty, yty))
+                z = None if rngs is None else lat.draw_conditional(mode, rngs[b], 1)[:, 0]
+            except _FAILED:
+                if not errors:
+                    raise
+                mode = z = None
+            out.append((mode, z))
+        return out
+
+    def _conclude(self, dz, m, hyper, s2: float, fac, design, stats):
+        """The :class:`~mmreg.inference.latent.Mode` at ẑ = z_ref + ``dz`` (``m``: the
+        prior mean relative to z_ref; ``stats``: (Aᵀy*, y*ᵀy*) of ``design``)."""
+        from mmreg.inference.latent import Mode
+
+        lat = self.latent
+        sd, cor = hyper.sd, hyper.cor
+        Aty, yty = stats
         r = dz - m  # ẑ − prior mean
         Qr = lat.prior_apply(sd, r, cor)
         rss = yty - dz @ Aty - s2 * (dz @ Qr) if self.fixed else np.nan
@@ -131,6 +213,7 @@ class GaussianSums:
             # with weight parameters A(θ) z_ref can lie far from y (weights far from their
             # estimates) and the subtraction then loses its digits (a negative rss: a
             # spurious, huge likelihood): a second pass over the rows forms the residuals
+            D, R, off = design
             res = self.y - linear_predictor(D, R, off, self.z_ref + dz, lat.P)
             rss = float(res @ res)
         loglik = -0.5 * self.n * (_LOG2PI + np.log(s2)) - 0.5 * rss / s2
@@ -146,3 +229,7 @@ class GaussianSums:
             converged=True,
             iterations=1,
         )
+
+
+#: What a point's evaluation raises where H is not positive definite or its numbers fail.
+_FAILED = (np.linalg.LinAlgError, ValueError, FloatingPointError)

@@ -224,7 +224,7 @@ class LatentModel(DesignAssembly, LatentPrior):
             prec = self.prior_multipliers(sd, cor)
             if self._static is not None and d.size and np.all(d == d[0]):
                 # fixed design and constant curvature (Gaussian): scale cached products
-                Hbb, Hbr, Hrr = self._cached_products(D, R, d[0], prec)
+                Hbb, Hbr, Hrr = self.cached_products(D, R, d[0], prec)
                 lower = self.pattern.takes_lower
             else:
                 dD = D * d[:, None]
@@ -234,9 +234,7 @@ class LatentModel(DesignAssembly, LatentPrior):
                 Hrr = self.pattern.fill(R.data, d, prec)
                 lower = False
             if not low:
-                return SchurFactor(
-                    Hbb, Hbr, Hrr, self.pattern, extra=rhs, lower=lower, scratch=scratch
-                )
+                return self.schur_factor(Hbb, Hbr, Hrr, rhs, scratch, lower)
             V = low_rank_columns(D, self.transpose(R), curv)
             base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V, lower=lower)
             fac = LowRankFactor.build(base, V, base.extra_solved)
@@ -253,10 +251,31 @@ class LatentModel(DesignAssembly, LatentPrior):
             H -= (AU * curv.c) @ AU.T
         return DenseFactor(H)
 
-    def _cached_products(self, D, R, d0: float, prec: np.ndarray):
+    def schur_factor(self, Hbb, Hbr_p, rr_data, rhs=None, scratch=False, lower=None):
+        """The :class:`~mmreg.inference.linalg.SchurFactor` of H's blocks (``rhs``, ``scratch``
+        as in :meth:`factor`; ``lower``: whether ``rr_data`` is H_rr's lower triangle only,
+        by default where the pattern takes that, as :meth:`cached_products` gives it)."""
+        assert self.pattern is not None  # the sparse path only
+        if lower is None:
+            lower = self.pattern.takes_lower
+        return SchurFactor(Hbb, Hbr_p, rr_data, self.pattern, extra=rhs, lower=lower, scratch=scratch)
+
+    @property
+    def caches_products(self) -> bool:
+        """Whether a constant curvature's H is formed from cached products (a fixed design
+        on the sparse Schur path): :meth:`cached_products`."""
+        return self._static is not None and self.pattern is not None
+
+    def cached_products(self, D, R, d0, prec: np.ndarray):
         """H_bb, H_br (columns in the pattern's order) and H_rr's data for a constant
         curvature ``d0``, from DᵀD, DᵀR and RᵀR formed once; H_rr's data are the lower
-        triangle's only where the factor takes that (:attr:`SparsePattern.takes_lower`)."""
+        triangle's only where the factor takes that (:attr:`SparsePattern.takes_lower`).
+
+        ``d0`` may be an array (B,) with ``prec`` (B × parts): then every result has a
+        leading axis of B, each row the numbers of that point's own call (the sampler
+        evaluates a step's walkers at once, :meth:`GaussianSums.modes
+        <mmreg.inference.gaussian_sums.GaussianSums.modes>`).
+        """
         pat = self.pattern
         assert pat is not None  # the sparse path only
         if self._products is None:
@@ -267,9 +286,19 @@ class LatentModel(DesignAssembly, LatentPrior):
                 pat.triangle.lower(RR) if pat.takes_lower else RR,
             )
         DD, DR_p, RR = self._products
-        Hbb = d0 * DD
-        Hbb[np.diag_indices(self.P)] += self.coef_prec
-        return Hbb, d0 * DR_p, pat.triangle.add_prior(d0 * RR, prec, lower=pat.takes_lower)
+        if np.ndim(d0) == 0:
+            Hbb = d0 * DD
+            Hbb[np.diag_indices(self.P)] += self.coef_prec
+            return Hbb, d0 * DR_p, pat.triangle.add_prior(d0 * RR, prec, lower=pat.takes_lower)
+        d0 = np.asarray(d0, float)
+        Hbb = d0[:, None, None] * DD
+        i = np.arange(self.P)
+        Hbb[:, i, i] += self.coef_prec
+        # each point's H_br column-major, as the single call's (BLAS's same bits)
+        Hbr = np.empty((len(d0), DR_p.shape[1], self.P)).transpose(0, 2, 1)
+        np.multiply(d0[:, None, None], DR_p, out=Hbr)
+        data = pat.triangle.add_prior(d0[:, None] * RR, prec, lower=pat.takes_lower)
+        return Hbb, Hbr, data
 
     def mode(
         self,

@@ -151,6 +151,45 @@ class LogPosterior:
         val = lp + ll
         return (float(val) if np.isfinite(val) else -np.inf), s, z, hyp
 
+    @property
+    def batchable(self) -> bool:
+        """Whether :meth:`batch` evaluates its points together (a Gaussian model whose
+        :class:`~mmreg.inference.gaussian_sums.GaussianSums` are batchable)."""
+        return self.sums is not None and self.sums.batchable
+
+    def batch(self, us: np.ndarray) -> list[tuple]:
+        """:meth:`__call__` at every row of ``us``, bit for bit (emcee's ``vectorize``).
+
+        Where :attr:`batchable`, the points' H are formed together and only each point's
+        factorisation, solve and draw run one by one (:meth:`GaussianSums.modes
+        <mmreg.inference.gaussian_sums.GaussianSums.modes>`): a step's walkers share the
+        array work of an evaluation.  Otherwise one call per row.
+        """
+        us = np.asarray(us, float)
+        if not self.batchable:
+            return [self(u) for u in us]
+        assert self.sums is not None
+        space = self.space
+        seeds = [_seed_for(u, self.seed) for u in us]
+        xs = space.natural_free(us)
+        lps = [space.log_prior(u, jacobian=True, natural=x) for u, x in zip(us, xs, strict=True)]
+        live = [i for i, lp in enumerate(lps) if np.isfinite(lp)]
+        with np.errstate(all="ignore"):
+            hyps = [space.hyper(us[i], natural=xs[i]) for i in live]
+            rngs = [np.random.default_rng(seeds[i]) for i in live] if self.keep_z else None
+            found = dict(zip(live, self.sums.modes(hyps, rngs), strict=True))
+        hyp_of = dict(zip(live, hyps, strict=True))
+        out: list[tuple] = []
+        for i, (u, s, lp) in enumerate(zip(us, seeds, lps, strict=True)):
+            mode, z = found.get(i, (None, None))
+            val = -np.inf
+            if mode is not None:
+                with np.errstate(all="ignore"):
+                    v = lp + mode.log_marginal
+                val = float(v) if np.isfinite(v) else -np.inf
+            out.append(self._result(u, val, s, z, hyp_of.get(i)))
+        return out
+
     def mode_at(self, u: np.ndarray, hyper):
         """The conditional mode search at ``u`` (``hyper`` its hyperparameters): Newton
         warm-started from the Laplace mode extrapolated linearly in ``u``; for importance
@@ -163,6 +202,11 @@ class LogPosterior:
     def __call__(self, u: np.ndarray):
         u = np.asarray(u, float)
         val, s, z, hyp = self._evaluate(u, want_z=self.keep_z)
+        return self._result(u, val, s, z, hyp)
+
+    def _result(self, u: np.ndarray, val: float, s: int, z, hyp) -> tuple:
+        """What emcee receives for one point: ``(log_prob, seed)``, with ``keep_z`` also
+        the latent draw and its log-likelihood."""
         if not self.keep_z:
             return val, s
         if z is None:

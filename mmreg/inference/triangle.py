@@ -74,7 +74,16 @@ class TrianglePlan:
 
     def add_prior(self, data: np.ndarray, prec: np.ndarray, lower: bool = False) -> np.ndarray:
         """``data`` (changed in place; the lower triangle's entries with ``lower``) plus the
-        prior precision's entries for the block multipliers ``prec``."""
+        prior precision's entries for the block multipliers ``prec``.  Rows of a 2-D
+        ``data`` (B × entries) take the rows of ``prec`` (B × parts), each the numbers of
+        its own call."""
+        if data.ndim == 2:
+            if self.one_per_slot:  # at most one term per row of the product: same numbers
+                data += ((self._lower_prior if lower else self._prior) @ prec.T).T
+            else:
+                for row, p in zip(data, prec, strict=True):
+                    self.add_prior(row, p, lower)
+            return data
         if self.one_per_slot:
             data += (self._lower_prior if lower else self._prior) @ prec
             return data
