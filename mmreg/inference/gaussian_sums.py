@@ -181,13 +181,31 @@ class GaussianSums:
         m, Km = self._fixed_mean
         M = np.broadcast_to(m[:, None], (lat.dim, B))
         rhs = Aty[:, None] / s2 + lat.prior_apply(sd.T, M, structured=[k[:, None] for k in Km])
+        pat = lat.pattern
+        assert pat is not None  # batchable: the sparse Schur path
+        ahead = pat.ahead(B)
+
+        def rr_of(b: int):  # H_rr's factor of point b (an exception where it fails)
+            try:
+                return pat.factor_rr(data[b], pat.takes_lower, scratch, slot=b if ahead else 0)
+            except _FAILED as exc:
+                return exc
+
+        # the points' H_rr factored one after the other where their factors may be held
+        # at once (SparsePattern.ahead), else each just before it is used
+        rrs = [None if pinned[b] else rr_of(b) for b in range(B)] if ahead else [None] * B
         out: list[tuple] = []
         for b, hyper in enumerate(hypers):
             try:
                 if pinned[b]:
                     mode = lat.mode(hyper)
                 else:
-                    fac = lat.schur_factor(Hbb[b], Hbr[b], data[b], rhs[:, b : b + 1], scratch)
+                    rr = rrs[b] if ahead else rr_of(b)
+                    if isinstance(rr, Exception):
+                        raise rr
+                    fac = lat.schur_factor(
+                        Hbb[b], Hbr[b], data[b], rhs[:, b : b + 1], scratch, rr=rr
+                    )
                     dz = fac.extra_solved[:, 0]
                     mode = self._conclude(dz, m, hyper, s2[b], fac, design, (Aty, yty))
                 z = None if rngs is None else lat.draw_conditional(mode, rngs[b], 1)[:, 0]

@@ -251,14 +251,16 @@ class LatentModel(DesignAssembly, LatentPrior):
             H -= (AU * curv.c) @ AU.T
         return DenseFactor(H)
 
-    def schur_factor(self, Hbb, Hbr_p, rr_data, rhs=None, scratch=False, lower=None):
+    def schur_factor(self, Hbb, Hbr_p, rr_data, rhs=None, scratch=False, lower=None, rr=None):
         """The :class:`~mmreg.inference.linalg.SchurFactor` of H's blocks (``rhs``, ``scratch``
         as in :meth:`factor`; ``lower``: whether ``rr_data`` is H_rr's lower triangle only,
         by default where the pattern takes that, as :meth:`cached_products` gives it)."""
         assert self.pattern is not None  # the sparse path only
         if lower is None:
             lower = self.pattern.takes_lower
-        return SchurFactor(Hbb, Hbr_p, rr_data, self.pattern, extra=rhs, lower=lower, scratch=scratch)
+        return SchurFactor(
+            Hbb, Hbr_p, rr_data, self.pattern, extra=rhs, lower=lower, scratch=scratch, rr=rr
+        )
 
     @property
     def caches_products(self) -> bool:

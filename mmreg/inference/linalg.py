@@ -126,13 +126,14 @@ class SchurFactor:
         extra: np.ndarray | None = None,
         lower: bool = False,
         scratch: bool = False,
+        rr=None,
     ):
         """``Hbr_p``: H_br with its columns in the pattern's order (``Hbr[:, pattern.perm]``);
         ``rr_data``: H_rr's CSC data (``lower``: its lower triangle's only); ``scratch``:
         see :meth:`SparsePattern.factor_rr`."""
         self.pattern = pattern
         P = self.P = Hbb.shape[0]
-        self.rr = pattern.factor_rr(rr_data, lower=lower, scratch=scratch)
+        self.rr = pattern.factor_rr(rr_data, lower=lower, scratch=scratch) if rr is None else rr
         self.Hbr_p = Hbr_p
         #: H⁻¹ ``extra`` (dim × k) when ``extra`` columns are given: their H_rr solves share
         #: the call that forms W (one pass over the factor instead of two)
