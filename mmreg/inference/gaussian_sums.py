@@ -28,6 +28,7 @@ import numpy as np
 
 from mmreg.families.curvature import Curvature
 from mmreg.inference.eta import linear_predictor
+from mmreg.inference.latent import Mode
 
 __all__ = ["GaussianSums"]
 
@@ -133,7 +134,21 @@ class GaussianSums:
         fac = lat.factor(D, R, curv, sd, cor, rhs[:, None], scratch=scratch)
         solved = getattr(fac, "extra_solved", None)
         dz = fac.solve(rhs) if solved is None else solved[:, 0]
-        return self._conclude(dz, m, hyper, s2, fac, (D, R, off), (Aty, yty))
+        cor = hyper.cor if lat.cor else None
+        one = (np.array([s2]), np.array([fac.logdet]))
+        loglik, log_prior_z, log_ml = self._conclude(
+            dz[None], m, hyper.sd[None], *one, (D, R, off), (Aty, yty), cor
+        )
+        return Mode(
+            z=self.z_ref + dz,
+            eta=np.empty(0),
+            loglik=float(loglik[0]),
+            factor=fac,
+            log_marginal=float(log_ml[0]),
+            log_prior_z=float(log_prior_z[0]),
+            converged=True,
+            iterations=1,
+        )
 
     def modes(self, hypers: list, rngs: list | None = None) -> list[tuple]:
         """:meth:`mode` (``scratch``) at many points, with a draw of z from each point's
@@ -194,59 +209,76 @@ class GaussianSums:
         # the points' H_rr factored one after the other where their factors may be held
         # at once (SparsePattern.ahead), else each just before it is used
         rrs = [None if pinned[b] else rr_of(b) for b in range(B)] if ahead else [None] * B
-        out: list[tuple] = []
+        modes: list = [None] * B
+        draws: list = [None] * B
+        dz = np.empty((B, lat.dim))
+        logdet = np.empty(B)
+        facs: dict[int, object] = {}
         for b, hyper in enumerate(hypers):
             try:
                 if pinned[b]:
-                    mode = lat.mode(hyper)
-                else:
-                    rr = rrs[b] if ahead else rr_of(b)
-                    if isinstance(rr, Exception):
-                        raise rr
-                    fac = lat.schur_factor(
-                        Hbb[b], Hbr[b], data[b], rhs[:, b : b + 1], scratch, rr=rr
-                    )
-                    dz = fac.extra_solved[:, 0]
-                    mode = self._conclude(dz, m, hyper, s2[b], fac, design, (Aty, yty))
-                z = None if rngs is None else lat.draw_conditional(mode, rngs[b], 1)[:, 0]
+                    modes[b] = lat.mode(hyper)
+                    if rngs is not None:
+                        draws[b] = lat.draw_conditional(modes[b], rngs[b], 1)[:, 0]
+                    continue
+                rr = rrs[b] if ahead else rr_of(b)
+                if isinstance(rr, Exception):
+                    raise rr
+                fac = lat.schur_factor(Hbb[b], Hbr[b], data[b], rhs[:, b : b + 1], scratch, rr=rr)
+                dz[b] = fac.extra_solved[:, 0]
+                logdet[b] = fac.logdet
+                if rngs is not None:  # now: the factor of a scratch slot holds until the next
+                    draws[b] = lat.draw_around(self.z_ref + dz[b], fac, rngs[b], 1)[:, 0]
+                facs[b] = fac
             except _FAILED:
                 if not errors:
                     raise
-                mode = z = None
-            out.append((mode, z))
-        return out
+        if facs:
+            k = np.fromiter(facs, dtype=int, count=len(facs))
+            done = self._conclude(dz[k], m, sd[k], s2[k], logdet[k], design, (Aty, yty))
+            for j, b in enumerate(k):
+                modes[b] = Mode(
+                    z=self.z_ref + dz[b],
+                    eta=np.empty(0),
+                    loglik=float(done[0][j]),
+                    factor=facs[b],
+                    log_marginal=float(done[2][j]),
+                    log_prior_z=float(done[1][j]),
+                    converged=True,
+                    iterations=1,
+                )
+        return list(zip(modes, draws, strict=True))
 
-    def _conclude(self, dz, m, hyper, s2: float, fac, design, stats):
-        """The :class:`~mmreg.inference.latent.Mode` at ẑ = z_ref + ``dz`` (``m``: the
-        prior mean relative to z_ref; ``stats``: (Aᵀy*, y*ᵀy*) of ``design``)."""
-        from mmreg.inference.latent import Mode
-
+    def _conclude(self, dz, m, sd, s2, logdet, design, stats, cor=None):
+        """log p(y | ẑ), log N(ẑ; m, Q⁻¹) and log p(y | ψ) (Laplace, exact here) of points
+        with ẑ = z_ref + ``dz`` (rows; ``m``: the prior mean relative to z_ref, ``sd``,
+        ``s2`` and ``logdet`` (of H) per point; ``stats``: (Aᵀy*, y*ᵀy*) of ``design``;
+        ``cor``: the correlations of one point's correlated pairs).  Row-wise arithmetic:
+        each point's numbers do not depend on the others."""
         lat = self.latent
-        sd, cor = hyper.sd, hyper.cor
         Aty, yty = stats
         r = dz - m  # ẑ − prior mean
-        Qr = lat.prior_apply(sd, r, cor)
-        rss = yty - dz @ Aty - s2 * (dz @ Qr) if self.fixed else np.nan
-        if not rss > 0.0:
+        if cor is None:
+            Qr = lat.prior_apply(sd.T, np.ascontiguousarray(r.T)).T
+            logdet_q = lat.logdet_Q(sd.T)
+        else:  # one point (mode's general path) with correlated pairs
+            Qr = lat.prior_apply(sd[0], r[0], cor)[None]
+            logdet_q = lat.logdet_Q(sd[0], cor)
+        if self.fixed:
+            rss = yty - np.sum(dz * Aty, axis=1) - s2 * np.sum(dz * Qr, axis=1)
+        else:
+            rss = np.full(len(dz), np.nan)
+        for j in np.flatnonzero(~(rss > 0.0)):
             # with weight parameters A(θ) z_ref can lie far from y (weights far from their
             # estimates) and the subtraction then loses its digits (a negative rss: a
             # spurious, huge likelihood): a second pass over the rows forms the residuals
             D, R, off = design
-            res = self.y - linear_predictor(D, R, off, self.z_ref + dz, lat.P)
-            rss = float(res @ res)
+            res = self.y - linear_predictor(D, R, off, self.z_ref + dz[j], lat.P)
+            rss[j] = res @ res
         loglik = -0.5 * self.n * (_LOG2PI + np.log(s2)) - 0.5 * rss / s2
-        log_prior_z = -0.5 * r @ Qr + 0.5 * lat.logdet_Q(sd, cor) - 0.5 * lat.dim * _LOG2PI
-        log_ml = loglik + log_prior_z + 0.5 * lat.dim * _LOG2PI - 0.5 * fac.logdet
-        return Mode(
-            z=self.z_ref + dz,
-            eta=np.empty(0),
-            loglik=float(loglik),
-            factor=fac,
-            log_marginal=float(log_ml),
-            log_prior_z=float(log_prior_z),
-            converged=True,
-            iterations=1,
-        )
+        log_prior_z = -0.5 * np.sum(r * Qr, axis=1) + 0.5 * logdet_q - 0.5 * lat.dim * _LOG2PI
+        log_ml = loglik + log_prior_z + 0.5 * lat.dim * _LOG2PI - 0.5 * logdet
+        return loglik, log_prior_z, log_ml
 
 
 #: What a point's evaluation raises where H is not positive definite or its numbers fail.

@@ -408,5 +408,9 @@ class LatentModel(DesignAssembly, LatentPrior):
     # ------------------------------------------------------------------ sampling
     def draw_conditional(self, mode: Mode, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draws from the Gaussian N(ẑ, H⁻¹) (exact conditional for the Gaussian family)."""
+        return self.draw_around(mode.z, mode.factor, rng, size)
+
+    def draw_around(self, z: np.ndarray, factor, rng: np.random.Generator, size: int):
+        """Draws from N(``z``, H⁻¹), H the matrix of ``factor``."""
         eps = rng.standard_normal((self.dim, size))
-        return mode.z[:, None] + mode.factor.sample(eps)
+        return z[:, None] + factor.sample(eps)
