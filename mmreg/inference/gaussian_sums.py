@@ -213,7 +213,7 @@ class GaussianSums:
         draws: list = [None] * B
         dz = np.empty((B, lat.dim))
         logdet = np.empty(B)
-        facs: dict[int, object] = {}
+        facs: dict = {}
         for b, hyper in enumerate(hypers):
             try:
                 if pinned[b]:
