@@ -115,6 +115,22 @@ def _instrument(stack: ExitStack, clock: Clock) -> None:
         _, w = clock.wrap(owner, attr, key, post)
         stack.enter_context(patched(owner, attr, w))
 
+    # a batched step (LogPosterior.batch of a Gaussian model) counts one evaluation per
+    # point; where it is not batchable it calls _evaluate, which counts itself
+    orig_batch = LP.batch
+
+    def batch(self, us):
+        if not self.batchable:
+            return orig_batch(self, us)
+        t0 = time.process_time()
+        try:
+            return orig_batch(self, us)
+        finally:
+            clock.t["evaluate"] += time.process_time() - t0
+            clock.n["evaluate"] += len(us)
+
+    stack.enter_context(patched(LP, "batch", batch))
+
     # tuning stages vs kept phase: _advance is called once per stage, the last is kept
     orig_adv = chains_mod._advance
 
