@@ -104,6 +104,19 @@ class GaussianSums:
         lat = self.latent
         return self.fixed and self._fixed_mean is not None and lat.caches_products and not lat.cor
 
+    #: Most array entries (H_rr's data and H_br, per point) formed at once by :meth:`modes`
+    #: (16 MB): larger batches run in groups.  coalgov gaus_ar: ~15,000 per point.
+    BATCH_ENTRIES = 2_000_000
+
+    @property
+    def batch_size(self) -> int:
+        """Most points :meth:`modes` forms at once (:data:`BATCH_ENTRIES`)."""
+        pat = self.latent.pattern
+        if pat is None:
+            return 1
+        per = (len(pat.triangle.slots) if pat.takes_lower else pat.nnz) + self.latent.P * pat.q
+        return max(1, self.BATCH_ENTRIES // max(per, 1))
+
     def mode(self, hyper, scratch: bool = False):
         """The conditional mode, the factor of H and log p(y | ψ) (exact), as a
         :class:`~mmreg.inference.latent.Mode` whose ``eta`` is not computed (empty).
@@ -161,12 +174,17 @@ class GaussianSums:
         point's H is formed in one pass of array operations (each row that point's own
         numbers) and only its factorisation, solve and draw run per point.  A sampler's
         step evaluates its walkers so (:meth:`LogPosterior.batch
-        <mmreg.inference.logpost.LogPosterior.batch>`); the factor of each point holds
-        only until the next point's.
+        <mmreg.inference.logpost.LogPosterior.batch>`), in groups of at most
+        :attr:`batch_size` points.  Each returned mode's factor holds only until this
+        thread's next ``scratch`` factorisation.
         """
+        out: list[tuple] = []
         if self.batchable:
-            return self._batch(hypers, rngs, True, errors=True)
-        out = []
+            size = self.batch_size
+            for a in range(0, len(hypers), size):
+                part = None if rngs is None else rngs[a : a + size]
+                out += self._batch(hypers[a : a + size], part, True, errors=True)
+            return out
         for b, hyper in enumerate(hypers):
             try:
                 mode = self.mode(hyper, scratch=True)

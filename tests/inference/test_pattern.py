@@ -79,6 +79,57 @@ def test_prior_entries_are_added_as_fill_adds_them_bit_for_bit(formula, in_place
     np.testing.assert_array_equal(got, tri.lower(want))
 
 
+@pytest.mark.parametrize("in_place", [True, False])
+def test_prior_entries_of_many_points_are_each_points_own(in_place, monkeypatch):
+    """``add_prior`` on rows (a batch of points, GaussianSums.modes): row b gets the
+    numbers of the single call with prec[b], in both layouts and both branches."""
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    pat = mmreg.MMModel(f, df).latent.pattern
+    tri = pat.triangle
+    monkeypatch.setattr(tri, "one_per_slot", in_place)
+    rng = np.random.default_rng(6)
+    base = rng.normal(size=(5, len(tri.slots)))
+    prec = rng.uniform(0.5, 2.0, (5, int(pat.qblock.max()) + 1))
+    got = tri.add_prior(base.copy(), prec, lower=True)
+    for b in range(5):
+        np.testing.assert_array_equal(got[b], tri.add_prior(base[b].copy(), prec[b], lower=True))
+
+
+def test_scratch_slots_hold_one_factor_each():
+    """Factors in different scratch slots (a batch factored before it is used,
+    SparsePattern.ahead) coexist, each its own matrix's; a slot's next factorisation
+    replaces only that slot's."""
+    from mmreg.inference import cholmod
+
+    if not cholmod.available():
+        pytest.skip("scikit-sparse (CHOLMOD) not installed")
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    pat = mmreg.MMModel(f, df).latent.pattern
+    cols = np.repeat(np.arange(pat.q), np.diff(pat.indptr))
+    rng = np.random.default_rng(4)
+    full = sp.csc_matrix((rng.normal(size=pat.nnz), pat.indices, pat.indptr), shape=(pat.q,) * 2)
+    S = (full + full.T).toarray()
+
+    def data(shift: float) -> np.ndarray:
+        return (S + shift * np.eye(pat.q))[pat.indices, cols]
+
+    facs = [pat.factor_rr(data(40.0 + 10 * k), scratch=True, slot=k) for k in range(3)]
+    b = rng.normal(size=pat.q)
+    for k, fac in enumerate(facs):
+        H = S + (40.0 + 10 * k) * np.eye(pat.q)
+        assert fac.logdet == pytest.approx(np.linalg.slogdet(H)[1], rel=1e-12)
+        np.testing.assert_allclose(fac.solve(b), np.linalg.solve(H, b), rtol=1e-9)
+    pat.factor_rr(data(100.0), scratch=True, slot=1)
+    want0 = np.linalg.solve(S + 40.0 * np.eye(pat.q), b)
+    np.testing.assert_allclose(facs[0].solve(b), want0, rtol=1e-9)  # slot 0: untouched
+    want1 = np.linalg.solve(S + 100.0 * np.eye(pat.q), b)
+    np.testing.assert_allclose(facs[1].solve(b), want1, rtol=1e-9)  # slot 1: refactored
+    most = pat.AHEAD_MAX // pat.q  # points whose factors are held at once
+    assert pat.ahead(most) and not pat.ahead(most + 1)
+
+
 def test_cholmod_is_given_the_lower_triangle_of_h_rr():
     """CHOLMOD reads only the lower triangle: the template it gets holds exactly the
     entries on and below the diagonal, and its factor is that of the full matrix (dense
