@@ -30,6 +30,7 @@ from mmreg.inference.interactions import blocks_in
 from mmreg.inference.linalg import DenseFactor, SchurFactor
 from mmreg.inference.lowrank import LowRankFactor, low_rank_columns, use_low_rank
 from mmreg.inference.pattern import SparsePattern
+from mmreg.inference.products import CachedProducts
 from mmreg.inference.randomwalk import rw_logdet, rw_precision
 from mmreg.inference.re_prior import LatentPrior
 
@@ -178,7 +179,7 @@ class LatentModel(DesignAssembly, LatentPrior):
         #: multipliers (:mod:`mmreg.inference.correlated`)
         self.cor = CorrelatedPairs(design.cor_pairs, self.re_slices)
         self._static = None  # (D, R, offset) when the weights have no parameters
-        self._products: tuple | None = None  # cached DᵀD, DᵀR, RᵀR for constant curvature
+        self._products: CachedProducts | None = None  # DᵀD, DᵀR, RᵀR (constant curvature)
         self._rt = None  # (R, Rᵀ): the transpose of the last assembled R
         # sparse path for the random effects when there are enough of them
         local = [slice(sl.start - self.P, sl.stop - self.P) for sl in self.re_slices]
@@ -270,37 +271,12 @@ class LatentModel(DesignAssembly, LatentPrior):
 
     def cached_products(self, D, R, d0, prec: np.ndarray):
         """H_bb, H_br (columns in the pattern's order) and H_rr's data for a constant
-        curvature ``d0``, from DᵀD, DᵀR and RᵀR formed once; H_rr's data are the lower
-        triangle's only where the factor takes that (:attr:`SparsePattern.takes_lower`).
-
-        ``d0`` may be an array (B,) with ``prec`` (B × parts): then every result has a
-        leading axis of B, each row the numbers of that point's own call (the sampler
-        evaluates a step's walkers at once, :meth:`GaussianSums.modes
-        <mmreg.inference.gaussian_sums.GaussianSums.modes>`).
-        """
-        pat = self.pattern
-        assert pat is not None  # the sparse path only
+        curvature ``d0`` (one point, or an array of them with ``prec`` B × parts), from
+        DᵀD, DᵀR and RᵀR formed once (:class:`~mmreg.inference.products.CachedProducts`)."""
+        assert self.pattern is not None  # the sparse path only
         if self._products is None:
-            RR = pat.fill(R.data, np.ones(self.n), np.zeros(self.cor.n_parts))
-            self._products = (
-                D.T @ D,
-                np.asarray((R.T @ D).T)[:, pat.perm],  # column-major as before: BLAS's same bits
-                pat.triangle.lower(RR) if pat.takes_lower else RR,
-            )
-        DD, DR_p, RR = self._products
-        if np.ndim(d0) == 0:
-            Hbb = d0 * DD
-            Hbb[np.diag_indices(self.P)] += self.coef_prec
-            return Hbb, d0 * DR_p, pat.triangle.add_prior(d0 * RR, prec, lower=pat.takes_lower)
-        d0 = np.asarray(d0, float)
-        Hbb = d0[:, None, None] * DD
-        i = np.arange(self.P)
-        Hbb[:, i, i] += self.coef_prec
-        # each point's H_br column-major, as the single call's (BLAS's same bits)
-        Hbr = np.empty((len(d0), DR_p.shape[1], self.P)).transpose(0, 2, 1)
-        np.multiply(d0[:, None, None], DR_p, out=Hbr)
-        data = pat.triangle.add_prior(d0[:, None] * RR, prec, lower=pat.takes_lower)
-        return Hbb, Hbr, data
+            self._products = CachedProducts(D, R, self.pattern, self.cor.n_parts, self.coef_prec)
+        return self._products.scaled(d0, prec)
 
     def mode(
         self,
