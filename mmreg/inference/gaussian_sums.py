@@ -66,6 +66,15 @@ class GaussianSums:
         if not latent.sampled.size:
             m = latent.prior_mean(None) - self.z_ref
             self._fixed_mean = (m, latent.structure_apply(m))
+        #: whether :meth:`modes` evaluates its points together: a fixed design and prior
+        #: mean whose H is formed from cached products, without correlated pairs (else one
+        #: by one, as :meth:`mode`)
+        self.batchable = (
+            self.fixed
+            and self._fixed_mean is not None
+            and latent.caches_products
+            and not latent.cor
+        )
 
     def statistics(self, D: np.ndarray, R, off: np.ndarray) -> tuple[np.ndarray, float]:
         """(Aᵀr, rᵀr) of the residuals r = y − offset − A z_ref for the design (D, R)."""
@@ -95,14 +104,6 @@ class GaussianSums:
         if y is None or latent.held.any():
             return None
         return cls(latent, y, z_ref)
-
-    @property
-    def batchable(self) -> bool:
-        """Whether :meth:`modes` evaluates its points together: a fixed design and prior
-        mean whose H is formed from cached products, without correlated pairs (else one
-        by one, as :meth:`mode`)."""
-        lat = self.latent
-        return self.fixed and self._fixed_mean is not None and lat.caches_products and not lat.cor
 
     #: Most array entries (H_rr's data and H_br, per point) formed at once by :meth:`modes`
     #: (16 MB): larger batches run in groups.  coalgov gaus_ar: ~15,000 per point.
@@ -147,18 +148,16 @@ class GaussianSums:
         fac = lat.factor(D, R, curv, sd, cor, rhs[:, None], scratch=scratch)
         solved = getattr(fac, "extra_solved", None)
         dz = fac.solve(rhs) if solved is None else solved[:, 0]
-        cor = hyper.cor if lat.cor else None
-        one = (np.array([s2]), np.array([fac.logdet]))
         loglik, log_prior_z, log_ml = self._conclude(
-            dz[None], m, hyper.sd[None], *one, (D, R, off), (Aty, yty), cor
+            dz, m, sd, s2, fac.logdet, (D, R, off), (Aty, yty), cor
         )
         return Mode(
             z=self.z_ref + dz,
             eta=np.empty(0),
-            loglik=float(loglik[0]),
+            loglik=float(loglik),
             factor=fac,
-            log_marginal=float(log_ml[0]),
-            log_prior_z=float(log_prior_z[0]),
+            log_marginal=float(log_ml),
+            log_prior_z=float(log_prior_z),
             converged=True,
             iterations=1,
         )
@@ -268,35 +267,52 @@ class GaussianSums:
         return list(zip(modes, draws, strict=True))
 
     def _conclude(self, dz, m, sd, s2, logdet, design, stats, cor=None):
-        """log p(y | ẑ), log N(ẑ; m, Q⁻¹) and log p(y | ψ) (Laplace, exact here) of points
-        with ẑ = z_ref + ``dz`` (rows; ``m``: the prior mean relative to z_ref, ``sd``,
-        ``s2`` and ``logdet`` (of H) per point; ``stats``: (Aᵀy*, y*ᵀy*) of ``design``;
-        ``cor``: the correlations of one point's correlated pairs).  Row-wise arithmetic:
-        each point's numbers do not depend on the others."""
+        """log p(y | ẑ), log N(ẑ; m, Q⁻¹) and log p(y | ψ) (Laplace, exact here) at
+        ẑ = z_ref + ``dz`` (``m``: the prior mean relative to z_ref; ``sd``, ``cor``, ``s2``
+        and ``logdet`` (of H): the point's; ``stats``: (Aᵀy*, y*ᵀy*) of ``design``).
+
+        ``dz`` one vector, or rows of many points (``sd``, ``s2``, ``logdet`` then per row;
+        no correlated pairs): row-wise arithmetic, each row's numbers independent of the
+        others, so that a batch gives each point what it gives the point alone."""
         lat = self.latent
         Aty, yty = stats
+        rows = dz.ndim == 2
+        dot = _row_dot if rows else np.dot
         r = dz - m  # ẑ − prior mean
-        if cor is None:
+        if rows:
             Qr = lat.prior_apply(sd.T, np.ascontiguousarray(r.T)).T
             logdet_q = lat.logdet_Q(sd.T)
-        else:  # one point (mode's general path) with correlated pairs
-            Qr = lat.prior_apply(sd[0], r[0], cor)[None]
-            logdet_q = lat.logdet_Q(sd[0], cor)
-        if self.fixed:
-            rss = yty - np.sum(dz * Aty, axis=1) - s2 * np.sum(dz * Qr, axis=1)
         else:
-            rss = np.full(len(dz), np.nan)
-        for j in np.flatnonzero(~(rss > 0.0)):
-            # with weight parameters A(θ) z_ref can lie far from y (weights far from their
-            # estimates) and the subtraction then loses its digits (a negative rss: a
-            # spurious, huge likelihood): a second pass over the rows forms the residuals
-            D, R, off = design
-            res = self.y - linear_predictor(D, R, off, self.z_ref + dz[j], lat.P)
-            rss[j] = res @ res
+            Qr = lat.prior_apply(sd, r, cor)
+            logdet_q = lat.logdet_Q(sd, cor)
+        if self.fixed:
+            rss = yty - dot(dz, Aty) - s2 * dot(dz, Qr)
+        else:
+            rss = np.full(len(dz), np.nan) if rows else np.nan
+        # with weight parameters A(θ) z_ref can lie far from y (weights far from their
+        # estimates) and the subtraction then loses its digits (a negative rss: a spurious,
+        # huge likelihood): a second pass over the rows forms the residuals
+        if rows:
+            for j in np.flatnonzero(~(rss > 0.0)):
+                rss[j] = self._rss_by_rows(design, dz[j])
+        elif not rss > 0.0:
+            rss = self._rss_by_rows(design, dz)
         loglik = -0.5 * self.n * (_LOG2PI + np.log(s2)) - 0.5 * rss / s2
-        log_prior_z = -0.5 * np.sum(r * Qr, axis=1) + 0.5 * logdet_q - 0.5 * lat.dim * _LOG2PI
+        log_prior_z = dot(-0.5 * r, Qr) + 0.5 * logdet_q - 0.5 * lat.dim * _LOG2PI
         log_ml = loglik + log_prior_z + 0.5 * lat.dim * _LOG2PI - 0.5 * logdet
         return loglik, log_prior_z, log_ml
+
+    def _rss_by_rows(self, design, dz: np.ndarray) -> float:
+        """|y* − A ẑ|² formed row by row (ẑ = z_ref + ``dz``)."""
+        D, R, off = design
+        res = self.y - linear_predictor(D, R, off, self.z_ref + dz, self.latent.P)
+        return float(res @ res)
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a · b of every row of ``a`` (with ``b``'s row, or ``b`` itself if 1-D): pairwise
+    sums along each row, whatever the number of rows."""
+    return np.sum(a * b, axis=1)
 
 
 #: What a point's evaluation raises where H is not positive definite or its numbers fail.
