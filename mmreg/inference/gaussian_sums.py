@@ -211,8 +211,11 @@ class GaussianSums:
         assert self._fixed_stats is not None and self._fixed_mean is not None  # batchable
         Aty, yty = self._fixed_stats
         m, Km = self._fixed_mean
-        M = np.broadcast_to(m[:, None], (lat.dim, B))
-        rhs = Aty[:, None] / s2 + lat.prior_apply(sd.T, M, structured=[k[:, None] for k in Km])
+        # the right-hand sides point by point: Q m with each point's SDs as scalars, the
+        # arithmetic of the path that is not batched (the same draws as before batching)
+        rhs = np.empty((lat.dim, B))
+        for b in range(B):
+            rhs[:, b] = Aty / s2[b] + lat.prior_apply(sd[b], m, structured=Km)
         pat = lat.pattern
         assert pat is not None  # batchable: the sparse Schur path
         ahead = pat.ahead(B)
