@@ -130,7 +130,9 @@ class SchurFactor:
     ):
         """``Hbr_p``: H_br with its columns in the pattern's order (``Hbr[:, pattern.perm]``);
         ``rr_data``: H_rr's CSC data (``lower``: its lower triangle's only); ``scratch``:
-        see :meth:`SparsePattern.factor_rr`."""
+        see :meth:`SparsePattern.factor_rr`; ``rr``: H_rr's factor where already made (a
+        batch factors its points first, :meth:`GaussianSums.modes
+        <mmreg.inference.gaussian_sums.GaussianSums.modes>`)."""
         self.pattern = pattern
         P = self.P = Hbb.shape[0]
         self.rr = pattern.factor_rr(rr_data, lower=lower, scratch=scratch) if rr is None else rr

@@ -182,11 +182,8 @@ class LogPosterior:
         out: list[tuple] = []
         for i, (u, s, lp) in enumerate(zip(us, seeds, lps, strict=True)):
             mode, z = found.get(i, (None, None))
-            val = -np.inf
-            if mode is not None:
-                with np.errstate(all="ignore"):
-                    v = lp + mode.log_marginal
-                val = float(v) if np.isfinite(v) else -np.inf
+            val = -np.inf if mode is None else lp + mode.log_marginal
+            val = float(val) if np.isfinite(val) else -np.inf
             out.append(self._result(u, val, s, z, hyp_of.get(i)))
         return out
 
