@@ -273,12 +273,16 @@ def fit_mcmc(
 #: With ``latent="auto"``, a non-Gaussian run samples the latent vector
 #: (:mod:`~mmreg.inference.latent_gibbs`) where the SD of the importance-sampling estimate
 #: at the Laplace mode, with the family's default particles, is above this.  Simulated
-#: Weibull data of ``benchmarks.scale`` (2026-12-06, 4 chains × 1,000 draws, 2 cores):
-#: 10,000 groups, SD 0.28: both samplers 22 s, lowest ESS 1,687 (integrated) and 1,478
-#: (sampled); 30,000 groups, SD 0.86: 103 s, ESS 452, R-hat 1.018 against 111 s, ESS 1,625,
-#: R-hat 1.004; 100,000 groups: 666 s, ESS 160 against 371 s, ESS 1,530.  coalgov's
-#: models measure 0.06–0.42 and keep the pseudo-marginal sampler, which is faster there.
-LATENT_SWITCH_SD = 0.7
+#: Weibull data of ``benchmarks.scale`` (``weib``, equal weights; ``weibest``, estimated
+#: weights), 4 chains × 1,000 draws, 2 cores, lowest bulk ESS (R-hat) integrated against
+#: sampled: SD 0.42, 0.48: about even; 0.51: 1,022 (1.006) against 541 (1.015); 0.56:
+#: 786 (1.008) against 1,623 (1.004); 0.61: 767 (1.015) against 1,342 (1.006); 0.71: 510
+#: (1.020) against 944 (1.005); six designs from 0.84 to 1.01: the sampled latent vector
+#: 1.4–3.6× the ESS, and at 100,000 groups 160 (1.031) against 1,530 (1.007), in 666
+#: against 371 s.  coalgov's models measure 0.06–0.42 and keep the pseudo-marginal
+#: sampler, which is faster there (``benchmarks/README.md``, "The switch of
+#: latent="auto"").
+LATENT_SWITCH_SD = 0.55
 
 
 def _sample(
