@@ -67,14 +67,8 @@ class GaussianSums:
             m = latent.prior_mean(None) - self.z_ref
             self._fixed_mean = (m, latent.structure_apply(m))
         #: whether :meth:`modes` evaluates its points together: a fixed design and prior
-        #: mean whose H is formed from cached products, without correlated pairs (else one
-        #: by one, as :meth:`mode`)
-        self.batchable = (
-            self.fixed
-            and self._fixed_mean is not None
-            and latent.caches_products
-            and not latent.cor
-        )
+        #: mean whose H is formed from cached products (else one by one, as :meth:`mode`)
+        self.batchable = self.fixed and self._fixed_mean is not None and latent.caches_products
 
     def statistics(self, D: np.ndarray, R, off: np.ndarray) -> tuple[np.ndarray, float]:
         """(Aᵀr, rᵀr) of the residuals r = y − offset − A z_ref for the design (D, R)."""
@@ -203,7 +197,13 @@ class GaussianSums:
             return []
         sd = np.array([h.sd for h in hypers], dtype=float).reshape(B, -1)
         s2 = np.array([lat.family.residual_variance(h.phi) for h in hypers], dtype=float)
-        prec = lat.prior_multipliers(sd)  # 1/SD² of every block, per point
+        # the prior's multipliers per point: 1/SD² of every block (and the parts of
+        # correlated pairs, point by point)
+        cors = [h.cor for h in hypers] if lat.cor else None
+        if cors is None:
+            prec = lat.prior_multipliers(sd)
+        else:
+            prec = np.array([lat.prior_multipliers(sd[b], cors[b]) for b in range(B)])
         # an SD near zero: the Newton path (see mode)
         pinned = np.max(np.abs(prec), axis=1, initial=0.0) * s2 > self.PINNING_RATIO
         design = lat.assemble(hypers[0].theta)  # fixed: the same for every point
@@ -215,7 +215,8 @@ class GaussianSums:
         # arithmetic of the path that is not batched (the same draws as before batching)
         rhs = np.empty((lat.dim, B))
         for b in range(B):
-            rhs[:, b] = Aty / s2[b] + lat.prior_apply(sd[b], m, structured=Km)
+            cor = None if cors is None else cors[b]
+            rhs[:, b] = Aty / s2[b] + lat.prior_apply(sd[b], m, cor, structured=Km)
         pat = lat.pattern
         assert pat is not None  # batchable: the sparse Schur path
         ahead = pat.ahead(B)
@@ -255,7 +256,8 @@ class GaussianSums:
                     raise
         if facs:
             k = np.fromiter(facs, dtype=int, count=len(facs))
-            done = self._conclude(dz[k], m, sd[k], s2[k], logdet[k], design, (Aty, yty))
+            cor_k = None if cors is None else [cors[b] for b in k]
+            done = self._conclude(dz[k], m, sd[k], s2[k], logdet[k], design, (Aty, yty), cor_k)
             for j, b in enumerate(k):
                 modes[b] = Mode(
                     z=self.z_ref + dz[b],
@@ -274,17 +276,20 @@ class GaussianSums:
         ẑ = z_ref + ``dz`` (``m``: the prior mean relative to z_ref; ``sd``, ``cor``, ``s2``
         and ``logdet`` (of H): the point's; ``stats``: (Aᵀy*, y*ᵀy*) of ``design``).
 
-        ``dz`` one vector, or rows of many points (``sd``, ``s2``, ``logdet`` then per row;
-        no correlated pairs): row-wise arithmetic, each row's numbers independent of the
+        ``dz`` one vector, or rows of many points (``sd``, ``s2``, ``logdet`` and ``cor``, a
+        list, then per row): row-wise arithmetic, each row's numbers independent of the
         others, so that a batch gives each point what it gives the point alone."""
         lat = self.latent
         Aty, yty = stats
         rows = dz.ndim == 2
         dot = _row_dot if rows else np.dot
         r = dz - m  # ẑ − prior mean
-        if rows:
+        if rows and cor is None:
             Qr = lat.prior_apply(sd.T, np.ascontiguousarray(r.T)).T
             logdet_q = lat.logdet_Q(sd.T)
+        elif rows:  # correlated pairs: Q r point by point
+            Qr = np.array([lat.prior_apply(sd[j], r[j], cor[j]) for j in range(len(r))])
+            logdet_q = np.array([lat.logdet_Q(sd[j], cor[j]) for j in range(len(r))])
         else:
             Qr = lat.prior_apply(sd, r, cor)
             logdet_q = lat.logdet_Q(sd, cor)

@@ -32,7 +32,7 @@ _WALK = "RE = TRUE, ar = TRUE)"
 def _posterior(kind: str = "walk"):
     """A simulated coalition model: ``walk`` (members as random walks, a fixed design:
     batched), ``weights`` (estimated weights: one point at a time), ``cor`` (a correlated
-    country slope: one point at a time)."""
+    country slope: batched)."""
     weights = "estimated" if kind == "weights" else "equal"
     df = mmreg.datasets.simulate_coalitions(
         n_groups=150, n_members=50, n_countries=6, weights=weights, seed=7
@@ -104,12 +104,23 @@ def test_batch_in_groups_and_without_holding_factors(monkeypatch):
     _assert_same(lp.batch(us), want)
 
 
-@pytest.mark.parametrize("kind", ["weights", "cor"])
-def test_models_that_are_not_batched_are_evaluated_one_by_one(kind):
-    lp = _logpost(kind, True)
+def test_models_that_are_not_batched_are_evaluated_one_by_one():
+    lp = _logpost("weights", True)
     assert not lp.batchable
     us = _points(lp, 5, seed=3)
     _assert_same(lp.batch(us), [lp(u) for u in us])
+
+
+@pytest.mark.parametrize("keep_z", [False, True])
+def test_correlated_slopes_are_batched_with_each_points_numbers(keep_z):
+    """A correlated intercept and slope (``re(1 + majority, cor = TRUE)``): the prior's
+    cross parts per point, the same numbers as one point at a time."""
+    lp = _logpost("cor", keep_z)
+    assert lp.batchable
+    us = _points(lp, 12, seed=3)
+    want = [lp(u) for u in us]
+    _assert_same(lp.batch(us), want)
+    _assert_same(lp.batch(us[::-1]), want[::-1])
 
 
 def test_batched_values_are_the_marginal_density():
