@@ -21,6 +21,19 @@ def _both_triangles(pat, Rdata, d, prec):
     return data
 
 
+def _walk_pattern(cholmod_only: bool = False):
+    """H_rr's pattern of simulated coalitions (400 groups) with members as random walks;
+    ``cholmod_only``: skip where CHOLMOD is not installed."""
+    if cholmod_only:
+        from mmreg.inference import cholmod
+
+        if not cholmod.available():
+            pytest.skip("scikit-sparse (CHOLMOD) not installed")
+    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
+    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
+    return mmreg.MMModel(f, df).latent.pattern
+
+
 @pytest.mark.parametrize("formula", [None, "walk and slope"])
 def test_fill_equals_dense_algebra_and_the_two_triangle_sum(formula):
     df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
@@ -83,9 +96,7 @@ def test_prior_entries_are_added_as_fill_adds_them_bit_for_bit(formula, in_place
 def test_prior_entries_of_many_points_are_each_points_own(in_place, monkeypatch):
     """``add_prior`` on rows (a batch of points, GaussianSums.modes): row b gets the
     numbers of the single call with prec[b], in both layouts and both branches."""
-    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
-    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
-    pat = mmreg.MMModel(f, df).latent.pattern
+    pat = _walk_pattern()
     tri = pat.triangle
     monkeypatch.setattr(tri, "one_per_slot", in_place)
     rng = np.random.default_rng(6)
@@ -100,13 +111,7 @@ def test_scratch_slots_hold_one_factor_each():
     """Factors in different scratch slots (a batch factored before it is used,
     SparsePattern.ahead) coexist, each its own matrix's; a slot's next factorisation
     replaces only that slot's."""
-    from mmreg.inference import cholmod
-
-    if not cholmod.available():
-        pytest.skip("scikit-sparse (CHOLMOD) not installed")
-    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
-    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
-    pat = mmreg.MMModel(f, df).latent.pattern
+    pat = _walk_pattern(cholmod_only=True)
     cols = np.repeat(np.arange(pat.q), np.diff(pat.indptr))
     rng = np.random.default_rng(4)
     full = sp.csc_matrix((rng.normal(size=pat.nnz), pat.indices, pat.indptr), shape=(pat.q,) * 2)
@@ -134,13 +139,7 @@ def test_cholmod_is_given_the_lower_triangle_of_h_rr():
     """CHOLMOD reads only the lower triangle: the template it gets holds exactly the
     entries on and below the diagonal, and its factor is that of the full matrix (dense
     log-determinant and solve)."""
-    from mmreg.inference import cholmod
-
-    if not cholmod.available():
-        pytest.skip("scikit-sparse (CHOLMOD) not installed")
-    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
-    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
-    pat = mmreg.MMModel(f, df).latent.pattern
+    pat = _walk_pattern(cholmod_only=True)
     assert pat.kind == "cholmod"
     rng = np.random.default_rng(2)
     # a symmetric positive definite matrix on the pattern
@@ -165,13 +164,7 @@ def test_scratch_factorisations_refactor_one_factor_per_thread():
     matrix that is not positive definite; another thread has its own factor."""
     import threading
 
-    from mmreg.inference import cholmod
-
-    if not cholmod.available():
-        pytest.skip("scikit-sparse (CHOLMOD) not installed")
-    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
-    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
-    pat = mmreg.MMModel(f, df).latent.pattern
+    pat = _walk_pattern(cholmod_only=True)
     rng = np.random.default_rng(3)
     full = sp.csc_matrix((rng.normal(size=pat.nnz), pat.indices, pat.indptr), shape=(pat.q,) * 2)
     S = (full + full.T).toarray()
@@ -209,13 +202,7 @@ def test_a_pattern_pickles_with_its_scratch_factor_left_behind():
     picklable) stays behind and the copy makes its own."""
     import pickle
 
-    from mmreg.inference import cholmod
-
-    if not cholmod.available():
-        pytest.skip("scikit-sparse (CHOLMOD) not installed")
-    df = mmreg.datasets.simulate_coalitions(n_groups=400, n_members=120, n_countries=8, seed=4)
-    f = df.attrs["formula"].replace("RE = TRUE)", "RE = TRUE, ar = TRUE)")
-    pat = mmreg.MMModel(f, df).latent.pattern
+    pat = _walk_pattern(cholmod_only=True)
     cols = np.repeat(np.arange(pat.q), np.diff(pat.indptr))
     H = 10.0 * np.eye(pat.q)
     first = pat.factor_rr(H[pat.indices, cols], scratch=True)
