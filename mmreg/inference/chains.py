@@ -45,7 +45,8 @@ def _start(logpost, u_hat, cov_u, nw, rng, tries: int = 50) -> np.ndarray:
     floor = logpost(u_hat)[0] - 5.0 * dim - 10.0  # far below the mode: start again
     p0 = rng.multivariate_normal(u_hat, cov, size=nw)
     for _ in range(tries):
-        bad = [i for i in range(nw) if not logpost(p0[i])[0] > floor]
+        vals = [r[0] for r in logpost.batch(p0)]  # the walkers together where that shares work
+        bad = [i for i in range(nw) if not vals[i] > floor]
         if not bad:
             return p0
         cov = cov / 4.0  # move closer to the mode
@@ -240,8 +241,8 @@ def _kept_blobs(logpost: LogPosterior, last) -> np.ndarray:
     if not logpost.keep_z:
         return last.blobs
     out = np.empty(len(last.coords), dtype=[("seed", np.uint64), *_z_blobs(logpost)])
-    for i, u in enumerate(last.coords):
-        _, out["seed"][i], out["z"][i], out["ll"][i] = logpost(u)
+    for i, (_, *blob) in enumerate(logpost.batch(last.coords)):
+        out["seed"][i], out["z"][i], out["ll"][i] = blob
     return out
 
 
