@@ -29,6 +29,7 @@ import numpy as np
 from mmreg.families.curvature import Curvature
 from mmreg.inference.eta import linear_predictor
 from mmreg.inference.latent import Mode
+from mmreg.inference.linalg import SchurFactor
 
 __all__ = ["GaussianSums"]
 
@@ -157,35 +158,27 @@ class GaussianSums:
         )
 
     def modes(self, hypers: list, rngs: list | None = None) -> list[tuple]:
-        """:meth:`mode` (``scratch``) at many points, with a draw of z from each point's
-        conditional (``rngs``: one generator per point; none without).
+        """:meth:`mode` (``scratch``) at many points of a :attr:`batchable` model, with a
+        draw of z from each point's conditional (``rngs``: one generator per point; none
+        without).
 
         Returns ``(mode, z)`` per point (``z`` None without ``rngs``; ``(None, None)`` where
         H is not positive definite).  The numbers are those of :meth:`mode` and
         :meth:`LatentModel.draw_conditional <mmreg.inference.latent.LatentModel.
-        draw_conditional>` point by point, bit for bit: where :attr:`batchable`, every
-        point's H is formed in one pass of array operations (each row that point's own
-        numbers) and only its factorisation, solve and draw run per point.  A sampler's
-        step evaluates its walkers so (:meth:`LogPosterior.batch
-        <mmreg.inference.logpost.LogPosterior.batch>`), in groups of at most
-        :attr:`batch_size` points.  Each returned mode's factor holds only until this
-        thread's next ``scratch`` factorisation.
+        draw_conditional>` point by point, bit for bit: every point's H is formed in one
+        pass of array operations (each row that point's own numbers) and only its
+        factorisation, solve and draw run per point.  A sampler's step evaluates its
+        walkers so (:meth:`LogPosterior.batch <mmreg.inference.logpost.LogPosterior.
+        batch>`), in groups of at most :attr:`batch_size` points.  Each returned mode's
+        factor holds only until this thread's next ``scratch`` factorisation.
         """
+        if not self.batchable:
+            raise ValueError("GaussianSums.modes needs a batchable model (see .batchable)")
         out: list[tuple] = []
-        if self.batchable:
-            size = self.batch_size
-            for a in range(0, len(hypers), size):
-                part = None if rngs is None else rngs[a : a + size]
-                out += self._batch(hypers[a : a + size], part, True, errors=True)
-            return out
-        for b, hyper in enumerate(hypers):
-            try:
-                mode = self.mode(hyper, scratch=True)
-            except _FAILED:
-                out.append((None, None))
-                continue
-            z = None if rngs is None else self.latent.draw_conditional(mode, rngs[b], 1)[:, 0]
-            out.append((mode, z))
+        size = self.batch_size
+        for a in range(0, len(hypers), size):
+            part = None if rngs is None else rngs[a : a + size]
+            out += self._batch(hypers[a : a + size], part, True, errors=True)
         return out
 
     def _batch(self, hypers: list, rngs: list | None, scratch: bool, errors: bool) -> list:
@@ -245,7 +238,8 @@ class GaussianSums:
                 rr = rrs[b] if ahead else rr_of(b)
                 if isinstance(rr, Exception):
                     raise rr
-                fac = lat.schur_factor(Hbb[b], Hbr[b], data[b], rhs[:, b : b + 1], scratch, rr=rr)
+                fac = SchurFactor(Hbb[b], Hbr[b], rr, pat, extra=rhs[:, b : b + 1])
+                assert fac.extra_solved is not None  # extra given
                 dz[b] = fac.extra_solved[:, 0]
                 logdet[b] = fac.logdet
                 if rngs is not None:  # now: the factor of a scratch slot holds until the next

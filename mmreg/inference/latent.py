@@ -234,10 +234,11 @@ class LatentModel(DesignAssembly, LatentPrior):
                 Hbr = np.asarray((self.transpose(R) @ dD).T)[:, self.pattern.perm]
                 Hrr = self.pattern.fill(R.data, d, prec)
                 lower = False
+            rr = self.pattern.factor_rr(Hrr, lower=lower, scratch=scratch and not low)
             if not low:
-                return self.schur_factor(Hbb, Hbr, Hrr, rhs, scratch, lower)
+                return SchurFactor(Hbb, Hbr, rr, self.pattern, extra=rhs)
             V = low_rank_columns(D, self.transpose(R), curv)
-            base = SchurFactor(Hbb, Hbr, Hrr, self.pattern, extra=V, lower=lower)
+            base = SchurFactor(Hbb, Hbr, rr, self.pattern, extra=V)
             fac = LowRankFactor.build(base, V, base.extra_solved)
             if fac is not None:
                 return fac  # else H is numerically singular: the dense path's jitter
@@ -251,17 +252,6 @@ class LatentModel(DesignAssembly, LatentPrior):
             AU = AU.toarray() if sp.issparse(AU) else np.asarray(AU)
             H -= (AU * curv.c) @ AU.T
         return DenseFactor(H)
-
-    def schur_factor(self, Hbb, Hbr_p, rr_data, rhs=None, scratch=False, lower=None, rr=None):
-        """The :class:`~mmreg.inference.linalg.SchurFactor` of H's blocks (``rhs``, ``scratch``
-        as in :meth:`factor`; ``lower``: whether ``rr_data`` is H_rr's lower triangle only,
-        by default where the pattern takes that, as :meth:`cached_products` gives it)."""
-        assert self.pattern is not None  # the sparse path only
-        if lower is None:
-            lower = self.pattern.takes_lower
-        return SchurFactor(
-            Hbb, Hbr_p, rr_data, self.pattern, extra=rhs, lower=lower, scratch=scratch, rr=rr
-        )
 
     @property
     def caches_products(self) -> bool:

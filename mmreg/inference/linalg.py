@@ -113,29 +113,23 @@ class DenseFactor:
 
 
 class SchurFactor:
-    """Factor of H = [[H_bb, H_br], [H_rb, H_rr]]: H_rr factored by ``pattern`` (dense
-    blocks, SuperLU or CHOLMOD), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb
+    """Factor of H = [[H_bb, H_br], [H_rb, H_rr]] from H_rr's factor (dense blocks, SuperLU
+    or CHOLMOD, made by the pattern), then the dense Schur complement S = H_bb − H_br H_rr⁻¹ H_rb
     (a :class:`~mmreg.inference.factors.LatentFactor`)."""
 
     def __init__(
         self,
         Hbb: np.ndarray,
         Hbr_p: np.ndarray,
-        rr_data: np.ndarray,
+        rr,
         pattern: SparsePattern,
         extra: np.ndarray | None = None,
-        lower: bool = False,
-        scratch: bool = False,
-        rr=None,
     ):
         """``Hbr_p``: H_br with its columns in the pattern's order (``Hbr[:, pattern.perm]``);
-        ``rr_data``: H_rr's CSC data (``lower``: its lower triangle's only); ``scratch``:
-        see :meth:`SparsePattern.factor_rr`; ``rr``: H_rr's factor where already made (a
-        batch factors its points first, :meth:`GaussianSums.modes
-        <mmreg.inference.gaussian_sums.GaussianSums.modes>`)."""
+        ``rr``: H_rr's factor (:meth:`SparsePattern.factor_rr`)."""
         self.pattern = pattern
         P = self.P = Hbb.shape[0]
-        self.rr = pattern.factor_rr(rr_data, lower=lower, scratch=scratch) if rr is None else rr
+        self.rr = rr
         self.Hbr_p = Hbr_p
         #: H⁻¹ ``extra`` (dim × k) when ``extra`` columns are given: their H_rr solves share
         #: the call that forms W (one pass over the factor instead of two)

@@ -177,14 +177,14 @@ class LogPosterior:
         with np.errstate(all="ignore"):
             hyps = [space.hyper(us[i], natural=xs[i]) for i in live]
             rngs = [np.random.default_rng(seeds[i]) for i in live] if self.keep_z else None
-            found = dict(zip(live, self.sums.modes(hyps, rngs), strict=True))
-        hyp_of = dict(zip(live, hyps, strict=True))
+            modes = self.sums.modes(hyps, rngs)
+        found = {i: (m, z, h) for i, (m, z), h in zip(live, modes, hyps, strict=True)}
         out: list[tuple] = []
         for i, (u, s, lp) in enumerate(zip(us, seeds, lps, strict=True)):
-            mode, z = found.get(i, (None, None))
+            mode, z, hyp = found.get(i, (None, None, None))
             val = -np.inf if mode is None else lp + mode.log_marginal
             val = float(val) if np.isfinite(val) else -np.inf
-            out.append(self._result(u, val, s, z, hyp_of.get(i)))
+            out.append(self._result(u, val, s, z, hyp))
         return out
 
     def mode_at(self, u: np.ndarray, hyper):

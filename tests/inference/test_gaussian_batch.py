@@ -109,6 +109,9 @@ def test_models_that_are_not_batched_are_evaluated_one_by_one():
     assert not lp.batchable
     us = _points(lp, 5, seed=3)
     _assert_same(lp.batch(us), [lp(u) for u in us])
+    assert lp.sums is not None
+    with pytest.raises(ValueError, match="batchable"):
+        lp.sums.modes([lp.space.hyper(us[0])])
 
 
 @pytest.mark.parametrize("keep_z", [False, True])
